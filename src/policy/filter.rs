@@ -1,0 +1,1 @@
+//! Tag filters: `allow-tags` regular expressions with Go RE2 semantics, `ignore-tags` globs, Flux-style extraction.

@@ -1,0 +1,3 @@
+//! An image's update policy: which tags are candidates and which one wins.
+
+pub mod filter;
