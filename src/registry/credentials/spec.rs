@@ -1,0 +1,612 @@
+//! Parsing of explicit credential specs (`env:`, `ext:`, `pullsecret:`, `secret:`) and of `credsexpire` durations.
+//!
+//! Pure: no I/O. The syntax is argocd-image-updater's, so a `registries.conf` `credentials:` field or a `pull-secret`
+//! annotation written for it means the same here.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{CredentialError, Secret};
+
+/// An explicit credential reference, validated: names that end up in file paths are Kubernetes names, so a spec
+/// can never point outside the pull-secrets directory.
+///
+/// ```
+/// use argocd_image_resolver::registry::credentials::{CredentialSpec, SpecSource};
+///
+/// let spec = CredentialSpec::parse("ghcr.io=secret:argocd/ghcr#creds").unwrap();
+/// assert_eq!(spec.registry(), Some("ghcr.io"));
+/// assert_eq!(
+///     spec.source(),
+///     &SpecSource::Secret { namespace: "argocd".into(), name: "ghcr".into(), field: "creds".into() }
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CredentialSpec {
+    registry: Option<String>,
+    source: SpecSource,
+    expiry: Option<Duration>,
+}
+
+/// Where an explicit spec reads its `user:pass` (or docker config) from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SpecSource {
+    /// `env:VAR`: the variable holds `user:pass`.
+    Env { var: String },
+    /// `ext:/path/to/script`: the script, run without arguments, prints `user:pass` on its last line.
+    Ext { script: PathBuf },
+    /// `pullsecret:<namespace>/<name>`: a mounted `kubernetes.io/dockerconfigjson` secret.
+    PullSecret { namespace: String, name: String },
+    /// `secret:<namespace>/<name>#<field>`: one key of a mounted secret, holding `user:pass`.
+    Secret {
+        namespace: String,
+        name: String,
+        field: String,
+    },
+}
+
+/// Why a credential spec was rejected (the spec itself is in [`CredentialError::InvalidSpec`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpecProblem {
+    /// Not `<source>:<reference>` with exactly one `:`.
+    Shape,
+    /// The part before `:` is not one of the four sources.
+    UnknownSource(String),
+    /// `pullsecret:` without exactly `<namespace>/<name>`.
+    PullSecretReference,
+    /// `secret:` without exactly `<namespace>/<name>#<field>`.
+    SecretReference,
+    /// Not a Kubernetes namespace name.
+    Namespace(String),
+    /// Not a Kubernetes secret name.
+    SecretName(String),
+    /// Not a Kubernetes secret key.
+    Field(String),
+    /// `ext:` with a relative path, which would depend on the working directory.
+    RelativeScript,
+}
+
+impl fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecProblem::Shape => f.write_str(
+                "expected env:VAR, ext:/path/to/script, pullsecret:<namespace>/<name> or \
+                 secret:<namespace>/<name>#<field>, optionally after '<registry>='",
+            ),
+            SpecProblem::UnknownSource(kind) => {
+                write!(
+                    f,
+                    "unknown source '{kind}'; use env, ext, pullsecret or secret"
+                )
+            }
+            SpecProblem::PullSecretReference => {
+                f.write_str("expected pullsecret:<namespace>/<name>")
+            }
+            SpecProblem::SecretReference => {
+                f.write_str("expected secret:<namespace>/<name>#<field>")
+            }
+            SpecProblem::Namespace(ns) => write!(
+                f,
+                "'{ns}' is not a namespace name (lower-case letters, digits and '-', at most 63 characters)"
+            ),
+            SpecProblem::SecretName(name) => write!(
+                f,
+                "'{name}' is not a secret name (lower-case letters, digits, '-' and '.', at most 253 characters)"
+            ),
+            SpecProblem::Field(field) => write!(
+                f,
+                "'{field}' is not a secret key (letters, digits, '-', '_' and '.', not starting with '..')"
+            ),
+            SpecProblem::RelativeScript => f.write_str("the ext: script path must be absolute"),
+        }
+    }
+}
+
+impl CredentialSpec {
+    /// Parses `[<registry>=]<source>:<reference>`; the source name is case-insensitive, as in argocd-image-updater.
+    pub fn parse(input: &str) -> Result<CredentialSpec, CredentialError> {
+        let invalid = |problem| CredentialError::InvalidSpec {
+            spec: input.to_string(),
+            problem,
+        };
+        let (registry, definition) = match input.split_once('=') {
+            Some((registry, definition)) if !registry.is_empty() && !definition.is_empty() => {
+                (Some(registry.to_string()), definition)
+            }
+            _ => (None, input),
+        };
+        let mut parts = definition.split(':');
+        let (Some(kind), Some(reference), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(invalid(SpecProblem::Shape));
+        };
+        if kind.is_empty() || reference.is_empty() {
+            return Err(invalid(SpecProblem::Shape));
+        }
+        let source = match kind.to_ascii_lowercase().as_str() {
+            "env" => SpecSource::Env {
+                var: reference.to_string(),
+            },
+            "ext" => {
+                if !Path::new(reference).is_absolute() {
+                    return Err(invalid(SpecProblem::RelativeScript));
+                }
+                SpecSource::Ext {
+                    script: PathBuf::from(reference),
+                }
+            }
+            "pullsecret" => {
+                let Some((namespace, name)) = split_exact(reference, '/') else {
+                    return Err(invalid(SpecProblem::PullSecretReference));
+                };
+                check_names(namespace, name).map_err(invalid)?;
+                SpecSource::PullSecret {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                }
+            }
+            "secret" => {
+                let Some((secret, field)) = split_exact(reference, '#') else {
+                    return Err(invalid(SpecProblem::SecretReference));
+                };
+                let Some((namespace, name)) = split_exact(secret, '/') else {
+                    return Err(invalid(SpecProblem::SecretReference));
+                };
+                check_names(namespace, name).map_err(invalid)?;
+                if !is_secret_key(field) {
+                    return Err(invalid(SpecProblem::Field(field.to_string())));
+                }
+                SpecSource::Secret {
+                    namespace: namespace.to_string(),
+                    name: name.to_string(),
+                    field: field.to_string(),
+                }
+            }
+            _ => return Err(invalid(SpecProblem::UnknownSource(kind.to_string()))),
+        };
+        Ok(CredentialSpec {
+            registry,
+            source,
+            expiry: None,
+        })
+    }
+
+    /// Re-read the credential after `expiry` (`credsexpire`); zero means never, as in argocd-image-updater.
+    #[must_use]
+    pub fn with_expiry(mut self, expiry: Duration) -> CredentialSpec {
+        self.expiry = (!expiry.is_zero()).then_some(expiry);
+        self
+    }
+
+    /// The registry named by a `<registry>=` prefix, as written; the credential is refused for any other registry.
+    pub fn registry(&self) -> Option<&str> {
+        self.registry.as_deref()
+    }
+
+    pub fn source(&self) -> &SpecSource {
+        &self.source
+    }
+
+    /// How long a credential read from this spec is used before it is read again; `None` = until invalidated.
+    pub fn expiry(&self) -> Option<Duration> {
+        self.expiry
+    }
+}
+
+impl FromStr for CredentialSpec {
+    type Err = CredentialError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CredentialSpec::parse(s)
+    }
+}
+
+/// The spec in canonical form (source name lower-cased); the expiry is not part of the syntax.
+impl fmt::Display for CredentialSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(registry) = &self.registry {
+            write!(f, "{registry}=")?;
+        }
+        match &self.source {
+            SpecSource::Env { var } => write!(f, "env:{var}"),
+            SpecSource::Ext { script } => write!(f, "ext:{}", script.display()),
+            SpecSource::PullSecret { namespace, name } => {
+                write!(f, "pullsecret:{namespace}/{name}")
+            }
+            SpecSource::Secret {
+                namespace,
+                name,
+                field,
+            } => write!(f, "secret:{namespace}/{name}#{field}"),
+        }
+    }
+}
+
+/// Splits at `sep`, which must occur exactly once with text on both sides.
+fn split_exact(s: &str, sep: char) -> Option<(&str, &str)> {
+    let (left, right) = s.split_once(sep)?;
+    (!left.is_empty() && !right.is_empty() && !right.contains(sep)).then_some((left, right))
+}
+
+fn check_names(namespace: &str, name: &str) -> Result<(), SpecProblem> {
+    if !is_dns_label(namespace) {
+        return Err(SpecProblem::Namespace(namespace.to_string()));
+    }
+    if name.len() > 253 || !name.split('.').all(is_dns_label) {
+        return Err(SpecProblem::SecretName(name.to_string()));
+    }
+    Ok(())
+}
+
+/// RFC 1123 label, as Kubernetes requires of namespaces (and of each dot-separated part of a secret name).
+fn is_dns_label(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+/// Kubernetes secret data key; `.`, `..` and a leading `..` are refused there too, so a key is always a plain file.
+fn is_secret_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && !s.starts_with("..")
+        && s != "."
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Splits a `user:pass` value at its first `:`; both parts must be non-empty. Trailing line ends are dropped first,
+/// since secrets created from files often carry one.
+pub(super) fn parse_user_pass(value: &str) -> Option<(String, Secret)> {
+    let value = value.trim_end_matches(['\r', '\n']);
+    let (user, pass) = value.split_once(':')?;
+    (!user.is_empty() && !pass.is_empty()).then(|| (user.to_string(), Secret::new(pass)))
+}
+
+/// Parses a Go duration (`time.ParseDuration`): `1h30m`, `90s`, `1.5h`, `250ms`, or `0`; negative ones are refused.
+///
+/// ```
+/// use std::time::Duration;
+/// use argocd_image_resolver::registry::credentials::parse_go_duration;
+///
+/// assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
+/// ```
+pub fn parse_go_duration(input: &str) -> Result<Duration, CredentialError> {
+    let invalid = |problem| CredentialError::InvalidDuration {
+        input: input.to_string(),
+        problem,
+    };
+    let rest = input.strip_prefix('+').unwrap_or(input);
+    if rest.starts_with('-') {
+        return Err(invalid("negative durations are not allowed"));
+    }
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    let mut total: u128 = 0;
+    let mut rest = rest;
+    while !rest.is_empty() {
+        let int_len = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (int_part, after) = rest.split_at(int_len);
+        let (frac_part, after) = match after.strip_prefix('.') {
+            Some(after) => {
+                let frac_len = after
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(after.len());
+                after.split_at(frac_len)
+            }
+            None => ("", after),
+        };
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(invalid("expected a number"));
+        }
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let nanos_per_unit: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "" => return Err(invalid("a number lacks its unit (ns, us, ms, s, m or h)")),
+            _ => return Err(invalid("unknown unit; use ns, us, ms, s, m or h")),
+        };
+        let too_long = || invalid("it is too long");
+        let int: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| too_long())?
+        };
+        let mut value = int.checked_mul(nanos_per_unit).ok_or_else(too_long)?;
+        // Fractions beyond nanosecond precision cannot change the result, so extra digits are ignored.
+        let mut scale = nanos_per_unit;
+        for digit in frac_part.bytes() {
+            scale /= 10;
+            if scale == 0 {
+                break;
+            }
+            value += u128::from(digit - b'0') * scale;
+        }
+        total = total.checked_add(value).ok_or_else(too_long)?;
+        rest = after;
+    }
+    let secs = u64::try_from(total / 1_000_000_000).map_err(|_| invalid("it is too long"))?;
+    // The remainder is below 10^9, so it fits.
+    let nanos = u32::try_from(total % 1_000_000_000).unwrap_or(0);
+    Ok(Duration::new(secs, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pull(namespace: &str, name: &str) -> SpecSource {
+        SpecSource::PullSecret {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn parses_valid_specs() {
+        let secret = |ns: &str, name: &str, field: &str| SpecSource::Secret {
+            namespace: ns.into(),
+            name: name.into(),
+            field: field.into(),
+        };
+        let cases: Vec<(&str, &str, Option<&str>, SpecSource, &str)> = vec![
+            (
+                "env",
+                "env:REGISTRY_CREDS",
+                None,
+                SpecSource::Env {
+                    var: "REGISTRY_CREDS".into(),
+                },
+                "env:REGISTRY_CREDS",
+            ),
+            (
+                "ext",
+                "ext:/app/auth/ecr-login.sh",
+                None,
+                SpecSource::Ext {
+                    script: "/app/auth/ecr-login.sh".into(),
+                },
+                "ext:/app/auth/ecr-login.sh",
+            ),
+            (
+                "pull secret",
+                "pullsecret:argocd/regcred",
+                None,
+                pull("argocd", "regcred"),
+                "pullsecret:argocd/regcred",
+            ),
+            (
+                "secret with dotted name and field",
+                "secret:argocd/my.creds#.token_v1",
+                None,
+                secret("argocd", "my.creds", ".token_v1"),
+                "secret:argocd/my.creds#.token_v1",
+            ),
+            (
+                "source is case-insensitive",
+                "PullSecret:argocd/regcred",
+                None,
+                pull("argocd", "regcred"),
+                "pullsecret:argocd/regcred",
+            ),
+            (
+                "registry prefix",
+                "gcr.io=pullsecret:argocd/gcr",
+                Some("gcr.io"),
+                pull("argocd", "gcr"),
+                "gcr.io=pullsecret:argocd/gcr",
+            ),
+            (
+                "registry prefix with port",
+                "127.0.0.1:5000=env:LOCAL",
+                Some("127.0.0.1:5000"),
+                SpecSource::Env {
+                    var: "LOCAL".into(),
+                },
+                "127.0.0.1:5000=env:LOCAL",
+            ),
+        ];
+        for (name, input, registry, source, display) in cases {
+            let spec = CredentialSpec::parse(input).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(spec.registry(), registry, "{name}");
+            assert_eq!(spec.source(), &source, "{name}");
+            assert_eq!(spec.expiry(), None, "{name}");
+            assert_eq!(spec.to_string(), display, "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects_invalid_specs_naming_them() {
+        let shape = "expected env:VAR, ext:/path/to/script, pullsecret:<namespace>/<name> or \
+                     secret:<namespace>/<name>#<field>, optionally after '<registry>='";
+        let cases = [
+            ("empty", "", shape.to_string()),
+            ("no colon", "regcred", shape.to_string()),
+            ("empty reference", "env:", shape.to_string()),
+            ("empty source", ":VAR", shape.to_string()),
+            ("two colons (as argocd-image-updater)", "ext:/a:b", shape.to_string()),
+            ("empty registry prefix is no prefix", "=env:X", "unknown source '=env'; use env, ext, pullsecret or secret".into()),
+            ("unknown source", "vault:kv/x", "unknown source 'vault'; use env, ext, pullsecret or secret".into()),
+            ("relative script", "ext:auth.sh", "the ext: script path must be absolute".into()),
+            ("pull secret without namespace", "pullsecret:regcred", "expected pullsecret:<namespace>/<name>".into()),
+            ("pull secret with three parts", "pullsecret:a/b/c", "expected pullsecret:<namespace>/<name>".into()),
+            ("secret without field", "secret:argocd/creds", "expected secret:<namespace>/<name>#<field>".into()),
+            ("secret with two fields", "secret:argocd/creds#a#b", "expected secret:<namespace>/<name>#<field>".into()),
+            ("secret with empty field", "secret:argocd/creds#", "expected secret:<namespace>/<name>#<field>".into()),
+            (
+                "namespace traversal",
+                "pullsecret:../etc",
+                "'..' is not a namespace name (lower-case letters, digits and '-', at most 63 characters)".into(),
+            ),
+            (
+                "upper-case namespace",
+                "secret:ArgoCD/creds#f",
+                "'ArgoCD' is not a namespace name (lower-case letters, digits and '-', at most 63 characters)".into(),
+            ),
+            (
+                "name traversal",
+                "pullsecret:argocd/..",
+                "'..' is not a secret name (lower-case letters, digits, '-' and '.', at most 253 characters)".into(),
+            ),
+            (
+                "field traversal",
+                "secret:argocd/creds#..",
+                "'..' is not a secret key (letters, digits, '-', '_' and '.', not starting with '..')".into(),
+            ),
+            (
+                "field with slash",
+                "secret:argocd/creds#a/b",
+                "'a/b' is not a secret key (letters, digits, '-', '_' and '.', not starting with '..')".into(),
+            ),
+        ];
+        for (name, input, problem) in cases {
+            let err = CredentialSpec::parse(input).expect_err(name);
+            assert_eq!(
+                err.to_string(),
+                format!("invalid credential spec '{input}': {problem}"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_zero_means_never() {
+        let spec = CredentialSpec::parse("env:X").unwrap();
+        assert_eq!(
+            spec.clone().with_expiry(Duration::from_secs(90)).expiry(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(spec.with_expiry(Duration::ZERO).expiry(), None);
+    }
+
+    #[test]
+    fn parses_user_pass_values() {
+        let cases = [
+            ("plain", "user:pass", Some(("user", "pass"))),
+            (
+                "password with colons",
+                "oauth2accesstoken:a:b:c",
+                Some(("oauth2accesstoken", "a:b:c")),
+            ),
+            (
+                "trailing newline dropped",
+                "user:pass\n",
+                Some(("user", "pass")),
+            ),
+            (
+                "trailing crlf dropped",
+                "user:pass\r\n",
+                Some(("user", "pass")),
+            ),
+            ("no colon", "token-only", None),
+            ("empty user", ":pass", None),
+            ("empty password", "user:", None),
+            ("empty", "", None),
+        ];
+        for (name, input, want) in cases {
+            let got = parse_user_pass(input);
+            let got = got.as_ref().map(|(u, p)| (u.as_str(), p.expose()));
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn parses_go_durations() {
+        let cases = [
+            ("zero", "0", Duration::ZERO),
+            ("zero seconds", "0s", Duration::ZERO),
+            ("hours and minutes", "1h30m", Duration::from_secs(5400)),
+            ("plus sign", "+5m", Duration::from_secs(300)),
+            ("fraction", "1.5h", Duration::from_secs(5400)),
+            ("leading dot", ".5s", Duration::from_millis(500)),
+            ("trailing dot", "2.s", Duration::from_secs(2)),
+            ("milliseconds", "250ms", Duration::from_millis(250)),
+            ("micro sign", "3µs", Duration::from_micros(3)),
+            ("greek mu", "3μs", Duration::from_micros(3)),
+            ("ascii micro", "3us", Duration::from_micros(3)),
+            ("nanoseconds", "7ns", Duration::from_nanos(7)),
+            (
+                "all units",
+                "1h1m1s1ms1us1ns",
+                Duration::new(3661, 1_001_001),
+            ),
+            (
+                "sub-nanosecond fraction ignored",
+                "1.0000000009s",
+                Duration::from_secs(1),
+            ),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(
+                parse_go_duration(input).unwrap_or_else(|e| panic!("{name}: {e}")),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_bad_go_durations() {
+        let cases = [
+            ("empty", "", "it is empty"),
+            ("negative", "-1h", "negative durations are not allowed"),
+            (
+                "no unit",
+                "30",
+                "a number lacks its unit (ns, us, ms, s, m or h)",
+            ),
+            (
+                "no unit after a part",
+                "1h30",
+                "a number lacks its unit (ns, us, ms, s, m or h)",
+            ),
+            (
+                "unknown unit",
+                "2d",
+                "unknown unit; use ns, us, ms, s, m or h",
+            ),
+            ("unit without number", "h", "expected a number"),
+            ("lone dot", ".s", "expected a number"),
+            ("space", "1h 30m", "unknown unit; use ns, us, ms, s, m or h"),
+            (
+                "overflow",
+                "99999999999999999999999999999999999999999h",
+                "it is too long",
+            ),
+            (
+                "seconds overflow",
+                "9999999999999999999999h",
+                "it is too long",
+            ),
+        ];
+        for (name, input, problem) in cases {
+            let err = parse_go_duration(input).expect_err(name);
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid duration '{input}' for credsexpire: {problem}; use a Go duration such as 30m or 1h30m"
+                ),
+                "{name}"
+            );
+        }
+    }
+}
