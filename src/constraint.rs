@@ -120,8 +120,9 @@ struct Comparison {
 }
 
 impl Constraint {
-    /// Parses a constraint as Masterminds' `NewConstraint` does, except that empty or whitespace-only text is
-    /// the "any version" constraint (argocd-image-updater applies no constraint then).
+    /// Parses a constraint as Masterminds' `NewConstraint` does, except that empty or whitespace-only text means
+    /// `*`: any release, prereleases only with include-prerelease. That is argocd-image-updater's rule since its
+    /// fix for prereleases winning when no constraint was set (argocd-image-updater#1758).
     ///
     /// ```
     /// use argocd_image_resolver::constraint::Constraint;
@@ -136,10 +137,7 @@ impl Constraint {
     /// ```
     pub fn parse(s: &str) -> Result<Constraint, ConstraintError> {
         if s.trim().is_empty() {
-            return Ok(Constraint {
-                text: s.to_owned(),
-                groups: Vec::new(),
-            });
+            return Ok(Constraint::unconstrained(s));
         }
         let rewritten = rewrite_ranges(s);
         let mut groups = Vec::new();
@@ -164,18 +162,22 @@ impl Constraint {
         })
     }
 
-    /// The constraint every version satisfies, prereleases included.
+    /// No constraint given: every release matches (as `*`), prereleases only with include-prerelease.
     pub fn any() -> Constraint {
-        Constraint {
-            text: String::new(),
-            groups: Vec::new(),
-        }
+        Constraint::unconstrained("")
     }
 
-    /// Whether this is the "any version" constraint (empty text), as opposed to e.g. `*`, which still skips
-    /// prereleases.
+    /// Whether no constraint was given (empty text), as opposed to a written one such as `*`.
     pub fn is_any(&self) -> bool {
-        self.groups.is_empty()
+        self.text.trim().is_empty()
+    }
+
+    fn unconstrained(text: &str) -> Constraint {
+        let star = Constraint::parse("*").expect("'*' is a valid constraint");
+        Constraint {
+            text: text.to_owned(),
+            groups: star.groups,
+        }
     }
 
     /// Whether `v` satisfies the constraint (Masterminds' `Check`): prerelease versions only where an
@@ -196,11 +198,10 @@ impl Constraint {
     }
 
     fn check(&self, v: &Version, include_prerelease: bool) -> bool {
-        self.groups.is_empty()
-            || self.groups.iter().any(|group| {
-                let include = include_prerelease || group.names_prerelease;
-                group.comparisons.iter().all(|c| c.admits(v, include))
-            })
+        self.groups.iter().any(|group| {
+            let include = include_prerelease || group.names_prerelease;
+            group.comparisons.iter().all(|c| c.admits(v, include))
+        })
     }
 }
 
@@ -1040,21 +1041,28 @@ mod tests {
         }
     }
 
-    /// argocd-image-updater applies no constraint when the text is empty, so every version matches, unlike
-    /// Masterminds' `parseConstraint("")` (which `TestConstraintCheck` shows skipping `1.2.3-alpha.1`) and
-    /// `NewConstraint("")` (an error).
+    /// Empty text means `*`, as argocd-image-updater reads it since argocd-image-updater#1758 (before that fix it
+    /// applied no check, so prereleases won; Masterminds' own `NewConstraint("")` is an error).
     #[test]
-    fn empty_constraint_matches_everything() {
+    fn empty_constraint_is_star() {
         for text in ["", " ", "\t\n"] {
             let parsed = c(text);
             assert!(parsed.is_any(), "{text:?}");
             assert_eq!(parsed.as_str(), text, "{text:?}");
-            for version in ["1", "4.5.6", "1.2.3-alpha.1"] {
+            for version in ["1", "4.5.6", "0.0.0"] {
                 assert!(parsed.matches(&v(version)), "{text:?} with {version}");
             }
+            assert!(
+                !parsed.matches(&v("1.2.3-alpha.1")),
+                "{text:?} skips prereleases"
+            );
+            assert!(
+                parsed.matches_including_prerelease(&v("1.2.3-alpha.1")),
+                "{text:?} with include-prerelease"
+            );
         }
         assert!(Constraint::any().is_any());
-        assert!(Constraint::any().matches(&v("0.0.0-0")));
+        assert!(!Constraint::any().matches(&v("0.0.0-0")));
         assert!(!c("*").is_any());
     }
 

@@ -9,4 +9,5 @@ pub mod constraint;
 pub mod image;
 pub mod policy;
 pub mod registry;
+pub mod tag;
 pub mod version;

@@ -1,1 +1,13 @@
-fn main() {}
+//! The `argocd-image-resolver` binary: parse the command line, run the subcommand, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use argocd_image_resolver::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_logging(&cli.global);
+    cli::exit_code(cli::run(cli))
+}

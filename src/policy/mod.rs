@@ -1,3 +1,156 @@
 //! An image's update policy: which tags are candidates and which one wins.
+//!
+//! Selection runs the same steps for every strategy, in this order, and records which step dropped which tag:
+//! `allow-tags` → `ignore-tags` → the tag pattern (Flux `filterTags`, whose `extract` gives the text to order on) →
+//! the strategy's own reading of that text (a version, a number; unreadable tags are skipped, never fatal) → the
+//! strategy's constraint → the strategy's ordering, ties broken by the tag name (the greater name wins), so the
+//! result never depends on the order the registry listed the tags in.
 
 pub mod filter;
+pub mod platform;
+pub mod strategy;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::tag::Tag;
+use filter::{AllowTags, Extract, IgnoreTags};
+pub use platform::Platform;
+pub use strategy::{Order, Strategy};
+
+/// Everything that decides which tag of a repository an image runs.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub strategy: Strategy,
+    pub allow: AllowTags,
+    pub ignore: IgnoreTags,
+    /// Flux-style tag pattern: tags it does not match are dropped; the others are ordered on what it extracts.
+    pub extract: Option<Extract>,
+    /// Platforms whose image must exist (and whose build time counts for `newest-build`); empty = `linux/amd64`.
+    pub platforms: Vec<Platform>,
+}
+
+impl Policy {
+    /// A policy with the given strategy and no filters.
+    pub fn new(strategy: Strategy) -> Self {
+        Policy {
+            strategy,
+            allow: AllowTags::Any,
+            ignore: IgnoreTags::none(),
+            extract: None,
+            platforms: Vec::new(),
+        }
+    }
+
+    /// Picks the tag this policy allows, from tags in any order. Pure: the input is not changed.
+    pub fn select<'a>(&self, tags: &'a [Tag]) -> Selection<'a> {
+        let mut dropped = Dropped::default();
+        let mut candidates = Vec::with_capacity(tags.len());
+        for tag in tags {
+            let name = tag.name.as_str();
+            if !self.allow.allows(name) {
+                dropped.not_allowed.push(name);
+            } else if self.ignore.matching(name).is_some() {
+                dropped.ignored.push(name);
+            } else if let Some(extract) = &self.extract {
+                match extract.apply(name) {
+                    Some(key) => candidates.push(Candidate {
+                        tag,
+                        key: Cow::Owned(key),
+                    }),
+                    None => dropped.no_pattern_match.push(name),
+                }
+            } else {
+                candidates.push(Candidate {
+                    tag,
+                    key: Cow::Borrowed(name),
+                });
+            }
+        }
+        let winner = self.strategy.pick(&candidates, &mut dropped);
+        Selection {
+            winner,
+            considered: tags.len(),
+            dropped,
+        }
+    }
+}
+
+/// A tag that passed the filters, with the text the strategy orders on: the tag itself, or what the tag pattern
+/// extracted from it.
+#[derive(Debug)]
+pub struct Candidate<'a> {
+    pub tag: &'a Tag,
+    pub key: Cow<'a, str>,
+}
+
+/// Tags that did not make it, by the step that dropped them (in the order of the input).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dropped<'a> {
+    /// Not matched by `allow-tags`.
+    pub not_allowed: Vec<&'a str>,
+    /// Matched by a glob of `ignore-tags`.
+    pub ignored: Vec<&'a str>,
+    /// Not matched by the tag pattern.
+    pub no_pattern_match: Vec<&'a str>,
+    /// Not readable by the strategy (not a version for `semver`, not a number for `numerical`).
+    pub unparsable: Vec<&'a str>,
+    /// Readable, but outside the strategy's constraint (the semver constraint; for `digest`, any other tag).
+    pub outside_constraint: Vec<&'a str>,
+}
+
+impl Dropped<'_> {
+    pub fn total(&self) -> usize {
+        self.not_allowed.len()
+            + self.ignored.len()
+            + self.no_pattern_match.len()
+            + self.unparsable.len()
+            + self.outside_constraint.len()
+    }
+}
+
+/// The outcome of [`Policy::select`].
+#[derive(Clone, Debug)]
+pub struct Selection<'a> {
+    pub winner: Option<&'a Tag>,
+    /// How many tags were looked at.
+    pub considered: usize,
+    pub dropped: Dropped<'a>,
+}
+
+impl Selection<'_> {
+    /// How many tags passed every step (the winner was picked among these).
+    pub fn candidates(&self) -> usize {
+        self.considered - self.dropped.total()
+    }
+}
+
+impl fmt::Display for Policy {
+    /// A one-line summary for messages and annotations: `strategy semver, constraint '^1.2', allow-tags '…'`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "strategy {}", self.strategy)?;
+        if let AllowTags::Regexp(re) = &self.allow {
+            write!(f, ", allow-tags 'regexp:{}'", re.as_str())?;
+        }
+        if !self.ignore.globs().is_empty() {
+            let globs: Vec<&str> = self
+                .ignore
+                .globs()
+                .iter()
+                .map(filter::Glob::as_str)
+                .collect();
+            write!(f, ", ignore-tags '{}'", globs.join(", "))?;
+        }
+        if let Some(extract) = &self.extract {
+            write!(f, ", tag pattern '{}'", extract.pattern().as_str())?;
+        }
+        if !self.platforms.is_empty() {
+            let platforms: Vec<String> = self.platforms.iter().map(ToString::to_string).collect();
+            write!(f, ", platforms '{}'", platforms.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

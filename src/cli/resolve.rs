@@ -1,0 +1,293 @@
+//! `resolve IMAGE`: pick the tag an image's policy allows, from a tag list given on the command line or in a file.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{Failure, OutputFormat};
+use crate::image::{self, ImageRef};
+use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
+use crate::policy::{Order, Platform, Policy, Selection, Strategy};
+use crate::tag::{self, Tag};
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The image, such as `nginx` or `ghcr.io/org/app`. Without --constraint, a tag part is the version
+    /// constraint, as in argocd-image-updater's image-list: `nginx:~1.25`, `app:>=1.0 <2.0`.
+    pub image: String,
+    /// Version constraint (Masterminds semver) for `semver`; the tag to track for `digest` (default `latest`).
+    #[arg(long, env = "IMAGE_RESOLVER_CONSTRAINT")]
+    pub constraint: Option<String>,
+    /// semver, newest-build, alphabetical, digest or numerical (old names: latest = newest-build, name = alphabetical).
+    #[arg(long, env = "IMAGE_RESOLVER_STRATEGY", default_value = "semver")]
+    pub strategy: String,
+    /// For alphabetical and numerical: asc picks the greatest, desc the least.
+    #[arg(long, env = "IMAGE_RESOLVER_ORDER", default_value = "asc")]
+    pub order: String,
+    /// Only tags matching this: `regexp:<RE>` (Go RE2 syntax) or `any`.
+    #[arg(long, env = "IMAGE_RESOLVER_ALLOW_TAGS")]
+    pub allow_tags: Option<String>,
+    /// Comma-separated globs (Go filepath.Match) of tags never to pick, such as `latest, *-debug`.
+    #[arg(long, env = "IMAGE_RESOLVER_IGNORE_TAGS")]
+    pub ignore_tags: Option<String>,
+    /// Flux-style tag pattern (Go RE2): only matching tags are candidates; see --extract.
+    #[arg(long, env = "IMAGE_RESOLVER_TAG_PATTERN")]
+    pub tag_pattern: Option<String>,
+    /// What to order on, expanded from --tag-pattern's groups: `$name`, `${1}`. Default: the whole tag.
+    #[arg(long, env = "IMAGE_RESOLVER_EXTRACT", requires = "tag_pattern")]
+    pub extract: Option<String>,
+    /// Comma-separated platforms the image must exist for, such as `linux/amd64,linux/arm64`.
+    #[arg(long, env = "IMAGE_RESOLVER_PLATFORMS")]
+    pub platforms: Option<String>,
+    /// semver: let prerelease versions (`1.2.0-rc.1`) match any constraint.
+    #[arg(long, env = "IMAGE_RESOLVER_INCLUDE_PRERELEASE")]
+    pub include_prerelease: bool,
+    /// semver: accept only MAJOR.MINOR.PATCH versions (optional `v`), as Flux does.
+    #[arg(long, env = "IMAGE_RESOLVER_STRICT_SEMVER")]
+    pub strict_semver: bool,
+    /// Read the candidate tags from FILE (`-` = stdin): one per line, optionally followed by an RFC 3339 creation
+    /// time (or `-`) and a digest.
+    #[arg(long, value_name = "FILE", conflicts_with = "tags")]
+    pub tags_file: Option<PathBuf>,
+    /// The candidate tags, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Option<Vec<String>>,
+    /// Output format: the tag alone, or a JSON report.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// The validated request: everything checked before any work starts.
+struct Request {
+    image: ImageRef,
+    policy: Policy,
+}
+
+pub fn run(args: ResolveArgs) -> Result<String, Failure> {
+    let request = validate(&args)?;
+    let tags = read_tags(&args)?;
+    let selection = request.policy.select(&tags);
+    let winner = selection
+        .winner
+        .ok_or_else(|| Failure::NoResult(no_match_message(&request, &selection)))?;
+    if request.policy.strategy.needs_digest() && winner.digest.is_none() {
+        return Err(Failure::NoResult(format!(
+            "the digest strategy needs the digest of {}:{}, and the tag list gives none: add it after the \
+             creation time (`{} - sha256:…`)",
+            request.image.familiar_name(),
+            winner.name,
+            winner.name
+        )));
+    }
+    Ok(match args.output {
+        OutputFormat::Text => text_output(&request, winner),
+        OutputFormat::Json => json_output(&request, &selection, winner),
+    })
+}
+
+fn validate(args: &ResolveArgs) -> Result<Request, Failure> {
+    let invalid =
+        |what: &str, e: &dyn std::fmt::Display| Failure::Invalid(format!("invalid {what}: {e}"));
+    let (image, constraint) = match &args.constraint {
+        None => image::split_constraint(&args.image).map_err(|e| invalid("image", &e))?,
+        Some(c) => {
+            let image = ImageRef::parse(&args.image).map_err(|e| invalid("image", &e))?;
+            if let Some(tag) = image.tag() {
+                return Err(Failure::Invalid(format!(
+                    "image '{}' should not carry a tag when --constraint is given; remove ':{tag}'",
+                    args.image
+                )));
+            }
+            (image, Some(c.clone()))
+        }
+    };
+    let order = Order::parse(&args.order).map_err(|e| invalid("--order", &e))?;
+    let mut strategy = Strategy::parse(&args.strategy, constraint.as_deref(), order)
+        .map_err(|e| invalid("policy", &e))?;
+    match &mut strategy {
+        Strategy::Semver {
+            include_prerelease,
+            strict,
+            ..
+        } => {
+            *include_prerelease = args.include_prerelease;
+            *strict = args.strict_semver;
+        }
+        other => {
+            for (set, flag) in [
+                (args.include_prerelease, "--include-prerelease"),
+                (args.strict_semver, "--strict-semver"),
+            ] {
+                if set {
+                    return Err(Failure::Invalid(format!(
+                        "{flag} applies to the semver strategy only, not to {}",
+                        other.name()
+                    )));
+                }
+            }
+            if let (
+                Some(c),
+                Strategy::NewestBuild | Strategy::Alphabetical { .. } | Strategy::Numerical { .. },
+            ) = (&constraint, &*other)
+            {
+                tracing::warn!(
+                    "the {} strategy takes no version constraint; '{c}' is ignored",
+                    other.name()
+                );
+            }
+        }
+    }
+    let mut policy = Policy::new(strategy);
+    if let Some(value) = &args.allow_tags {
+        policy.allow = AllowTags::parse(value).map_err(|e| invalid("--allow-tags", &e))?;
+    }
+    if let Some(value) = &args.ignore_tags {
+        policy.ignore = IgnoreTags::parse(value).map_err(|e| invalid("--ignore-tags", &e))?;
+    }
+    if let Some(pattern) = &args.tag_pattern {
+        policy.extract = Some(
+            Extract::new(pattern, args.extract.as_deref().unwrap_or(""))
+                .map_err(|e| invalid("--tag-pattern/--extract", &e))?,
+        );
+    }
+    if let Some(value) = &args.platforms {
+        policy.platforms = Platform::parse_list(value).map_err(|e| invalid("--platforms", &e))?;
+    }
+    Ok(Request { image, policy })
+}
+
+fn read_tags(args: &ResolveArgs) -> Result<Vec<Tag>, Failure> {
+    if let Some(list) = &args.tags {
+        let text = list.iter().map(|t| t.trim()).collect::<Vec<_>>().join("\n");
+        return tag::parse_tag_list(&text)
+            .map_err(|e| Failure::Invalid(format!("invalid --tags: {e}")));
+    }
+    let Some(path) = &args.tags_file else {
+        return Err(Failure::Invalid(
+            "no tags to choose from: give them with --tags a,b,c or --tags-file FILE".to_string(),
+        ));
+    };
+    let (name, text) = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Invalid(format!("cannot read tags from stdin: {e}")))?;
+        ("stdin".to_string(), text)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::Invalid(format!("cannot read --tags-file {}: {e}", path.display()))
+        })?;
+        (path.display().to_string(), text)
+    };
+    tag::parse_tag_list(&text)
+        .map_err(|e| Failure::Invalid(format!("invalid tag list {name}: {e}")))
+}
+
+/// One paragraph saying which image and policy found nothing, and where the tags went.
+fn no_match_message(request: &Request, selection: &Selection) -> String {
+    let d = &selection.dropped;
+    let mut reasons = Vec::new();
+    for (count, why) in [
+        (d.not_allowed.len(), "not allowed by allow-tags"),
+        (d.ignored.len(), "ignored by ignore-tags"),
+        (d.no_pattern_match.len(), "not matched by the tag pattern"),
+        (
+            d.unparsable.len(),
+            unparsable_reason(&request.policy.strategy),
+        ),
+        (
+            d.outside_constraint.len(),
+            outside_reason(&request.policy.strategy),
+        ),
+    ] {
+        if count > 0 {
+            reasons.push(format!("{count} {why}"));
+        }
+    }
+    let detail = if selection.considered == 0 {
+        "the tag list is empty".to_string()
+    } else {
+        format!("of {} tags, {}", selection.considered, reasons.join(", "))
+    };
+    format!(
+        "no tag of {} satisfies its policy ({}): {detail}",
+        request.image.name(),
+        request.policy
+    )
+}
+
+fn unparsable_reason(strategy: &Strategy) -> &'static str {
+    match strategy {
+        Strategy::Numerical { .. } => "not numbers",
+        _ => "not versions",
+    }
+}
+
+fn outside_reason(strategy: &Strategy) -> &'static str {
+    match strategy {
+        Strategy::Digest { .. } => "not the tracked tag",
+        _ => "outside the constraint",
+    }
+}
+
+fn text_output(request: &Request, winner: &Tag) -> String {
+    match (&request.policy.strategy, &winner.digest) {
+        // What a digest policy resolves to is the digest: print it so the output can be used as is.
+        (Strategy::Digest { .. }, Some(digest)) => format!("{}@{digest}\n", winner.name),
+        _ => format!("{}\n", winner.name),
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    image: String,
+    tag: &'a str,
+    digest: Option<&'a str>,
+    /// The full reference to run: `image:tag`, or `image:tag@digest` for the digest strategy.
+    reference: String,
+    strategy: &'static str,
+    constraint: Option<&'a str>,
+    considered: usize,
+    candidates: usize,
+    dropped: DroppedReport<'a>,
+}
+
+#[derive(Serialize)]
+struct DroppedReport<'a> {
+    allow_tags: &'a [&'a str],
+    ignore_tags: &'a [&'a str],
+    tag_pattern: &'a [&'a str],
+    unparsable: &'a [&'a str],
+    constraint: &'a [&'a str],
+}
+
+fn json_output(request: &Request, selection: &Selection, winner: &Tag) -> String {
+    let mut reference = request.image.with_tag(&winner.name);
+    if let (Strategy::Digest { .. }, Some(digest)) = (&request.policy.strategy, &winner.digest) {
+        reference = reference.with_digest(digest);
+    }
+    let d = &selection.dropped;
+    let report = Report {
+        image: request.image.name(),
+        tag: &winner.name,
+        digest: winner.digest.as_deref(),
+        reference: reference.canonical(),
+        strategy: request.policy.strategy.name(),
+        constraint: request.policy.strategy.constraint(),
+        considered: selection.considered,
+        candidates: selection.candidates(),
+        dropped: DroppedReport {
+            allow_tags: &d.not_allowed,
+            ignore_tags: &d.ignored,
+            tag_pattern: &d.no_pattern_match,
+            unparsable: &d.unparsable,
+            constraint: &d.outside_constraint,
+        },
+    };
+    let mut out =
+        serde_json::to_string_pretty(&report).expect("a report of strings and numbers serialises");
+    out.push('\n');
+    out
+}

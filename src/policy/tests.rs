@@ -1,0 +1,335 @@
+//! Table tests of tag selection: every strategy, every filter, and the tie-breaking rule.
+
+use chrono::{TimeZone, Utc};
+
+use super::filter::{AllowTags, Extract, IgnoreTags};
+use super::*;
+
+fn tags(names: &[&str]) -> Vec<Tag> {
+    names.iter().map(|n| Tag::new(*n)).collect()
+}
+
+fn semver(constraint: &str) -> Policy {
+    Policy::new(Strategy::parse("semver", Some(constraint), Order::Asc).unwrap())
+}
+
+fn winner(policy: &Policy, tags: &[Tag]) -> Option<String> {
+    policy.select(tags).winner.map(|t| t.name.clone())
+}
+
+#[test]
+fn semver_picks_the_highest_allowed_version_as_written() {
+    let all = tags(&[
+        "1.0.0",
+        "v1.2.0",
+        "1.10.1",
+        "1.9.9",
+        "2.0.0-rc.1",
+        "latest",
+        "1.2",
+        "0.9",
+        "2.0.0-rc.2",
+    ]);
+    for (name, constraint, want) in [
+        (
+            "no constraint excludes prereleases (argocd-image-updater#1758)",
+            "",
+            Some("1.10.1"),
+        ),
+        ("caret", "^1.2", Some("1.10.1")),
+        ("tilde", "~1.2", Some("v1.2.0")),
+        ("x range", "1.9.x", Some("1.9.9")),
+        ("upper bound", "<1.2", Some("1.0.0")),
+        (
+            "prerelease comparator admits prereleases",
+            ">=2.0.0-rc.1",
+            Some("2.0.0-rc.2"),
+        ),
+        ("nothing in range", ">3", None),
+        ("or", "<1.0.0 || >=1.9 <1.10", Some("1.9.9")),
+    ] {
+        assert_eq!(winner(&semver(constraint), &all).as_deref(), want, "{name}");
+    }
+}
+
+#[test]
+fn semver_options() {
+    let all = tags(&["1.2", "1.1.0", "2.0.0-beta.1"]);
+    let mut strict = semver("");
+    if let Strategy::Semver { strict: s, .. } = &mut strict.strategy {
+        *s = true;
+    }
+    assert_eq!(
+        winner(&strict, &all).as_deref(),
+        Some("1.1.0"),
+        "strict skips 2-part versions"
+    );
+    let selection = strict.select(&all);
+    assert_eq!(selection.dropped.unparsable, ["1.2"]);
+
+    let mut pre = semver("");
+    if let Strategy::Semver {
+        include_prerelease, ..
+    } = &mut pre.strategy
+    {
+        *include_prerelease = true;
+    }
+    assert_eq!(
+        winner(&pre, &all).as_deref(),
+        Some("2.0.0-beta.1"),
+        "prereleases included"
+    );
+}
+
+#[test]
+fn equal_versions_tie_break_on_the_greater_tag_name() {
+    for (name, order_a, order_b) in [
+        ("v last", ["1.0.0", "v1.0.0"], ["v1.0.0", "1.0.0"]),
+        (
+            "build metadata",
+            ["1.0.0+b1", "1.0.0+b2"],
+            ["1.0.0+b2", "1.0.0+b1"],
+        ),
+    ] {
+        let a = winner(&semver(""), &tags(&order_a));
+        let b = winner(&semver(""), &tags(&order_b));
+        assert_eq!(a, b, "{name}: the listing order must not matter");
+        assert_eq!(a.as_deref(), Some(order_a[1]), "{name}");
+    }
+}
+
+#[test]
+fn newest_build_orders_by_creation_time() {
+    let at = |name: &str, day: Option<u32>| Tag {
+        name: name.into(),
+        created: day.map(|d| Utc.with_ymd_and_hms(2024, 5, d, 0, 0, 0).unwrap()),
+        digest: None,
+    };
+    let policy = Policy::new(Strategy::parse("newest-build", None, Order::Asc).unwrap());
+    for (name, list, want) in [
+        (
+            "newest wins",
+            vec![at("b", Some(1)), at("a", Some(3)), at("c", Some(2))],
+            "a",
+        ),
+        (
+            "same time: greater name",
+            vec![at("b", Some(1)), at("a", Some(1))],
+            "b",
+        ),
+        ("undated lose", vec![at("z", None), at("a", Some(1))], "a"),
+        (
+            "all undated: greater name",
+            vec![at("a", None), at("b", None)],
+            "b",
+        ),
+    ] {
+        assert_eq!(winner(&policy, &list).as_deref(), Some(want), "{name}");
+    }
+}
+
+#[test]
+fn alphabetical_and_numerical_orders() {
+    let list = tags(&[
+        "2024.01.15",
+        "2024.02.01",
+        "2023.12.31",
+        "9",
+        "10",
+        "v3",
+        "1e2",
+        "-5",
+    ]);
+    for (name, strategy, order, want) in [
+        (
+            "alphabetical asc: bytewise last",
+            "alphabetical",
+            "asc",
+            "v3",
+        ),
+        ("alphabetical old name", "name", "asc", "v3"),
+        ("alphabetical desc: first", "alphabetical", "desc", "-5"),
+        ("numerical asc", "numerical", "asc", "1e2"),
+        ("numerical desc", "numerical", "desc", "-5"),
+    ] {
+        let policy =
+            Policy::new(Strategy::parse(strategy, None, Order::parse(order).unwrap()).unwrap());
+        assert_eq!(winner(&policy, &list).as_deref(), Some(want), "{name}");
+    }
+    let numerical = Policy::new(Strategy::parse("numerical", None, Order::Asc).unwrap());
+    let selection = numerical.select(&list);
+    assert_eq!(
+        selection.dropped.unparsable,
+        ["2024.01.15", "2024.02.01", "2023.12.31", "v3"],
+        "tags that are not numbers are skipped, not fatal"
+    );
+}
+
+#[test]
+fn numerical_rejects_nan_and_infinity() {
+    let numerical = Policy::new(Strategy::parse("numerical", None, Order::Asc).unwrap());
+    let list = tags(&["NaN", "inf", "Infinity", "7"]);
+    let selection = numerical.select(&list);
+    assert_eq!(selection.winner.map(|t| t.name.as_str()), Some("7"));
+    assert_eq!(selection.dropped.unparsable, ["NaN", "inf", "Infinity"]);
+}
+
+#[test]
+fn digest_tracks_one_tag() {
+    let list = tags(&["1.0", "latest", "main"]);
+    for (name, constraint, want) in [
+        ("default is latest", None, Some("latest")),
+        ("named tag", Some("main"), Some("main")),
+        ("absent tag", Some("stable"), None),
+    ] {
+        let policy = Policy::new(Strategy::parse("digest", constraint, Order::Asc).unwrap());
+        assert_eq!(winner(&policy, &list).as_deref(), want, "{name}");
+    }
+}
+
+#[test]
+fn filters_drop_tags_in_order_and_say_which() {
+    let list = tags(&[
+        "v1.0.0",
+        "v1.1.0-debug",
+        "v1.2.0",
+        "latest",
+        "v2.0.0",
+        "build-5",
+    ]);
+    let mut policy = semver("");
+    policy.allow = AllowTags::parse("regexp:^v").unwrap();
+    policy.ignore = IgnoreTags::parse("*-debug, v2.*").unwrap();
+    let selection = policy.select(&list);
+    assert_eq!(selection.winner.map(|t| t.name.as_str()), Some("v1.2.0"));
+    assert_eq!(selection.dropped.not_allowed, ["latest", "build-5"]);
+    assert_eq!(selection.dropped.ignored, ["v1.1.0-debug", "v2.0.0"]);
+    assert_eq!(selection.considered, 6);
+    assert_eq!(selection.candidates(), 2);
+}
+
+#[test]
+fn tag_pattern_orders_on_the_extracted_part() {
+    // Flux's classic example: branch-sha-timestamp tags ordered on the timestamp.
+    let list = tags(&[
+        "main-abc123-1700000300",
+        "main-def456-1700000100",
+        "feature-x-1800000000",
+        "main-zzz-9",
+    ]);
+    let mut policy = Policy::new(Strategy::parse("numerical", None, Order::Asc).unwrap());
+    policy.extract = Some(Extract::new(r"^main-[a-f0-9]+-(?P<ts>\d+)$", "$ts").unwrap());
+    let selection = policy.select(&list);
+    assert_eq!(
+        selection.winner.map(|t| t.name.as_str()),
+        Some("main-abc123-1700000300")
+    );
+    assert_eq!(
+        selection.dropped.no_pattern_match,
+        ["feature-x-1800000000", "main-zzz-9"]
+    );
+
+    let mut versions = semver("^1");
+    versions.extract = Some(Extract::new(r"^release-(.*)$", "${1}").unwrap());
+    let list = tags(&["release-1.4.0", "release-1.10.0", "release-2.0.0", "1.99.0"]);
+    assert_eq!(
+        winner(&versions, &list).as_deref(),
+        Some("release-1.10.0"),
+        "the tag is returned, not the extract"
+    );
+}
+
+#[test]
+fn empty_list_has_no_winner() {
+    let selection = semver("").select(&[]);
+    assert!(selection.winner.is_none());
+    assert_eq!(selection.considered, 0);
+}
+
+#[test]
+fn strategy_names_and_errors() {
+    for (name, input, want) in [
+        ("default", "", Ok("semver")),
+        ("latest is newest-build", "latest", Ok("newest-build")),
+        ("name is alphabetical", "name", Ok("alphabetical")),
+        ("numerical", "numerical", Ok("numerical")),
+        ("digest", "digest", Ok("digest")),
+        (
+            "unknown",
+            "newest",
+            Err(
+                "unknown update strategy 'newest': expected semver, newest-build, alphabetical, digest or numerical (old names: latest, name)",
+            ),
+        ),
+    ] {
+        let got = Strategy::parse(input, None, Order::Asc)
+            .map(|s| s.name())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want.map_err(String::from), "{name}");
+    }
+    assert!(
+        Strategy::parse("semver", Some(">= nope"), Order::Asc)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid version constraint '>= nope': "),
+    );
+    assert_eq!(
+        Strategy::parse("digest", Some("^1.0"), Order::Asc)
+            .unwrap_err()
+            .to_string(),
+        "invalid tag to track '^1.0' for the digest strategy: give one tag, such as 'latest'"
+    );
+    assert_eq!(
+        Order::parse("up").unwrap_err().to_string(),
+        "unknown sort order 'up': expected asc or desc"
+    );
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tag_name() -> impl proptest::strategy::Strategy<Value = String> {
+        prop_oneof![
+            "[vV]?[0-9]{1,3}(\\.[0-9]{1,3}){0,3}(-[a-z0-9.]{1,6})?(\\+[a-z0-9]{1,4})?",
+            "[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Whatever the tags and policy, selection does not panic, and the winner passed every filter.
+        #[test]
+        fn winner_satisfies_every_filter(
+            names in proptest::collection::vec(tag_name(), 0..40),
+            constraint in "[~^<>=!v*xX0-9., |-]{0,12}",
+            allow in "[a-z0-9.^$*+?()|\\[\\]\\\\-]{0,8}",
+            ignore in "[a-z0-9*?,\\[\\]-]{0,8}",
+            strategy in prop::sample::select(vec!["semver", "alphabetical", "numerical", "newest-build", "digest"]),
+        ) {
+            let list: Vec<Tag> = names.iter().map(Tag::new).collect();
+            let Ok(strategy) = crate::policy::Strategy::parse(strategy, Some(&constraint), Order::Asc) else { return Ok(()); };
+            let mut policy = Policy::new(strategy);
+            if let Ok(a) = AllowTags::parse(&format!("regexp:{allow}")) { policy.allow = a; }
+            if let Ok(i) = IgnoreTags::parse(&ignore) { policy.ignore = i; }
+            let selection = policy.select(&list);
+            if let Some(w) = selection.winner {
+                prop_assert!(policy.allow.allows(&w.name));
+                prop_assert!(policy.ignore.matching(&w.name).is_none());
+                if let crate::policy::Strategy::Semver { constraint, .. } = &policy.strategy {
+                    let v = crate::version::Version::parse(&w.name).expect("semver winner is a version");
+                    prop_assert!(constraint.matches(&v));
+                }
+            }
+            // The listing order never changes the answer.
+            let mut reversed = list.clone();
+            reversed.reverse();
+            prop_assert_eq!(
+                policy.select(&reversed).winner.map(|t| &t.name),
+                selection.winner.map(|t| &t.name)
+            );
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Tags as the policy sees them (name, creation time, digest) and the plain-text tag list format of `--tags-file`.
+//!
+//! The format is one tag per line, optionally followed by whitespace and an RFC 3339 creation time, then optionally
+//! a digest: `v1.2.3 2024-05-01T10:00:00Z sha256:…`. Blank lines and lines starting with `#` are skipped. A `-` in
+//! the time column means "unknown", so a digest can be given without a time.
+
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+use crate::image::is_valid_digest;
+pub use crate::image::is_valid_tag;
+
+/// One tag of a repository, with what is known about the image it points to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    /// When the image was built (the config blob's `created`), needed by `newest-build`.
+    pub created: Option<DateTime<Utc>>,
+    /// The manifest digest, needed by `digest`.
+    pub digest: Option<String>,
+}
+
+impl Tag {
+    pub fn new(name: impl Into<String>) -> Self {
+        Tag {
+            name: name.into(),
+            created: None,
+            digest: None,
+        }
+    }
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum TagListError {
+    #[error(
+        "line {line}: invalid tag '{tag}': a tag is 1 to 128 letters, digits, '_', '.' or '-', and does not start with '.' or '-'"
+    )]
+    InvalidTag { line: usize, tag: String },
+    #[error(
+        "line {line}: invalid creation time '{value}' for tag '{tag}': expected RFC 3339 such as 2024-05-01T10:00:00Z, or '-'"
+    )]
+    InvalidTime {
+        line: usize,
+        tag: String,
+        value: String,
+    },
+    #[error(
+        "line {line}: invalid digest '{value}' for tag '{tag}': expected <algorithm>:<hex> such as sha256:…"
+    )]
+    InvalidDigest {
+        line: usize,
+        tag: String,
+        value: String,
+    },
+    #[error("line {line}: unexpected '{value}' after the digest of tag '{tag}'")]
+    TrailingField {
+        line: usize,
+        tag: String,
+        value: String,
+    },
+}
+
+/// Reads a tag list (the `--tags-file` format above). Later duplicates of a tag are dropped.
+pub fn parse_tag_list(text: &str) -> Result<Vec<Tag>, TagListError> {
+    let mut tags: Vec<Tag> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let content = raw.trim();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let mut fields = content.split_whitespace();
+        let name = fields.next().unwrap_or_default();
+        if !is_valid_tag(name) {
+            return Err(TagListError::InvalidTag {
+                line,
+                tag: name.to_string(),
+            });
+        }
+        let mut tag = Tag::new(name);
+        if let Some(time) = fields.next().filter(|t| *t != "-") {
+            let parsed =
+                DateTime::parse_from_rfc3339(time).map_err(|_| TagListError::InvalidTime {
+                    line,
+                    tag: name.to_string(),
+                    value: time.to_string(),
+                })?;
+            tag.created = Some(parsed.with_timezone(&Utc));
+        }
+        if let Some(digest) = fields.next() {
+            if !is_valid_digest(digest) {
+                return Err(TagListError::InvalidDigest {
+                    line,
+                    tag: name.to_string(),
+                    value: digest.to_string(),
+                });
+            }
+            tag.digest = Some(digest.to_string());
+        }
+        if let Some(extra) = fields.next() {
+            return Err(TagListError::TrailingField {
+                line,
+                tag: name.to_string(),
+                value: extra.to_string(),
+            });
+        }
+        if seen.insert(tag.name.clone()) {
+            tags.push(tag);
+        }
+    }
+    Ok(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn valid_tags() {
+        for (name, tag, want) in [
+            ("simple", "v1.2.3", true),
+            ("underscore first", "_x", true),
+            ("dot first", ".x", false),
+            ("dash first", "-x", false),
+            ("empty", "", false),
+            ("128 chars", &"a".repeat(128), true),
+            ("129 chars", &"a".repeat(129), false),
+            ("colon", "a:b", false),
+            ("slash", "a/b", false),
+            ("non-ascii", "vé", false),
+        ] {
+            assert_eq!(is_valid_tag(tag), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn parses_lines() {
+        let text = format!(
+            "# comment\n\nv1.0.0\nv1.1.0 2024-05-01T10:00:00Z\n  v1.2.0\t2024-05-02T10:00:00+02:00 {DIGEST}\nlatest - {DIGEST}\nv1.0.0 2030-01-01T00:00:00Z\n"
+        );
+        let tags = parse_tag_list(&text).unwrap();
+        let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["v1.0.0", "v1.1.0", "v1.2.0", "latest"]);
+        assert_eq!(tags[0].created, None, "duplicate later line is dropped");
+        assert_eq!(
+            tags[1].created.unwrap().to_rfc3339(),
+            "2024-05-01T10:00:00+00:00"
+        );
+        assert_eq!(
+            tags[2].created.unwrap().to_rfc3339(),
+            "2024-05-02T08:00:00+00:00",
+            "offsets are normalised to UTC"
+        );
+        assert_eq!(tags[2].digest.as_deref(), Some(DIGEST));
+        assert_eq!(tags[3].created, None);
+        assert_eq!(tags[3].digest.as_deref(), Some(DIGEST));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        for (name, text, want) in [
+            (
+                "bad tag",
+                "v1\nv:2\n",
+                "line 2: invalid tag 'v:2': a tag is 1 to 128 letters, digits, '_', '.' or '-', and does not start with '.' or '-'",
+            ),
+            (
+                "bad time",
+                "v1 yesterday\n",
+                "line 1: invalid creation time 'yesterday' for tag 'v1': expected RFC 3339 such as 2024-05-01T10:00:00Z, or '-'",
+            ),
+            (
+                "bad digest",
+                "v1 - md5\n",
+                "line 1: invalid digest 'md5' for tag 'v1': expected <algorithm>:<hex> such as sha256:…",
+            ),
+            (
+                "trailing",
+                &format!("v1 - {DIGEST} extra\n"),
+                "line 1: unexpected 'extra' after the digest of tag 'v1'",
+            ),
+        ] {
+            assert_eq!(
+                parse_tag_list(text).unwrap_err().to_string(),
+                want,
+                "{name}"
+            );
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! The `resolve` command as a user runs it: flags, tag lists from files and stdin, exit codes and messages.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const NGINX_TAGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tags/nginx.txt");
+
+fn resolve() -> Command {
+    let mut cmd = Command::cargo_bin("argocd-image-resolver").unwrap();
+    cmd.arg("resolve").env_remove("IMAGE_RESOLVER_STRATEGY");
+    cmd
+}
+
+#[test]
+fn picks_the_tag_each_policy_allows() {
+    for (name, args, want) in [
+        ("default semver, no prereleases", vec!["nginx"], "1.27.0\n"),
+        ("constraint on the image", vec!["nginx:~1.25"], "1.25.5\n"),
+        (
+            "constraint flag",
+            vec!["nginx", "--constraint", "<1.26"],
+            "1.25.5\n",
+        ),
+        (
+            "range with spaces",
+            vec!["nginx:>=1.24 <1.26.1"],
+            "1.26.0\n",
+        ),
+        (
+            "prerelease opt-in",
+            vec!["nginx", "--include-prerelease"],
+            "1.27.1-rc.1\n",
+        ),
+        (
+            "newest build",
+            vec![
+                "nginx",
+                "--strategy",
+                "newest-build",
+                "--ignore-tags",
+                "mainline,latest,*-rc.*",
+            ],
+            "1.27.0-alpine\n",
+        ),
+        (
+            "old name latest",
+            vec![
+                "nginx",
+                "--strategy",
+                "latest",
+                "--allow-tags",
+                "regexp:^[0-9.]+$",
+            ],
+            "1.27.0\n",
+        ),
+        (
+            "alphabetical",
+            vec!["nginx", "--strategy", "alphabetical"],
+            "stable\n",
+        ),
+        (
+            "allow-tags alpine",
+            vec![
+                "nginx",
+                "--allow-tags",
+                r"regexp:^\d+\.\d+\.\d+-alpine$",
+                "--tag-pattern",
+                r"^(?P<v>.*)-alpine$",
+                "--extract",
+                "$v",
+            ],
+            "1.27.0-alpine\n",
+        ),
+        (
+            "digest of the tracked tag",
+            vec!["nginx:stable", "--strategy", "digest"],
+            "stable@sha256:0c86dddac19f2ce4fd716ac58c0fd87bf69bfd4edabfd6971fb885bafd12a00b\n",
+        ),
+    ] {
+        let output = resolve()
+            .args(&args)
+            .args(["--tags-file", NGINX_TAGS])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{name}");
+        assert!(output.status.success(), "{name}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), want, "{name}");
+    }
+}
+
+#[test]
+fn reads_tags_from_stdin_and_the_command_line() {
+    resolve()
+        .args(["ghcr.io/org/app:^2", "--tags-file", "-"])
+        .write_stdin("v1.9.0\nv2.3.1\nv2.10.0\nv3.0.0\n")
+        .assert()
+        .success()
+        .stdout("v2.10.0\n");
+    resolve()
+        .args(["app", "--tags", "1.0.0, 1.1.0 ,0.9.0"])
+        .assert()
+        .success()
+        .stdout("1.1.0\n");
+}
+
+#[test]
+fn environment_variables_set_options() {
+    resolve()
+        .args(["nginx", "--tags-file", NGINX_TAGS])
+        .env("IMAGE_RESOLVER_STRATEGY", "alphabetical")
+        .env("IMAGE_RESOLVER_ORDER", "desc")
+        .assert()
+        .success()
+        .stdout("1.24.0\n");
+}
+
+#[test]
+fn json_report_says_what_each_filter_dropped() {
+    let output = resolve()
+        .args([
+            "nginx:^1.25",
+            "--ignore-tags",
+            "1.27.*",
+            "-o",
+            "json",
+            "--tags-file",
+            NGINX_TAGS,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(report["image"], "docker.io/library/nginx");
+    assert_eq!(report["tag"], "1.26.1");
+    assert_eq!(report["reference"], "docker.io/library/nginx:1.26.1");
+    assert_eq!(report["strategy"], "semver");
+    assert_eq!(report["constraint"], "^1.25");
+    assert_eq!(report["considered"], 14);
+    assert_eq!(report["candidates"], 5);
+    assert_eq!(
+        report["dropped"]["ignore_tags"],
+        serde_json::json!(["1.27.0", "1.27.0-alpine", "1.27.1-rc.1"])
+    );
+    assert_eq!(
+        report["dropped"]["unparsable"],
+        serde_json::json!(["stable", "mainline", "latest"])
+    );
+    assert_eq!(
+        report["dropped"]["constraint"],
+        serde_json::json!(["1.25.3-alpine", "1.26.0-alpine", "1.24.0"])
+    );
+}
+
+#[test]
+fn no_matching_tag_exits_1_and_names_image_and_policy() {
+    resolve()
+        .args(["nginx:>=2", "--tags-file", NGINX_TAGS, "--allow-tags", "regexp:^1"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(
+            "argocd-image-resolver: no tag of docker.io/library/nginx satisfies its policy (strategy semver, \
+             constraint '>=2', allow-tags 'regexp:^1'): of 14 tags, 3 not allowed by allow-tags, \
+             11 outside the constraint\n",
+        );
+    resolve()
+        .args(["nginx", "--tags", ""])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::ends_with("the tag list is empty\n"));
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_it() {
+    for (name, args, want) in [
+        (
+            "bad constraint",
+            vec!["nginx:>=x.y.z.w"],
+            "invalid policy: invalid version constraint '>=x.y.z.w'",
+        ),
+        (
+            "bad regexp",
+            vec!["nginx", "--allow-tags", "regexp:v[0-9"],
+            "invalid --allow-tags: ",
+        ),
+        (
+            "bad glob",
+            vec!["nginx", "--ignore-tags", "[a-"],
+            "invalid --ignore-tags: ",
+        ),
+        ("bad image", vec!["Nginx"], "invalid image: "),
+        (
+            "bad strategy",
+            vec!["nginx", "--strategy", "newest"],
+            "invalid policy: unknown update strategy 'newest'",
+        ),
+        (
+            "tag and constraint",
+            vec!["nginx:1.0", "--constraint", "^1"],
+            "image 'nginx:1.0' should not carry a tag when --constraint is given; remove ':1.0'",
+        ),
+        (
+            "semver-only flag",
+            vec!["nginx", "--strategy", "alphabetical", "--strict-semver"],
+            "--strict-semver applies to the semver strategy only, not to alphabetical",
+        ),
+        (
+            "bad platform",
+            vec!["nginx", "--platforms", "linux"],
+            "invalid --platforms: invalid platform 'linux'",
+        ),
+    ] {
+        resolve()
+            .args(&args)
+            .args(["--tags", "1.0.0"])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(
+                predicate::str::starts_with(format!("argocd-image-resolver: {want}")).name(name),
+            );
+    }
+}
+
+#[test]
+fn bad_tag_files_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tags.txt");
+    std::fs::write(&file, "1.0.0\n1.1.0 yesterday\n").unwrap();
+    resolve()
+        .arg("nginx")
+        .arg("--tags-file")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "argocd-image-resolver: invalid tag list {}: line 2: invalid creation time 'yesterday' for tag '1.1.0': \
+             expected RFC 3339 such as 2024-05-01T10:00:00Z, or '-'\n",
+            file.display()
+        ));
+    resolve()
+        .args(["nginx", "--tags-file", "/nonexistent/tags.txt"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "argocd-image-resolver: cannot read --tags-file /nonexistent/tags.txt: ",
+        ));
+}
+
+#[test]
+fn digest_strategy_needs_a_digest() {
+    resolve()
+        .args(["nginx", "--strategy", "digest", "--tags", "latest,1.0"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "the digest strategy needs the digest of nginx:latest",
+        ));
+}
