@@ -8,5 +8,6 @@ pub mod cli;
 pub mod constraint;
 pub mod image;
 pub mod policy;
+pub mod process;
 pub mod registry;
 pub mod version;
