@@ -10,4 +10,5 @@ pub mod image;
 pub mod policy;
 pub mod process;
 pub mod registry;
+pub mod render;
 pub mod version;
