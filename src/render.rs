@@ -1,0 +1,591 @@
+//! Rendering an Argo CD application directory into one YAML stream: `kustomize build`, `helm template`, or the
+//! plain manifest files joined.
+//!
+//! Everything runs under a deadline the caller takes from its request budget, through [`crate::process`]. Paths the
+//! repository controls (values files, symlinks) must stay inside the repository: a symlink to a mounted secret
+//! would otherwise end up in the rendered output, or in an error shown in the Argo CD UI.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::process::{Env, ProcessError, Tool, ToolCommand};
+
+/// Variable naming the kustomize binary to use (or a `kubectl…` binary, run as `kubectl kustomize`).
+pub const KUSTOMIZE_OVERRIDE: &str = "IMAGE_RESOLVER_KUSTOMIZE";
+/// Variable naming the helm binary to use.
+pub const HELM_OVERRIDE: &str = "IMAGE_RESOLVER_HELM";
+
+/// The files that make a directory a Kustomize application, as Kustomize itself accepts them.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Variables every tool gets from the source environment, on top of its own.
+const BASE_ALLOW: [&str; 3] = ["PATH", "HOME", "TMPDIR"];
+const KUSTOMIZE_ALLOW: [&str; 4] = ["KUSTOMIZE_*", "XDG_CONFIG_HOME", "HELM_*", "KUBECONFIG"];
+const HELM_ALLOW: [&str; 2] = ["HELM_*", "KUBECONFIG"];
+
+/// Errors of rendering an application directory.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+
+    #[error(
+        "kustomize not found: install kustomize or kubectl, or set {KUSTOMIZE_OVERRIDE} to its path"
+    )]
+    KustomizeNotFound,
+
+    #[error("`{command}` printed no manifests")]
+    EmptyOutput { command: String },
+
+    #[error("the output of `{command}` is not UTF-8 text")]
+    OutputNotUtf8 { command: String },
+
+    #[error("values file '{file}' is outside {}: values files must stay inside the repository", root.display())]
+    ValuesFileOutside { file: String, root: PathBuf },
+
+    #[error("values file '{file}' not found in {}", dir.display())]
+    ValuesFileMissing { file: String, dir: PathBuf },
+
+    #[error("symlink {} points outside {}: manifests must stay inside the repository", path.display(), root.display())]
+    SymlinkOutside { path: PathBuf, root: PathBuf },
+
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+
+    #[error("{} is not UTF-8 text", path.display())]
+    NotUtf8 { path: PathBuf },
+
+    #[error("cannot parse {}: {message}", path.display())]
+    ChartMetadata { path: PathBuf, message: String },
+
+    #[error("cannot create helm's directory {}: {source}", path.display())]
+    HelmHome { path: PathBuf, source: io::Error },
+
+    #[error("no manifests found in {}: no non-empty *.yaml, *.yml or *.json file{}", dir.display(),
+        if *recursive { " in it or below it" } else { " in it (subdirectories are not searched)" })]
+    NoManifests { dir: PathBuf, recursive: bool },
+
+    #[error("reading the manifests in {} did not finish within its deadline of {:.1}s", dir.display(), allowed.as_secs_f64())]
+    TimedOut { dir: PathBuf, allowed: Duration },
+}
+
+/// What kind of application a directory holds, decided as Argo CD decides it (a kustomization wins over a chart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppKind {
+    Kustomize,
+    Helm,
+    /// A directory of manifest files.
+    Plain,
+}
+
+impl fmt::Display for AppKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AppKind::Kustomize => "kustomize",
+            AppKind::Helm => "helm",
+            AppKind::Plain => "plain",
+        })
+    }
+}
+
+/// Looks at the files in `dir` (not below it): a kustomization file, else `Chart.yaml`, else plain manifests.
+pub fn detect(dir: &Path) -> AppKind {
+    if KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()) {
+        AppKind::Kustomize
+    } else if dir.join("Chart.yaml").is_file() {
+        AppKind::Helm
+    } else {
+        AppKind::Plain
+    }
+}
+
+/// Everything that steers rendering; the caller fills it from its flags, Argo CD's environment (`KUBE_VERSION`,
+/// `KUBE_API_VERSIONS`, `ARGOCD_APP_NAMESPACE`, …) and the Application's parameters.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// The source environment: tools are looked up on its `PATH` and through [`KUSTOMIZE_OVERRIDE`] /
+    /// [`HELM_OVERRIDE`], and each tool gets only its allowed variables from it (`PATH`, `HOME`, `TMPDIR`, and
+    /// `HELM_*`, `KUBECONFIG`, `KUSTOMIZE_*`, `XDG_CONFIG_HOME` as the tool needs). Default: this process's.
+    pub env: Env,
+    /// The directory values files and followed symlinks must stay inside; `None` means the app directory itself.
+    /// In the sidecar: the working directory minus `ARGOCD_APP_SOURCE_PATH`.
+    pub repo_root: Option<PathBuf>,
+    pub kustomize: KustomizeOptions,
+    pub helm: HelmOptions,
+    pub plain: PlainOptions,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            env: Env::current(),
+            repo_root: None,
+            kustomize: KustomizeOptions::default(),
+            helm: HelmOptions::default(),
+            plain: PlainOptions::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct KustomizeOptions {
+    /// Arguments after `build .`: `--enable-helm`, `--load-restrictor LoadRestrictionsNone`, `--helm-command PATH`.
+    pub extra_args: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HelmOptions {
+    /// `None` leaves the name to helm, which calls the release `release-name`.
+    pub release_name: Option<String>,
+    /// `-n`; `None` leaves helm's default (`default`, as no kubeconfig is passed unless allowed).
+    pub namespace: Option<String>,
+    /// `--kube-version` (Argo CD's `KUBE_VERSION`, e.g. `1.29.3`), the version `.Capabilities` reports.
+    pub kube_version: Option<String>,
+    /// One `--api-versions` each (Argo CD's `KUBE_API_VERSIONS`, split at commas).
+    pub api_versions: Vec<String>,
+    /// `-f`, in order, relative to the chart; each must resolve to a file inside the repository root.
+    pub values_files: Vec<String>,
+    /// `--set`, in order.
+    pub set: Vec<String>,
+    /// `--set-string`, in order.
+    pub set_string: Vec<String>,
+    /// Render the chart's `crds/` too (`--include-crds`), as Argo CD does unless told to skip CRDs.
+    pub include_crds: bool,
+    /// A writable directory for helm's config, cache and data (`HELM_CONFIG_HOME`, … under it), since the
+    /// sidecar's `HOME` may be read-only. `None`: the source environment's `HELM_*_HOME` where set, else
+    /// `argocd-image-resolver-helm/` in its `TMPDIR` (or the system temp dir).
+    pub home: Option<PathBuf>,
+}
+
+impl Default for HelmOptions {
+    fn default() -> Self {
+        Self {
+            release_name: None,
+            namespace: None,
+            kube_version: None,
+            api_versions: Vec::new(),
+            values_files: Vec::new(),
+            set: Vec::new(),
+            set_string: Vec::new(),
+            include_crds: true,
+            home: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PlainOptions {
+    /// Also read manifests in subdirectories (Argo CD's `directory.recurse`).
+    pub recursive: bool,
+}
+
+/// A rendered application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub kind: AppKind,
+    /// The YAML stream exactly as the tool printed it (or the files joined with `---`).
+    pub output: String,
+    /// The command that produced it, for logs and `explain`; `None` for plain files.
+    pub command: Option<String>,
+}
+
+/// Renders the application in `dir` (see [`detect`]), finishing by `deadline` or failing.
+pub async fn render(
+    dir: &Path,
+    opts: &RenderOptions,
+    deadline: Instant,
+) -> Result<Rendered, RenderError> {
+    let kind = detect(dir);
+    let (output, command) = match kind {
+        AppKind::Kustomize => run_tool(kustomize_command(dir, opts)?, deadline).await?,
+        AppKind::Helm => run_tool(helm_template_command(dir, opts)?, deadline).await?,
+        AppKind::Plain => (read_plain(dir, opts, deadline).await?, None),
+    };
+    Ok(Rendered {
+        kind,
+        output,
+        command,
+    })
+}
+
+/// Prepares `dir` for [`render`]: for a chart whose dependencies (in `Chart.yaml` or `requirements.yaml`) are not
+/// all in `charts/`, `helm dependency build`. Nothing for other kinds of application.
+pub async fn init(dir: &Path, opts: &RenderOptions, deadline: Instant) -> Result<(), RenderError> {
+    if detect(dir) != AppKind::Helm || missing_dependencies(dir)?.is_empty() {
+        return Ok(());
+    }
+    helm_command(dir, opts)?
+        .args(["dependency", "build"])
+        .run(deadline)
+        .await?;
+    Ok(())
+}
+
+async fn run_tool(
+    command: ToolCommand,
+    deadline: Instant,
+) -> Result<(String, Option<String>), RenderError> {
+    let output = command.run(deadline).await?;
+    let display = command.display();
+    let text = String::from_utf8(output.stdout).map_err(|_| RenderError::OutputNotUtf8 {
+        command: display.clone(),
+    })?;
+    if text.trim().is_empty() {
+        return Err(RenderError::EmptyOutput { command: display });
+    }
+    Ok((text, Some(display)))
+}
+
+fn kustomize_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderError> {
+    let env = &opts.env;
+    let tool = match Tool::locate("kustomize", KUSTOMIZE_OVERRIDE, env) {
+        Ok(tool) => tool,
+        Err(ProcessError::NotFound { .. }) => {
+            match Tool::locate("kubectl", KUSTOMIZE_OVERRIDE, env) {
+                Ok(tool) => tool,
+                Err(ProcessError::NotFound { .. }) => return Err(RenderError::KustomizeNotFound),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // kubectl carries kustomize as a subcommand; gcloud ships it as `kubectl.1.32` etc.
+    let subcommand = if tool.name().starts_with("kubectl") {
+        "kustomize"
+    } else {
+        "build"
+    };
+    let allow: Vec<&str> = BASE_ALLOW.iter().chain(&KUSTOMIZE_ALLOW).copied().collect();
+    Ok(tool
+        .command()
+        .args([subcommand, "."])
+        .args(&opts.kustomize.extra_args)
+        .current_dir(dir)
+        .env(env.allowed(&allow)))
+}
+
+fn helm_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderError> {
+    let tool = Tool::locate("helm", HELM_OVERRIDE, &opts.env)?;
+    let allow: Vec<&str> = BASE_ALLOW.iter().chain(&HELM_ALLOW).copied().collect();
+    let mut env = opts.env.allowed(&allow);
+    for (var, sub) in [
+        ("HELM_CONFIG_HOME", "config"),
+        ("HELM_CACHE_HOME", "cache"),
+        ("HELM_DATA_HOME", "data"),
+    ] {
+        let path = match &opts.helm.home {
+            Some(home) => home.join(sub),
+            None if env.get(var).is_some() => continue,
+            None => {
+                let tmp = opts
+                    .env
+                    .get("TMPDIR")
+                    .map_or_else(std::env::temp_dir, PathBuf::from);
+                tmp.join("argocd-image-resolver-helm").join(sub)
+            }
+        };
+        std::fs::create_dir_all(&path).map_err(|source| RenderError::HelmHome {
+            path: path.clone(),
+            source,
+        })?;
+        env.set(var, path);
+    }
+    Ok(tool.command().current_dir(dir).env(env))
+}
+
+fn helm_template_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderError> {
+    let helm = &opts.helm;
+    let root = opts.repo_root.as_deref().unwrap_or(dir);
+    for file in &helm.values_files {
+        check_values_file(dir, root, file)?;
+    }
+    let mut args: Vec<OsString> = vec!["template".into()];
+    args.extend(helm.release_name.iter().map(OsString::from));
+    args.push(".".into());
+    if let Some(ns) = &helm.namespace {
+        args.extend(["-n".into(), ns.into()]);
+    }
+    if let Some(version) = &helm.kube_version {
+        args.extend(["--kube-version".into(), version.into()]);
+    }
+    for api in &helm.api_versions {
+        args.extend(["--api-versions".into(), api.into()]);
+    }
+    if helm.include_crds {
+        args.push("--include-crds".into());
+    }
+    for (flag, values) in [
+        ("-f", &helm.values_files),
+        ("--set", &helm.set),
+        ("--set-string", &helm.set_string),
+    ] {
+        for value in values {
+            args.extend([flag.into(), value.into()]);
+        }
+    }
+    Ok(helm_command(dir, opts)?.args(args))
+}
+
+/// Refuses a values file that leaves `root`, by `..` or an absolute path (checked on the path as written) or
+/// through a symlink (checked on the resolved path).
+fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<(), RenderError> {
+    let outside = || RenderError::ValuesFileOutside {
+        file: file.to_owned(),
+        root: root.to_path_buf(),
+    };
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Read { path, source }
+    };
+    let chart_dir = std::path::absolute(chart_dir).map_err(read_error(chart_dir))?;
+    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
+    let written = normalize(&chart_dir.join(file));
+    if !written.starts_with(normalize(&root_abs)) {
+        return Err(outside());
+    }
+    let resolved = match written.canonicalize() {
+        Ok(path) => path,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(RenderError::ValuesFileMissing {
+                file: file.to_owned(),
+                dir: chart_dir,
+            });
+        }
+        Err(source) => {
+            return Err(RenderError::Read {
+                path: written,
+                source,
+            });
+        }
+    };
+    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
+    if !resolved.starts_with(root_resolved) {
+        return Err(outside());
+    }
+    Ok(())
+}
+
+/// `a/b/../c` → `a/c` without touching the file system (`..` above the root stays at the root).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct ChartDependencies {
+    #[serde(default)]
+    dependencies: Option<Vec<ChartDependency>>,
+}
+
+#[derive(Deserialize)]
+struct ChartDependency {
+    name: String,
+}
+
+/// Names of the dependencies declared in `Chart.yaml` / `requirements.yaml` that `charts/` lacks, judged by file
+/// name: a directory `charts/NAME` or an archive `charts/NAME-VERSION.tgz`.
+fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
+    let mut declared = Vec::new();
+    for file in ["Chart.yaml", "requirements.yaml"] {
+        let path = dir.join(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(RenderError::Read { path, source }),
+        };
+        let parsed: ChartDependencies =
+            serde_norway::from_str(&text).map_err(|e| RenderError::ChartMetadata {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        declared.extend(
+            parsed
+                .dependencies
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.name),
+        );
+    }
+    let charts = dir.join("charts");
+    let present: Vec<String> = match std::fs::read_dir(&charts) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(RenderError::Read {
+                path: charts,
+                source,
+            });
+        }
+    };
+    let satisfied = |name: &str| {
+        present.iter().any(|entry| {
+            entry == name
+                || entry
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .and_then(|rest| rest.strip_suffix(".tgz"))
+                    .is_some_and(|version| {
+                        version.starts_with(|c: char| c.is_ascii_digit() || c == 'v')
+                    })
+        })
+    };
+    Ok(declared
+        .into_iter()
+        .filter(|name| !satisfied(name))
+        .collect())
+}
+
+async fn read_plain(
+    dir: &Path,
+    opts: &RenderOptions,
+    deadline: Instant,
+) -> Result<String, RenderError> {
+    let dir = dir.to_path_buf();
+    let root = opts.repo_root.clone().unwrap_or_else(|| dir.clone());
+    let recursive = opts.plain.recursive;
+    let allowed = deadline.saturating_duration_since(Instant::now());
+    if allowed.is_zero() {
+        return Err(RenderError::TimedOut { dir, allowed });
+    }
+    let task = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || join_plain(&dir, &root, recursive)
+    });
+    match tokio::time::timeout(allowed, task).await {
+        Ok(joined) => joined.map_err(|e| RenderError::Read {
+            path: dir.clone(),
+            source: io::Error::other(e),
+        })?,
+        Err(_) => Err(RenderError::TimedOut { dir, allowed }),
+    }
+}
+
+/// The manifest files in `dir`, in path order (depth-first, entries by name, as Argo CD walks a directory), as
+/// one stream: each file's bytes unchanged, `---` on a line of its own between files. Hidden entries (`.git`) are
+/// skipped, so are empty files and symlinked directories; a symlinked file is read only when it resolves inside
+/// `root`.
+fn join_plain(dir: &Path, root: &Path, recursive: bool) -> Result<String, RenderError> {
+    let root = root.canonicalize().map_err(|source| RenderError::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    collect_manifest_files(dir, &root, recursive, &mut files)?;
+    files.sort();
+    let mut out = String::new();
+    for path in files {
+        let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| RenderError::NotUtf8 { path: path.clone() })?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str("---\n");
+        }
+        out.push_str(&text);
+    }
+    if out.is_empty() {
+        return Err(RenderError::NoManifests {
+            dir: dir.to_path_buf(),
+            recursive,
+        });
+    }
+    Ok(out)
+}
+
+fn collect_manifest_files(
+    dir: &Path,
+    root: &Path,
+    recursive: bool,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), RenderError> {
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Read { path, source }
+    };
+    for entry in std::fs::read_dir(dir).map_err(read_error(dir))? {
+        let entry = entry.map_err(read_error(dir))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let file_type = entry.file_type().map_err(read_error(&path))?;
+        if file_type.is_dir() {
+            if recursive {
+                collect_manifest_files(&path, root, recursive, files)?;
+            }
+            continue;
+        }
+        let is_manifest = Path::new(&name)
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml" || ext == "json");
+        if !is_manifest {
+            continue;
+        }
+        if file_type.is_symlink() {
+            let target = match path.canonicalize() {
+                Ok(target) => target,
+                // A dangling link is no manifest; Argo CD skips it as well.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(RenderError::Read { path, source }),
+            };
+            if !target.starts_with(root) {
+                return Err(RenderError::SymlinkOutside {
+                    path,
+                    root: root.to_path_buf(),
+                });
+            }
+            if !target.is_file() {
+                continue;
+            }
+        } else if !file_type.is_file() {
+            continue;
+        }
+        files.push(path);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths_lexically() {
+        let cases = [
+            ("plain", "/r/app/values.yaml", "/r/app/values.yaml"),
+            ("dot", "/r/app/./values.yaml", "/r/app/values.yaml"),
+            ("parent", "/r/app/../common/v.yaml", "/r/common/v.yaml"),
+            ("above the root", "/r/../../etc/passwd", "/etc/passwd"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(normalize(Path::new(input)), Path::new(want), "case {name}");
+        }
+    }
+}

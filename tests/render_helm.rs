@@ -1,0 +1,476 @@
+//! Rendering Helm charts with the real helm (v3.10.1, installed by `scripts/install-helm`).
+
+mod support_render;
+
+use std::path::Path;
+
+use argocd_image_resolver::process::ProcessError;
+use argocd_image_resolver::render::{AppKind, RenderError, RenderOptions, init, render};
+use support_render::{fake_tool, generous_deadline, helm_env, system_env, write_files};
+
+const CHART: &[(&str, &str)] = &[
+    ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+    (
+        "values.yaml",
+        "image:\n  repository: nginx\n  tag: \"1.0\"\nreplicas: 1\n",
+    ),
+    ("values-prod.yaml", "image:\n  tag: \"2.0\"\nreplicas: 3\n"),
+    (
+        "templates/deployment.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+  namespace: {{ .Release.Namespace }}
+  annotations:
+    kube-version: "{{ .Capabilities.KubeVersion.Version }}"
+    has-foo: "{{ .Capabilities.APIVersions.Has "example.com/v1/Foo" }}"
+    replicas-kind: "{{ kindOf .Values.replicas }}"
+spec:
+  replicas: {{ .Values.replicas }}
+  template:
+    spec:
+      containers:
+      - name: web
+        image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+"#,
+    ),
+    (
+        "crds/foo.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: foos.example.com\n",
+    ),
+];
+
+/// The real helm, with its config, cache and data under `tmp`.
+fn options(tmp: &Path) -> RenderOptions {
+    let mut opts = RenderOptions {
+        env: helm_env(),
+        ..RenderOptions::default()
+    };
+    opts.helm.home = Some(tmp.join("helm-home"));
+    opts
+}
+
+fn chart(dir: &Path) {
+    write_files(dir, CHART);
+}
+
+#[tokio::test]
+async fn helm_template_follows_the_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    chart(&app);
+    type Edit = fn(&mut RenderOptions);
+    let cases: [(&str, Edit, &[&str], &[&str]); 7] = [
+        (
+            "defaults",
+            |_| {},
+            &[
+                "name: release-name-web\n",
+                "namespace: default\n",
+                "image: \"nginx:1.0\"\n",
+                "replicas: 1\n",
+                "has-foo: \"false\"",
+                "name: foos.example.com\n",
+            ],
+            &[],
+        ),
+        (
+            "release name and namespace",
+            |o| {
+                o.helm.release_name = Some("shop".into());
+                o.helm.namespace = Some("prod".into());
+            },
+            &["name: shop-web\n", "namespace: prod\n"],
+            &["release-name"],
+        ),
+        (
+            "values file",
+            |o| o.helm.values_files = vec!["values-prod.yaml".into()],
+            &["image: \"nginx:2.0\"\n", "replicas: 3\n"],
+            &["nginx:1.0"],
+        ),
+        (
+            "set overrides values files",
+            |o| {
+                o.helm.values_files = vec!["values-prod.yaml".into()];
+                o.helm.set = vec!["image.tag=3.0,replicas=5".into()];
+            },
+            &[
+                "image: \"nginx:3.0\"\n",
+                "replicas: 5\n",
+                "replicas-kind: \"int64\"",
+            ],
+            &[],
+        ),
+        (
+            "set-string keeps a string",
+            |o| o.helm.set_string = vec!["replicas=7".into()],
+            &["replicas-kind: \"string\""],
+            &[],
+        ),
+        (
+            "capabilities",
+            |o| {
+                o.helm.kube_version = Some("1.29.3".into());
+                o.helm.api_versions = vec!["apps/v1".into(), "example.com/v1/Foo".into()];
+            },
+            &["kube-version: \"v1.29.3\"", "has-foo: \"true\""],
+            &[],
+        ),
+        (
+            "crds skipped",
+            |o| o.helm.include_crds = false,
+            &["kind: Deployment"],
+            &["CustomResourceDefinition"],
+        ),
+    ];
+    for (name, edit, wants, unwanted) in cases {
+        let mut opts = options(tmp.path());
+        edit(&mut opts);
+        let rendered = render(&app, &opts, generous_deadline())
+            .await
+            .unwrap_or_else(|e| panic!("case {name}: {e}"));
+        assert_eq!(rendered.kind, AppKind::Helm, "case {name}");
+        for want in wants {
+            assert!(
+                rendered.output.contains(want),
+                "case {name}: want {want:?} in\n{}",
+                rendered.output
+            );
+        }
+        for not in unwanted {
+            assert!(
+                !rendered.output.contains(not),
+                "case {name}: {not:?} in\n{}",
+                rendered.output
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn helm_command_line_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    chart(&app);
+    let mut opts = options(tmp.path());
+    opts.helm.release_name = Some("shop".into());
+    opts.helm.namespace = Some("prod".into());
+    opts.helm.kube_version = Some("1.29.3".into());
+    opts.helm.api_versions = vec!["apps/v1".into(), "example.com/v1/Foo".into()];
+    opts.helm.values_files = vec!["values-prod.yaml".into()];
+    opts.helm.set = vec!["a=b".into()];
+    opts.helm.set_string = vec!["c=d e".into()];
+    let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
+    assert_eq!(
+        rendered.command.as_deref(),
+        Some(
+            "helm template shop . -n prod --kube-version 1.29.3 --api-versions apps/v1 \
+             --api-versions example.com/v1/Foo --include-crds -f values-prod.yaml --set a=b --set-string 'c=d e'"
+        )
+    );
+}
+
+#[tokio::test]
+async fn values_files_must_stay_inside_the_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let app = repo.join("apps/app");
+    chart(&app);
+    write_files(&repo, &[("common/values.yaml", "replicas: 4\n")]);
+    write_files(tmp.path(), &[("secret.yaml", "password: hunter2\n")]);
+    std::os::unix::fs::symlink(tmp.path().join("secret.yaml"), app.join("linked.yaml")).unwrap();
+    let inside_abs = app.join("values-prod.yaml").display().to_string();
+    let app_s = app.display().to_string();
+    let repo_s = repo.display().to_string();
+
+    let cases: Vec<(&str, bool, String, Result<&str, String>)> = vec![
+        (
+            "parent escape",
+            false,
+            "../../../secret.yaml".into(),
+            Err(format!(
+                "values file '../../../secret.yaml' is outside {app_s}: values files must stay inside the repository"
+            )),
+        ),
+        (
+            "sibling in the repo needs the repo root",
+            false,
+            "../../common/values.yaml".into(),
+            Err(format!(
+                "values file '../../common/values.yaml' is outside {app_s}: values files must stay inside the repository"
+            )),
+        ),
+        (
+            "sibling in the repo",
+            true,
+            "../../common/values.yaml".into(),
+            Ok("replicas: 4\n"),
+        ),
+        (
+            "escape past the repo root",
+            true,
+            "../../../secret.yaml".into(),
+            Err(format!(
+                "values file '../../../secret.yaml' is outside {repo_s}: values files must stay inside the repository"
+            )),
+        ),
+        (
+            "absolute outside",
+            false,
+            "/etc/hostname".into(),
+            Err(format!(
+                "values file '/etc/hostname' is outside {app_s}: values files must stay inside the repository"
+            )),
+        ),
+        (
+            "absolute inside",
+            false,
+            inside_abs.clone(),
+            Ok("replicas: 3\n"),
+        ),
+        (
+            "symlink out",
+            true,
+            "linked.yaml".into(),
+            Err(format!(
+                "values file 'linked.yaml' is outside {repo_s}: values files must stay inside the repository"
+            )),
+        ),
+        (
+            "missing",
+            false,
+            "nope.yaml".into(),
+            Err(format!("values file 'nope.yaml' not found in {app_s}")),
+        ),
+    ];
+    for (name, with_root, file, want) in cases {
+        let mut opts = options(tmp.path());
+        opts.repo_root = with_root.then(|| repo.clone());
+        opts.helm.values_files = vec![file];
+        match (render(&app, &opts, generous_deadline()).await, want) {
+            (Ok(rendered), Ok(want)) => assert!(
+                rendered.output.contains(want),
+                "case {name}: {}",
+                rendered.output
+            ),
+            (Err(err), Err(want)) => assert_eq!(err.to_string(), want, "case {name}"),
+            (got, want) => panic!("case {name}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn init_builds_local_dependencies() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(
+        &tmp.path().join("sub"),
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.2.0\n"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub-{{ .Release.Name }}\n",
+            ),
+        ],
+    );
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: \">=0.1.0\"\n  repository: file://../sub\n",
+            ),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+            ),
+        ],
+    );
+    let opts = options(tmp.path());
+
+    let before = render(&app, &opts, generous_deadline()).await.unwrap_err();
+    let RenderError::Process(ProcessError::Failed { stderr, .. }) = &before else {
+        panic!("got {before:?}")
+    };
+    assert!(
+        stderr.ends_with("missing in charts/ directory: sub"),
+        "stderr: {stderr}"
+    );
+
+    init(&app, &opts, generous_deadline()).await.unwrap();
+    assert!(
+        app.join("charts/sub-0.2.0.tgz").is_file(),
+        "helm dependency build wrote no archive"
+    );
+    let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
+    assert!(
+        rendered.output.contains("name: sub-release-name\n"),
+        "{}",
+        rendered.output
+    );
+
+    // Satisfied now: a second init runs no helm at all (there is none to find).
+    let mut no_helm = options(tmp.path());
+    no_helm.env = system_env();
+    no_helm.env.set("PATH", tmp.path());
+    init(&app, &no_helm, generous_deadline()).await.unwrap();
+}
+
+#[tokio::test]
+async fn init_runs_helm_only_when_needed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut no_helm = options(tmp.path());
+    no_helm.env = system_env();
+    no_helm.env.set("PATH", tmp.path());
+    let helm_missing = "helm not found: install it or set IMAGE_RESOLVER_HELM to its path";
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Result<(), String>);
+    let cases: [Case; 7] = [
+        ("plain directory", &[("a.yaml", "kind: A\n")], Ok(())),
+        ("kustomization", &[("kustomization.yaml", "resources: []\n")], Ok(())),
+        ("chart without dependencies", &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\n")], Ok(())),
+        ("dependencies: null", &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n")], Ok(())),
+        ("dependency unpacked in charts/", &[
+            ("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n- name: redis\n  version: 1.x\n"),
+            ("charts/redis/Chart.yaml", "apiVersion: v2\nname: redis\nversion: 1.2.0\n"),
+        ], Ok(())),
+        ("requirements.yaml dependency missing", &[
+            ("Chart.yaml", "apiVersion: v1\nname: a\nversion: 1.0.0\n"),
+            ("requirements.yaml", "dependencies:\n- name: redis\n  version: 1.x\n"),
+            ("charts/redis-cache-1.0.0.tgz", ""),
+        ], Err(helm_missing.to_owned())),
+        ("unparsable Chart.yaml", &[("Chart.yaml", "dependencies: [\n")],
+            Err("cannot parse DIR/Chart.yaml: did not find expected node content at line 2 column 1, while parsing a flow node".to_owned())),
+    ];
+    for (name, files, want) in cases {
+        let app = tmp.path().join(name.replace(' ', "-"));
+        write_files(&app, files);
+        let got = init(&app, &no_helm, generous_deadline())
+            .await
+            .map_err(|e| e.to_string());
+        let want = want.map_err(|w| w.replace("DIR", &app.display().to_string()));
+        assert_eq!(got, want, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn helm_failures_and_empty_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chart_yaml = ("Chart.yaml", "apiVersion: v2\nname: bad\nversion: 0.1.0\n");
+    let failing = tmp.path().join("failing");
+    write_files(
+        &failing,
+        &[chart_yaml, ("templates/x.yaml", "x: {{ .Values.a.b }}\n")],
+    );
+    let empty = tmp.path().join("empty");
+    write_files(&empty, &[chart_yaml]);
+    let mut missing = options(tmp.path());
+    missing.env = system_env();
+    missing.env.set("PATH", tmp.path());
+    let cases = [
+        (
+            "template error",
+            &failing,
+            options(tmp.path()),
+            "`helm template . --include-crds` failed (exit status 1): Error: template: bad/templates/x.yaml:1:13: \
+             executing \"bad/templates/x.yaml\" at <.Values.a.b>: nil pointer evaluating interface {}.b\n\n\
+             Use --debug flag to render out invalid YAML",
+        ),
+        (
+            "no templates",
+            &empty,
+            options(tmp.path()),
+            "`helm template . --include-crds` printed no manifests",
+        ),
+        (
+            "helm missing",
+            &empty,
+            missing,
+            "helm not found: install it or set IMAGE_RESOLVER_HELM to its path",
+        ),
+    ];
+    for (name, dir, opts, want) in cases {
+        let err = render(dir, &opts, generous_deadline()).await.unwrap_err();
+        assert_eq!(err.to_string(), want, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn helm_gets_writable_homes_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\n")],
+    );
+    let bin = tmp.path().join("bin");
+    fake_tool(&bin, "helm", "exec /usr/bin/env");
+    let home = tmp.path().join("helm-home");
+    let tmpdir = tmp.path().join("tmp");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let mut source = system_env();
+    source
+        .set("PATH", &bin)
+        .set("REGISTRY_PASSWORD", "hunter2")
+        .set("HELM_CACHE_HOME", "/cache");
+    let d = |p: &Path| p.display().to_string();
+    let shared = tmpdir.join("argocd-image-resolver-helm");
+
+    let cases = [
+        (
+            "explicit home",
+            Some(home.clone()),
+            source.clone(),
+            vec![
+                format!("HELM_CACHE_HOME={}", d(&home.join("cache"))),
+                format!("HELM_CONFIG_HOME={}", d(&home.join("config"))),
+                format!("HELM_DATA_HOME={}", d(&home.join("data"))),
+                "HOME=/nonexistent".to_owned(),
+                format!("PATH={}", d(&bin)),
+            ],
+        ),
+        (
+            "parent's HELM_CACHE_HOME kept, the rest under TMPDIR",
+            None,
+            {
+                let mut s = source.clone();
+                s.set("TMPDIR", &tmpdir);
+                s
+            },
+            vec![
+                "HELM_CACHE_HOME=/cache".to_owned(),
+                format!("HELM_CONFIG_HOME={}", d(&shared.join("config"))),
+                format!("HELM_DATA_HOME={}", d(&shared.join("data"))),
+                "HOME=/nonexistent".to_owned(),
+                format!("PATH={}", d(&bin)),
+                format!("TMPDIR={}", d(&tmpdir)),
+            ],
+        ),
+    ];
+    for (name, helm_home, env, mut want) in cases {
+        let mut opts = RenderOptions {
+            env,
+            ..RenderOptions::default()
+        };
+        opts.helm.home = helm_home;
+        let rendered = render(&app, &opts, generous_deadline())
+            .await
+            .unwrap_or_else(|e| panic!("case {name}: {e}"));
+        let mut lines: Vec<String> = rendered.output.lines().map(str::to_owned).collect();
+        lines.sort();
+        want.push(format!("PWD={}", d(&app)));
+        want.sort();
+        assert_eq!(lines, want, "case {name}");
+        for dir in want
+            .iter()
+            .filter_map(|l| l.strip_prefix("HELM_")?.split_once('='))
+            .map(|(_, dir)| dir)
+        {
+            assert!(
+                dir == "/cache" || Path::new(dir).is_dir(),
+                "case {name}: {dir} not created"
+            );
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Detecting the kind of application, and rendering plain manifest directories.
+
+mod support_render;
+
+use std::path::Path;
+use std::time::Instant;
+
+use argocd_image_resolver::render::{AppKind, RenderOptions, detect, render};
+use support_render::{generous_deadline, system_env, write_files};
+
+#[test]
+fn detects_the_kind_of_application() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], AppKind); 8] = [
+        (
+            "kustomization.yaml",
+            &["kustomization.yaml"],
+            AppKind::Kustomize,
+        ),
+        (
+            "kustomization.yml",
+            &["kustomization.yml"],
+            AppKind::Kustomize,
+        ),
+        ("Kustomization", &["Kustomization"], AppKind::Kustomize),
+        ("Chart.yaml", &["Chart.yaml", "values.yaml"], AppKind::Helm),
+        (
+            "kustomization wins over a chart",
+            &["Chart.yaml", "kustomization.yaml"],
+            AppKind::Kustomize,
+        ),
+        ("manifests only", &["deployment.yaml"], AppKind::Plain),
+        (
+            "chart below the directory does not count",
+            &["sub/Chart.yaml"],
+            AppKind::Plain,
+        ),
+        (
+            "wrong case",
+            &["chart.yaml", "KUSTOMIZATION.yaml"],
+            AppKind::Plain,
+        ),
+    ];
+    for (name, files, want) in cases {
+        let dir = tmp.path().join(name.replace(' ', "-"));
+        let files: Vec<(&str, &str)> = files.iter().map(|f| (*f, "{}\n")).collect();
+        write_files(&dir, &files);
+        assert_eq!(detect(&dir), want, "case {name}");
+    }
+}
+
+fn options(recursive: bool) -> RenderOptions {
+    let mut opts = RenderOptions {
+        env: system_env(),
+        ..RenderOptions::default()
+    };
+    opts.plain.recursive = recursive;
+    opts
+}
+
+#[tokio::test]
+async fn joins_manifest_files_in_path_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[
+            ("b.yaml", "kind: B\n"),
+            ("a.yml", "kind: A # no newline at the end"),
+            ("c.json", "{\"kind\": \"C\"}\n"),
+            ("multi.yaml", "---\nkind: M1\n---\nkind: M2\n"),
+            ("README.md", "# not a manifest\n"),
+            ("notes.txt", "kind: nope\n"),
+            ("empty.yaml", ""),
+            ("blank.yaml", "\n  \n"),
+            (".hidden.yaml", "kind: Hidden\n"),
+            (".git/config.yaml", "kind: Git\n"),
+            ("sub/d.yaml", "kind: D\n"),
+            ("sub/.cache/e.yaml", "kind: E\n"),
+            ("sub/deeper/f.json", "{\"kind\": \"F\"}"),
+            ("sub.yaml", "kind: SubFile\n"),
+            ("unicode.yaml", "kind: Ü # é\n"),
+        ],
+    );
+    let top = "kind: A # no newline at the end\n---\nkind: B\n---\n{\"kind\": \"C\"}\n---\n---\nkind: M1\n---\nkind: M2\n";
+    let cases = [
+        (
+            "flat",
+            false,
+            format!("{top}---\nkind: SubFile\n---\nkind: Ü # é\n"),
+        ),
+        // Depth-first by name: `sub/` sorts before `sub.yaml`, as in Argo CD's directory walk.
+        (
+            "recursive",
+            true,
+            format!(
+                "{top}---\nkind: D\n---\n{{\"kind\": \"F\"}}\n---\nkind: SubFile\n---\nkind: Ü # é\n"
+            ),
+        ),
+    ];
+    for (name, recursive, want) in cases {
+        let rendered = render(&app, &options(recursive), generous_deadline())
+            .await
+            .unwrap();
+        assert_eq!(rendered.kind, AppKind::Plain, "case {name}");
+        assert_eq!(rendered.command, None, "case {name}");
+        assert_eq!(rendered.output, want, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn plain_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write_files(
+        root,
+        &[
+            ("secret.yaml", "password: hunter2\n"),
+            ("empty/notes.txt", "x\n"),
+            ("only-nested/sub/a.yaml", "kind: A\n"),
+            ("only-blank/a.yaml", "\n"),
+            ("only-hidden/.git/a.yaml", "kind: A\n"),
+            ("escape/a.yaml", "kind: A\n"),
+            ("dangling/a.yaml", "kind: A\n"),
+            ("latin1/a.yaml", "kind: A\n"),
+        ],
+    );
+    std::os::unix::fs::symlink(root.join("secret.yaml"), root.join("escape/z.yaml")).unwrap();
+    std::os::unix::fs::symlink(root.join("nowhere.yaml"), root.join("dangling/z.yaml")).unwrap();
+    std::fs::write(root.join("latin1/b.yaml"), b"kind: \xdc\n").unwrap();
+    let d = |p: &str| root.join(p).display().to_string();
+
+    let no_files = |dir: &str| {
+        format!(
+            "no manifests found in {}: no non-empty *.yaml, *.yml or *.json file in it (subdirectories are not searched)",
+            d(dir)
+        )
+    };
+    let none_below = |dir: &str| {
+        format!(
+            "no manifests found in {}: no non-empty *.yaml, *.yml or *.json file in it or below it",
+            d(dir)
+        )
+    };
+    let cases: [(&str, &str, bool, Result<&str, String>); 7] = [
+        ("no manifest files", "empty", false, Err(no_files("empty"))),
+        (
+            "manifests only below, not recursive",
+            "only-nested",
+            false,
+            Err(no_files("only-nested")),
+        ),
+        (
+            "blank files only",
+            "only-blank",
+            true,
+            Err(none_below("only-blank")),
+        ),
+        (
+            "hidden directory only",
+            "only-hidden",
+            true,
+            Err(none_below("only-hidden")),
+        ),
+        (
+            "symlink out of the directory",
+            "escape",
+            false,
+            Err(format!(
+                "symlink {} points outside {}: manifests must stay inside the repository",
+                d("escape/z.yaml"),
+                d("escape")
+            )),
+        ),
+        (
+            "dangling symlink skipped",
+            "dangling",
+            false,
+            Ok("kind: A\n"),
+        ),
+        (
+            "not UTF-8",
+            "latin1",
+            false,
+            Err(format!("{} is not UTF-8 text", d("latin1/b.yaml"))),
+        ),
+    ];
+    for (name, dir, recursive, want) in cases {
+        let got = render(&root.join(dir), &options(recursive), generous_deadline())
+            .await
+            .map(|r| r.output)
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want.map(str::to_owned), "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn symlinks_inside_the_repository_are_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    write_files(
+        repo,
+        &[
+            ("shared/common.yaml", "kind: Common\n"),
+            ("app/a.yaml", "kind: A\n"),
+        ],
+    );
+    std::os::unix::fs::symlink(
+        repo.join("shared/common.yaml"),
+        repo.join("app/common.yaml"),
+    )
+    .unwrap();
+    // A symlinked directory is not descended into (no loops, no duplicates).
+    std::os::unix::fs::symlink(repo.join("shared"), repo.join("app/linked-dir")).unwrap();
+    let app = repo.join("app");
+
+    let mut opts = options(true);
+    let err = render(&app, &opts, generous_deadline()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "symlink {} points outside {}: manifests must stay inside the repository",
+            app.join("common.yaml").display(),
+            app.display()
+        )
+    );
+    opts.repo_root = Some(repo.to_path_buf());
+    let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
+    assert_eq!(rendered.output, "kind: A\n---\nkind: Common\n");
+}
+
+#[tokio::test]
+async fn plain_reading_respects_the_deadline() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(tmp.path(), &[("a.yaml", "kind: A\n")]);
+    let err = render(Path::new(tmp.path()), &options(false), Instant::now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "reading the manifests in {} did not finish within its deadline of 0.0s",
+            tmp.path().display()
+        )
+    );
+}

@@ -1,0 +1,320 @@
+//! The process runner against real programs: location, environment, failures, deadlines.
+
+mod support_render;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use argocd_image_resolver::process::{Env, ProcessError, Tool};
+use support_render::{fake_tool, generous_deadline, process_ended};
+
+fn env_with_path(path: &std::path::Path) -> Env {
+    let mut env = Env::new();
+    env.set("PATH", path);
+    env
+}
+
+#[test]
+fn locates_tools() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let helm = fake_tool(&bin, "helm", "exit 0");
+    let other = fake_tool(&tmp.path().join("other"), "helm3", "exit 0");
+    std::fs::write(bin.join("not-executable"), "").unwrap();
+    // `bin` as a path relative to the working directory: found there, were relative entries honoured.
+    let cwd = std::env::current_dir().unwrap();
+    let mut relative = PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        relative.push("..");
+    }
+    relative.push(bin.strip_prefix("/").unwrap());
+    assert!(
+        relative.join("helm").is_file(),
+        "precondition: {} names the fake helm",
+        relative.display()
+    );
+
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, OsString)>,
+        &'a str,
+        Result<PathBuf, String>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "on PATH",
+            vec![("PATH", bin.clone().into())],
+            "helm",
+            Ok(helm.clone()),
+        ),
+        (
+            "relative PATH entries skipped",
+            vec![("PATH", relative.clone().into())],
+            "helm",
+            Err("helm not found: install it or set IMAGE_RESOLVER_HELM to its path".to_owned()),
+        ),
+        (
+            "override path",
+            vec![
+                ("PATH", bin.clone().into()),
+                ("IMAGE_RESOLVER_HELM", other.clone().into()),
+            ],
+            "helm",
+            Ok(other.clone()),
+        ),
+        (
+            "override bare name looked up on PATH",
+            vec![
+                ("PATH", other.parent().unwrap().into()),
+                ("IMAGE_RESOLVER_HELM", "helm3".into()),
+            ],
+            "helm",
+            Ok(other.clone()),
+        ),
+        (
+            "empty override ignored",
+            vec![
+                ("PATH", bin.clone().into()),
+                ("IMAGE_RESOLVER_HELM", "".into()),
+            ],
+            "helm",
+            Ok(helm.clone()),
+        ),
+        (
+            "missing",
+            vec![("PATH", tmp.path().into())],
+            "helm",
+            Err("helm not found: install it or set IMAGE_RESOLVER_HELM to its path".to_owned()),
+        ),
+        (
+            "no PATH at all",
+            vec![],
+            "helm",
+            Err("helm not found: install it or set IMAGE_RESOLVER_HELM to its path".to_owned()),
+        ),
+        (
+            "not executable",
+            vec![("PATH", bin.clone().into())],
+            "not-executable",
+            Err(
+                "not-executable not found: install it or set IMAGE_RESOLVER_HELM to its path"
+                    .to_owned(),
+            ),
+        ),
+        (
+            "override to a missing file",
+            vec![
+                ("PATH", bin.clone().into()),
+                ("IMAGE_RESOLVER_HELM", "/nonexistent/helm".into()),
+            ],
+            "helm",
+            Err(
+                "IMAGE_RESOLVER_HELM=/nonexistent/helm is not an executable file: point it at helm"
+                    .to_owned(),
+            ),
+        ),
+        (
+            "override to a directory",
+            vec![("IMAGE_RESOLVER_HELM", bin.clone().into())],
+            "helm",
+            Err(format!(
+                "IMAGE_RESOLVER_HELM={} is not an executable file: point it at helm",
+                bin.display()
+            )),
+        ),
+    ];
+    for (name, vars, tool, want) in cases {
+        let env: Env = vars.into_iter().collect();
+        let got = Tool::locate(tool, "IMAGE_RESOLVER_HELM", &env)
+            .map(|t| t.path().to_path_buf())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn child_sees_only_the_environment_it_is_given() {
+    // The test process's own environment carries CARGO_MANIFEST_DIR (cargo sets it): it must not leak through.
+    assert!(
+        std::env::var_os("CARGO_MANIFEST_DIR").is_some(),
+        "precondition: cargo sets CARGO_MANIFEST_DIR"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let tool = fake_tool(
+        &tmp.path().join("bin"),
+        "printenv-tool",
+        "exec /usr/bin/env",
+    );
+    let source: Env = [
+        ("PATH", "/usr/bin:/bin"),
+        ("HOME", "/home/x"),
+        ("REGISTRY_PASSWORD", "hunter2"),
+    ]
+    .into_iter()
+    .collect();
+    let env = Tool::locate(
+        "printenv-tool",
+        "NONE",
+        &env_with_path(tool.parent().unwrap()),
+    )
+    .unwrap();
+    let out = env
+        .command()
+        .current_dir(tmp.path())
+        .env(source.allowed(&["PATH", "HOME"]))
+        .run(generous_deadline())
+        .await
+        .unwrap();
+    let mut lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    let pwd = format!("PWD={}", tmp.path().display()); // the shell exports its own working directory
+    assert_eq!(lines, ["HOME=/home/x", "PATH=/usr/bin:/bin", pwd.as_str()]);
+}
+
+#[tokio::test]
+async fn failures_carry_argv_status_and_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let noisy: String = (1..=30).map(|i| format!("echo 'line {i}' >&2\n")).collect();
+    let tail: Vec<String> = (11..=30).map(|i| format!("line {i}")).collect();
+    let cases = [
+        (
+            "exit code and stderr",
+            "echo 'Error: chart not found' >&2\necho partial\nexit 3",
+            "`tool sub 'two words'` failed (exit status 3): Error: chart not found".to_owned(),
+        ),
+        (
+            "no stderr",
+            "exit 1",
+            "`tool sub 'two words'` failed (exit status 1) with nothing on stderr".to_owned(),
+        ),
+        (
+            "killed by a signal",
+            "kill -9 $$",
+            "`tool sub 'two words'` failed (killed by signal 9) with nothing on stderr".to_owned(),
+        ),
+        (
+            "long stderr trimmed to its end",
+            &format!("{noisy}exit 1"),
+            format!(
+                "`tool sub 'two words'` failed (exit status 1): …{}",
+                tail.join("\n")
+            ),
+        ),
+    ];
+    for (name, body, want) in cases {
+        let path = fake_tool(&bin, "tool", body);
+        let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+        let err = tool
+            .command()
+            .args(["sub", "two words"])
+            .run(generous_deadline())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), want, "case {name}");
+    }
+}
+
+#[tokio::test]
+async fn start_failure_names_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A script whose interpreter does not exist: found (executable), but exec fails.
+    let path = tmp.path().join("bin/broken");
+    fake_tool(path.parent().unwrap(), "broken", "");
+    std::fs::write(&path, "#!/nonexistent/interpreter\n").unwrap();
+    let tool = Tool::locate("broken", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+    let err = tool
+        .command()
+        .arg("x")
+        .run(generous_deadline())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProcessError::Spawn { .. }), "got {err:?}");
+    assert_eq!(
+        err.to_string(),
+        "cannot start `broken x`: No such file or directory (os error 2)"
+    );
+}
+
+#[tokio::test]
+async fn deadline_already_past_starts_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("ran");
+    let path = fake_tool(
+        &tmp.path().join("bin"),
+        "tool",
+        &format!("touch '{}'", marker.display()),
+    );
+    let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+    let err = tool.command().run(Instant::now()).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`tool` did not finish within its deadline of 0.0s and was killed"
+    );
+    assert!(
+        !marker.exists(),
+        "the tool ran although the deadline had passed"
+    );
+}
+
+#[tokio::test]
+async fn deadline_kills_the_whole_process_group() {
+    let tmp = tempfile::tempdir().unwrap();
+    let leader_pid = tmp.path().join("leader.pid");
+    let child_pid = tmp.path().join("child.pid");
+    // A grandchild that ignores SIGTERM must be killed too (SIGKILL after the grace).
+    let body = format!(
+        "(trap '' TERM; exec sleep 30) &\necho $! > '{}'\necho $$ > '{}'\nexec sleep 30",
+        child_pid.display(),
+        leader_pid.display()
+    );
+    let path = fake_tool(&tmp.path().join("bin"), "hang", &body);
+    let tool = Tool::locate("hang", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+    let started = Instant::now();
+    let err = tool
+        .command()
+        .arg("now")
+        .run(started + Duration::from_millis(1500))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+
+    let ProcessError::TimedOut { allowed, .. } = &err else {
+        panic!("want TimedOut, got {err:?}")
+    };
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`hang now` did not finish within its deadline of {:.1}s and was killed",
+            allowed.as_secs_f64()
+        )
+    );
+    assert!(
+        *allowed <= Duration::from_millis(1500) && *allowed > Duration::from_millis(1000),
+        "allowed {allowed:?}"
+    );
+    // 1.5 s deadline, at most 2 s grace for the leader and 2 s for the pipes, plus slack for a loaded machine.
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    for pid_file in [&leader_pid, &child_pid] {
+        let pid: u32 = std::fs::read_to_string(pid_file)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} not written before the deadline: {e}",
+                    pid_file.display()
+                )
+            })
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            process_ended(pid),
+            "process {pid} from {} still runs",
+            pid_file.display()
+        );
+    }
+}
