@@ -359,6 +359,49 @@ async fn bearer_token_auth() {
 }
 
 #[tokio::test]
+async fn bearer_tokens_are_shared_and_renewed_by_expires_in() {
+    for (name, expires_in, want_token_requests) in [
+        ("a five-minute token serves every request", 300, 1),
+        ("a one-second token is never reused", 1, 3),
+    ] {
+        let registry = TestRegistry::token(&[("admin", "adminpw")], &[], expires_in).await;
+        let pusher = registry.pusher();
+        let image = pusher
+            .image(
+                "team/app",
+                &ImageSpec::linux("amd64", None, "2024-01-01T00:00:00Z"),
+            )
+            .await;
+        pusher.tag("team/app", "v1", &image).await;
+        let client = client(
+            registry.endpoint(),
+            Some(credential("env", "REG", basic("admin", "adminpw"))),
+        );
+        // Two requests at once (they wait for one token fetch), then a third in the same scope.
+        let (a, b) = tokio::join!(
+            client.digest("team/app", "v1"),
+            client.digest("team/app", "v1")
+        );
+        assert_eq!(
+            (a.expect(name), b.expect(name)),
+            (image.digest.clone(), image.digest.clone()),
+            "{name}"
+        );
+        client.tags("team/app").await.expect(name);
+        assert_eq!(
+            registry.token_server().requests().len(),
+            want_token_requests,
+            "{name}"
+        );
+        assert_eq!(
+            client.stats().token_requests,
+            want_token_requests as u64,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn tls_trusted_with_ca_file_and_refused_without() {
     let registry = TestRegistry::tls().await;
     let pusher = registry.pusher();

@@ -111,8 +111,9 @@ impl Inner {
                 reason: format!("accept header '{accept}' is not a valid header value"),
             })?;
             headers.insert(ACCEPT, accept);
-            if let Some(authorization) = self.authorization(op, scope).await? {
-                headers.insert(AUTHORIZATION, authorization);
+            let sent = self.authorization(op, scope).await?;
+            if let Some(authorization) = &sent {
+                headers.insert(AUTHORIZATION, authorization.clone());
             }
             let spec = Spec {
                 method: method.clone(),
@@ -126,7 +127,10 @@ impl Inner {
                 Err(SendError::Failure { failure, .. })
                     if failure.kind == FailureKind::Unauthorized && !relearned =>
                 {
-                    self.learn(op, &failure, Some(scope))?;
+                    self.learn(op, &failure)?;
+                    if let Some(sent) = &sent {
+                        self.forget_token(scope, sent).await;
+                    }
                     relearned = true;
                 }
                 Err(error) => return Err(self.fail(op, purpose, error)),
@@ -160,7 +164,7 @@ impl Inner {
                     Err(SendError::Failure { failure, .. })
                         if failure.kind == FailureKind::Unauthorized =>
                     {
-                        self.learn(op, &failure, None)
+                        self.learn(op, &failure)
                     }
                     Err(error) => Err(self.fail(op, Purpose::Ping, error)),
                 }
@@ -170,7 +174,7 @@ impl Inner {
     }
 
     /// Records what a 401's challenges ask for; errors when nothing this client holds can answer them.
-    fn learn(&self, op: &Op, failure: &Failure, scope: Option<&str>) -> Result<(), RegistryError> {
+    fn learn(&self, op: &Op, failure: &Failure) -> Result<(), RegistryError> {
         let unauthorized = |hint| RegistryError::Unauthorized {
             target: op.target.clone(),
             failure: failure.to_string(),
@@ -201,10 +205,6 @@ impl Inner {
                 realm,
                 service: bearer.param("service").map(str::to_string),
             };
-            if let Some(scope) = scope {
-                // The token we sent (if any) was not good enough: the next request fetches a fresh one.
-                lock(&self.auth.tokens).remove(scope);
-            }
             return Ok(());
         }
         if challenges.iter().any(|c| c.is("basic")) {
@@ -222,6 +222,18 @@ impl Inner {
         Err(unauthorized(
             "the registry sent no bearer or basic challenge this client can answer",
         ))
+    }
+
+    /// Drops the cached token of `scope` if it is the one the registry just refused; a token fetched meanwhile
+    /// by a concurrent request (whose own anonymous attempt was refused) is kept.
+    async fn forget_token(&self, scope: &str, refused: &HeaderValue) {
+        let slot = lock(&self.auth.tokens).get(scope).cloned();
+        if let Some(slot) = slot {
+            let mut cached = slot.lock().await;
+            if cached.as_ref().is_some_and(|t| t.header == *refused) {
+                *cached = None;
+            }
+        }
     }
 
     /// The `Authorization` header the learned scheme needs for `scope`, fetching a token if needed.

@@ -546,3 +546,87 @@ pub(crate) fn validate(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::credentials::{Credential, Secret};
+    use std::path::PathBuf;
+
+    fn endpoint() -> Endpoint {
+        Endpoint::at("r.example", Url::parse("https://r.example").unwrap())
+    }
+
+    #[test]
+    fn credential_expiry_follows_its_source() {
+        let now = std::time::Instant::now();
+        for (name, expires_at, want) in [
+            ("no expiry", None, false),
+            ("in the future", Some(now + Duration::from_secs(60)), false),
+            ("in the past", now.checked_sub(Duration::from_secs(1)), true),
+        ] {
+            let credential = ResolvedCredential {
+                credential: Credential::Basic {
+                    username: "u".into(),
+                    password: Secret::new("p"),
+                },
+                source: CredentialSource {
+                    kind: "env",
+                    name: "X".into(),
+                },
+                expires_at,
+            };
+            let client =
+                RegistryClient::new(endpoint(), Some(credential), ClientOptions::default())
+                    .unwrap();
+            assert_eq!(client.credential_expired(), want, "{name}");
+            assert_eq!(
+                client
+                    .credential_source()
+                    .map(ToString::to_string)
+                    .as_deref(),
+                Some("env X"),
+                "{name}"
+            );
+        }
+        let anonymous = RegistryClient::new(endpoint(), None, ClientOptions::default()).unwrap();
+        assert!(!anonymous.credential_expired());
+        assert_eq!(anonymous.stats(), Stats::default());
+        assert_eq!(
+            format!("{anonymous:?}"),
+            r#"RegistryClient { registry: "r.example", api_url: "https://r.example/", credential: None }"#
+        );
+    }
+
+    #[test]
+    fn unusable_ca_data_is_a_setup_error() {
+        for (name, ca_file, ca_data, want) in [
+            (
+                "missing file",
+                Some("/nonexistent/ca.pem"),
+                None,
+                "cannot set up a client for registry r.example: cannot read CA file /nonexistent/ca.pem: No such \
+                 file or directory (os error 2)",
+            ),
+            (
+                "data without certificates",
+                None,
+                Some("not a certificate"),
+                "cannot set up a client for registry r.example: ca_data holds no PEM certificate",
+            ),
+        ] {
+            let mut endpoint = endpoint();
+            endpoint.ca_file = ca_file.map(PathBuf::from);
+            endpoint.ca_data = ca_data.map(str::to_string);
+            let error = RegistryClient::new(endpoint, None, ClientOptions::default()).unwrap_err();
+            assert_eq!(error.to_string(), want, "{name}");
+        }
+        let mut insecure = endpoint();
+        insecure.insecure = true;
+        insecure.ca_data = Some("ignored when verification is off".into());
+        assert!(
+            RegistryClient::new(insecure, None, ClientOptions::default()).is_ok(),
+            "insecure skips CA data"
+        );
+    }
+}

@@ -102,7 +102,8 @@ struct RawManifest {
     manifests: Option<Vec<Descriptor>>,
 }
 
-/// Reads manifest bytes; the media type comes from `Content-Type`, else the body's `mediaType`, else its shape.
+/// Reads manifest bytes. The media type is the body's `mediaType`, else a `Content-Type` of the
+/// `application/vnd.…` family (proxies send `application/octet-stream` or `application/json`), else the shape.
 pub fn parse_manifest(
     content_type: Option<&str>,
     body: &[u8],
@@ -117,14 +118,16 @@ pub fn parse_manifest(
                 .trim()
                 .to_ascii_lowercase()
         })
-        .filter(|c| !c.is_empty() && c != "application/json" && c != "text/plain");
-    let media_type = header_type.or(raw.media_type.clone()).unwrap_or_else(|| {
-        match (&raw.manifests, &raw.config) {
-            (Some(_), _) => OCI_INDEX.to_string(),
-            (None, Some(_)) => OCI_MANIFEST.to_string(),
-            (None, None) => String::new(),
-        }
-    });
+        .filter(|c| c.starts_with("application/vnd."));
+    let body_type = raw.media_type.clone().filter(|m| !m.is_empty());
+    let media_type =
+        body_type
+            .or(header_type)
+            .unwrap_or_else(|| match (&raw.manifests, &raw.config) {
+                (Some(_), _) => OCI_INDEX.to_string(),
+                (None, Some(_)) => OCI_MANIFEST.to_string(),
+                (None, None) => String::new(),
+            });
     match media_type.as_str() {
         OCI_INDEX | DOCKER_MANIFEST_LIST => {
             let manifests = raw
@@ -472,16 +475,28 @@ mod tests {
                 Ok((OCI_MANIFEST, 0)),
             ),
             (
+                "octet-stream header, shape decides",
+                Some("application/octet-stream"),
+                INDEX,
+                Ok((OCI_INDEX, 2)),
+            ),
+            (
+                "body media type wins over header",
+                Some(DOCKER_MANIFEST),
+                INDEX,
+                Ok((OCI_INDEX, 2)),
+            ),
+            (
                 "generic json header, shape decides",
                 Some("application/json"),
                 IMAGE,
                 Ok((OCI_MANIFEST, 0)),
             ),
             (
-                "docker list",
+                "docker list from header when the body has no media type",
                 Some(DOCKER_MANIFEST_LIST),
-                INDEX,
-                Ok((DOCKER_MANIFEST_LIST, 2)),
+                r#"{"schemaVersion":2,"manifests":[]}"#,
+                Ok((DOCKER_MANIFEST_LIST, 0)),
             ),
             (
                 "schema 1",

@@ -53,6 +53,18 @@ impl TestRegistry {
         Self::start(Auth::None, false, tempfile::tempdir().expect("temp dir")).await
     }
 
+    /// Plain HTTP with its storage on tmpfs (`/dev/shm`, when the machine has it): for big fixtures such as
+    /// thousands of tags, whose tens of thousands of small files are slow to write and delete on disk.
+    pub async fn plain_on_tmpfs() -> TestRegistry {
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        };
+        Self::start(Auth::None, false, dir.expect("temp dir")).await
+    }
+
     /// Basic auth from an htpasswd file (bcrypt, made with `htpasswd -Bbn`) holding one user.
     pub async fn htpasswd(user: &str, password: &str) -> TestRegistry {
         Self::start(

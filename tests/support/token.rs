@@ -143,7 +143,8 @@ impl TokenState {
         jsonwebtoken::encode(&header, &claims, &self.key).expect("sign token")
     }
 
-    fn basic_user(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+    /// The user of a valid Basic header, `None` without one; a wrong password is an error.
+    fn basic_user(&self, headers: &HeaderMap) -> Result<Option<String>, &'static str> {
         let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
             return Ok(None);
         };
@@ -155,7 +156,7 @@ impl TokenState {
             Some((user, pass)) if self.users.get(user).is_some_and(|p| p == pass) => {
                 Ok(Some(user.to_string()))
             }
-            _ => Err(denied("invalid username or password")),
+            _ => Err("invalid username or password"),
         }
     }
 }
@@ -172,7 +173,7 @@ async fn get_token(
 ) -> Response {
     let user = match state.basic_user(&headers) {
         Ok(user) => user,
-        Err(response) => return response,
+        Err(message) => return denied(message),
     };
     let scopes: Vec<String> = query
         .iter()
