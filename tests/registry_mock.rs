@@ -827,3 +827,54 @@ async fn rejected_cached_token_is_replaced() {
     );
     assert_eq!(tokens.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn status_errors_name_registry_repository_and_credential() {
+    // Statuses distribution 2.8 does not produce for reads (403 from registries with per-repository permissions,
+    // 400 from strict gateways), each mapped to a message that names the credential source, never the secret.
+    for (name, status, body, want) in [
+        (
+            "forbidden",
+            403,
+            r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#,
+            "access denied: HTTP 403 (DENIED: requested access to the resource is denied); the credential lacks \
+             pull permission on this repository",
+        ),
+        (
+            "bad request with a plain-text body",
+            400,
+            "bad\n request",
+            "request refused by {url}: HTTP 400 (bad request)",
+        ),
+    ] {
+        let router =
+            Router::new().route(
+                "/v2/team/app/tags/list",
+                get(move || async move {
+                    (StatusCode::from_u16(status).unwrap(), body).into_response()
+                }),
+            );
+        let server = MockServer::start(router).await;
+        let client = RegistryClient::new(
+            endpoint(&server, 100),
+            Some(creds("u", "hunter2")),
+            options(),
+        )
+        .unwrap();
+        let url = format!("{}v2/team/app/tags/list?n=100", server.url());
+        let error = client.tags("team/app").await.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "registry {}, repository team/app (credential: env CREDS): {}",
+                server.registry(),
+                want.replace("{url}", &url)
+            ),
+            "{name}"
+        );
+        assert!(
+            !error.contains("hunter2"),
+            "{name}: no secret in the message"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! The registry client: one per registry, owning its connection pool, TLS trust, credential, limits and
-//! statistics. Every HTTP exchange goes through [`Inner::send`] (limits, deadline, retries with backoff) and then
+//! statistics. Every HTTP exchange goes through `Inner::send` (limits, deadline, retries with backoff) and then
 //! [`response::check`], the one place a status becomes a result.
 
 use std::fmt;

@@ -443,7 +443,8 @@ fn inferred_api_url(registry: &str) -> Option<Url> {
 }
 
 impl Endpoint {
-    /// The endpoint of a registry nobody configured: see [`inferred_api_url`]'s rules, limit 20/s, no ping
+    /// The endpoint of a registry nobody configured: `https://<registry>`, except
+    /// Docker Hub's API host and plain HTTP for loopback registries; limit 20/s, no ping
     /// except for Docker Hub (as argocd-image-updater).
     pub fn infer(registry: &str) -> Result<Endpoint, ConfigError> {
         let api_url = inferred_api_url(registry)
@@ -516,7 +517,7 @@ impl RegistriesConf {
             })
     }
 
-    /// The endpoint for `registry` (normalised host[:port]) and `repository`: the entry with the longest prefix
+    /// The endpoint for `registry` (normalised `host[:port]`) and `repository`: the entry with the longest prefix
     /// matching `registry/repository` at a path boundary, else the prefix-less entry when `registry` is the default
     /// registry, else [`Endpoint::infer`].
     pub fn endpoint(&self, registry: &str, repository: &str) -> Result<Endpoint, ConfigError> {
