@@ -210,7 +210,7 @@ fn bad_input_exits_2_with_a_message_naming_it() {
         (
             "bad platform",
             vec!["nginx", "--platforms", "linux"],
-            "invalid --platforms: invalid platform 'linux'",
+            "invalid --platforms: platform 'linux' is not os/arch or os/arch/variant",
         ),
     ] {
         resolve()

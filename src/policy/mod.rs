@@ -7,15 +7,14 @@
 //! result never depends on the order the registry listed the tags in.
 
 pub mod filter;
-pub mod platform;
 pub mod strategy;
 
 use std::borrow::Cow;
 use std::fmt;
 
+pub use crate::platform::Platform;
 use crate::tag::Tag;
 use filter::{AllowTags, Extract, IgnoreTags};
-pub use platform::Platform;
 pub use strategy::{Order, Strategy};
 
 /// Everything that decides which tag of a repository an image runs.

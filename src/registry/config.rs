@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use super::credentials::parse_go_duration;
 use super::limit::DEFAULT_REQUESTS_PER_SECOND;
 
 /// Docker Hub's image prefix and its API host: image references say one, the API lives at the other.
@@ -273,7 +274,7 @@ fn validate_entry(index: usize, raw: RawEntry) -> Result<RegistryEntry, ConfigEr
     let creds_expire = match raw.credsexpire {
         None => None,
         Some(Loose::Text(text)) => {
-            let duration = parse_go_duration(&text).ok_or_else(|| ConfigError::BadDuration {
+            let duration = parse_go_duration(&text).map_err(|_| ConfigError::BadDuration {
                 name: name.clone(),
                 value: text.clone(),
             })?;
@@ -360,49 +361,6 @@ fn yaml11_bool(value: &Loose) -> Option<bool> {
         },
         Loose::Int(_) => None,
     }
-}
-
-/// A Go `time.Duration` string (`300ms`, `1.5h`, `1h30m`, `0`); `None` when malformed or negative.
-pub fn parse_go_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let text = text.strip_prefix('+').unwrap_or(text);
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    if text.is_empty() || text.starts_with('-') {
-        return None;
-    }
-    let mut total = 0f64;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..number_len];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return None;
-        }
-        let value: f64 = number
-            .parse()
-            .ok()
-            .or_else(|| format!("{number}0").parse().ok())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * seconds_per_unit;
-        rest = &rest[unit_len..];
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 /// The tag-list page size a registry host is known to accept: Quay caps `n` at 100, ECR at 1000.
@@ -844,7 +802,7 @@ registries:
             ("two dots", "1.2.3s", None),
             ("dot only", ".s", None),
         ] {
-            assert_eq!(parse_go_duration(text), want, "{name}");
+            assert_eq!(parse_go_duration(text).ok(), want, "{name}");
         }
     }
 

@@ -11,8 +11,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::client::{Call, Op, Purpose, RegistryClient, validate};
 use super::error::RegistryError;
-use super::platform::{self, Platform};
 use super::urls::{self, MANIFEST_ACCEPT, redact};
+use crate::platform::{self, Platform};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

@@ -8,7 +8,7 @@
 //! registry, repository and credential source.
 //!
 //! Pure pieces, tested with tables: [`urls`] (URL and scope builders, `Link` parsing), [`challenge`]
-//! (`WWW-Authenticate`), [`response`] (the status/headers/body choke point), [`config`], [`platform`] and the
+//! (`WWW-Authenticate`), [`response`] (the status/headers/body choke point), [`config`] and the
 //! parsers in [`manifest`]. I/O: [`client`], [`auth`], [`tags`], the fetchers in [`manifest`].
 //!
 //! ```no_run
@@ -30,16 +30,15 @@ pub mod credentials;
 pub mod error;
 pub mod limit;
 pub mod manifest;
-pub mod platform;
 pub mod response;
 pub mod tags;
 pub mod urls;
 
+pub use crate::platform::Platform;
 pub use client::{ClientOptions, RegistryClient, Stats};
 pub use config::{Endpoint, RegistriesConf, TagSortMode};
 pub use credentials::{Credential, CredentialSource, ResolvedCredential, Secret};
 pub use error::{RegistryError, Target};
 pub use limit::RetryPolicy;
 pub use manifest::{Descriptor, ImageConfig, Manifest, ManifestKind};
-pub use platform::Platform;
 pub use tags::TagList;

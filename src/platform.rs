@@ -1,4 +1,6 @@
 //! Image platforms (`os/arch[/variant]`): parsing, display, and choosing an index entry for a wanted list.
+//!
+//! Pure: the `platforms` policy option and the registry client's index selection both use it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -79,7 +81,7 @@ impl fmt::Display for Platform {
 /// Parses `os/arch` or `os/arch/variant`.
 ///
 /// ```
-/// use argocd_image_resolver::registry::Platform;
+/// use argocd_image_resolver::platform::Platform;
 /// let p: Platform = "linux/arm/v7".parse().unwrap();
 /// assert_eq!((p.os.as_str(), p.architecture.as_str(), p.variant.as_deref()), ("linux", "arm", Some("v7")));
 /// ```
@@ -100,6 +102,19 @@ impl FromStr for Platform {
             }
             _ => Err(PlatformError::Malformed(text.to_string())),
         }
+    }
+}
+
+impl Platform {
+    /// Reads a comma-separated list (`linux/amd64, linux/arm64`), the `platforms` option's form; empty entries
+    /// are skipped.
+    pub fn parse_list(value: &str) -> Result<Vec<Platform>, PlatformError> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect()
     }
 }
 
@@ -234,5 +249,19 @@ mod tests {
         ] {
             assert_eq!(select(candidates.clone(), &wanted), want, "{name}");
         }
+    }
+
+    #[test]
+    fn parses_lists_and_names_the_bad_entry() {
+        assert_eq!(
+            Platform::parse_list("linux/amd64, linux/arm64,").unwrap(),
+            [p("linux/amd64"), p("linux/arm64")]
+        );
+        assert_eq!(
+            Platform::parse_list("linux/amd64,windows")
+                .unwrap_err()
+                .to_string(),
+            "platform 'windows' is not os/arch or os/arch/variant (e.g. linux/amd64, linux/arm/v7)"
+        );
     }
 }
