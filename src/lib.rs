@@ -12,5 +12,6 @@ pub mod policy;
 pub mod process;
 pub mod registry;
 pub mod render;
+pub mod resolver;
 pub mod tag;
 pub mod version;

@@ -63,7 +63,8 @@ pub enum TagListError {
 /// Reads a tag list (the `--tags-file` format above). Later duplicates of a tag are dropped.
 pub fn parse_tag_list(text: &str) -> Result<Vec<Tag>, TagListError> {
     let mut tags: Vec<Tag> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    // Borrowed from `text`, so de-duplication costs no allocation per line.
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let content = raw.trim();
@@ -105,7 +106,7 @@ pub fn parse_tag_list(text: &str) -> Result<Vec<Tag>, TagListError> {
                 value: extra.to_string(),
             });
         }
-        if seen.insert(tag.name.clone()) {
+        if seen.insert(name) {
             tags.push(tag);
         }
     }

@@ -5,11 +5,17 @@
 //! stderr, and nothing is printed to stdout on error.
 
 pub mod resolve;
+pub mod tags;
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::registry::credentials::{CredentialOptions, CredentialSpec, CredentialStore};
+use crate::registry::{AccessError, ClientOptions, Overrides, Registries, RegistriesConf, config};
 
 /// Resolve container image tags from OCI registries while Argo CD renders an application.
 #[derive(Debug, Parser)]
@@ -35,6 +41,62 @@ pub struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// argocd-image-updater's registries.conf (api_url, credentials, insecure, limit per registry). Default:
+    /// /app/config/registries.conf when that file exists.
+    #[arg(
+        long,
+        global = true,
+        env = "IMAGE_RESOLVER_REGISTRIES_CONF",
+        value_name = "FILE"
+    )]
+    pub registries_conf: Option<PathBuf>,
+    /// Directory holding docker's config.json (auths, credHelpers, credsStore). Default: $DOCKER_CONFIG, else
+    /// ~/.docker.
+    #[arg(
+        long,
+        global = true,
+        env = "IMAGE_RESOLVER_DOCKER_CONFIG",
+        value_name = "DIR"
+    )]
+    pub docker_config: Option<PathBuf>,
+    /// Directory of mounted pull secrets: <namespace>/<name>/.dockerconfigjson (or <name>/.dockerconfigjson).
+    #[arg(
+        long,
+        global = true,
+        env = "IMAGE_RESOLVER_PULL_SECRETS_DIR",
+        value_name = "DIR"
+    )]
+    pub pull_secrets_dir: Option<PathBuf>,
+    /// Time budget of one command, such as 40s or 1m30s: past it the command fails rather than run late.
+    #[arg(long, global = true, env = "IMAGE_RESOLVER_BUDGET", default_value = "40s", value_parser = parse_budget)]
+    pub budget: Duration,
+}
+
+/// Options of the commands that talk to registries.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Skip TLS certificate verification of registries (argocd-image-updater's `insecure`).
+    #[arg(long, env = "IMAGE_RESOLVER_INSECURE")]
+    pub insecure: bool,
+    /// Extra trusted CA certificates (PEM) for registries.
+    #[arg(long, env = "IMAGE_RESOLVER_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Credentials for the image's registry, as argocd-image-updater's pull-secret: env:VAR (user:pass),
+    /// ext:/path/to/script, pullsecret:<namespace>/<name>, secret:<namespace>/<name>#<field>.
+    #[arg(long, env = "IMAGE_RESOLVER_CREDENTIALS", value_name = "SPEC")]
+    pub credentials: Option<String>,
+}
+
+/// Where argocd-image-updater's images read `registries.conf` from, used when it exists and no file is named.
+const DEFAULT_REGISTRIES_CONF: &str = "/app/config/registries.conf";
+
+fn parse_budget(value: &str) -> Result<Duration, String> {
+    match crate::registry::credentials::parse_go_duration(value) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "'{value}' is not a positive duration such as 40s or 1m30s"
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -46,7 +108,9 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Pick the tag an image's policy allows and print it.
-    Resolve(resolve::ResolveArgs),
+    Resolve(Box<resolve::ResolveArgs>),
+    /// List an image's tags as its registry returns them (for debugging credentials and registries.conf).
+    Tags(tags::TagsArgs),
 }
 
 /// Output format of commands that print data.
@@ -77,8 +141,87 @@ impl Failure {
 /// Runs the parsed command line; the data to print goes to stdout only on success.
 pub fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
-        Command::Resolve(args) => resolve::run(args),
+        Command::Resolve(args) => resolve::run(&cli.global, *args),
+        Command::Tags(args) => tags::run(&cli.global, args),
     }
+}
+
+/// The registries a command may talk to, from the global options and the command's registry options.
+pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries, Failure> {
+    let conf_path = global.registries_conf.clone().or_else(|| {
+        Path::new(DEFAULT_REGISTRIES_CONF)
+            .is_file()
+            .then(|| DEFAULT_REGISTRIES_CONF.into())
+    });
+    let conf = match &conf_path {
+        None => RegistriesConf::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Invalid(format!(
+                    "cannot read registries.conf {}: {e}",
+                    path.display()
+                ))
+            })?;
+            config::parse(&text)
+                .map_err(|e| Failure::Invalid(format!("invalid {}: {e}", path.display())))?
+        }
+    };
+    let mut options = CredentialOptions::from_env();
+    if let Some(dir) = &global.docker_config {
+        options.docker_config_dir = Some(dir.clone());
+    }
+    options.pull_secrets_dir = global.pull_secrets_dir.clone();
+    let client_options = ClientOptions {
+        deadline: global.budget.min(ClientOptions::default().deadline),
+        ..ClientOptions::default()
+    };
+    Ok(
+        Registries::new(conf, CredentialStore::new(options), client_options).with_overrides(
+            Overrides {
+                insecure: args.insecure,
+                ca_file: args.ca_file.clone(),
+            },
+        ),
+    )
+}
+
+/// The explicit credential spec of `--credentials`, validated.
+pub fn credential_spec(args: &RegistryArgs) -> Result<Option<CredentialSpec>, Failure> {
+    args.credentials
+        .as_deref()
+        .map(CredentialSpec::parse)
+        .transpose()
+        .map_err(|e| Failure::Invalid(format!("invalid --credentials: {e}")))
+}
+
+/// A failure to reach or use a registry: bad configuration is invalid input, anything else has no result.
+pub fn access_failure(error: AccessError) -> Failure {
+    match error {
+        AccessError::Config { .. } | AccessError::ConfSpec { .. } => {
+            Failure::Invalid(error.to_string())
+        }
+        other => Failure::NoResult(other.to_string()),
+    }
+}
+
+/// Runs `work` on a runtime for this command, within the global budget.
+pub fn within_budget<T>(
+    global: &GlobalArgs,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::NoResult(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        tokio::time::timeout(global.budget, work).await.unwrap_or_else(|_| {
+            Err(Failure::NoResult(format!(
+                "{what} did not finish within the budget of {:?} (--budget / IMAGE_RESOLVER_BUDGET)",
+                global.budget
+            )))
+        })
+    })
 }
 
 /// Prints the outcome of [`run`] and turns it into the process's exit code. A closed stdout (`| head`) is not an
@@ -121,4 +264,12 @@ pub fn init_logging(global: &GlobalArgs) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Pretty JSON with a final newline, for `-o json`.
+fn json(value: &impl serde::Serialize) -> String {
+    let mut out =
+        serde_json::to_string_pretty(value).expect("reports of strings and numbers serialise");
+    out.push('\n');
+    out
 }

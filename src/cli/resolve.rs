@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::{Failure, OutputFormat};
+use super::{Failure, GlobalArgs, OutputFormat, RegistryArgs};
 use crate::image::{self, ImageRef};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::{Order, Platform, Policy, Selection, Strategy};
+use crate::registry::{CredentialSource, RegistryClient};
+use crate::resolver;
 use crate::tag::{self, Tag};
 
 #[derive(Debug, Args)]
@@ -47,13 +49,15 @@ pub struct ResolveArgs {
     /// semver: accept only MAJOR.MINOR.PATCH versions (optional `v`), as Flux does.
     #[arg(long, env = "IMAGE_RESOLVER_STRICT_SEMVER")]
     pub strict_semver: bool,
-    /// Read the candidate tags from FILE (`-` = stdin): one per line, optionally followed by an RFC 3339 creation
-    /// time (or `-`) and a digest.
+    /// Read the candidate tags from FILE (`-` = stdin) instead of the registry: one per line, optionally followed
+    /// by an RFC 3339 creation time (or `-`) and a digest.
     #[arg(long, value_name = "FILE", conflicts_with = "tags")]
     pub tags_file: Option<PathBuf>,
-    /// The candidate tags, comma-separated.
+    /// The candidate tags, comma-separated, instead of the registry's.
     #[arg(long, value_delimiter = ',')]
     pub tags: Option<Vec<String>>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Output format: the tag alone, or a JSON report.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -65,13 +69,48 @@ struct Request {
     policy: Policy,
 }
 
-pub fn run(args: ResolveArgs) -> Result<String, Failure> {
+pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
     let request = validate(&args)?;
-    let tags = read_tags(&args)?;
-    let selection = request.policy.select(&tags);
+    if let Some(tags) = read_tags(&args)? {
+        let selection = request.policy.select(&tags);
+        return report(&request, &selection, None, args.output);
+    }
+    let spec = super::credential_spec(&args.registry)?;
+    let registries = super::registries(global, &args.registry)?;
+    super::within_budget(global, "resolving the tag", async {
+        let client = registries
+            .client_for(&request.image, spec.as_ref())
+            .await
+            .map_err(super::access_failure)?;
+        let resolution = resolver::resolve(&client, &request.image, &request.policy)
+            .await
+            .map_err(|e| Failure::NoResult(e.to_string()))?;
+        let selection = resolution.select(&request.policy);
+        let origin = Origin {
+            client: &client,
+            pages: resolution.pages,
+            elapsed: resolution.elapsed,
+        };
+        report(&request, &selection, Some(origin), args.output)
+    })
+}
+
+/// Where the tags came from, when that was a registry.
+struct Origin<'a> {
+    client: &'a RegistryClient,
+    pages: u32,
+    elapsed: std::time::Duration,
+}
+
+fn report(
+    request: &Request,
+    selection: &Selection,
+    origin: Option<Origin>,
+    output: OutputFormat,
+) -> Result<String, Failure> {
     let winner = selection
         .winner
-        .ok_or_else(|| Failure::NoResult(no_match_message(&request, &selection)))?;
+        .ok_or_else(|| Failure::NoResult(no_match_message(request, selection)))?;
     if request.policy.strategy.needs_digest() && winner.digest.is_none() {
         return Err(Failure::NoResult(format!(
             "the digest strategy needs the digest of {}:{}, and the tag list gives none: add it after the \
@@ -81,9 +120,9 @@ pub fn run(args: ResolveArgs) -> Result<String, Failure> {
             winner.name
         )));
     }
-    Ok(match args.output {
-        OutputFormat::Text => text_output(&request, winner),
-        OutputFormat::Json => json_output(&request, &selection, winner),
+    Ok(match output {
+        OutputFormat::Text => text_output(request, winner),
+        OutputFormat::Json => json_output(request, selection, winner, origin),
     })
 }
 
@@ -158,16 +197,16 @@ fn validate(args: &ResolveArgs) -> Result<Request, Failure> {
     Ok(Request { image, policy })
 }
 
-fn read_tags(args: &ResolveArgs) -> Result<Vec<Tag>, Failure> {
+/// The tags given on the command line or in a file; `None` means: ask the registry.
+fn read_tags(args: &ResolveArgs) -> Result<Option<Vec<Tag>>, Failure> {
     if let Some(list) = &args.tags {
         let text = list.iter().map(|t| t.trim()).collect::<Vec<_>>().join("\n");
         return tag::parse_tag_list(&text)
+            .map(Some)
             .map_err(|e| Failure::Invalid(format!("invalid --tags: {e}")));
     }
     let Some(path) = &args.tags_file else {
-        return Err(Failure::Invalid(
-            "no tags to choose from: give them with --tags a,b,c or --tags-file FILE".to_string(),
-        ));
+        return Ok(None);
     };
     let (name, text) = if path.as_os_str() == "-" {
         let mut text = String::new();
@@ -182,6 +221,7 @@ fn read_tags(args: &ResolveArgs) -> Result<Vec<Tag>, Failure> {
         (path.display().to_string(), text)
     };
     tag::parse_tag_list(&text)
+        .map(Some)
         .map_err(|e| Failure::Invalid(format!("invalid tag list {name}: {e}")))
 }
 
@@ -193,6 +233,10 @@ fn no_match_message(request: &Request, selection: &Selection) -> String {
         (d.not_allowed.len(), "not allowed by allow-tags"),
         (d.ignored.len(), "ignored by ignore-tags"),
         (d.no_pattern_match.len(), "not matched by the tag pattern"),
+        (
+            d.no_platform.len(),
+            "without an image for the wanted platforms",
+        ),
         (
             d.unparsable.len(),
             unparsable_reason(&request.policy.strategy),
@@ -252,6 +296,36 @@ struct Report<'a> {
     considered: usize,
     candidates: usize,
     dropped: DroppedReport<'a>,
+    /// Present when the tags came from a registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registry: Option<RegistryReport<'a>>,
+}
+
+#[derive(Serialize)]
+struct RegistryReport<'a> {
+    registry: &'a str,
+    api_url: String,
+    credential: Option<CredentialReport>,
+    pages: u32,
+    requests: u64,
+    retries: u64,
+    elapsed_ms: u128,
+}
+
+/// Which credential was used: its kind and name, never the secret.
+#[derive(Serialize)]
+pub(super) struct CredentialReport {
+    kind: &'static str,
+    name: String,
+}
+
+impl From<&CredentialSource> for CredentialReport {
+    fn from(source: &CredentialSource) -> Self {
+        CredentialReport {
+            kind: source.kind,
+            name: source.name.clone(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -259,11 +333,17 @@ struct DroppedReport<'a> {
     allow_tags: &'a [&'a str],
     ignore_tags: &'a [&'a str],
     tag_pattern: &'a [&'a str],
+    platforms: &'a [&'a str],
     unparsable: &'a [&'a str],
     constraint: &'a [&'a str],
 }
 
-fn json_output(request: &Request, selection: &Selection, winner: &Tag) -> String {
+fn json_output(
+    request: &Request,
+    selection: &Selection,
+    winner: &Tag,
+    origin: Option<Origin>,
+) -> String {
     let mut reference = request.image.with_tag(&winner.name);
     if let (Strategy::Digest { .. }, Some(digest)) = (&request.policy.strategy, &winner.digest) {
         reference = reference.with_digest(digest);
@@ -282,12 +362,22 @@ fn json_output(request: &Request, selection: &Selection, winner: &Tag) -> String
             allow_tags: &d.not_allowed,
             ignore_tags: &d.ignored,
             tag_pattern: &d.no_pattern_match,
+            platforms: &d.no_platform,
             unparsable: &d.unparsable,
             constraint: &d.outside_constraint,
         },
+        registry: origin.map(|o| {
+            let stats = o.client.stats();
+            RegistryReport {
+                registry: &o.client.endpoint().registry,
+                api_url: crate::registry::urls::redact(&o.client.endpoint().api_url),
+                credential: o.client.credential_source().map(CredentialReport::from),
+                pages: o.pages,
+                requests: stats.requests,
+                retries: stats.retries,
+                elapsed_ms: o.elapsed.as_millis(),
+            }
+        }),
     };
-    let mut out =
-        serde_json::to_string_pretty(&report).expect("a report of strings and numbers serialises");
-    out.push('\n');
-    out
+    super::json(&report)
 }

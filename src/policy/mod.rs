@@ -2,6 +2,7 @@
 //!
 //! Selection runs the same steps for every strategy, in this order, and records which step dropped which tag:
 //! `allow-tags` → `ignore-tags` → the tag pattern (Flux `filterTags`, whose `extract` gives the text to order on) →
+//! the platforms (when the registry said a tag has no image for them) →
 //! the strategy's own reading of that text (a version, a number; unreadable tags are skipped, never fatal) → the
 //! strategy's constraint → the strategy's ordering, ties broken by the tag name (the greater name wins), so the
 //! result never depends on the order the registry listed the tags in.
@@ -10,6 +11,7 @@ pub mod filter;
 pub mod strategy;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 pub use crate::platform::Platform;
@@ -43,27 +45,23 @@ impl Policy {
 
     /// Picks the tag this policy allows, from tags in any order. Pure: the input is not changed.
     pub fn select<'a>(&self, tags: &'a [Tag]) -> Selection<'a> {
+        self.select_except(tags, &HashSet::new())
+    }
+
+    /// [`Policy::select`], where the tags in `unavailable` (no image for the wanted platforms) are dropped after
+    /// the filters, before the strategy.
+    pub fn select_except<'a>(
+        &self,
+        tags: &'a [Tag],
+        unavailable: &HashSet<String>,
+    ) -> Selection<'a> {
         let mut dropped = Dropped::default();
         let mut candidates = Vec::with_capacity(tags.len());
         for tag in tags {
-            let name = tag.name.as_str();
-            if !self.allow.allows(name) {
-                dropped.not_allowed.push(name);
-            } else if self.ignore.matching(name).is_some() {
-                dropped.ignored.push(name);
-            } else if let Some(extract) = &self.extract {
-                match extract.apply(name) {
-                    Some(key) => candidates.push(Candidate {
-                        tag,
-                        key: Cow::Owned(key),
-                    }),
-                    None => dropped.no_pattern_match.push(name),
-                }
-            } else {
-                candidates.push(Candidate {
-                    tag,
-                    key: Cow::Borrowed(name),
-                });
+            match self.admit(tag) {
+                Ok(_) if unavailable.contains(&tag.name) => dropped.no_platform.push(&tag.name),
+                Ok(candidate) => candidates.push(candidate),
+                Err(step) => step.record(&mut dropped, &tag.name),
             }
         }
         let winner = self.strategy.pick(&candidates, &mut dropped);
@@ -71,6 +69,45 @@ impl Policy {
             winner,
             considered: tags.len(),
             dropped,
+        }
+    }
+
+    /// The tags that pass `allow-tags`, `ignore-tags` and the tag pattern: what the strategy will look at, and so
+    /// the tags whose build time `newest-build` needs.
+    pub fn filter<'a>(&self, tags: &'a [Tag]) -> Vec<&'a Tag> {
+        tags.iter().filter(|tag| self.admit(tag).is_ok()).collect()
+    }
+
+    /// Runs the filters on one tag: the candidate with its ordering key, or the step that dropped it.
+    fn admit<'a>(&self, tag: &'a Tag) -> Result<Candidate<'a>, FilterStep> {
+        let name = tag.name.as_str();
+        if !self.allow.allows(name) {
+            return Err(FilterStep::AllowTags);
+        }
+        if self.ignore.matching(name).is_some() {
+            return Err(FilterStep::IgnoreTags);
+        }
+        let key = match &self.extract {
+            Some(extract) => Cow::Owned(extract.apply(name).ok_or(FilterStep::TagPattern)?),
+            None => Cow::Borrowed(name),
+        };
+        Ok(Candidate { tag, key })
+    }
+}
+
+/// The filter that dropped a tag.
+enum FilterStep {
+    AllowTags,
+    IgnoreTags,
+    TagPattern,
+}
+
+impl FilterStep {
+    fn record<'a>(&self, dropped: &mut Dropped<'a>, name: &'a str) {
+        match self {
+            FilterStep::AllowTags => dropped.not_allowed.push(name),
+            FilterStep::IgnoreTags => dropped.ignored.push(name),
+            FilterStep::TagPattern => dropped.no_pattern_match.push(name),
         }
     }
 }
@@ -92,6 +129,8 @@ pub struct Dropped<'a> {
     pub ignored: Vec<&'a str>,
     /// Not matched by the tag pattern.
     pub no_pattern_match: Vec<&'a str>,
+    /// No image for the wanted platforms.
+    pub no_platform: Vec<&'a str>,
     /// Not readable by the strategy (not a version for `semver`, not a number for `numerical`).
     pub unparsable: Vec<&'a str>,
     /// Readable, but outside the strategy's constraint (the semver constraint; for `digest`, any other tag).
@@ -103,6 +142,7 @@ impl Dropped<'_> {
         self.not_allowed.len()
             + self.ignored.len()
             + self.no_pattern_match.len()
+            + self.no_platform.len()
             + self.unparsable.len()
             + self.outside_constraint.len()
     }

@@ -1,0 +1,63 @@
+//! `tags IMAGE`: list a repository's tags as its registry returns them, as `skopeo list-tags` does.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{Failure, GlobalArgs, OutputFormat, RegistryArgs};
+use crate::image::ImageRef;
+
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// The image whose repository to list, such as `nginx` or `ghcr.io/org/app` (a tag or digest is ignored).
+    pub image: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Output format: one tag per line in registry order, or JSON with the registry and credential used.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    repository: String,
+    registry: &'a str,
+    api_url: String,
+    credential: Option<super::resolve::CredentialReport>,
+    tags: &'a [String],
+    pages: u32,
+    requests: u64,
+}
+
+pub fn run(global: &GlobalArgs, args: TagsArgs) -> Result<String, Failure> {
+    let image = ImageRef::parse(&args.image)
+        .map_err(|e| Failure::Invalid(format!("invalid image: {e}")))?;
+    let spec = super::credential_spec(&args.registry)?;
+    let registries = super::registries(global, &args.registry)?;
+    super::within_budget(global, "listing the tags", async {
+        let client = registries
+            .client_for(&image, spec.as_ref())
+            .await
+            .map_err(super::access_failure)?;
+        let listing = client
+            .tags(image.repository())
+            .await
+            .map_err(|e| Failure::NoResult(e.to_string()))?;
+        Ok(match args.output {
+            OutputFormat::Text => listing.tags.iter().map(|t| format!("{t}\n")).collect(),
+            OutputFormat::Json => {
+                let report = Report {
+                    repository: image.name(),
+                    registry: &client.endpoint().registry,
+                    api_url: crate::registry::urls::redact(&client.endpoint().api_url),
+                    credential: client
+                        .credential_source()
+                        .map(super::resolve::CredentialReport::from),
+                    tags: &listing.tags,
+                    pages: listing.pages,
+                    requests: client.stats().requests,
+                };
+                super::json(&report)
+            }
+        })
+    })
+}

@@ -1,0 +1,145 @@
+//! All the registries a command talks to: `registries.conf`, the credential store, and one shared client per
+//! registry and credential, built on first use.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use thiserror::Error;
+
+use super::config::{ConfigError, RegistriesConf};
+use super::credentials::{CredentialError, CredentialSpec, CredentialStore};
+use super::{ClientOptions, RegistryClient, RegistryError};
+use crate::image::ImageRef;
+
+#[derive(Debug, Error)]
+pub enum AccessError {
+    #[error("registry {registry}: {source}")]
+    Config {
+        registry: String,
+        source: ConfigError,
+    },
+    #[error(
+        "registry {registry}: invalid credentials '{spec}' in registries.conf entry '{entry}': {source}"
+    )]
+    ConfSpec {
+        registry: String,
+        entry: String,
+        spec: String,
+        source: CredentialError,
+    },
+    #[error("registry {registry}: {source}")]
+    Credential {
+        registry: String,
+        source: CredentialError,
+    },
+    #[error(transparent)]
+    Client(#[from] RegistryError),
+}
+
+/// Command-line settings applied to every endpoint (`--insecure`, `--ca-file`).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Skip TLS certificate verification.
+    pub insecure: bool,
+    /// Extra trusted roots (PEM).
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// (registry, registries.conf entry, credential spec): what makes two clients differ.
+type ClientKey = (String, String, Option<String>);
+
+/// Clients keyed by registry, repository prefix entry and credential spec: images of one registry share a client
+/// (its connections, tokens and rate limit) unless they need different credentials.
+pub struct Registries {
+    conf: RegistriesConf,
+    credentials: CredentialStore,
+    options: ClientOptions,
+    overrides: Overrides,
+    clients: Mutex<HashMap<ClientKey, RegistryClient>>,
+}
+
+impl Registries {
+    pub fn new(conf: RegistriesConf, credentials: CredentialStore, options: ClientOptions) -> Self {
+        Registries {
+            conf,
+            credentials,
+            options,
+            overrides: Overrides::default(),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Settings from the command line that apply to every registry, over what `registries.conf` says.
+    pub fn with_overrides(mut self, overrides: Overrides) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    pub fn conf(&self) -> &RegistriesConf {
+        &self.conf
+    }
+
+    /// The client for `image`'s registry. `explicit` (an image's `pull-secret`) overrides the configured
+    /// `credentials`; without either, the store discovers one (pull secrets, docker config, GCP) or goes anonymous.
+    pub async fn client_for(
+        &self,
+        image: &ImageRef,
+        explicit: Option<&CredentialSpec>,
+    ) -> Result<RegistryClient, AccessError> {
+        let registry = image.registry();
+        let mut endpoint = self
+            .conf
+            .endpoint(registry, image.repository())
+            .map_err(|source| AccessError::Config {
+                registry: registry.to_string(),
+                source,
+            })?;
+        endpoint.insecure |= self.overrides.insecure;
+        if let Some(ca_file) = &self.overrides.ca_file {
+            endpoint.ca_file = Some(ca_file.clone());
+        }
+        let configured = match (&endpoint.credentials, explicit) {
+            (Some(spec), None) => {
+                let parsed =
+                    CredentialSpec::parse(spec).map_err(|source| AccessError::ConfSpec {
+                        registry: registry.to_string(),
+                        entry: endpoint.name.clone(),
+                        spec: spec.clone(),
+                        source,
+                    })?;
+                Some(match endpoint.creds_expire {
+                    Some(expiry) => parsed.with_expiry(expiry),
+                    None => parsed,
+                })
+            }
+            _ => None,
+        };
+        let spec = explicit.or(configured.as_ref());
+        let key = (
+            registry.to_string(),
+            endpoint.name.clone(),
+            spec.map(ToString::to_string),
+        );
+        if let Some(client) = self.lock().get(&key)
+            && !client.credential_expired()
+        {
+            return Ok(client.clone());
+        }
+        let credential = self
+            .credentials
+            .credential_for(registry, spec)
+            .await
+            .map_err(|source| AccessError::Credential {
+                registry: registry.to_string(),
+                source,
+            })?;
+        let client = RegistryClient::new(endpoint, credential, self.options.clone())?;
+        self.lock().insert(key, client.clone());
+        Ok(client)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, RegistryClient>> {
+        // A panic while holding the lock leaves a map that is still valid, so a poisoned lock is used as is.
+        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
