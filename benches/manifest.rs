@@ -32,6 +32,14 @@ fn manifest(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("parser events non-ascii (baseline)", |b| {
+        b.iter(|| {
+            saphyr_parser::Parser::new_from_str(black_box(&non_ascii)).fold(0, |n, e| {
+                e.unwrap();
+                n + 1
+            })
+        })
+    });
     group.bench_function("scan", |b| b.iter(|| scan(black_box(&src), &[]).unwrap()));
     group.bench_function("scan non-ascii", |b| {
         b.iter(|| scan(black_box(&non_ascii), &[]).unwrap())

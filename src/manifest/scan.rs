@@ -196,7 +196,7 @@ fn patterns(paths: &[ImagePath]) -> Patterns {
 /// `ReplicationController`, `Job`, `CronJob`, Argo `Rollout`, custom resources), plus the `extra` paths.
 ///
 /// Only string scalars count: aliases, nulls, numbers, booleans, non-`!!str` tags and block scalars are skipped.
-/// A scalar found by two paths is reported once. Duplicate keys: the last one wins, as in Kubernetes' decoders.
+/// A scalar found by two paths is reported once. Duplicate keys: the last one wins (as in Go's JSON decoding).
 ///
 /// # Errors
 ///

@@ -39,9 +39,17 @@ impl<'a> CharCursor<'a> {
             return (char_index <= self.bytes.len()).then_some(char_index);
         }
         while self.chars < char_index {
-            let lead = *self.bytes.get(self.byte)?;
-            self.byte += utf8_width(lead);
-            self.chars += 1;
+            // A window of as many bytes as characters are missing holds at most that many characters, so counting
+            // them (fast in std) never overshoots; repeat for what the multi-byte ones left.
+            let mut end = (self.byte + (char_index - self.chars)).min(self.bytes.len());
+            while !self.src.is_char_boundary(end) {
+                end += 1;
+            }
+            if end == self.byte {
+                return None;
+            }
+            self.chars += self.src[self.byte..end].chars().count();
+            self.byte = end;
         }
         while self.chars > char_index {
             self.byte -= 1;
@@ -51,15 +59,6 @@ impl<'a> CharCursor<'a> {
             self.chars -= 1;
         }
         (self.byte <= self.bytes.len()).then_some(self.byte)
-    }
-}
-
-fn utf8_width(lead: u8) -> usize {
-    match lead {
-        0x00..=0x7F => 1,
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
     }
 }
 
@@ -361,6 +360,12 @@ mod tests {
         let mut cursor = CharCursor::new(src);
         for (name, index, want) in cases {
             assert_eq!(cursor.byte_of(index), want, "{name}");
+        }
+        for (name, index, want) in [
+            ("jump over all multi-byte", 4, Some(10)),
+            ("jump past end", 9, None),
+        ] {
+            assert_eq!(CharCursor::new(src).byte_of(index), want, "{name}");
         }
     }
 

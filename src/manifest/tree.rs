@@ -158,7 +158,7 @@ pub(crate) struct Map<'a> {
 }
 
 impl<'a> Map<'a> {
-    /// The value of `key` (the last one, as Kubernetes' decoders take the last of duplicate keys).
+    /// The value of `key` (the last of duplicate keys, as Go's JSON decoding keeps).
     pub(crate) fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.entry(key).map(|(_, v)| v)
     }
