@@ -1,12 +1,14 @@
 //! argocd-image-resolver: resolve container image tags from OCI registries while Argo CD renders an application.
 //!
-//! The pure core ([`image`], [`version`], [`constraint`], [`policy`], [`platform`], [`tag`]) does no I/O and is tested with
-//! tables. The I/O edges are narrow: [`registry`] talks to OCI registries, [`render`] runs Kustomize and Helm
-//! through the one [`process`] runner. `src/main.rs` only parses the command line and dispatches to [`cli`].
+//! The pure core ([`image`], [`version`], [`constraint`], [`policy`], [`platform`], [`tag`], [`manifest`]) does no
+//! I/O and is tested with tables. The I/O edges are narrow: [`registry`] talks to OCI registries, [`render`] runs
+//! Kustomize and Helm through the one [`process`] runner, and [`resolver`] joins a policy to a registry.
+//! `src/main.rs` only parses the command line and dispatches to [`cli`].
 
 pub mod cli;
 pub mod constraint;
 pub mod image;
+pub mod manifest;
 pub mod platform;
 pub mod policy;
 pub mod process;

@@ -1,0 +1,60 @@
+//! Scanning and splicing a real install manifest (Argo CD's `install.yaml`, 1.9 MB).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use argocd_image_resolver::manifest::{Edit, scan, splice};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn fixture() -> String {
+    // The shared fixtures live beside the project checkout (also in CI): read them there, never copy them in.
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/argocd-install.yaml");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the fixture {}: {e}", path.display()))
+}
+
+fn manifest(c: &mut Criterion) {
+    let src = fixture();
+    // One non-ASCII character first: character offsets then need mapping to bytes all the way through.
+    let non_ascii = format!("# é\n{src}");
+    let mut group = c.benchmark_group("manifest");
+    group.sample_size(20);
+    group.throughput(Throughput::Bytes(src.len() as u64));
+    // The parser alone, for scale: what any span-aware scan of this text costs at least.
+    group.bench_function("parser events (baseline)", |b| {
+        b.iter(|| {
+            saphyr_parser::Parser::new_from_str(black_box(&src)).fold(0, |n, e| {
+                e.unwrap();
+                n + 1
+            })
+        })
+    });
+    group.bench_function("parser events non-ascii (baseline)", |b| {
+        b.iter(|| {
+            saphyr_parser::Parser::new_from_str(black_box(&non_ascii)).fold(0, |n, e| {
+                e.unwrap();
+                n + 1
+            })
+        })
+    });
+    group.bench_function("scan", |b| b.iter(|| scan(black_box(&src), &[]).unwrap()));
+    group.bench_function("scan non-ascii", |b| {
+        b.iter(|| scan(black_box(&non_ascii), &[]).unwrap())
+    });
+    group.bench_function("scan+splice", |b| {
+        b.iter(|| {
+            let found = scan(black_box(&src), &[]).unwrap();
+            let edits: Vec<Edit> = found
+                .images
+                .iter()
+                .map(|i| i.replace("quay.io/argoproj/argocd:v3.5.0"))
+                .collect();
+            splice(&src, &edits).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, manifest);
+criterion_main!(benches);

@@ -1,0 +1,31 @@
+//! Find container images in rendered Kubernetes YAML and rewrite exactly their bytes (and annotations).
+//!
+//! [`scan`] reads a YAML stream (Kustomize or Helm output, or plain files, which may be JSON) with a span-aware
+//! parser and returns the objects and the image scalars with their byte spans; [`ImageField::replace`] and
+//! [`Object::set_annotation`] turn new values into [`Edit`]s; [`splice`] applies them. Nothing is re-serialised:
+//! every byte outside an edit stays as the renderer printed it.
+//!
+//! ```
+//! use argocd_image_resolver::manifest::{scan, splice};
+//! let src = "kind: Pod\nspec:\n  containers:\n  - name: app\n    image: nginx:1.0  # pinned\n";
+//! let found = scan(src, &[]).unwrap();
+//! let edits = [found.images[0].replace("nginx:1.1")];
+//! assert_eq!(splice(src, &edits).unwrap(), src.replace("nginx:1.0", "nginx:1.1"));
+//! ```
+
+mod annotate;
+mod path;
+mod scan;
+mod splice;
+mod text;
+mod tree;
+
+pub use annotate::AnnotateError;
+pub use path::{ImagePath, ImagePathError};
+pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan};
+pub use splice::{Edit, SpliceError, splice};
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,459 @@
+//! Scan a rendered YAML stream for Kubernetes objects and their container image scalars, with byte spans.
+
+use std::fmt;
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle as ParserStyle};
+
+use super::annotate::Site;
+use super::path::ImagePath;
+use super::splice::Edit;
+use super::text::{self, CharCursor};
+use super::tree::{Builder, Map, Node, Patterns, Scalar, Step};
+
+/// What [`scan`] found in a stream.
+#[derive(Debug)]
+pub struct Scan {
+    /// Number of YAML documents in the stream (empty and null ones included).
+    pub documents: usize,
+    pub objects: Vec<Object>,
+    /// Every image scalar, in text order.
+    pub images: Vec<ImageField>,
+}
+
+/// How an image scalar is written; block scalars (`|`, `>`) are never taken as images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+}
+
+/// One Kubernetes object: a document whose root is a mapping, or one item of a `kind: …List` document (a root
+/// mapping whose `kind` ends in `List` and that has an `items` sequence: the list itself is not an object, each
+/// mapping in `items` is). Documents that are empty, null, scalars or sequences hold no object.
+#[derive(Debug)]
+pub struct Object {
+    /// Index (from 0) of the YAML document that holds the object.
+    pub document: usize,
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    /// `metadata.annotations` in text order; non-string scalar values as their text, non-scalar values left out.
+    pub annotations: Vec<(String, String)>,
+    /// Where an annotation goes: positions and layout of the object, its metadata and its annotations.
+    pub(crate) site: Site,
+}
+
+impl Object {
+    /// The value of an annotation (the last one if the key is repeated).
+    #[must_use]
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Display for Object {
+    /// `Deployment 'web' (document 3)`, for messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind.as_deref().unwrap_or("object"))?;
+        match &self.name {
+            Some(name) => write!(f, " '{name}'")?,
+            None => f.write_str(" without a name")?,
+        }
+        write!(f, " (document {})", self.document + 1)
+    }
+}
+
+/// One image scalar: where it is, what it says, and how it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageField {
+    /// Index into [`Scan::objects`].
+    pub object: usize,
+    /// Path from the object's root, e.g. `spec.template.spec.containers[0].image`.
+    pub path: String,
+    /// The `name` of the container (for other paths: of the mapping holding the image, when that mapping is a
+    /// sequence item).
+    pub container: Option<String>,
+    /// The value as YAML reads it (escapes decoded).
+    pub value: String,
+    /// Byte range of the scalar as written, quotes included, anchor and tag excluded.
+    pub span: Range<usize>,
+    pub style: ScalarStyle,
+    /// Line (from 1) and column (from 1, in characters) where the scalar (or its anchor or tag) starts.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl ImageField {
+    /// The edit that writes `new_value` in place of this scalar, in the same style when that style can hold it
+    /// (else double-quoted, which can hold anything and is valid JSON as well). The plain values kept plain
+    /// contain no flow indicator, so they are safe inside `{…}` and `[…]` too.
+    #[must_use]
+    pub fn replace(&self, new_value: &str) -> Edit {
+        let text = match self.style {
+            ScalarStyle::Plain if text::plain_ok(new_value) => new_value.to_owned(),
+            ScalarStyle::SingleQuoted => {
+                text::single_quoted(new_value).unwrap_or_else(|| text::double_quoted(new_value))
+            }
+            _ => text::double_quoted(new_value),
+        };
+        Edit {
+            range: self.span.clone(),
+            text,
+        }
+    }
+}
+
+/// Why a stream cannot be scanned. Line and column count from 1; documents count from 1 in messages (the field
+/// holds the index from 0).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    #[error("invalid yaml in document {} at line {line}, column {column}: {message}", .document + 1)]
+    Yaml {
+        document: usize,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "cannot find the text of the value at line {line}, column {column} (document {}): the parser's position \
+         does not match the text; please report this with the input",
+        .document + 1
+    )]
+    Position {
+        document: usize,
+        line: usize,
+        column: usize,
+    },
+}
+
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Where pod specs are: the kind they apply to (`None`: any kind) and the path of the pod spec.
+const POD_SPECS: [(Option<&str>, &str); 4] = [
+    (Some("Pod"), "spec"),
+    (Some("PodTemplate"), "template.spec"),
+    (None, "spec.template.spec"),
+    (None, "spec.jobTemplate.spec.template.spec"),
+];
+
+/// The image paths every scan uses: each container list of each pod spec.
+fn builtin_paths() -> Vec<ImagePath> {
+    let mut paths = Vec::new();
+    for (kind, spec) in POD_SPECS {
+        for list in CONTAINER_LISTS {
+            let text = match kind {
+                Some(kind) => format!("{kind}:{spec}.{list}[*].image"),
+                None => format!("{spec}.{list}[*].image"),
+            };
+            paths.push(ImagePath::parse(&text).expect("built-in image paths are valid"));
+        }
+    }
+    paths
+}
+
+/// Every node some path needs, from an object's root: its identity, its annotations, the images and the `name`
+/// beside each image in a sequence item. The same again under `items[*]` for `…List` documents.
+fn patterns(paths: &[ImagePath]) -> Patterns {
+    let mut object: Vec<Vec<Step>> = ["apiVersion", "kind", "metadata.name", "metadata.namespace"]
+        .iter()
+        .map(|p| p.split('.').map(|k| Step::Key(k.to_owned())).collect())
+        .collect();
+    object.push(vec![
+        Step::Key("metadata".into()),
+        Step::Key("annotations".into()),
+        Step::AnyKey,
+    ]);
+    for path in paths {
+        let steps = path.steps();
+        object.push(steps.to_vec());
+        if let [.., Step::Index(_) | Step::AnyIndex, Step::Key(_)] = steps {
+            let mut name = steps.to_vec();
+            name.pop();
+            name.push(Step::Key("name".into()));
+            object.push(name);
+        }
+    }
+    let mut patterns = Patterns::new();
+    for steps in &object {
+        patterns.add(steps);
+        let mut in_list = vec![Step::Key("items".into()), Step::AnyIndex];
+        in_list.extend_from_slice(steps);
+        patterns.add(&in_list);
+    }
+    patterns
+}
+
+/// Scans a YAML stream for objects and images: containers, init containers and ephemeral containers of every pod
+/// spec (a `Pod`'s `spec`, a `PodTemplate`'s `template.spec`, and the `spec.template.spec` or
+/// `spec.jobTemplate.spec.template.spec` of any kind: `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`,
+/// `ReplicationController`, `Job`, `CronJob`, Argo `Rollout`, custom resources), plus the `extra` paths.
+///
+/// Only string scalars count: aliases, nulls, numbers, booleans, non-`!!str` tags and block scalars are skipped.
+/// A scalar found by two paths is reported once. Duplicate keys: the last one wins (as in Go's JSON decoding).
+///
+/// # Errors
+///
+/// [`ScanError::Yaml`] when the stream is not valid YAML (the whole stream is refused: output built from part of
+/// it would be wrong); [`ScanError::Position`] if the parser's positions do not match the text (a parser bug).
+pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
+    let mut paths = builtin_paths();
+    paths.extend_from_slice(extra);
+    let patterns = patterns(&paths);
+    let mut parser = Parser::new_from_str(src);
+    let mut cursor = CharCursor::new(src);
+    let mut builder = Builder::new(&patterns);
+    let mut found = Scan {
+        documents: 0,
+        objects: Vec::new(),
+        images: Vec::new(),
+    };
+    let mut in_document = false;
+    while let Some(next) = parser.next_event() {
+        // The document being read, or the next one when between documents.
+        let document = if in_document {
+            found.documents - 1
+        } else {
+            found.documents
+        };
+        let (event, span) = next.map_err(|e| ScanError::Yaml {
+            document,
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_owned(),
+        })?;
+        match event {
+            Event::DocumentStart(_) => {
+                in_document = true;
+                found.documents += 1;
+            }
+            Event::DocumentEnd => {
+                in_document = false;
+                if let Some(root) = builder.take_root() {
+                    collect_document(src, document, &root, &paths, &mut found)?;
+                }
+            }
+            event => {
+                builder
+                    .event(event, span, &mut cursor)
+                    .map_err(|bad| ScanError::Position {
+                        document,
+                        line: bad.line,
+                        column: bad.col + 1,
+                    })?
+            }
+        }
+    }
+    // Text order; a scalar reached by two paths (a built-in and an extra one) once, under the built-in path.
+    found.images.sort_by_key(|i| i.span.start);
+    found.images.dedup_by_key(|i| i.span.start);
+    Ok(found)
+}
+
+fn collect_document(
+    src: &str,
+    document: usize,
+    root: &Node<'_>,
+    paths: &[ImagePath],
+    found: &mut Scan,
+) -> Result<(), ScanError> {
+    let Node::Map(root) = root else { return Ok(()) };
+    match (root.get_str("kind"), root.get("items")) {
+        (Some(kind), Some(Node::Seq(items))) if kind.ends_with("List") => {
+            for (_, item) in &items.items {
+                if let Node::Map(item) = item {
+                    collect_object(src, document, item, paths, found)?;
+                }
+            }
+            Ok(())
+        }
+        _ => collect_object(src, document, root, paths, found),
+    }
+}
+
+fn collect_object(
+    src: &str,
+    document: usize,
+    map: &Map<'_>,
+    paths: &[ImagePath],
+    found: &mut Scan,
+) -> Result<(), ScanError> {
+    let metadata = match map.get("metadata") {
+        Some(Node::Map(m)) => Some(m),
+        _ => None,
+    };
+    let annotations = match metadata.and_then(|m| m.get("annotations")) {
+        Some(Node::Map(a)) => a
+            .entries
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Node::Scalar(s) => Some((k.value.to_string(), s.value.to_string())),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let object = found.objects.len();
+    let kind = map.get_str("kind");
+    let owned = |s: Option<&str>| s.map(str::to_owned);
+    found.objects.push(Object {
+        document,
+        api_version: owned(map.get_str("apiVersion")),
+        kind: owned(kind),
+        name: owned(metadata.and_then(|m| m.get_str("name"))),
+        namespace: owned(metadata.and_then(|m| m.get_str("namespace"))),
+        annotations,
+        site: Site::new(src, map),
+    });
+    let root = Walk {
+        node: None,
+        map: Some(map),
+        via_index: false,
+    };
+    for path in paths {
+        if path.kind().is_some_and(|k| Some(k) != kind) {
+            continue;
+        }
+        let mut hits = Vec::new();
+        walk(root, path.steps(), String::new(), None, &mut hits);
+        for hit in hits {
+            if let Some(image) = image_field(src, document, object, hit)? {
+                found.images.push(image);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A node on the way down a path.
+#[derive(Clone, Copy)]
+struct Walk<'n, 'a> {
+    /// The node itself (`None` at the object's root, which is `map`).
+    node: Option<&'n Node<'a>>,
+    map: Option<&'n Map<'a>>,
+    /// Whether the node is a sequence item.
+    via_index: bool,
+}
+
+struct Hit<'n, 'a> {
+    path: String,
+    scalar: &'n Scalar<'a>,
+    container: Option<String>,
+}
+
+fn walk<'n, 'a>(
+    at: Walk<'n, 'a>,
+    steps: &[Step],
+    path: String,
+    container: Option<String>,
+    out: &mut Vec<Hit<'n, 'a>>,
+) {
+    let node_map = at.map.or(match at.node {
+        Some(Node::Map(m)) => Some(m),
+        _ => None,
+    });
+    let Some((step, rest)) = steps.split_first() else {
+        if let Some(Node::Scalar(scalar)) = at.node {
+            out.push(Hit {
+                path,
+                scalar,
+                container,
+            });
+        }
+        return;
+    };
+    match (step, at.node) {
+        (Step::Key(key), _) => {
+            let Some(map) = node_map else { return };
+            let Some(value) = map.get(key) else { return };
+            let container = if at.via_index {
+                map.get_str("name").map(str::to_owned)
+            } else {
+                None
+            };
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            let next = Walk {
+                node: Some(value),
+                map: None,
+                via_index: false,
+            };
+            walk(next, rest, path, container, out);
+        }
+        (Step::Index(_) | Step::AnyIndex, Some(Node::Seq(seq))) => {
+            for (index, item) in &seq.items {
+                if matches!(step, Step::Index(i) if i != index) {
+                    continue;
+                }
+                let next = Walk {
+                    node: Some(item),
+                    map: None,
+                    via_index: true,
+                };
+                walk(next, rest, format!("{path}[{index}]"), None, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn image_field(
+    src: &str,
+    document: usize,
+    object: usize,
+    hit: Hit<'_, '_>,
+) -> Result<Option<ImageField>, ScanError> {
+    let scalar = hit.scalar;
+    let style = match scalar.style {
+        ParserStyle::Plain => ScalarStyle::Plain,
+        ParserStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+        ParserStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+        ParserStyle::Literal | ParserStyle::Folded => return Ok(None),
+    };
+    // An empty plain string (`image: !!str`) has no text to replace.
+    if !scalar.is_string() || (style == ScalarStyle::Plain && scalar.value.is_empty()) {
+        return Ok(None);
+    }
+    let (line, column) = (scalar.pos.line, scalar.pos.col + 1);
+    let span = scalar_span(src, scalar).ok_or(ScanError::Position {
+        document,
+        line,
+        column,
+    })?;
+    Ok(Some(ImageField {
+        object,
+        path: hit.path,
+        container: hit.container,
+        value: scalar.value.to_string(),
+        span,
+        style,
+        line,
+        column,
+    }))
+}
+
+/// The bytes of a plain or quoted scalar as written (anchor and tag excluded), found from its start marker and
+/// style; `None` if the text there does not hold it.
+pub(crate) fn scalar_span(src: &str, scalar: &Scalar<'_>) -> Option<Range<usize>> {
+    let start = if scalar.props {
+        text::skip_properties(src, scalar.pos.byte)
+    } else {
+        scalar.pos.byte
+    };
+    let end = match scalar.style {
+        ParserStyle::Plain => text::plain_end(src, start, &scalar.value)?,
+        ParserStyle::SingleQuoted => text::quoted_end(src, start, b'\'')?,
+        ParserStyle::DoubleQuoted => text::quoted_end(src, start, b'"')?,
+        ParserStyle::Literal | ParserStyle::Folded => return None,
+    };
+    Some(start..end)
+}

@@ -1,0 +1,186 @@
+//! Apply byte-range edits to a text, leaving every other byte as it was.
+
+use std::ops::Range;
+
+/// Replace the bytes in `range` with `text` (an empty range inserts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub text: String,
+}
+
+/// Why a set of edits cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpliceError {
+    #[error("edit {range:?} is outside the text of {len} bytes")]
+    OutOfBounds { range: Range<usize>, len: usize },
+    #[error("edit {range:?} does not start and end on character boundaries")]
+    NotCharBoundary { range: Range<usize> },
+    #[error("edits {first:?} and {second:?} overlap; apply them in separate passes")]
+    Overlap {
+        first: Range<usize>,
+        second: Range<usize>,
+    },
+}
+
+/// Applies `edits` (in any order) to `src`.
+///
+/// Two edits conflict when their ranges share a byte, when an insertion falls strictly inside a replaced range,
+/// or when two insertions are at the same offset (their order would be a guess). An insertion at either end of a
+/// replaced range is fine.
+///
+/// # Errors
+///
+/// When an edit's range is reversed, past the end or inside a character, or two edits conflict.
+///
+/// ```
+/// use argocd_image_resolver::manifest::{splice, Edit};
+/// let edits = [Edit { range: 7..8, text: "2".into() }, Edit { range: 0..0, text: "# x\n".into() }];
+/// assert_eq!(splice("image: 1", &edits).unwrap(), "# x\nimage: 2");
+/// ```
+pub fn splice(src: &str, edits: &[Edit]) -> Result<String, SpliceError> {
+    for edit in edits {
+        let range = &edit.range;
+        if range.start > range.end || range.end > src.len() {
+            return Err(SpliceError::OutOfBounds {
+                range: range.clone(),
+                len: src.len(),
+            });
+        }
+        if !src.is_char_boundary(range.start) || !src.is_char_boundary(range.end) {
+            return Err(SpliceError::NotCharBoundary {
+                range: range.clone(),
+            });
+        }
+    }
+    let mut sorted: Vec<&Edit> = edits.iter().collect();
+    sorted.sort_by_key(|e| (e.range.start, e.range.end));
+    for pair in sorted.windows(2) {
+        let (a, b) = (&pair[0].range, &pair[1].range);
+        let both_insert_here = a.is_empty() && b.is_empty() && a.start == b.start;
+        if b.start < a.end || both_insert_here {
+            return Err(SpliceError::Overlap {
+                first: a.clone(),
+                second: b.clone(),
+            });
+        }
+    }
+    let grow: usize = sorted.iter().map(|e| e.text.len()).sum();
+    let mut out = String::with_capacity(src.len() + grow);
+    let mut at = 0;
+    for edit in sorted {
+        out.push_str(&src[at..edit.range.start]);
+        out.push_str(&edit.text);
+        at = edit.range.end;
+    }
+    out.push_str(&src[at..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(range: Range<usize>, text: &str) -> Edit {
+        Edit {
+            range,
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn applies() {
+        let cases = [
+            ("no edits", "abc", vec![], "abc"),
+            ("replace", "abc", vec![edit(1..2, "XY")], "aXYc"),
+            ("delete", "abc", vec![edit(0..2, "")], "c"),
+            (
+                "insert at start and end",
+                "abc",
+                vec![edit(3..3, "!"), edit(0..0, ">")],
+                ">abc!",
+            ),
+            (
+                "out of order",
+                "abcdef",
+                vec![edit(4..5, "E"), edit(0..1, "A")],
+                "AbcdEf",
+            ),
+            (
+                "adjacent",
+                "abc",
+                vec![edit(1..2, "B"), edit(0..1, "A"), edit(2..3, "C")],
+                "ABC",
+            ),
+            (
+                "insert before a replacement",
+                "abc",
+                vec![edit(1..2, "B"), edit(1..1, "+")],
+                "a+Bc",
+            ),
+            (
+                "insert after a replacement",
+                "abc",
+                vec![edit(1..1 + 1, "B"), edit(2..2, "+")],
+                "aB+c",
+            ),
+            ("multi-byte", "é😀x", vec![edit(2..6, "漢")], "é漢x"),
+        ];
+        for (name, src, edits, want) in cases {
+            assert_eq!(splice(src, &edits).as_deref(), Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn rejects() {
+        let cases = [
+            (
+                "overlap",
+                "abcdef",
+                vec![edit(0..3, "x"), edit(2..4, "y")],
+                "edits 0..3 and 2..4 overlap; apply them in separate passes",
+            ),
+            (
+                "same range twice",
+                "abc",
+                vec![edit(1..2, "x"), edit(1..2, "y")],
+                "edits 1..2 and 1..2 overlap; apply them in separate passes",
+            ),
+            (
+                "insert inside a replacement",
+                "abc",
+                vec![edit(0..3, "x"), edit(1..1, "y")],
+                "edits 0..3 and 1..1 overlap; apply them in separate passes",
+            ),
+            (
+                "two inserts at one offset",
+                "abc",
+                vec![edit(1..1, "x"), edit(1..1, "y")],
+                "edits 1..1 and 1..1 overlap; apply them in separate passes",
+            ),
+            (
+                "past the end",
+                "abc",
+                vec![edit(2..4, "x")],
+                "edit 2..4 is outside the text of 3 bytes",
+            ),
+            #[allow(clippy::reversed_empty_ranges)]
+            (
+                "reversed",
+                "abc",
+                vec![edit(2..1, "x")],
+                "edit 2..1 is outside the text of 3 bytes",
+            ),
+            (
+                "inside a character",
+                "é",
+                vec![edit(1..2, "x")],
+                "edit 1..2 does not start and end on character boundaries",
+            ),
+        ];
+        for (name, src, edits, want) in cases {
+            let err = splice(src, &edits).expect_err(name);
+            assert_eq!(err.to_string(), want, "{name}");
+        }
+    }
+}
