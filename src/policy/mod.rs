@@ -8,6 +8,7 @@
 
 pub mod filter;
 pub mod platform;
+pub mod source;
 pub mod strategy;
 
 use std::borrow::Cow;
