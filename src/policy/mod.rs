@@ -8,6 +8,7 @@
 //! result never depends on the order the registry listed the tags in.
 
 pub mod filter;
+pub mod source;
 pub mod strategy;
 
 use std::borrow::Cow;

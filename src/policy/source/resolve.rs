@@ -1,0 +1,548 @@
+//! Turning merged settings into validated [`TrackedImage`]s: the joined image list, then each option looked up for
+//! each image (the alias's own key from the latest source, else the default without alias).
+
+use std::collections::HashSet;
+
+use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
+use super::{Entry, HelmNames, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
+use crate::image::{self, ImageRef, ImageRefError};
+use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
+use crate::policy::strategy::StrategyError;
+use crate::policy::{Order, Platform, Policy, Strategy};
+use crate::registry::credentials::CredentialSpec;
+
+/// Characters that start a comparison and never an image or alias.
+const COMPARISON_START: &[char] = &['<', '>', '=', '!', '~', '^', '|'];
+
+/// Whether a list entry is the rest of a constraint that held a `,` (`<2.0` of `app:>=1.0,<2.0`): comparison
+/// characters, then a version.
+fn is_constraint_rest(text: &str) -> bool {
+    let rest = text.trim_start_matches(|c: char| COMPARISON_START.contains(&c) || c == ' ');
+    rest.len() < text.len()
+        && rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || "vVxX*".contains(c))
+}
+
+/// One parsed entry of an image list.
+struct ListItem<'a> {
+    entry: &'a Entry,
+    /// The entry as written.
+    text: String,
+    alias: Option<String>,
+    /// The alias in key form (`/` as `_`).
+    alias_key: Option<String>,
+    image: ImageRef,
+    constraint: Option<String>,
+}
+
+impl ListItem<'_> {
+    fn located(&self) -> Box<Located> {
+        self.entry.located_item(&self.text)
+    }
+
+    /// What identifies the entry across sources: its alias, or without alias its repository.
+    fn identity(&self) -> String {
+        match &self.alias_key {
+            Some(alias) => format!("alias {alias}"),
+            None => format!("image {}", self.image.name()),
+        }
+    }
+}
+
+impl Settings {
+    /// One validated [`TrackedImage`] per entry of the joined image lists, most authoritative first, with the
+    /// warnings about annotation keys and about each image (see the module documentation).
+    pub fn tracked_images(&self) -> Result<Tracked, SourceError> {
+        let mut warnings = Vec::new();
+        let items = self.image_list(&mut warnings)?;
+        let snake = self.snake_targets(&items)?;
+        let mut images = Vec::with_capacity(items.len());
+        for item in &items {
+            images.push(self.build(item, &snake, &mut warnings)?);
+        }
+        let alias_keys: Vec<&str> = items
+            .iter()
+            .filter_map(|i| i.alias_key.as_deref())
+            .collect();
+        let annotation_entries = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e.origin, Origin::Annotation { .. }));
+        key_warnings(annotation_entries, &alias_keys, &[], &mut warnings);
+        overlap_warnings(&images, &mut warnings);
+        Ok(Tracked { images, warnings })
+    }
+
+    /// Warnings about the parameter and env keys of these settings, given the aliases of every object's images
+    /// (so an option for an alias that only one object lists is not reported for the others): unknown keys,
+    /// options for aliases no image has, options that need an alias.
+    pub fn app_wide_warnings(&self, aliases_in_use: &[&str]) -> Vec<String> {
+        let alias_keys: Vec<String> = aliases_in_use.iter().map(|a| key_form(a)).collect();
+        let alias_keys: Vec<&str> = alias_keys.iter().map(String::as_str).collect();
+        let snakes: Vec<String> = aliases_in_use.iter().map(|a| snake(a)).collect();
+        let mut warnings = Vec::new();
+        let app_wide = self
+            .entries
+            .iter()
+            .filter(|e| !matches!(e.origin, Origin::Annotation { .. }));
+        key_warnings(app_wide, &alias_keys, &snakes, &mut warnings);
+        warnings
+    }
+
+    /// The joined image lists: entries of later sources first, each replacing earlier entries with its identity.
+    fn image_list(&self, warnings: &mut Vec<String>) -> Result<Vec<ListItem<'_>>, SourceError> {
+        let mut lists: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.key == Key::ImageList)
+            .collect();
+        lists.sort_by_key(|e| std::cmp::Reverse(e.layer));
+        let mut items = Vec::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        for entry in lists {
+            let mut here: HashSet<String> = HashSet::new();
+            for text in &entry.items {
+                let item = parse_item(entry, text, warnings)?;
+                let identity = item.identity();
+                if !here.insert(identity.clone()) {
+                    return Err(match &item.alias {
+                        Some(alias) => SourceError::DuplicateAlias {
+                            at: item.located(),
+                            alias: alias.clone(),
+                        },
+                        None => SourceError::DuplicateImage {
+                            at: item.located(),
+                            image: item.image.name(),
+                        },
+                    });
+                }
+                if !taken.contains(&identity) {
+                    items.push(item);
+                }
+            }
+            taken.extend(here);
+        }
+        Ok(items)
+    }
+
+    /// Each upper-snake env entry whose alias part reads as exactly one listed alias, with that alias's key form.
+    fn snake_targets(&self, items: &[ListItem]) -> Result<Vec<(&Entry, String)>, SourceError> {
+        let mut targets = Vec::new();
+        for entry in &self.entries {
+            let Key::Snake(pattern, opt) = &entry.key else {
+                continue;
+            };
+            let matching: Vec<&ListItem> = items
+                .iter()
+                .filter(|i| i.alias.as_deref().is_some_and(|a| snake(a) == *pattern))
+                .collect();
+            match matching.as_slice() {
+                [] => {}
+                [one] => targets.push((entry, one.alias_key.clone().unwrap_or_default())),
+                [first, ..] => {
+                    let aliases: Vec<String> = matching
+                        .iter()
+                        .filter_map(|i| i.alias.as_deref())
+                        .map(|a| format!("'{a}'"))
+                        .collect();
+                    return Err(SourceError::AmbiguousEnv {
+                        at: entry.located(),
+                        aliases: aliases.join(" and "),
+                        example: format!(
+                            "{}{}.{}",
+                            super::keys::ENV_PREFIX,
+                            first.alias_key.as_deref().unwrap_or_default(),
+                            opt.suffix()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(targets)
+    }
+
+    /// Builds and validates one image's policy and options.
+    fn build(
+        &self,
+        item: &ListItem,
+        snake: &[(&Entry, String)],
+        warnings: &mut Vec<String>,
+    ) -> Result<TrackedImage, SourceError> {
+        let mut get = Lookup {
+            settings: self,
+            item,
+            snake,
+            origins: vec![(Key::ImageList.to_string(), item.entry.origin.clone())],
+        };
+        let policy = get.policy(warnings)?;
+        let pin_entry = get.get(Opt::Pin)?;
+        if let Some(e) = pin_entry
+            && !image::is_valid_tag(&e.value)
+        {
+            return Err(SourceError::Pin { at: e.located() });
+        }
+        let hold_entry = get.get(Opt::Hold)?;
+        let hold = flag(hold_entry)?;
+        if let (Some(pin), Some(held)) = (pin_entry, hold_entry.filter(|_| hold)) {
+            warnings.push(format!(
+                "{} wins over {}: the image runs the pinned tag",
+                pin.located(),
+                held.located()
+            ));
+        }
+        let force_update = flag(get.get(Opt::ForceUpdate)?)?;
+        let pull_secret =
+            match get.get(Opt::PullSecret)? {
+                Some(e) => Some(CredentialSpec::parse(&e.value).map_err(|err| {
+                    SourceError::PullSecret {
+                        at: e.located(),
+                        reason: err.to_string(),
+                    }
+                })?),
+                None => None,
+            };
+        let match_name = match get.get(Opt::KustomizeImageName)? {
+            Some(e) => ImageRef::parse(&e.value)
+                .and_then(|image| repository_only(&image))
+                .map_err(|source| SourceError::Image {
+                    at: e.located(),
+                    source,
+                })?,
+            None => item.image.clone(),
+        };
+        let helm = HelmNames {
+            image_name: get.get(Opt::HelmImageName)?.map(|e| e.value.clone()),
+            image_tag: get.get(Opt::HelmImageTag)?.map(|e| e.value.clone()),
+            image_spec: get.get(Opt::HelmImageSpec)?.map(|e| e.value.clone()),
+        };
+        Ok(TrackedImage {
+            alias: item.alias.clone(),
+            image: item.image.clone(),
+            match_name,
+            policy,
+            pin: pin_entry.map(|e| e.value.clone()),
+            hold,
+            force_update,
+            pull_secret,
+            helm,
+            origins: get.origins,
+        })
+    }
+}
+
+/// Looks up options for one image and records where each value came from.
+struct Lookup<'s, 'i> {
+    settings: &'s Settings,
+    item: &'i ListItem<'s>,
+    snake: &'i [(&'s Entry, String)],
+    origins: Vec<(String, Origin)>,
+}
+
+impl<'s> Lookup<'s, '_> {
+    /// The entry that sets `opt` for the image: the alias's own key from the latest source (exact and upper-snake
+    /// spellings alike), else the default without alias from the latest source.
+    fn get(&mut self, opt: Opt) -> Result<Option<&'s Entry>, SourceError> {
+        let mut best: Option<&'s Entry> = None;
+        if let Some(alias) = &self.item.alias_key {
+            let exact = self
+                .settings
+                .entries
+                .iter()
+                .filter(|e| matches!(&e.key, Key::Alias(a, o) if a == alias && *o == opt));
+            let snaked = self
+                .snake
+                .iter()
+                .filter(|(e, a)| a == alias && matches!(e.key, Key::Snake(_, o) if o == opt))
+                .map(|(e, _)| *e);
+            for entry in exact.chain(snaked) {
+                match best {
+                    Some(b) if b.layer == entry.layer => {
+                        return Err(SourceError::Twice {
+                            key: alias_key(alias, opt),
+                            first: b.located(),
+                            second: entry.located(),
+                        });
+                    }
+                    Some(b) if b.layer > entry.layer => {}
+                    _ => best = Some(entry),
+                }
+            }
+            if let Some(e) = best {
+                self.origins.push((alias_key(alias, opt), e.origin.clone()));
+            }
+        }
+        if best.is_none() && opt.app_wide() {
+            best = self
+                .settings
+                .entries
+                .iter()
+                .filter(|e| e.key == Key::App(opt))
+                .max_by_key(|e| e.layer);
+            if let Some(e) = best {
+                self.origins.push((e.key.to_string(), e.origin.clone()));
+            }
+        }
+        Ok(best)
+    }
+
+    /// The strategy with its constraint, order and semver options; warns about options it ignores.
+    fn strategy(&mut self, warnings: &mut Vec<String>) -> Result<Strategy, SourceError> {
+        let strategy_entry = self.get(Opt::UpdateStrategy)?;
+        let order_entry = self.get(Opt::Order)?;
+        let order = match order_entry {
+            Some(e) => Order::parse(&e.value).map_err(|source| SourceError::Strategy {
+                at: e.located(),
+                source,
+            })?,
+            None => Order::default(),
+        };
+        let name = strategy_entry.map_or_else(String::new, |e| e.value.to_lowercase());
+        let mut strategy =
+            Strategy::parse(&name, self.item.constraint.as_deref(), order).map_err(|source| {
+                let at = match (&source, strategy_entry) {
+                    (StrategyError::Unknown(_) | StrategyError::UnknownOrder(_), Some(e)) => {
+                        e.located()
+                    }
+                    _ => self.item.located(),
+                };
+                SourceError::Strategy { at, source }
+            })?;
+        let prerelease_entry = self.get(Opt::IncludePrerelease)?;
+        let strict_entry = self.get(Opt::StrictSemver)?;
+        let (prerelease, strict) = (flag(prerelease_entry)?, flag(strict_entry)?);
+        match &mut strategy {
+            Strategy::Semver {
+                include_prerelease,
+                strict: strict_versions,
+                ..
+            } => {
+                *include_prerelease = prerelease;
+                *strict_versions = strict;
+            }
+            other => {
+                for (entry, set) in [(prerelease_entry, prerelease), (strict_entry, strict)] {
+                    if let Some(e) = entry.filter(|e| set && is_per_image(e)) {
+                        warnings.push(no_effect(e, other));
+                    }
+                }
+            }
+        }
+        if let (
+            Strategy::NewestBuild | Strategy::Alphabetical { .. } | Strategy::Numerical { .. },
+            Some(constraint),
+        ) = (&strategy, &self.item.constraint)
+        {
+            warnings.push(format!(
+                "{}: the {} strategy takes no version constraint; '{constraint}' is ignored",
+                self.item.located(),
+                strategy.name()
+            ));
+        }
+        if let Some(e) = order_entry.filter(|e| is_per_image(e))
+            && !matches!(
+                strategy,
+                Strategy::Alphabetical { .. } | Strategy::Numerical { .. }
+            )
+        {
+            warnings.push(no_effect(e, &strategy));
+        }
+        Ok(strategy)
+    }
+
+    /// The strategy and the tag filters.
+    fn policy(&mut self, warnings: &mut Vec<String>) -> Result<Policy, SourceError> {
+        let mut policy = Policy::new(self.strategy(warnings)?);
+        let allow_entry = match self.get(Opt::AllowTags)? {
+            Some(e) => Some(e),
+            None => {
+                let old = self.get(Opt::TagMatch)?;
+                if let Some(e) = old {
+                    warnings.push(format!(
+                        "{}: tag-match is deprecated; write {} instead",
+                        e.located(),
+                        alias_key(
+                            self.item.alias_key.as_deref().unwrap_or_default(),
+                            Opt::AllowTags
+                        )
+                    ));
+                }
+                old
+            }
+        };
+        if let Some(e) = allow_entry {
+            policy.allow = AllowTags::parse(&e.value).map_err(|source| SourceError::Filter {
+                at: e.located(),
+                source,
+            })?;
+        }
+        if let Some(e) = self.get(Opt::IgnoreTags)? {
+            policy.ignore = IgnoreTags::parse(&e.value).map_err(|source| SourceError::Filter {
+                at: e.located(),
+                source,
+            })?;
+        }
+        let pattern_entry = self.get(Opt::TagPattern)?;
+        let extract_entry = self.get(Opt::Extract)?;
+        match (pattern_entry, extract_entry) {
+            (Some(pattern), extract) => {
+                let template = extract.map_or("", |e| e.value.as_str());
+                policy.extract =
+                    Some(Extract::new(&pattern.value, template).map_err(|source| {
+                        SourceError::Filter {
+                            at: pattern.located(),
+                            source,
+                        }
+                    })?);
+            }
+            (None, Some(extract)) => {
+                return Err(SourceError::ExtractWithoutPattern {
+                    at: extract.located(),
+                    pattern_key: match &self.item.alias_key {
+                        Some(alias) => alias_key(alias, Opt::TagPattern),
+                        None => Key::App(Opt::TagPattern).to_string(),
+                    },
+                });
+            }
+            (None, None) => {}
+        }
+        if let Some(e) = self.get(Opt::Platforms)? {
+            policy.platforms =
+                Platform::parse_list(&e.value).map_err(|source| SourceError::Platform {
+                    at: e.located(),
+                    source,
+                })?;
+        }
+        Ok(policy)
+    }
+}
+
+/// Parses one image-list entry: `[alias=]image[:constraint]`.
+fn parse_item<'a>(
+    entry: &'a Entry,
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<ListItem<'a>, SourceError> {
+    let at = || entry.located_item(text);
+    if entry.split && is_constraint_rest(text) {
+        return Err(SourceError::ConstraintSplit { at: at() });
+    }
+    // A `:` before the first `=` means the `=` belongs to a constraint (`nginx:>=1.2`), not to an alias.
+    let (alias, reference) = match text.split_once('=') {
+        Some((alias, rest)) if !alias.contains(':') => (Some(alias.trim()), rest.trim()),
+        _ => (None, text),
+    };
+    if let Some(alias) = alias.filter(|a| !is_valid_alias(a)) {
+        return Err(SourceError::Alias {
+            at: at(),
+            alias: alias.to_string(),
+        });
+    }
+    let image_error = |source| SourceError::Image { at: at(), source };
+    let (image, constraint) = image::split_constraint(reference).map_err(image_error)?;
+    let image = if image.digest().is_some() {
+        warnings.push(format!(
+            "{}: the digest is ignored; a policy applies to the repository {}",
+            at(),
+            image.name()
+        ));
+        repository_only(&image).map_err(image_error)?
+    } else {
+        image
+    };
+    Ok(ListItem {
+        entry,
+        text: text.to_string(),
+        alias: alias.map(String::from),
+        alias_key: alias.map(key_form),
+        image,
+        constraint: constraint.map(|c| c.trim().to_string()),
+    })
+}
+
+/// The same repository without tag or digest.
+fn repository_only(image: &ImageRef) -> Result<ImageRef, ImageRefError> {
+    ImageRef::parse(&image.name())
+}
+
+/// A boolean option: `true` or `false`; unset is false.
+fn flag(entry: Option<&Entry>) -> Result<bool, SourceError> {
+    let Some(e) = entry else {
+        return Ok(false);
+    };
+    match e.value.as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(SourceError::Bool { at: e.located() }),
+    }
+}
+
+/// Whether the entry is an alias's own key (a default without alias is not reported as having no effect).
+fn is_per_image(entry: &Entry) -> bool {
+    matches!(entry.key, Key::Alias(..) | Key::Snake(..))
+}
+
+fn no_effect(entry: &Entry, strategy: &Strategy) -> String {
+    format!(
+        "{}: has no effect on the {} strategy",
+        entry.located(),
+        strategy.name()
+    )
+}
+
+/// Warnings about keys that set nothing: unknown, upstream's write-back settings, per-image options without alias,
+/// and options for aliases that no image has (`alias_keys` in key form, `snakes` in upper-snake form).
+fn key_warnings<'a>(
+    entries: impl Iterator<Item = &'a Entry>,
+    alias_keys: &[&str],
+    snakes: &[String],
+    warnings: &mut Vec<String>,
+) {
+    for entry in entries {
+        let why = match &entry.key {
+            Key::Unknown(_) => {
+                "ignored: argocd-image-updater and this plugin know no such key".to_string()
+            }
+            Key::WriteBack(_) => {
+                "ignored: argocd-image-updater's write-back settings do not apply, \
+                                  this plugin patches the rendered output"
+                    .to_string()
+            }
+            Key::NeedsAlias(opt) => format!(
+                "ignored: {0} applies to one image; write <alias>.{0}",
+                opt.suffix()
+            ),
+            Key::Alias(alias, _) if !alias_keys.contains(&alias.as_str()) => {
+                format!("ignored: no image-list entry has the alias '{alias}'")
+            }
+            Key::Snake(pattern, _) if !snakes.contains(pattern) => {
+                format!("ignored: no image-list entry has an alias that reads as '{pattern}'")
+            }
+            _ => continue,
+        };
+        warnings.push(format!("{}: {why}", entry.located()));
+    }
+}
+
+/// Warns when two tracked images govern the same repository: only the first one is ever found.
+fn overlap_warnings(images: &[TrackedImage], warnings: &mut Vec<String>) {
+    let label = |image: &TrackedImage| match &image.alias {
+        Some(alias) => format!("alias '{alias}'"),
+        None => format!("entry '{}'", image.image.familiar_name()),
+    };
+    for (i, later) in images.iter().enumerate() {
+        if let Some(first) = images[..i]
+            .iter()
+            .find(|first| first.match_name.same_repository(&later.match_name))
+        {
+            warnings.push(format!(
+                "{} and {} both match the images of {}; {} governs them",
+                label(first),
+                label(later),
+                later.match_name.name(),
+                label(first)
+            ));
+        }
+    }
+}
