@@ -4,6 +4,7 @@
 //! tables. The I/O edges are narrow: [`registry`] talks to OCI registries, [`render`] runs Kustomize and Helm
 //! through the one [`process`] runner. `src/main.rs` only parses the command line and dispatches to [`cli`].
 
+pub mod cache;
 pub mod cli;
 pub mod constraint;
 pub mod image;
