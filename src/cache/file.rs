@@ -936,6 +936,18 @@ mod tests {
         assert_eq!(cache.tags(&key, Duration::MAX), None, "nothing stored");
     }
 
+    #[test]
+    fn the_cache_and_its_fetches_can_move_between_threads() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        fn assert_send<T: Send>(_: &T) {}
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::open(dir.path()).unwrap();
+        assert_send_sync(&cache);
+        let key = TagsKey::new("docker.io/library/nginx");
+        let call = cache.tags_or_fetch(&key, TTL, async { Ok::<_, FetchFailed>(Vec::new()) });
+        assert_send(&call);
+    }
+
     #[tokio::test]
     async fn a_waiter_fetches_itself_when_the_leader_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
