@@ -5,6 +5,7 @@
 //! Kustomize and Helm through the one [`process`] runner, and [`resolver`] joins a policy to a registry.
 //! `src/main.rs` only parses the command line and dispatches to [`cli`].
 
+pub mod cache;
 pub mod cli;
 pub mod constraint;
 pub mod image;

@@ -5,18 +5,23 @@
 //! the time column means "unknown", so a digest can be given without a time.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::image::is_valid_digest;
 pub use crate::image::is_valid_tag;
 
 /// One tag of a repository, with what is known about the image it points to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Serialised (by the tag-list cache) as `{"name": …, "created": RFC 3339, "digest": …}`, unknown fields left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
     pub name: String,
     /// When the image was built (the config blob's `created`), needed by `newest-build`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<DateTime<Utc>>,
     /// The manifest digest, needed by `digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
 }
 

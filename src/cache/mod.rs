@@ -1,0 +1,334 @@
+//! What must outlive one `generate` call: the last-known-good resolution per image and policy, and short-lived tag
+//! lists per repository shared by concurrent renders.
+//!
+//! argocd-cmp-server runs every call in a fresh working directory that it deletes afterwards, and every call is its
+//! own process, so this state lives in files under a cache directory on a volume the sidecar's processes share
+//! ([`FileCache`]). Keys are hashed into file names; the files carry the key in clear, for people debugging.
+//!
+//! The cache directory is `--cache-dir` / `IMAGE_RESOLVER_CACHE_DIR`; the sidecar sets it to an `emptyDir` mounted at
+//! `/var/cache/argocd-image-resolver` (see `manifests/`). Without it, [`default_dir`] picks a per-user directory.
+
+mod file;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::tag::Tag;
+pub use file::{CacheOptions, FileCache};
+
+/// The environment variable behind `--cache-dir`.
+pub const CACHE_DIR_ENV: &str = "IMAGE_RESOLVER_CACHE_DIR";
+
+/// The directory name [`default_dir`] puts under a user's cache directory.
+pub const DIR_NAME: &str = "argocd-image-resolver";
+
+/// The cache directory when `--cache-dir` is not given: `$XDG_CACHE_HOME/argocd-image-resolver`, else
+/// `$HOME/.cache/argocd-image-resolver`, else `argocd-image-resolver` in the system temp dir. Relative or empty
+/// variables are ignored, as the XDG base directory specification says. `var` reads one environment variable.
+///
+/// A per-user directory rather than a shared `/tmp` path: what the cache holds decides which image gets deployed
+/// when a registry is down, so another user must not be able to plant it.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use argocd_image_resolver::cache::default_dir;
+///
+/// let dir = default_dir(|name| (name == "HOME").then(|| "/home/me".into()));
+/// assert_eq!(dir, PathBuf::from("/home/me/.cache/argocd-image-resolver"));
+/// ```
+pub fn default_dir(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
+    let absolute = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(xdg) = absolute("XDG_CACHE_HOME") {
+        xdg.join(DIR_NAME)
+    } else if let Some(home) = absolute("HOME") {
+        home.join(".cache").join(DIR_NAME)
+    } else {
+        std::env::temp_dir().join(DIR_NAME)
+    }
+}
+
+/// Which last-known-good answer: one image repository under one policy.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResolutionKey {
+    /// The normalised repository with its registry, as [`crate::image::ImageRef::name`] gives it:
+    /// `docker.io/library/nginx`.
+    pub repository: String,
+    /// The policy's one-line summary ([`crate::policy::Policy`]'s `Display`), which names everything that changes
+    /// the answer: a new constraint must not reuse the answer of the old one.
+    pub policy: String,
+}
+
+impl ResolutionKey {
+    pub fn new(repository: impl Into<String>, policy: impl Into<String>) -> Self {
+        ResolutionKey {
+            repository: repository.into(),
+            policy: policy.into(),
+        }
+    }
+
+    /// The file name stem: the lower-case hex SHA-256 of `repository`, a NUL byte, and `policy` (NUL cannot occur
+    /// in a repository name, so no two keys share a stem by moving text from one part to the other).
+    pub fn file_stem(&self) -> String {
+        sha256_hex(&[&self.repository, &self.policy])
+    }
+}
+
+impl fmt::Display for ResolutionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.repository, self.policy)
+    }
+}
+
+/// Which tag list: one image repository. Tags do not depend on the policy, so every policy shares the list.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagsKey {
+    /// The normalised repository with its registry: `docker.io/library/nginx`.
+    pub repository: String,
+}
+
+impl TagsKey {
+    pub fn new(repository: impl Into<String>) -> Self {
+        TagsKey {
+            repository: repository.into(),
+        }
+    }
+
+    /// The file name stem: the lower-case hex SHA-256 of the repository.
+    pub fn file_stem(&self) -> String {
+        sha256_hex(&[&self.repository])
+    }
+}
+
+impl fmt::Display for TagsKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.repository)
+    }
+}
+
+fn sha256_hex(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            hasher.update([0u8]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            use fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+/// The last answer a registry gave for a [`ResolutionKey`]: what `generate` renders when the registry cannot be
+/// asked in time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub tag: String,
+    /// The manifest digest of the tag, when the resolution learnt it.
+    pub digest: Option<String>,
+    /// When a registry last gave this answer. Never rendered (output must not change between renders).
+    pub resolved_at: DateTime<Utc>,
+}
+
+/// A repository's tag list as fetched at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedTags {
+    pub tags: Vec<Tag>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl CachedTags {
+    /// Whether the list is younger than `max_age` at `now`. A list fetched "in the future" (the wall clock was set
+    /// back) is stale: its age cannot be known.
+    pub fn is_fresh(&self, now: DateTime<Utc>, max_age: Duration) -> bool {
+        let age = now.signed_duration_since(self.fetched_at);
+        let max_age = TimeDelta::from_std(max_age).unwrap_or(TimeDelta::MAX);
+        age >= TimeDelta::zero() && age < max_age
+    }
+}
+
+/// Where [`FileCache::tags_or_fetch`] got a tag list from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TagsSource {
+    /// A fresh list in the cache directory (possibly just written by another process this call waited for).
+    Cache,
+    /// Another call in this process that was already getting the list.
+    Shared,
+    /// This call's own fetch.
+    Fetched,
+}
+
+/// A tag list and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagsOutcome {
+    pub tags: CachedTags,
+    pub source: TagsSource,
+}
+
+/// The time source for cache ages, replaceable so tests can move time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's wall clock: ages must compare across processes, which share no monotonic clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Errors of the cache. Reading never fails: an unreadable or corrupt file is a miss, logged as a warning.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(
+        "cache directory {} is not writable: {source}; point --cache-dir (or {CACHE_DIR_ENV}) at a writable directory",
+        dir.display()
+    )]
+    Unwritable {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write cache file {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_key_stems() {
+        for (name, repository, policy, want) in [
+            (
+                "repository and policy",
+                "docker.io/library/nginx",
+                "strategy semver, constraint '~1.25'",
+                "766438169403b527099b4a1353a56696a990b31415e64b39a7ee41a20c90fbb5",
+            ),
+            (
+                "same repository, other policy",
+                "docker.io/library/nginx",
+                "strategy semver",
+                "52b6b5a3e536978c40f4008157176d77f0a15fd28bf3fcbcd2be60d9be62ac48",
+            ),
+            (
+                "empty parts still hash the separator",
+                "",
+                "",
+                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            ),
+            (
+                "text moved left of the separator",
+                "a",
+                "bc",
+                "40bb547d936bbd31318ee37ac8799e7ecbb22eda2651f65e3214bffb8ce97bb4",
+            ),
+            (
+                "text moved right of the separator",
+                "ab",
+                "c",
+                "6c032e631d39a14d85aff7e319546af701e26c97b57ca95fbfe9c6ba855f67bf",
+            ),
+        ] {
+            assert_eq!(
+                ResolutionKey::new(repository, policy).file_stem(),
+                want,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn tags_key_stems() {
+        for (name, repository, want) in [
+            (
+                "docker hub",
+                "docker.io/library/nginx",
+                "7e59ad64326bc321517fb6fc6586de5ee149178394d9edfa2a877176cdf6fad5",
+            ),
+            (
+                "ghcr",
+                "ghcr.io/org/app",
+                "e9465cd7cbf7b49c52338f7abc7e7ef8cea3a39d36f1a5c1066d2e362f642ed3",
+            ),
+            (
+                "empty",
+                "",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+        ] {
+            assert_eq!(TagsKey::new(repository).file_stem(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn default_dirs() {
+        let temp = std::env::temp_dir().join(DIR_NAME);
+        for (name, vars, want) in [
+            (
+                "xdg wins",
+                &[("XDG_CACHE_HOME", "/x/cache"), ("HOME", "/home/me")][..],
+                PathBuf::from("/x/cache/argocd-image-resolver"),
+            ),
+            (
+                "home",
+                &[("HOME", "/home/me")],
+                PathBuf::from("/home/me/.cache/argocd-image-resolver"),
+            ),
+            (
+                "relative xdg ignored",
+                &[("XDG_CACHE_HOME", "cache"), ("HOME", "/home/me")],
+                PathBuf::from("/home/me/.cache/argocd-image-resolver"),
+            ),
+            ("empty home ignored", &[("HOME", "")], temp.clone()),
+            ("nothing set", &[], temp.clone()),
+        ] {
+            let got = default_dir(|var| {
+                vars.iter()
+                    .find(|(n, _)| *n == var)
+                    .map(|(_, v)| OsString::from(v))
+            });
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn freshness() {
+        let fetched_at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let list = CachedTags {
+            tags: Vec::new(),
+            fetched_at,
+        };
+        let minute = Duration::from_secs(60);
+        for (name, offset_secs, max_age, want) in [
+            ("just fetched", 0, minute, true),
+            ("one second before expiry", 59, minute, true),
+            ("at expiry", 60, minute, false),
+            ("long expired", 3600, minute, false),
+            ("clock set back", -1, minute, false),
+            ("zero ttl is never fresh", 0, Duration::ZERO, false),
+            ("unbounded age", 10_000_000, Duration::MAX, true),
+        ] {
+            let now = fetched_at + TimeDelta::seconds(offset_secs);
+            assert_eq!(list.is_fresh(now, max_age), want, "{name}");
+        }
+    }
+}

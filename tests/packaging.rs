@@ -1,0 +1,596 @@
+//! The install artefacts: `plugin.yaml` declares the plugin Argo CD expects, `manifests/` renders (with the real
+//! `kubectl kustomize`) into a repo-server carrying the sidecar as Argo CD's plugin contract requires, and the
+//! Dockerfile, the manifests and the plugin agree with each other.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+use serde_norway::Value;
+
+use argocd_image_resolver::cache::CACHE_DIR_ENV;
+
+const SIDECAR: &str = "argocd-image-resolver";
+const CMP_SERVER: &str = "/var/run/argocd/argocd-cmp-server";
+const PLUGIN_CONFIG_PATH: &str = "/home/argocd/cmp-server/config/plugin.yaml";
+
+fn project() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// gcloud's versioned kubectl when present (it starts faster and probes no cluster), else `kubectl` on PATH.
+fn kubectl() -> PathBuf {
+    let versioned = Path::new("/usr/lib/google-cloud-sdk/bin/kubectl.1.32");
+    if versioned.is_file() {
+        return versioned.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("kubectl"))
+        .find(|path| path.is_file())
+        .expect("kubectl not found: these tests render manifests/ with `kubectl kustomize`; install kubectl")
+}
+
+/// `kubectl kustomize DIR`, parsed into its objects.
+fn kustomize(dir: &Path) -> Vec<Value> {
+    let output = Command::new(kubectl())
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("cannot run kubectl");
+    assert!(
+        output.status.success(),
+        "kubectl kustomize {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("kustomize output is UTF-8");
+    serde_norway::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).expect("kustomize output parses as YAML"))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// Argo CD's install manifest, which the project does not copy: `IMAGE_RESOLVER_ARGOCD_INSTALL`, else
+/// `shared/fixtures/argocd-install.yaml` beside one of the checkout's ancestors.
+fn argocd_install() -> PathBuf {
+    if let Some(path) = std::env::var_os("IMAGE_RESOLVER_ARGOCD_INSTALL") {
+        return PathBuf::from(path);
+    }
+    project()
+        .ancestors()
+        .map(|dir| dir.join("shared/fixtures/argocd-install.yaml"))
+        .find(|path| path.is_file())
+        .expect(
+            "Argo CD's install manifest not found in shared/fixtures/ above the checkout: set \
+             IMAGE_RESOLVER_ARGOCD_INSTALL to a copy of argo-cd's manifests/install.yaml",
+        )
+}
+
+/// The kustomization a user writes: Argo CD's install manifest, the base component, the image they built.
+fn render_with_argocd_install() -> Vec<Value> {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Kustomize loads resource files only from inside the kustomization's directory, symlinks included.
+    std::fs::copy(argocd_install(), dir.path().join("install.yaml")).unwrap();
+    // Components, unlike files, may live anywhere, but only at a relative path.
+    let base = relative_path(dir.path(), &project().join("manifests/base"));
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!(
+            "namespace: argocd\nresources: [install.yaml]\ncomponents: [{}]\nimages:\n  - name: {SIDECAR}\n    \
+             newName: registry.test/team/argocd-image-resolver\n    newTag: v9.9.9\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    kustomize(dir.path())
+}
+
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let (from, to) = (from.canonicalize().unwrap(), to.canonicalize().unwrap());
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut path: PathBuf = from.components().skip(common).map(|_| "..").collect();
+    path.extend(to.components().skip(common));
+    path
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+    objects
+        .iter()
+        .find(|o| o["kind"].as_str() == Some(kind) && o["metadata"]["name"].as_str() == Some(name))
+}
+
+fn named<'a>(list: &'a Value, name: &str) -> Vec<&'a Value> {
+    list.as_sequence()
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i["name"].as_str() == Some(name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn one<'a>(list: &'a Value, name: &str, what: &str) -> &'a Value {
+    match named(list, name)[..] {
+        [item] => item,
+        ref items => panic!("{what}: expected one '{name}', found {}", items.len()),
+    }
+}
+
+/// The sidecar's mount at `path`, and the pod volume behind it.
+fn mount_at<'a>(
+    pod: &'a Value,
+    sidecar: &'a Value,
+    path: &str,
+    case: &str,
+) -> (&'a Value, &'a Value) {
+    let mounts = sidecar["volumeMounts"].as_sequence().unwrap();
+    let mount = mounts
+        .iter()
+        .find(|m| m["mountPath"].as_str() == Some(path))
+        .unwrap_or_else(|| panic!("{case}: no mount at {path}"));
+    let volume = one(&pod["volumes"], mount["name"].as_str().unwrap(), case);
+    (mount, volume)
+}
+
+/// What Argo CD's sidecar contract requires of the rendered repo-server, whatever else the install holds.
+fn assert_sidecar(objects: &[Value], case: &str) {
+    let deployment = find(objects, "Deployment", "argocd-repo-server")
+        .unwrap_or_else(|| panic!("{case}: no Deployment argocd-repo-server"));
+    let pod = &deployment["spec"]["template"]["spec"];
+    let sidecar = one(&pod["containers"], SIDECAR, case);
+    one(&pod["containers"], "argocd-repo-server", case);
+
+    assert_eq!(
+        sidecar["command"],
+        serde_norway::from_str::<Value>(&format!("[{CMP_SERVER}]")).unwrap(),
+        "{case}"
+    );
+    assert_eq!(
+        sidecar["securityContext"]["runAsNonRoot"].as_bool(),
+        Some(true),
+        "{case}"
+    );
+    assert_eq!(
+        sidecar["securityContext"]["runAsUser"].as_u64(),
+        Some(999),
+        "{case}"
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"]
+            .as_str(),
+        Some("argocd-repo-server"),
+        "{case}: kubectl logs/exec stay on repo-server"
+    );
+
+    // The two volumes shared with repo-server: the copied argocd-cmp-server, and the plugin sockets.
+    for (path, volume_name) in [
+        ("/var/run/argocd", "var-files"),
+        ("/home/argocd/cmp-server/plugins", "plugins"),
+    ] {
+        let (mount, _) = mount_at(pod, sidecar, path, case);
+        assert_eq!(mount["name"].as_str(), Some(volume_name), "{case}: {path}");
+    }
+    let (copyutil_target, _) = mount_at(
+        pod,
+        one(&pod["initContainers"], "copyutil", case),
+        "/var/run/argocd",
+        case,
+    );
+    assert_eq!(
+        copyutil_target["name"].as_str(),
+        Some("var-files"),
+        "{case}: copyutil fills var-files"
+    );
+
+    // The plugin config: plugin.yaml of this repository, from a ConfigMap in the output.
+    let (mount, volume) = mount_at(pod, sidecar, PLUGIN_CONFIG_PATH, case);
+    assert_eq!(mount["subPath"].as_str(), Some("plugin.yaml"), "{case}");
+    let config_map_name = volume["configMap"]["name"].as_str().unwrap();
+    let config_map = find(objects, "ConfigMap", config_map_name).unwrap_or_else(|| {
+        panic!("{case}: the plugin volume's ConfigMap {config_map_name} is not in the output")
+    });
+    assert_eq!(
+        config_map["data"]["plugin.yaml"].as_str(),
+        Some(read(&project().join("plugin.yaml")).as_str()),
+        "{case}: the ConfigMap holds plugin.yaml"
+    );
+
+    // Its own /tmp, not repo-server's.
+    let (_, tmp) = mount_at(pod, sidecar, "/tmp", case);
+    assert!(tmp["emptyDir"].is_mapping(), "{case}: /tmp is an emptyDir");
+    let repo_server = one(&pod["containers"], "argocd-repo-server", case);
+    let (_, repo_server_tmp) = mount_at(pod, repo_server, "/tmp", case);
+    assert_ne!(
+        tmp["name"], repo_server_tmp["name"],
+        "{case}: /tmp not shared with repo-server"
+    );
+
+    // The cache, where the option says.
+    let cache_dir = one(&sidecar["env"], CACHE_DIR_ENV, case)["value"]
+        .as_str()
+        .unwrap();
+    let (_, cache) = mount_at(pod, sidecar, cache_dir, case);
+    assert!(
+        cache["emptyDir"].is_mapping(),
+        "{case}: the cache is an emptyDir by default"
+    );
+
+    for object in [deployment, config_map] {
+        assert_eq!(
+            object["metadata"]["namespace"].as_str(),
+            Some("argocd"),
+            "{case}: {:?}",
+            object["metadata"]
+        );
+    }
+}
+
+#[test]
+fn example_and_argocd_install_render_the_sidecar() {
+    for (case, objects) in [
+        (
+            "manifests/example",
+            kustomize(&project().join("manifests/example")),
+        ),
+        (
+            "Argo CD install + manifests/base",
+            render_with_argocd_install(),
+        ),
+    ] {
+        assert_sidecar(&objects, case);
+    }
+}
+
+#[test]
+fn the_image_is_set_from_the_users_kustomization() {
+    let objects = render_with_argocd_install();
+    let pod =
+        &find(&objects, "Deployment", "argocd-repo-server").unwrap()["spec"]["template"]["spec"];
+    let image = |name: &str| {
+        one(&pod["containers"], name, "install")["image"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        image(SIDECAR),
+        "registry.test/team/argocd-image-resolver:v9.9.9"
+    );
+    assert_eq!(
+        image("argocd-repo-server"),
+        "quay.io/argoproj/argocd:latest",
+        "Argo CD's own image untouched"
+    );
+    // Argo CD's volumes are reused, not duplicated.
+    for volume in ["var-files", "plugins"] {
+        one(&pod["volumes"], volume, "install");
+    }
+}
+
+#[test]
+fn example_mounts_the_optional_registry_settings() {
+    let objects = kustomize(&project().join("manifests/example"));
+    let pod =
+        &find(&objects, "Deployment", "argocd-repo-server").unwrap()["spec"]["template"]["spec"];
+    let sidecar = one(&pod["containers"], SIDECAR, "example");
+
+    let (_, volume) = mount_at(pod, sidecar, "/app/config", "registries-conf");
+    let config_map = find(
+        &objects,
+        "ConfigMap",
+        volume["configMap"]["name"].as_str().unwrap(),
+    )
+    .expect("registries-conf: the ConfigMap is in the output");
+    let registries = config_map["data"]["registries.conf"].as_str().unwrap();
+    assert_eq!(
+        registries,
+        read(&project().join("manifests/example/registries.conf"))
+    );
+    let parsed: Value = serde_norway::from_str(registries).unwrap();
+    assert!(
+        parsed["registries"].is_sequence(),
+        "registries.conf has a registries list"
+    );
+
+    let pull_secrets_dir = one(
+        &sidecar["env"],
+        "IMAGE_RESOLVER_PULL_SECRETS_DIR",
+        "pull-secret",
+    )["value"]
+        .as_str()
+        .unwrap();
+    let mount = format!("{pull_secrets_dir}/argocd-image-resolver-pull-secret");
+    let (_, volume) = mount_at(pod, sidecar, &mount, "pull-secret");
+    assert_eq!(
+        volume["secret"]["secretName"].as_str(),
+        Some("argocd-image-resolver-pull-secret")
+    );
+}
+
+/// `plugin.yaml` as argocd-cmp-server reads it; unknown fields are rejected here because Argo CD would silently
+/// ignore a misspelt one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PluginConfig {
+    api_version: String,
+    kind: String,
+    metadata: Metadata,
+    spec: PluginSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Metadata {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PluginSpec {
+    version: Option<String>,
+    init: Option<PluginCommand>,
+    generate: PluginCommand,
+    discover: Option<Value>,
+    parameters: Parameters,
+    preserve_file_mode: bool,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct PluginCommand {
+    command: Vec<String>,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Parameters {
+    #[serde(rename = "static")]
+    announced: Vec<Announcement>,
+    dynamic: PluginCommand,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Announcement {
+    name: String,
+    title: String,
+    tooltip: String,
+    collection_type: String,
+}
+
+fn command(argv: &[&str]) -> PluginCommand {
+    PluginCommand {
+        command: argv.iter().map(|s| s.to_string()).collect(),
+        args: Vec::new(),
+    }
+}
+
+#[test]
+fn plugin_yaml_declares_the_plugin() {
+    let text = read(&project().join("plugin.yaml"));
+    let plugin: PluginConfig = serde_norway::from_str(&text).expect("plugin.yaml parses");
+    assert_eq!(plugin.api_version, "argoproj.io/v1alpha1");
+    assert_eq!(plugin.kind, "ConfigManagementPlugin");
+    assert_eq!(plugin.metadata.name, "argocd-image-resolver");
+    assert_eq!(
+        plugin.spec.version.as_deref(),
+        Some("v1"),
+        "Applications name it argocd-image-resolver-v1"
+    );
+    assert!(
+        plugin.spec.discover.is_none(),
+        "no discovery: only Applications naming the plugin use it"
+    );
+    assert!(!plugin.spec.preserve_file_mode);
+
+    // Executed without a shell, by the name the Dockerfile installs on PATH.
+    let binary = Path::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
+        .file_name()
+        .unwrap();
+    assert_eq!(binary, SIDECAR);
+    for (case, got, want) in [
+        ("init", plugin.spec.init.as_ref(), [SIDECAR, "init"]),
+        (
+            "generate",
+            Some(&plugin.spec.generate),
+            [SIDECAR, "generate"],
+        ),
+        (
+            "dynamic parameters",
+            Some(&plugin.spec.parameters.dynamic),
+            [SIDECAR, "parameters"],
+        ),
+    ] {
+        assert_eq!(got, Some(&command(&want)), "{case}");
+    }
+
+    let announced: BTreeMap<&str, &str> = plugin
+        .spec
+        .parameters
+        .announced
+        .iter()
+        .map(|a| (a.name.as_str(), a.collection_type.as_str()))
+        .collect();
+    assert_eq!(
+        announced,
+        BTreeMap::from([("image-list", "string"), ("annotations", "map")])
+    );
+    for announcement in &plugin.spec.parameters.announced {
+        assert!(
+            !announcement.title.is_empty() && !announcement.tooltip.is_empty(),
+            "{}: the UI shows a title and a tooltip",
+            announcement.name
+        );
+    }
+}
+
+#[test]
+fn the_base_component_carries_plugin_yaml_unchanged() {
+    // Kustomize reads files only below the component's directory, hence the copy.
+    assert_eq!(
+        read(&project().join("manifests/base/plugin.yaml")),
+        read(&project().join("plugin.yaml")),
+        "manifests/base/plugin.yaml differs from plugin.yaml: copy plugin.yaml over it"
+    );
+}
+
+/// The lines of one Dockerfile instruction (`COPY`, `ENV`, …) in the stage after `FROM … AS stage` (or the final
+/// stage for `None`), with continuation lines joined.
+fn instructions(dockerfile: &str, stage: Option<&str>, instruction: &str) -> Vec<String> {
+    let mut logical = Vec::new();
+    let mut current = String::new();
+    for line in dockerfile
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+    {
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => {
+                current.push_str(line);
+                logical.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let stages: Vec<usize> = (0..logical.len())
+        .filter(|&i| logical[i].starts_with("FROM "))
+        .collect();
+    let start = match stage {
+        Some(name) => *stages
+            .iter()
+            .find(|&&i| logical[i].ends_with(&format!(" AS {name}")))
+            .unwrap_or_else(|| panic!("no stage {name}")),
+        None => *stages.last().unwrap(),
+    };
+    let end = stages
+        .iter()
+        .copied()
+        .find(|&i| i > start)
+        .unwrap_or(logical.len());
+    logical[start + 1..end]
+        .iter()
+        .filter_map(|l| l.strip_prefix(&format!("{instruction} ")))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn dockerfile_agrees_with_the_project() {
+    let dockerfile = read(&project().join("Dockerfile"));
+    let dockerignore = read(&project().join(".dockerignore"));
+
+    // Everything the build stage copies exists and is in the build context.
+    let included: Vec<&str> = dockerignore
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('!'))
+        .collect();
+    assert!(
+        dockerignore.lines().any(|l| l.trim() == "*"),
+        ".dockerignore lists what it lets in"
+    );
+    let copies = instructions(&dockerfile, Some("build"), "COPY");
+    assert_eq!(copies.len(), 3, "{copies:?}");
+    for copy in copies {
+        let words: Vec<&str> = copy
+            .split_whitespace()
+            .filter(|w| !w.starts_with("--"))
+            .collect();
+        for source in &words[..words.len() - 1] {
+            assert!(
+                project().join(source).exists(),
+                "COPY {source}: no such file"
+            );
+            assert!(
+                included.contains(&source.trim_end_matches('/')),
+                "COPY {source}: excluded by .dockerignore"
+            );
+        }
+    }
+
+    // The final image: the binary where plugin.yaml's commands find it, the user and cache dir of the manifests.
+    let final_copies = instructions(&dockerfile, None, "COPY").join("\n");
+    assert!(
+        final_copies.contains("/usr/local/bin/"),
+        "the binary goes to /usr/local/bin: {final_copies}"
+    );
+    assert!(
+        final_copies.contains(&format!("/out/{SIDECAR}")),
+        "{final_copies}"
+    );
+    assert_eq!(
+        instructions(&dockerfile, None, "USER"),
+        ["999:999"],
+        "the manifests' runAsUser"
+    );
+    let sidecar_patch: Value = serde_norway::from_str(&read(
+        &project().join("manifests/base/repo-server-sidecar.yaml"),
+    ))
+    .unwrap();
+    let container = one(
+        &sidecar_patch["spec"]["template"]["spec"]["containers"],
+        SIDECAR,
+        "patch",
+    );
+    let cache_dir = one(&container["env"], CACHE_DIR_ENV, "patch")["value"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        instructions(&dockerfile, None, "ENV"),
+        [format!("{CACHE_DIR_ENV}={cache_dir}")]
+    );
+
+    // Downloads are pinned: each tool and architecture has a full SHA-256 as its default.
+    let checksums: Vec<(&str, &str)> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("ARG ")?.split_once('='))
+        .filter(|(name, _)| name.contains("SHA256"))
+        .collect();
+    let names: Vec<&str> = checksums.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names,
+        [
+            "KUSTOMIZE_SHA256_AMD64",
+            "KUSTOMIZE_SHA256_ARM64",
+            "HELM_SHA256_AMD64",
+            "HELM_SHA256_ARM64"
+        ]
+    );
+    for (name, value) in checksums {
+        assert!(
+            value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{name}={value}"
+        );
+    }
+}
+
+#[test]
+fn yaml_examples_in_the_install_guide_parse() {
+    let guide = read(&project().join("docs/install.md"));
+    let blocks: Vec<&str> = guide
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 4, "found {} yaml blocks", blocks.len());
+    for (index, block) in blocks.iter().enumerate() {
+        let parsed: Result<Value, _> = serde_norway::from_str(block);
+        assert!(
+            parsed.is_ok(),
+            "yaml block {index} of docs/install.md: {parsed:?}\n{block}"
+        );
+    }
+}
