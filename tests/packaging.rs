@@ -427,7 +427,7 @@ fn plugin_yaml_declares_the_plugin() {
         .collect();
     assert_eq!(
         announced,
-        BTreeMap::from([("image-list", "string"), ("annotations", "map")])
+        BTreeMap::from([("image-list", "string"), ("policy", "map")])
     );
     for announcement in &plugin.spec.parameters.announced {
         assert!(
