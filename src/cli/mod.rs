@@ -4,6 +4,7 @@
 //! failed); 2 the input is invalid (a bad image, constraint, pattern or file). Data goes to stdout, diagnostics to
 //! stderr, and nothing is printed to stdout on error.
 
+pub mod generate;
 pub mod resolve;
 pub mod tags;
 
@@ -73,7 +74,7 @@ pub struct GlobalArgs {
 }
 
 /// Options of the commands that talk to registries.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct RegistryArgs {
     /// Skip TLS certificate verification of registries (argocd-image-updater's `insecure`).
     #[arg(long, env = "IMAGE_RESOLVER_INSECURE")]
@@ -81,6 +82,11 @@ pub struct RegistryArgs {
     /// Extra trusted CA certificates (PEM) for registries.
     #[arg(long, env = "IMAGE_RESOLVER_CA_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+}
+
+/// The `--credentials` option of the commands that query one image's registry.
+#[derive(Clone, Debug, Args)]
+pub struct CredentialArgs {
     /// Credentials for the image's registry, as argocd-image-updater's pull-secret: env:VAR (user:pass),
     /// ext:/path/to/script, pullsecret:<namespace>/<name>, secret:<namespace>/<name>#<field>.
     #[arg(long, env = "IMAGE_RESOLVER_CREDENTIALS", value_name = "SPEC")]
@@ -111,6 +117,13 @@ pub enum Command {
     Resolve(Box<resolve::ResolveArgs>),
     /// List an image's tags as its registry returns them (for debugging credentials and registries.conf).
     Tags(tags::TagsArgs),
+    /// Render the application in the current directory, resolve its images, print the manifests (Argo CD's
+    /// generate step).
+    Generate(generate::AppArgs),
+    /// Prepare the application before generate: build a Helm chart's missing dependencies (Argo CD's init step).
+    Init(generate::AppArgs),
+    /// Print Argo CD dynamic parameters: one `<alias>.pin` per tracked image, holding its resolved tag.
+    Parameters(generate::AppArgs),
 }
 
 /// Output format of commands that print data.
@@ -138,11 +151,48 @@ impl Failure {
     }
 }
 
+/// The clap command, with one adjustment for Argo CD: an Application's plugin env reaches the plugin as
+/// `ARGOCD_ENV_<name>`, so where `ARGOCD_ENV_IMAGE_RESOLVER_X` is set it takes the place of the sidecar's
+/// `IMAGE_RESOLVER_X` for that option.
+pub fn command() -> clap::Command {
+    let present = |name: &str| std::env::var_os(format!("ARGOCD_ENV_{name}")).is_some();
+    fn adjust(cmd: clap::Command, present: &dyn Fn(&str) -> bool) -> clap::Command {
+        let overridden: Vec<(clap::Id, String)> = cmd
+            .get_arguments()
+            .filter_map(|arg| {
+                let env = arg.get_env()?.to_str()?;
+                (env.starts_with("IMAGE_RESOLVER_") && present(env))
+                    .then(|| (arg.get_id().clone(), format!("ARGOCD_ENV_{env}")))
+            })
+            .collect();
+        let cmd = overridden
+            .into_iter()
+            .fold(cmd, |cmd, (id, env)| cmd.mut_arg(id, |arg| arg.env(env)));
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        names.into_iter().fold(cmd, |cmd, name| {
+            cmd.mut_subcommand(name, |sub| adjust(sub, present))
+        })
+    }
+    adjust(<Cli as clap::CommandFactory>::command(), &present)
+}
+
+/// Parses the process's command line with [`command`].
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Runs the parsed command line; the data to print goes to stdout only on success.
 pub fn run(cli: Cli) -> Result<String, Failure> {
     match cli.command {
         Command::Resolve(args) => resolve::run(&cli.global, *args),
         Command::Tags(args) => tags::run(&cli.global, args),
+        Command::Generate(args) => generate::generate(&cli.global, args),
+        Command::Init(args) => generate::init(&cli.global, args),
+        Command::Parameters(args) => generate::parameters(&cli.global, args),
     }
 }
 
@@ -186,7 +236,7 @@ pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries
 }
 
 /// The explicit credential spec of `--credentials`, validated.
-pub fn credential_spec(args: &RegistryArgs) -> Result<Option<CredentialSpec>, Failure> {
+pub fn credential_spec(args: &CredentialArgs) -> Result<Option<CredentialSpec>, Failure> {
     args.credentials
         .as_deref()
         .map(CredentialSpec::parse)

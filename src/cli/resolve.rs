@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::{Failure, GlobalArgs, OutputFormat, RegistryArgs};
+use super::{CredentialArgs, Failure, GlobalArgs, OutputFormat, RegistryArgs};
 use crate::image::{self, ImageRef};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::{Order, Platform, Policy, Selection, Strategy};
@@ -58,6 +58,8 @@ pub struct ResolveArgs {
     pub tags: Option<Vec<String>>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Output format: the tag alone, or a JSON report.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -75,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
         let selection = request.policy.select(&tags);
         return report(&request, &selection, None, args.output);
     }
-    let spec = super::credential_spec(&args.registry)?;
+    let spec = super::credential_spec(&args.credentials)?;
     let registries = super::registries(global, &args.registry)?;
     super::within_budget(global, "resolving the tag", async {
         let client = registries

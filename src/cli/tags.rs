@@ -3,7 +3,7 @@
 use clap::Args;
 use serde::Serialize;
 
-use super::{Failure, GlobalArgs, OutputFormat, RegistryArgs};
+use super::{CredentialArgs, Failure, GlobalArgs, OutputFormat, RegistryArgs};
 use crate::image::ImageRef;
 
 #[derive(Debug, Args)]
@@ -12,6 +12,8 @@ pub struct TagsArgs {
     pub image: String,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
     /// Output format: one tag per line in registry order, or JSON with the registry and credential used.
     #[arg(short, long, value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -31,7 +33,7 @@ struct Report<'a> {
 pub fn run(global: &GlobalArgs, args: TagsArgs) -> Result<String, Failure> {
     let image = ImageRef::parse(&args.image)
         .map_err(|e| Failure::Invalid(format!("invalid image: {e}")))?;
-    let spec = super::credential_spec(&args.registry)?;
+    let spec = super::credential_spec(&args.credentials)?;
     let registries = super::registries(global, &args.registry)?;
     super::within_budget(global, "listing the tags", async {
         let client = registries

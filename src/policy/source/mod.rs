@@ -89,9 +89,9 @@ use thiserror::Error;
 
 use super::Policy;
 use super::filter::FilterError;
-use crate::platform::PlatformError;
 use super::strategy::StrategyError;
 use crate::image::{ImageRef, ImageRefError};
+use crate::platform::PlatformError;
 use crate::registry::credentials::CredentialSpec;
 use keys::{ENV_PREFIX, Key, Opt};
 pub use keys::{PREFIX, is_valid_alias};

@@ -1,0 +1,326 @@
+//! `init`, `generate` and `parameters`: the commands argocd-cmp-server runs in the application's directory, with
+//! Argo CD's environment (`ARGOCD_APP_*`, `KUBE_*`, `ARGOCD_ENV_*`, `ARGOCD_APP_PARAMETERS`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::{Failure, GlobalArgs, RegistryArgs};
+use crate::cache::{self, FileCache};
+use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
+use crate::manifest::ImagePath;
+use crate::process::Env;
+use crate::render::{self, RenderOptions};
+
+/// Options of the commands that render the application.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The application directory (Argo CD runs the plugin in it).
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_APP_DIR",
+        default_value = ".",
+        value_name = "DIR"
+    )]
+    pub app_dir: PathBuf,
+    /// Where the last resolved tag of each image is kept, for when its registry is unavailable. Default: the
+    /// user's cache directory (the sidecar mounts a volume at /var/cache/argocd-image-resolver).
+    #[arg(long, env = cache::CACHE_DIR_ENV, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Extra places images live in custom resources, comma-separated `[Kind:]path`, such as
+    /// `MyApp:spec.image,spec.workers[*].image`.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_IMAGE_PATHS",
+        value_delimiter = ',',
+        value_name = "PATHS"
+    )]
+    pub image_paths: Vec<String>,
+    /// Extra arguments for `kustomize build`, space-separated, such as `--enable-helm`.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_KUSTOMIZE_ARGS",
+        value_name = "ARGS",
+        allow_hyphen_values = true
+    )]
+    pub kustomize_args: Option<String>,
+    /// Plain directories: read manifests in subdirectories too (Argo CD's directory.recurse).
+    #[arg(long, env = "IMAGE_RESOLVER_RECURSE")]
+    pub recurse: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// What the commands read from Argo CD's environment, once.
+struct Argo {
+    app_name: Option<String>,
+    namespace: Option<String>,
+    kube_version: Option<String>,
+    api_versions: Vec<String>,
+    source_path: Option<String>,
+    parameters: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Argo {
+    fn from_env() -> Argo {
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let get = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        Argo {
+            app_name: get("ARGOCD_APP_NAME"),
+            namespace: get("ARGOCD_APP_NAMESPACE"),
+            kube_version: get("KUBE_VERSION"),
+            api_versions: get("KUBE_API_VERSIONS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            source_path: get("ARGOCD_APP_SOURCE_PATH"),
+            parameters: get("ARGOCD_APP_PARAMETERS"),
+            env,
+        }
+    }
+
+    /// The parameters as JSON values, for the renderer's own (non-policy) parameters.
+    fn parameters(&self) -> Vec<serde_json::Value> {
+        self.parameters
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Option<Vec<serde_json::Value>>>(json).ok())
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// A message prefix naming the application, as Argo CD shows it in the UI.
+    fn prefix(&self) -> String {
+        match &self.app_name {
+            Some(name) => format!("application {name}: "),
+            None => String::new(),
+        }
+    }
+}
+
+/// Renderer options from Argo CD's environment and the Application's renderer parameters: `release-name`,
+/// `values-files` (array or comma-separated), `set` and `set-string` (maps).
+fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> RenderOptions {
+    let mut options = RenderOptions {
+        env: Env::current(),
+        ..RenderOptions::default()
+    };
+    // Argo CD unpacks the whole repository and runs the plugin in the app's path inside it.
+    if let Some(source_path) = &argo.source_path {
+        let depth = Path::new(source_path)
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .count();
+        options.repo_root = app_dir.ancestors().nth(depth).map(Path::to_path_buf);
+    }
+    options.kustomize.extra_args = args
+        .kustomize_args
+        .as_deref()
+        .map(|a| a.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    options.plain.recursive = args.recurse;
+    let helm = &mut options.helm;
+    // ARGOCD_APP_NAME is `<namespace>_<name>` for apps outside the control plane's namespace; names have no `_`.
+    helm.release_name = argo
+        .app_name
+        .as_deref()
+        .map(|n| n.rsplit('_').next().unwrap_or(n).to_string());
+    helm.namespace = argo.namespace.clone();
+    helm.kube_version = argo.kube_version.clone();
+    helm.api_versions = argo.api_versions.clone();
+    for parameter in argo.parameters() {
+        let name = parameter["name"].as_str().unwrap_or_default();
+        let strings = |value: &serde_json::Value| -> Vec<String> {
+            match value {
+                serde_json::Value::String(s) => s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .map(String::from)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let pairs = |value: &serde_json::Value| -> Vec<String> {
+            value
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        match name {
+            "release-name" => helm.release_name = parameter["string"].as_str().map(String::from),
+            "values-files" => {
+                helm.values_files = strings(if parameter["array"].is_null() {
+                    &parameter["string"]
+                } else {
+                    &parameter["array"]
+                })
+            }
+            "set" => helm.set = pairs(&parameter["map"]),
+            "set-string" => helm.set_string = pairs(&parameter["map"]),
+            _ => {}
+        }
+    }
+    options
+}
+
+fn app_dir(args: &AppArgs) -> Result<PathBuf, Failure> {
+    std::fs::canonicalize(&args.app_dir).map_err(|e| {
+        Failure::Invalid(format!(
+            "cannot open the application directory {}: {e}",
+            args.app_dir.display()
+        ))
+    })
+}
+
+fn open_cache(args: &AppArgs) -> Result<FileCache, Failure> {
+    let dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| cache::default_dir(|name| std::env::var_os(name)));
+    FileCache::open(dir).map_err(|e| Failure::NoResult(e.to_string()))
+}
+
+fn extra_paths(args: &AppArgs) -> Result<Vec<ImagePath>, Failure> {
+    args.image_paths
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ImagePath>()
+                .map_err(|e| Failure::Invalid(format!("invalid --image-paths: {e}")))
+        })
+        .collect()
+}
+
+/// `init`: prepare the source before `generate` (build a Helm chart's missing dependencies).
+pub fn init(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
+    let argo = Argo::from_env();
+    let dir = app_dir(&args)?;
+    let options = render_options(&argo, &args, &dir);
+    super::within_budget(global, "init", async {
+        render::init(&dir, &options, Instant::now().into_std() + global.budget)
+            .await
+            .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
+    })?;
+    Ok(String::new())
+}
+
+/// Everything up to resolved tags: render, plan, resolve. Shared by `generate` and `parameters`.
+async fn rendered_and_resolved(
+    global: &GlobalArgs,
+    args: &AppArgs,
+    argo: &Argo,
+) -> Result<(String, Plan, Resolutions), Failure> {
+    let started = Instant::now();
+    let deadline = started + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+    let prefix = argo.prefix();
+    let dir = app_dir(args)?;
+    let options = render_options(argo, args, &dir);
+    let rendered = render::render(&dir, &options, deadline.into_std())
+        .await
+        .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+    let context = AppContext {
+        name: argo.app_name.clone(),
+        parameters: argo.parameters.clone(),
+        env: argo.env.clone(),
+        extra_paths: extra_paths(args)?,
+    };
+    let plan = generate::plan(&rendered.output, &context)
+        .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
+    let registries = Arc::new(super::registries(global, &args.registry)?);
+    let cache = open_cache(args)?;
+    let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline)
+        .await
+        .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+    Ok((rendered.output, plan, resolutions))
+}
+
+/// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
+pub fn generate(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
+    let argo = Argo::from_env();
+    super::within_budget(global, "generate", async {
+        let (rendered, plan, resolutions) = rendered_and_resolved(global, &args, &argo).await?;
+        for warning in plan.warnings.iter().chain(&resolutions.warnings) {
+            tracing::warn!("{}{warning}", argo.prefix());
+        }
+        generate::apply(&rendered, &plan, &resolutions)
+            .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
+    })
+}
+
+/// One dynamic parameter announcement, as Argo CD's Parameters tab reads them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Announcement {
+    name: String,
+    title: String,
+    tooltip: String,
+    collection_type: &'static str,
+    string: String,
+}
+
+/// `parameters`: one announcement per tracked image with an alias, named `<alias>.pin` and holding the tag it
+/// resolves to now, so the UI shows it and a user can pin it (setting the parameter is the pin).
+pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
+    let argo = Argo::from_env();
+    super::within_budget(global, "parameters", async {
+        let (_, plan, resolutions) = rendered_and_resolved(global, &args, &argo).await?;
+        let mut announcements: Vec<Announcement> = Vec::new();
+        for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
+            let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
+                continue;
+            };
+            let Some(alias) = &tracked.alias else {
+                continue;
+            };
+            let name = format!("{alias}.pin");
+            if announcements.iter().any(|a| a.name == name) {
+                continue;
+            }
+            let state = match outcome.decision {
+                Decision::Pin => "pinned here",
+                Decision::Hold => "held",
+                Decision::LastKnownGood => "last known tag, registry unavailable",
+                Decision::Registry => "newest allowed",
+            };
+            announcements.push(Announcement {
+                title: format!("{alias}: {} ({state})", tracked.image.familiar_name()),
+                tooltip: format!(
+                    "The tag {} runs, chosen by {}. Set this parameter to pin another tag (roll back); remove it to \
+                     follow the policy again.",
+                    tracked.image.familiar_name(),
+                    tracked.policy
+                ),
+                collection_type: "string",
+                string: outcome.tag.clone(),
+                name,
+            });
+        }
+        Ok(super::json(&announcements))
+    })
+}

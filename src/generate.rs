@@ -1,0 +1,460 @@
+//! The `generate` pipeline after rendering: find the images, work out each one's policy, resolve the tags, and
+//! splice the new image strings (and one annotation per changed object) into the rendered text.
+//!
+//! Split in three so `generate`, `parameters` and `explain` share it: [`plan`] is pure (scan, policies, matching),
+//! [`resolve_plan`] is the only step that talks to registries, and [`apply`] is pure again (edits and splice).
+//! Identical (repository, policy, credentials) requests are resolved once, however many containers use the image.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::cache::{FileCache, ResolutionKey, Resolved};
+use crate::image::ImageRef;
+use crate::manifest::{self, Edit, ImagePath, Scan};
+use crate::policy::Strategy;
+use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
+use crate::registry::Registries;
+use crate::resolver;
+
+/// The annotation each object whose images are tracked gets: a JSON list saying, per container, what the image
+/// was rendered as, what it is now, under which policy and how that was decided. Deterministic: no timestamps.
+pub const RESOLVED_ANNOTATION: &str = "argocd-image-resolver/images";
+
+/// What the pipeline knows about the application besides its rendered text.
+#[derive(Clone, Debug, Default)]
+pub struct AppContext {
+    /// `ARGOCD_APP_NAME`, for messages.
+    pub name: Option<String>,
+    /// `ARGOCD_APP_PARAMETERS`: the Application's plugin parameters as JSON.
+    pub parameters: Option<String>,
+    /// The process environment; `ARGOCD_ENV_*` entries are the Application's plugin env.
+    pub env: Vec<(String, String)>,
+    /// Extra places images live in custom resources.
+    pub extra_paths: Vec<ImagePath>,
+}
+
+#[derive(Debug, Error)]
+pub enum GenerateError {
+    #[error("cannot read the rendered manifests: {0}")]
+    Scan(#[from] manifest::ScanError),
+    #[error("{0}")]
+    Policy(Box<SourceError>),
+    #[error("{object}: {source}")]
+    ObjectPolicy {
+        object: String,
+        source: Box<SourceError>,
+    },
+    #[error(
+        "image {image} ({policy}): {reason}; no tag of it was resolved before, so there is nothing to fall back to"
+    )]
+    Resolve {
+        image: String,
+        policy: String,
+        reason: String,
+    },
+    #[error("cannot annotate {0}")]
+    Annotate(#[from] manifest::AnnotateError),
+    #[error("cannot apply the edits: {0}")]
+    Splice(#[from] manifest::SpliceError),
+}
+
+/// One image scalar of the rendered output, with the tracked image that governs it (if any).
+#[derive(Clone, Debug)]
+pub struct PlannedImage {
+    /// Index into [`Scan::images`].
+    pub field: usize,
+    /// The image as rendered.
+    pub image: ImageRef,
+    pub tracked: Option<TrackedImage>,
+}
+
+/// Everything decided before talking to a registry.
+#[derive(Debug)]
+pub struct Plan {
+    pub scan: Scan,
+    /// Every image scalar that parses as an image reference, in text order.
+    pub images: Vec<PlannedImage>,
+    /// Things the user should know (unknown keys, images that do not parse); deduplicated, in order.
+    pub warnings: Vec<String>,
+}
+
+/// The `Kind/name` label policy messages use for an object.
+fn object_label(object: &manifest::Object) -> String {
+    format!(
+        "{}/{}",
+        object.kind.as_deref().unwrap_or("object"),
+        object.name.as_deref().unwrap_or("(unnamed)")
+    )
+}
+
+/// Scans `rendered` and decides, for every image, which policy governs it: the object's own annotations,
+/// overridden key by key by the Application's parameters, then its plugin env.
+pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
+    let scan = manifest::scan(rendered, &app.extra_paths)?;
+    let parameters = match &app.parameters {
+        Some(json) if !json.trim().is_empty() => {
+            Settings::from_parameters_json(json).map_err(|e| GenerateError::Policy(Box::new(e)))?
+        }
+        _ => Settings::default(),
+    };
+    let env = Settings::from_env(app.env.iter().cloned())
+        .map_err(|e| GenerateError::Policy(Box::new(e)))?;
+    let app_wide = parameters.overridden_by(&env);
+    let mut plan = Plan {
+        images: Vec::new(),
+        warnings: Vec::new(),
+        scan,
+    };
+    let mut per_object: HashMap<usize, Vec<TrackedImage>> = HashMap::new();
+    let mut aliases: Vec<String> = Vec::new();
+    for (index, field) in plan.scan.images.iter().enumerate() {
+        let object = &plan.scan.objects[field.object];
+        let image = match ImageRef::parse(&field.value) {
+            Ok(image) => image,
+            Err(e) => {
+                let warning = format!(
+                    "{object}: {} is not an image reference, left as is: {e}",
+                    field.path
+                );
+                plan.warnings.push(warning);
+                continue;
+            }
+        };
+        if let std::collections::hash_map::Entry::Vacant(slot) = per_object.entry(field.object) {
+            let label = object_label(object);
+            let settings =
+                Settings::from_annotations(&label, &object.annotations).overridden_by(&app_wide);
+            let tracked =
+                settings
+                    .tracked_images()
+                    .map_err(|source| GenerateError::ObjectPolicy {
+                        object: object.to_string(),
+                        source: Box::new(source),
+                    })?;
+            aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
+            plan.warnings.extend(tracked.warnings);
+            slot.insert(tracked.images);
+        }
+        let tracked = source::find(&per_object[&field.object], &image).cloned();
+        plan.images.push(PlannedImage {
+            field: index,
+            image,
+            tracked,
+        });
+    }
+    let in_use: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    plan.warnings.extend(app_wide.app_wide_warnings(&in_use));
+    let mut seen = Vec::new();
+    plan.warnings.retain(|w| {
+        let fresh = !seen.contains(w);
+        seen.push(w.clone());
+        fresh
+    });
+    Ok(plan)
+}
+
+/// How an image's new value was decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    /// Resolved from the registry just now.
+    Registry,
+    /// The registry could not be asked in time; the last tag resolved for this image and policy.
+    LastKnownGood,
+    /// Pinned by `<alias>.pin`.
+    Pin,
+    /// Left as rendered by `<alias>.hold`.
+    Hold,
+}
+
+/// The outcome for one tracked image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub tag: String,
+    pub digest: Option<String>,
+    pub decision: Decision,
+    /// Why the registry was not used, for [`Decision::LastKnownGood`].
+    pub fallback_reason: Option<String>,
+}
+
+/// What [`resolve_plan`] found: the outcome per [`Plan::images`] entry (`None` for untracked images), and warnings
+/// (fallbacks to last-known-good).
+#[derive(Debug, Default)]
+pub struct Resolutions {
+    pub outcomes: Vec<Option<Outcome>>,
+    pub warnings: Vec<String>,
+}
+
+/// The request identity: same repository, policy and credentials resolve alike.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RequestKey {
+    repository: String,
+    policy: String,
+    credentials: Option<String>,
+}
+
+/// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
+/// `deadline`. A request that fails or runs late falls back to the last tag recorded in `cache` for it (with a
+/// warning); without one, the whole call fails, naming the image and its policy.
+pub async fn resolve_plan(
+    plan: &Plan,
+    registries: &Arc<Registries>,
+    cache: Option<&FileCache>,
+    deadline: Instant,
+) -> Result<Resolutions, GenerateError> {
+    let mut requests: HashMap<RequestKey, &TrackedImage> = HashMap::new();
+    for planned in &plan.images {
+        if let Some(tracked) = &planned.tracked
+            && tracked.action() == Action::Resolve
+        {
+            requests.entry(request_key(tracked)).or_insert(tracked);
+        }
+    }
+    let mut answers: HashMap<RequestKey, Outcome> = HashMap::new();
+    let mut warnings = Vec::new();
+    let mut work = JoinSet::new();
+    for (key, tracked) in &requests {
+        let (key, tracked, registries) = (key.clone(), (*tracked).clone(), Arc::clone(registries));
+        work.spawn(async move {
+            let outcome =
+                tokio::time::timeout_at(deadline, resolve_one(&registries, &tracked)).await;
+            let outcome =
+                outcome.unwrap_or_else(|_| Err("the time budget ran out (--budget)".to_string()));
+            (key, tracked, outcome)
+        });
+    }
+    let mut failure = None;
+    while let Some(joined) = work.join_next().await {
+        let (key, tracked, outcome) = joined.expect("resolving an image does not panic");
+        let cache_key = ResolutionKey::new(key.repository.clone(), key.policy.clone());
+        match outcome {
+            Ok(resolved) => {
+                if let Some(cache) = cache
+                    && let Err(e) = cache.record(&cache_key, &resolved)
+                {
+                    warnings.push(format!(
+                        "cannot record the resolved tag of {}: {e}",
+                        key.repository
+                    ));
+                }
+                answers.insert(
+                    key,
+                    Outcome {
+                        tag: resolved.tag,
+                        digest: resolved.digest,
+                        decision: Decision::Registry,
+                        fallback_reason: None,
+                    },
+                );
+            }
+            Err(reason) => match cache.and_then(|c| c.last_known_good(&cache_key)) {
+                Some(known) => {
+                    warnings.push(format!(
+                        "image {} ({}): {reason}; using {}, the tag last resolved for it",
+                        tracked.image, tracked.policy, known.tag
+                    ));
+                    answers.insert(
+                        key,
+                        Outcome {
+                            tag: known.tag,
+                            digest: known.digest,
+                            decision: Decision::LastKnownGood,
+                            fallback_reason: Some(reason),
+                        },
+                    );
+                }
+                None => {
+                    failure.get_or_insert(GenerateError::Resolve {
+                        image: tracked.image.to_string(),
+                        policy: tracked.policy.to_string(),
+                        reason,
+                    });
+                }
+            },
+        }
+    }
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    let outcomes = plan
+        .images
+        .iter()
+        .map(|planned| {
+            let tracked = planned.tracked.as_ref()?;
+            Some(match tracked.action() {
+                Action::Pin(tag) => Outcome {
+                    tag: tag.to_string(),
+                    digest: None,
+                    decision: Decision::Pin,
+                    fallback_reason: None,
+                },
+                Action::Hold => Outcome {
+                    tag: planned.image.tag().unwrap_or_default().to_string(),
+                    digest: planned.image.digest().map(str::to_string),
+                    decision: Decision::Hold,
+                    fallback_reason: None,
+                },
+                Action::Resolve => answers[&request_key(tracked)].clone(),
+            })
+        })
+        .collect();
+    Ok(Resolutions { outcomes, warnings })
+}
+
+fn request_key(tracked: &TrackedImage) -> RequestKey {
+    RequestKey {
+        repository: tracked.image.name(),
+        policy: tracked.policy.to_string(),
+        credentials: tracked.pull_secret.as_ref().map(ToString::to_string),
+    }
+}
+
+async fn resolve_one(registries: &Registries, tracked: &TrackedImage) -> Result<Resolved, String> {
+    let client = registries
+        .client_for(&tracked.image, tracked.pull_secret.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let resolution = resolver::resolve(&client, &tracked.image, &tracked.policy)
+        .await
+        .map_err(|e| e.to_string())?;
+    let selection = resolution.select(&tracked.policy);
+    let winner = selection.winner.ok_or_else(|| {
+        format!(
+            "no tag satisfies the policy: of {} tags, {} were dropped by its filters or constraint",
+            selection.considered,
+            selection.dropped.total()
+        )
+    })?;
+    Ok(Resolved {
+        tag: winner.name.clone(),
+        digest: winner.digest.clone(),
+        resolved_at: chrono::Utc::now(),
+    })
+}
+
+/// The image string to write: the rendered spelling of the repository (`nginx` stays `nginx`) with the new tag,
+/// or the tracked repository when `kustomize.image-name` made the policy govern a differently named image. A
+/// digest is written only for the digest strategy, where it is what the policy pins.
+pub fn new_image_value(written: &str, tracked: &TrackedImage, outcome: &Outcome) -> String {
+    let repository = if tracked.match_name == tracked.image {
+        repository_as_written(written).to_string()
+    } else {
+        tracked.image.familiar_name()
+    };
+    let mut value = format!("{repository}:{}", outcome.tag);
+    if let (Strategy::Digest { .. }, Some(digest)) = (&tracked.policy.strategy, &outcome.digest) {
+        value.push('@');
+        value.push_str(digest);
+    }
+    value
+}
+
+/// `written` without its `:tag` and `@digest`: a `:` after the last `/` starts the tag (before it, a port).
+fn repository_as_written(written: &str) -> &str {
+    let without_digest = written.split('@').next().unwrap_or(written);
+    let last_slash = without_digest.rfind('/');
+    match without_digest.rfind(':') {
+        Some(colon) if last_slash.is_none_or(|slash| colon > slash) => &without_digest[..colon],
+        _ => without_digest,
+    }
+}
+
+/// One line of [`RESOLVED_ANNOTATION`].
+#[derive(Serialize)]
+struct AnnotationEntry<'a> {
+    container: Option<&'a str>,
+    from: &'a str,
+    image: &'a str,
+    policy: String,
+    decision: &'a Decision,
+}
+
+/// The rendered text with every tracked image replaced and each object holding tracked images annotated.
+/// Untracked images and everything else stay byte for byte.
+pub fn apply(
+    rendered: &str,
+    plan: &Plan,
+    resolutions: &Resolutions,
+) -> Result<String, GenerateError> {
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut annotations: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
+        let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
+            continue;
+        };
+        let field = &plan.scan.images[planned.field];
+        let value = if outcome.decision == Decision::Hold {
+            field.value.clone()
+        } else {
+            new_image_value(&field.value, tracked, outcome)
+        };
+        if value != field.value {
+            edits.push(field.replace(&value));
+        }
+        let entry = AnnotationEntry {
+            container: field.container.as_deref(),
+            from: &field.value,
+            image: &value,
+            policy: tracked.policy.to_string(),
+            decision: &outcome.decision,
+        };
+        annotations
+            .entry(field.object)
+            .or_default()
+            .push(serde_json::to_string(&entry).expect("strings serialise"));
+    }
+    for (object, entries) in annotations {
+        let value = format!("[{}]", entries.join(","));
+        edits.push(plan.scan.objects[object].set_annotation(RESOLVED_ANNOTATION, &value)?);
+    }
+    Ok(manifest::splice(rendered, &edits)?)
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decision::Registry => "resolved from the registry",
+            Decision::LastKnownGood => "last known good (registry unavailable)",
+            Decision::Pin => "pinned",
+            Decision::Hold => "held",
+        })
+    }
+}
+
+/// How long after the deadline the caller still needs for printing: resolution stops this much earlier.
+pub const OUTPUT_MARGIN: Duration = Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_spelling_is_kept() {
+        for (name, written, want) in [
+            ("familiar with tag", "nginx:1.25", "nginx"),
+            ("no tag", "nginx", "nginx"),
+            ("digest", "nginx@sha256:abc", "nginx"),
+            ("tag and digest", "ghcr.io/a/b:1@sha256:abc", "ghcr.io/a/b"),
+            ("port, no tag", "localhost:5000/app", "localhost:5000/app"),
+            (
+                "port and tag",
+                "localhost:5000/app:v1",
+                "localhost:5000/app",
+            ),
+            (
+                "canonical",
+                "docker.io/library/nginx:1",
+                "docker.io/library/nginx",
+            ),
+        ] {
+            assert_eq!(repository_as_written(written), want, "{name}");
+        }
+    }
+}
