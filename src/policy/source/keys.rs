@@ -140,22 +140,7 @@ impl Key {
         if WRITE_BACK_KEYS.contains(&rest) {
             return Some(Key::WriteBack(rest.to_string()));
         }
-        if let Some(opt) = Opt::ALL.into_iter().find(|o| o.suffix() == rest) {
-            return Some(if opt.app_wide() {
-                Key::App(opt)
-            } else {
-                Key::NeedsAlias(opt)
-            });
-        }
-        // The longest matching option wins, so `x.helm.image-name` is alias `x`, never alias `x.helm`.
-        Opt::ALL
-            .into_iter()
-            .filter_map(|opt| {
-                let alias = rest.strip_suffix(opt.suffix())?.strip_suffix('.')?;
-                (!alias.is_empty()).then_some((opt, alias))
-            })
-            .max_by_key(|(opt, _)| opt.suffix().len())
-            .map(|(opt, alias)| Key::Alias(alias.to_string(), opt))
+        option_or_aliased(rest, '.', |opt| opt.suffix().to_string(), Key::Alias)
     }
 
     /// Reads an annotation key or parameter name: the prefix is optional; with it, anything unknown is
@@ -183,22 +168,36 @@ impl Key {
         if name == "IMAGE_LIST" {
             return Some(Key::ImageList);
         }
-        if let Some(opt) = Opt::ALL.into_iter().find(|o| o.snake() == name) {
-            return Some(if opt.app_wide() {
-                Key::App(opt)
-            } else {
-                Key::NeedsAlias(opt)
-            });
-        }
-        Opt::ALL
-            .into_iter()
-            .filter_map(|opt| {
-                let alias = name.strip_suffix(&opt.snake())?.strip_suffix('_')?;
-                (!alias.is_empty()).then(|| (opt, alias.to_string()))
-            })
-            .max_by_key(|(opt, _)| opt.suffix().len())
-            .map(|(opt, alias)| Key::Snake(alias, opt))
+        option_or_aliased(name, '_', Opt::snake, Key::Snake)
     }
+}
+
+/// `name` as a bare option (an app-wide default, or one that needs an alias), else as
+/// `<alias><separator><option>` in the spelling `spell` gives, made into a key by `aliased`. The longest matching
+/// option wins, so `x.helm.image-name` is alias `x`, never alias `x.helm`.
+fn option_or_aliased(
+    name: &str,
+    separator: char,
+    spell: impl Fn(Opt) -> String,
+    aliased: impl Fn(String, Opt) -> Key,
+) -> Option<Key> {
+    if let Some(opt) = Opt::ALL.into_iter().find(|o| spell(*o) == name) {
+        return Some(if opt.app_wide() {
+            Key::App(opt)
+        } else {
+            Key::NeedsAlias(opt)
+        });
+    }
+    Opt::ALL
+        .into_iter()
+        .filter_map(|opt| {
+            let alias = name
+                .strip_suffix(spell(opt).as_str())?
+                .strip_suffix(separator)?;
+            (!alias.is_empty()).then(|| (opt, alias.to_string()))
+        })
+        .max_by_key(|(opt, _)| opt.suffix().len())
+        .map(|(opt, alias)| aliased(alias, opt))
 }
 
 impl fmt::Display for Key {
