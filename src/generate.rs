@@ -85,8 +85,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// The `Kind/name` label policy messages use for an object.
-fn object_label(object: &manifest::Object) -> String {
+/// The `Kind/name` label policy messages (and [`source::Origin::Annotation`]) use for an object.
+pub fn object_label(object: &manifest::Object) -> String {
     format!(
         "{}/{}",
         object.kind.as_deref().unwrap_or("object"),
@@ -194,7 +194,7 @@ pub struct Resolutions {
 
 /// The request identity: same repository, policy and credentials resolve alike.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct RequestKey {
+pub(crate) struct RequestKey {
     repository: String,
     policy: String,
     credentials: Option<String>,
@@ -308,7 +308,8 @@ pub async fn resolve_plan(
     Ok(Resolutions { outcomes, warnings })
 }
 
-fn request_key(tracked: &TrackedImage) -> RequestKey {
+/// The identity under which [`resolve_plan`] resolves `tracked` once (`explain` groups images the same way).
+pub(crate) fn request_key(tracked: &TrackedImage) -> RequestKey {
     RequestKey {
         repository: tracked.image.name(),
         policy: tracked.policy.to_string(),

@@ -55,7 +55,7 @@ pub struct AppArgs {
 }
 
 /// What the commands read from Argo CD's environment, once.
-struct Argo {
+pub(super) struct Argo {
     app_name: Option<String>,
     namespace: Option<String>,
     kube_version: Option<String>,
@@ -66,7 +66,7 @@ struct Argo {
 }
 
 impl Argo {
-    fn from_env() -> Argo {
+    pub(super) fn from_env() -> Argo {
         let env: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
@@ -105,7 +105,7 @@ impl Argo {
     }
 
     /// A message prefix naming the application, as Argo CD shows it in the UI.
-    fn prefix(&self) -> String {
+    pub(super) fn prefix(&self) -> String {
         match &self.app_name {
             Some(name) => format!("application {name}: "),
             None => String::new(),
@@ -197,7 +197,7 @@ fn app_dir(args: &AppArgs) -> Result<PathBuf, Failure> {
     })
 }
 
-fn open_cache(args: &AppArgs) -> Result<FileCache, Failure> {
+pub(super) fn open_cache(args: &AppArgs) -> Result<FileCache, Failure> {
     let dir = args
         .cache_dir
         .clone()
@@ -230,14 +230,19 @@ pub fn init(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
     Ok(String::new())
 }
 
-/// Everything up to resolved tags: render, plan, resolve. Shared by `generate` and `parameters`.
-async fn rendered_and_resolved(
-    global: &GlobalArgs,
+/// The rendered text, the context it was planned with, and the plan: everything before a registry is asked.
+pub(super) struct Planned {
+    pub rendered: String,
+    pub context: AppContext,
+    pub plan: Plan,
+}
+
+/// Renders the application and plans its images, as every command that renders it does.
+pub(super) async fn rendered_and_planned(
     args: &AppArgs,
     argo: &Argo,
-) -> Result<(String, Plan, Resolutions), Failure> {
-    let started = Instant::now();
-    let deadline = started + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+    deadline: Instant,
+) -> Result<Planned, Failure> {
     let prefix = argo.prefix();
     let dir = app_dir(args)?;
     let options = render_options(argo, args, &dir);
@@ -252,12 +257,29 @@ async fn rendered_and_resolved(
     };
     let plan = generate::plan(&rendered.output, &context)
         .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
+    Ok(Planned {
+        rendered: rendered.output,
+        context,
+        plan,
+    })
+}
+
+/// Everything up to resolved tags: render, plan, resolve. Shared by `generate` and `parameters`.
+async fn rendered_and_resolved(
+    global: &GlobalArgs,
+    args: &AppArgs,
+    argo: &Argo,
+) -> Result<(String, Plan, Resolutions), Failure> {
+    let started = Instant::now();
+    let deadline = started + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+    let prefix = argo.prefix();
+    let Planned { rendered, plan, .. } = rendered_and_planned(args, argo, deadline).await?;
     let registries = Arc::new(super::registries(global, &args.registry)?);
     let cache = open_cache(args)?;
     let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline)
         .await
         .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
-    Ok((rendered.output, plan, resolutions))
+    Ok((rendered, plan, resolutions))
 }
 
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.

@@ -4,6 +4,7 @@
 //! failed); 2 the input is invalid (a bad image, constraint, pattern or file). Data goes to stdout, diagnostics to
 //! stderr, and nothing is printed to stdout on error.
 
+pub mod explain;
 pub mod generate;
 pub mod resolve;
 pub mod tags;
@@ -124,6 +125,9 @@ pub enum Command {
     Init(generate::AppArgs),
     /// Print Argo CD dynamic parameters: one `<alias>.pin` per tracked image, holding its resolved tag.
     Parameters(generate::AppArgs),
+    /// Explain, for an application directory, each image's policy and where its keys came from, the registry and
+    /// credential asked, the tags dropped by each filter, and the winner and why.
+    Explain(Box<explain::ExplainArgs>),
 }
 
 /// Output format of commands that print data.
@@ -193,6 +197,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Generate(args) => generate::generate(&cli.global, args),
         Command::Init(args) => generate::init(&cli.global, args),
         Command::Parameters(args) => generate::parameters(&cli.global, args),
+        Command::Explain(args) => explain::run(&cli.global, *args),
     }
 }
 

@@ -1,0 +1,1146 @@
+//! `explain [DIR]`: why each image of an application runs the tag it does — where it was found, the policy and
+//! where each key came from, the registry and credential asked, the tags listed, which step dropped which tag, and
+//! the winner and why.
+//!
+//! The application is rendered and planned exactly as `generate` does it (same options, same Argo CD environment,
+//! so it runs by hand or inside the plugin's sidecar alike). Each distinct request (repository, policy,
+//! credentials) is resolved once, as the pipeline does, but one after the other so that each one's request count is
+//! its own. Pins and holds are shown without asking a registry. When a registry fails or no tag satisfies the
+//! policy, the report shows the error and the last-known-good tag `generate` would fall back to. `explain` reads
+//! the cache and never records a tag in it.
+//!
+//! Exit codes: 0 when every tracked image was resolved (or pinned or held); 1 when rendering failed, or when a
+//! request got no tag from its registry — the report is still printed to stdout then, the failures summarised on
+//! stderr; 2 when the policy or an option is invalid (nothing on stdout).
+//!
+//! # JSON (`-o json`)
+//!
+//! ```text
+//! {
+//!   "app_dir": "…",                       the directory as given
+//!   "images": [{                          every image scalar that parses as a reference, in text order
+//!     "object": {"kind", "name", "namespace", "document"},     document counts from 1; the others may be null
+//!     "path": "spec.template.spec.containers[0].image", "line": 12, "column": 18, "container": "web" | null,
+//!     "image": "…",                       as rendered
+//!     "status": "registry" | "last-known-good" | "pin" | "hold" | "failed" | "not-tracked",
+//!     "new_image": "…" | null,            what generate writes; null when failed or not tracked
+//!     "tracked": null | {
+//!       "alias": "web" | null, "repository": "demo.local/shop/web",
+//!       "policy": {"summary", "strategy", "constraint" | null, "pin" | null, "hold", "pull_secret" | null},
+//!       "origins": [{"key": "web.ignore-tags", "value": "*-debug" | null,     key without the annotation prefix
+//!                    "source": "annotation" | "parameter" | "env", "name": "Deployment/web"}],
+//!       "request": 0 | null,              index of the distinct request; images sharing it were resolved once
+//!       "resolution": null | {            null for pins and holds
+//!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
+//!                      "requests", "elapsed_ms"},
+//!         "tags": null | {"listed", "pages", "candidates": ["…"], "winner": null | {"tag", "digest" | null,
+//!                  "created" | null, "reason"},
+//!                  "dropped": {"allow_tags", "ignore_tags", "tag_pattern", "platforms", "unparsable",
+//!                              "constraint"}},       complete lists, each sorted
+//!         "error": "…" | null,            why the registry gave no tag
+//!         "fallback": null | {"tag", "digest" | null, "resolved_at"}   the last-known-good tag, when used
+//!       }
+//!     }
+//!   }],
+//!   "warnings": ["…"]                     the plan's (unknown keys, unparsable images, …), an unusable cache
+//! }
+//! ```
+//!
+//! `credential` null means anonymous; `origins[].value` is null only if the key's source could not be read back.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::generate::{AppArgs, Argo, Planned, open_cache, rendered_and_planned};
+use super::resolve::CredentialReport;
+use super::{Failure, GlobalArgs, OutputFormat};
+use crate::cache::{FileCache, ResolutionKey};
+use crate::generate::{self, AppContext, Decision, Outcome, Plan};
+use crate::image::{self, ImageRef};
+use crate::manifest::Object;
+use crate::policy::source::{Action, Origin, PREFIX, Settings, SourceError, TrackedImage};
+use crate::policy::{Order, Policy, Strategy};
+use crate::registry::{CredentialSource, Registries};
+use crate::resolver::{self, Resolution};
+use crate::tag::Tag;
+
+/// `explain`'s options: those of `generate`, the directory as a positional argument, and the output format.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The application directory; overrides --app-dir.
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// Output format: a block of text per image, or a JSON report (structure in the module documentation).
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+/// How many tags of one list the text output shows before "… and N more".
+const TEXT_LIST_LIMIT: usize = 10;
+
+/// Renders, plans and resolves the application as `generate` would, and returns the report. When a request got no
+/// tag, the report is printed here and the failure returned (see the module documentation).
+pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure> {
+    if let Some(dir) = args.dir.take() {
+        args.app.app_dir = dir;
+    }
+    let argo = Argo::from_env();
+    let (report, failures) = super::within_budget(global, "explain", async {
+        let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+        let Planned { context, plan, .. } =
+            rendered_and_planned(&args.app, &argo, deadline).await?;
+        let app_wide = app_wide_settings(&context)
+            .map_err(|e| Failure::Invalid(format!("{}{e}", argo.prefix())))?;
+        let registries = super::registries(global, &args.app.registry)?;
+        let mut warnings = plan.warnings.clone();
+        let cache = match open_cache(&args.app) {
+            Ok(cache) => Some(cache),
+            Err(Failure::NoResult(e) | Failure::Invalid(e)) => {
+                warnings.push(format!("{e}; last-known-good tags are not shown"));
+                None
+            }
+        };
+        let requests = distinct_requests(&plan);
+        let mut resolutions = Vec::with_capacity(requests.len());
+        for tracked in &requests {
+            resolutions.push(resolve_request(&registries, tracked, cache.as_ref(), deadline).await);
+        }
+        let app_dir = args.app.app_dir.display().to_string();
+        let report = build_report(app_dir, &plan, &app_wide, &requests, &resolutions, warnings);
+        let failures = failure_lines(&requests, &report);
+        Ok((report, failures))
+    })?;
+    let data = match args.output {
+        OutputFormat::Text => text(&report),
+        OutputFormat::Json => super::json(&report),
+    };
+    if failures.is_empty() {
+        return Ok(data);
+    }
+    // For explain the report is the point even when a registry failed: print it, then fail with a summary.
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (`| head`) is no reason for a second message: the failure below is what matters.
+    let _ = stdout
+        .write_all(data.as_bytes())
+        .and_then(|()| stdout.flush());
+    Err(Failure::NoResult(format!(
+        "{}{} image request(s) got no tag from the registry: {}",
+        argo.prefix(),
+        failures.len(),
+        failures.join("; ")
+    )))
+}
+
+/// The app-wide settings layered as `generate::plan` layers them: the parameters, overridden by the plugin env.
+fn app_wide_settings(context: &AppContext) -> Result<Settings, SourceError> {
+    let parameters = match &context.parameters {
+        Some(json) if !json.trim().is_empty() => Settings::from_parameters_json(json)?,
+        _ => Settings::default(),
+    };
+    Ok(parameters.overridden_by(&Settings::from_env(context.env.iter().cloned())?))
+}
+
+/// The tracked images to ask a registry about, one per distinct request, in the order of first use.
+fn distinct_requests(plan: &Plan) -> Vec<TrackedImage> {
+    let mut seen = HashSet::new();
+    plan.images
+        .iter()
+        .filter_map(|planned| planned.tracked.as_ref())
+        .filter(|tracked| tracked.action() == Action::Resolve)
+        .filter(|tracked| seen.insert(generate::request_key(tracked)))
+        .cloned()
+        .collect()
+}
+
+/// Asks `tracked`'s registry for its tags and records everything about the exchange; looks up the last-known-good
+/// tag when no tag came of it.
+async fn resolve_request(
+    registries: &Registries,
+    tracked: &TrackedImage,
+    cache: Option<&FileCache>,
+    deadline: Instant,
+) -> ResolutionReport {
+    let image = &tracked.image;
+    let configured = registries
+        .conf()
+        .endpoint(image.registry(), image.repository());
+    let mut registry = RegistryReport {
+        registry: image.registry().to_string(),
+        entry: configured.as_ref().ok().map(|e| e.name.clone()),
+        api_url: configured
+            .as_ref()
+            .ok()
+            .map(|e| crate::registry::urls::redact(&e.api_url)),
+        credential: None,
+        requests: 0,
+        elapsed_ms: 0,
+    };
+    let started = std::time::Instant::now();
+    let out_of_time = || "the time budget ran out (--budget)".to_string();
+    let answer = match tokio::time::timeout_at(
+        deadline,
+        registries.client_for(image, tracked.pull_secret.as_ref()),
+    )
+    .await
+    {
+        Err(_) => Err(out_of_time()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(client)) => {
+            registry.entry = Some(client.endpoint().name.clone());
+            registry.api_url = Some(crate::registry::urls::redact(&client.endpoint().api_url));
+            registry.credential = client.credential_source().cloned();
+            let before = client.stats().requests;
+            let resolved = tokio::time::timeout_at(
+                deadline,
+                resolver::resolve(&client, image, &tracked.policy),
+            )
+            .await;
+            registry.requests = client.stats().requests - before;
+            match resolved {
+                Err(_) => Err(out_of_time()),
+                Ok(resolved) => resolved.map_err(|e| e.to_string()),
+            }
+        }
+    };
+    registry.elapsed_ms = started.elapsed().as_millis();
+    let tags = answer
+        .as_ref()
+        .ok()
+        .map(|r| tags_report(&tracked.policy, r));
+    let error = match (&answer, &tags) {
+        (Err(e), _) => Some(e.clone()),
+        (Ok(_), Some(t)) if t.winner.is_none() => Some(no_winner_message(t)),
+        _ => None,
+    };
+    let fallback = error
+        .as_ref()
+        .and(cache)
+        .and_then(|c| {
+            c.last_known_good(&ResolutionKey::new(
+                image.name(),
+                tracked.policy.to_string(),
+            ))
+        })
+        .map(|known| FallbackReport {
+            tag: known.tag,
+            digest: known.digest,
+            resolved_at: known.resolved_at.to_rfc3339(),
+        });
+    ResolutionReport {
+        registry,
+        tags,
+        error,
+        fallback,
+    }
+}
+
+/// The pipeline's wording for a listing where every tag was dropped.
+fn no_winner_message(tags: &TagsReport) -> String {
+    if tags.listed == 0 {
+        return "no tag satisfies the policy: the repository has no tags".to_string();
+    }
+    format!(
+        "no tag satisfies the policy: of {} tags, {} were dropped by its filters or constraint",
+        tags.listed,
+        tags.dropped.total()
+    )
+}
+
+/// The policy's choice over the tags a registry listed, with every step's drops, sorted for stable output.
+fn tags_report(policy: &Policy, resolution: &Resolution) -> TagsReport {
+    let selection = resolution.select(policy);
+    let d = &selection.dropped;
+    let sorted = |names: &[&str]| {
+        let mut names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+        names.sort();
+        names
+    };
+    let dropped = DroppedReport {
+        allow_tags: sorted(&d.not_allowed),
+        ignore_tags: sorted(&d.ignored),
+        tag_pattern: sorted(&d.no_pattern_match),
+        platforms: sorted(&d.no_platform),
+        unparsable: sorted(&d.unparsable),
+        constraint: sorted(&d.outside_constraint),
+    };
+    let gone: HashSet<&str> = [
+        &d.not_allowed,
+        &d.ignored,
+        &d.no_pattern_match,
+        &d.no_platform,
+        &d.unparsable,
+        &d.outside_constraint,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+    .collect();
+    let mut candidates: Vec<String> = resolution
+        .tags
+        .iter()
+        .filter(|t| !gone.contains(t.name.as_str()))
+        .map(|t| t.name.clone())
+        .collect();
+    candidates.sort();
+    TagsReport {
+        listed: selection.considered,
+        pages: resolution.pages,
+        candidates,
+        winner: selection.winner.map(|winner| WinnerReport {
+            tag: winner.name.clone(),
+            digest: winner.digest.clone(),
+            created: winner.created.map(|c| c.to_rfc3339()),
+            reason: winner_reason(policy, winner),
+        }),
+        dropped,
+    }
+}
+
+/// Why the strategy picked `winner` among the candidates, in words.
+fn winner_reason(policy: &Policy, winner: &Tag) -> String {
+    let mut reason = match &policy.strategy {
+        Strategy::Semver { .. } => match policy.strategy.constraint() {
+            Some(c) => format!("the highest version within '{c}'"),
+            None => "the highest version".to_string(),
+        },
+        Strategy::NewestBuild => match winner.created {
+            Some(created) => format!("the most recently built, at {}", created.to_rfc3339()),
+            None => "the most recently built".to_string(),
+        },
+        Strategy::Alphabetical { order: Order::Asc } => "the last in lexical order".to_string(),
+        Strategy::Alphabetical { order: Order::Desc } => "the first in lexical order".to_string(),
+        Strategy::Numerical { order: Order::Asc } => "the highest number".to_string(),
+        Strategy::Numerical { order: Order::Desc } => "the lowest number".to_string(),
+        Strategy::Digest { tag } => match &winner.digest {
+            Some(digest) => format!("the tracked tag '{tag}', now {digest}"),
+            None => format!("the tracked tag '{tag}'"),
+        },
+    };
+    if policy.extract.is_some() && !matches!(policy.strategy, Strategy::Digest { .. }) {
+        reason.push_str(", ordered on what the tag pattern extracts");
+    }
+    reason
+}
+
+/// Assembles the report: one entry per image scalar, each tracked one with its policy's origins and the
+/// resolution of its request.
+fn build_report(
+    app_dir: String,
+    plan: &Plan,
+    app_wide: &Settings,
+    requests: &[TrackedImage],
+    resolutions: &[ResolutionReport],
+    warnings: Vec<String>,
+) -> Report {
+    let keys: Vec<_> = requests.iter().map(generate::request_key).collect();
+    let images = plan
+        .images
+        .iter()
+        .map(|planned| {
+            let field = &plan.scan.images[planned.field];
+            let object = &plan.scan.objects[field.object];
+            let mut report = ImageReport {
+                object: ObjectReport {
+                    kind: object.kind.clone(),
+                    name: object.name.clone(),
+                    namespace: object.namespace.clone(),
+                    document: object.document + 1,
+                    text: object.to_string(),
+                },
+                path: field.path.clone(),
+                line: field.line,
+                column: field.column,
+                container: field.container.clone(),
+                image: field.value.clone(),
+                status: Status::NotTracked,
+                new_image: None,
+                tracked: None,
+            };
+            let Some(tracked) = &planned.tracked else {
+                return report;
+            };
+            let (request, resolution) = match tracked.action() {
+                Action::Resolve => {
+                    let key = generate::request_key(tracked);
+                    let index = keys.iter().position(|k| *k == key);
+                    (index, index.map(|i| resolutions[i].clone()))
+                }
+                Action::Pin(_) | Action::Hold => (None, None),
+            };
+            let outcome = outcome(tracked, &planned.image, resolution.as_ref());
+            report.status = match &outcome {
+                Some(o) => match o.decision {
+                    Decision::Registry => Status::Registry,
+                    Decision::LastKnownGood => Status::LastKnownGood,
+                    Decision::Pin => Status::Pin,
+                    Decision::Hold => Status::Hold,
+                },
+                None => Status::Failed,
+            };
+            report.new_image = outcome.map(|o| match o.decision {
+                Decision::Hold => field.value.clone(),
+                _ => generate::new_image_value(&field.value, tracked, &o),
+            });
+            report.tracked = Some(TrackedReport {
+                alias: tracked.alias.clone(),
+                repository: tracked.image.name(),
+                policy: PolicyReport {
+                    summary: tracked.policy.to_string(),
+                    strategy: tracked.policy.strategy.name(),
+                    constraint: tracked.policy.strategy.constraint().map(String::from),
+                    pin: tracked.pin.clone(),
+                    hold: tracked.hold,
+                    pull_secret: tracked.pull_secret.as_ref().map(ToString::to_string),
+                },
+                origins: origins(object, app_wide, tracked),
+                request,
+                resolution,
+            });
+            report
+        })
+        .collect();
+    Report {
+        app_dir,
+        images,
+        warnings,
+    }
+}
+
+/// What `generate` would do with the image, as the pipeline decides it; `None` when it would fail.
+fn outcome(
+    tracked: &TrackedImage,
+    rendered: &ImageRef,
+    resolution: Option<&ResolutionReport>,
+) -> Option<Outcome> {
+    let decided = |tag: &str, digest: Option<&str>, decision| Outcome {
+        tag: tag.to_string(),
+        digest: digest.map(String::from),
+        decision,
+        fallback_reason: None,
+    };
+    match tracked.action() {
+        Action::Pin(tag) => Some(decided(tag, None, Decision::Pin)),
+        Action::Hold => Some(decided(
+            rendered.tag().unwrap_or_default(),
+            rendered.digest(),
+            Decision::Hold,
+        )),
+        Action::Resolve => {
+            let resolution = resolution?;
+            if let Some(w) = resolution.tags.as_ref().and_then(|t| t.winner.as_ref()) {
+                return Some(decided(&w.tag, w.digest.as_deref(), Decision::Registry));
+            }
+            let known = resolution.fallback.as_ref()?;
+            Some(Outcome {
+                fallback_reason: resolution.error.clone(),
+                ..decided(&known.tag, known.digest.as_deref(), Decision::LastKnownGood)
+            })
+        }
+    }
+}
+
+/// Each key that shaped `tracked`, with its value read back from the same layered settings the plan used.
+fn origins(object: &Object, app_wide: &Settings, tracked: &TrackedImage) -> Vec<OriginReport> {
+    let effective =
+        Settings::from_annotations(&generate::object_label(object), &object.annotations)
+            .overridden_by(app_wide)
+            .effective();
+    tracked
+        .origins
+        .iter()
+        .map(|(key, origin)| {
+            let short = key.strip_prefix(PREFIX).unwrap_or(key);
+            // An env variable is one key, but an upper-snake name is listed under its own spelling: match it by
+            // variable alone.
+            let value = effective
+                .iter()
+                .find(|(k, _, o)| o == origin && (k == key || matches!(o, Origin::Env { .. })))
+                .map(|(_, value, _)| {
+                    if short == "image-list" {
+                        list_entry(value, tracked).unwrap_or_else(|| value.clone())
+                    } else {
+                        value.clone()
+                    }
+                });
+            let (source, name) = match origin {
+                Origin::Annotation { object } => ("annotation", object.clone()),
+                Origin::Parameter { name } => ("parameter", name.clone()),
+                Origin::Env { var } => ("env", var.clone()),
+            };
+            OriginReport {
+                key: short.to_string(),
+                value,
+                source,
+                name,
+                text: origin.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The entry of an image list (`a=x:^1, y`) that lists `tracked`: by alias, or without alias by repository.
+/// `None` when the list is not one that splits at `,` (an array parameter whose constraints hold `,`).
+fn list_entry(list: &str, tracked: &TrackedImage) -> Option<String> {
+    list.split(',').map(str::trim).find_map(|entry| {
+        let (alias, reference) = match entry.split_once('=') {
+            Some((alias, rest)) if !alias.contains(':') => (Some(alias.trim()), rest.trim()),
+            _ => (None, entry),
+        };
+        let matches = match (&tracked.alias, alias) {
+            (Some(want), Some(alias)) => want == alias,
+            (None, None) => image::split_constraint(reference)
+                .is_ok_and(|(image, _)| image.same_repository(&tracked.image)),
+            _ => false,
+        };
+        matches.then(|| entry.to_string())
+    })
+}
+
+/// One line per request that got no tag from its registry, for the error message.
+fn failure_lines(requests: &[TrackedImage], report: &Report) -> Vec<String> {
+    let mut seen = HashSet::new();
+    report
+        .images
+        .iter()
+        .filter_map(|image| {
+            let tracked = image.tracked.as_ref()?;
+            let index = tracked.request?;
+            let resolution = tracked.resolution.as_ref()?;
+            let error = resolution.error.as_ref()?;
+            seen.insert(index).then(|| {
+                let request = &requests[index];
+                let mut line = format!("image {} ({}): {error}", request.image, request.policy);
+                if let Some(known) = &resolution.fallback {
+                    let _ = write!(line, " (last known good: {})", known.tag);
+                }
+                line
+            })
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct Report {
+    app_dir: String,
+    images: Vec<ImageReport>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ImageReport {
+    object: ObjectReport,
+    path: String,
+    line: usize,
+    column: usize,
+    container: Option<String>,
+    image: String,
+    status: Status,
+    new_image: Option<String>,
+    tracked: Option<TrackedReport>,
+}
+
+#[derive(Serialize)]
+struct ObjectReport {
+    kind: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    /// From 1.
+    document: usize,
+    /// `Deployment 'web' (document 2)`, for the text output.
+    #[serde(skip)]
+    text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Status {
+    Registry,
+    LastKnownGood,
+    Pin,
+    Hold,
+    Failed,
+    NotTracked,
+}
+
+#[derive(Serialize)]
+struct TrackedReport {
+    alias: Option<String>,
+    repository: String,
+    policy: PolicyReport,
+    origins: Vec<OriginReport>,
+    request: Option<usize>,
+    resolution: Option<ResolutionReport>,
+}
+
+#[derive(Serialize)]
+struct PolicyReport {
+    summary: String,
+    strategy: &'static str,
+    constraint: Option<String>,
+    pin: Option<String>,
+    hold: bool,
+    pull_secret: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OriginReport {
+    key: String,
+    value: Option<String>,
+    source: &'static str,
+    name: String,
+    /// `annotation on Deployment/web`, for the text output.
+    #[serde(skip)]
+    text: String,
+}
+
+#[derive(Clone, Serialize)]
+struct ResolutionReport {
+    registry: RegistryReport,
+    tags: Option<TagsReport>,
+    error: Option<String>,
+    fallback: Option<FallbackReport>,
+}
+
+#[derive(Clone, Serialize)]
+struct RegistryReport {
+    registry: String,
+    /// The registries.conf entry (or the registry itself when none matches); null when the configuration refused it.
+    entry: Option<String>,
+    api_url: Option<String>,
+    #[serde(serialize_with = "credential_json")]
+    credential: Option<CredentialSource>,
+    requests: u64,
+    elapsed_ms: u128,
+}
+
+/// The credential as `resolve -o json` reports it: kind and name, never the secret.
+fn credential_json<S: serde::Serializer>(
+    source: &Option<CredentialSource>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    source
+        .as_ref()
+        .map(CredentialReport::from)
+        .serialize(serializer)
+}
+
+#[derive(Clone, Serialize)]
+struct TagsReport {
+    listed: usize,
+    pages: u32,
+    candidates: Vec<String>,
+    winner: Option<WinnerReport>,
+    dropped: DroppedReport,
+}
+
+#[derive(Clone, Serialize)]
+struct WinnerReport {
+    tag: String,
+    digest: Option<String>,
+    created: Option<String>,
+    reason: String,
+}
+
+/// The same names as `resolve -o json` uses for the steps.
+#[derive(Clone, Serialize)]
+struct DroppedReport {
+    allow_tags: Vec<String>,
+    ignore_tags: Vec<String>,
+    tag_pattern: Vec<String>,
+    platforms: Vec<String>,
+    unparsable: Vec<String>,
+    constraint: Vec<String>,
+}
+
+impl DroppedReport {
+    fn total(&self) -> usize {
+        self.steps().iter().map(|(_, tags)| tags.len()).sum()
+    }
+
+    /// Each step with the label the text output gives it, in the order selection runs them.
+    fn steps(&self) -> [(&'static str, &[String]); 6] {
+        [
+            ("allow-tags", &self.allow_tags),
+            ("ignore-tags", &self.ignore_tags),
+            ("tag-pattern", &self.tag_pattern),
+            ("platforms", &self.platforms),
+            ("unparsable", &self.unparsable),
+            ("constraint", &self.constraint),
+        ]
+    }
+}
+
+#[derive(Clone, Serialize)]
+struct FallbackReport {
+    tag: String,
+    digest: Option<String>,
+    resolved_at: String,
+}
+
+/// The human report: a numbered block per image, then warnings and a summary line.
+fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let mut first_of_request: Vec<(usize, usize)> = Vec::new();
+    for (n, image) in report.images.iter().enumerate() {
+        let number = n + 1;
+        let _ = write!(out, "[{number}] {} · {}", image.object.text, image.path);
+        let _ = write!(out, " (line {})", image.line);
+        if let Some(container) = &image.container {
+            let _ = write!(out, " · container {container}");
+        }
+        out.push('\n');
+        let Some(tracked) = &image.tracked else {
+            row(
+                &mut out,
+                "image",
+                &format!("{} (not tracked: no image-list entry matches)", image.image),
+            );
+            out.push('\n');
+            continue;
+        };
+        let target = match (&image.new_image, image.status) {
+            (Some(new), Status::LastKnownGood) => {
+                let when = tracked
+                    .resolution
+                    .as_ref()
+                    .and_then(|r| r.fallback.as_ref())
+                    .map(|f| f.resolved_at.as_str())
+                    .unwrap_or_default();
+                format!("{new} (last known good, resolved {when})")
+            }
+            (Some(new), Status::Pin) => format!("{new} (pinned: no registry asked)"),
+            (Some(new), Status::Hold) => {
+                format!("{new} (held: left as rendered, no registry asked)")
+            }
+            (Some(new), _) => format!("{new} (resolved from the registry)"),
+            (None, _) => {
+                "not resolved: no tag was resolved before, so there is nothing to fall back to"
+                    .to_string()
+            }
+        };
+        row(&mut out, "image", &format!("{} → {target}", image.image));
+        policy_rows(&mut out, tracked);
+        if let (Some(resolution), Some(request)) = (&tracked.resolution, tracked.request) {
+            match first_of_request.iter().find(|(r, _)| *r == request) {
+                Some((_, first)) => row(
+                    &mut out,
+                    "registry",
+                    &format!("the same request as [{first}]: resolved once"),
+                ),
+                None => {
+                    first_of_request.push((request, number));
+                    resolution_rows(&mut out, resolution);
+                }
+            }
+        }
+        out.push('\n');
+    }
+    if !report.warnings.is_empty() {
+        out.push_str("warnings\n");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  - {warning}");
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(report));
+    out
+}
+
+/// `  label      value`, the label column as wide as the longest label (`candidates`).
+fn row(out: &mut String, label: &str, value: &str) {
+    let _ = writeln!(out, "  {label:<10} {value}");
+}
+
+fn policy_rows(out: &mut String, tracked: &TrackedReport) {
+    row(out, "policy", &tracked.policy.summary);
+    let key_width = tracked
+        .origins
+        .iter()
+        .map(|o| o.key.len())
+        .max()
+        .unwrap_or(0);
+    // Long values (a whole image list) would push every origin far right; align on the common short ones.
+    let value_width = tracked
+        .origins
+        .iter()
+        .map(|o| o.value.as_deref().map_or(1, str::len))
+        .filter(|&w| w <= 40)
+        .max()
+        .unwrap_or(0);
+    for origin in &tracked.origins {
+        let value = origin.value.as_deref().unwrap_or("?");
+        row(
+            out,
+            "",
+            &format!(
+                "{:<key_width$} = {value:<value_width$}   ({})",
+                origin.key, origin.text
+            ),
+        );
+    }
+}
+
+fn resolution_rows(out: &mut String, resolution: &ResolutionReport) {
+    let r = &resolution.registry;
+    let mut registry = r.registry.clone();
+    if let Some(url) = &r.api_url {
+        let _ = write!(registry, " → {url}");
+    }
+    let mut notes = Vec::new();
+    if let Some(entry) = r.entry.as_ref().filter(|e| **e != r.registry) {
+        notes.push(format!("registries.conf entry '{entry}'"));
+    }
+    notes.push(match &r.credential {
+        Some(source) => format!("credential {source}"),
+        None => "anonymous".to_string(),
+    });
+    let plural = if r.requests == 1 { "" } else { "s" };
+    let _ = write!(
+        registry,
+        " ({}), {} request{plural}",
+        notes.join(", "),
+        r.requests
+    );
+    row(out, "registry", &registry);
+    if let Some(error) = &resolution.error {
+        row(out, "error", error);
+    }
+    let Some(tags) = &resolution.tags else {
+        return;
+    };
+    let mut line = format!("{} listed", tags.listed);
+    if tags.pages > 1 {
+        let _ = write!(line, " in {} pages", tags.pages);
+    }
+    let _ = write!(line, ", {} candidates", tags.candidates.len());
+    match &tags.winner {
+        Some(w) => {
+            let _ = write!(line, ": winner {} ({})", w.tag, w.reason);
+        }
+        None => line.push_str(": no winner"),
+    }
+    row(out, "tags", &line);
+    if !tags.candidates.is_empty() {
+        row(out, "candidates", &truncated(&tags.candidates));
+    }
+    let steps: Vec<_> = tags
+        .dropped
+        .steps()
+        .into_iter()
+        .filter(|(_, tags)| !tags.is_empty())
+        .collect();
+    let width = steps
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    for (n, (label, dropped)) in steps.iter().enumerate() {
+        let heading = if n == 0 { "dropped" } else { "" };
+        row(
+            out,
+            heading,
+            &format!("{label:<width$}  {}", truncated(dropped)),
+        );
+    }
+}
+
+/// The first [`TEXT_LIST_LIMIT`] names joined with ` · `, then "… and N more".
+fn truncated(names: &[String]) -> String {
+    let shown = names.len().min(TEXT_LIST_LIMIT);
+    let mut text = names[..shown].join(" · ");
+    if names.len() > shown {
+        let _ = write!(text, " … and {} more", names.len() - shown);
+    }
+    text
+}
+
+/// `summary    4 images: 1 resolved from the registry, 1 pinned, 2 not tracked`.
+fn summary(report: &Report) -> String {
+    let count = |status| report.images.iter().filter(|i| i.status == status).count();
+    let parts: Vec<String> = [
+        (Status::Registry, "resolved from the registry"),
+        (Status::LastKnownGood, "last known good"),
+        (Status::Pin, "pinned"),
+        (Status::Hold, "held"),
+        (Status::Failed, "failed"),
+        (Status::NotTracked, "not tracked"),
+    ]
+    .into_iter()
+    .map(|(status, label)| (count(status), label))
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, label)| format!("{n} {label}"))
+    .collect();
+    let images = report.images.len();
+    let plural = if images == 1 { "" } else { "s" };
+    if parts.is_empty() {
+        return format!("summary    no images found in {}\n", report.app_dir);
+    }
+    format!(
+        "summary    {images} image{plural} in {}: {}\n",
+        report.app_dir,
+        parts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::AppContext;
+
+    fn tag(name: &str) -> Tag {
+        Tag::new(name)
+    }
+
+    fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
+        let annotations: Vec<(String, String)> = annotations
+            .iter()
+            .map(|(k, v)| {
+                (
+                    format!("argocd-image-updater.argoproj.io/{k}"),
+                    (*v).to_string(),
+                )
+            })
+            .collect();
+        Settings::from_annotations("Deployment/web", &annotations)
+            .tracked_images()
+            .unwrap()
+            .images
+    }
+
+    #[test]
+    fn winner_reasons_name_the_strategy_rule() {
+        let built = Tag {
+            created: Some("2024-05-01T10:00:00Z".parse().unwrap()),
+            ..tag("b7")
+        };
+        let digested = Tag {
+            digest: Some("sha256:abc".into()),
+            ..tag("latest")
+        };
+        for (name, list, strategy, winner, want) in [
+            (
+                "semver with constraint",
+                "a=x:~1",
+                None,
+                tag("1.2.0"),
+                "the highest version within '~1'",
+            ),
+            (
+                "semver without",
+                "a=x",
+                None,
+                tag("1.2.0"),
+                "the highest version",
+            ),
+            (
+                "newest-build",
+                "a=x",
+                Some("newest-build"),
+                built,
+                "the most recently built, at 2024-05-01T10:00:00+00:00",
+            ),
+            (
+                "alphabetical",
+                "a=x",
+                Some("alphabetical"),
+                tag("b"),
+                "the last in lexical order",
+            ),
+            (
+                "digest",
+                "a=x:latest",
+                Some("digest"),
+                digested,
+                "the tracked tag 'latest', now sha256:abc",
+            ),
+        ] {
+            let mut annotations = vec![("image-list", list)];
+            if let Some(s) = strategy {
+                annotations.push(("a.update-strategy", s));
+            }
+            let tracked = &tracked_images(&annotations)[0];
+            assert_eq!(winner_reason(&tracked.policy, &winner), want, "{name}");
+        }
+        let tracked = &tracked_images(&[
+            ("image-list", "a=x"),
+            ("a.update-strategy", "numerical"),
+            ("a.order", "desc"),
+            ("a.tag-pattern", "^build-(?P<n>[0-9]+)$"),
+            ("a.extract", "$n"),
+        ])[0];
+        assert_eq!(
+            winner_reason(&tracked.policy, &tag("build-1")),
+            "the lowest number, ordered on what the tag pattern extracts"
+        );
+    }
+
+    #[test]
+    fn tags_report_lists_every_drop_sorted_and_the_candidates() {
+        let tracked = &tracked_images(&[
+            ("image-list", "web=x:~1"),
+            ("web.ignore-tags", "*-debug"),
+            ("web.allow-tags", "regexp:^[0-9v]"),
+        ])[0];
+        let resolution = Resolution {
+            tags: [
+                "2.0.0",
+                "1.3.0-debug",
+                "1.1.0",
+                "latest",
+                "1.0.0",
+                "v1.2.0",
+                "1.0.0-debug",
+            ]
+            .into_iter()
+            .map(tag)
+            .collect(),
+            unavailable: HashSet::from(["1.1.0".to_string()]),
+            pages: 1,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let report = tags_report(&tracked.policy, &resolution);
+        assert_eq!(report.listed, 7);
+        assert_eq!(report.candidates, ["1.0.0", "v1.2.0"]);
+        assert_eq!(
+            report.winner.as_ref().map(|w| w.tag.as_str()),
+            Some("v1.2.0")
+        );
+        assert_eq!(report.dropped.allow_tags, ["latest"]);
+        assert_eq!(report.dropped.ignore_tags, ["1.0.0-debug", "1.3.0-debug"]);
+        assert_eq!(report.dropped.platforms, ["1.1.0"]);
+        assert_eq!(report.dropped.constraint, ["2.0.0"]);
+        assert_eq!(report.dropped.total(), 5);
+    }
+
+    #[test]
+    fn no_winner_message_counts_the_drops() {
+        let tracked = &tracked_images(&[("image-list", "web=x:~3")])[0];
+        for (name, tags, want) in [
+            (
+                "empty",
+                vec![],
+                "no tag satisfies the policy: the repository has no tags",
+            ),
+            (
+                "all dropped",
+                vec![tag("1.0.0"), tag("2.0.0")],
+                "no tag satisfies the policy: of 2 tags, 2 were dropped by its filters or constraint",
+            ),
+        ] {
+            let resolution = Resolution {
+                tags,
+                unavailable: HashSet::new(),
+                pages: 1,
+                elapsed: std::time::Duration::ZERO,
+            };
+            let report = tags_report(&tracked.policy, &resolution);
+            assert_eq!(no_winner_message(&report), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn list_entry_finds_the_image_by_alias_or_repository() {
+        let images = tracked_images(&[(
+            "image-list",
+            "web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api",
+        )]);
+        let entries: Vec<Option<String>> = images
+            .iter()
+            .map(|t| list_entry("web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api", t))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                Some("web=ghcr.io/o/web:~1".to_string()),
+                Some("nginx:1.x".to_string()),
+                Some("api=ghcr.io/o/api".to_string())
+            ]
+        );
+        assert_eq!(
+            list_entry("other=ghcr.io/o/other", &images[0]),
+            None,
+            "no entry for web"
+        );
+    }
+
+    #[test]
+    fn origins_carry_values_from_each_source() {
+        let rendered = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: web=ghcr.io/o/web:~1, worker=ghcr.io/o/worker
+    argocd-image-updater.argoproj.io/web.ignore-tags: '*-debug'
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: ghcr.io/o/web:1.0.0
+";
+        let context = AppContext {
+            parameters: Some(r#"[{"name": "web.pin", "string": "1.1.0"}]"#.into()),
+            env: vec![("ARGOCD_ENV_WEB_ALLOW_TAGS".into(), "regexp:^1".into())],
+            ..AppContext::default()
+        };
+        let plan = generate::plan(rendered, &context).unwrap();
+        let app_wide = app_wide_settings(&context).unwrap();
+        let tracked = plan.images[0].tracked.as_ref().unwrap();
+        let got: Vec<(String, Option<String>, String)> =
+            origins(&plan.scan.objects[0], &app_wide, tracked)
+                .into_iter()
+                .map(|o| (o.key, o.value, o.text))
+                .collect();
+        let want = [
+            (
+                "image-list",
+                "web=ghcr.io/o/web:~1",
+                "annotation on Deployment/web",
+            ),
+            (
+                "web.allow-tags",
+                "regexp:^1",
+                "env ARGOCD_ENV_WEB_ALLOW_TAGS",
+            ),
+            ("web.ignore-tags", "*-debug", "annotation on Deployment/web"),
+            ("web.pin", "1.1.0", "parameter web.pin"),
+        ];
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let want: Vec<(String, Option<String>, String)> = want
+            .iter()
+            .map(|(k, v, t)| ((*k).to_string(), Some((*v).to_string()), (*t).to_string()))
+            .collect();
+        assert_eq!(got_sorted, want, "origins as listed: {got:?}");
+    }
+
+    #[test]
+    fn long_lists_are_truncated_in_text() {
+        let names = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+        for (name, count, want) in [
+            ("short", 2, "t0 · t1"),
+            (
+                "at the limit",
+                10,
+                "t0 · t1 · t2 · t3 · t4 · t5 · t6 · t7 · t8 · t9",
+            ),
+            (
+                "over",
+                13,
+                "t0 · t1 · t2 · t3 · t4 · t5 · t6 · t7 · t8 · t9 … and 3 more",
+            ),
+        ] {
+            assert_eq!(truncated(&names(count)), want, "{name}");
+        }
+    }
+}
