@@ -221,8 +221,8 @@ pub async fn resolve_plan(
             let key = request_key(tracked);
             if !requests.contains_key(&key) {
                 order.push(key.clone());
+                requests.insert(key, tracked);
             }
-            requests.entry(key).or_insert(tracked);
         }
     }
     let mut answers: HashMap<RequestKey, Outcome> = HashMap::new();
@@ -234,8 +234,13 @@ pub async fn resolve_plan(
         work.spawn(async move {
             let outcome =
                 tokio::time::timeout_at(deadline, resolve_one(&registries, &tracked)).await;
-            let outcome =
-                outcome.unwrap_or_else(|_| Err("the time budget ran out (--budget)".to_string()));
+            // Name the registry that kept us waiting: the message ends up in the Argo CD UI.
+            let outcome = outcome.unwrap_or_else(|_| {
+                Err(format!(
+                    "registry {} did not answer within the time budget (--budget)",
+                    tracked.image.registry()
+                ))
+            });
             (key, tracked, outcome)
         });
     }

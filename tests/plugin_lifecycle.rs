@@ -1,6 +1,6 @@
 //! The plugin across calls of argocd-cmp-server: the last-known-good tags that carry a render through a registry
-//! outage, the dynamic `parameters` command with its reduced environment, and renders of one state printing the
-//! same bytes.
+//! outage or a hung registry (within the plugin's time budget), the dynamic `parameters` command with its reduced
+//! environment, and renders of one state printing the same bytes.
 
 mod plugin_support;
 mod support;
@@ -289,4 +289,53 @@ async fn renders_of_the_same_state_print_the_same_bytes() {
     let announced = sidecar.parameters(&repo, &app).await;
     let announced_again = sidecar.parameters(&repo, &app).await;
     assert_eq!(announced_again.success(), announced.success(), "parameters");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_never_answers_costs_the_budget_not_the_render() {
+    let registry = shop_registry().await;
+    // Accepts connections and never answers: a hung registry, which only the time budget ends.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}", hung.local_addr().unwrap());
+    std::thread::spawn(move || {
+        // Holds every connection open; the thread ends with the test process.
+        let mut held = Vec::new();
+        for connection in hung.incoming() {
+            held.push(connection);
+        }
+    });
+    let mut sidecar = Sidecar::new(&[("apps.test", &registry)]);
+    sidecar
+        .env
+        .push(("IMAGE_RESOLVER_BUDGET".into(), "3s".into()));
+    let repo = Repo::new(&[("apps/web/deployment.yaml", DEPLOYMENT)]);
+    let app = Application::new("web", "apps/web");
+    let want = images(sidecar.generate(&repo, &app).await.success());
+
+    std::fs::write(
+        &sidecar.registries_conf,
+        format!("registries:\n- name: hung\n  prefix: apps.test\n  api_url: {hung_url}\n"),
+    )
+    .unwrap();
+    let late = sidecar.generate(&repo, &app).await;
+    assert_eq!(images(late.success()), want, "the last known good tags");
+    assert!(
+        late.stderr.contains(
+            "image apps.test/team/web (strategy semver, constraint '^1'): registry apps.test did not answer \
+             within the time budget (--budget); using 1.2.0, the tag last resolved for it\n"
+        ),
+        "{}",
+        late.stderr
+    );
+
+    sidecar.clear_cache();
+    let failed = sidecar.generate(&repo, &app).await;
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(failed.stdout, "");
+    assert_eq!(
+        failed.stderr,
+        "argocd-image-resolver: application web: image apps.test/team/web (strategy semver, constraint '^1'): \
+         registry apps.test did not answer within the time budget (--budget); no tag of it was resolved before, \
+         so there is nothing to fall back to\n"
+    );
 }
