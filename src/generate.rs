@@ -219,9 +219,9 @@ pub async fn resolve_plan(
             && tracked.action() == Action::Resolve
         {
             let key = request_key(tracked);
-            if !requests.contains_key(&key) {
-                order.push(key.clone());
-                requests.insert(key, tracked);
+            if let std::collections::hash_map::Entry::Vacant(slot) = requests.entry(key.clone()) {
+                order.push(key);
+                slot.insert(tracked);
             }
         }
     }

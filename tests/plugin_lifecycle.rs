@@ -183,6 +183,12 @@ async fn parameters_announce_each_alias_with_its_resolved_tag() {
             )],
         ),
         (
+            "no tracked image: an empty list, which Argo CD needs to read as JSON",
+            &pod,
+            Application::new("pod", "apps/pod"),
+            vec![],
+        ),
+        (
             "an alias holding '/' is announced in key form",
             &pod,
             slash_alias.clone(),

@@ -383,3 +383,97 @@ async fn argocd_install_manifest_changes_only_in_its_images_and_annotations() {
     }
     assert_eq!(output.stderr, "");
 }
+
+/// The checks above rest on this diff: it must see each kind of change.
+#[test]
+fn the_line_diff_tells_image_changes_from_other_changes() {
+    let input = "a: 1\n  image: x:1\nmetadata:\n  name: n\n";
+    for (name, output, changed, inserted, removed) in [
+        ("same", input.to_string(), vec![], vec![], vec![]),
+        (
+            "image",
+            input.replace("x:1", "x:2"),
+            vec![("  image: x:1", "  image: x:2")],
+            vec![],
+            vec![],
+        ),
+        (
+            "other line",
+            input.replace("a: 1", "a: 2"),
+            vec![("a: 1", "a: 2")],
+            vec![],
+            vec![],
+        ),
+        (
+            "inserted",
+            input.replace("  name: n", "  annotations:\n    k: v\n  name: n"),
+            vec![],
+            vec!["  annotations:", "    k: v"],
+            vec![],
+        ),
+        (
+            "removed",
+            input.replace("  name: n\n", ""),
+            vec![],
+            vec![],
+            vec!["  name: n"],
+        ),
+    ] {
+        let diff = plugin_support::line_diff(input, &output);
+        let strings = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+        let pairs: Vec<(String, String)> = changed
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(diff.changed, pairs, "{name}");
+        assert_eq!(diff.inserted, strings(inserted), "{name}");
+        assert_eq!(diff.removed, strings(removed), "{name}");
+    }
+    for (name, before, after, want) in [
+        (
+            "block",
+            "  image: x:1",
+            "  image: x:2",
+            Some(("x:1", "x:2")),
+        ),
+        (
+            "list item",
+            "- image: x:1",
+            "- image: x:2",
+            Some(("x:1", "x:2")),
+        ),
+        (
+            "quoted, comment",
+            "  image: 'x:1'  # c",
+            "  image: 'x:2'  # c",
+            Some(("x:1", "x:2")),
+        ),
+        (
+            "json",
+            r#""image": "x:1","#,
+            r#""image": "x:2","#,
+            Some(("x:1", "x:2")),
+        ),
+        (
+            "flow",
+            "{name: a, image: x:1}",
+            "{name: a, image: x:2}",
+            Some(("x:1", "x:2")),
+        ),
+        (
+            "comment changed too",
+            "  image: x:1  # a",
+            "  image: x:2  # b",
+            None,
+        ),
+        ("not an image field", "  name: x:1", "  name: x:2", None),
+        (
+            "an image-like key",
+            "  myimage: x:1",
+            "  myimage: x:2",
+            None,
+        ),
+    ] {
+        assert_eq!(plugin_support::image_change(before, after), want, "{name}");
+    }
+}
