@@ -202,7 +202,8 @@ pub(crate) struct RequestKey {
 
 /// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
 /// `deadline`. A request that fails or runs late falls back to the last tag recorded in `cache` for it (with a
-/// warning); without one, the whole call fails, naming the image and its policy.
+/// warning); without one, the whole call fails, naming the image and its policy (the first such image in text
+/// order). Warnings come in text order too.
 pub async fn resolve_plan(
     plan: &Plan,
     registries: &Arc<Registries>,
@@ -210,27 +211,39 @@ pub async fn resolve_plan(
     deadline: Instant,
 ) -> Result<Resolutions, GenerateError> {
     let mut requests: HashMap<RequestKey, &TrackedImage> = HashMap::new();
+    // The requests in text order: answers arrive in any order, but what is reported about them must not change
+    // between renders of the same state (Argo CD shows the failure in the UI and keeps it for a while).
+    let mut order: Vec<RequestKey> = Vec::new();
     for planned in &plan.images {
         if let Some(tracked) = &planned.tracked
             && tracked.action() == Action::Resolve
         {
-            requests.entry(request_key(tracked)).or_insert(tracked);
+            let key = request_key(tracked);
+            if let std::collections::hash_map::Entry::Vacant(slot) = requests.entry(key.clone()) {
+                order.push(key);
+                slot.insert(tracked);
+            }
         }
     }
     let mut answers: HashMap<RequestKey, Outcome> = HashMap::new();
-    let mut warnings = Vec::new();
+    let mut warnings_of: HashMap<RequestKey, String> = HashMap::new();
+    let mut failures: HashMap<RequestKey, GenerateError> = HashMap::new();
     let mut work = JoinSet::new();
     for (key, tracked) in &requests {
         let (key, tracked, registries) = (key.clone(), (*tracked).clone(), Arc::clone(registries));
         work.spawn(async move {
             let outcome =
                 tokio::time::timeout_at(deadline, resolve_one(&registries, &tracked)).await;
-            let outcome =
-                outcome.unwrap_or_else(|_| Err("the time budget ran out (--budget)".to_string()));
+            // Name the registry that kept us waiting: the message ends up in the Argo CD UI.
+            let outcome = outcome.unwrap_or_else(|_| {
+                Err(format!(
+                    "registry {} did not answer within the time budget (--budget)",
+                    tracked.image.registry()
+                ))
+            });
             (key, tracked, outcome)
         });
     }
-    let mut failure = None;
     while let Some(joined) = work.join_next().await {
         let (key, tracked, outcome) = joined.expect("resolving an image does not panic");
         let cache_key = ResolutionKey::new(key.repository.clone(), key.policy.clone());
@@ -239,10 +252,10 @@ pub async fn resolve_plan(
                 if let Some(cache) = cache
                     && let Err(e) = cache.record(&cache_key, &resolved)
                 {
-                    warnings.push(format!(
-                        "cannot record the resolved tag of {}: {e}",
-                        key.repository
-                    ));
+                    warnings_of.insert(
+                        key.clone(),
+                        format!("cannot record the resolved tag of {}: {e}", key.repository),
+                    );
                 }
                 answers.insert(
                     key,
@@ -256,10 +269,13 @@ pub async fn resolve_plan(
             }
             Err(reason) => match cache.and_then(|c| c.last_known_good(&cache_key)) {
                 Some(known) => {
-                    warnings.push(format!(
-                        "image {} ({}): {reason}; using {}, the tag last resolved for it",
-                        tracked.image, tracked.policy, known.tag
-                    ));
+                    warnings_of.insert(
+                        key.clone(),
+                        format!(
+                            "image {} ({}): {reason}; using {}, the tag last resolved for it",
+                            tracked.image, tracked.policy, known.tag
+                        ),
+                    );
                     answers.insert(
                         key,
                         Outcome {
@@ -271,18 +287,25 @@ pub async fn resolve_plan(
                     );
                 }
                 None => {
-                    failure.get_or_insert(GenerateError::Resolve {
-                        image: tracked.image.to_string(),
-                        policy: tracked.policy.to_string(),
-                        reason,
-                    });
+                    failures.insert(
+                        key,
+                        GenerateError::Resolve {
+                            image: tracked.image.to_string(),
+                            policy: tracked.policy.to_string(),
+                            reason,
+                        },
+                    );
                 }
             },
         }
     }
-    if let Some(failure) = failure {
+    if let Some(failure) = order.iter().find_map(|key| failures.remove(key)) {
         return Err(failure);
     }
+    let warnings = order
+        .iter()
+        .filter_map(|key| warnings_of.remove(key))
+        .collect();
     let outcomes = plan
         .images
         .iter()

@@ -96,7 +96,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     let (report, failures) = super::within_budget(global, "explain", async {
         let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
         let Planned { context, plan, .. } =
-            rendered_and_planned(&args.app, &argo, deadline).await?;
+            rendered_and_planned(&args.app, &argo, deadline, false).await?;
         let app_wide = app_wide_settings(&context)
             .map_err(|e| Failure::Invalid(format!("{}{e}", argo.prefix())))?;
         let registries = super::registries(global, &args.app.registry)?;

@@ -166,7 +166,7 @@ fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> RenderOptions 
                 .as_object()
                 .map(|m| {
                     m.iter()
-                        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
+                        .filter_map(|(k, v)| Some(format!("{k}={}", helm_set_value(v.as_str()?))))
                         .collect()
                 })
                 .unwrap_or_default()
@@ -186,6 +186,25 @@ fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> RenderOptions 
         }
     }
     options
+}
+
+/// A `set` / `set-string` value as helm's `--set` must receive it to read it as one value: helm splits at every
+/// unescaped `,`, so those are escaped, except in a `{a,b}` list, which helm reads as a list. Argo CD's own Helm
+/// support passes values the same way, so a value works alike in both.
+fn helm_set_value(value: &str) -> String {
+    if value.starts_with('{') && value.ends_with('}') {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut escaped = false;
+    for c in value.chars() {
+        if c == ',' && !escaped {
+            out.push('\\');
+        }
+        escaped = c == '\\';
+        out.push(c);
+    }
+    out
 }
 
 fn app_dir(args: &AppArgs) -> Result<PathBuf, Failure> {
@@ -237,15 +256,22 @@ pub(super) struct Planned {
     pub plan: Plan,
 }
 
-/// Renders the application and plans its images, as every command that renders it does.
+/// Renders the application (after `init` when `prepare`) and plans its images, as every command that renders it
+/// does.
 pub(super) async fn rendered_and_planned(
     args: &AppArgs,
     argo: &Argo,
     deadline: Instant,
+    prepare: bool,
 ) -> Result<Planned, Failure> {
     let prefix = argo.prefix();
     let dir = app_dir(args)?;
     let options = render_options(argo, args, &dir);
+    if prepare {
+        render::init(&dir, &options, deadline.into_std())
+            .await
+            .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+    }
     let rendered = render::render(&dir, &options, deadline.into_std())
         .await
         .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
@@ -264,16 +290,19 @@ pub(super) async fn rendered_and_planned(
     })
 }
 
-/// Everything up to resolved tags: render, plan, resolve. Shared by `generate` and `parameters`.
+/// Everything up to resolved tags: (`init` when `prepare`), render, plan, resolve. Shared by `generate` and
+/// `parameters`.
 async fn rendered_and_resolved(
     global: &GlobalArgs,
     args: &AppArgs,
     argo: &Argo,
+    prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
     let started = Instant::now();
     let deadline = started + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
     let prefix = argo.prefix();
-    let Planned { rendered, plan, .. } = rendered_and_planned(args, argo, deadline).await?;
+    let Planned { rendered, plan, .. } =
+        rendered_and_planned(args, argo, deadline, prepare).await?;
     let registries = Arc::new(super::registries(global, &args.registry)?);
     let cache = open_cache(args)?;
     let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline)
@@ -286,7 +315,9 @@ async fn rendered_and_resolved(
 pub fn generate(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     super::within_budget(global, "generate", async {
-        let (rendered, plan, resolutions) = rendered_and_resolved(global, &args, &argo).await?;
+        // argocd-cmp-server has just run `init` in this directory.
+        let (rendered, plan, resolutions) =
+            rendered_and_resolved(global, &args, &argo, false).await?;
         for warning in plan.warnings.iter().chain(&resolutions.warnings) {
             tracing::warn!("{}{warning}", argo.prefix());
         }
@@ -306,12 +337,16 @@ struct Announcement {
     string: String,
 }
 
-/// `parameters`: one announcement per tracked image with an alias, named `<alias>.pin` and holding the tag it
-/// resolves to now, so the UI shows it and a user can pin it (setting the parameter is the pin).
+/// `parameters`: one announcement per tracked image with an alias, named `<alias>.pin` (the alias in key form: a
+/// `/` written `_`) and holding the tag it resolves to now, so the UI shows it and a user can pin it (setting the
+/// parameter is the pin). Prepares the source first, as `init` would.
 pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     super::within_budget(global, "parameters", async {
-        let (_, plan, resolutions) = rendered_and_resolved(global, &args, &argo).await?;
+        // argocd-cmp-server runs `init` only before `generate`, never before the dynamic parameters command, so a
+        // chart whose dependencies are not in git would not render here: prepare the source ourselves (the working
+        // directory is a fresh copy that Argo CD deletes afterwards).
+        let (_, plan, resolutions) = rendered_and_resolved(global, &args, &argo, true).await?;
         let mut announcements: Vec<Announcement> = Vec::new();
         for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
             let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
@@ -320,7 +355,9 @@ pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure>
             let Some(alias) = &tracked.alias else {
                 continue;
             };
-            let name = format!("{alias}.pin");
+            // Keys spell an alias's `/` as `_` (argocd-image-updater's convention, which the policy sources
+            // follow): a parameter named `team/web.pin` would be ignored, so announce the name that pins.
+            let name = format!("{}.pin", alias.replace('/', "_"));
             if announcements.iter().any(|a| a.name == name) {
                 continue;
             }
@@ -330,13 +367,13 @@ pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure>
                 Decision::LastKnownGood => "last known tag, registry unavailable",
                 Decision::Registry => "newest allowed",
             };
+            let image = tracked.image.familiar_name();
             announcements.push(Announcement {
-                title: format!("{alias}: {} ({state})", tracked.image.familiar_name()),
+                title: format!("{alias}: {image} ({state})"),
                 tooltip: format!(
-                    "The tag {} runs, chosen by {}. Set this parameter to pin another tag (roll back); remove it to \
-                     follow the policy again.",
-                    tracked.image.familiar_name(),
-                    tracked.policy
+                    "The tag {} of {image} runs ({state}; policy: {}). Set this parameter to pin another tag (roll \
+                     back); remove it to follow the policy again.",
+                    outcome.tag, tracked.policy
                 ),
                 collection_type: "string",
                 string: outcome.tag.clone(),
@@ -345,4 +382,24 @@ pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure>
         }
         Ok(super::json(&announcements))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helm_set_values_keep_their_commas() {
+        for (name, value, want) in [
+            ("plain", "prod", "prod"),
+            ("comma", "a,b", r"a\,b"),
+            ("commas", "a,b,,c", r"a\,b\,\,c"),
+            ("already escaped", r"a\,b", r"a\,b"),
+            ("list", "{a,b}", "{a,b}"),
+            ("brace inside", "x{a,b}", r"x{a\,b}"),
+            ("empty", "", ""),
+        ] {
+            assert_eq!(helm_set_value(value), want, "{name}");
+        }
+    }
 }
