@@ -46,7 +46,8 @@ pub enum GenerateError {
     Scan(#[from] manifest::ScanError),
     #[error("{0}")]
     Policy(Box<SourceError>),
-    #[error("{object}: {source}")]
+    // The policy error names its source, and for an annotation the object it is on.
+    #[error("{source}")]
     ObjectPolicy {
         object: String,
         source: Box<SourceError>,

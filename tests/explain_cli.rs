@@ -425,7 +425,7 @@ async fn invalid_policy_fails_before_any_registry_is_asked() {
         (
             Some(2),
             "",
-            "argocd-image-resolver: Deployment 'web' (document 1): annotation \
+            "argocd-image-resolver: annotation \
              argocd-image-updater.argoproj.io/web.update-strategy = 'fastest' (on Deployment/web): unknown update \
              strategy 'fastest': expected semver, newest-build, alphabetical, digest or numerical (old names: latest, \
              name)\n"

@@ -121,6 +121,23 @@ async fn plugin_env_sets_the_plugins_own_options() {
     );
     assert_eq!(quiet.stderr, "", "the Application's plugin env wins");
     assert_eq!(quiet.success(), warned.success(), "same manifests");
+
+    // Where registries are and which credentials go to them stays the operator's choice: an Application pointing
+    // the plugin at its own registries.conf (here: one sending apps.test to a port nothing serves) changes nothing.
+    repo.write(&[(
+        "apps/web/evil-registries.conf",
+        "registries:\n- name: evil\n  prefix: apps.test\n  api_url: http://127.0.0.1:9\n",
+    )]);
+    let hijack = app
+        .clone()
+        .env("IMAGE_RESOLVER_REGISTRIES_CONF", "evil-registries.conf")
+        .env("IMAGE_RESOLVER_CACHE_DIR", "/tmp");
+    let hijacked = sidecar.generate(&repo, &hijack).await;
+    assert_eq!(
+        hijacked.success(),
+        warned.success(),
+        "the operator's registries.conf is used"
+    );
 }
 
 /// One tracked image; the tests point its registry at a port nothing listens on.
@@ -205,7 +222,7 @@ async fn bad_annotations_fail_the_render_naming_app_key_value_and_object() {
             "bad constraint",
             "argocd-image-updater.argoproj.io/image-list: web=apps.test/team/web:>=1.0 <<2",
             "annotation argocd-image-updater.argoproj.io/image-list entry 'web=apps.test/team/web:>=1.0 <<2' (on \
-             Deployment/web): invalid version constraint '>=1.0 <<2': invalid constraint '>=1.0 <<2': cannot read \
+             Deployment/web): invalid constraint '>=1.0 <<2': cannot read \
              '>=1.0 <<2'; expected comparisons such as '>=1.2 <2', '~1.4', '^0.3', '1.x' or '1.0 - 2.0', separated \
              by ',' or spaces, with '||' between alternatives",
         ),
@@ -227,8 +244,7 @@ async fn bad_annotations_fail_the_render_naming_app_key_value_and_object() {
         let output = sidecar.generate(&repo, &app).await;
         assert_eq!(output.status.code(), Some(2), "{name}: invalid input");
         assert_eq!(output.stdout, "", "{name}");
-        let prefix =
-            "argocd-image-resolver: application team-a_web: Deployment 'web' (document 1): ";
+        let prefix = "argocd-image-resolver: application team-a_web: ";
         assert_eq!(output.stderr, format!("{prefix}{want}\n"), "{name}");
     }
 }

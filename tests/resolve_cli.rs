@@ -179,7 +179,7 @@ fn bad_input_exits_2_with_a_message_naming_it() {
         (
             "bad constraint",
             vec!["nginx:>=x.y.z.w"],
-            "invalid policy: invalid version constraint '>=x.y.z.w'",
+            "invalid policy: invalid constraint '>=x.y.z.w'",
         ),
         (
             "bad regexp",

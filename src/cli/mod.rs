@@ -9,7 +9,7 @@ pub mod generate;
 pub mod resolve;
 pub mod tags;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -155,11 +155,26 @@ impl Failure {
     }
 }
 
+/// The options an Application may set for itself through plugin env. The others stay the operator's: whoever can
+/// edit an Application must not be able to point `registries.conf`, docker config, pull secrets or CA trust at
+/// files of their choosing (sending credentials elsewhere), share-poison the cache, or hand `kustomize build` a
+/// `--helm-command` to run in the sidecar.
+const APPLICATION_OPTIONS: &[&str] = &[
+    "IMAGE_RESOLVER_LOG_LEVEL",
+    "IMAGE_RESOLVER_LOG_FORMAT",
+    "IMAGE_RESOLVER_BUDGET",
+    "IMAGE_RESOLVER_RECURSE",
+    "IMAGE_RESOLVER_IMAGE_PATHS",
+];
+
 /// The clap command, with one adjustment for Argo CD: an Application's plugin env reaches the plugin as
 /// `ARGOCD_ENV_<name>`, so where `ARGOCD_ENV_IMAGE_RESOLVER_X` is set it takes the place of the sidecar's
-/// `IMAGE_RESOLVER_X` for that option.
+/// `IMAGE_RESOLVER_X`, for the options in [`APPLICATION_OPTIONS`] only.
 pub fn command() -> clap::Command {
-    let present = |name: &str| std::env::var_os(format!("ARGOCD_ENV_{name}")).is_some();
+    let present = |name: &str| {
+        APPLICATION_OPTIONS.contains(&name)
+            && std::env::var_os(format!("ARGOCD_ENV_{name}")).is_some()
+    };
     fn adjust(cmd: clap::Command, present: &dyn Fn(&str) -> bool) -> clap::Command {
         let overridden: Vec<(clap::Id, String)> = cmd
             .get_arguments()
@@ -313,6 +328,8 @@ pub fn init_logging(global: &GlobalArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
+        // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
+        .with_ansi(io::stderr().is_terminal())
         .with_target(false);
     // A second initialisation (tests calling this twice) is harmless, so its error is ignored.
     let _ = match global.log_format {

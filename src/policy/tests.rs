@@ -271,7 +271,7 @@ fn strategy_names_and_errors() {
         Strategy::parse("semver", Some(">= nope"), Order::Asc)
             .unwrap_err()
             .to_string()
-            .starts_with("invalid version constraint '>= nope': "),
+            .starts_with("invalid constraint '>= nope': "),
     );
     assert_eq!(
         Strategy::parse("digest", Some("^1.0"), Order::Asc)

@@ -833,7 +833,7 @@ fn error_messages() {
             "bad constraint",
             Given::Annotations(vec![("image-list", "web=org/web:>=1.x.y.z")]),
             format!(
-                "{} entry 'web=org/web:>=1.x.y.z' {on}: invalid version constraint '>=1.x.y.z': invalid constraint \
+                "{} entry 'web=org/web:>=1.x.y.z' {on}: invalid constraint \
                  '>=1.x.y.z': cannot read '>=1.x.y.z'; expected comparisons such as '>=1.2 <2', '~1.4', '^0.3', \
                  '1.x' or '1.0 - 2.0', separated by ',' or spaces, with '||' between alternatives",
                 a("image-list")

@@ -57,7 +57,8 @@ pub enum StrategyError {
     Unknown(String),
     #[error("unknown sort order '{0}': expected asc or desc")]
     UnknownOrder(String),
-    #[error("invalid version constraint '{constraint}': {source}")]
+    // The constraint's own error already quotes it.
+    #[error("{source}")]
     Constraint {
         constraint: String,
         source: crate::constraint::ConstraintError,
