@@ -185,12 +185,15 @@ pub struct Outcome {
     pub fallback_reason: Option<String>,
 }
 
-/// What [`resolve_plan`] found: the outcome per [`Plan::images`] entry (`None` for untracked images), and warnings
-/// (fallbacks to last-known-good).
+/// What [`resolve_plan`] found: the outcome per [`Plan::images`] entry (`None` for untracked images and for failed
+/// requests), warnings (fallbacks to last-known-good) and failures.
 #[derive(Debug, Default)]
 pub struct Resolutions {
     pub outcomes: Vec<Option<Outcome>>,
     pub warnings: Vec<String>,
+    /// Requests with no answer at all, neither from the registry nor from the cache, in text order. `generate`
+    /// must fail on the first: rendering the old tag silently would look like success.
+    pub failures: Vec<GenerateError>,
 }
 
 /// The request identity: same repository, policy and credentials resolve alike.
@@ -203,14 +206,14 @@ pub(crate) struct RequestKey {
 
 /// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
 /// `deadline`. A request that fails or runs late falls back to the last tag recorded in `cache` for it (with a
-/// warning); without one, the whole call fails, naming the image and its policy (the first such image in text
-/// order). Warnings come in text order too.
+/// warning); without one it is a failure naming the image and its policy. Warnings and failures come in text
+/// order, so what Argo CD shows does not change between renders of the same state.
 pub async fn resolve_plan(
     plan: &Plan,
     registries: &Arc<Registries>,
     cache: Option<&FileCache>,
     deadline: Instant,
-) -> Result<Resolutions, GenerateError> {
+) -> Resolutions {
     let mut requests: HashMap<RequestKey, &TrackedImage> = HashMap::new();
     // The requests in text order: answers arrive in any order, but what is reported about them must not change
     // between renders of the same state (Argo CD shows the failure in the UI and keeps it for a while).
@@ -300,9 +303,10 @@ pub async fn resolve_plan(
             },
         }
     }
-    if let Some(failure) = order.iter().find_map(|key| failures.remove(key)) {
-        return Err(failure);
-    }
+    let failures = order
+        .iter()
+        .filter_map(|key| failures.remove(key))
+        .collect();
     let warnings = order
         .iter()
         .filter_map(|key| warnings_of.remove(key))
@@ -313,6 +317,7 @@ pub async fn resolve_plan(
         .map(|planned| {
             let tracked = planned.tracked.as_ref()?;
             Some(match tracked.action() {
+                Action::Resolve => return answers.get(&request_key(tracked)).cloned(),
                 Action::Pin(tag) => Outcome {
                     tag: tag.to_string(),
                     digest: None,
@@ -325,11 +330,14 @@ pub async fn resolve_plan(
                     decision: Decision::Hold,
                     fallback_reason: None,
                 },
-                Action::Resolve => answers[&request_key(tracked)].clone(),
             })
         })
         .collect();
-    Ok(Resolutions { outcomes, warnings })
+    Resolutions {
+        outcomes,
+        warnings,
+        failures,
+    }
 }
 
 /// The identity under which [`resolve_plan`] resolves `tracked` once (`explain` groups images the same way).

@@ -85,6 +85,37 @@ async fn registry_down_falls_back_to_the_last_known_good_tags_or_fails_clearly()
             "the message names the app, the first image in text order, the registry: {message}"
         );
     }
+
+    // The Parameters tab stays usable (it is where a rollback is pinned): the images are announced without a value.
+    let announced = sidecar.parameters(&repo, &app).await;
+    let announced: serde_json::Value = serde_json::from_str(announced.success()).unwrap();
+    let unresolved: Vec<(&str, &str, &str)> = announced
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["title"].as_str().unwrap(),
+                a["string"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unresolved,
+        [
+            (
+                "web.pin",
+                "web: apps.test/team/web (registry unavailable)",
+                ""
+            ),
+            (
+                "worker.pin",
+                "worker: apps.test/team/worker (registry unavailable)",
+                ""
+            ),
+        ]
+    );
 }
 
 /// One announcement as `parameters` prints it.

@@ -300,14 +300,11 @@ async fn rendered_and_resolved(
 ) -> Result<(String, Plan, Resolutions), Failure> {
     let started = Instant::now();
     let deadline = started + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
-    let prefix = argo.prefix();
     let Planned { rendered, plan, .. } =
         rendered_and_planned(args, argo, deadline, prepare).await?;
     let registries = Arc::new(super::registries(global, &args.registry)?);
     let cache = open_cache(args)?;
-    let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline)
-        .await
-        .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+    let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline).await;
     Ok((rendered, plan, resolutions))
 }
 
@@ -318,6 +315,9 @@ pub fn generate(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
         // argocd-cmp-server has just run `init` in this directory.
         let (rendered, plan, resolutions) =
             rendered_and_resolved(global, &args, &argo, false).await?;
+        if let Some(failure) = resolutions.failures.first() {
+            return Err(Failure::NoResult(format!("{}{failure}", argo.prefix())));
+        }
         for warning in plan.warnings.iter().chain(&resolutions.warnings) {
             tracing::warn!("{}{warning}", argo.prefix());
         }
@@ -347,9 +347,14 @@ pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure>
         // chart whose dependencies are not in git would not render here: prepare the source ourselves (the working
         // directory is a fresh copy that Argo CD deletes afterwards).
         let (_, plan, resolutions) = rendered_and_resolved(global, &args, &argo, true).await?;
+        // A registry that cannot be asked must not take the Parameters tab away: that is when a user pins a
+        // rollback. Such images are announced without a value.
+        for failure in &resolutions.failures {
+            tracing::warn!("{}{failure}", argo.prefix());
+        }
         let mut announcements: Vec<Announcement> = Vec::new();
         for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
-            let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
+            let Some(tracked) = &planned.tracked else {
                 continue;
             };
             let Some(alias) = &tracked.alias else {
@@ -361,13 +366,27 @@ pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure>
             if announcements.iter().any(|a| a.name == name) {
                 continue;
             }
+            let image = tracked.image.familiar_name();
+            let Some(outcome) = outcome else {
+                announcements.push(Announcement {
+                    title: format!("{alias}: {image} (registry unavailable)"),
+                    tooltip: format!(
+                        "No tag of {image} could be resolved (policy: {}): its registry did not answer and no tag \
+                         was resolved before. Set this parameter to a tag to run that tag.",
+                        tracked.policy
+                    ),
+                    collection_type: "string",
+                    string: String::new(),
+                    name,
+                });
+                continue;
+            };
             let state = match outcome.decision {
                 Decision::Pin => "pinned here",
                 Decision::Hold => "held",
                 Decision::LastKnownGood => "last known tag, registry unavailable",
                 Decision::Registry => "newest allowed",
             };
-            let image = tracked.image.familiar_name();
             announcements.push(Announcement {
                 title: format!("{alias}: {image} ({state})"),
                 tooltip: format!(
