@@ -862,23 +862,27 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn concurrent_calls_in_one_process_fetch_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = FileCache::open(dir.path()).unwrap();
-        let key = TagsKey::new("docker.io/library/nginx");
+    type Shared = Result<TagsOutcome, Arc<FetchFailed>>;
+
+    /// Starts a fetch that ends with `leader_result` once a second call for the same key has been seen waiting for
+    /// it; returns both outcomes and how many fetches ran.
+    async fn leader_and_follower(
+        cache: &FileCache,
+        key: &TagsKey,
+        leader_result: Result<Vec<Tag>, FetchFailed>,
+    ) -> (Shared, Shared, usize) {
         let calls = AtomicUsize::new(0);
         let (entered, release) = (Notify::new(), Notify::new());
 
-        let leader = cache.tags_or_fetch(&key, TTL, async {
+        let leader = cache.tags_or_fetch(key, TTL, async {
             calls.fetch_add(1, Ordering::SeqCst);
             entered.notify_one();
             release.notified().await;
-            Ok::<_, FetchFailed>(tag_list(&["1.0", "1.1"]))
+            leader_result
         });
         let follower = async {
             entered.notified().await;
-            let mut follower = pin!(cache.tags_or_fetch(&key, TTL, async {
+            let mut follower = pin!(cache.tags_or_fetch(key, TTL, async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Ok::<_, FetchFailed>(tag_list(&["other"]))
             }));
@@ -890,9 +894,20 @@ mod tests {
             follower.await
         };
         let (leader, follower) = tokio::join!(leader, follower);
+        (leader, follower, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn concurrent_calls_in_one_process_fetch_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::open(dir.path()).unwrap();
+        let key = TagsKey::new("docker.io/library/nginx");
+
+        let (leader, follower, calls) =
+            leader_and_follower(&cache, &key, Ok(tag_list(&["1.0", "1.1"]))).await;
         let (leader, follower) = (leader.unwrap(), follower.unwrap());
 
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one fetch");
+        assert_eq!(calls, 1, "one fetch");
         assert_eq!(leader.source, TagsSource::Fetched);
         assert_eq!(follower.source, TagsSource::Shared);
         assert_eq!(follower.tags, leader.tags);
@@ -905,32 +920,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = FileCache::open(dir.path()).unwrap();
         let key = TagsKey::new("docker.io/library/nginx");
-        let calls = AtomicUsize::new(0);
-        let (entered, release) = (Notify::new(), Notify::new());
 
-        let leader = cache.tags_or_fetch(&key, TTL, async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            entered.notify_one();
-            release.notified().await;
-            Err::<Vec<Tag>, _>(FetchFailed("registry answered 503"))
-        });
-        let follower = async {
-            entered.notified().await;
-            let mut follower = pin!(cache.tags_or_fetch(&key, TTL, async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, FetchFailed>(tag_list(&["other"]))
-            }));
-            assert!(
-                poll_once(follower.as_mut()).await.is_pending(),
-                "waits for the leader"
-            );
-            release.notify_one();
-            follower.await
-        };
-        let (leader, follower) = tokio::join!(leader, follower);
+        let (leader, follower, calls) =
+            leader_and_follower(&cache, &key, Err(FetchFailed("registry answered 503"))).await;
         let (leader, follower) = (leader.unwrap_err(), follower.unwrap_err());
 
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one fetch");
+        assert_eq!(calls, 1, "one fetch");
         assert!(Arc::ptr_eq(&leader, &follower), "the same error");
         assert_eq!(leader.0, "registry answered 503");
         assert_eq!(cache.tags(&key, Duration::MAX), None, "nothing stored");
