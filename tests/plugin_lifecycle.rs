@@ -1,9 +1,12 @@
 //! The plugin across calls of argocd-cmp-server: the last-known-good tags that carry a render through a registry
 //! outage or a hung registry (within the plugin's time budget), the dynamic `parameters` command with its reduced
-//! environment, and renders of one state printing the same bytes.
+//! environment, renders of one state printing the same bytes, and the time budget `init` and `generate` share.
 
 mod plugin_support;
 mod support;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use plugin_support::{
     Application, Repo, Sidecar, documents, images, resolved_entries, shop_registry,
@@ -374,5 +377,46 @@ async fn a_registry_that_never_answers_costs_the_budget_not_the_render() {
         "argocd-image-resolver: application web: image apps.test/team/web (strategy semver, constraint '^1'): \
          registry apps.test did not answer within the time budget (--budget); no tag of it was resolved before, \
          so there is nothing to fall back to\n"
+    );
+}
+
+/// Argo CD's deadline covers `init` and `generate` together, so `generate` has only what `init` left of the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_and_generate_share_the_budget() {
+    let registry = shop_registry().await;
+    let sidecar = Sidecar::new(&[("apps.test", &registry)]);
+    let repo = Repo::new(&[("apps/web/deployment.yaml", DEPLOYMENT)]);
+    let app = Application::new("web", "apps/web");
+    // What an `init` that took `took` would have left: its mark, dated when it started.
+    let init_took = |took: Duration| {
+        move |dir: &Path| {
+            let mark = std::fs::File::options()
+                .write(true)
+                .open(dir.join(".argocd-image-resolver-init"))
+                .expect("init leaves its mark");
+            mark.set_modified(SystemTime::now() - took).unwrap();
+        }
+    };
+
+    let quick = sidecar.generate(&repo, &app).await;
+    let slow = sidecar
+        .generate_after_init(&repo, &app, init_took(Duration::from_secs(30)))
+        .await;
+    assert_eq!(slow.success(), quick.success(), "10 s left is enough");
+
+    let used_up = sidecar
+        .generate_after_init(&repo, &app, init_took(Duration::from_millis(39_700)))
+        .await;
+    assert_eq!(used_up.status.code(), Some(1));
+    assert_eq!(used_up.stdout, "");
+    assert!(
+        used_up
+            .stderr
+            .starts_with("argocd-image-resolver: application web: init used 39.")
+            && used_up.stderr.ends_with(
+                "s of the budget of 40s, which leaves generate no time (--budget / IMAGE_RESOLVER_BUDGET)\n"
+            ),
+        "{}",
+        used_up.stderr
     );
 }

@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::cache::{self, FileCache};
 use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
@@ -241,6 +242,7 @@ pub fn init(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     let dir = app_dir(&args)?;
     let options = render_options(&argo, &args, &dir);
+    budget::mark_init(&dir);
     super::within_budget(global, "init", async {
         render::init(&dir, &options, Instant::now().into_std() + global.budget)
             .await
@@ -294,12 +296,12 @@ pub(super) async fn rendered_and_planned(
 /// `parameters`.
 async fn rendered_and_resolved(
     global: &GlobalArgs,
+    budget: Budget,
     args: &AppArgs,
     argo: &Argo,
     prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
-    let started = Instant::now();
-    let deadline = started + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+    let deadline = Instant::now() + budget.left().saturating_sub(generate::OUTPUT_MARGIN);
     let Planned { rendered, plan, .. } =
         rendered_and_planned(args, argo, deadline, prepare).await?;
     let registries = Arc::new(super::registries(global, &args.registry)?);
@@ -311,10 +313,23 @@ async fn rendered_and_resolved(
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
 pub fn generate(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
-    super::within_budget(global, "generate", async {
-        // argocd-cmp-server has just run `init` in this directory.
+    // argocd-cmp-server has just run `init` in this directory, under the same deadline.
+    let budget = Budget::left_in(&app_dir(&args)?, global.budget);
+    if budget.left() <= generate::OUTPUT_MARGIN {
+        return Err(Failure::NoResult(format!(
+            "{}init used {:.1?} of the budget of {:?}, which leaves generate no time (--budget / \
+             IMAGE_RESOLVER_BUDGET)",
+            argo.prefix(),
+            budget.used_by_init,
+            budget.total
+        )));
+    }
+    if !budget.used_by_init.is_zero() {
+        tracing::debug!("{}generate has {budget}", argo.prefix());
+    }
+    super::within(budget, "generate", async {
         let (rendered, plan, resolutions) =
-            rendered_and_resolved(global, &args, &argo, false).await?;
+            rendered_and_resolved(global, budget, &args, &argo, false).await?;
         if let Some(failure) = resolutions.failures.first() {
             return Err(Failure::NoResult(format!("{}{failure}", argo.prefix())));
         }
@@ -346,7 +361,8 @@ pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure>
         // argocd-cmp-server runs `init` only before `generate`, never before the dynamic parameters command, so a
         // chart whose dependencies are not in git would not render here: prepare the source ourselves (the working
         // directory is a fresh copy that Argo CD deletes afterwards).
-        let (_, plan, resolutions) = rendered_and_resolved(global, &args, &argo, true).await?;
+        let (_, plan, resolutions) =
+            rendered_and_resolved(global, Budget::whole(global.budget), &args, &argo, true).await?;
         // A registry that cannot be asked must not take the Parameters tab away: that is when a user pins a
         // rollback. Such images are announced without a value.
         for failure in &resolutions.failures {

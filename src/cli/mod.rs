@@ -4,6 +4,7 @@
 //! failed); 2 the input is invalid (a bad image, constraint, pattern or file). Data goes to stdout, diagnostics to
 //! stderr, and nothing is printed to stdout on error.
 
+pub mod budget;
 pub mod explain;
 pub mod generate;
 pub mod resolve;
@@ -15,6 +16,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use budget::Budget;
 
 use crate::registry::credentials::{CredentialOptions, CredentialSpec, CredentialStore};
 use crate::registry::{AccessError, ClientOptions, Overrides, Registries, RegistriesConf, config};
@@ -69,7 +72,8 @@ pub struct GlobalArgs {
         value_name = "DIR"
     )]
     pub pull_secrets_dir: Option<PathBuf>,
-    /// Time budget of one command, such as 40s or 1m30s: past it the command fails rather than run late.
+    /// Time budget of one command, such as 40s or 1m30s: past it the command fails rather than run late. `init` and
+    /// `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_BUDGET", default_value = "40s", value_parser = parse_budget)]
     pub budget: Duration,
 }
@@ -280,17 +284,27 @@ pub fn within_budget<T>(
     what: &str,
     work: impl std::future::Future<Output = Result<T, Failure>>,
 ) -> Result<T, Failure> {
+    within(Budget::whole(global.budget), what, work)
+}
+
+/// Runs `work` on a runtime for this command, within `budget`.
+pub fn within<T>(
+    budget: Budget,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::NoResult(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        tokio::time::timeout(global.budget, work).await.unwrap_or_else(|_| {
-            Err(Failure::NoResult(format!(
-                "{what} did not finish within the budget of {:?} (--budget / IMAGE_RESOLVER_BUDGET)",
-                global.budget
-            )))
-        })
+        tokio::time::timeout(budget.left(), work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::NoResult(format!(
+                    "{what} did not finish within {budget} (--budget / IMAGE_RESOLVER_BUDGET)"
+                )))
+            })
     })
 }
 

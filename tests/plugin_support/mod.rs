@@ -373,6 +373,16 @@ impl Sidecar {
     /// What argocd-cmp-server does for a manifest request: unpack, `init`, then (if it succeeded) `generate` in
     /// the same directory. Panics when `init` fails; returns `generate`'s outcome.
     pub async fn generate(&self, repo: &Repo, app: &Application) -> Run {
+        self.generate_after_init(repo, app, |_| {}).await
+    }
+
+    /// [`Sidecar::generate`], calling `between` with the application directory after `init` succeeded.
+    pub async fn generate_after_init(
+        &self,
+        repo: &Repo,
+        app: &Application,
+        between: impl FnOnce(&Path),
+    ) -> Run {
         let work = self.unpack(repo);
         let dir = work.path().join(&app.path);
         let mut vars = self.base_vars();
@@ -384,6 +394,7 @@ impl Sidecar {
             init.status,
             init.stderr
         );
+        between(&dir);
         let generate = run(dir, "generate", vars).await;
         drop(work);
         generate
