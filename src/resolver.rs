@@ -3,13 +3,16 @@
 //!
 //! The choice itself is [`Policy::select_except`]'s, so a registry answer and a tag list given by hand resolve
 //! alike. Requests are kept to what the strategy needs: `semver`, `alphabetical` and `numerical` cost one tag
-//! listing, plus one manifest read of the winner when platforms are named.
+//! listing, plus one manifest read of the winner when platforms are named. With [`SharedTags`], the listing comes
+//! from a short-lived cache that every render shares.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
+use crate::cache::{FileCache, TagsKey};
 use crate::image::ImageRef;
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
@@ -23,7 +26,7 @@ pub struct Resolution {
     pub tags: Vec<Tag>,
     /// Tags with no image for the wanted platforms.
     pub unavailable: HashSet<String>,
-    /// Pages of the tag listing.
+    /// Pages of the tag listing this call fetched (0 when the list came from [`SharedTags`]).
     pub pages: u32,
     pub elapsed: Duration,
 }
@@ -35,20 +38,29 @@ impl Resolution {
     }
 }
 
-/// Lists `image`'s tags and resolves `policy` over them. A winner that turns out to have no image for the
-/// policy's platforms is dropped and the next one tried.
+/// A tag-list cache in front of the registries: a list younger than `ttl` answers every render that needs it, and
+/// concurrent renders of one repository wait for one fetch. Lists are kept per credential source.
+#[derive(Clone)]
+pub struct SharedTags {
+    pub cache: Arc<FileCache>,
+    pub ttl: Duration,
+}
+
+/// Lists `image`'s tags (from `shared` when given and fresh) and resolves `policy` over them. A winner that turns
+/// out to have no image for the policy's platforms is dropped and the next one tried.
 pub async fn resolve(
     client: &RegistryClient,
     image: &ImageRef,
     policy: &Policy,
+    shared: Option<&SharedTags>,
 ) -> Result<Resolution, RegistryError> {
     let started = std::time::Instant::now();
     let repository = image.repository();
-    let listing = client.tags(repository).await?;
+    let (tags, pages) = list_tags(client, image, shared).await?;
     let mut resolution = Resolution {
-        tags: listing.tags.iter().map(Tag::new).collect(),
+        tags,
         unavailable: HashSet::new(),
-        pages: listing.pages,
+        pages,
         elapsed: Duration::ZERO,
     };
     let platforms = wanted_platforms(policy);
@@ -79,6 +91,36 @@ pub async fn resolve(
     }
     resolution.elapsed = started.elapsed();
     Ok(resolution)
+}
+
+/// `image`'s tags and the pages this call fetched for them.
+async fn list_tags(
+    client: &RegistryClient,
+    image: &ImageRef,
+    shared: Option<&SharedTags>,
+) -> Result<(Vec<Tag>, u32), RegistryError> {
+    let repository = image.repository();
+    let Some(shared) = shared else {
+        let listing = client.tags(repository).await?;
+        return Ok((listing.tags.iter().map(Tag::new).collect(), listing.pages));
+    };
+    let key = TagsKey::with_credentials(
+        image.name(),
+        client.credential_source().map(ToString::to_string),
+    );
+    let mut pages = 0;
+    let fetch = async {
+        let listing = client.tags(repository).await?;
+        pages = listing.pages;
+        Ok(listing.tags.iter().map(Tag::new).collect())
+    };
+    let outcome = shared
+        .cache
+        .tags_or_fetch(&key, shared.ttl, fetch)
+        .await
+        .map_err(|e: Arc<RegistryError>| RegistryError::clone(&e))?;
+    tracing::debug!(repository = %key, source = ?outcome.source, fetched_at = %outcome.tags.fetched_at, "tag list");
+    Ok((outcome.tags.tags, pages))
 }
 
 /// The platforms to read images for: the policy's, else `linux/amd64` (argocd-image-updater's default).

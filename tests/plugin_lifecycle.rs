@@ -1,4 +1,4 @@
-//! The plugin across calls of argocd-cmp-server: the last-known-good tags that carry a render through a registry
+//! The plugin across calls of argocd-cmp-server: shared tag lists, the last-known-good tags that carry a render through a registry
 //! outage or a hung registry (within the plugin's time budget), the dynamic `parameters` command with its reduced
 //! environment, renders of one state printing the same bytes, and the time budget `init` and `generate` share.
 
@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use plugin_support::{
-    Application, Repo, Sidecar, documents, images, resolved_entries, shop_registry,
+    Application, Repo, Sidecar, documents, images, push_tags, resolved_entries, shop_registry,
 };
 
 const DEPLOYMENT: &str = r#"apiVersion: apps/v1
@@ -30,11 +30,53 @@ spec:
         image: apps.test/team/worker:2024.01.01
 "#;
 
+/// A tag list fetched by one render answers the renders after it for `--tags-ttl` (30 s by default), whichever
+/// Application they are for; an Application can ask for fresh lists with its plugin env.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetched_tag_lists_answer_later_renders_for_their_ttl() {
+    let registry = shop_registry().await;
+    let sidecar = Sidecar::new(&[("apps.test", &registry)]);
+    let repo = Repo::new(&[
+        ("apps/web/deployment.yaml", DEPLOYMENT),
+        ("apps/other/deployment.yaml", DEPLOYMENT),
+    ]);
+    let web = Application::new("web", "apps/web");
+    let before = [
+        "apps.test/team/web:1.2.0",
+        "apps.test/team/worker:2024.06.15",
+    ];
+    assert_eq!(
+        images(sidecar.generate(&repo, &web).await.success()),
+        before
+    );
+
+    push_tags(&registry, "team/web", &["1.4.0"]).await;
+    let other = Application::new("other", "apps/other");
+    assert_eq!(
+        images(sidecar.generate(&repo, &other).await.success()),
+        before,
+        "another Application within the TTL: the list already fetched"
+    );
+    let fresh = Application::new("other", "apps/other").env("IMAGE_RESOLVER_TAGS_TTL", "0");
+    assert_eq!(
+        images(sidecar.generate(&repo, &fresh).await.success()),
+        [
+            "apps.test/team/web:1.4.0",
+            "apps.test/team/worker:2024.06.15"
+        ],
+        "tags-ttl 0: asked the registry"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_down_falls_back_to_the_last_known_good_tags_or_fails_clearly() {
     let registry = shop_registry().await;
     let api_url = registry.base.to_string();
-    let sidecar = Sidecar::new(&[("apps.test", &registry)]);
+    let mut sidecar = Sidecar::new(&[("apps.test", &registry)]);
+    // An outage that outlasts the shared tag lists (the next test shows them answering).
+    sidecar
+        .env
+        .push(("IMAGE_RESOLVER_TAGS_TTL".into(), "0".into()));
     let repo = Repo::new(&[("apps/web/deployment.yaml", DEPLOYMENT)]);
     let app = Application::new("team-a_web", "apps/web");
     let want = [
@@ -345,9 +387,10 @@ async fn a_registry_that_never_answers_costs_the_budget_not_the_render() {
         }
     });
     let mut sidecar = Sidecar::new(&[("apps.test", &registry)]);
-    sidecar
-        .env
-        .push(("IMAGE_RESOLVER_BUDGET".into(), "3s".into()));
+    sidecar.env.extend([
+        ("IMAGE_RESOLVER_BUDGET".into(), "3s".into()),
+        ("IMAGE_RESOLVER_TAGS_TTL".into(), "0".into()),
+    ]);
     let repo = Repo::new(&[("apps/web/deployment.yaml", DEPLOYMENT)]);
     let app = Application::new("web", "apps/web");
     let want = images(sidecar.generate(&repo, &app).await.success());

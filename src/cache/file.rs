@@ -110,6 +110,8 @@ struct ResolvedFile<'a> {
 #[derive(Serialize, Deserialize)]
 struct TagsFile<'a> {
     repository: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credentials: Option<Cow<'a, str>>,
     fetched_at: DateTime<Utc>,
     tags: Cow<'a, [Tag]>,
 }
@@ -206,7 +208,9 @@ impl FileCache {
     pub fn tags(&self, key: &TagsKey, max_age: Duration) -> Option<CachedTags> {
         let path = self.tags_path(key);
         let file: TagsFile = read_json(&path)?;
-        if file.repository != key.repository {
+        if file.repository != key.repository
+            || file.credentials.as_deref() != key.credentials.as_deref()
+        {
             return ignore(&path, "it holds another key");
         }
         if let Some(bad) = file.tags.iter().find(|t| {
@@ -228,6 +232,7 @@ impl FileCache {
     pub fn store_tags(&self, key: &TagsKey, tags: &CachedTags) -> Result<(), CacheError> {
         let file = TagsFile {
             repository: Cow::Borrowed(&key.repository),
+            credentials: key.credentials.as_deref().map(Cow::Borrowed),
             fetched_at: tags.fetched_at,
             tags: Cow::Borrowed(&tags.tags),
         };
@@ -669,6 +674,46 @@ mod tests {
                 "resolved_at": "2026-01-01T10:00:00Z",
             })
         );
+    }
+
+    #[test]
+    fn tag_lists_are_kept_per_credential_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::at("2026-01-01T10:00:00Z");
+        let cache = open(dir.path(), clock.clone());
+        let read_with = |credentials: Option<&str>| {
+            TagsKey::with_credentials("ghcr.io/org/app", credentials.map(String::from))
+        };
+        let private = CachedTags {
+            tags: tag_list(&["1.0-private"]),
+            fetched_at: clock.now(),
+        };
+        cache
+            .store_tags(&read_with(Some("pull-secret team-a/regcred")), &private)
+            .unwrap();
+        for (name, credentials, want) in [
+            (
+                "the same source",
+                Some("pull-secret team-a/regcred"),
+                Some(&private),
+            ),
+            ("another source", Some("pull-secret team-b/regcred"), None),
+            ("anonymous", None, None),
+        ] {
+            assert_eq!(
+                cache.tags(&read_with(credentials), TTL).as_ref(),
+                want,
+                "{name}"
+            );
+        }
+
+        // A file moved under another key's name is not that key's list.
+        fs::copy(
+            cache.tags_path(&read_with(Some("pull-secret team-a/regcred"))),
+            cache.tags_path(&read_with(None)),
+        )
+        .unwrap();
+        assert_eq!(cache.tags(&read_with(None), TTL), None, "copied file");
     }
 
     #[test]

@@ -84,29 +84,50 @@ impl fmt::Display for ResolutionKey {
     }
 }
 
-/// Which tag list: one image repository. Tags do not depend on the policy, so every policy shares the list.
+/// Which tag list: one image repository as read with one credential. Tags do not depend on the policy, so every
+/// policy shares the list; they may depend on who asks (a list fetched with one Application's pull secret must not
+/// answer another that has no access).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TagsKey {
     /// The normalised repository with its registry: `docker.io/library/nginx`.
     pub repository: String,
+    /// The credential source the list is read with (its kind and name, never a secret); `None`: anonymous.
+    pub credentials: Option<String>,
 }
 
 impl TagsKey {
+    /// The key of `repository` read anonymously.
     pub fn new(repository: impl Into<String>) -> Self {
         TagsKey {
             repository: repository.into(),
+            credentials: None,
         }
     }
 
-    /// The file name stem: the lower-case hex SHA-256 of the repository.
+    /// The key of `repository` read with `credentials`.
+    pub fn with_credentials(repository: impl Into<String>, credentials: Option<String>) -> Self {
+        TagsKey {
+            repository: repository.into(),
+            credentials,
+        }
+    }
+
+    /// The file name stem: the lower-case hex SHA-256 of the repository, and of a NUL byte and the credential
+    /// source when there is one.
     pub fn file_stem(&self) -> String {
-        sha256_hex(&[&self.repository])
+        match &self.credentials {
+            None => sha256_hex(&[&self.repository]),
+            Some(credentials) => sha256_hex(&[&self.repository, credentials]),
+        }
     }
 }
 
 impl fmt::Display for TagsKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repository)
+        match &self.credentials {
+            None => f.write_str(&self.repository),
+            Some(credentials) => write!(f, "{} (read with {credentials})", self.repository),
+        }
     }
 }
 
@@ -275,6 +296,20 @@ mod tests {
         ] {
             assert_eq!(TagsKey::new(repository).file_stem(), want, "{name}");
         }
+        let read_with = |credentials: &str| {
+            TagsKey::with_credentials("docker.io/library/nginx", Some(credentials.into()))
+                .file_stem()
+        };
+        assert_eq!(
+            read_with("pull-secret argocd/regcred"),
+            "35c5226a6048ac0b62ffb8b8a02be7bcd18a97572e20eb106d92da164ffdb88d",
+            "with a credential source"
+        );
+        assert_ne!(
+            read_with("pull-secret argocd/other"),
+            read_with("pull-secret argocd/regcred"),
+            "each credential source has its own list"
+        );
     }
 
     #[test]

@@ -200,7 +200,7 @@ async fn resolve_request(
             let before = client.stats().requests;
             let resolved = tokio::time::timeout_at(
                 deadline,
-                resolver::resolve(&client, image, &tracked.policy),
+                resolver::resolve(&client, image, &tracked.policy, None),
             )
             .await;
             registry.requests = client.stats().requests - before;

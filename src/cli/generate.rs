@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
@@ -15,6 +16,7 @@ use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
 use crate::manifest::ImagePath;
 use crate::process::Env;
 use crate::render::{self, RenderOptions};
+use crate::resolver::SharedTags;
 
 /// Options of the commands that render the application.
 #[derive(Debug, Args)]
@@ -51,6 +53,17 @@ pub struct AppArgs {
     /// Plain directories: read manifests in subdirectories too (Argo CD's directory.recurse).
     #[arg(long, env = "IMAGE_RESOLVER_RECURSE")]
     pub recurse: bool,
+    /// How long a repository's tag list, once fetched, answers later `generate` and `parameters` calls of every
+    /// Application (kept in the cache dir; concurrent renders wait for one fetch), such as 30s or 2m; 0 asks the
+    /// registry every time. `explain` always asks the registry.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_TAGS_TTL",
+        default_value = "30s",
+        value_parser = super::parse_ttl,
+        value_name = "DURATION"
+    )]
+    pub tags_ttl: Duration,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -305,8 +318,19 @@ async fn rendered_and_resolved(
     let Planned { rendered, plan, .. } =
         rendered_and_planned(args, argo, deadline, prepare).await?;
     let registries = Arc::new(super::registries(global, &args.registry)?);
-    let cache = open_cache(args)?;
-    let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline).await;
+    let cache = Arc::new(open_cache(args)?);
+    let shared_tags = (!args.tags_ttl.is_zero()).then(|| SharedTags {
+        cache: Arc::clone(&cache),
+        ttl: args.tags_ttl,
+    });
+    let resolutions = generate::resolve_plan(
+        &plan,
+        &registries,
+        Some(&cache),
+        shared_tags.as_ref(),
+        deadline,
+    )
+    .await;
     Ok((rendered, plan, resolutions))
 }
 

@@ -110,6 +110,11 @@ fn parse_budget(value: &str) -> Result<Duration, String> {
     }
 }
 
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    crate::registry::credentials::parse_go_duration(value)
+        .map_err(|_| format!("'{value}' is not a duration such as 30s, 2m or 0"))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -169,6 +174,7 @@ const APPLICATION_OPTIONS: &[&str] = &[
     "IMAGE_RESOLVER_BUDGET",
     "IMAGE_RESOLVER_RECURSE",
     "IMAGE_RESOLVER_IMAGE_PATHS",
+    "IMAGE_RESOLVER_TAGS_TTL",
 ];
 
 /// The clap command, with one adjustment for Argo CD: an Application's plugin env reaches the plugin as

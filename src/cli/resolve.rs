@@ -84,7 +84,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
             .client_for(&request.image, spec.as_ref())
             .await
             .map_err(super::access_failure)?;
-        let resolution = resolver::resolve(&client, &request.image, &request.policy)
+        let resolution = resolver::resolve(&client, &request.image, &request.policy, None)
             .await
             .map_err(|e| Failure::NoResult(e.to_string()))?;
         let selection = resolution.select(&request.policy);
