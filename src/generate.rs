@@ -21,7 +21,7 @@ use crate::manifest::{self, Edit, ImagePath, Scan};
 use crate::policy::Strategy;
 use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
 use crate::registry::Registries;
-use crate::resolver::{self, SharedTags};
+use crate::resolver::{self, RegistryCache};
 
 /// The annotation each object whose images are tracked gets: a JSON list saying, per container, what the image
 /// was rendered as, what it is now, under which policy and how that was decided. Deterministic: no timestamps.
@@ -205,7 +205,7 @@ pub(crate) struct RequestKey {
 }
 
 /// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
-/// `deadline`, reading tag lists through `shared_tags` when given. A request that fails or runs late falls back to
+/// `deadline`, reading tag lists through `registry_cache` when given. A request that fails or runs late falls back to
 /// the last tag recorded in `cache` for it (with a warning); without one it is a failure naming the image and its
 /// policy. Warnings and failures come in text
 /// order, so what Argo CD shows does not change between renders of the same state.
@@ -213,7 +213,7 @@ pub async fn resolve_plan(
     plan: &Plan,
     registries: &Arc<Registries>,
     cache: Option<&FileCache>,
-    shared_tags: Option<&SharedTags>,
+    registry_cache: Option<&RegistryCache>,
     deadline: Instant,
 ) -> Resolutions {
     let mut requests: HashMap<RequestKey, &TrackedImage> = HashMap::new();
@@ -237,9 +237,9 @@ pub async fn resolve_plan(
     let mut work = JoinSet::new();
     for (key, tracked) in &requests {
         let (key, tracked, registries) = (key.clone(), (*tracked).clone(), Arc::clone(registries));
-        let shared_tags = shared_tags.cloned();
+        let registry_cache = registry_cache.cloned();
         work.spawn(async move {
-            let resolving = resolve_one(&registries, &tracked, shared_tags.as_ref());
+            let resolving = resolve_one(&registries, &tracked, registry_cache.as_ref());
             let outcome = tokio::time::timeout_at(deadline, resolving).await;
             // Name the registry that kept us waiting: the message ends up in the Argo CD UI.
             let outcome = outcome.unwrap_or_else(|_| {
@@ -355,13 +355,13 @@ pub(crate) fn request_key(tracked: &TrackedImage) -> RequestKey {
 async fn resolve_one(
     registries: &Registries,
     tracked: &TrackedImage,
-    shared_tags: Option<&SharedTags>,
+    registry_cache: Option<&RegistryCache>,
 ) -> Result<Resolved, String> {
     let client = registries
         .client_for(&tracked.image, tracked.pull_secret.as_ref())
         .await
         .map_err(|e| e.to_string())?;
-    let resolution = resolver::resolve(&client, &tracked.image, &tracked.policy, shared_tags)
+    let resolution = resolver::resolve(&client, &tracked.image, &tracked.policy, registry_cache)
         .await
         .map_err(|e| e.to_string())?;
     let selection = resolution.select(&tracked.policy);

@@ -3,17 +3,18 @@
 //!
 //! The choice itself is [`Policy::select_except`]'s, so a registry answer and a tag list given by hand resolve
 //! alike. Requests are kept to what the strategy needs: `semver`, `alphabetical` and `numerical` cost one tag
-//! listing, plus one manifest read of the winner when platforms are named. With [`SharedTags`], the listing comes
-//! from a short-lived cache that every render shares.
+//! listing, plus one manifest read of the winner when platforms are named. With a [`RegistryCache`], the listing
+//! comes from a short-lived cache that every render shares, and `newest-build` reads only the build times of images
+//! it has not seen before.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use crate::cache::{FileCache, TagsKey};
-use crate::image::ImageRef;
+use crate::cache::{FileCache, ImageMetadata, MetadataKey, TagsKey};
+use crate::image::{ImageRef, is_valid_digest};
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
 use crate::registry::{RegistryClient, RegistryError};
@@ -26,7 +27,7 @@ pub struct Resolution {
     pub tags: Vec<Tag>,
     /// Tags with no image for the wanted platforms.
     pub unavailable: HashSet<String>,
-    /// Pages of the tag listing this call fetched (0 when the list came from [`SharedTags`]).
+    /// Pages of the tag listing this call fetched (0 when the list came from the [`RegistryCache`]).
     pub pages: u32,
     pub elapsed: Duration,
 }
@@ -38,25 +39,26 @@ impl Resolution {
     }
 }
 
-/// A tag-list cache in front of the registries: a list younger than `ttl` answers every render that needs it, and
-/// concurrent renders of one repository wait for one fetch. Lists are kept per credential source.
+/// The cache in front of the registries: a tag list younger than `tags_ttl` answers every render that needs it
+/// (concurrent renders of one repository wait for one fetch; lists are kept per credential source; a zero TTL
+/// always asks), and build times are kept per image digest.
 #[derive(Clone)]
-pub struct SharedTags {
+pub struct RegistryCache {
     pub cache: Arc<FileCache>,
-    pub ttl: Duration,
+    pub tags_ttl: Duration,
 }
 
-/// Lists `image`'s tags (from `shared` when given and fresh) and resolves `policy` over them. A winner that turns
+/// Lists `image`'s tags (through `cache` when given) and resolves `policy` over them. A winner that turns
 /// out to have no image for the policy's platforms is dropped and the next one tried.
 pub async fn resolve(
     client: &RegistryClient,
     image: &ImageRef,
     policy: &Policy,
-    shared: Option<&SharedTags>,
+    cache: Option<&RegistryCache>,
 ) -> Result<Resolution, RegistryError> {
     let started = std::time::Instant::now();
     let repository = image.repository();
-    let (tags, pages) = list_tags(client, image, shared).await?;
+    let (tags, pages) = list_tags(client, image, cache).await?;
     let mut resolution = Resolution {
         tags,
         unavailable: HashSet::new(),
@@ -65,7 +67,7 @@ pub async fn resolve(
     };
     let platforms = wanted_platforms(policy);
     if policy.strategy.needs_creation_time() {
-        read_build_times(client, repository, policy, &platforms, &mut resolution).await?;
+        read_build_times(client, image, policy, &platforms, &mut resolution, cache).await?;
     }
     let check_platform = !policy.platforms.is_empty() && !policy.strategy.needs_creation_time();
     while let Some(name) = resolution.select(policy).winner.map(|t| t.name.clone()) {
@@ -97,10 +99,10 @@ pub async fn resolve(
 async fn list_tags(
     client: &RegistryClient,
     image: &ImageRef,
-    shared: Option<&SharedTags>,
+    cache: Option<&RegistryCache>,
 ) -> Result<(Vec<Tag>, u32), RegistryError> {
     let repository = image.repository();
-    let Some(shared) = shared else {
+    let Some(cache) = cache.filter(|c| !c.tags_ttl.is_zero()) else {
         let listing = client.tags(repository).await?;
         return Ok((listing.tags.iter().map(Tag::new).collect(), listing.pages));
     };
@@ -114,9 +116,9 @@ async fn list_tags(
         pages = listing.pages;
         Ok(listing.tags.iter().map(Tag::new).collect())
     };
-    let outcome = shared
+    let outcome = cache
         .cache
-        .tags_or_fetch(&key, shared.ttl, fetch)
+        .tags_or_fetch(&key, cache.tags_ttl, fetch)
         .await
         .map_err(|e: Arc<RegistryError>| RegistryError::clone(&e))?;
     tracing::debug!(repository = %key, source = ?outcome.source, fetched_at = %outcome.tags.fetched_at, "tag list");
@@ -134,47 +136,203 @@ fn wanted_platforms(policy: &Policy) -> Vec<Platform> {
 
 /// Reads the build time of every tag that passed the filters, concurrently (the client enforces the registry's
 /// concurrency and rate limits). Tags without an image for the platforms become unavailable.
+///
+/// With a cache, build times are kept by image digest: once any are known for the repository, one `HEAD` per tag
+/// (which Docker Hub does not count as a pull) says which images are new, and only theirs are read. A re-pushed
+/// tag names a new digest, so it is never answered from the cache.
 async fn read_build_times(
     client: &RegistryClient,
-    repository: &str,
+    image: &ImageRef,
     policy: &Policy,
     platforms: &[Platform],
     resolution: &mut Resolution,
+    cache: Option<&RegistryCache>,
 ) -> Result<(), RegistryError> {
+    let repository = image.repository();
     let wanted: Vec<String> = policy
         .filter(&resolution.tags)
         .into_iter()
         .map(|t| t.name.clone())
         .collect();
-    let mut reads = JoinSet::new();
-    for name in wanted {
-        let (client, repository, platforms) =
-            (client.clone(), repository.to_string(), platforms.to_vec());
-        reads.spawn(async move {
-            let config = client.image_config(&repository, &name, &platforms).await;
-            (name, config)
-        });
-    }
-    let index: std::collections::HashMap<String, usize> = resolution
+    let key = MetadataKey::new(image.name(), platforms);
+    let known = cache
+        .map(|c| c.cache.image_metadata(&key))
+        .unwrap_or_default();
+    // Nothing known (no cache, or its first render): each tag's config read names its digest anyway.
+    let digests = if known.is_empty() {
+        HashMap::new()
+    } else {
+        head_each(client, repository, &wanted).await?
+    };
+    let index: HashMap<String, usize> = resolution
         .tags
         .iter()
         .enumerate()
         .map(|(i, t)| (t.name.clone(), i))
         .collect();
+    let mut seen = BTreeMap::new();
+    let mut to_read = Vec::new();
+    for name in wanted {
+        let digest = digests.get(&name);
+        match digest.and_then(|d| Some((d, *known.get(d)?))) {
+            Some((digest, metadata)) => {
+                record(resolution, index[&name], digest, metadata);
+                seen.insert(digest.clone(), metadata);
+            }
+            // By digest when it is known: the tag may have moved since the HEAD.
+            None => to_read.push((name.clone(), digest.cloned().unwrap_or(name))),
+        }
+    }
+
+    let mut reads = JoinSet::new();
+    for (name, reference) in to_read {
+        let (client, repository, platforms) =
+            (client.clone(), repository.to_string(), platforms.to_vec());
+        reads.spawn(async move {
+            let config = client
+                .image_config(&repository, &reference, &platforms)
+                .await;
+            (name, reference, config)
+        });
+    }
     while let Some(joined) = reads.join_next().await {
-        let (name, config) = joined.expect("a config read does not panic");
-        match config {
-            Ok(config) => {
-                let tag = &mut resolution.tags[index[&name]];
-                tag.created = config.created;
-                tag.digest = Some(config.digest);
+        let (name, reference, config) = joined.expect("a config read does not panic");
+        let (digest, metadata) = match config {
+            Ok(config) => (
+                config.digest,
+                ImageMetadata::Built {
+                    created: config.created,
+                },
+            ),
+            // Kept only when read by digest: by tag, which image lacked the platforms is unknown.
+            Err(RegistryError::PlatformNotFound { .. }) if !is_valid_digest(&reference) => {
+                resolution.unavailable.insert(name);
+                continue;
             }
             Err(RegistryError::PlatformNotFound { .. }) => {
-                resolution.unavailable.insert(name);
+                (reference, ImageMetadata::NoImageForPlatforms)
             }
             // Dropping the set aborts the reads still running.
             Err(e) => return Err(e),
-        }
+        };
+        record(resolution, index[&name], &digest, metadata);
+        seen.insert(digest, metadata);
+    }
+
+    if let Some(cache) = cache {
+        store_metadata(&cache.cache, &key, known, seen);
     }
     Ok(())
+}
+
+/// The digest of each tag in `names`, by one `HEAD` each, concurrently.
+async fn head_each(
+    client: &RegistryClient,
+    repository: &str,
+    names: &[String],
+) -> Result<HashMap<String, String>, RegistryError> {
+    let mut heads = JoinSet::new();
+    for name in names {
+        let (client, repository, name) = (client.clone(), repository.to_string(), name.clone());
+        heads.spawn(async move {
+            let digest = client.digest(&repository, &name).await;
+            (name, digest)
+        });
+    }
+    let mut digests = HashMap::with_capacity(names.len());
+    while let Some(joined) = heads.join_next().await {
+        let (name, digest) = joined.expect("a HEAD does not panic");
+        digests.insert(name, digest?);
+    }
+    Ok(digests)
+}
+
+fn record(resolution: &mut Resolution, index: usize, digest: &str, metadata: ImageMetadata) {
+    let tag = &mut resolution.tags[index];
+    match metadata {
+        ImageMetadata::Built { created } => {
+            tag.created = created;
+            tag.digest = Some(digest.to_string());
+        }
+        ImageMetadata::NoImageForPlatforms => {
+            resolution.unavailable.insert(tag.name.clone());
+        }
+    }
+}
+
+/// Keeps what was known and what this resolution learnt, unless that has grown well past what the repository's
+/// tags name now (images whose tags moved on or were deleted): then only what this resolution saw.
+fn store_metadata(
+    cache: &FileCache,
+    key: &MetadataKey,
+    known: BTreeMap<String, ImageMetadata>,
+    seen: BTreeMap<String, ImageMetadata>,
+) {
+    let limit = (2 * seen.len()).max(MIN_METADATA_KEPT);
+    let learnt = seen.keys().any(|d| !known.contains_key(d));
+    let mut merged = known;
+    merged.extend(seen.iter().map(|(d, m)| (d.clone(), *m)));
+    let kept = if merged.len() > limit {
+        seen
+    } else if learnt {
+        merged
+    } else {
+        return;
+    };
+    if let Err(e) = cache.store_image_metadata(key, &kept) {
+        tracing::warn!(repository = %key.repository, error = %e, "cannot cache build times");
+    }
+}
+
+/// Images whose build times are kept per repository and platforms however few tags name them now: enough for
+/// several policies with different filters on one repository not to evict each other's.
+const MIN_METADATA_KEPT: usize = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(n: usize) -> String {
+        format!("sha256:{n:064x}")
+    }
+
+    fn images(range: std::ops::Range<usize>) -> BTreeMap<String, ImageMetadata> {
+        range
+            .map(|n| (digest(n), ImageMetadata::Built { created: None }))
+            .collect()
+    }
+
+    #[test]
+    fn kept_build_times_grow_until_they_dwarf_the_tags_named_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::open(dir.path()).unwrap();
+        let key = MetadataKey::new("ghcr.io/org/app", &[Platform::linux_amd64()]);
+        let cases = [
+            ("first render", images(0..0), images(0..3), images(0..3)),
+            (
+                "nothing new: kept",
+                images(0..3),
+                images(1..3),
+                images(0..3),
+            ),
+            ("new images join", images(0..3), images(2..5), images(0..5)),
+            (
+                "past the floor of 1000: only what the tags name now",
+                images(0..999),
+                images(998..1001),
+                images(998..1001),
+            ),
+            (
+                "past twice the tags named now",
+                images(0..1500),
+                images(0..700),
+                images(0..700),
+            ),
+        ];
+        for (name, known, seen, want) in cases {
+            cache.store_image_metadata(&key, &known).unwrap();
+            store_metadata(&cache, &key, known, seen);
+            assert_eq!(cache.image_metadata(&key), want, "{name}");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! v1/resolved/<sha256 of repository NUL policy>.json   last-known-good resolution
 //! v1/tags/<sha256 of repository>.json                  tag list with its fetch time
 //! v1/tags/<sha256 of repository>.lock                  flock(2) held while one process fetches that list
+//! v1/metadata/<sha256 of repository NUL platforms>.json  build time per image digest (immutable)
 //! ```
 //!
 //! Files are written to a temporary name in the same directory and renamed over the old one, so a reader sees the
@@ -15,7 +16,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::future::Future;
 use std::io::{self, Write};
@@ -33,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::{
-    CacheError, CachedTags, Clock, ResolutionKey, Resolved, SystemClock, TagsKey, TagsOutcome,
-    TagsSource,
+    CacheError, CachedTags, Clock, ImageMetadata, MetadataKey, ResolutionKey, Resolved,
+    SystemClock, TagsKey, TagsOutcome, TagsSource,
 };
 use crate::image::is_valid_digest;
 use crate::tag::{Tag, is_valid_tag};
@@ -42,6 +43,7 @@ use crate::tag::{Tag, is_valid_tag};
 const LAYOUT: &str = "v1";
 const RESOLVED_DIR: &str = "resolved";
 const TAGS_DIR: &str = "tags";
+const METADATA_DIR: &str = "metadata";
 
 /// The longest pause between two attempts to take a tag list's lock.
 const MAX_LOCK_PAUSE: Duration = Duration::from_millis(100);
@@ -70,6 +72,7 @@ pub struct FileCache {
     dir: PathBuf,
     resolved_dir: PathBuf,
     tags_dir: PathBuf,
+    metadata_dir: PathBuf,
     clock: Arc<dyn Clock>,
     lock_wait: Duration,
     /// Tag lists being fetched by a call of this process, by file stem.
@@ -106,6 +109,14 @@ struct ResolvedFile<'a> {
     resolved_at: DateTime<Utc>,
 }
 
+/// On-disk form of a repository's [`ImageMetadata`], with its key in clear.
+#[derive(Serialize, Deserialize)]
+struct MetadataFile<'a> {
+    repository: Cow<'a, str>,
+    platforms: Cow<'a, str>,
+    images: Cow<'a, BTreeMap<String, ImageMetadata>>,
+}
+
 /// On-disk form of a [`CachedTags`], with its key in clear.
 #[derive(Serialize, Deserialize)]
 struct TagsFile<'a> {
@@ -138,7 +149,8 @@ impl FileCache {
         let root = dir.join(LAYOUT);
         let resolved_dir = root.join(RESOLVED_DIR);
         let tags_dir = root.join(TAGS_DIR);
-        for sub in [&resolved_dir, &tags_dir] {
+        let metadata_dir = root.join(METADATA_DIR);
+        for sub in [&resolved_dir, &tags_dir, &metadata_dir] {
             DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -157,6 +169,7 @@ impl FileCache {
             dir,
             resolved_dir,
             tags_dir,
+            metadata_dir,
             clock: options.clock,
             lock_wait: options.lock_wait,
             flights: Mutex::new(HashMap::new()),
@@ -237,6 +250,36 @@ impl FileCache {
             tags: Cow::Borrowed(&tags.tags),
         };
         write_json(&self.tags_path(key), &file)
+    }
+
+    /// What is known of the images of `key`, by manifest digest: empty when nothing is, or when the file is broken
+    /// (with a warning).
+    pub fn image_metadata(&self, key: &MetadataKey) -> BTreeMap<String, ImageMetadata> {
+        let path = self.metadata_path(key);
+        let Some(file) = read_json::<MetadataFile>(&path) else {
+            return BTreeMap::new();
+        };
+        if file.repository != key.repository || file.platforms != key.platforms {
+            return ignore(&path, "it holds another key").unwrap_or_default();
+        }
+        if let Some(bad) = file.images.keys().find(|d| !is_valid_digest(d)) {
+            return ignore(&path, &format!("its digest '{bad}' is malformed")).unwrap_or_default();
+        }
+        file.images.into_owned()
+    }
+
+    /// Stores `images` as all that is known of the images of `key`, replacing what was, atomically.
+    pub fn store_image_metadata(
+        &self,
+        key: &MetadataKey,
+        images: &BTreeMap<String, ImageMetadata>,
+    ) -> Result<(), CacheError> {
+        let file = MetadataFile {
+            repository: Cow::Borrowed(&key.repository),
+            platforms: Cow::Borrowed(&key.platforms),
+            images: Cow::Borrowed(images),
+        };
+        write_json(&self.metadata_path(key), &file)
     }
 
     /// The tag list of `key`: from the cache when younger than `ttl`, else from `fetch`, which is then stored.
@@ -378,6 +421,10 @@ impl FileCache {
     fn tags_path(&self, key: &TagsKey) -> PathBuf {
         self.tags_dir.join(format!("{}.json", key.file_stem()))
     }
+
+    fn metadata_path(&self, key: &MetadataKey) -> PathBuf {
+        self.metadata_dir.join(format!("{}.json", key.file_stem()))
+    }
 }
 
 enum Role<'a> {
@@ -504,6 +551,7 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
+    use crate::platform::Platform;
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     const TTL: Duration = Duration::from_secs(60);
@@ -714,6 +762,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cache.tags(&read_with(None), TTL), None, "copied file");
+    }
+
+    #[test]
+    fn image_metadata_round_trips_under_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::open(dir.path()).unwrap();
+        let amd64 = MetadataKey::new("ghcr.io/org/app", &[Platform::linux_amd64()]);
+        let images = BTreeMap::from([
+            (
+                DIGEST.to_string(),
+                ImageMetadata::Built {
+                    created: Some(time("2024-05-01T10:00:00Z")),
+                },
+            ),
+            (
+                DIGEST.replace('0', "f"),
+                ImageMetadata::Built { created: None },
+            ),
+            (DIGEST.replace('1', "e"), ImageMetadata::NoImageForPlatforms),
+        ]);
+        assert!(cache.image_metadata(&amd64).is_empty(), "nothing yet");
+        cache.store_image_metadata(&amd64, &images).unwrap();
+        assert_eq!(cache.image_metadata(&amd64), images);
+
+        let arm64 = MetadataKey::new("ghcr.io/org/app", &["linux/arm64".parse().unwrap()]);
+        assert!(cache.image_metadata(&arm64).is_empty(), "other platforms");
+        let path = cache.metadata_path(&amd64);
+        fs::copy(&path, cache.metadata_path(&arm64)).unwrap();
+        assert!(
+            cache.image_metadata(&arm64).is_empty(),
+            "a file holding another key"
+        );
+
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace(DIGEST, "sha256:short")).unwrap();
+        assert!(
+            cache.image_metadata(&amd64).is_empty(),
+            "a malformed digest"
+        );
+        fs::write(&path, &text[..text.len() / 2]).unwrap();
+        assert!(cache.image_metadata(&amd64).is_empty(), "a truncated file");
     }
 
     #[test]

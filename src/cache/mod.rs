@@ -1,5 +1,6 @@
-//! What must outlive one `generate` call: the last-known-good resolution per image and policy, and short-lived tag
-//! lists per repository shared by concurrent renders.
+//! What must outlive one `generate` call: the last-known-good resolution per image and policy, short-lived tag
+//! lists per repository shared by concurrent renders, and the build time of each image (by digest, so it never
+//! goes stale), which `newest-build` would otherwise read from every tag's config on every render.
 //!
 //! argocd-cmp-server runs every call in a fresh working directory that it deletes afterwards, and every call is its
 //! own process, so this state lives in files under a cache directory on a volume the sidecar's processes share
@@ -16,8 +17,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::platform::Platform;
 use crate::tag::Tag;
 pub use file::{CacheOptions, FileCache};
 
@@ -129,6 +132,44 @@ impl fmt::Display for TagsKey {
             Some(credentials) => write!(f, "{} (read with {credentials})", self.repository),
         }
     }
+}
+
+/// Which images' metadata: one repository's, as read for one list of platforms (an index's build time is that of
+/// the platform image chosen from it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MetadataKey {
+    /// The normalised repository with its registry: `docker.io/library/nginx`.
+    pub repository: String,
+    /// The wanted platforms in order, comma-separated: `linux/amd64,linux/arm64`.
+    pub platforms: String,
+}
+
+impl MetadataKey {
+    pub fn new(repository: impl Into<String>, platforms: &[Platform]) -> Self {
+        MetadataKey {
+            repository: repository.into(),
+            platforms: platforms
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// The file name stem: the lower-case hex SHA-256 of `repository`, a NUL byte, and `platforms`.
+    pub fn file_stem(&self) -> String {
+        sha256_hex(&[&self.repository, &self.platforms])
+    }
+}
+
+/// What `newest-build` needs of one image manifest (named by its digest, so it never changes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageMetadata {
+    /// An image for one of the wanted platforms, with its config's `created` time if it has one.
+    Built { created: Option<DateTime<Utc>> },
+    /// No image for any of the wanted platforms.
+    NoImageForPlatforms,
 }
 
 fn sha256_hex(parts: &[&str]) -> String {

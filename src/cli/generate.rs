@@ -16,7 +16,7 @@ use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
 use crate::manifest::ImagePath;
 use crate::process::Env;
 use crate::render::{self, RenderOptions};
-use crate::resolver::SharedTags;
+use crate::resolver::RegistryCache;
 
 /// Options of the commands that render the application.
 #[derive(Debug, Args)]
@@ -319,15 +319,15 @@ async fn rendered_and_resolved(
         rendered_and_planned(args, argo, deadline, prepare).await?;
     let registries = Arc::new(super::registries(global, &args.registry)?);
     let cache = Arc::new(open_cache(args)?);
-    let shared_tags = (!args.tags_ttl.is_zero()).then(|| SharedTags {
+    let registry_cache = RegistryCache {
         cache: Arc::clone(&cache),
-        ttl: args.tags_ttl,
-    });
+        tags_ttl: args.tags_ttl,
+    };
     let resolutions = generate::resolve_plan(
         &plan,
         &registries,
         Some(&cache),
-        shared_tags.as_ref(),
+        Some(&registry_cache),
         deadline,
     )
     .await;
