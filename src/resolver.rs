@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
-use crate::cache::{FileCache, ImageMetadata, MetadataKey, TagsKey};
+use crate::cache::{FileCache, ImageMetadata, KnownImages, MetadataKey, TagsKey};
 use crate::image::{ImageRef, is_valid_digest};
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
@@ -137,9 +138,10 @@ fn wanted_platforms(policy: &Policy) -> Vec<Platform> {
 /// Reads the build time of every tag that passed the filters, concurrently (the client enforces the registry's
 /// concurrency and rate limits). Tags without an image for the platforms become unavailable.
 ///
-/// With a cache, build times are kept by image digest: once any are known for the repository, one `HEAD` per tag
-/// (which Docker Hub does not count as a pull) says which images are new, and only theirs are read. A re-pushed
-/// tag names a new digest, so it is never answered from the cache.
+/// With a cache, build times are kept by image digest, and which digest each tag names is trusted for the tag-list
+/// TTL, as the list itself is. Within it, only tags not seen before are read; past it, one `HEAD` per tag (which
+/// Docker Hub does not count as a pull) says which images are new, and only theirs are read. A re-pushed tag names
+/// a new digest, so once its mapping is checked again its new build time is read.
 async fn read_build_times(
     client: &RegistryClient,
     image: &ImageRef,
@@ -158,11 +160,15 @@ async fn read_build_times(
     let known = cache
         .map(|c| c.cache.image_metadata(&key))
         .unwrap_or_default();
+    let now = cache.map(|c| c.cache.now());
+    let trusted = cache.is_some_and(|c| known.tags_fresh(c.cache.now(), c.tags_ttl));
     // Nothing known (no cache, or its first render): each tag's config read names its digest anyway.
-    let digests = if known.is_empty() {
-        HashMap::new()
+    let (digests, checked_at) = if trusted {
+        (known.tags.clone(), known.tags_checked_at)
+    } else if known.images.is_empty() {
+        (BTreeMap::new(), now)
     } else {
-        head_each(client, repository, &wanted).await?
+        (head_each(client, repository, &wanted).await?, now)
     };
     let index: HashMap<String, usize> = resolution
         .tags
@@ -170,16 +176,16 @@ async fn read_build_times(
         .enumerate()
         .map(|(i, t)| (t.name.clone(), i))
         .collect();
-    let mut seen = BTreeMap::new();
+    let mut seen = Seen::default();
     let mut to_read = Vec::new();
     for name in wanted {
         let digest = digests.get(&name);
-        match digest.and_then(|d| Some((d, *known.get(d)?))) {
+        match digest.and_then(|d| Some((d, *known.images.get(d)?))) {
             Some((digest, metadata)) => {
                 record(resolution, index[&name], digest, metadata);
-                seen.insert(digest.clone(), metadata);
+                seen.insert(name, digest.clone(), metadata);
             }
-            // By digest when it is known: the tag may have moved since the HEAD.
+            // By digest when it is known: the tag may have moved since.
             None => to_read.push((name.clone(), digest.cloned().unwrap_or(name))),
         }
     }
@@ -216,13 +222,68 @@ async fn read_build_times(
             Err(e) => return Err(e),
         };
         record(resolution, index[&name], &digest, metadata);
-        seen.insert(digest, metadata);
+        seen.insert(name, digest, metadata);
     }
 
     if let Some(cache) = cache {
-        store_metadata(&cache.cache, &key, known, seen);
+        let listed: HashSet<&str> = resolution.tags.iter().map(|t| t.name.as_str()).collect();
+        let next = next_known(&known, trusted, seen, checked_at, &listed);
+        if next != known
+            && let Err(e) = cache.cache.store_image_metadata(&key, &next)
+        {
+            tracing::warn!(repository = %key.repository, error = %e, "cannot cache build times");
+        }
     }
     Ok(())
+}
+
+/// What one resolution learnt: the images of the tags it looked at, and which digest each tag named.
+#[derive(Default)]
+struct Seen {
+    images: BTreeMap<String, ImageMetadata>,
+    tags: BTreeMap<String, String>,
+}
+
+impl Seen {
+    fn insert(&mut self, tag: String, digest: String, metadata: ImageMetadata) {
+        self.tags.insert(tag, digest.clone());
+        self.images.insert(digest, metadata);
+    }
+}
+
+/// What to keep after a resolution. Images: what was known and what was seen, unless that has grown well past
+/// what the tags name now (images whose tags moved on or were deleted), then only what was seen. Tags: what was
+/// seen, plus the still trusted mappings of tags that are still listed (another policy on the repository may
+/// filter other tags), checked at `checked_at`.
+fn next_known(
+    known: &KnownImages,
+    trusted: bool,
+    seen: Seen,
+    checked_at: Option<DateTime<Utc>>,
+    listed: &HashSet<&str>,
+) -> KnownImages {
+    let limit = (2 * seen.images.len()).max(MIN_METADATA_KEPT);
+    let mut images = known.images.clone();
+    images.extend(seen.images.iter().map(|(d, m)| (d.clone(), *m)));
+    if images.len() > limit {
+        images = seen.images;
+    }
+    let mut tags: BTreeMap<String, String> = if trusted {
+        known
+            .tags
+            .iter()
+            .filter(|(name, _)| listed.contains(name.as_str()))
+            .map(|(name, digest)| (name.clone(), digest.clone()))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    tags.extend(seen.tags);
+    KnownImages {
+        images,
+        tags,
+        tags_checked_at: checked_at,
+    }
 }
 
 /// The digest of each tag in `names`, by one `HEAD` each, concurrently.
@@ -230,7 +291,7 @@ async fn head_each(
     client: &RegistryClient,
     repository: &str,
     names: &[String],
-) -> Result<HashMap<String, String>, RegistryError> {
+) -> Result<BTreeMap<String, String>, RegistryError> {
     let mut heads = JoinSet::new();
     for name in names {
         let (client, repository, name) = (client.clone(), repository.to_string(), name.clone());
@@ -239,7 +300,7 @@ async fn head_each(
             (name, digest)
         });
     }
-    let mut digests = HashMap::with_capacity(names.len());
+    let mut digests = BTreeMap::new();
     while let Some(joined) = heads.join_next().await {
         let (name, digest) = joined.expect("a HEAD does not panic");
         digests.insert(name, digest?);
@@ -260,30 +321,6 @@ fn record(resolution: &mut Resolution, index: usize, digest: &str, metadata: Ima
     }
 }
 
-/// Keeps what was known and what this resolution learnt, unless that has grown well past what the repository's
-/// tags name now (images whose tags moved on or were deleted): then only what this resolution saw.
-fn store_metadata(
-    cache: &FileCache,
-    key: &MetadataKey,
-    known: BTreeMap<String, ImageMetadata>,
-    seen: BTreeMap<String, ImageMetadata>,
-) {
-    let limit = (2 * seen.len()).max(MIN_METADATA_KEPT);
-    let learnt = seen.keys().any(|d| !known.contains_key(d));
-    let mut merged = known;
-    merged.extend(seen.iter().map(|(d, m)| (d.clone(), *m)));
-    let kept = if merged.len() > limit {
-        seen
-    } else if learnt {
-        merged
-    } else {
-        return;
-    };
-    if let Err(e) = cache.store_image_metadata(key, &kept) {
-        tracing::warn!(repository = %key.repository, error = %e, "cannot cache build times");
-    }
-}
-
 /// Images whose build times are kept per repository and platforms however few tags name them now: enough for
 /// several policies with different filters on one repository not to evict each other's.
 const MIN_METADATA_KEPT: usize = 1000;
@@ -296,43 +333,66 @@ mod tests {
         format!("sha256:{n:064x}")
     }
 
-    fn images(range: std::ops::Range<usize>) -> BTreeMap<String, ImageMetadata> {
-        range
-            .map(|n| (digest(n), ImageMetadata::Built { created: None }))
-            .collect()
+    /// Tags `t<n>` naming images `n` for each `n` in `range`.
+    fn seen(range: std::ops::Range<usize>) -> Seen {
+        let mut seen = Seen::default();
+        for n in range {
+            seen.insert(
+                format!("t{n}"),
+                digest(n),
+                ImageMetadata::Built { created: None },
+            );
+        }
+        seen
+    }
+
+    fn known(range: std::ops::Range<usize>) -> KnownImages {
+        let seen = seen(range);
+        KnownImages {
+            images: seen.images,
+            tags: seen.tags,
+            tags_checked_at: Some(DateTime::UNIX_EPOCH),
+        }
+    }
+
+    fn names(map: &BTreeMap<String, String>) -> Vec<&str> {
+        map.keys().map(String::as_str).collect()
     }
 
     #[test]
-    fn kept_build_times_grow_until_they_dwarf_the_tags_named_now() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = FileCache::open(dir.path()).unwrap();
-        let key = MetadataKey::new("ghcr.io/org/app", &[Platform::linux_amd64()]);
+    fn kept_images_grow_until_they_dwarf_the_tags_named_now() {
         let cases = [
-            ("first render", images(0..0), images(0..3), images(0..3)),
+            ("first render", known(0..0), seen(0..3), 3),
+            ("nothing new", known(0..3), seen(1..3), 3),
+            ("new images join", known(0..3), seen(2..5), 5),
             (
-                "nothing new: kept",
-                images(0..3),
-                images(1..3),
-                images(0..3),
+                "past the floor of 1000: only those seen",
+                known(0..999),
+                seen(998..1001),
+                3,
             ),
-            ("new images join", images(0..3), images(2..5), images(0..5)),
-            (
-                "past the floor of 1000: only what the tags name now",
-                images(0..999),
-                images(998..1001),
-                images(998..1001),
-            ),
-            (
-                "past twice the tags named now",
-                images(0..1500),
-                images(0..700),
-                images(0..700),
-            ),
+            ("past twice those seen", known(0..1500), seen(0..700), 700),
         ];
         for (name, known, seen, want) in cases {
-            cache.store_image_metadata(&key, &known).unwrap();
-            store_metadata(&cache, &key, known, seen);
-            assert_eq!(cache.image_metadata(&key), want, "{name}");
+            let listed = HashSet::new();
+            let next = next_known(&known, false, seen, None, &listed);
+            assert_eq!(next.images.len(), want, "{name}");
         }
+    }
+
+    #[test]
+    fn trusted_tag_mappings_are_kept_while_their_tags_are_listed() {
+        let listed: HashSet<&str> = ["t0", "t1", "t5"].into();
+        let checked = Some(DateTime::UNIX_EPOCH + chrono::TimeDelta::seconds(60));
+        let next = next_known(&known(0..3), true, seen(5..6), checked, &listed);
+        assert_eq!(
+            names(&next.tags),
+            ["t0", "t1", "t5"],
+            "t2 is no longer listed"
+        );
+        assert_eq!(next.tags_checked_at, checked);
+
+        let next = next_known(&known(0..3), false, seen(5..6), checked, &listed);
+        assert_eq!(names(&next.tags), ["t5"], "untrusted mappings are dropped");
     }
 }

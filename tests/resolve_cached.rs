@@ -1,6 +1,7 @@
 //! `newest-build` with the cache in front of a real registry (Debian's docker-registry): build times are kept by
-//! image digest, so a later resolution pays one `HEAD` per tag instead of a manifest and a config read, and a
-//! re-pushed tag is read again because it names another image.
+//! image digest, so a later resolution pays one `HEAD` per tag instead of a manifest and a config read (or nothing
+//! while the tag list and the tags' digests are within their TTL), and a re-pushed tag is read again because it
+//! names another image.
 
 mod support;
 
@@ -67,4 +68,26 @@ async fn build_times_are_read_once_per_image() {
     assert_eq!(moved, 1 + 3 + 2, "and the new image's manifest and config");
     let (_, again) = resolve(&registry, &cache).await;
     assert_eq!(again, 1 + 3, "the new image is known too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn within_the_ttl_a_resolution_asks_nothing() {
+    let registry = TestRegistry::plain().await;
+    for (tag, day) in [("build-1", 1), ("build-2", 2)] {
+        push(&registry, tag, &format!("2024-05-{day:02}T10:00:00Z")).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = RegistryCache {
+        cache: Arc::new(FileCache::open(dir.path()).unwrap()),
+        tags_ttl: Duration::from_secs(600),
+    };
+
+    let (winner, cold) = resolve(&registry, &cache).await;
+    assert_eq!((winner.as_str(), cold), ("build-2", 1 + 2 * 2));
+    let (winner, warm) = resolve(&registry, &cache).await;
+    assert_eq!(
+        (winner.as_str(), warm),
+        ("build-2", 0),
+        "all from the cache"
+    );
 }

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::{
-    CacheError, CachedTags, Clock, ImageMetadata, MetadataKey, ResolutionKey, Resolved,
-    SystemClock, TagsKey, TagsOutcome, TagsSource,
+    CacheError, CachedTags, Clock, ImageMetadata, KnownImages, MetadataKey, ResolutionKey,
+    Resolved, SystemClock, TagsKey, TagsOutcome, TagsSource,
 };
 use crate::image::is_valid_digest;
 use crate::tag::{Tag, is_valid_tag};
@@ -109,12 +109,16 @@ struct ResolvedFile<'a> {
     resolved_at: DateTime<Utc>,
 }
 
-/// On-disk form of a repository's [`ImageMetadata`], with its key in clear.
+/// On-disk form of [`KnownImages`], with its key in clear.
 #[derive(Serialize, Deserialize)]
 struct MetadataFile<'a> {
     repository: Cow<'a, str>,
     platforms: Cow<'a, str>,
     images: Cow<'a, BTreeMap<String, ImageMetadata>>,
+    #[serde(default)]
+    tags: Cow<'a, BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tags_checked_at: Option<DateTime<Utc>>,
 }
 
 /// On-disk form of a [`CachedTags`], with its key in clear.
@@ -252,34 +256,48 @@ impl FileCache {
         write_json(&self.tags_path(key), &file)
     }
 
-    /// What is known of the images of `key`, by manifest digest: empty when nothing is, or when the file is broken
-    /// (with a warning).
-    pub fn image_metadata(&self, key: &MetadataKey) -> BTreeMap<String, ImageMetadata> {
+    /// What is known of the images of `key`: nothing when the file is missing or broken (with a warning).
+    pub fn image_metadata(&self, key: &MetadataKey) -> KnownImages {
         let path = self.metadata_path(key);
         let Some(file) = read_json::<MetadataFile>(&path) else {
-            return BTreeMap::new();
+            return KnownImages::default();
         };
         if file.repository != key.repository || file.platforms != key.platforms {
             return ignore(&path, "it holds another key").unwrap_or_default();
         }
-        if let Some(bad) = file.images.keys().find(|d| !is_valid_digest(d)) {
+        let digests = file.images.keys().chain(file.tags.values());
+        if let Some(bad) = digests.into_iter().find(|d| !is_valid_digest(d)) {
             return ignore(&path, &format!("its digest '{bad}' is malformed")).unwrap_or_default();
         }
-        file.images.into_owned()
+        if let Some(bad) = file.tags.keys().find(|t| !is_valid_tag(t)) {
+            return ignore(&path, &format!("its tag '{bad}' is malformed")).unwrap_or_default();
+        }
+        KnownImages {
+            images: file.images.into_owned(),
+            tags: file.tags.into_owned(),
+            tags_checked_at: file.tags_checked_at,
+        }
     }
 
-    /// Stores `images` as all that is known of the images of `key`, replacing what was, atomically.
+    /// Stores `known` as all that is known of the images of `key`, replacing what was, atomically.
     pub fn store_image_metadata(
         &self,
         key: &MetadataKey,
-        images: &BTreeMap<String, ImageMetadata>,
+        known: &KnownImages,
     ) -> Result<(), CacheError> {
         let file = MetadataFile {
             repository: Cow::Borrowed(&key.repository),
             platforms: Cow::Borrowed(&key.platforms),
-            images: Cow::Borrowed(images),
+            images: Cow::Borrowed(&known.images),
+            tags: Cow::Borrowed(&known.tags),
+            tags_checked_at: known.tags_checked_at,
         };
         write_json(&self.metadata_path(key), &file)
+    }
+
+    /// The time by the cache's clock, which ages its entries.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The tag list of `key`: from the cache when younger than `ttl`, else from `fetch`, which is then stored.
@@ -769,40 +787,68 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = FileCache::open(dir.path()).unwrap();
         let amd64 = MetadataKey::new("ghcr.io/org/app", &[Platform::linux_amd64()]);
-        let images = BTreeMap::from([
-            (
-                DIGEST.to_string(),
-                ImageMetadata::Built {
-                    created: Some(time("2024-05-01T10:00:00Z")),
-                },
-            ),
-            (
-                DIGEST.replace('0', "f"),
-                ImageMetadata::Built { created: None },
-            ),
-            (DIGEST.replace('1', "e"), ImageMetadata::NoImageForPlatforms),
-        ]);
-        assert!(cache.image_metadata(&amd64).is_empty(), "nothing yet");
-        cache.store_image_metadata(&amd64, &images).unwrap();
-        assert_eq!(cache.image_metadata(&amd64), images);
+        let (built, undated, missing) =
+            (DIGEST.replace('0', "f"), DIGEST.replace('0', "e"), DIGEST);
+        let known = KnownImages {
+            images: BTreeMap::from([
+                (
+                    built.clone(),
+                    ImageMetadata::Built {
+                        created: Some(time("2024-05-01T10:00:00Z")),
+                    },
+                ),
+                (undated.clone(), ImageMetadata::Built { created: None }),
+                (missing.to_string(), ImageMetadata::NoImageForPlatforms),
+            ]),
+            tags: BTreeMap::from([
+                ("build-1".to_string(), built.clone()),
+                ("build-2".to_string(), undated.clone()),
+            ]),
+            tags_checked_at: Some(time("2026-01-01T10:00:00Z")),
+        };
+        let nothing = KnownImages::default();
+        assert_eq!(cache.image_metadata(&amd64), nothing, "nothing yet");
+        cache.store_image_metadata(&amd64, &known).unwrap();
+        assert_eq!(cache.image_metadata(&amd64), known);
 
         let arm64 = MetadataKey::new("ghcr.io/org/app", &["linux/arm64".parse().unwrap()]);
-        assert!(cache.image_metadata(&arm64).is_empty(), "other platforms");
+        assert_eq!(cache.image_metadata(&arm64), nothing, "other platforms");
         let path = cache.metadata_path(&amd64);
         fs::copy(&path, cache.metadata_path(&arm64)).unwrap();
-        assert!(
-            cache.image_metadata(&arm64).is_empty(),
+        assert_eq!(
+            cache.image_metadata(&arm64),
+            nothing,
             "a file holding another key"
         );
 
         let text = fs::read_to_string(&path).unwrap();
-        fs::write(&path, text.replace(DIGEST, "sha256:short")).unwrap();
-        assert!(
-            cache.image_metadata(&amd64).is_empty(),
-            "a malformed digest"
-        );
-        fs::write(&path, &text[..text.len() / 2]).unwrap();
-        assert!(cache.image_metadata(&amd64).is_empty(), "a truncated file");
+        for (name, broken) in [
+            (
+                "a malformed image digest",
+                text.replace(DIGEST, "sha256:short"),
+            ),
+            ("a malformed tag digest", text.replace(&built, "md5:x")),
+            ("a malformed tag", text.replace("build-1", "build:1")),
+            ("a truncated file", text[..text.len() / 2].to_string()),
+        ] {
+            fs::write(&path, broken).unwrap();
+            assert_eq!(cache.image_metadata(&amd64), nothing, "{name}");
+        }
+    }
+
+    #[test]
+    fn tag_mappings_age_like_tag_lists() {
+        let at = time("2026-01-01T10:00:00Z");
+        let known = KnownImages {
+            tags_checked_at: Some(at),
+            ..KnownImages::default()
+        };
+        let ttl = Duration::from_secs(30);
+        let seconds = |s| at + TimeDelta::seconds(s);
+        assert!(known.tags_fresh(seconds(29), ttl), "within the TTL");
+        assert!(!known.tags_fresh(seconds(30), ttl), "at the TTL");
+        assert!(!known.tags_fresh(seconds(-1), ttl), "from the future");
+        assert!(!KnownImages::default().tags_fresh(at, ttl), "never checked");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod file;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -172,6 +173,25 @@ pub enum ImageMetadata {
     NoImageForPlatforms,
 }
 
+/// What is known of a repository's images for one [`MetadataKey`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KnownImages {
+    /// By manifest digest. Immutable, so kept however old.
+    pub images: BTreeMap<String, ImageMetadata>,
+    /// The digest each tag named when the registry was last asked. Tags move, so this ages like a tag list.
+    pub tags: BTreeMap<String, String>,
+    /// When [`KnownImages::tags`] was learnt (its oldest entry).
+    pub tags_checked_at: Option<DateTime<Utc>>,
+}
+
+impl KnownImages {
+    /// Whether [`KnownImages::tags`] is younger than `max_age` at `now`.
+    pub fn tags_fresh(&self, now: DateTime<Utc>, max_age: Duration) -> bool {
+        self.tags_checked_at
+            .is_some_and(|at| is_fresh(at, now, max_age))
+    }
+}
+
 fn sha256_hex(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for (i, part) in parts.iter().enumerate() {
@@ -212,10 +232,16 @@ impl CachedTags {
     /// Whether the list is younger than `max_age` at `now`. A list fetched "in the future" (the wall clock was set
     /// back) is stale: its age cannot be known.
     pub fn is_fresh(&self, now: DateTime<Utc>, max_age: Duration) -> bool {
-        let age = now.signed_duration_since(self.fetched_at);
-        let max_age = TimeDelta::from_std(max_age).unwrap_or(TimeDelta::MAX);
-        age >= TimeDelta::zero() && age < max_age
+        is_fresh(self.fetched_at, now, max_age)
     }
+}
+
+/// Whether something learnt `at` is younger than `max_age` at `now`; learnt "in the future" (the wall clock was set
+/// back), it is stale.
+fn is_fresh(at: DateTime<Utc>, now: DateTime<Utc>, max_age: Duration) -> bool {
+    let age = now.signed_duration_since(at);
+    let max_age = TimeDelta::from_std(max_age).unwrap_or(TimeDelta::MAX);
+    age >= TimeDelta::zero() && age < max_age
 }
 
 /// Where [`FileCache::tags_or_fetch`] got a tag list from.
