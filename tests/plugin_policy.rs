@@ -233,6 +233,16 @@ async fn bad_annotations_fail_the_render_naming_app_key_value_and_object() {
             "annotation argocd-image-updater.argoproj.io/web.allow-tags = 'regexp:^(1' (on Deployment/web): \
              invalid regular expression '^(1': missing closing )",
         ),
+        (
+            // Whoever writes the manifests must not be able to send the sidecar's variables to a host of theirs.
+            "a credential that names no registry",
+            "argocd-image-updater.argoproj.io/image-list: web=apps.test/team/web\n    \
+             argocd-image-updater.argoproj.io/web.pull-secret: env:HOME",
+            "annotation argocd-image-updater.argoproj.io/web.pull-secret = 'env:HOME' (on Deployment/web): an \
+             application may only name a mounted pull secret (pullsecret:<namespace>/<name>), which is sent only to \
+             the registries it has auths for; env:, secret: and ext: credentials are the operator's, set in \
+             registries.conf",
+        ),
     ] {
         let repo = Repo::new(&[(
             "apps/web/deployment.yaml",

@@ -9,7 +9,7 @@ use crate::image::{self, ImageRef, ImageRefError};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::strategy::StrategyError;
 use crate::policy::{Order, Platform, Policy, Strategy};
-use crate::registry::credentials::CredentialSpec;
+use crate::registry::credentials::{CredentialSpec, SpecSource};
 
 /// Characters that start a comparison and never an image or alias.
 const COMPARISON_START: &[char] = &['<', '>', '=', '!', '~', '^', '|'];
@@ -193,16 +193,10 @@ impl Settings {
             ));
         }
         let force_update = flag(get.get(Opt::ForceUpdate)?)?;
-        let pull_secret =
-            match get.get(Opt::PullSecret)? {
-                Some(e) => Some(CredentialSpec::parse(&e.value).map_err(|err| {
-                    SourceError::PullSecret {
-                        at: e.located(),
-                        reason: err.to_string(),
-                    }
-                })?),
-                None => None,
-            };
+        let pull_secret = match get.get(Opt::PullSecret)? {
+            Some(e) => Some(app_credential(e)?),
+            None => None,
+        };
         let match_name = match get.get(Opt::KustomizeImageName)? {
             Some(e) => ImageRef::parse(&e.value)
                 .and_then(|image| repository_only(&image))
@@ -229,6 +223,27 @@ impl Settings {
             helm,
             origins: get.origins,
         })
+    }
+}
+
+/// The credential an application names for an image. Only a mounted pull secret: its auths say which registries
+/// it belongs to, so it can only be sent there. `env:`, `secret:` and `ext:` carry no registry (and `ext:` runs a
+/// program), so letting whoever writes an app's manifests or parameters name them would let them send the
+/// sidecar's secrets to any host they list as a registry; they belong in the operator's registries.conf.
+fn app_credential(entry: &Entry) -> Result<CredentialSpec, SourceError> {
+    let invalid = |reason: String| SourceError::PullSecret {
+        at: entry.located(),
+        reason,
+    };
+    let spec = CredentialSpec::parse(&entry.value).map_err(|e| invalid(e.to_string()))?;
+    match spec.source() {
+        SpecSource::PullSecret { .. } => Ok(spec),
+        _ => Err(invalid(
+            "an application may only name a mounted pull secret (pullsecret:<namespace>/<name>), which is sent \
+             only to the registries it has auths for; env:, secret: and ext: credentials are the operator's, set \
+             in registries.conf"
+                .to_string(),
+        )),
     }
 }
 

@@ -3,6 +3,9 @@
 
 use super::*;
 
+const APP_CREDENTIALS: &str = "an application may only name a mounted pull secret (pullsecret:<namespace>/<name>), \
+     which is sent only to the registries it has auths for; env:, secret: and ext: credentials are the operator's, set \
+     in registries.conf";
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// Annotations of `Deployment/web`; keys are given without the prefix.
@@ -970,6 +973,27 @@ fn error_messages() {
                  pullsecret or secret",
                 a("web.pull-secret")
             ),
+        ),
+        (
+            "credentials that name no registry",
+            Given::Annotations(vec![("image-list", "web=org/web"), ("web.pull-secret", "env:TOKEN")]),
+            format!(
+                "{} = 'env:TOKEN' {on}: {APP_CREDENTIALS}",
+                a("web.pull-secret")
+            ),
+        ),
+        (
+            "a secret's field",
+            Given::Annotations(vec![("image-list", "web=org/web"), ("web.pull-secret", "secret:ns1/gen#creds")]),
+            format!(
+                "{} = 'secret:ns1/gen#creds' {on}: {APP_CREDENTIALS}",
+                a("web.pull-secret")
+            ),
+        ),
+        (
+            "a program to run",
+            Given::Annotations(vec![("image-list", "web=org/web"), ("web.pull-secret", "ext:/bin/sh")]),
+            format!("{} = 'ext:/bin/sh' {on}: {APP_CREDENTIALS}", a("web.pull-secret")),
         ),
         (
             "extract without tag pattern",
