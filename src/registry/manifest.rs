@@ -86,8 +86,6 @@ pub enum ManifestError {
     Invalid(String),
     #[error("image config is not valid JSON: {0}")]
     InvalidConfig(String),
-    #[error("image config 'created' value '{0}' is not an RFC 3339 time")]
-    BadCreated(String),
 }
 
 #[derive(Deserialize)]
@@ -170,7 +168,11 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 /// What [`ImageConfig`] takes from a config blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFields {
+    /// `None` also when the value is not an RFC 3339 time: the image is then undated (as the zero time is in
+    /// argocd-image-updater), not an error that would fail every policy on the repository.
     pub created: Option<DateTime<Utc>>,
+    /// The `created` value that could not be read, for a warning.
+    pub unreadable_created: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub platform: Option<Platform>,
 }
@@ -194,13 +196,12 @@ struct RawRuntime {
 pub fn parse_image_config(body: &[u8]) -> Result<ConfigFields, ManifestError> {
     let raw: RawConfig =
         serde_json::from_slice(body).map_err(|e| ManifestError::InvalidConfig(e.to_string()))?;
-    let created = match raw.created.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            DateTime::parse_from_rfc3339(&text)
-                .map_err(|_| ManifestError::BadCreated(text.clone()))?
-                .with_timezone(&Utc),
-        ),
+    let (created, unreadable_created) = match raw.created.filter(|c| !c.is_empty()) {
+        None => (None, None),
+        Some(text) => match DateTime::parse_from_rfc3339(&text) {
+            Ok(time) => (Some(time.with_timezone(&Utc)), None),
+            Err(_) => (None, Some(text)),
+        },
     };
     let platform = match (raw.os, raw.architecture) {
         (Some(os), Some(arch)) if !os.is_empty() && !arch.is_empty() => Some(Platform {
@@ -212,6 +213,7 @@ pub fn parse_image_config(body: &[u8]) -> Result<ConfigFields, ManifestError> {
     };
     Ok(ConfigFields {
         created,
+        unreadable_created,
         labels: raw.config.and_then(|c| c.labels).unwrap_or_default(),
         platform,
     })
@@ -319,6 +321,13 @@ impl RegistryClient {
             )),
             reason: e.to_string(),
         })?;
+        if let Some(text) = &fields.unreadable_created {
+            tracing::warn!(
+                repository,
+                reference,
+                "image config 'created' value '{text}' is not an RFC 3339 time; the image counts as undated"
+            );
+        }
         if index_platform.is_none()
             && let Some(own) = &fields.platform
             && !wanted.iter().any(|w| w.accepts(own))
@@ -567,15 +576,28 @@ mod tests {
             ("no created", r#"{"config":{"Labels":null}}"#, Ok(None)),
             ("null config", r#"{"config":null}"#, Ok(None)),
             (
-                "bad created",
+                "bad created: undated",
                 r#"{"created":"yesterday"}"#,
-                Err(ManifestError::BadCreated("yesterday".into())),
+                Ok(None),
+            ),
+            (
+                "month 0: undated",
+                r#"{"created":"2024-00-01T00:00:00Z"}"#,
+                Ok(None),
             ),
         ] {
             let got =
                 parse_image_config(body.as_bytes()).map(|c| c.created.map(|t| t.to_rfc3339()));
             assert_eq!(got, want.map(|o| o.map(str::to_string)), "{name}");
         }
+        assert_eq!(
+            parse_image_config(br#"{"created":"yesterday"}"#)
+                .unwrap()
+                .unreadable_created
+                .as_deref(),
+            Some("yesterday"),
+            "kept for the warning"
+        );
         assert_eq!(
             parse_image_config(b"[").unwrap_err().to_string(),
             "image config is not valid JSON: EOF while parsing a list at line 1 column 1"
