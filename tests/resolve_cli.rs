@@ -212,6 +212,11 @@ fn bad_input_exits_2_with_a_message_naming_it() {
             vec!["nginx", "--platforms", "linux"],
             "invalid --platforms: platform 'linux' is not os/arch or os/arch/variant",
         ),
+        (
+            "platforms of a tag list",
+            vec!["nginx", "--platforms", "linux/arm64"],
+            "--platforms needs the registry: a tag list does not say which platforms each tag has an image for",
+        ),
     ] {
         resolve()
             .args(&args)
@@ -261,4 +266,24 @@ fn digest_strategy_needs_a_digest() {
         .stderr(predicate::str::contains(
             "the digest strategy needs the digest of nginx:latest",
         ));
+}
+
+#[test]
+fn unknown_log_levels_are_refused_and_known_ones_taken_in_any_case() {
+    resolve()
+        .args(["nginx", "--tags", "1.0.0", "--log-level", "verbose"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "invalid value 'verbose' for '--log-level <LOG_LEVEL>'",
+        ));
+    for level in ["WARNING", "Info", "error"] {
+        resolve()
+            .args(["nginx", "--tags", "1.0.0"])
+            .env("IMAGE_RESOLVER_LOG_LEVEL", level)
+            .assert()
+            .success()
+            .stdout("1.0.0\n");
+    }
 }

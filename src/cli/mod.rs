@@ -35,14 +35,16 @@ pub struct Cli {
 /// Options every subcommand takes; each is also an `IMAGE_RESOLVER_*` environment variable.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Least severe log level written to stderr: error, warn, info, debug or trace.
+    /// Least severe log level written to stderr.
     #[arg(
         long,
         global = true,
         env = "IMAGE_RESOLVER_LOG_LEVEL",
-        default_value = "warn"
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogLevel::Warn
     )]
-    pub log_level: String,
+    pub log_level: LogLevel,
     /// Log line format on stderr.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -113,6 +115,28 @@ fn parse_budget(value: &str) -> Result<Duration, String> {
 fn parse_ttl(value: &str) -> Result<Duration, String> {
     crate::registry::credentials::parse_go_duration(value)
         .map_err(|_| format!("'{value}' is not a duration such as 30s, 2m or 0"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    #[value(alias = "warning")]
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl From<LogLevel> for tracing::Level {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Error => tracing::Level::ERROR,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Trace => tracing::Level::TRACE,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -341,12 +365,10 @@ pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
     }
 }
 
-/// Sends `tracing` events to stderr at the requested level and format; a bad level falls back to `warn`.
+/// Sends `tracing` events to stderr at the requested level and format.
 pub fn init_logging(global: &GlobalArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&global.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::from(global.log_level))
         .with_writer(io::stderr)
         // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
         .with_ansi(io::stderr().is_terminal())

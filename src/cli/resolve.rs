@@ -74,6 +74,13 @@ struct Request {
 pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
     let request = validate(&args)?;
     if let Some(tags) = read_tags(&args)? {
+        if !request.policy.platforms.is_empty() {
+            return Err(Failure::Invalid(
+                "--platforms needs the registry: a tag list does not say which platforms each tag has an image \
+                 for; leave out --tags/--tags-file, or --platforms"
+                    .to_string(),
+            ));
+        }
         let selection = request.policy.select(&tags);
         return report(&request, &selection, None, args.output);
     }
