@@ -90,7 +90,7 @@ const TEXT_LIST_LIMIT: usize = 10;
 /// tag, the report is printed here and the failure returned (see the module documentation).
 pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure> {
     if let Some(dir) = args.dir.take() {
-        args.app.app_dir = dir;
+        args.app.source.app_dir = dir;
     }
     let argo = Argo::from_env();
     let (report, failures) = super::within_budget(global, "explain", async {
@@ -113,7 +113,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         for tracked in &requests {
             resolutions.push(resolve_request(&registries, tracked, cache.as_ref(), deadline).await);
         }
-        let app_dir = args.app.app_dir.display().to_string();
+        let app_dir = args.app.source.app_dir.display().to_string();
         let report = build_report(app_dir, &plan, &app_wide, &requests, &resolutions, warnings);
         let failures = failure_lines(&requests, &report);
         Ok((report, failures))

@@ -18,9 +18,9 @@ use crate::process::Env;
 use crate::render::{self, RenderOptions};
 use crate::resolver::RegistryCache;
 
-/// Options of the commands that render the application.
+/// Options of `init`, which only prepares the application's source.
 #[derive(Debug, Args)]
-pub struct AppArgs {
+pub struct InitArgs {
     /// The application directory (Argo CD runs the plugin in it).
     #[arg(
         long,
@@ -29,6 +29,13 @@ pub struct AppArgs {
         value_name = "DIR"
     )]
     pub app_dir: PathBuf,
+}
+
+/// Options of the commands that render the application.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    #[command(flatten)]
+    pub source: InitArgs,
     /// Where the last resolved tag of each image is kept, for when its registry is unavailable. Default: the
     /// user's cache directory (the sidecar mounts a volume at /var/cache/argocd-image-resolver).
     #[arg(long, env = cache::CACHE_DIR_ENV, value_name = "DIR")]
@@ -53,9 +60,18 @@ pub struct AppArgs {
     /// Plain directories: read manifests in subdirectories too (Argo CD's directory.recurse).
     #[arg(long, env = "IMAGE_RESOLVER_RECURSE")]
     pub recurse: bool,
-    /// How long a repository's tag list, once fetched, answers later `generate` and `parameters` calls of every
-    /// Application (kept in the cache dir; concurrent renders wait for one fetch), such as 30s or 2m; 0 asks the
-    /// registry every time. `explain` always asks the registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Options of `generate` and `parameters`: rendering, and how long registry answers are shared.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// How long a repository's tag list, once fetched, answers later calls for every Application (kept in the
+    /// cache dir; concurrent renders wait for one fetch), as do the digests its tags name; such as 30s or 2m. 0
+    /// asks the registry every time.
     #[arg(
         long,
         env = "IMAGE_RESOLVER_TAGS_TTL",
@@ -64,8 +80,6 @@ pub struct AppArgs {
         value_name = "DURATION"
     )]
     pub tags_ttl: Duration,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
 }
 
 /// What the commands read from Argo CD's environment, once.
@@ -130,6 +144,19 @@ impl Argo {
 /// Renderer options from Argo CD's environment and the Application's renderer parameters: `release-name`,
 /// `values-files` (array or comma-separated), `set` and `set-string` (maps).
 fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> RenderOptions {
+    let mut options = source_options(argo, app_dir);
+    options.kustomize.extra_args = args
+        .kustomize_args
+        .as_deref()
+        .map(|a| a.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    options.plain.recursive = args.recurse;
+    options
+}
+
+/// What every renderer takes from Argo CD: where the repository is, and Helm's release, namespace, cluster and
+/// the Application's Helm parameters.
+fn source_options(argo: &Argo, app_dir: &Path) -> RenderOptions {
     let mut options = RenderOptions {
         env: Env::current(),
         ..RenderOptions::default()
@@ -142,12 +169,6 @@ fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> RenderOptions 
             .count();
         options.repo_root = app_dir.ancestors().nth(depth).map(Path::to_path_buf);
     }
-    options.kustomize.extra_args = args
-        .kustomize_args
-        .as_deref()
-        .map(|a| a.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
-    options.plain.recursive = args.recurse;
     let helm = &mut options.helm;
     // ARGOCD_APP_NAME is `<namespace>_<name>` for apps outside the control plane's namespace; names have no `_`.
     helm.release_name = argo
@@ -221,7 +242,7 @@ fn helm_set_value(value: &str) -> String {
     out
 }
 
-fn app_dir(args: &AppArgs) -> Result<PathBuf, Failure> {
+fn app_dir(args: &InitArgs) -> Result<PathBuf, Failure> {
     std::fs::canonicalize(&args.app_dir).map_err(|e| {
         Failure::Invalid(format!(
             "cannot open the application directory {}: {e}",
@@ -251,10 +272,10 @@ fn extra_paths(args: &AppArgs) -> Result<Vec<ImagePath>, Failure> {
 }
 
 /// `init`: prepare the source before `generate` (build a Helm chart's missing dependencies).
-pub fn init(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
+pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     let dir = app_dir(&args)?;
-    let options = render_options(&argo, &args, &dir);
+    let options = source_options(&argo, &dir);
     budget::mark_init(&dir);
     super::within_budget(global, "init", async {
         render::init(&dir, &options, Instant::now().into_std() + global.budget)
@@ -280,7 +301,7 @@ pub(super) async fn rendered_and_planned(
     prepare: bool,
 ) -> Result<Planned, Failure> {
     let prefix = argo.prefix();
-    let dir = app_dir(args)?;
+    let dir = app_dir(&args.source)?;
     let options = render_options(argo, args, &dir);
     if prepare {
         render::init(&dir, &options, deadline.into_std())
@@ -310,15 +331,15 @@ pub(super) async fn rendered_and_planned(
 async fn rendered_and_resolved(
     global: &GlobalArgs,
     budget: Budget,
-    args: &AppArgs,
+    args: &GenerateArgs,
     argo: &Argo,
     prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
     let deadline = Instant::now() + budget.left().saturating_sub(generate::OUTPUT_MARGIN);
     let Planned { rendered, plan, .. } =
-        rendered_and_planned(args, argo, deadline, prepare).await?;
-    let registries = Arc::new(super::registries(global, &args.registry)?);
-    let cache = Arc::new(open_cache(args)?);
+        rendered_and_planned(&args.app, argo, deadline, prepare).await?;
+    let registries = Arc::new(super::registries(global, &args.app.registry)?);
+    let cache = Arc::new(open_cache(&args.app)?);
     let registry_cache = RegistryCache {
         cache: Arc::clone(&cache),
         tags_ttl: args.tags_ttl,
@@ -335,10 +356,10 @@ async fn rendered_and_resolved(
 }
 
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
-pub fn generate(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
+pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     // argocd-cmp-server has just run `init` in this directory, under the same deadline.
-    let budget = Budget::left_in(&app_dir(&args)?, global.budget);
+    let budget = Budget::left_in(&app_dir(&args.app.source)?, global.budget);
     if budget.left() <= generate::OUTPUT_MARGIN {
         return Err(Failure::NoResult(format!(
             "{}init used {:.1?} of the budget of {:?}, which leaves generate no time (--budget / \
@@ -379,7 +400,7 @@ struct Announcement {
 /// `parameters`: one announcement per tracked image with an alias, named `<alias>.pin` (the alias in key form: a
 /// `/` written `_`) and holding the tag it resolves to now, so the UI shows it and a user can pin it (setting the
 /// parameter is the pin). Prepares the source first, as `init` would.
-pub fn parameters(global: &GlobalArgs, args: AppArgs) -> Result<String, Failure> {
+pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     super::within_budget(global, "parameters", async {
         // argocd-cmp-server runs `init` only before `generate`, never before the dynamic parameters command, so a

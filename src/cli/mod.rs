@@ -48,32 +48,6 @@ pub struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// argocd-image-updater's registries.conf (api_url, credentials, insecure, limit per registry). Default:
-    /// /app/config/registries.conf when that file exists.
-    #[arg(
-        long,
-        global = true,
-        env = "IMAGE_RESOLVER_REGISTRIES_CONF",
-        value_name = "FILE"
-    )]
-    pub registries_conf: Option<PathBuf>,
-    /// Directory holding docker's config.json (auths, credHelpers, credsStore). Default: $DOCKER_CONFIG, else
-    /// ~/.docker.
-    #[arg(
-        long,
-        global = true,
-        env = "IMAGE_RESOLVER_DOCKER_CONFIG",
-        value_name = "DIR"
-    )]
-    pub docker_config: Option<PathBuf>,
-    /// Directory of mounted pull secrets: <namespace>/<name>/.dockerconfigjson (or <name>/.dockerconfigjson).
-    #[arg(
-        long,
-        global = true,
-        env = "IMAGE_RESOLVER_PULL_SECRETS_DIR",
-        value_name = "DIR"
-    )]
-    pub pull_secrets_dir: Option<PathBuf>,
     /// Time budget of one command, such as 40s or 1m30s: past it the command fails rather than run late. `init` and
     /// `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_BUDGET", default_value = "40s", value_parser = parse_budget)]
@@ -83,6 +57,17 @@ pub struct GlobalArgs {
 /// Options of the commands that talk to registries.
 #[derive(Clone, Debug, Args)]
 pub struct RegistryArgs {
+    /// argocd-image-updater's registries.conf (api_url, credentials, insecure, limit per registry). Default:
+    /// /app/config/registries.conf when that file exists.
+    #[arg(long, env = "IMAGE_RESOLVER_REGISTRIES_CONF", value_name = "FILE")]
+    pub registries_conf: Option<PathBuf>,
+    /// Directory holding docker's config.json (auths, credHelpers, credsStore). Default: $DOCKER_CONFIG, else
+    /// ~/.docker.
+    #[arg(long, env = "IMAGE_RESOLVER_DOCKER_CONFIG", value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+    /// Directory of mounted pull secrets: <namespace>/<name>/.dockerconfigjson (or <name>/.dockerconfigjson).
+    #[arg(long, env = "IMAGE_RESOLVER_PULL_SECRETS_DIR", value_name = "DIR")]
+    pub pull_secrets_dir: Option<PathBuf>,
     /// Skip TLS certificate verification of registries (argocd-image-updater's `insecure`).
     #[arg(long, env = "IMAGE_RESOLVER_INSECURE")]
     pub insecure: bool,
@@ -153,11 +138,11 @@ pub enum Command {
     Tags(tags::TagsArgs),
     /// Render the application in the current directory, resolve its images, print the manifests (Argo CD's
     /// generate step).
-    Generate(generate::AppArgs),
+    Generate(generate::GenerateArgs),
     /// Prepare the application before generate: build a Helm chart's missing dependencies (Argo CD's init step).
-    Init(generate::AppArgs),
+    Init(generate::InitArgs),
     /// Print Argo CD dynamic parameters: one `<alias>.pin` per tracked image, holding its resolved tag.
-    Parameters(generate::AppArgs),
+    Parameters(generate::GenerateArgs),
     /// Explain, for an application directory, each image's policy and where its keys came from, the registry and
     /// credential asked, the tags dropped by each filter, and the winner and why.
     Explain(Box<explain::ExplainArgs>),
@@ -252,7 +237,7 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
 
 /// The registries a command may talk to, from the global options and the command's registry options.
 pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries, Failure> {
-    let conf_path = global.registries_conf.clone().or_else(|| {
+    let conf_path = args.registries_conf.clone().or_else(|| {
         Path::new(DEFAULT_REGISTRIES_CONF)
             .is_file()
             .then(|| DEFAULT_REGISTRIES_CONF.into())
@@ -271,10 +256,10 @@ pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries
         }
     };
     let mut options = CredentialOptions::from_env();
-    if let Some(dir) = &global.docker_config {
+    if let Some(dir) = &args.docker_config {
         options.docker_config_dir = Some(dir.clone());
     }
-    options.pull_secrets_dir = global.pull_secrets_dir.clone();
+    options.pull_secrets_dir = args.pull_secrets_dir.clone();
     let client_options = ClientOptions {
         deadline: global.budget.min(ClientOptions::default().deadline),
         ..ClientOptions::default()
@@ -386,4 +371,67 @@ fn json(value: &impl serde::Serialize) -> String {
         serde_json::to_string_pretty(value).expect("reports of strings and numbers serialise");
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flag a command's help lists does something for it: commands take only the options they use.
+    #[test]
+    fn commands_take_only_the_options_they_use() {
+        let parses = |args: &[&str]| {
+            command()
+                .try_get_matches_from(
+                    std::iter::once("argocd-image-resolver").chain(args.iter().copied()),
+                )
+                .is_ok()
+        };
+        let cases: &[(&str, &[&str], bool)] = &[
+            ("init: the app dir", &["init", "--app-dir", "."], true),
+            (
+                "init renders nothing",
+                &["init", "--kustomize-args", "--enable-helm"],
+                false,
+            ),
+            (
+                "init resolves nothing",
+                &["init", "--image-paths", "spec.image"],
+                false,
+            ),
+            (
+                "init asks no registry",
+                &["init", "--registries-conf", "r.conf"],
+                false,
+            ),
+            (
+                "init keeps nothing",
+                &["init", "--cache-dir", "/tmp"],
+                false,
+            ),
+            (
+                "generate shares tag lists",
+                &["generate", "--tags-ttl", "0"],
+                true,
+            ),
+            (
+                "parameters shares tag lists",
+                &["parameters", "--tags-ttl", "1m"],
+                true,
+            ),
+            (
+                "explain always asks",
+                &["explain", "--tags-ttl", "0"],
+                false,
+            ),
+            (
+                "explain reads the cache",
+                &["explain", "--cache-dir", "/tmp"],
+                true,
+            ),
+        ];
+        for (name, args, want) in cases {
+            assert_eq!(parses(args), *want, "{name}");
+        }
+    }
 }
