@@ -106,6 +106,15 @@ impl Opt {
         )
     }
 
+    /// Whether this is one of upstream's options for writing its update back (which Helm values to set, and
+    /// whether to set them for an image the application does not run): known, and of no use to a renderer.
+    pub fn is_upstream_write_back(self) -> bool {
+        matches!(
+            self,
+            Opt::ForceUpdate | Opt::HelmImageName | Opt::HelmImageTag | Opt::HelmImageSpec
+        )
+    }
+
     /// The upper-snake spelling of plugin env names: `UPDATE_STRATEGY`, `HELM_IMAGE_NAME`.
     pub fn snake(self) -> String {
         snake(self.suffix())

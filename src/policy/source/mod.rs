@@ -13,18 +13,21 @@
 //!   before the first `=` is the alias unless it holds a `:`, so `nginx:>=1.2` has no alias (upstream would take
 //!   `nginx:>` for one). A digest in an entry is ignored with a warning: a policy is about a repository.
 //! - `<alias>.<option>`, per image: upstream's `update-strategy`, `allow-tags` (and its deprecated name `tag-match`,
-//!   read only when no `allow-tags` applies), `ignore-tags`, `platforms`, `pull-secret`, `force-update`,
-//!   `kustomize.image-name`, `helm.image-name`, `helm.image-tag`, `helm.image-spec`; this plugin's `pin` (use exactly
-//!   this tag), `hold` (leave the image as rendered), and Flux-style `tag-pattern`, `extract`, `order`,
+//!   read only when no `allow-tags` applies), `ignore-tags`, `platforms`, `pull-secret`, `kustomize.image-name`;
+//!   this plugin's `pin` (use exactly this tag), `hold` (leave the image as rendered), and Flux-style
+//!   `tag-pattern`, `extract`, `order`,
 //!   `include-prerelease`, `strict-semver`, meaning what the `resolve` flags of the same names mean. An alias holding
 //!   `/` is written with `_` in keys, as upstream does (`argoproj/argocd` → `argoproj_argocd.update-strategy`).
 //! - the same options without alias are defaults for every image where upstream has them (`update-strategy`,
-//!   `allow-tags`, `ignore-tags`, `force-update`, `pull-secret`) and for this plugin's `platforms`, `hold`,
+//!   `allow-tags`, `ignore-tags`, `pull-secret`) and for this plugin's `platforms`, `hold`,
 //!   `tag-pattern`, `extract`, `order`, `include-prerelease`, `strict-semver`. An alias's own key beats the default
 //!   whichever sources they come from. An image listed without alias gets the defaults only, as upstream (where its
 //!   keys would start with a bare `.`).
 //! - upstream's write-back keys (`write-back-method`, `write-back-target`, `write-back-template`, `git-branch`,
-//!   `git-repository`) are recognised and ignored with a warning.
+//!   `git-repository`) and per-image write-back options (`force-update`, `helm.image-name`, `helm.image-tag`,
+//!   `helm.image-spec`: which Helm values to set, and whether to set them for an image the application does not
+//!   run) are recognised and ignored with a warning: this plugin patches the images it finds in the rendered
+//!   output.
 //!
 //! Values: surrounding whitespace is ignored, and an empty value counts as not set, so a field cleared in the Argo CD
 //! UI never erases a policy kept in git. `update-strategy` ignores case, as upstream. Booleans are `true` or `false`
@@ -571,15 +574,6 @@ fn check_twice(entries: &[Entry]) -> Result<(), SourceError> {
     Ok(())
 }
 
-/// The Helm parameters upstream's write-back sets for an image; `None` means upstream's default (`image.name`,
-/// `image.tag`; no spec). When `spec` is set, upstream ignores the other two.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HelmNames {
-    pub image_name: Option<String>,
-    pub image_tag: Option<String>,
-    pub image_spec: Option<String>,
-}
-
 /// One `image-list` entry with everything that applies to it, validated.
 #[derive(Clone, Debug)]
 pub struct TrackedImage {
@@ -595,10 +589,7 @@ pub struct TrackedImage {
     pub pin: Option<String>,
     /// Leave the image as rendered.
     pub hold: bool,
-    /// Upstream's `force-update`: act even when the image is not found in the rendered output.
-    pub force_update: bool,
     pub pull_secret: Option<CredentialSpec>,
-    pub helm: HelmNames,
     /// Each key that shaped this image (canonical annotation key) and where its value came from, `image-list` first.
     pub origins: Vec<(String, Origin)>,
 }

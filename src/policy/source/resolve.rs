@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
-use super::{Entry, HelmNames, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
+use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
 use crate::image::{self, ImageRef, ImageRefError};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::strategy::StrategyError;
@@ -192,7 +192,6 @@ impl Settings {
                 held.located()
             ));
         }
-        let force_update = flag(get.get(Opt::ForceUpdate)?)?;
         let pull_secret = match get.get(Opt::PullSecret)? {
             Some(e) => Some(app_credential(e)?),
             None => None,
@@ -206,11 +205,6 @@ impl Settings {
                 })?,
             None => item.image.clone(),
         };
-        let helm = HelmNames {
-            image_name: get.get(Opt::HelmImageName)?.map(|e| e.value.clone()),
-            image_tag: get.get(Opt::HelmImageTag)?.map(|e| e.value.clone()),
-            image_spec: get.get(Opt::HelmImageSpec)?.map(|e| e.value.clone()),
-        };
         Ok(TrackedImage {
             alias: item.alias.clone(),
             image: item.image.clone(),
@@ -218,9 +212,7 @@ impl Settings {
             policy,
             pin: pin_entry.map(|e| e.value.clone()),
             hold,
-            force_update,
             pull_secret,
-            helm,
             origins: get.origins,
         })
     }
@@ -506,7 +498,8 @@ fn no_effect(entry: &Entry, strategy: &Strategy) -> String {
     )
 }
 
-/// Warnings about keys that set nothing: unknown, upstream's write-back settings, per-image options without alias,
+/// Warnings about keys that set nothing: unknown, upstream's write-back settings and options (`force-update`,
+/// `helm.*`), per-image options without alias,
 /// and options for aliases that no image has (`alias_keys` in key form, `snakes` in upper-snake form).
 fn key_warnings<'a>(
     entries: impl Iterator<Item = &'a Entry>,
@@ -516,6 +509,15 @@ fn key_warnings<'a>(
 ) {
     for entry in entries {
         let why = match &entry.key {
+            Key::App(opt) | Key::Alias(_, opt) | Key::Snake(_, opt) | Key::NeedsAlias(opt)
+                if opt.is_upstream_write_back() =>
+            {
+                format!(
+                    "ignored: argocd-image-updater uses {} to write its update back; this plugin resolves the \
+                     images in the rendered output and patches them there",
+                    opt.suffix()
+                )
+            }
             Key::Unknown(_) => {
                 "ignored: argocd-image-updater and this plugin know no such key".to_string()
             }

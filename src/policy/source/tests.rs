@@ -271,30 +271,15 @@ fn per_image_settings() {
     let settings = annotations(&[
         ("image-list", "web=org/web, api=org/api"),
         ("web.pull-secret", "pullsecret:argocd/regcred"),
-        ("web.force-update", "true"),
-        ("web.helm.image-name", "web.image.repository"),
-        ("web.helm.image-tag", "web.image.tag"),
-        ("api.helm.image-spec", "api.image"),
         ("api.kustomize.image-name", "example/api:placeholder"),
     ]);
     let got = tracked(&settings);
     let (web, api) = (&got.images[0], &got.images[1]);
-    assert!(web.force_update);
-    assert!(!api.force_update);
     assert_eq!(
         web.pull_secret,
         Some(CredentialSpec::parse("pullsecret:argocd/regcred").unwrap())
     );
     assert_eq!(api.pull_secret, None);
-    assert_eq!(
-        web.helm,
-        HelmNames {
-            image_name: Some("web.image.repository".into()),
-            image_tag: Some("web.image.tag".into()),
-            image_spec: None,
-        }
-    );
-    assert_eq!(api.helm.image_spec.as_deref(), Some("api.image"));
     assert_eq!(web.match_name.canonical(), "docker.io/org/web");
     assert_eq!(api.match_name.canonical(), "docker.io/example/api");
     assert_eq!(api.image.canonical(), "docker.io/org/api");
@@ -726,14 +711,15 @@ fn upper_snake_aliases_match_by_reading() {
         "my-app=org/app, argoproj/argocd=quay.io/argoproj/argocd",
     )]);
     let environment = env(&[
-        ("ARGOCD_ENV_MY_APP_HELM_IMAGE_NAME", "app.image.name"),
+        ("ARGOCD_ENV_MY_APP_ALLOW_TAGS", "regexp:^v"),
         ("ARGOCD_ENV_ARGOPROJ_ARGOCD_PIN", "v2.9.0"),
     ])
     .unwrap();
     let got = tracked(&object.overridden_by(&environment));
     assert_eq!(
-        got.images[0].helm.image_name.as_deref(),
-        Some("app.image.name")
+        summary(&got)[0],
+        "my-app=org/app [strategy semver, allow-tags 'regexp:^v']",
+        "MY_APP reads as my-app"
     );
     assert_eq!(got.images[1].pin.as_deref(), Some("v2.9.0"));
     assert!(got.warnings.is_empty(), "{:?}", got.warnings);
@@ -948,8 +934,8 @@ fn error_messages() {
         ),
         (
             "boolean",
-            Given::Annotations(vec![("image-list", "web=org/web"), ("web.force-update", "yes")]),
-            format!("{} = 'yes' {on}: expected 'true' or 'false'", a("web.force-update")),
+            Given::Annotations(vec![("image-list", "web=org/web"), ("web.hold", "yes")]),
+            format!("{} = 'yes' {on}: expected 'true' or 'false'", a("web.hold")),
         ),
         (
             "boolean is case-sensitive",
@@ -1163,6 +1149,24 @@ fn warnings() {
                 "annotation {PREFIX}write-back-method = 'git' {on}: ignored: argocd-image-updater's write-back \
                  settings do not apply, this plugin patches the rendered output"
             )],
+        ),
+        (
+            "upstream's write-back options",
+            vec![
+                ("image-list", "web=org/web"),
+                ("web.force-update", "true"),
+                ("web.helm.image-spec", "image.spec"),
+            ],
+            ["force-update = 'true'", "helm.image-spec = 'image.spec'"]
+                .iter()
+                .map(|kv| {
+                    format!(
+                        "annotation {PREFIX}web.{kv} {on}: ignored: argocd-image-updater uses {} to write its \
+                         update back; this plugin resolves the images in the rendered output and patches them there",
+                        kv.split(' ').next().unwrap()
+                    )
+                })
+                .collect(),
         ),
         (
             "per-image option without alias",
