@@ -18,7 +18,7 @@ use crate::cache::{FileCache, ImageMetadata, KnownImages, MetadataKey, TagsKey};
 use crate::image::{ImageRef, is_valid_digest};
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
-use crate::registry::{RegistryClient, RegistryError};
+use crate::registry::{RegistryClient, RegistryError, TagSortMode};
 use crate::tag::Tag;
 
 /// The tags of a repository as far as the policy needed to read them.
@@ -67,10 +67,18 @@ pub async fn resolve(
         elapsed: Duration::ZERO,
     };
     let platforms = wanted_platforms(policy);
+    let tag_sort = client.endpoint().tag_sort;
+    // Build times read from configs already say which tags have an image for the platforms.
+    let mut read_builds = false;
     if policy.strategy.needs_creation_time() {
-        read_build_times(client, image, policy, &platforms, &mut resolution, cache).await?;
+        if tag_sort == TagSortMode::None {
+            read_build_times(client, image, policy, &platforms, &mut resolution, cache).await?;
+            read_builds = true;
+        } else {
+            date_by_position(&mut resolution.tags, tag_sort);
+        }
     }
-    let check_platform = !policy.platforms.is_empty() && !policy.strategy.needs_creation_time();
+    let check_platform = !policy.platforms.is_empty() && !read_builds;
     while let Some(name) = resolution.select(policy).winner.map(|t| t.name.clone()) {
         let index = resolution
             .tags
@@ -124,6 +132,19 @@ async fn list_tags(
         .map_err(|e: Arc<RegistryError>| RegistryError::clone(&e))?;
     tracing::debug!(repository = %key, source = ?outcome.source, fetched_at = %outcome.tags.fetched_at, "tag list");
     Ok((outcome.tags.tags, pages))
+}
+
+/// Dates tags by their place in a list the registry sends in build order (registries.conf `tagsortmode`), as
+/// argocd-image-updater does: `newest-build` then needs no config read. Only the order of the dates means anything.
+fn date_by_position(tags: &mut [Tag], order: TagSortMode) {
+    let count = tags.len() as i64;
+    for (i, tag) in tags.iter_mut().enumerate() {
+        let position = match order {
+            TagSortMode::LatestFirst => count - i as i64,
+            TagSortMode::LatestLast | TagSortMode::None => i as i64,
+        };
+        tag.created = DateTime::from_timestamp(position, 0);
+    }
 }
 
 /// The platforms to read images for: the policy's, else `linux/amd64` (argocd-image-updater's default).
@@ -328,6 +349,23 @@ const MIN_METADATA_KEPT: usize = 1000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorted_lists_date_tags_by_position() {
+        for (name, order, want) in [
+            ("latest first", TagSortMode::LatestFirst, "a"),
+            ("latest last", TagSortMode::LatestLast, "c"),
+        ] {
+            let mut tags: Vec<Tag> = ["a", "b", "c"].into_iter().map(Tag::new).collect();
+            date_by_position(&mut tags, order);
+            let newest = tags.iter().max_by_key(|t| t.created).unwrap();
+            assert_eq!(newest.name, want, "{name}");
+            assert!(
+                tags.iter().all(|t| t.created.is_some()),
+                "{name}: all dated"
+            );
+        }
+    }
 
     fn digest(n: usize) -> String {
         format!("sha256:{n:064x}")

@@ -1,7 +1,8 @@
-//! `newest-build` with the cache in front of a real registry (Debian's docker-registry): build times are kept by
-//! image digest, so a later resolution pays one `HEAD` per tag instead of a manifest and a config read (or nothing
-//! while the tag list and the tags' digests are within their TTL), and a re-pushed tag is read again because it
-//! names another image.
+//! `newest-build` against a real registry (Debian's docker-registry): with the cache in front, build times are kept
+//! by image digest, so a later resolution pays one `HEAD` per tag instead of a manifest and a config read (or
+//! nothing while the tag list and the tags' digests are within their TTL), and a re-pushed tag is read again
+//! because it names another image; with registries.conf's `tagsortmode`, the list's order dates the tags and no
+//! config is read at all.
 
 mod support;
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use argocd_image_resolver::cache::FileCache;
 use argocd_image_resolver::image::ImageRef;
 use argocd_image_resolver::policy::{Policy, Strategy};
-use argocd_image_resolver::registry::{ClientOptions, RegistryClient};
+use argocd_image_resolver::registry::{ClientOptions, Endpoint, RegistryClient, TagSortMode};
 use argocd_image_resolver::resolver::{self, RegistryCache};
 use support::{ImageSpec, TestRegistry};
 
@@ -26,10 +27,18 @@ async fn push(registry: &TestRegistry, tag: &str, created: &str) {
 /// Resolves with a new client (no connection, token or memory shared with earlier calls, as in a new `generate`
 /// process) and returns the winner and the requests it took.
 async fn resolve(registry: &TestRegistry, cache: &RegistryCache) -> (String, u64) {
-    let client = RegistryClient::new(registry.endpoint(), None, ClientOptions::default()).unwrap();
+    resolve_at(registry, registry.endpoint(), Some(cache)).await
+}
+
+async fn resolve_at(
+    registry: &TestRegistry,
+    endpoint: Endpoint,
+    cache: Option<&RegistryCache>,
+) -> (String, u64) {
+    let client = RegistryClient::new(endpoint, None, ClientOptions::default()).unwrap();
     let image: ImageRef = format!("{}/team/app", registry.registry).parse().unwrap();
     let policy = Policy::new(Strategy::NewestBuild);
-    let resolution = resolver::resolve(&client, &image, &policy, Some(cache))
+    let resolution = resolver::resolve(&client, &image, &policy, cache)
         .await
         .expect("resolve");
     let winner = resolution
@@ -90,4 +99,46 @@ async fn within_the_ttl_a_resolution_asks_nothing() {
         ("build-2", 0),
         "all from the cache"
     );
+}
+
+/// With `tagsortmode`, the resolver takes the order the registry lists tags in for build order, whatever the
+/// configs say, and reads no config.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_sorted_tag_list_dates_the_tags_by_position() {
+    let registry = TestRegistry::plain().await;
+    for (tag, day) in [("a", 3), ("b", 2), ("c", 1)] {
+        push(&registry, tag, &format!("2024-05-{day:02}T10:00:00Z")).await;
+    }
+    // docker-registry's order is its own (neither name nor push order): read it as a registry client would.
+    let listed = RegistryClient::new(registry.endpoint(), None, ClientOptions::default())
+        .unwrap()
+        .tags("team/app")
+        .await
+        .unwrap()
+        .tags;
+    let (first, last) = (listed[0].as_str(), listed[2].as_str());
+    let sorted = |tag_sort| Endpoint {
+        tag_sort,
+        ..registry.endpoint()
+    };
+    for (name, tag_sort, want) in [
+        (
+            "build times read: a is the newest image",
+            TagSortMode::None,
+            ("a", 1 + 3 * 2),
+        ),
+        (
+            "latest first: the first listed",
+            TagSortMode::LatestFirst,
+            (first, 1),
+        ),
+        (
+            "latest last: the last listed",
+            TagSortMode::LatestLast,
+            (last, 1),
+        ),
+    ] {
+        let (winner, requests) = resolve_at(&registry, sorted(tag_sort), None).await;
+        assert_eq!((winner.as_str(), requests), want, "{name}");
+    }
 }
