@@ -1032,6 +1032,13 @@ mod tests {
             ("trailing comma", "1.0,", "1.0.0", None),
             ("double comma", "1.0,,2.0", "1.0.0", None),
             ("comma after space", ">=1.0 , <2", "1.5.0", Some(true)),
+            // Forms argocd-image-updater users write that Masterminds' tables leave out.
+            ("~> is ~", "~>1.2", "1.2.9", Some(true)),
+            ("~> stops at the next minor", "~>1.2", "1.3.0", Some(false)),
+            ("~> on a full version", "~> 1.2.3", "1.2.2", Some(false)),
+            ("upper-case X", "1.X", "1.4.9", Some(true)),
+            ("upper-case X keeps the major", "1.X", "2.0.0", Some(false)),
+            ("upper-case X in the patch", "1.2.X", "1.2.7", Some(true)),
         ];
         for (name, constraint, version, want) in cases {
             let got = Constraint::parse(constraint)
