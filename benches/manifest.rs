@@ -1,21 +1,15 @@
 //! Scanning and splicing a real install manifest (Argo CD's `install.yaml`, 1.9 MB).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use argocd_image_resolver::manifest::{Edit, scan, splice};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn fixture() -> String {
-    // The shared fixtures live beside the project checkout (also in CI): read them there, never copy them in.
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/argocd-install.yaml");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read the fixture {}: {e}", path.display()))
-}
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
 
 fn manifest(c: &mut Criterion) {
-    let src = fixture();
+    let src = fixtures::argocd_install_text();
     // One non-ASCII character first: character offsets then need mapping to bytes all the way through.
     let non_ascii = format!("# é\n{src}");
     let mut group = c.benchmark_group("manifest");

@@ -1,17 +1,9 @@
 //! The scanner and splicer over a real install manifest: Argo CD's `install.yaml` (1.9 MB, CRDs and workloads).
 
-use std::path::PathBuf;
+mod fixtures;
 
 use argocd_image_resolver::manifest::{Edit, scan, splice};
 use serde::Deserialize;
-
-fn fixture() -> String {
-    // The shared fixtures live beside the project checkout (also in CI): read them there, never copy them in.
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/argocd-install.yaml");
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read the fixture {}: {e}", path.display()))
-}
 
 const ARGOCD: &str = "quay.io/argoproj/argocd:latest";
 const DEX: &str = "ghcr.io/dexidp/dex:v2.45.1";
@@ -19,7 +11,7 @@ const REDIS: &str = "public.ecr.aws/docker/library/redis:8.10.1-alpine";
 
 #[test]
 fn finds_exactly_the_images() {
-    let src = fixture();
+    let src = fixtures::argocd_install_text();
     let found = scan(&src, &[]).unwrap();
     let got: Vec<(String, String, String, String, String)> = found
         .images
@@ -124,7 +116,7 @@ fn images_by_serde(src: &str) -> Vec<String> {
 
 #[test]
 fn replacing_every_image_changes_only_those_bytes() {
-    let src = fixture();
+    let src = fixtures::argocd_install_text();
     let found = scan(&src, &[]).unwrap();
     let new = |value: &str| {
         value
@@ -178,7 +170,7 @@ fn replacing_every_image_changes_only_those_bytes() {
 
 #[test]
 fn annotating_the_workloads_keeps_the_stream_valid() {
-    let src = fixture();
+    let src = fixtures::argocd_install_text();
     let found = scan(&src, &[]).unwrap();
     let mut objects: Vec<usize> = found.images.iter().map(|i| i.object).collect();
     objects.dedup();

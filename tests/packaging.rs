@@ -2,6 +2,8 @@
 //! `kubectl kustomize`) into a repo-server carrying the sidecar as Argo CD's plugin contract requires, and the
 //! Dockerfile, the manifests and the plugin agree with each other.
 
+mod fixtures;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,27 +59,11 @@ fn kustomize(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Argo CD's install manifest, which the project does not copy: `IMAGE_RESOLVER_ARGOCD_INSTALL`, else
-/// `shared/fixtures/argocd-install.yaml` beside one of the checkout's ancestors.
-fn argocd_install() -> PathBuf {
-    if let Some(path) = std::env::var_os("IMAGE_RESOLVER_ARGOCD_INSTALL") {
-        return PathBuf::from(path);
-    }
-    project()
-        .ancestors()
-        .map(|dir| dir.join("shared/fixtures/argocd-install.yaml"))
-        .find(|path| path.is_file())
-        .expect(
-            "Argo CD's install manifest not found in shared/fixtures/ above the checkout: set \
-             IMAGE_RESOLVER_ARGOCD_INSTALL to a copy of argo-cd's manifests/install.yaml",
-        )
-}
-
 /// The kustomization a user writes: Argo CD's install manifest, the base component, the image they built.
 fn render_with_argocd_install() -> Vec<Value> {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     // Kustomize loads resource files only from inside the kustomization's directory, symlinks included.
-    std::fs::copy(argocd_install(), dir.path().join("install.yaml")).unwrap();
+    std::fs::copy(fixtures::argocd_install(), dir.path().join("install.yaml")).unwrap();
     // Components, unlike files, may live anywhere, but only at a relative path.
     let base = relative_path(dir.path(), &project().join("manifests/base"));
     std::fs::write(

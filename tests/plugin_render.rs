@@ -3,6 +3,7 @@
 //! `init`), a plain directory of YAML and JSON, and Argo CD's own install manifest. Real registry, real
 //! `kubectl kustomize`, real helm.
 
+mod fixtures;
 mod plugin_support;
 mod support;
 
@@ -303,24 +304,6 @@ async fn plain_directory_of_yaml_and_json() {
     );
 }
 
-/// Argo CD's install manifest (34,000 lines, dozens of objects, CRDs), never copied into the project:
-/// `IMAGE_RESOLVER_ARGOCD_INSTALL`, else `shared/fixtures/argocd-install.yaml` beside the checkout
-/// (`$CARGO_MANIFEST_DIR/../shared/`) or beside one of its ancestors (a worktree under `wt/`).
-fn argocd_install() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("IMAGE_RESOLVER_ARGOCD_INSTALL") {
-        return path.into();
-    }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .skip(1)
-        .map(|dir| dir.join("shared/fixtures/argocd-install.yaml"))
-        .find(|path| path.is_file())
-        .expect(
-            "Argo CD's install manifest not found in shared/fixtures/ beside the checkout: set \
-             IMAGE_RESOLVER_ARGOCD_INSTALL to a copy of argo-cd's manifests/install.yaml",
-        )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn argocd_install_manifest_changes_only_in_its_images_and_annotations() {
     let registry = TestRegistry::plain().await;
@@ -336,7 +319,7 @@ async fn argocd_install_manifest_changes_only_in_its_images_and_annotations() {
     // quay.io/argoproj/… is served by the test registry, under the same repository path.
     let sidecar = Sidecar::new(&[("quay.io/argoproj", &registry)]);
     let repo = Repo::new(&[]);
-    repo.copy_in(&argocd_install(), "argocd/install.yaml");
+    repo.copy_in(&fixtures::argocd_install(), "argocd/install.yaml");
     let app = Application::new("argocd", "argocd")
         .string("image-list", "argocd=quay.io/argoproj/argocd:~3.0")
         // A release withdrawn after a bad rollout.
@@ -345,7 +328,7 @@ async fn argocd_install_manifest_changes_only_in_its_images_and_annotations() {
     let output = sidecar.generate(&repo, &app).await;
     let manifests = output.success();
 
-    let input = std::fs::read_to_string(argocd_install()).unwrap();
+    let input = std::fs::read_to_string(fixtures::argocd_install()).unwrap();
     let (changed, inserted) = only_images_and_annotations(&input, manifests);
     let want = (
         "quay.io/argoproj/argocd:latest",
