@@ -284,6 +284,20 @@ async fn parameters_announce_each_alias_with_its_resolved_tag() {
         assert_eq!(output.stderr, "", "{name}");
     }
 
+    // Pins are keyed by alias: an image listed without one is not announced, and the log says why.
+    let unaliased =
+        Application::new("pod", "apps/pod").string("image-list", "apps.test/team/web:^1");
+    let output = sidecar.parameters(&pod, &unaliased).await;
+    assert_eq!(output.success(), "[]\n");
+    assert!(
+        output.stderr.contains(
+            "application pod: image apps.test/team/web has no alias in image-list, so the Parameters tab cannot \
+             pin it; list it as <alias>=apps.test/team/web\n"
+        ),
+        "{}",
+        output.stderr
+    );
+
     // Regression: `team/web.pin` was announced, which the policy sources ignore; the announced name must pin.
     let pinned = sidecar
         .generate(&pod, &slash_alias.string("team_web.pin", "1.0.0"))

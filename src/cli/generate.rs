@@ -414,11 +414,22 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
             tracing::warn!("{}{failure}", argo.prefix());
         }
         let mut announcements: Vec<Announcement> = Vec::new();
+        let mut unaliased = std::collections::HashSet::new();
         for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
             let Some(tracked) = &planned.tracked else {
                 continue;
             };
             let Some(alias) = &tracked.alias else {
+                // Pins are keyed by alias: without one there is no parameter that would pin this image.
+                if unaliased.insert(tracked.image.name()) {
+                    tracing::warn!(
+                        "{}image {} has no alias in image-list, so the Parameters tab cannot pin it; list it as \
+                         <alias>={}",
+                        argo.prefix(),
+                        tracked.image.familiar_name(),
+                        tracked.image.familiar_name()
+                    );
+                }
                 continue;
             };
             // Keys spell an alias's `/` as `_` (argocd-image-updater's convention, which the policy sources
