@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::cache::{FileCache, ResolutionKey, Resolved};
-use crate::image::ImageRef;
+use crate::image::{ImageDefaults, ImageRef};
 use crate::manifest::{self, Edit, ImagePath, Scan};
 use crate::policy::Strategy;
 use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
@@ -38,6 +38,8 @@ pub struct AppContext {
     pub env: Vec<(String, String)>,
     /// Extra places images live in custom resources.
     pub extra_paths: Vec<ImagePath>,
+    /// How image references name registries (registries.conf's `default` and `defaultns`).
+    pub image_defaults: ImageDefaults,
 }
 
 #[derive(Debug, Error)]
@@ -117,7 +119,7 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
     let mut aliases: Vec<String> = Vec::new();
     for (index, field) in plan.scan.images.iter().enumerate() {
         let object = &plan.scan.objects[field.object];
-        let image = match ImageRef::parse(&field.value) {
+        let image = match ImageRef::parse_with(&field.value, &app.image_defaults) {
             Ok(image) => image,
             Err(e) => {
                 let warning = format!(
@@ -132,13 +134,12 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
             let label = object_label(object);
             let settings =
                 Settings::from_annotations(&label, &object.annotations).overridden_by(&app_wide);
-            let tracked =
-                settings
-                    .tracked_images()
-                    .map_err(|source| GenerateError::ObjectPolicy {
-                        object: object.to_string(),
-                        source: Box::new(source),
-                    })?;
+            let tracked = settings
+                .tracked_images_in(&app.image_defaults)
+                .map_err(|source| GenerateError::ObjectPolicy {
+                    object: object.to_string(),
+                    source: Box::new(source),
+                })?;
             aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
             plan.warnings.extend(tracked.warnings);
             slot.insert(tracked.images);

@@ -10,6 +10,7 @@
 //! Digests follow go-digest: `sha256`, `sha384` and `sha512` with the exact number of lower-case hex digits; any other
 //! algorithm that fits the reference grammar is rejected as unsupported, as Docker rejects it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -118,7 +119,22 @@ impl ImageRef {
     /// assert!(ImageRef::parse("Nginx").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<ImageRef, ImageRefError> {
-        parse_reference(s, s)
+        parse_reference(s, s, &ImageDefaults::default())
+    }
+
+    /// [`ImageRef::parse`] with another default registry or namespaces (registries.conf's `default` and
+    /// `defaultns`).
+    ///
+    /// ```
+    /// use argocd_image_resolver::image::{ImageDefaults, ImageRef};
+    ///
+    /// let corp = ImageDefaults::new("registry.corp").with_namespace("registry.corp", "base");
+    /// assert_eq!(ImageRef::parse_with("nginx", &corp).unwrap().name(), "registry.corp/base/nginx");
+    /// assert_eq!(ImageRef::parse_with("team/app", &corp).unwrap().name(), "registry.corp/team/app");
+    /// assert_eq!(ImageRef::parse_with("docker.io/nginx", &corp).unwrap().name(), "docker.io/library/nginx");
+    /// ```
+    pub fn parse_with(s: &str, defaults: &ImageDefaults) -> Result<ImageRef, ImageRefError> {
+        parse_reference(s, s, defaults)
     }
 
     /// The registry host, with a port when one was given: `docker.io`, `ghcr.io`, `localhost:5000`.
@@ -202,6 +218,52 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// Where an image written without a registry host lives, and the namespace a one-component repository name gets on
+/// a registry: Docker Hub and its `library/`, unless registries.conf names a `default` registry or `defaultns`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageDefaults {
+    registry: String,
+    namespaces: BTreeMap<String, String>,
+}
+
+impl Default for ImageDefaults {
+    fn default() -> Self {
+        ImageDefaults::new(DEFAULT_REGISTRY)
+    }
+}
+
+impl ImageDefaults {
+    /// Images without a host belong to `registry` (normalised `host[:port]`); Docker Hub keeps `library/`.
+    pub fn new(registry: impl Into<String>) -> Self {
+        ImageDefaults {
+            registry: registry.into(),
+            namespaces: BTreeMap::from([(
+                DEFAULT_REGISTRY.to_string(),
+                OFFICIAL_PREFIX.trim_end_matches('/').to_string(),
+            )]),
+        }
+    }
+
+    /// One-component names on `registry` live under `namespace`.
+    pub fn with_namespace(
+        mut self,
+        registry: impl Into<String>,
+        namespace: impl Into<String>,
+    ) -> Self {
+        self.namespaces.insert(registry.into(), namespace.into());
+        self
+    }
+
+    /// The registry of images written without one.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    fn namespace(&self, registry: &str) -> Option<&str> {
+        self.namespaces.get(registry).map(String::as_str)
+    }
+}
+
 impl FromStr for ImageRef {
     type Err = ImageRefError;
 
@@ -225,11 +287,19 @@ impl FromStr for ImageRef {
 /// assert_eq!(split_constraint("localhost:5000/app").unwrap().1, None);
 /// ```
 pub fn split_constraint(s: &str) -> Result<(ImageRef, Option<String>), ImageRefError> {
+    split_constraint_with(s, &ImageDefaults::default())
+}
+
+/// [`split_constraint`] with another default registry or namespaces.
+pub fn split_constraint_with(
+    s: &str,
+    defaults: &ImageDefaults,
+) -> Result<(ImageRef, Option<String>), ImageRefError> {
     // A constraint never contains '@', so the digest is whatever follows the first one.
     let (base, digest) = s.split_at(s.find('@').unwrap_or(s.len()));
     let last_component = base.rfind('/').map_or(0, |i| i + 1);
     let Some(colon) = base[last_component..].find(':').map(|i| i + last_component) else {
-        return Ok((parse_reference(s, s)?, None));
+        return Ok((parse_reference(s, s, defaults)?, None));
     };
     let constraint = &base[colon + 1..];
     if constraint.trim().is_empty() {
@@ -237,7 +307,7 @@ pub fn split_constraint(s: &str) -> Result<(ImageRef, Option<String>), ImageRefE
             input: s.to_string(),
         });
     }
-    let image = parse_reference(&format!("{}{digest}", &base[..colon]), s)?;
+    let image = parse_reference(&format!("{}{digest}", &base[..colon]), s, defaults)?;
     Ok((image, Some(constraint.to_string())))
 }
 
@@ -271,7 +341,11 @@ fn with_suffixes(mut name: String, tag: Option<&str>, digest: Option<&str>) -> S
 }
 
 /// Parses `s`; errors quote `shown` (the text the user wrote, which differs from `s` for [`split_constraint`]).
-fn parse_reference(s: &str, shown: &str) -> Result<ImageRef, ImageRefError> {
+fn parse_reference(
+    s: &str,
+    shown: &str,
+    defaults: &ImageDefaults,
+) -> Result<ImageRef, ImageRefError> {
     let input = || shown.to_string();
     if s.is_empty() {
         return Err(ImageRefError::Empty);
@@ -308,11 +382,14 @@ fn parse_reference(s: &str, shown: &str) -> Result<ImageRef, ImageRefError> {
             registry: registry.to_string(),
         });
     }
-    let registry = normalise_registry(registry);
-    let repository = if registry == DEFAULT_REGISTRY && !user_path.contains('/') {
-        format!("{OFFICIAL_PREFIX}{user_path}")
+    let registry = if explicit_registry {
+        normalise_registry(registry)
     } else {
-        user_path.to_string()
+        defaults.registry.as_str()
+    };
+    let repository = match defaults.namespace(registry) {
+        Some(namespace) if !user_path.contains('/') => format!("{namespace}/{user_path}"),
+        _ => user_path.to_string(),
     };
     for component in repository.split('/') {
         if component.is_empty() {
@@ -758,6 +835,61 @@ mod tests {
             assert_eq!(image.tag(), tag, "{input}: tag");
             assert_eq!(image.digest(), digest, "{input}: digest");
         }
+    }
+
+    #[test]
+    fn registries_conf_defaults_apply_to_names_without_a_host() {
+        let corp = ImageDefaults::new("registry.corp:5000")
+            .with_namespace("registry.corp:5000", "base")
+            .with_namespace("quay.io", "acme");
+        let cases = [
+            (
+                "no host: the default registry and namespace",
+                "nginx:1.27",
+                "registry.corp:5000/base/nginx:1.27",
+            ),
+            (
+                "no host, with a namespace",
+                "team/app",
+                "registry.corp:5000/team/app",
+            ),
+            (
+                "Docker Hub named: library as ever",
+                "docker.io/nginx",
+                "docker.io/library/nginx",
+            ),
+            (
+                "a Docker Hub alias",
+                "index.docker.io/redis",
+                "docker.io/library/redis",
+            ),
+            (
+                "another registry's namespace",
+                "quay.io/app",
+                "quay.io/acme/app",
+            ),
+            ("a registry without one", "ghcr.io/app", "ghcr.io/app"),
+            (
+                "the default registry named",
+                "registry.corp:5000/app",
+                "registry.corp:5000/base/app",
+            ),
+        ];
+        for (name, input, want) in cases {
+            let got = ImageRef::parse_with(input, &corp).map(|i| i.canonical());
+            assert_eq!(got.as_deref(), Ok(want), "{name}");
+        }
+        let (image, constraint) = split_constraint_with("app:~1.2", &corp).unwrap();
+        assert_eq!(
+            (image.canonical().as_str(), constraint.as_deref()),
+            ("registry.corp:5000/base/app", Some("~1.2")),
+            "image-list entries too"
+        );
+        assert_eq!(
+            ImageRef::parse_with("nginx", &ImageDefaults::default()),
+            ImageRef::parse("nginx"),
+            "the default defaults are Docker's"
+        );
     }
 
     #[test]

@@ -258,3 +258,34 @@ async fn bad_annotations_fail_the_render_naming_app_key_value_and_object() {
         assert_eq!(output.stderr, format!("{prefix}{want}\n"), "{name}");
     }
 }
+
+/// With a `default: true` registry in registries.conf, an image written without a host (in the manifests and in
+/// image-list alike) is that registry's, as argocd-image-updater reads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_without_a_host_belong_to_the_default_registry() {
+    let registry = shop_registry().await;
+    let sidecar = Sidecar::with_urls(&[]);
+    std::fs::write(
+        &sidecar.registries_conf,
+        format!(
+            "registries:\n- name: corp\n  prefix: corp.test\n  api_url: {}\n  default: true\n",
+            registry.base
+        ),
+    )
+    .unwrap();
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &ANNOTATED.replace("apps.test/team/", "team/").replace(
+            "    argocd-image-updater.argoproj.io/web.frobnicate: \"yes\"\n",
+            "",
+        ),
+    )]);
+    let output = sidecar
+        .generate(&repo, &Application::new("web", "apps/web"))
+        .await;
+    assert_eq!(
+        images(output.success()),
+        ["team/web:1.0.5", "team/worker:2024.06.15"],
+        "resolved from the default registry, written as before"
+    );
+}

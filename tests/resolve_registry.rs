@@ -395,3 +395,33 @@ async fn unreachable_registry_fails_with_its_name() {
         stderr(&output)
     );
 }
+
+/// registries.conf's `default: true` entry serves images written without a registry host, and its `defaultns`
+/// completes one-component names, as in argocd-image-updater.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_registry_serves_names_without_a_host() {
+    let registry = TestRegistry::plain().await;
+    push_app(&registry, &[("1.0.0", 1), ("1.4.0", 2), ("2.0.0", 3)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "registries:\n- name: corp\n  prefix: corp.test\n  api_url: {}\n  default: true\n  defaultns: team\n",
+            registry.base
+        ),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap();
+    for (image, want) in [("app:^1", "1.4.0\n"), ("team/app:^1", "1.4.0\n")] {
+        let output = cli(args(&["resolve", image, "--registries-conf", conf]), vec![]).await;
+        assert_eq!(stdout(&output), want, "{image}: {}", stderr(&output));
+    }
+    let output = cli(
+        args(&["resolve", "app:^1", "--registries-conf", conf, "-o", "json"]),
+        vec![],
+    )
+    .await;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["image"], "corp.test/team/app", "{report}");
+}

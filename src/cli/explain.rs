@@ -95,11 +95,17 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     let argo = Argo::from_env();
     let (report, failures) = super::within_budget(global, "explain", async {
         let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
-        let Planned { context, plan, .. } =
-            rendered_and_planned(&args.app, &argo, deadline, false).await?;
+        let registries = super::registries(global, &args.app.registry)?;
+        let Planned { context, plan, .. } = rendered_and_planned(
+            &args.app,
+            &argo,
+            registries.image_defaults(),
+            deadline,
+            false,
+        )
+        .await?;
         let app_wide = app_wide_settings(&context)
             .map_err(|e| Failure::Invalid(format!("{}{e}", argo.prefix())))?;
-        let registries = super::registries(global, &args.app.registry)?;
         let mut warnings = plan.warnings.clone();
         let cache = match open_cache(&args.app) {
             Ok(cache) => Some(cache),

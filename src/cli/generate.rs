@@ -13,6 +13,7 @@ use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::cache::{self, FileCache};
 use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
+use crate::image::ImageDefaults;
 use crate::manifest::ImagePath;
 use crate::process::Env;
 use crate::render::{self, RenderOptions};
@@ -297,6 +298,7 @@ pub(super) struct Planned {
 pub(super) async fn rendered_and_planned(
     args: &AppArgs,
     argo: &Argo,
+    image_defaults: ImageDefaults,
     deadline: Instant,
     prepare: bool,
 ) -> Result<Planned, Failure> {
@@ -316,6 +318,7 @@ pub(super) async fn rendered_and_planned(
         parameters: argo.parameters.clone(),
         env: argo.env.clone(),
         extra_paths: extra_paths(args)?,
+        image_defaults,
     };
     let plan = generate::plan(&rendered.output, &context)
         .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
@@ -336,9 +339,15 @@ async fn rendered_and_resolved(
     prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
     let deadline = Instant::now() + budget.left().saturating_sub(generate::OUTPUT_MARGIN);
-    let Planned { rendered, plan, .. } =
-        rendered_and_planned(&args.app, argo, deadline, prepare).await?;
     let registries = Arc::new(super::registries(global, &args.app.registry)?);
+    let Planned { rendered, plan, .. } = rendered_and_planned(
+        &args.app,
+        argo,
+        registries.image_defaults(),
+        deadline,
+        prepare,
+    )
+    .await?;
     let cache = Arc::new(open_cache(&args.app)?);
     let registry_cache = RegistryCache {
         cache: Arc::clone(&cache),

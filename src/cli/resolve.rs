@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{CredentialArgs, Failure, GlobalArgs, OutputFormat, RegistryArgs};
-use crate::image::{self, ImageRef};
+use crate::image::{self, ImageDefaults, ImageRef};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::{Order, Platform, Policy, Selection, Strategy};
 use crate::registry::{CredentialSource, RegistryClient};
@@ -72,7 +72,8 @@ struct Request {
 }
 
 pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
-    let request = validate(&args)?;
+    let registries = super::registries(global, &args.registry)?;
+    let request = validate(&args, &registries.image_defaults())?;
     if let Some(tags) = read_tags(&args)? {
         if !request.policy.platforms.is_empty() {
             return Err(Failure::Invalid(
@@ -85,7 +86,6 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
         return report(&request, &selection, None, args.output);
     }
     let spec = super::credential_spec(&args.credentials)?;
-    let registries = super::registries(global, &args.registry)?;
     super::within_budget(global, "resolving the tag", async {
         let client = registries
             .client_for(&request.image, spec.as_ref())
@@ -135,13 +135,16 @@ fn report(
     })
 }
 
-fn validate(args: &ResolveArgs) -> Result<Request, Failure> {
+fn validate(args: &ResolveArgs, defaults: &ImageDefaults) -> Result<Request, Failure> {
     let invalid =
         |what: &str, e: &dyn std::fmt::Display| Failure::Invalid(format!("invalid {what}: {e}"));
     let (image, constraint) = match &args.constraint {
-        None => image::split_constraint(&args.image).map_err(|e| invalid("image", &e))?,
+        None => {
+            image::split_constraint_with(&args.image, defaults).map_err(|e| invalid("image", &e))?
+        }
         Some(c) => {
-            let image = ImageRef::parse(&args.image).map_err(|e| invalid("image", &e))?;
+            let image =
+                ImageRef::parse_with(&args.image, defaults).map_err(|e| invalid("image", &e))?;
             if let Some(tag) = image.tag() {
                 return Err(Failure::Invalid(format!(
                     "image '{}' should not carry a tag when --constraint is given; remove ':{tag}'",

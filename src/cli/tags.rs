@@ -31,10 +31,10 @@ struct Report<'a> {
 }
 
 pub fn run(global: &GlobalArgs, args: TagsArgs) -> Result<String, Failure> {
-    let image = ImageRef::parse(&args.image)
+    let registries = super::registries(global, &args.registry)?;
+    let image = ImageRef::parse_with(&args.image, &registries.image_defaults())
         .map_err(|e| Failure::Invalid(format!("invalid image: {e}")))?;
     let spec = super::credential_spec(&args.credentials)?;
-    let registries = super::registries(global, &args.registry)?;
     super::within_budget(global, "listing the tags", async {
         let client = registries
             .client_for(&image, spec.as_ref())

@@ -19,6 +19,7 @@ use url::Url;
 
 use super::credentials::parse_go_duration;
 use super::limit::DEFAULT_REQUESTS_PER_SECOND;
+use crate::image::ImageDefaults;
 
 /// Docker Hub's image prefix and its API host: image references say one, the API lives at the other.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -475,6 +476,27 @@ impl RegistriesConf {
             })
     }
 
+    /// How image references name this configuration's registries: images without a host belong to
+    /// [`RegistriesConf::default_registry`], and a one-component name gets its registry's `defaultns` (Docker Hub's
+    /// `library/` unless an entry says otherwise), as argocd-image-updater reads them.
+    pub fn image_defaults(&self) -> ImageDefaults {
+        let default = self.default_registry();
+        let mut defaults = ImageDefaults::new(default);
+        for entry in &self.registries {
+            let Some(namespace) = &entry.default_ns else {
+                continue;
+            };
+            // A prefix with a path serves part of a registry: its namespace is not the registry's.
+            let host = match entry.prefix.as_str() {
+                "" => default,
+                prefix if !prefix.contains('/') => prefix,
+                _ => continue,
+            };
+            defaults = defaults.with_namespace(host, namespace.clone());
+        }
+        defaults
+    }
+
     /// The endpoint for `registry` (normalised `host[:port]`) and `repository`: the entry with the longest prefix
     /// matching `registry/repository` at a path boundary, else the prefix-less entry when `registry` is the default
     /// registry, else [`Endpoint::infer`].
@@ -504,6 +526,7 @@ impl RegistriesConf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::ImageRef;
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
@@ -575,6 +598,50 @@ registries:
         assert_eq!(conf.registries[0].limit, Some(20), "limit defaults to 20");
         assert_eq!(conf.registries[3].limit, None, "limit 0 is unlimited");
         assert_eq!(conf.default_registry(), "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn image_defaults_follow_default_and_defaultns() {
+        let name = |conf: &RegistriesConf, image: &str| {
+            ImageRef::parse_with(image, &conf.image_defaults())
+                .unwrap()
+                .name()
+        };
+        let empty = RegistriesConf::default();
+        assert_eq!(name(&empty, "nginx"), "docker.io/library/nginx", "Docker's");
+        let conf = parse(
+            r#"
+registries:
+- name: corp
+  prefix: registry.corp
+  api_url: https://registry.corp
+  default: true
+  defaultns: base
+- name: quay
+  prefix: quay.io
+  api_url: https://quay.io
+  defaultns: acme
+- name: team
+  prefix: ghcr.io/team
+  api_url: https://ghcr.io
+  defaultns: ignored
+"#,
+        )
+        .unwrap();
+        for (image, want) in [
+            ("nginx", "registry.corp/base/nginx"),
+            ("team/app", "registry.corp/team/app"),
+            ("docker.io/nginx", "docker.io/library/nginx"),
+            ("quay.io/app", "quay.io/acme/app"),
+            ("ghcr.io/app", "ghcr.io/app"),
+        ] {
+            assert_eq!(name(&conf, image), want, "{image}");
+        }
+        assert_eq!(
+            conf.endpoint("registry.corp", "base/nginx").unwrap().name,
+            "corp",
+            "and the default entry serves them"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::config::{ConfigError, RegistriesConf};
 use super::credentials::{CredentialError, CredentialSpec, CredentialStore};
 use super::{ClientOptions, RegistryClient, RegistryError};
-use crate::image::ImageRef;
+use crate::image::{ImageDefaults, ImageRef};
 
 #[derive(Debug, Error)]
 pub enum AccessError {
@@ -59,6 +59,11 @@ pub struct Registries {
 }
 
 impl Registries {
+    /// How image references name these registries (registries.conf's `default` and `defaultns`).
+    pub fn image_defaults(&self) -> ImageDefaults {
+        self.conf.image_defaults()
+    }
+
     pub fn new(conf: RegistriesConf, credentials: CredentialStore, options: ClientOptions) -> Self {
         Registries {
             conf,

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
 use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
-use crate::image::{self, ImageRef, ImageRefError};
+use crate::image::{self, ImageDefaults, ImageRef, ImageRefError};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::strategy::StrategyError;
 use crate::policy::{Order, Platform, Policy, Strategy};
@@ -55,12 +55,18 @@ impl Settings {
     /// One validated [`TrackedImage`] per entry of the joined image lists, most authoritative first, with the
     /// warnings about annotation keys and about each image (see the module documentation).
     pub fn tracked_images(&self) -> Result<Tracked, SourceError> {
+        self.tracked_images_in(&ImageDefaults::default())
+    }
+
+    /// [`Settings::tracked_images`], naming images as `defaults` says (registries.conf's `default` registry and
+    /// `defaultns`).
+    pub fn tracked_images_in(&self, defaults: &ImageDefaults) -> Result<Tracked, SourceError> {
         let mut warnings = Vec::new();
-        let items = self.image_list(&mut warnings)?;
+        let items = self.image_list(defaults, &mut warnings)?;
         let snake = self.snake_targets(&items)?;
         let mut images = Vec::with_capacity(items.len());
         for item in &items {
-            images.push(self.build(item, &snake, &mut warnings)?);
+            images.push(self.build(item, &snake, defaults, &mut warnings)?);
         }
         let alias_keys: Vec<&str> = items
             .iter()
@@ -92,7 +98,11 @@ impl Settings {
     }
 
     /// The joined image lists: entries of later sources first, each replacing earlier entries with its identity.
-    fn image_list(&self, warnings: &mut Vec<String>) -> Result<Vec<ListItem<'_>>, SourceError> {
+    fn image_list(
+        &self,
+        defaults: &ImageDefaults,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<ListItem<'_>>, SourceError> {
         let mut lists: Vec<&Entry> = self
             .entries
             .iter()
@@ -104,7 +114,7 @@ impl Settings {
         for entry in lists {
             let mut here: HashSet<String> = HashSet::new();
             for text in &entry.items {
-                let item = parse_item(entry, text, warnings)?;
+                let item = parse_item(entry, text, defaults, warnings)?;
                 let identity = item.identity();
                 if !here.insert(identity.clone()) {
                     return Err(match &item.alias {
@@ -168,6 +178,7 @@ impl Settings {
         &self,
         item: &ListItem,
         snake: &[(&Entry, String)],
+        defaults: &ImageDefaults,
         warnings: &mut Vec<String>,
     ) -> Result<TrackedImage, SourceError> {
         let mut get = Lookup {
@@ -197,8 +208,8 @@ impl Settings {
             None => None,
         };
         let match_name = match get.get(Opt::KustomizeImageName)? {
-            Some(e) => ImageRef::parse(&e.value)
-                .and_then(|image| repository_only(&image))
+            Some(e) => ImageRef::parse_with(&e.value, defaults)
+                .and_then(|image| repository_only(&image, defaults))
                 .map_err(|source| SourceError::Image {
                     at: e.located(),
                     source,
@@ -429,6 +440,7 @@ impl<'s> Lookup<'s, '_> {
 fn parse_item<'a>(
     entry: &'a Entry,
     text: &str,
+    defaults: &ImageDefaults,
     warnings: &mut Vec<String>,
 ) -> Result<ListItem<'a>, SourceError> {
     let at = || entry.located_item(text);
@@ -447,14 +459,15 @@ fn parse_item<'a>(
         });
     }
     let image_error = |source| SourceError::Image { at: at(), source };
-    let (image, constraint) = image::split_constraint(reference).map_err(image_error)?;
+    let (image, constraint) =
+        image::split_constraint_with(reference, defaults).map_err(image_error)?;
     let image = if image.digest().is_some() {
         warnings.push(format!(
             "{}: the digest is ignored; a policy applies to the repository {}",
             at(),
             image.name()
         ));
-        repository_only(&image).map_err(image_error)?
+        repository_only(&image, defaults).map_err(image_error)?
     } else {
         image
     };
@@ -469,8 +482,8 @@ fn parse_item<'a>(
 }
 
 /// The same repository without tag or digest.
-fn repository_only(image: &ImageRef) -> Result<ImageRef, ImageRefError> {
-    ImageRef::parse(&image.name())
+fn repository_only(image: &ImageRef, defaults: &ImageDefaults) -> Result<ImageRef, ImageRefError> {
+    ImageRef::parse_with(&image.name(), defaults)
 }
 
 /// A boolean option: `true` or `false`; unset is false.
