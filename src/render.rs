@@ -193,6 +193,47 @@ pub struct Rendered {
     pub output: String,
     /// The command that produced it, for logs and `explain`; `None` for plain files.
     pub command: Option<String>,
+    /// Where each stretch of `output` came from, in order, for `explain`: every plain file, Helm's templates (from
+    /// its `# Source:` comments); nothing for Kustomize, which does not say.
+    pub sources: Vec<SourceFile>,
+}
+
+/// Where a stretch of the rendered stream came from: from `first_line` (counting from 1) to the next one's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Relative to the application directory (plain files) or the chart's parent (Helm templates).
+    pub path: String,
+    pub first_line: usize,
+    /// Whether the stretch is the file's own text (plain files), so a line in it is a line of the file.
+    pub verbatim: bool,
+}
+
+impl SourceFile {
+    /// The source of stream line `line` among `sources` (in stream order), and that line in it when the source is
+    /// verbatim.
+    pub fn locate(sources: &[SourceFile], line: usize) -> Option<(&SourceFile, Option<usize>)> {
+        let source = sources.iter().rev().find(|s| s.first_line <= line)?;
+        Some((
+            source,
+            source.verbatim.then(|| line - source.first_line + 1),
+        ))
+    }
+}
+
+/// Helm's `# Source: <chart>/templates/<file>` comments, one before each document it prints.
+fn helm_sources(output: &str) -> Vec<SourceFile> {
+    output
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let path = line.strip_prefix("# Source: ")?.trim();
+            Some(SourceFile {
+                path: path.to_string(),
+                first_line: i + 1,
+                verbatim: false,
+            })
+        })
+        .collect()
 }
 
 /// Renders the application in `dir` (see [`detect`]), finishing by `deadline` or failing.
@@ -202,15 +243,26 @@ pub async fn render(
     deadline: Instant,
 ) -> Result<Rendered, RenderError> {
     let kind = detect(dir);
-    let (output, command) = match kind {
-        AppKind::Kustomize => run_tool(kustomize_command(dir, opts)?, deadline).await?,
-        AppKind::Helm => run_tool(helm_template_command(dir, opts)?, deadline).await?,
-        AppKind::Plain => (read_plain(dir, opts, deadline).await?, None),
+    let (output, command, sources) = match kind {
+        AppKind::Kustomize => {
+            let (output, command) = run_tool(kustomize_command(dir, opts)?, deadline).await?;
+            (output, command, Vec::new())
+        }
+        AppKind::Helm => {
+            let (output, command) = run_tool(helm_template_command(dir, opts)?, deadline).await?;
+            let sources = helm_sources(&output);
+            (output, command, sources)
+        }
+        AppKind::Plain => {
+            let (output, sources) = read_plain(dir, opts, deadline).await?;
+            (output, None, sources)
+        }
     };
     Ok(Rendered {
         kind,
         output,
         command,
+        sources,
     })
 }
 
@@ -457,7 +509,7 @@ async fn read_plain(
     dir: &Path,
     opts: &RenderOptions,
     deadline: Instant,
-) -> Result<String, RenderError> {
+) -> Result<(String, Vec<SourceFile>), RenderError> {
     let dir = dir.to_path_buf();
     let root = opts.repo_root.clone().unwrap_or_else(|| dir.clone());
     let recursive = opts.plain.recursive;
@@ -482,7 +534,11 @@ async fn read_plain(
 /// one stream: each file's bytes unchanged, `---` on a line of its own between files. Hidden entries (`.git`) are
 /// skipped, so are empty files and symlinked directories; a symlinked file is read only when it resolves inside
 /// `root`.
-fn join_plain(dir: &Path, root: &Path, recursive: bool) -> Result<String, RenderError> {
+fn join_plain(
+    dir: &Path,
+    root: &Path,
+    recursive: bool,
+) -> Result<(String, Vec<SourceFile>), RenderError> {
     let root = root.canonicalize().map_err(|source| RenderError::Read {
         path: root.to_path_buf(),
         source,
@@ -491,6 +547,8 @@ fn join_plain(dir: &Path, root: &Path, recursive: bool) -> Result<String, Render
     collect_manifest_files(dir, &root, recursive, &mut files)?;
     files.sort();
     let mut out = String::new();
+    let mut sources = Vec::new();
+    let mut lines = 0;
     for path in files {
         let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
             path: path.clone(),
@@ -504,9 +562,21 @@ fn join_plain(dir: &Path, root: &Path, recursive: bool) -> Result<String, Render
         if !out.is_empty() {
             if !out.ends_with('\n') {
                 out.push('\n');
+                lines += 1;
             }
             out.push_str("---\n");
+            lines += 1;
         }
+        sources.push(SourceFile {
+            path: path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned(),
+            first_line: lines + 1,
+            verbatim: true,
+        });
+        lines += text.matches('\n').count();
         out.push_str(&text);
     }
     if out.is_empty() {
@@ -515,7 +585,7 @@ fn join_plain(dir: &Path, root: &Path, recursive: bool) -> Result<String, Render
             recursive,
         });
     }
-    Ok(out)
+    Ok((out, sources))
 }
 
 fn collect_manifest_files(

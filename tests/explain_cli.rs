@@ -496,3 +496,60 @@ async fn no_tag_satisfying_the_policy_shows_every_drop_and_a_hold_asks_nothing()
          dropped by its filters or constraint\n"
     );
 }
+
+/// In a plain directory, each image is placed in its own file, at its line there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_directories_name_the_file_and_its_line() {
+    let registry = TestRegistry::plain().await;
+    push(&registry, "shop/web", WEB_TAGS).await;
+    let app = App::new(&[WEB, API], registry.base.as_str(), None);
+    std::fs::remove_file(std::path::Path::new(&app.app_dir()).join("kustomization.yaml")).unwrap();
+    let mut env = app.env();
+    env.push(("ARGOCD_APP_PARAMETERS".into(), PARAMETERS.into()));
+    let line_in =
+        |text: &str, image: &str| text.lines().position(|l| l.contains(image)).unwrap() + 1;
+
+    let output = cli(
+        &["explain", &app.app_dir(), "-o", "json"],
+        None,
+        env.clone(),
+    )
+    .await;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&output)));
+    let placed: Vec<(String, String, u64)> = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["image"].as_str().unwrap().to_string(),
+                i["file"].as_str().unwrap().to_string(),
+                i["file_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let api_web = line_in(API, "image: explain.test/shop/web") as u64;
+    assert!(
+        placed.contains(&(
+            "explain.test/shop/web:1.1.0".to_string(),
+            "deployment-1.yaml".to_string(),
+            api_web
+        )),
+        "{placed:?}"
+    );
+    assert!(
+        placed
+            .iter()
+            .any(|(_, file, _)| file == "deployment-0.yaml"),
+        "{placed:?}"
+    );
+
+    let text = stdout(&cli(&["explain", &app.app_dir()], None, env).await);
+    assert!(
+        text.contains(&format!(
+            "spec.template.spec.containers[0].image (deployment-1.yaml line {api_web})"
+        )),
+        "{text}"
+    );
+}

@@ -5,7 +5,9 @@ mod support_render;
 use std::path::Path;
 
 use argocd_image_resolver::process::ProcessError;
-use argocd_image_resolver::render::{AppKind, RenderError, RenderOptions, init, render};
+use argocd_image_resolver::render::{
+    AppKind, RenderError, RenderOptions, SourceFile, init, render,
+};
 use support_render::{fake_tool, generous_deadline, helm_env, system_env, write_files};
 
 const CHART: &[(&str, &str)] = &[
@@ -132,6 +134,17 @@ async fn helm_template_follows_the_options() {
             .await
             .unwrap_or_else(|e| panic!("case {name}: {e}"));
         assert_eq!(rendered.kind, AppKind::Helm, "case {name}");
+        let (deployment, _) = rendered
+            .output
+            .lines()
+            .position(|l| l.contains("kind: Deployment"))
+            .and_then(|i| SourceFile::locate(&rendered.sources, i + 1))
+            .unwrap_or_else(|| panic!("case {name}: no source for the Deployment"));
+        assert!(
+            deployment.path.ends_with(".yaml") && deployment.path.contains("/templates/"),
+            "case {name}: the Deployment's template from Helm's '# Source:' comment, got {}",
+            deployment.path
+        );
         for want in wants {
             assert!(
                 rendered.output.contains(want),

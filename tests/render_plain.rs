@@ -5,7 +5,7 @@ mod support_render;
 use std::path::Path;
 use std::time::Instant;
 
-use argocd_image_resolver::render::{AppKind, RenderOptions, detect, render};
+use argocd_image_resolver::render::{AppKind, RenderOptions, SourceFile, detect, render};
 use support_render::{generous_deadline, system_env, write_files};
 
 #[test]
@@ -106,6 +106,44 @@ async fn joins_manifest_files_in_path_order() {
         assert_eq!(rendered.command, None, "case {name}");
         assert_eq!(rendered.output, want, "case {name}");
     }
+}
+
+/// Each file's stretch of the joined stream, so that `explain` can say which file and line an image is on.
+#[tokio::test]
+async fn says_where_each_file_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[
+            ("a.yaml", "kind: A # no newline at the end"),
+            ("b.yaml", "---\nkind: B\nspec:\n  image: b:1\n"),
+            ("sub/c.yaml", "kind: C\n"),
+        ],
+    );
+    let rendered = render(&app, &options(true), generous_deadline())
+        .await
+        .unwrap();
+    let starts: Vec<(&str, usize)> = rendered
+        .sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.first_line))
+        .collect();
+    assert_eq!(starts, [("a.yaml", 1), ("b.yaml", 3), ("sub/c.yaml", 8)]);
+    assert!(rendered.sources.iter().all(|s| s.verbatim));
+
+    let image_line = rendered
+        .output
+        .lines()
+        .position(|l| l.contains("b:1"))
+        .unwrap()
+        + 1;
+    let (file, line) = SourceFile::locate(&rendered.sources, image_line).unwrap();
+    assert_eq!(
+        (file.path.as_str(), line),
+        ("b.yaml", Some(4)),
+        "the image's own line in b.yaml"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,8 @@
 //!   "images": [{                          every image scalar that parses as a reference, in text order
 //!     "object": {"kind", "name", "namespace", "document"},     document counts from 1; the others may be null
 //!     "path": "spec.template.spec.containers[0].image", "line": 12, "column": 18, "container": "web" | null,
+//!     "file": "deployment.yaml" | null,   the file it came from (plain files, Helm templates)
+//!     "file_line": 9 | null,              its line in that file (plain files; `line` counts in the rendered output)
 //!     "image": "…",                       as rendered
 //!     "status": "registry" | "last-known-good" | "pin" | "hold" | "failed" | "not-tracked",
 //!     "new_image": "…" | null,            what generate writes; null when failed or not tracked
@@ -67,6 +69,7 @@ use crate::manifest::Object;
 use crate::policy::source::{Action, Origin, PREFIX, Settings, SourceError, TrackedImage};
 use crate::policy::{Order, Policy, Strategy};
 use crate::registry::{CredentialSource, Registries};
+use crate::render::SourceFile;
 use crate::resolver::{self, Resolution};
 use crate::tag::Tag;
 
@@ -96,7 +99,12 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     let (report, failures) = super::within_budget(global, "explain", async {
         let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
         let registries = super::registries(global, &args.app.registry)?;
-        let Planned { context, plan, .. } = rendered_and_planned(
+        let Planned {
+            context,
+            plan,
+            sources,
+            ..
+        } = rendered_and_planned(
             &args.app,
             &argo,
             registries.image_defaults(),
@@ -120,7 +128,15 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
             resolutions.push(resolve_request(&registries, tracked, cache.as_ref(), deadline).await);
         }
         let app_dir = args.app.source.app_dir.display().to_string();
-        let report = build_report(app_dir, &plan, &app_wide, &requests, &resolutions, warnings);
+        let report = build_report(
+            app_dir,
+            &plan,
+            &sources,
+            &app_wide,
+            &requests,
+            &resolutions,
+            warnings,
+        );
         let failures = failure_lines(&requests, &report);
         Ok((report, failures))
     })?;
@@ -341,6 +357,7 @@ fn winner_reason(policy: &Policy, winner: &Tag) -> String {
 fn build_report(
     app_dir: String,
     plan: &Plan,
+    sources: &[SourceFile],
     app_wide: &Settings,
     requests: &[TrackedImage],
     resolutions: &[ResolutionReport],
@@ -353,6 +370,7 @@ fn build_report(
         .map(|planned| {
             let field = &plan.scan.images[planned.field];
             let object = &plan.scan.objects[field.object];
+            let source = SourceFile::locate(sources, field.line);
             let mut report = ImageReport {
                 object: ObjectReport {
                     kind: object.kind.clone(),
@@ -363,6 +381,8 @@ fn build_report(
                 },
                 path: field.path.clone(),
                 line: field.line,
+                file: source.map(|(file, _)| file.path.clone()),
+                file_line: source.and_then(|(_, line)| line),
                 column: field.column,
                 container: field.container.clone(),
                 image: field.value.clone(),
@@ -544,7 +564,12 @@ struct Report {
 struct ImageReport {
     object: ObjectReport,
     path: String,
+    /// In the rendered stream.
     line: usize,
+    /// The file the image came from, when the renderer says (plain files, Helm templates).
+    file: Option<String>,
+    /// The image's line in `file`, when the stream holds the file's own text (plain files).
+    file_line: Option<usize>,
     column: usize,
     container: Option<String>,
     image: String,
@@ -698,7 +723,11 @@ fn text(report: &Report) -> String {
     for (n, image) in report.images.iter().enumerate() {
         let number = n + 1;
         let _ = write!(out, "[{number}] {} · {}", image.object.text, image.path);
-        let _ = write!(out, " (line {})", image.line);
+        let _ = match (&image.file, image.file_line) {
+            (Some(file), Some(line)) => write!(out, " ({file} line {line})"),
+            (Some(file), None) => write!(out, " ({file}; line {} of the output)", image.line),
+            (None, _) => write!(out, " (line {})", image.line),
+        };
         if let Some(container) = &image.container {
             let _ = write!(out, " · container {container}");
         }

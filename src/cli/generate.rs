@@ -16,7 +16,7 @@ use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
 use crate::image::ImageDefaults;
 use crate::manifest::ImagePath;
 use crate::process::Env;
-use crate::render::{self, RenderOptions};
+use crate::render::{self, RenderOptions, SourceFile};
 use crate::resolver::RegistryCache;
 
 /// Options of `init`, which only prepares the application's source.
@@ -289,6 +289,8 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
 /// The rendered text, the context it was planned with, and the plan: everything before a registry is asked.
 pub(super) struct Planned {
     pub rendered: String,
+    /// Where each stretch of `rendered` came from.
+    pub sources: Vec<SourceFile>,
     pub context: AppContext,
     pub plan: Plan,
 }
@@ -324,6 +326,7 @@ pub(super) async fn rendered_and_planned(
         .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
     Ok(Planned {
         rendered: rendered.output,
+        sources: rendered.sources,
         context,
         plan,
     })
