@@ -1044,17 +1044,19 @@ mod tests {
 
     type Shared = Result<TagsOutcome, Arc<FetchFailed>>;
 
-    /// Starts a fetch that ends with `leader_result` once a second call for the same key has been seen waiting for
-    /// it; returns both outcomes and how many fetches ran.
+    /// Starts a fetch through `leader_cache` that ends with `leader_result` once a second call for the same key,
+    /// through `follower_cache` (the same instance: another task; another one on the directory: another process),
+    /// has been seen waiting for it; returns both outcomes and how many fetches ran.
     async fn leader_and_follower(
-        cache: &FileCache,
+        leader_cache: &FileCache,
+        follower_cache: &FileCache,
         key: &TagsKey,
         leader_result: Result<Vec<Tag>, FetchFailed>,
     ) -> (Shared, Shared, usize) {
         let calls = AtomicUsize::new(0);
         let (entered, release) = (Notify::new(), Notify::new());
 
-        let leader = cache.tags_or_fetch(key, TTL, async {
+        let leader = leader_cache.tags_or_fetch(key, TTL, async {
             calls.fetch_add(1, Ordering::SeqCst);
             entered.notify_one();
             release.notified().await;
@@ -1062,10 +1064,11 @@ mod tests {
         });
         let follower = async {
             entered.notified().await;
-            let mut follower = pin!(cache.tags_or_fetch(key, TTL, async {
+            let mut follower = pin!(follower_cache.tags_or_fetch(key, TTL, async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Ok::<_, FetchFailed>(tag_list(&["other"]))
             }));
+            // Its first poll found the leader's flight, or no list and the lock taken: it is now waiting.
             assert!(
                 poll_once(follower.as_mut()).await.is_pending(),
                 "waits for the leader"
@@ -1084,7 +1087,7 @@ mod tests {
         let key = TagsKey::new("docker.io/library/nginx");
 
         let (leader, follower, calls) =
-            leader_and_follower(&cache, &key, Ok(tag_list(&["1.0", "1.1"]))).await;
+            leader_and_follower(&cache, &cache, &key, Ok(tag_list(&["1.0", "1.1"]))).await;
         let (leader, follower) = (leader.unwrap(), follower.unwrap());
 
         assert_eq!(calls, 1, "one fetch");
@@ -1101,8 +1104,13 @@ mod tests {
         let cache = FileCache::open(dir.path()).unwrap();
         let key = TagsKey::new("docker.io/library/nginx");
 
-        let (leader, follower, calls) =
-            leader_and_follower(&cache, &key, Err(FetchFailed("registry answered 503"))).await;
+        let (leader, follower, calls) = leader_and_follower(
+            &cache,
+            &cache,
+            &key,
+            Err(FetchFailed("registry answered 503")),
+        )
+        .await;
         let (leader, follower) = (leader.unwrap_err(), follower.unwrap_err());
 
         assert_eq!(calls, 1, "one fetch");
@@ -1167,33 +1175,12 @@ mod tests {
             FileCache::open(dir.path()).unwrap(),
         );
         let key = TagsKey::new("docker.io/library/nginx");
-        let calls = AtomicUsize::new(0);
-        let (entered, release) = (Notify::new(), Notify::new());
 
-        let leader = first.tags_or_fetch(&key, TTL, async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            entered.notify_one();
-            release.notified().await;
-            Ok::<_, FetchFailed>(tag_list(&["1.0"]))
-        });
-        let waiter = async {
-            entered.notified().await;
-            let mut waiter = pin!(second.tags_or_fetch(&key, TTL, async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, FetchFailed>(tag_list(&["other"]))
-            }));
-            // Its first poll found no list and the lock taken: it is now waiting for the lock.
-            assert!(
-                poll_once(waiter.as_mut()).await.is_pending(),
-                "waits for the lock"
-            );
-            release.notify_one();
-            waiter.await
-        };
-        let (leader, waiter) = tokio::join!(leader, waiter);
+        let (leader, waiter, calls) =
+            leader_and_follower(&first, &second, &key, Ok(tag_list(&["1.0"]))).await;
         let (leader, waiter) = (leader.unwrap(), waiter.unwrap());
 
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one fetch");
+        assert_eq!(calls, 1, "one fetch");
         assert_eq!(
             waiter.source,
             TagsSource::Cache,
