@@ -139,9 +139,10 @@ async fn list_tags(
 fn date_by_position(tags: &mut [Tag], order: TagSortMode) {
     let count = tags.len() as i64;
     for (i, tag) in tags.iter_mut().enumerate() {
-        let position = match order {
-            TagSortMode::LatestFirst => count - i as i64,
-            TagSortMode::LatestLast | TagSortMode::None => i as i64,
+        let position = if order == TagSortMode::LatestFirst {
+            count - i as i64
+        } else {
+            i as i64
         };
         tag.created = DateTime::from_timestamp(position, 0);
     }
@@ -182,15 +183,24 @@ async fn read_build_times(
         .map(|c| c.cache.image_metadata(&key))
         .unwrap_or_default();
     let now = cache.map(|c| c.cache.now());
-    let trusted = cache.is_some_and(|c| known.tags_fresh(c.cache.now(), c.tags_ttl));
-    // Nothing known (no cache, or its first render): each tag's config read names its digest anyway.
-    let (digests, checked_at) = if trusted {
+    let trusted = cache
+        .zip(now)
+        .is_some_and(|(c, now)| known.tags_fresh(now, c.tags_ttl));
+    // Nothing known (no cache, or its first render): each tag's config read names its digest anyway. Otherwise a
+    // HEAD says which image each tag names, for the tags a trusted mapping does not answer for.
+    let (mut digests, checked_at) = if trusted {
         (known.tags.clone(), known.tags_checked_at)
-    } else if known.images.is_empty() {
-        (BTreeMap::new(), now)
     } else {
-        (head_each(client, repository, &wanted).await?, now)
+        (BTreeMap::new(), now)
     };
+    if !known.images.is_empty() {
+        let unmapped: Vec<String> = wanted
+            .iter()
+            .filter(|name| !digests.contains_key(*name))
+            .cloned()
+            .collect();
+        digests.extend(head_each(client, repository, &unmapped).await?);
+    }
     let index: HashMap<String, usize> = resolution
         .tags
         .iter()
@@ -273,7 +283,7 @@ impl Seen {
 }
 
 /// What to keep after a resolution. Images: what was known and what was seen, unless that has grown well past
-/// what the tags name now (images whose tags moved on or were deleted), then only what was seen. Tags: what was
+/// the repository's tags (images whose tags moved on or were deleted), then only what was seen. Tags: what was
 /// seen, plus the still trusted mappings of tags that are still listed (another policy on the repository may
 /// filter other tags), checked at `checked_at`.
 fn next_known(
@@ -283,7 +293,9 @@ fn next_known(
     checked_at: Option<DateTime<Utc>>,
     listed: &HashSet<&str>,
 ) -> KnownImages {
-    let limit = (2 * seen.images.len()).max(MIN_METADATA_KEPT);
+    // Bounded by the repository, not by one policy's share of it: policies filtering different tags of one
+    // repository must not evict each other's images.
+    let limit = (2 * listed.len()).max(MIN_METADATA_KEPT);
     let mut images = known.images.clone();
     images.extend(seen.images.iter().map(|(d, m)| (d.clone(), *m)));
     if images.len() > limit {
@@ -342,8 +354,7 @@ fn record(resolution: &mut Resolution, index: usize, digest: &str, metadata: Ima
     }
 }
 
-/// Images whose build times are kept per repository and platforms however few tags name them now: enough for
-/// several policies with different filters on one repository not to evict each other's.
+/// Images whose build times are kept per repository and platforms however few tags it lists now.
 const MIN_METADATA_KEPT: usize = 1000;
 
 #[cfg(test)]
@@ -398,21 +409,36 @@ mod tests {
     }
 
     #[test]
-    fn kept_images_grow_until_they_dwarf_the_tags_named_now() {
+    fn kept_images_grow_until_they_dwarf_the_repositorys_tags() {
         let cases = [
-            ("first render", known(0..0), seen(0..3), 3),
-            ("nothing new", known(0..3), seen(1..3), 3),
-            ("new images join", known(0..3), seen(2..5), 5),
+            ("first render", 3, known(0..0), seen(0..3), 3),
+            ("nothing new", 3, known(0..3), seen(1..3), 3),
+            ("new images join", 5, known(0..3), seen(2..5), 5),
             (
                 "past the floor of 1000: only those seen",
+                3,
                 known(0..999),
                 seen(998..1001),
                 3,
             ),
-            ("past twice those seen", known(0..1500), seen(0..700), 700),
+            (
+                "policies sharing a repository of 1200 tags keep each other's",
+                1200,
+                known(0..800),
+                seen(800..1200),
+                1200,
+            ),
+            (
+                "past twice the repository's tags",
+                700,
+                known(0..1500),
+                seen(0..700),
+                700,
+            ),
         ];
-        for (name, known, seen, want) in cases {
-            let listed = HashSet::new();
+        for (name, listed, known, seen, want) in cases {
+            let listed: Vec<String> = (0..listed).map(|i| format!("t{i}")).collect();
+            let listed: HashSet<&str> = listed.iter().map(String::as_str).collect();
             let next = next_known(&known, false, seen, None, &listed);
             assert_eq!(next.images.len(), want, "{name}");
         }

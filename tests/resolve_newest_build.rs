@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use argocd_image_resolver::cache::FileCache;
 use argocd_image_resolver::image::ImageRef;
+use argocd_image_resolver::policy::filter::AllowTags;
 use argocd_image_resolver::policy::{Policy, Strategy};
 use argocd_image_resolver::registry::{ClientOptions, Endpoint, RegistryClient, TagSortMode};
 use argocd_image_resolver::resolver::{self, RegistryCache};
@@ -35,9 +36,23 @@ async fn resolve_at(
     endpoint: Endpoint,
     cache: Option<&RegistryCache>,
 ) -> (String, u64) {
+    resolve_with(
+        registry,
+        endpoint,
+        cache,
+        Policy::new(Strategy::NewestBuild),
+    )
+    .await
+}
+
+async fn resolve_with(
+    registry: &TestRegistry,
+    endpoint: Endpoint,
+    cache: Option<&RegistryCache>,
+    policy: Policy,
+) -> (String, u64) {
     let client = RegistryClient::new(endpoint, None, ClientOptions::default()).unwrap();
     let image: ImageRef = format!("{}/team/app", registry.registry).parse().unwrap();
-    let policy = Policy::new(Strategy::NewestBuild);
     let resolution = resolver::resolve(&client, &image, &policy, cache)
         .await
         .expect("resolve");
@@ -99,6 +114,44 @@ async fn within_the_ttl_a_resolution_asks_nothing() {
         ("build-2", 0),
         "all from the cache"
     );
+}
+
+/// Policies filtering different tags of one repository share what is known of its images: a tag the mapping does
+/// not cover yet costs a HEAD, and a config read only when its image is new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_on_one_repository_share_what_is_known() {
+    let registry = TestRegistry::plain().await;
+    // b-2 and b-3 name a-2's and a-1's images (the same config, so the same digest); b-1 is an image of its own.
+    for (tag, day) in [("a-1", 1), ("a-2", 2), ("b-1", 3), ("b-2", 2), ("b-3", 1)] {
+        push(&registry, tag, &format!("2024-05-{day:02}T10:00:00Z")).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = RegistryCache {
+        cache: Arc::new(FileCache::open(dir.path()).unwrap()),
+        tags_ttl: Duration::from_secs(600),
+    };
+    let policy = |allow: &str| {
+        let mut policy = Policy::new(Strategy::NewestBuild);
+        policy.allow = AllowTags::parse(allow).unwrap();
+        policy
+    };
+    let run = |allow: &'static str| {
+        let (registry, cache) = (&registry, &cache);
+        async move { resolve_with(registry, registry.endpoint(), Some(cache), policy(allow)).await }
+    };
+
+    assert_eq!(
+        run("regexp:^a-").await,
+        ("a-2".into(), 1 + 2 * 2),
+        "cold: the list, two images"
+    );
+    assert_eq!(
+        run("regexp:^b-").await,
+        ("b-1".into(), 3 + 2),
+        "three HEADs; only b-1's image is new"
+    );
+    assert_eq!(run("regexp:^a-").await, ("a-2".into(), 0), "all known");
+    assert_eq!(run("regexp:^b-").await, ("b-1".into(), 0), "all known");
 }
 
 /// With `tagsortmode`, the resolver takes the order the registry lists tags in for build order, whatever the
