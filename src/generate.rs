@@ -254,7 +254,7 @@ pub async fn resolve_plan(
     }
     while let Some(joined) = work.join_next().await {
         let (key, tracked, outcome) = joined.expect("resolving an image does not panic");
-        let cache_key = ResolutionKey::new(key.repository.clone(), key.policy.clone());
+        let cache_key = key.resolution_key();
         match outcome {
             Ok(resolved) => {
                 if let Some(cache) = cache
@@ -345,6 +345,17 @@ pub async fn resolve_plan(
 }
 
 /// The identity under which [`resolve_plan`] resolves `tracked` once (`explain` groups images the same way).
+impl RequestKey {
+    /// Where the last answer to this request is kept.
+    pub(crate) fn resolution_key(&self) -> ResolutionKey {
+        ResolutionKey::with_credentials(
+            self.repository.clone(),
+            self.policy.clone(),
+            self.credentials.clone(),
+        )
+    }
+}
+
 pub(crate) fn request_key(tracked: &TrackedImage) -> RequestKey {
     RequestKey {
         repository: tracked.image.name(),

@@ -103,6 +103,8 @@ struct Flight {
 struct ResolvedFile<'a> {
     repository: Cow<'a, str>,
     policy: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credentials: Option<Cow<'a, str>>,
     tag: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     digest: Option<Cow<'a, str>>,
@@ -191,7 +193,10 @@ impl FileCache {
     pub fn last_known_good(&self, key: &ResolutionKey) -> Option<Resolved> {
         let path = self.resolved_path(key);
         let file: ResolvedFile = read_json(&path)?;
-        if file.repository != key.repository || file.policy != key.policy {
+        if file.repository != key.repository
+            || file.policy != key.policy
+            || file.credentials.as_deref() != key.credentials.as_deref()
+        {
             return ignore(&path, "it holds another key");
         }
         if !is_valid_tag(&file.tag) {
@@ -213,6 +218,7 @@ impl FileCache {
         let file = ResolvedFile {
             repository: Cow::Borrowed(&key.repository),
             policy: Cow::Borrowed(&key.policy),
+            credentials: key.credentials.as_deref().map(Cow::Borrowed),
             tag: Cow::Borrowed(&resolved.tag),
             digest: resolved.digest.as_deref().map(Cow::Borrowed),
             resolved_at: resolved.resolved_at,
@@ -739,6 +745,52 @@ mod tests {
                 "tag": "1.25.5",
                 "resolved_at": "2026-01-01T10:00:00Z",
             })
+        );
+    }
+
+    #[test]
+    fn answers_are_kept_per_credential_an_application_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FileCache::open(dir.path()).unwrap();
+        let key = |credentials: Option<&str>| {
+            ResolutionKey::with_credentials(
+                "ghcr.io/org/app",
+                "strategy semver",
+                credentials.map(String::from),
+            )
+        };
+        let resolved = Resolved {
+            tag: "1.2.0".into(),
+            digest: None,
+            resolved_at: time("2026-01-01T10:00:00Z"),
+        };
+        cache
+            .record(&key(Some("pullsecret:team-a/regcred")), &resolved)
+            .unwrap();
+        for (name, credentials, want) in [
+            (
+                "the same secret",
+                Some("pullsecret:team-a/regcred"),
+                Some(&resolved),
+            ),
+            ("another secret", Some("pullsecret:team-b/regcred"), None),
+            ("the sidecar's own credentials", None, None),
+        ] {
+            assert_eq!(
+                cache.last_known_good(&key(credentials)).as_ref(),
+                want,
+                "{name}"
+            );
+        }
+        fs::copy(
+            cache.resolved_path(&key(Some("pullsecret:team-a/regcred"))),
+            cache.resolved_path(&key(None)),
+        )
+        .unwrap();
+        assert_eq!(
+            cache.last_known_good(&key(None)),
+            None,
+            "a file moved under another key's name"
         );
     }
 

@@ -65,20 +65,38 @@ pub struct ResolutionKey {
     /// The policy's one-line summary ([`crate::policy::Policy`]'s `Display`), which names everything that changes
     /// the answer: a new constraint must not reuse the answer of the old one.
     pub policy: String,
+    /// The credential an Application named for the image (its pull secret), if any: an answer read with one
+    /// Application's secret must not stand in for another's.
+    pub credentials: Option<String>,
 }
 
 impl ResolutionKey {
+    /// The key of an image resolved with the sidecar's own credentials.
     pub fn new(repository: impl Into<String>, policy: impl Into<String>) -> Self {
+        Self::with_credentials(repository, policy, None)
+    }
+
+    /// The key of an image resolved with the credentials an Application named.
+    pub fn with_credentials(
+        repository: impl Into<String>,
+        policy: impl Into<String>,
+        credentials: Option<String>,
+    ) -> Self {
         ResolutionKey {
             repository: repository.into(),
             policy: policy.into(),
+            credentials,
         }
     }
 
     /// The file name stem: the lower-case hex SHA-256 of `repository`, a NUL byte, and `policy` (NUL cannot occur
-    /// in a repository name, so no two keys share a stem by moving text from one part to the other).
+    /// in a repository name, so no two keys share a stem by moving text from one part to the other), and of a
+    /// NUL byte and the credentials when there are some.
     pub fn file_stem(&self) -> String {
-        sha256_hex(&[&self.repository, &self.policy])
+        match &self.credentials {
+            None => sha256_hex(&[&self.repository, &self.policy]),
+            Some(credentials) => sha256_hex(&[&self.repository, &self.policy, credentials]),
+        }
     }
 }
 

@@ -62,7 +62,7 @@ use tokio::time::Instant;
 use super::generate::{AppArgs, Argo, Planned, open_cache, rendered_and_planned};
 use super::resolve::CredentialReport;
 use super::{Failure, GlobalArgs, OutputFormat};
-use crate::cache::{FileCache, ResolutionKey};
+use crate::cache::FileCache;
 use crate::generate::{self, AppContext, Decision, Outcome, Plan};
 use crate::image::{self, ImageRef};
 use crate::manifest::Object;
@@ -245,12 +245,7 @@ async fn resolve_request(
     let fallback = error
         .as_ref()
         .and(cache)
-        .and_then(|c| {
-            c.last_known_good(&ResolutionKey::new(
-                image.name(),
-                tracked.policy.to_string(),
-            ))
-        })
+        .and_then(|c| c.last_known_good(&generate::request_key(tracked).resolution_key()))
         .map(|known| FallbackReport {
             tag: known.tag,
             digest: known.digest,
