@@ -30,6 +30,9 @@ pub struct Resolution {
     pub unavailable: HashSet<String>,
     /// Pages of the tag listing this call fetched (0 when the list came from the [`RegistryCache`]).
     pub pages: u32,
+    /// The tags' `created` times are only their places in a list the registry sends in build order
+    /// (registries.conf `tagsortmode`), not dates.
+    pub dated_by_position: bool,
     pub elapsed: Duration,
 }
 
@@ -64,6 +67,7 @@ pub async fn resolve(
         tags,
         unavailable: HashSet::new(),
         pages,
+        dated_by_position: false,
         elapsed: Duration::ZERO,
     };
     let platforms = wanted_platforms(policy);
@@ -76,6 +80,7 @@ pub async fn resolve(
             read_builds = true;
         } else {
             date_by_position(&mut resolution.tags, tag_sort);
+            resolution.dated_by_position = true;
         }
     }
     let check_platform = !policy.platforms.is_empty() && !read_builds;

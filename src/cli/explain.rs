@@ -64,7 +64,7 @@ use super::resolve::CredentialReport;
 use super::{Failure, GlobalArgs, OutputFormat};
 use crate::cache::FileCache;
 use crate::generate::{self, AppContext, Decision, Outcome, Plan};
-use crate::image::{self, ImageRef};
+use crate::image::{self, ImageDefaults, ImageRef};
 use crate::manifest::Object;
 use crate::policy::source::{Action, Origin, PREFIX, Settings, SourceError, TrackedImage};
 use crate::policy::{Order, Policy, Strategy};
@@ -99,12 +99,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     let (report, failures) = super::within_budget(global, "explain", async {
         let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
         let registries = super::registries(global, &args.app.registry)?;
-        let Planned {
-            context,
-            plan,
-            sources,
-            ..
-        } = rendered_and_planned(
+        let planned = rendered_and_planned(
             &args.app,
             &argo,
             registries.image_defaults(),
@@ -112,9 +107,9 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
             false,
         )
         .await?;
-        let app_wide = app_wide_settings(&context)
+        let app_wide = app_wide_settings(&planned.context)
             .map_err(|e| Failure::Invalid(format!("{}{e}", argo.prefix())))?;
-        let mut warnings = plan.warnings.clone();
+        let mut warnings = planned.plan.warnings.clone();
         let cache = match open_cache(&args.app) {
             Ok(cache) => Some(cache),
             Err(Failure::NoResult(e) | Failure::Invalid(e)) => {
@@ -122,7 +117,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
                 None
             }
         };
-        let requests = distinct_requests(&plan);
+        let requests = distinct_requests(&planned.plan);
         let mut resolutions = Vec::with_capacity(requests.len());
         for tracked in &requests {
             resolutions.push(resolve_request(&registries, tracked, cache.as_ref(), deadline).await);
@@ -130,8 +125,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         let app_dir = args.app.source.app_dir.display().to_string();
         let report = build_report(
             app_dir,
-            &plan,
-            &sources,
+            &planned,
             &app_wide,
             &requests,
             &resolutions,
@@ -314,8 +308,16 @@ fn tags_report(policy: &Policy, resolution: &Resolution) -> TagsReport {
         winner: selection.winner.map(|winner| WinnerReport {
             tag: winner.name.clone(),
             digest: winner.digest.clone(),
-            created: winner.created.map(|c| c.to_rfc3339()),
-            reason: winner_reason(policy, winner),
+            created: winner
+                .created
+                .filter(|_| !resolution.dated_by_position)
+                .map(|c| c.to_rfc3339()),
+            reason: if resolution.dated_by_position {
+                "the newest in the order the registry lists its tags (registries.conf tagsortmode)"
+                    .to_string()
+            } else {
+                winner_reason(policy, winner)
+            },
         }),
         dropped,
     }
@@ -351,14 +353,19 @@ fn winner_reason(policy: &Policy, winner: &Tag) -> String {
 /// resolution of its request.
 fn build_report(
     app_dir: String,
-    plan: &Plan,
-    sources: &[SourceFile],
+    planned: &Planned,
     app_wide: &Settings,
     requests: &[TrackedImage],
     resolutions: &[ResolutionReport],
     warnings: Vec<String>,
 ) -> Report {
     let keys: Vec<_> = requests.iter().map(generate::request_key).collect();
+    let Planned {
+        plan,
+        sources,
+        context,
+        ..
+    } = planned;
     let images = plan
         .images
         .iter()
@@ -421,7 +428,7 @@ fn build_report(
                     hold: tracked.hold,
                     pull_secret: tracked.pull_secret.as_ref().map(ToString::to_string),
                 },
-                origins: origins(object, app_wide, tracked),
+                origins: origins(object, app_wide, tracked, &context.image_defaults),
                 request,
                 resolution,
             });
@@ -469,7 +476,12 @@ fn outcome(
 }
 
 /// Each key that shaped `tracked`, with its value read back from the same layered settings the plan used.
-fn origins(object: &Object, app_wide: &Settings, tracked: &TrackedImage) -> Vec<OriginReport> {
+fn origins(
+    object: &Object,
+    app_wide: &Settings,
+    tracked: &TrackedImage,
+    defaults: &ImageDefaults,
+) -> Vec<OriginReport> {
     let effective =
         Settings::from_annotations(&generate::object_label(object), &object.annotations)
             .overridden_by(app_wide)
@@ -486,7 +498,7 @@ fn origins(object: &Object, app_wide: &Settings, tracked: &TrackedImage) -> Vec<
                 .find(|(k, _, o)| o == origin && (k == key || matches!(o, Origin::Env { .. })))
                 .map(|(_, value, _)| {
                     if short == "image-list" {
-                        list_entry(value, tracked).unwrap_or_else(|| value.clone())
+                        list_entry(value, tracked, defaults).unwrap_or_else(|| value.clone())
                     } else {
                         value.clone()
                     }
@@ -509,7 +521,7 @@ fn origins(object: &Object, app_wide: &Settings, tracked: &TrackedImage) -> Vec<
 
 /// The entry of an image list (`a=x:^1, y`) that lists `tracked`: by alias, or without alias by repository.
 /// `None` when the list is not one that splits at `,` (an array parameter whose constraints hold `,`).
-fn list_entry(list: &str, tracked: &TrackedImage) -> Option<String> {
+fn list_entry(list: &str, tracked: &TrackedImage, defaults: &ImageDefaults) -> Option<String> {
     list.split(',').map(str::trim).find_map(|entry| {
         let (alias, reference) = match entry.split_once('=') {
             Some((alias, rest)) if !alias.contains(':') => (Some(alias.trim()), rest.trim()),
@@ -517,7 +529,7 @@ fn list_entry(list: &str, tracked: &TrackedImage) -> Option<String> {
         };
         let matches = match (&tracked.alias, alias) {
             (Some(want), Some(alias)) => want == alias,
-            (None, None) => image::split_constraint(reference)
+            (None, None) => image::split_constraint_with(reference, defaults)
                 .is_ok_and(|(image, _)| image.same_repository(&tracked.image)),
             _ => false,
         };
@@ -930,6 +942,13 @@ mod tests {
     }
 
     fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
+        tracked_images_in(annotations, &ImageDefaults::default())
+    }
+
+    fn tracked_images_in(
+        annotations: &[(&str, &str)],
+        defaults: &ImageDefaults,
+    ) -> Vec<TrackedImage> {
         let annotations: Vec<(String, String)> = annotations
             .iter()
             .map(|(k, v)| {
@@ -940,7 +959,7 @@ mod tests {
             })
             .collect();
         Settings::from_annotations("Deployment/web", &annotations)
-            .tracked_images()
+            .tracked_images_in(defaults)
             .unwrap()
             .images
     }
@@ -1034,6 +1053,7 @@ mod tests {
             .collect(),
             unavailable: HashSet::from(["1.1.0".to_string()]),
             pages: 1,
+            dated_by_position: false,
             elapsed: std::time::Duration::ZERO,
         };
         let report = tags_report(&tracked.policy, &resolution);
@@ -1048,6 +1068,29 @@ mod tests {
         assert_eq!(report.dropped.platforms, ["1.1.0"]);
         assert_eq!(report.dropped.constraint, ["2.0.0"]);
         assert_eq!(report.dropped.total(), 5);
+    }
+
+    #[test]
+    fn tags_dated_by_their_place_show_no_date() {
+        let tracked = &tracked_images(&[
+            ("image-list", "web=x"),
+            ("web.update-strategy", "newest-build"),
+        ])[0];
+        let mut tags: Vec<Tag> = ["a", "b"].into_iter().map(tag).collect();
+        tags[1].created = Some("1970-01-01T00:00:02Z".parse().unwrap());
+        let resolution = Resolution {
+            tags,
+            unavailable: HashSet::new(),
+            pages: 1,
+            dated_by_position: true,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let winner = tags_report(&tracked.policy, &resolution).winner.unwrap();
+        assert_eq!((winner.tag.as_str(), winner.created), ("b", None));
+        assert_eq!(
+            winner.reason,
+            "the newest in the order the registry lists its tags (registries.conf tagsortmode)"
+        );
     }
 
     #[test]
@@ -1069,6 +1112,7 @@ mod tests {
                 tags,
                 unavailable: HashSet::new(),
                 pages: 1,
+                dated_by_position: false,
                 elapsed: std::time::Duration::ZERO,
             };
             let report = tags_report(&tracked.policy, &resolution);
@@ -1084,7 +1128,13 @@ mod tests {
         )]);
         let entries: Vec<Option<String>> = images
             .iter()
-            .map(|t| list_entry("web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api", t))
+            .map(|t| {
+                list_entry(
+                    "web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api",
+                    t,
+                    &ImageDefaults::default(),
+                )
+            })
             .collect();
         assert_eq!(
             entries,
@@ -1095,9 +1145,25 @@ mod tests {
             ]
         );
         assert_eq!(
-            list_entry("other=ghcr.io/o/other", &images[0]),
+            list_entry(
+                "other=ghcr.io/o/other",
+                &images[0],
+                &ImageDefaults::default()
+            ),
             None,
             "no entry for web"
+        );
+    }
+
+    #[test]
+    fn list_entries_are_read_with_the_registries_defaults() {
+        let list = "ghcr.io/x/other:^2, app:^1";
+        let corp = ImageDefaults::new("corp.test");
+        let images = tracked_images_in(&[("image-list", list)], &corp);
+        assert_eq!(images[1].image.name(), "corp.test/app");
+        assert_eq!(
+            list_entry(list, &images[1], &corp).as_deref(),
+            Some("app:^1")
         );
     }
 
@@ -1126,11 +1192,15 @@ spec:
         let plan = generate::plan(rendered, &context).unwrap();
         let app_wide = app_wide_settings(&context).unwrap();
         let tracked = plan.images[0].tracked.as_ref().unwrap();
-        let got: Vec<(String, Option<String>, String)> =
-            origins(&plan.scan.objects[0], &app_wide, tracked)
-                .into_iter()
-                .map(|o| (o.key, o.value, o.text))
-                .collect();
+        let got: Vec<(String, Option<String>, String)> = origins(
+            &plan.scan.objects[0],
+            &app_wide,
+            tracked,
+            &ImageDefaults::default(),
+        )
+        .into_iter()
+        .map(|o| (o.key, o.value, o.text))
+        .collect();
         let want = [
             (
                 "image-list",
