@@ -205,6 +205,15 @@ impl ImageRef {
         }
     }
 
+    /// The repository alone, without tag or digest.
+    pub fn repository_only(&self) -> ImageRef {
+        ImageRef {
+            tag: None,
+            digest: None,
+            ..self.clone()
+        }
+    }
+
     /// Whether both references name the same repository in the same registry, ignoring tag and digest.
     pub fn same_repository(&self, other: &ImageRef) -> bool {
         self.registry == other.registry && self.repository == other.repository
@@ -440,16 +449,22 @@ fn split_registry(s: &str) -> (&str, bool, &str) {
         // A single component is always a Docker Hub name, even "localhost" or "example.com".
         return (DEFAULT_REGISTRY, false, s);
     };
-    let names_registry =
-        first == "localhost" || first.contains(['.', ':']) || first.to_lowercase() != first;
-    if names_registry {
+    if is_registry_host(first) || first.to_lowercase() != first {
         (first, true, rest)
     } else {
         (DEFAULT_REGISTRY, false, s)
     }
 }
 
-fn normalise_registry(registry: &str) -> &str {
+/// Whether the first component of a reference names a registry rather than a namespace, as docker reads it: it
+/// holds a `.` or a `:port`, or is `localhost`. A default registry must, too, or names written with it would read
+/// back as Docker Hub's.
+pub fn is_registry_host(first: &str) -> bool {
+    first == "localhost" || first.contains(['.', ':'])
+}
+
+/// Docker Hub's other names (`index.docker.io`, `registry-1.docker.io`) as `docker.io`; other hosts unchanged.
+pub fn normalise_registry(registry: &str) -> &str {
     if DOCKER_HUB_ALIASES.contains(&registry) {
         DEFAULT_REGISTRY
     } else {

@@ -19,7 +19,7 @@ use url::Url;
 
 use super::credentials::parse_go_duration;
 use super::limit::DEFAULT_REQUESTS_PER_SECOND;
-use crate::image::ImageDefaults;
+use crate::image::{self, ImageDefaults};
 
 /// Docker Hub's image prefix and its API host: image references say one, the API lives at the other.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -125,6 +125,11 @@ pub enum ConfigError {
     BadTagSortMode { name: String, value: String },
     #[error("registry '{name}': pagesize must be at least 1")]
     BadPageSize { name: String },
+    #[error(
+        "registry '{name}': a default registry's prefix must start with a registry host ('{prefix}' has no '.' or \
+         ':port' and is not localhost), or image names written with it would read as Docker Hub's"
+    )]
+    BadDefault { name: String, prefix: String },
     #[error(
         "registries '{first}' and '{second}' both have prefix '{prefix}'; prefixes must be unique"
     )]
@@ -272,6 +277,13 @@ fn validate_entry(index: usize, raw: RawEntry) -> Result<RegistryEntry, ConfigEr
     let ping = flag("ping", raw.ping)?;
     let insecure = flag("insecure", raw.insecure)?;
     let default = flag("default", raw.default)?;
+    let host = prefix.split('/').next().unwrap_or_default();
+    if default && !host.is_empty() && !image::is_registry_host(host) {
+        return Err(ConfigError::BadDefault {
+            name,
+            prefix: prefix.clone(),
+        });
+    }
     let creds_expire = match raw.credsexpire {
         None => None,
         Some(Loose::Text(text)) => {
@@ -472,7 +484,7 @@ impl RegistriesConf {
             .iter()
             .find(|e| e.default && !e.prefix.is_empty())
             .map_or(DOCKER_HUB, |e| {
-                e.prefix.split('/').next().unwrap_or(DOCKER_HUB)
+                image::normalise_registry(e.prefix.split('/').next().unwrap_or(DOCKER_HUB))
             })
     }
 
@@ -642,6 +654,16 @@ registries:
             "corp",
             "and the default entry serves them"
         );
+        let hub = parse(
+            "registries:\n- name: hub\n  prefix: index.docker.io\n  api_url: https://registry-1.docker.io\n  \
+             default: true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            name(&hub, "nginx"),
+            "docker.io/library/nginx",
+            "Docker Hub by another name"
+        );
     }
 
     #[test]
@@ -810,6 +832,12 @@ registries:
                 "page size",
                 "registries:\n- name: x\n  prefix: a.io\n  pagesize: 0\n",
                 "registry 'x': pagesize must be at least 1",
+            ),
+            (
+                "a default registry that reads as a Docker Hub namespace",
+                "registries:\n- name: x\n  prefix: harbor\n  api_url: https://harbor\n  default: true\n",
+                "registry 'x': a default registry's prefix must start with a registry host ('harbor' has no '.' or \
+                 ':port' and is not localhost), or image names written with it would read as Docker Hub's",
             ),
             (
                 "duplicate prefix",

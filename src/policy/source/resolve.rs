@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
 use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
-use crate::image::{self, ImageDefaults, ImageRef, ImageRefError};
+use crate::image::{self, ImageDefaults, ImageRef};
 use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
 use crate::policy::strategy::StrategyError;
 use crate::policy::{Order, Platform, Policy, Strategy};
@@ -209,7 +209,7 @@ impl Settings {
         };
         let match_name = match get.get(Opt::KustomizeImageName)? {
             Some(e) => ImageRef::parse_with(&e.value, defaults)
-                .and_then(|image| repository_only(&image, defaults))
+                .map(|image| image.repository_only())
                 .map_err(|source| SourceError::Image {
                     at: e.located(),
                     source,
@@ -467,7 +467,7 @@ fn parse_item<'a>(
             at(),
             image.name()
         ));
-        repository_only(&image, defaults).map_err(image_error)?
+        image.repository_only()
     } else {
         image
     };
@@ -479,11 +479,6 @@ fn parse_item<'a>(
         image,
         constraint: constraint.map(|c| c.trim().to_string()),
     })
-}
-
-/// The same repository without tag or digest.
-fn repository_only(image: &ImageRef, defaults: &ImageDefaults) -> Result<ImageRef, ImageRefError> {
-    ImageRef::parse_with(&image.name(), defaults)
 }
 
 /// A boolean option: `true` or `false`; unset is false.
