@@ -444,13 +444,35 @@ async fn init_and_generate_share_the_budget() {
     let sidecar = Sidecar::new(&[("apps.test", &registry)]);
     let repo = Repo::new(&[("apps/web/deployment.yaml", DEPLOYMENT)]);
     let app = Application::new("web", "apps/web");
-    // What an `init` that took `took` would have left: its mark, dated when it started.
+    // What an `init` that took `took` would have left: its mark (in the sidecar's temp dir, never in the source),
+    // dated when it started.
+    let tmp = sidecar.tmp_dir();
     let init_took = |took: Duration| {
+        let tmp = tmp.clone();
         move |dir: &Path| {
+            let in_source = std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .any(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .contains("argocd-image-resolver")
+                });
+            assert!(!in_source, "init writes nothing into the source");
+            let marks: Vec<_> = std::fs::read_dir(&tmp)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("argocd-image-resolver-init-")
+                })
+                .collect();
+            assert_eq!(marks.len(), 1, "this request's init left one mark");
             let mark = std::fs::File::options()
                 .write(true)
-                .open(dir.join(".argocd-image-resolver-init"))
-                .expect("init leaves its mark");
+                .open(marks[0].path())
+                .unwrap();
             mark.set_modified(SystemTime::now() - took).unwrap();
         }
     };

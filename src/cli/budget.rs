@@ -1,14 +1,22 @@
 //! The time budget of one Argo CD manifest request. argocd-cmp-server runs `init` and then `generate` in the same
-//! fresh working directory under one deadline, so the budget is shared: `init` leaves a mark file there when it
-//! starts, and `generate` takes what is left of the budget since that mark.
+//! fresh working directory under one deadline, so the budget is shared: `init` leaves a mark when it starts, and
+//! `generate` takes what is left of the budget since that mark.
 
 use std::fmt;
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-/// The mark `init` leaves in the application directory; its modification time is when `init` started. Not a
-/// manifest file name, so plain-directory rendering never reads it.
-pub const INIT_MARK: &str = ".argocd-image-resolver-init";
+use sha2::{Digest, Sha256};
+
+/// Where `init` leaves its mark for the application in `dir` (whose modification time is when `init` started):
+/// a file in the temp directory named for `dir`'s path, which argocd-cmp-server makes unique per request. Not in
+/// the source, where a chart's `.Files` or a directory of manifests would see it.
+pub fn mark_path(dir: &Path) -> PathBuf {
+    let hash = Sha256::digest(dir.as_os_str().as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    std::env::temp_dir().join(format!("argocd-image-resolver-init-{hex}"))
+}
 
 /// The time a command may take: the configured budget less what `init` used of it in this request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +51,13 @@ impl Budget {
         }
     }
 
-    /// [`Budget::after_init`] with the mark in `dir` and the current time.
+    /// [`Budget::after_init`] with the mark of `dir`'s `init`, which this consumes, and the current time.
     pub fn left_in(dir: &Path, total: Duration) -> Budget {
-        let started = std::fs::metadata(dir.join(INIT_MARK)).and_then(|m| m.modified());
+        let mark = mark_path(dir);
+        let started = std::fs::metadata(&mark).and_then(|m| m.modified());
+        if started.is_ok() {
+            let _ = std::fs::remove_file(&mark);
+        }
         Budget::after_init(total, started.ok(), SystemTime::now())
     }
 
@@ -56,8 +68,9 @@ impl Budget {
 
 /// Leaves the mark of an `init` starting now. Failing to is not an error: `generate` then has the whole budget.
 pub fn mark_init(dir: &Path) {
-    if let Err(error) = std::fs::File::create(dir.join(INIT_MARK)) {
-        tracing::debug!("cannot leave {INIT_MARK} in {}: {error}", dir.display());
+    let mark = mark_path(dir);
+    if let Err(error) = std::fs::File::create(&mark) {
+        tracing::debug!("cannot leave the init mark {}: {error}", mark.display());
     }
 }
 
@@ -101,7 +114,7 @@ mod tests {
                 Duration::ZERO,
             ),
             (
-                "an old mark committed to git",
+                "the mark of an init whose generate never ran",
                 ago(86_400.0),
                 Duration::ZERO,
             ),
@@ -139,12 +152,26 @@ mod tests {
         assert_eq!(Budget::left_in(dir.path(), total), Budget::whole(total));
 
         mark_init(dir.path());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing in the source"
+        );
         let budget = Budget::left_in(dir.path(), total);
-        assert!(budget.used_by_init < total, "{budget:?}");
+        assert!(
+            budget.used_by_init < Duration::from_secs(5),
+            "just marked: {budget:?}"
+        );
+        assert_eq!(
+            Budget::left_in(dir.path(), total),
+            Budget::whole(total),
+            "the mark is consumed"
+        );
+        mark_init(dir.path());
 
         let mark = std::fs::File::options()
             .write(true)
-            .open(dir.path().join(INIT_MARK))
+            .open(mark_path(dir.path()))
             .unwrap();
         mark.set_modified(SystemTime::now() - Duration::from_secs(30))
             .unwrap();

@@ -412,6 +412,11 @@ impl Sidecar {
         outcome
     }
 
+    /// The sidecar's own temp directory (its `TMPDIR`).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.dir.path().join("tmp")
+    }
+
     /// Empties the cache volume (a new sidecar pod).
     pub fn clear_cache(&self) {
         std::fs::remove_dir_all(&self.cache_dir).unwrap();
