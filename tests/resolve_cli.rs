@@ -287,3 +287,25 @@ fn unknown_log_levels_are_refused_and_known_ones_taken_in_any_case() {
             .stdout("1.0.0\n");
     }
 }
+
+#[test]
+fn a_broken_registries_conf_only_matters_when_a_registry_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("registries.conf");
+    std::fs::write(&conf, "registries: [").unwrap();
+    let conf = conf.to_str().unwrap();
+    resolve()
+        .args(["nginx", "--tags", "1.0.0,1.1.0", "--registries-conf", conf])
+        .assert()
+        .success()
+        .stdout("1.1.0\n")
+        .stderr(predicate::str::contains("naming images as Docker does"));
+    resolve()
+        .args(["nginx", "--registries-conf", conf])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(format!(
+            "argocd-image-resolver: invalid {conf}: "
+        )));
+}

@@ -1,7 +1,7 @@
 //! `resolve IMAGE`: pick the tag an image's policy allows, from a tag list given on the command line or in a file.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Serialize;
@@ -72,9 +72,19 @@ struct Request {
 }
 
 pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
-    let registries = super::registries(global, &args.registry)?;
-    let request = validate(&args, &registries.image_defaults())?;
-    if let Some(tags) = read_tags(&args)? {
+    let registries = super::registries(global, &args.registry);
+    if args.tags.is_some() || args.tags_file.is_some() {
+        // registries.conf says how images are named (its default registry); a tag list given by hand needs
+        // nothing else from it, so a broken one only costs that.
+        let defaults = match &registries {
+            Ok(registries) => registries.image_defaults(),
+            Err(failure) => {
+                tracing::warn!("{}; naming images as Docker does", failure.message());
+                ImageDefaults::default()
+            }
+        };
+        let request = validate(&args, &defaults)?;
+        let tags = read_tags(&args)?;
         if !request.policy.platforms.is_empty() {
             return Err(Failure::Invalid(
                 "--platforms needs the registry: a tag list does not say which platforms each tag has an image \
@@ -85,6 +95,8 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
         let selection = request.policy.select(&tags);
         return report(&request, &selection, None, args.output);
     }
+    let registries = registries?;
+    let request = validate(&args, &registries.image_defaults())?;
     let spec = super::credential_spec(&args.credentials)?;
     super::within_budget(global, "resolving the tag", async {
         let client = registries
@@ -209,17 +221,19 @@ fn validate(args: &ResolveArgs, defaults: &ImageDefaults) -> Result<Request, Fai
     Ok(Request { image, policy })
 }
 
-/// The tags given on the command line or in a file; `None` means: ask the registry.
-fn read_tags(args: &ResolveArgs) -> Result<Option<Vec<Tag>>, Failure> {
-    if let Some(list) = &args.tags {
-        let text = list.iter().map(|t| t.trim()).collect::<Vec<_>>().join("\n");
-        return tag::parse_tag_list(&text)
-            .map(Some)
-            .map_err(|e| Failure::Invalid(format!("invalid --tags: {e}")));
+/// The tags given on the command line (`--tags`) or in a file (`--tags-file`; one of the two is given).
+fn read_tags(args: &ResolveArgs) -> Result<Vec<Tag>, Failure> {
+    match (&args.tags, &args.tags_file) {
+        (Some(list), _) => {
+            let text = list.iter().map(|t| t.trim()).collect::<Vec<_>>().join("\n");
+            tag::parse_tag_list(&text).map_err(|e| Failure::Invalid(format!("invalid --tags: {e}")))
+        }
+        (None, Some(path)) => read_tags_file(path),
+        (None, None) => Ok(Vec::new()),
     }
-    let Some(path) = &args.tags_file else {
-        return Ok(None);
-    };
+}
+
+fn read_tags_file(path: &Path) -> Result<Vec<Tag>, Failure> {
     let (name, text) = if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -233,7 +247,6 @@ fn read_tags(args: &ResolveArgs) -> Result<Option<Vec<Tag>>, Failure> {
         (path.display().to_string(), text)
     };
     tag::parse_tag_list(&text)
-        .map(Some)
         .map_err(|e| Failure::Invalid(format!("invalid tag list {name}: {e}")))
 }
 

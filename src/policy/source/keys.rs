@@ -92,8 +92,9 @@ impl Opt {
     }
 
     /// Whether the key without alias (`update-strategy`) is a default for every image. argocd-image-updater has
-    /// such defaults for `update-strategy`, `allow-tags`, `ignore-tags`, `force-update` and `pull-secret`; the
-    /// plugin adds them for its own policy options. Options that name one image's tag or parameters have none.
+    /// such defaults for `update-strategy`, `allow-tags`, `ignore-tags`, `force-update` (ignored here) and
+    /// `pull-secret`; the plugin adds them for its own policy options. Options that name one image's tag or
+    /// parameters have none.
     pub fn app_wide(self) -> bool {
         !matches!(
             self,
