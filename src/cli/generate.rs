@@ -37,8 +37,9 @@ pub struct InitArgs {
 pub struct AppArgs {
     #[command(flatten)]
     pub source: InitArgs,
-    /// Where the last resolved tag of each image is kept, for when its registry is unavailable. Default: the
-    /// user's cache directory (the sidecar mounts a volume at /var/cache/argocd-image-resolver).
+    /// Where registry answers are kept: the last resolved tag of each image (for when its registry is
+    /// unavailable), shared tag lists and build times. Default: the user's cache directory (the sidecar mounts a
+    /// volume at /var/cache/argocd-image-resolver).
     #[arg(long, env = cache::CACHE_DIR_ENV, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Extra places images live in custom resources, comma-separated `[Kind:]path`, such as
