@@ -15,7 +15,7 @@ use thiserror::Error;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::cache::{FileCache, ResolutionKey, Resolved};
+use crate::cache::{ResolutionKey, Resolved};
 use crate::image::{ImageDefaults, ImageRef};
 use crate::manifest::{self, Edit, ImagePath, Scan};
 use crate::policy::Strategy;
@@ -206,15 +206,13 @@ pub(crate) struct RequestKey {
 }
 
 /// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
-/// `deadline`, reading tag lists through `registry_cache` when given. A request that fails or runs late falls back to
-/// the last tag recorded in `cache` for it (with a warning); without one it is a failure naming the image and its
-/// policy. Warnings and failures come in text
-/// order, so what Argo CD shows does not change between renders of the same state.
+/// `deadline`, through `cache` when given. A request that fails or runs late falls back to the last tag recorded
+/// in `cache` for it (with a warning); without one it is a failure naming the image and its policy. Warnings and
+/// failures come in text order, so what Argo CD shows does not change between renders of the same state.
 pub async fn resolve_plan(
     plan: &Plan,
     registries: &Arc<Registries>,
-    cache: Option<&FileCache>,
-    registry_cache: Option<&RegistryCache>,
+    cache: Option<&RegistryCache>,
     deadline: Instant,
 ) -> Resolutions {
     let mut requests: HashMap<RequestKey, &TrackedImage> = HashMap::new();
@@ -238,7 +236,7 @@ pub async fn resolve_plan(
     let mut work = JoinSet::new();
     for (key, tracked) in &requests {
         let (key, tracked, registries) = (key.clone(), (*tracked).clone(), Arc::clone(registries));
-        let registry_cache = registry_cache.cloned();
+        let registry_cache = cache.cloned();
         work.spawn(async move {
             let resolving = resolve_one(&registries, &tracked, registry_cache.as_ref());
             let outcome = tokio::time::timeout_at(deadline, resolving).await;
@@ -258,7 +256,7 @@ pub async fn resolve_plan(
         match outcome {
             Ok(resolved) => {
                 if let Some(cache) = cache
-                    && let Err(e) = cache.record(&cache_key, &resolved)
+                    && let Err(e) = cache.cache.record(&cache_key, &resolved)
                 {
                     warnings_of.insert(
                         key.clone(),
@@ -275,7 +273,7 @@ pub async fn resolve_plan(
                     },
                 );
             }
-            Err(reason) => match cache.and_then(|c| c.last_known_good(&cache_key)) {
+            Err(reason) => match cache.and_then(|c| c.cache.last_known_good(&cache_key)) {
                 Some(known) => {
                     warnings_of.insert(
                         key.clone(),

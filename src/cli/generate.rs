@@ -352,19 +352,11 @@ async fn rendered_and_resolved(
         prepare,
     )
     .await?;
-    let cache = Arc::new(open_cache(&args.app)?);
-    let registry_cache = RegistryCache {
-        cache: Arc::clone(&cache),
+    let cache = RegistryCache {
+        cache: Arc::new(open_cache(&args.app)?),
         tags_ttl: args.tags_ttl,
     };
-    let resolutions = generate::resolve_plan(
-        &plan,
-        &registries,
-        Some(&cache),
-        Some(&registry_cache),
-        deadline,
-    )
-    .await;
+    let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline).await;
     Ok((rendered, plan, resolutions))
 }
 
