@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 /// The registry of familiar names, as Docker writes it in canonical names.
 const DEFAULT_REGISTRY: &str = "docker.io";
@@ -119,7 +120,7 @@ impl ImageRef {
     /// assert!(ImageRef::parse("Nginx").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<ImageRef, ImageRefError> {
-        parse_reference(s, s, &ImageDefaults::default())
+        parse_reference(s, s, &DOCKER_DEFAULTS)
     }
 
     /// [`ImageRef::parse`] with another default registry or namespaces (registries.conf's `default` and
@@ -235,6 +236,9 @@ pub struct ImageDefaults {
     namespaces: BTreeMap<String, String>,
 }
 
+/// Docker's defaults, built once: every plain [`ImageRef::parse`] uses them.
+static DOCKER_DEFAULTS: LazyLock<ImageDefaults> = LazyLock::new(ImageDefaults::default);
+
 impl Default for ImageDefaults {
     fn default() -> Self {
         ImageDefaults::new(DEFAULT_REGISTRY)
@@ -296,7 +300,7 @@ impl FromStr for ImageRef {
 /// assert_eq!(split_constraint("localhost:5000/app").unwrap().1, None);
 /// ```
 pub fn split_constraint(s: &str) -> Result<(ImageRef, Option<String>), ImageRefError> {
-    split_constraint_with(s, &ImageDefaults::default())
+    split_constraint_with(s, &DOCKER_DEFAULTS)
 }
 
 /// [`split_constraint`] with another default registry or namespaces.
