@@ -17,5 +17,6 @@ pub mod process;
 pub mod registry;
 pub mod render;
 pub mod resolver;
+pub mod size;
 pub mod tag;
 pub mod version;
