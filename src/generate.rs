@@ -21,6 +21,7 @@ use crate::manifest::{self, Edit, ImagePath, Scan};
 use crate::policy::Strategy;
 use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
 use crate::registry::Registries;
+use crate::registry::credentials::SecretScope;
 use crate::resolver::{self, RegistryCache};
 
 /// The annotation each object whose images are tracked gets: a JSON list saying, per container, what the image
@@ -40,6 +41,8 @@ pub struct AppContext {
     pub extra_paths: Vec<ImagePath>,
     /// How image references name registries (registries.conf's `default` and `defaultns`).
     pub image_defaults: ImageDefaults,
+    /// Which namespaces' pull secrets the application may name; `None`: any (not an Application's request).
+    pub secret_scope: Option<SecretScope>,
 }
 
 #[derive(Debug, Error)]
@@ -60,6 +63,16 @@ pub enum GenerateError {
     Resolve {
         image: String,
         policy: String,
+        reason: String,
+    },
+    #[error(
+        "{origin} names pull secret '{spec}' for image {image}, which is in namespace {namespace}: {reason}"
+    )]
+    PullSecretNamespace {
+        origin: String,
+        spec: String,
+        image: String,
+        namespace: String,
         reason: String,
     },
     #[error("cannot annotate {0}")]
@@ -140,6 +153,12 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
                     object: object.to_string(),
                     source: Box::new(source),
                 })?;
+            if let Some(scope) = &app.secret_scope {
+                tracked
+                    .images
+                    .iter()
+                    .try_for_each(|t| check_secret_scope(t, scope))?;
+            }
             aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
             plan.warnings.extend(tracked.warnings);
             slot.insert(tracked.images);
@@ -160,6 +179,33 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
         fresh
     });
     Ok(plan)
+}
+
+/// Refuses, before anything is resolved, a pull secret the application may not use. Only where the destination
+/// namespace is known: elsewhere (the parameters command) the credential store refuses such a secret per image.
+fn check_secret_scope(tracked: &TrackedImage, scope: &SecretScope) -> Result<(), GenerateError> {
+    let (Some(spec), Some(_)) = (&tracked.pull_secret, scope.destination()) else {
+        return Ok(());
+    };
+    let Some(namespace) = spec.namespace().filter(|ns| !scope.permits(ns)) else {
+        return Ok(());
+    };
+    let origin = tracked
+        .origins
+        .iter()
+        .rev()
+        .find(|(key, _)| key.ends_with("pull-secret"))
+        .map_or_else(
+            || "the policy".to_string(),
+            |(key, origin)| format!("{origin} ({key})"),
+        );
+    Err(GenerateError::PullSecretNamespace {
+        origin,
+        spec: spec.to_string(),
+        image: tracked.image.to_string(),
+        namespace: namespace.to_string(),
+        reason: scope.refusal(namespace),
+    })
 }
 
 /// How an image's new value was decided.
@@ -223,7 +269,7 @@ pub async fn resolve_plan(
         if let Some(tracked) = &planned.tracked
             && tracked.action() == Action::Resolve
         {
-            let key = request_key(tracked);
+            let key = request_key(tracked, registries.secret_scope());
             if let std::collections::hash_map::Entry::Vacant(slot) = requests.entry(key.clone()) {
                 order.push(key);
                 slot.insert(tracked);
@@ -319,7 +365,11 @@ pub async fn resolve_plan(
         .map(|planned| {
             let tracked = planned.tracked.as_ref()?;
             Some(match tracked.action() {
-                Action::Resolve => return answers.get(&request_key(tracked)).cloned(),
+                Action::Resolve => {
+                    return answers
+                        .get(&request_key(tracked, registries.secret_scope()))
+                        .cloned();
+                }
                 Action::Pin(tag) => Outcome {
                     tag: tag.to_string(),
                     digest: None,
@@ -354,11 +404,17 @@ impl RequestKey {
     }
 }
 
-pub(crate) fn request_key(tracked: &TrackedImage) -> RequestKey {
+/// The request of `tracked` under `scope`: an image the application names no pull secret for is read with
+/// whatever secret the scope lets the store find, so its answers are kept per scope; one application's secrets
+/// never answer another's, not even as a last-known-good tag.
+pub(crate) fn request_key(tracked: &TrackedImage, scope: Option<&SecretScope>) -> RequestKey {
     RequestKey {
         repository: tracked.image.name(),
         policy: tracked.policy.to_string(),
-        credentials: tracked.pull_secret.as_ref().map(ToString::to_string),
+        credentials: match &tracked.pull_secret {
+            Some(spec) => Some(spec.to_string()),
+            None => scope.map(SecretScope::label),
+        },
     }
 }
 

@@ -297,6 +297,16 @@ fn example_mounts_the_optional_registry_settings() {
     )["value"]
         .as_str()
         .unwrap();
+    // The Secret lives in argocd: Applications may name it only when the operator shares that namespace.
+    assert_eq!(
+        one(
+            &sidecar["env"],
+            "IMAGE_RESOLVER_PULL_SECRET_NAMESPACES",
+            "pull-secret",
+        )["value"]
+            .as_str(),
+        Some("argocd")
+    );
     let mount = format!("{pull_secrets_dir}/argocd-image-resolver-pull-secret");
     let (_, volume) = mount_at(pod, sidecar, &mount, "pull-secret");
     assert_eq!(

@@ -98,7 +98,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     let argo = Argo::from_env();
     let (report, failures) = super::within_budget(global, "explain", async {
         let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
-        let registries = super::registries(global, &args.app.registry)?;
+        let registries = super::generate::app_registries(global, &args.app, &argo)?;
         let planned = rendered_and_planned(
             &args.app,
             &argo,
@@ -171,7 +171,7 @@ fn distinct_requests(plan: &Plan) -> Vec<TrackedImage> {
         .iter()
         .filter_map(|planned| planned.tracked.as_ref())
         .filter(|tracked| tracked.action() == Action::Resolve)
-        .filter(|tracked| seen.insert(generate::request_key(tracked)))
+        .filter(|tracked| seen.insert(generate::request_key(tracked, None)))
         .cloned()
         .collect()
 }
@@ -239,7 +239,11 @@ async fn resolve_request(
     let fallback = error
         .as_ref()
         .and(cache)
-        .and_then(|c| c.last_known_good(&generate::request_key(tracked).resolution_key()))
+        .and_then(|c| {
+            c.last_known_good(
+                &generate::request_key(tracked, registries.secret_scope()).resolution_key(),
+            )
+        })
         .map(|known| FallbackReport {
             tag: known.tag,
             digest: known.digest,
@@ -359,7 +363,10 @@ fn build_report(
     resolutions: &[ResolutionReport],
     warnings: Vec<String>,
 ) -> Report {
-    let keys: Vec<_> = requests.iter().map(generate::request_key).collect();
+    let keys: Vec<_> = requests
+        .iter()
+        .map(|t| generate::request_key(t, None))
+        .collect();
     let Planned {
         plan,
         sources,
@@ -397,7 +404,7 @@ fn build_report(
             };
             let (request, resolution) = match tracked.action() {
                 Action::Resolve => {
-                    let key = generate::request_key(tracked);
+                    let key = generate::request_key(tracked, None);
                     let index = keys.iter().position(|k| *k == key);
                     (index, index.map(|i| resolutions[i].clone()))
                 }

@@ -16,6 +16,8 @@ use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
 use crate::image::ImageDefaults;
 use crate::manifest::ImagePath;
 use crate::process::Env;
+use crate::registry::Registries;
+use crate::registry::credentials::SecretScope;
 use crate::render::{self, RenderOptions, SourceFile};
 use crate::resolver::RegistryCache;
 
@@ -62,6 +64,15 @@ pub struct AppArgs {
     /// Plain directories: read manifests in subdirectories too (Argo CD's directory.recurse).
     #[arg(long, env = "IMAGE_RESOLVER_RECURSE")]
     pub recurse: bool,
+    /// Namespaces whose mounted pull secrets every Application may name or have found for it, comma-separated
+    /// (`*`: all), such as `argocd`. An Application may always use those of its own destination namespace.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_PULL_SECRET_NAMESPACES",
+        value_delimiter = ',',
+        value_name = "NAMESPACES"
+    )]
+    pub pull_secret_namespaces: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -253,6 +264,27 @@ fn app_dir(args: &InitArgs) -> Result<PathBuf, Failure> {
     })
 }
 
+/// Which namespaces' pull secrets this Application may use: its destination namespace's and the operator's
+/// shared ones.
+pub(super) fn secret_scope(args: &AppArgs, argo: &Argo) -> SecretScope {
+    let shared = args
+        .pull_secret_namespaces
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    SecretScope::new(argo.namespace.clone(), shared)
+}
+
+/// The registries an Application's images are resolved from: credentials limited to its [`secret_scope`].
+pub(super) fn app_registries(
+    global: &GlobalArgs,
+    args: &AppArgs,
+    argo: &Argo,
+) -> Result<Registries, Failure> {
+    super::registries_scoped(global, &args.registry, Some(secret_scope(args, argo)))
+}
+
 pub(super) fn open_cache(args: &AppArgs) -> Result<FileCache, Failure> {
     let dir = args
         .cache_dir
@@ -322,6 +354,7 @@ pub(super) async fn rendered_and_planned(
         env: argo.env.clone(),
         extra_paths: extra_paths(args)?,
         image_defaults,
+        secret_scope: Some(secret_scope(args, argo)),
     };
     let plan = generate::plan(&rendered.output, &context)
         .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
@@ -343,7 +376,7 @@ async fn rendered_and_resolved(
     prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
     let deadline = Instant::now() + budget.left().saturating_sub(generate::OUTPUT_MARGIN);
-    let registries = Arc::new(super::registries(global, &args.app.registry)?);
+    let registries = Arc::new(app_registries(global, &args.app, argo)?);
     let Planned { rendered, plan, .. } = rendered_and_planned(
         &args.app,
         argo,

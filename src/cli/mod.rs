@@ -19,7 +19,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use budget::Budget;
 
-use crate::registry::credentials::{CredentialOptions, CredentialSpec, CredentialStore};
+use crate::registry::credentials::{
+    CredentialOptions, CredentialSpec, CredentialStore, SecretScope,
+};
 use crate::registry::{AccessError, ClientOptions, Overrides, Registries, RegistriesConf, config};
 
 /// Resolve container image tags from OCI registries while Argo CD renders an application.
@@ -237,6 +239,15 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
 
 /// The registries a command may talk to, from the global options and the command's registry options.
 pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries, Failure> {
+    registries_scoped(global, args, None)
+}
+
+/// [`registries`] whose credentials may read only the mounted secrets `scope` permits (an Application's).
+pub fn registries_scoped(
+    global: &GlobalArgs,
+    args: &RegistryArgs,
+    scope: Option<SecretScope>,
+) -> Result<Registries, Failure> {
     let conf_path = args.registries_conf.clone().or_else(|| {
         Path::new(DEFAULT_REGISTRIES_CONF)
             .is_file()
@@ -260,6 +271,7 @@ pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries
         options.docker_config_dir = Some(dir.clone());
     }
     options.pull_secrets_dir = args.pull_secrets_dir.clone();
+    options.pull_secret_scope = scope;
     let client_options = ClientOptions {
         deadline: global.budget.min(ClientOptions::default().deadline),
         ..ClientOptions::default()

@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 pub use dockerconfig::normalize_registry;
 pub use gcp::DEFAULT_METADATA_HOST;
 pub use options::{Clock, CredentialOptions, EnvLookup, SystemClock};
-pub use spec::{CredentialSpec, SpecProblem, SpecSource, parse_go_duration};
+pub use spec::{CredentialSpec, SecretScope, SpecProblem, SpecSource, parse_go_duration};
 
 /// A secret string (password, token). Shown as `<redacted>` by `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -172,6 +172,12 @@ pub enum CredentialError {
         "credential spec '{spec}' reads a mounted secret, but no pull-secrets directory is set (--pull-secrets-dir)"
     )]
     NoPullSecretsDir { spec: String },
+    #[error("pull secret '{spec}' is in namespace {namespace}: {reason}")]
+    NamespaceNotAllowed {
+        spec: String,
+        namespace: String,
+        reason: String,
+    },
     #[error(
         "the secret of credential spec '{spec}' is not mounted: none of {} exists",
         join_paths(tried)
@@ -507,7 +513,8 @@ impl CredentialStore {
             expires_at: Some(ttl_end),
         };
         if let Some(dir) = &options.pull_secrets_dir
-            && let Some((path, credential)) = files::scan_pull_secrets(dir, registry).await?
+            && let Some((path, credential)) =
+                files::scan_pull_secrets(dir, registry, options.pull_secret_scope.as_ref()).await?
         {
             return Ok(Some(with_ttl((
                 credential,

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use thiserror::Error;
 
 use super::config::{ConfigError, RegistriesConf};
-use super::credentials::{CredentialError, CredentialSpec, CredentialStore};
+use super::credentials::{CredentialError, CredentialSpec, CredentialStore, SecretScope};
 use super::{ClientOptions, RegistryClient, RegistryError};
 use crate::image::{ImageDefaults, ImageRef};
 
@@ -80,6 +80,11 @@ impl Registries {
         self
     }
 
+    /// The namespaces whose mounted secrets these registries' credentials may read; `None`: all.
+    pub fn secret_scope(&self) -> Option<&SecretScope> {
+        self.credentials.options().pull_secret_scope.as_ref()
+    }
+
     pub fn conf(&self) -> &RegistriesConf {
         &self.conf
     }
@@ -119,6 +124,21 @@ impl Registries {
             }
             _ => None,
         };
+        // What an application names is checked against its scope; registries.conf is the operator's own.
+        if let (Some(scope), Some(namespace)) = (
+            self.secret_scope(),
+            explicit.and_then(CredentialSpec::namespace),
+        ) && !scope.permits(namespace)
+        {
+            return Err(AccessError::Credential {
+                registry: registry.to_string(),
+                source: CredentialError::NamespaceNotAllowed {
+                    spec: explicit.map(ToString::to_string).unwrap_or_default(),
+                    namespace: namespace.to_string(),
+                    reason: scope.refusal(namespace),
+                },
+            });
+        }
         let spec = explicit.or(configured.as_ref());
         let key = (
             registry.to_string(),

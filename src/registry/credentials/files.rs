@@ -15,7 +15,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::dockerconfig::DockerConfig;
-use super::{Credential, CredentialError};
+use super::{Credential, CredentialError, SecretScope};
 
 /// The key a `kubernetes.io/dockerconfigjson` secret keeps its document under.
 pub(super) const DOCKERCONFIGJSON: &str = ".dockerconfigjson";
@@ -53,12 +53,19 @@ pub(super) async fn read_mounted(
 
 /// Looks through every `.dockerconfigjson` under `dir` (both layouts, in sorted path order) for an `auths` entry
 /// for `registry`; the first file that has one wins. A missing directory is empty. A malformed file is skipped
-/// with a warning rather than failing every registry: it may belong to a different one.
+/// with a warning rather than failing every registry: it may belong to a different one. With a `scope`, secrets
+/// under a namespace directory it does not permit are never read.
 pub(super) async fn scan_pull_secrets(
     dir: &Path,
     registry: &str,
+    scope: Option<&SecretScope>,
 ) -> Result<Option<(PathBuf, Credential)>, CredentialError> {
-    for path in dockerconfigjson_files(dir).await? {
+    for (namespace, path) in dockerconfigjson_files(dir).await? {
+        if let (Some(scope), Some(namespace)) = (scope, &namespace)
+            && !scope.permits(namespace)
+        {
+            continue;
+        }
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -77,8 +84,11 @@ pub(super) async fn scan_pull_secrets(
     Ok(None)
 }
 
-/// `<dir>/*/.dockerconfigjson` and `<dir>/*/*/.dockerconfigjson`, following symlinks, sorted.
-async fn dockerconfigjson_files(dir: &Path) -> Result<Vec<PathBuf>, CredentialError> {
+/// `<dir>/*/.dockerconfigjson` and `<dir>/<namespace>/*/.dockerconfigjson` (with that namespace), following
+/// symlinks, sorted by path.
+async fn dockerconfigjson_files(
+    dir: &Path,
+) -> Result<Vec<(Option<String>, PathBuf)>, CredentialError> {
     let mut found = Vec::new();
     let top = match subdirectories(dir).await {
         Ok(top) => top,
@@ -94,7 +104,8 @@ async fn dockerconfigjson_files(dir: &Path) -> Result<Vec<PathBuf>, CredentialEr
         }
     };
     for first in top {
-        push_if_file(&mut found, first.join(DOCKERCONFIGJSON)).await;
+        push_if_file(&mut found, None, first.join(DOCKERCONFIGJSON)).await;
+        let namespace = first.file_name().map(|n| n.to_string_lossy().into_owned());
         let nested = subdirectories(&first)
             .await
             .map_err(|source| CredentialError::ReadFile {
@@ -102,16 +113,20 @@ async fn dockerconfigjson_files(dir: &Path) -> Result<Vec<PathBuf>, CredentialEr
                 source,
             })?;
         for second in nested {
-            push_if_file(&mut found, second.join(DOCKERCONFIGJSON)).await;
+            push_if_file(&mut found, namespace.clone(), second.join(DOCKERCONFIGJSON)).await;
         }
     }
-    found.sort();
+    found.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(found)
 }
 
-async fn push_if_file(found: &mut Vec<PathBuf>, path: PathBuf) {
+async fn push_if_file(
+    found: &mut Vec<(Option<String>, PathBuf)>,
+    namespace: Option<String>,
+    path: PathBuf,
+) {
     if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
-        found.push(path);
+        found.push((namespace, path));
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::SecretScope;
 use super::gcp::DEFAULT_METADATA_HOST;
 
 /// Reads an environment variable; injectable so tests need not touch the process environment.
@@ -36,6 +37,9 @@ pub struct CredentialOptions {
     /// Directory of mounted secrets (`--pull-secrets-dir`, layout in the module docs); `None` skips the scan and
     /// makes `pullsecret:`/`secret:` specs an error.
     pub pull_secrets_dir: Option<PathBuf>,
+    /// Which namespaces' mounted secrets may be used, explicitly or found by the scan; `None`: all of them (the
+    /// operator's own commands). Secrets mounted without a namespace directory are the operator's, usable by all.
+    pub pull_secret_scope: Option<SecretScope>,
     /// `host[:port]` of the GCP metadata server; `None` disables that source.
     pub gcp_metadata_host: Option<String>,
     /// `PATH` to find `docker-credential-*` helpers in, also given to helpers and `ext:` scripts; `None` = the
@@ -61,6 +65,7 @@ impl Default for CredentialOptions {
         CredentialOptions {
             docker_config_dir: None,
             pull_secrets_dir: None,
+            pull_secret_scope: None,
             gcp_metadata_host: None,
             search_path: None,
             env: Arc::new(|name| std::env::var(name).ok()),
@@ -106,6 +111,7 @@ impl fmt::Debug for CredentialOptions {
         f.debug_struct("CredentialOptions")
             .field("docker_config_dir", &self.docker_config_dir)
             .field("pull_secrets_dir", &self.pull_secrets_dir)
+            .field("pull_secret_scope", &self.pull_secret_scope)
             .field("gcp_metadata_host", &self.gcp_metadata_host)
             .field("search_path", &self.search_path)
             .field("command_timeout", &self.command_timeout)
@@ -194,7 +200,8 @@ mod tests {
         let shown = format!("{options:?}");
         assert_eq!(
             shown,
-            "CredentialOptions { docker_config_dir: None, pull_secrets_dir: None, gcp_metadata_host: None, \
+            "CredentialOptions { docker_config_dir: None, pull_secrets_dir: None, pull_secret_scope: None, \
+             gcp_metadata_host: None, \
              search_path: None, command_timeout: 10s, discovery_ttl: 300s, metadata_connect_timeout: 1s, \
              metadata_timeout: 3s, metadata_retry_after: 300s, .. }"
         );

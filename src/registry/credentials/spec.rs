@@ -223,6 +223,86 @@ impl fmt::Display for CredentialSpec {
     }
 }
 
+impl CredentialSpec {
+    /// The namespace of the mounted secret a `pullsecret:` or `secret:` spec reads; `None` for `env:` and `ext:`.
+    pub fn namespace(&self) -> Option<&str> {
+        match &self.source {
+            SpecSource::PullSecret { namespace, .. } | SpecSource::Secret { namespace, .. } => {
+                Some(namespace)
+            }
+            SpecSource::Env { .. } | SpecSource::Ext { .. } => None,
+        }
+    }
+}
+
+/// Which namespaces' mounted secrets one Application may have the sidecar use: those of its own destination
+/// namespace and those the operator shares with every application. Without it, whoever can edit an Application
+/// in `team-a` could name `pullsecret:team-b/regcred` and read team-b's private tag lists.
+///
+/// ```
+/// use argocd_image_resolver::registry::credentials::SecretScope;
+///
+/// let scope = SecretScope::new(Some("team-a".into()), vec!["argocd".into()]);
+/// assert!(scope.permits("team-a") && scope.permits("argocd") && !scope.permits("team-b"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SecretScope {
+    /// The Application's destination namespace (`ARGOCD_APP_NAMESPACE`); `None` where Argo CD does not say (it
+    /// gives the dynamic-parameters command no namespace).
+    destination: Option<String>,
+    /// The namespaces the operator shares with every application (`--pull-secret-namespaces`); `*` shares all.
+    shared: Vec<String>,
+}
+
+impl SecretScope {
+    pub fn new(destination: Option<String>, shared: Vec<String>) -> SecretScope {
+        SecretScope {
+            destination: destination.filter(|d| !d.is_empty()),
+            shared,
+        }
+    }
+
+    pub fn destination(&self) -> Option<&str> {
+        self.destination.as_deref()
+    }
+
+    pub fn permits(&self, namespace: &str) -> bool {
+        self.destination.as_deref() == Some(namespace)
+            || self.shared.iter().any(|s| s == "*" || s == namespace)
+    }
+
+    /// Why a secret in `namespace` is refused, for a message that goes on after "pull secret X is in namespace N".
+    pub fn refusal(&self, namespace: &str) -> String {
+        let shared = if self.shared.is_empty() {
+            "none".to_string()
+        } else {
+            self.shared.join(", ")
+        };
+        let allowed = match &self.destination {
+            Some(destination) => format!(
+                "an application deploying to namespace {destination} may only use pull secrets of {destination} \
+                 and of the namespaces the operator shares"
+            ),
+            None => "Argo CD does not tell this command the application's destination namespace, so it may only \
+                     use pull secrets of the namespaces the operator shares"
+                .to_string(),
+        };
+        format!(
+            "{allowed} (--pull-secret-namespaces: {shared}); ask the operator to add {namespace} there, or use a \
+             secret of the application's own namespace"
+        )
+    }
+
+    /// A stable name of the scope for cache keys, so answers read with one scope's secrets never answer another.
+    pub fn label(&self) -> String {
+        format!(
+            "scope:{}+{}",
+            self.destination.as_deref().unwrap_or(""),
+            self.shared.join(",")
+        )
+    }
+}
+
 /// Splits at `sep`, which must occur exactly once with text on both sides.
 fn split_exact(s: &str, sep: char) -> Option<(&str, &str)> {
     let (left, right) = s.split_once(sep)?;
@@ -608,5 +688,53 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn secret_scopes_permit_the_destination_and_the_shared_namespaces() {
+        let scope = |destination: Option<&str>, shared: &[&str]| {
+            SecretScope::new(
+                destination.map(String::from),
+                shared.iter().map(|s| s.to_string()).collect(),
+            )
+        };
+        for (name, scope, namespace, want) in [
+            ("own namespace", scope(Some("team-a"), &[]), "team-a", true),
+            ("another team", scope(Some("team-a"), &[]), "team-b", false),
+            ("shared", scope(Some("team-a"), &["argocd"]), "argocd", true),
+            ("all shared", scope(Some("team-a"), &["*"]), "team-b", true),
+            (
+                "unknown destination",
+                scope(None, &["argocd"]),
+                "team-a",
+                false,
+            ),
+            (
+                "empty destination is unknown",
+                scope(Some(""), &[]),
+                "",
+                false,
+            ),
+        ] {
+            assert_eq!(scope.permits(namespace), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn secret_scope_refusals_say_what_is_allowed_and_how_to_change_it() {
+        let known = SecretScope::new(Some("team-a".into()), vec!["argocd".into(), "ci".into()]);
+        assert_eq!(
+            known.refusal("team-b"),
+            "an application deploying to namespace team-a may only use pull secrets of team-a and of the \
+             namespaces the operator shares (--pull-secret-namespaces: argocd, ci); ask the operator to add \
+             team-b there, or use a secret of the application's own namespace"
+        );
+        let unknown = SecretScope::new(None, Vec::new());
+        assert_eq!(
+            unknown.refusal("team-b"),
+            "Argo CD does not tell this command the application's destination namespace, so it may only use \
+             pull secrets of the namespaces the operator shares (--pull-secret-namespaces: none); ask the \
+             operator to add team-b there, or use a secret of the application's own namespace"
+        );
     }
 }

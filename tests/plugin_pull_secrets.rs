@@ -1,0 +1,225 @@
+//! Whose pull secrets an Application may use: those of its own destination namespace and of the namespaces the
+//! operator shares (`--pull-secret-namespaces`), whether it names one (`<alias>.pull-secret`) or the sidecar finds
+//! one in the pull-secrets directory. Against a real registry that wants a password.
+
+mod plugin_support;
+mod support;
+
+use base64::Engine as _;
+use plugin_support::{Application, Repo, Sidecar, images, push_tags};
+use support::registry::TestRegistry;
+
+const USER: &str = "team-b-robot";
+const PASSWORD: &str = "team-b-password";
+
+/// A Deployment in git tracking `apps.test/team-b/web`, a repository only team-b's secret can read.
+fn deployment(pull_secret: Option<&str>) -> String {
+    let secret_line = pull_secret
+        .map(|s| format!("    argocd-image-updater.argoproj.io/web.pull-secret: {s}\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    \
+         argocd-image-updater.argoproj.io/image-list: web=apps.test/team-b/web:~1.0\n{secret_line}spec:\n  \
+         template:\n    spec:\n      containers:\n      - name: web\n        image: apps.test/team-b/web:1.0.0\n"
+    )
+}
+
+/// A sidecar whose pull-secrets directory holds team-b's secret for the registry (mounted per namespace, as
+/// manifests/ mounts them), with `shared` as the operator's `--pull-secret-namespaces`.
+fn sidecar(registry: &TestRegistry, shared: Option<&str>) -> Sidecar {
+    let mut sidecar = Sidecar::new(&[("apps.test", registry)]);
+    let secrets = sidecar.tmp_dir().join("../pull-secrets");
+    let dir = secrets.join("team-b/regcred");
+    std::fs::create_dir_all(&dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        dir.join(".dockerconfigjson"),
+        format!(r#"{{"auths":{{"apps.test":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    sidecar.env.push((
+        "IMAGE_RESOLVER_PULL_SECRETS_DIR".into(),
+        secrets.display().to_string(),
+    ));
+    if let Some(shared) = shared {
+        sidecar.env.push((
+            "IMAGE_RESOLVER_PULL_SECRET_NAMESPACES".into(),
+            shared.into(),
+        ));
+    }
+    sidecar
+}
+
+fn app_in(namespace: &str) -> Application {
+    let mut app = Application::new(&format!("{namespace}_web"), "apps/web");
+    app.namespace = namespace.into();
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_use_pull_secrets_of_their_namespace_and_the_shared_ones() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7", "2.0.0"]).await;
+    let named = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment(Some("pullsecret:team-b/regcred")),
+    )]);
+    let found = Repo::new(&[("apps/web/deployment.yaml", &deployment(None))]);
+    let refused = "argocd-image-resolver: application team-a_web: annotation on Deployment/web \
+                   (argocd-image-updater.argoproj.io/web.pull-secret) names pull secret 'pullsecret:team-b/regcred' \
+                   for image apps.test/team-b/web, which is in namespace team-b: an application deploying to \
+                   namespace team-a may only use pull secrets of team-a and of the namespaces the operator shares \
+                   (--pull-secret-namespaces: argocd); ask the operator to add team-b there, or use a secret of the \
+                   application's own namespace\n";
+    for (name, shared, namespace, repo, want) in [
+        (
+            "its own namespace's secret, named",
+            None,
+            "team-b",
+            &named,
+            Ok("apps.test/team-b/web:1.0.7"),
+        ),
+        (
+            "its own namespace's secret, found",
+            None,
+            "team-b",
+            &found,
+            Ok("apps.test/team-b/web:1.0.7"),
+        ),
+        (
+            "a namespace the operator shares",
+            Some("argocd,team-b"),
+            "team-a",
+            &named,
+            Ok("apps.test/team-b/web:1.0.7"),
+        ),
+        (
+            "every namespace shared",
+            Some("*"),
+            "team-a",
+            &found,
+            Ok("apps.test/team-b/web:1.0.7"),
+        ),
+        (
+            "another team's secret, named: refused before any request",
+            Some("argocd"),
+            "team-a",
+            &named,
+            Err((2, refused.to_string())),
+        ),
+        (
+            // The scan skips team-b's directory, so the registry sees no credential and says so.
+            "another team's secret is never found for it",
+            None,
+            "team-a",
+            &found,
+            Err((1, "401".to_string())),
+        ),
+    ] {
+        let sidecar = sidecar(&registry, shared);
+        let output = sidecar.generate(repo, &app_in(namespace)).await;
+        match want {
+            Ok(image) => assert_eq!(images(output.success()), [image], "{name}"),
+            Err((code, message)) => {
+                assert_eq!(
+                    output.status.code(),
+                    Some(code),
+                    "{name}: {}",
+                    output.stderr
+                );
+                assert_eq!(output.stdout, "", "{name}");
+                assert!(
+                    output.stderr.contains(&message),
+                    "{name}: {}",
+                    output.stderr
+                );
+                assert!(!output.stderr.contains(PASSWORD), "{name}");
+            }
+        }
+    }
+}
+
+/// Argo CD gives the dynamic-parameters command no destination namespace, so only the shared namespaces can be
+/// checked there: another namespace's secret is not used, and the Parameters tab still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameters_use_only_shared_secrets() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7"]).await;
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment(Some("pullsecret:team-b/regcred")),
+    )]);
+    for (name, shared, want) in [
+        ("shared", Some("team-b"), "1.0.7"),
+        ("not shared", None, ""),
+    ] {
+        let sidecar = sidecar(&registry, shared);
+        let output = sidecar.parameters(&repo, &app_in("team-b")).await;
+        let announced: serde_json::Value = serde_json::from_str(output.success()).unwrap();
+        assert_eq!(announced[0]["name"], "web.pin", "{name}");
+        assert_eq!(announced[0]["string"], want, "{name}");
+        if want.is_empty() {
+            assert!(
+                output.stderr.contains("does not tell this command"),
+                "{name}: {}",
+                output.stderr
+            );
+        }
+    }
+}
+
+/// A tag read with one namespace's secrets is kept for that scope only: when the registry is down, another
+/// namespace's application gets no last-known-good answer from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_known_good_tags_are_kept_per_secret_scope() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7"]).await;
+    let repo = Repo::new(&[("apps/web/deployment.yaml", &deployment(None))]);
+    let sidecar = sidecar(&registry, None);
+    let first = sidecar.generate(&repo, &app_in("team-b")).await;
+    assert_eq!(images(first.success()), ["apps.test/team-b/web:1.0.7"]);
+
+    // The registry goes away; the cache volume stays.
+    let down = plugin_support::unreachable_url();
+    std::fs::write(
+        &sidecar.registries_conf,
+        format!("registries:\n- name: down\n  prefix: apps.test\n  api_url: {down}\n"),
+    )
+    .unwrap();
+    let same_scope = sidecar.generate(&repo, &app_in("team-b")).await;
+    assert_eq!(
+        images(same_scope.success()),
+        ["apps.test/team-b/web:1.0.7"],
+        "team-b falls back to its own last-known-good tag"
+    );
+    let other_scope = sidecar.generate(&repo, &app_in("team-a")).await;
+    assert_eq!(other_scope.status.code(), Some(1), "{}", other_scope.stderr);
+    assert_eq!(other_scope.stdout, "");
+    assert!(
+        other_scope
+            .stderr
+            .contains("no tag of it was resolved before"),
+        "{}",
+        other_scope.stderr
+    );
+}
+
+/// registries.conf is the operator's: its `credentials` may name any namespace's secret, for every application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registries_conf_credentials_are_the_operators() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7"]).await;
+    let repo = Repo::new(&[("apps/web/deployment.yaml", &deployment(None))]);
+    let sidecar = sidecar(&registry, None);
+    std::fs::write(
+        &sidecar.registries_conf,
+        format!(
+            "registries:\n- name: b\n  prefix: apps.test\n  api_url: {}\n  credentials: \
+             pullsecret:team-b/regcred\n",
+            registry.base
+        ),
+    )
+    .unwrap();
+    let output = sidecar.generate(&repo, &app_in("team-a")).await;
+    assert_eq!(images(output.success()), ["apps.test/team-b/web:1.0.7"]);
+}
