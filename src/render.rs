@@ -15,6 +15,10 @@ use serde::Deserialize;
 
 use crate::process::{Env, ProcessError, Tool, ToolCommand};
 
+mod helm_input;
+
+pub use helm_input::{ApiVersion, InvalidInput, KubeVersion, Namespace, ReleaseName, shown};
+
 /// Variable naming the kustomize binary to use (or a `kubectl…` binary, run as `kubectl kustomize`).
 pub const KUSTOMIZE_OVERRIDE: &str = "IMAGE_RESOLVER_KUSTOMIZE";
 /// Variable naming the helm binary to use.
@@ -142,18 +146,19 @@ pub struct KustomizeOptions {
 #[derive(Clone, Debug)]
 pub struct HelmOptions {
     /// `None` leaves the name to helm, which calls the release `release-name`.
-    pub release_name: Option<String>,
-    /// `-n`; `None` leaves helm's default (`default`, as no kubeconfig is passed unless allowed).
-    pub namespace: Option<String>,
+    pub release_name: Option<ReleaseName>,
+    /// `--namespace`; `None` leaves helm's default (`default`, as no kubeconfig is passed unless allowed).
+    pub namespace: Option<Namespace>,
     /// `--kube-version` (Argo CD's `KUBE_VERSION`, e.g. `1.29.3`), the version `.Capabilities` reports.
-    pub kube_version: Option<String>,
+    pub kube_version: Option<KubeVersion>,
     /// One `--api-versions` each (Argo CD's `KUBE_API_VERSIONS`, split at commas).
-    pub api_versions: Vec<String>,
-    /// `-f`, in order, relative to the chart; each must resolve to a file inside the repository root.
+    pub api_versions: Vec<ApiVersion>,
+    /// `--values`, in order, relative to the chart; each must resolve to a file inside the repository root, and
+    /// is always read as a file (helm would fetch one that looks like a URL).
     pub values_files: Vec<String>,
-    /// `--set`, in order.
+    /// `--set`, in order: `key=value`, any text (it cannot become a flag).
     pub set: Vec<String>,
-    /// `--set-string`, in order.
+    /// `--set-string`, in order, as `set`.
     pub set_string: Vec<String>,
     /// Render the chart's `crds/` too (`--include-crds`), as Argo CD does unless told to skip CRDs.
     pub include_crds: bool,
@@ -357,31 +362,45 @@ fn helm_template_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand
     for file in &helm.values_files {
         check_values_file(dir, root, file)?;
     }
+    // Every value the Application controls goes in `--flag=value` form, where pflag never reads it as a flag of
+    // its own, and the positionals come after `--`: a release name such as `--post-renderer=/bin/sh` would
+    // otherwise run a program. The types already refuse such values; this keeps the class closed for any value.
+    let flag = |name: &str, value: &str| OsString::from(format!("--{name}={value}"));
     let mut args: Vec<OsString> = vec!["template".into()];
-    args.extend(helm.release_name.iter().map(OsString::from));
-    args.push(".".into());
     if let Some(ns) = &helm.namespace {
-        args.extend(["-n".into(), ns.into()]);
+        args.push(flag("namespace", ns.as_str()));
     }
     if let Some(version) = &helm.kube_version {
-        args.extend(["--kube-version".into(), version.into()]);
+        args.push(flag("kube-version", version.as_str()));
     }
     for api in &helm.api_versions {
-        args.extend(["--api-versions".into(), api.into()]);
+        args.push(flag("api-versions", api.as_str()));
     }
     if helm.include_crds {
         args.push("--include-crds".into());
     }
-    for (flag, values) in [
-        ("-f", &helm.values_files),
-        ("--set", &helm.set),
-        ("--set-string", &helm.set_string),
-    ] {
+    for file in &helm.values_files {
+        args.push(flag("values", &local_path(file)));
+    }
+    for (name, values) in [("set", &helm.set), ("set-string", &helm.set_string)] {
         for value in values {
-            args.extend([flag.into(), value.into()]);
+            args.push(flag(name, value));
         }
     }
+    args.push("--".into());
+    args.extend(helm.release_name.iter().map(|n| OsString::from(n.as_str())));
+    args.push(".".into());
     Ok(helm_command(dir, opts)?.args(args))
+}
+
+/// `path` as helm reads it as a file: helm fetches a values file whose name parses as a URL with a scheme
+/// (`http://…`) and reads stdin for `-`, so a relative path gets `./` in front, which no URL starts with.
+fn local_path(path: &str) -> String {
+    if path.starts_with(['/', '.']) {
+        path.to_owned()
+    } else {
+        format!("./{path}")
+    }
 }
 
 /// Refuses a values file that leaves `root`, by `..` or an absolute path (checked on the path as written) or
@@ -656,6 +675,26 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(normalize(Path::new(input)), Path::new(want), "case {name}");
+        }
+    }
+
+    #[test]
+    fn values_files_are_passed_as_local_paths() {
+        let cases = [
+            ("plain", "values.yaml", "./values.yaml"),
+            (
+                "url stays a path",
+                "http://10.0.0.1/v.yaml",
+                "./http://10.0.0.1/v.yaml",
+            ),
+            ("stdin stays a file", "-", "./-"),
+            ("flag-like", "--post-renderer=x", "./--post-renderer=x"),
+            ("relative with dot", "../common/v.yaml", "../common/v.yaml"),
+            ("hidden", ".values.yaml", ".values.yaml"),
+            ("absolute", "/repo/v.yaml", "/repo/v.yaml"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(local_path(input), want, "case {name}");
         }
     }
 }

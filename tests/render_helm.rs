@@ -6,7 +6,7 @@ use std::path::Path;
 
 use argocd_image_resolver::process::ProcessError;
 use argocd_image_resolver::render::{
-    AppKind, RenderError, RenderOptions, SourceFile, init, render,
+    AppKind, ReleaseName, RenderError, RenderOptions, SourceFile, init, render,
 };
 use support_render::{fake_tool, generous_deadline, helm_env, system_env, write_files};
 
@@ -80,8 +80,8 @@ async fn helm_template_follows_the_options() {
         (
             "release name and namespace",
             |o| {
-                o.helm.release_name = Some("shop".into());
-                o.helm.namespace = Some("prod".into());
+                o.helm.release_name = Some("shop".parse().unwrap());
+                o.helm.namespace = Some("prod".parse().unwrap());
             },
             &["name: shop-web\n", "namespace: prod\n"],
             &["release-name"],
@@ -114,8 +114,11 @@ async fn helm_template_follows_the_options() {
         (
             "capabilities",
             |o| {
-                o.helm.kube_version = Some("1.29.3".into());
-                o.helm.api_versions = vec!["apps/v1".into(), "example.com/v1/Foo".into()];
+                o.helm.kube_version = Some("1.29.3".parse().unwrap());
+                o.helm.api_versions = vec![
+                    "apps/v1".parse().unwrap(),
+                    "example.com/v1/Foo".parse().unwrap(),
+                ];
             },
             &["kube-version: \"v1.29.3\"", "has-foo: \"true\""],
             &[],
@@ -168,10 +171,13 @@ async fn helm_command_line_is_reported() {
     let app = tmp.path().join("app");
     chart(&app);
     let mut opts = options(tmp.path());
-    opts.helm.release_name = Some("shop".into());
-    opts.helm.namespace = Some("prod".into());
-    opts.helm.kube_version = Some("1.29.3".into());
-    opts.helm.api_versions = vec!["apps/v1".into(), "example.com/v1/Foo".into()];
+    opts.helm.release_name = Some("shop".parse().unwrap());
+    opts.helm.namespace = Some("prod".parse().unwrap());
+    opts.helm.kube_version = Some("1.29.3".parse().unwrap());
+    opts.helm.api_versions = vec![
+        "apps/v1".parse().unwrap(),
+        "example.com/v1/Foo".parse().unwrap(),
+    ];
     opts.helm.values_files = vec!["values-prod.yaml".into()];
     opts.helm.set = vec!["a=b".into()];
     opts.helm.set_string = vec!["c=d e".into()];
@@ -179,10 +185,51 @@ async fn helm_command_line_is_reported() {
     assert_eq!(
         rendered.command.as_deref(),
         Some(
-            "helm template shop . -n prod --kube-version 1.29.3 --api-versions apps/v1 \
-             --api-versions example.com/v1/Foo --include-crds -f values-prod.yaml --set a=b --set-string 'c=d e'"
+            "helm template --namespace=prod --kube-version=1.29.3 --api-versions=apps/v1 \
+             --api-versions=example.com/v1/Foo --include-crds --values=./values-prod.yaml --set=a=b \
+             '--set-string=c=d e' -- shop ."
         )
     );
+}
+
+/// The release names [`ReleaseName`] accepts are exactly those the real helm accepts: asked directly, with the
+/// name after `--` so that even a flag-like name is only a name.
+#[test]
+fn release_names_are_checked_as_helm_checks_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    chart(&app);
+    let home = tmp.path().join("helm-home");
+    let long = "a".repeat(53);
+    let too_long = "a".repeat(54);
+    for (name, value) in [
+        ("simple", "shop"),
+        ("dotted", "shop.v2"),
+        ("53 characters", long.as_str()),
+        ("54 characters", too_long.as_str()),
+        ("flag", "--post-renderer=/bin/sh"),
+        ("upper case", "Shop"),
+        ("underscore", "my_shop"),
+        ("empty label", "a..b"),
+        ("trailing dash", "shop-"),
+        ("leading digit", "1shop"),
+    ] {
+        let helm = std::process::Command::new(support_render::helm_path())
+            .args(["template", "--", value, "."])
+            .current_dir(&app)
+            .env_clear()
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            value.parse::<ReleaseName>().is_ok(),
+            helm.status.success(),
+            "case {name}: helm said {}",
+            String::from_utf8_lossy(&helm.stderr)
+        );
+    }
 }
 
 #[tokio::test]
@@ -386,7 +433,7 @@ async fn helm_failures_and_empty_output() {
             "template error",
             &failing,
             options(tmp.path()),
-            "`helm template . --include-crds` failed (exit status 1): Error: template: bad/templates/x.yaml:1:13: \
+            "`helm template --include-crds -- .` failed (exit status 1): Error: template: bad/templates/x.yaml:1:13: \
              executing \"bad/templates/x.yaml\" at <.Values.a.b>: nil pointer evaluating interface {}.b\n\n\
              Use --debug flag to render out invalid YAML",
         ),
@@ -394,7 +441,7 @@ async fn helm_failures_and_empty_output() {
             "no templates",
             &empty,
             options(tmp.path()),
-            "`helm template . --include-crds` printed no manifests",
+            "`helm template --include-crds -- .` printed no manifests",
         ),
         (
             "helm missing",
