@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::process::{Env, ProcessError, Tool, ToolCommand};
 
 mod helm_input;
+mod symlinks;
 
 pub use helm_input::{ApiVersion, InvalidInput, KubeVersion, Namespace, ReleaseName, shown};
 
@@ -56,14 +57,28 @@ pub enum RenderError {
     #[error("values file '{file}' not found in {}", dir.display())]
     ValuesFileMissing { file: String, dir: PathBuf },
 
-    #[error("symlink {} points outside {}: manifests must stay inside the repository", path.display(), root.display())]
+    /// `path` is relative to `root` where it can be.
+    #[error("symlink {} points outside {}: an application may only use files of its own repository; replace the \
+        link with a copy of what it points to", path.display(), root.display())]
     SymlinkOutside { path: PathBuf, root: PathBuf },
+
+    #[error("checking the symlinks in {} did not finish within the deadline", root.display())]
+    SymlinkCheckTimedOut { root: PathBuf },
 
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
     #[error("{} is not UTF-8 text", path.display())]
     NotUtf8 { path: PathBuf },
+
+    #[error("dependency {name} of {} has repository '{repository}', outside {}: a chart may only depend on \
+        charts of its own repository (file://) or on chart repositories", chart_file.display(), root.display())]
+    DependencyOutside {
+        name: String,
+        chart_file: PathBuf,
+        repository: String,
+        root: PathBuf,
+    },
 
     #[error("cannot parse {}: {message}", path.display())]
     ChartMetadata { path: PathBuf, message: String },
@@ -241,12 +256,14 @@ fn helm_sources(output: &str) -> Vec<SourceFile> {
         .collect()
 }
 
-/// Renders the application in `dir` (see [`detect`]), finishing by `deadline` or failing.
+/// Renders the application in `dir` (see [`detect`]), finishing by `deadline` or failing. Refuses first a
+/// repository with a symlink leading outside it.
 pub async fn render(
     dir: &Path,
     opts: &RenderOptions,
     deadline: Instant,
 ) -> Result<Rendered, RenderError> {
+    check_symlinks(dir, opts, deadline).await?;
     let kind = detect(dir);
     let (output, command, sources) = match kind {
         AppKind::Kustomize => {
@@ -272,16 +289,38 @@ pub async fn render(
 }
 
 /// Prepares `dir` for [`render`]: for a chart whose dependencies (in `Chart.yaml` or `requirements.yaml`) are not
-/// all in `charts/`, `helm dependency build`. Nothing for other kinds of application.
+/// all in `charts/`, `helm dependency build`. Nothing for other kinds of application. Refuses first a repository
+/// with a symlink leading outside it (`helm dependency build` packs linked files too).
 pub async fn init(dir: &Path, opts: &RenderOptions, deadline: Instant) -> Result<(), RenderError> {
-    if detect(dir) != AppKind::Helm || missing_dependencies(dir)?.is_empty() {
+    check_symlinks(dir, opts, deadline).await?;
+    if detect(dir) != AppKind::Helm {
         return Ok(());
     }
+    let declared = declared_dependencies(dir)?;
+    if missing_dependencies(dir, &declared)?.is_empty() {
+        return Ok(());
+    }
+    check_local_dependencies(dir, opts.repo_root.as_deref().unwrap_or(dir), &declared)?;
     helm_command(dir, opts)?
         .args(["dependency", "build"])
         .run(deadline)
         .await?;
     Ok(())
+}
+
+/// [`symlinks::check_tree`] over the repository of the application in `dir`, off the async runtime.
+async fn check_symlinks(
+    dir: &Path,
+    opts: &RenderOptions,
+    deadline: Instant,
+) -> Result<(), RenderError> {
+    let root = opts.repo_root.clone().unwrap_or_else(|| dir.to_path_buf());
+    tokio::task::spawn_blocking(move || symlinks::check_tree(&root, deadline))
+        .await
+        .map_err(|e| RenderError::Read {
+            path: dir.to_path_buf(),
+            source: io::Error::other(e),
+        })?
 }
 
 async fn run_tool(
@@ -466,11 +505,50 @@ struct ChartDependencies {
 #[derive(Deserialize)]
 struct ChartDependency {
     name: String,
+    #[serde(default)]
+    repository: Option<String>,
 }
 
-/// Names of the dependencies declared in `Chart.yaml` / `requirements.yaml` that `charts/` lacks, judged by file
-/// name: a directory `charts/NAME` or an archive `charts/NAME-VERSION.tgz`.
-fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
+/// Refuses a dependency that `helm dependency build` would copy from a directory outside `root`
+/// (`repository: file://…`, absolute or relative to the chart, as helm reads it).
+fn check_local_dependencies(
+    dir: &Path,
+    root: &Path,
+    declared: &[(PathBuf, ChartDependency)],
+) -> Result<(), RenderError> {
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Read { path, source }
+    };
+    let dir_abs = std::path::absolute(dir).map_err(read_error(dir))?;
+    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
+    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
+    for (file, dependency) in declared {
+        let Some(repository) = &dependency.repository else {
+            continue;
+        };
+        let Some(local) = repository.strip_prefix("file://") else {
+            continue;
+        };
+        let written = normalize(&dir_abs.join(local));
+        let inside = written.starts_with(normalize(&root_abs))
+            && written
+                .canonicalize()
+                .map_or(true, |resolved| resolved.starts_with(&root_resolved));
+        if !inside {
+            return Err(RenderError::DependencyOutside {
+                name: dependency.name.clone(),
+                chart_file: file.clone(),
+                repository: repository.clone(),
+                root: root.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The dependencies declared in `Chart.yaml` / `requirements.yaml`, each with the file declaring it.
+fn declared_dependencies(dir: &Path) -> Result<Vec<(PathBuf, ChartDependency)>, RenderError> {
     let mut declared = Vec::new();
     for file in ["Chart.yaml", "requirements.yaml"] {
         let path = dir.join(file);
@@ -489,9 +567,18 @@ fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
                 .dependencies
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| d.name),
+                .map(|d| (path.clone(), d)),
         );
     }
+    Ok(declared)
+}
+
+/// Names of the `declared` dependencies that `charts/` lacks, judged by file name: a directory `charts/NAME` or
+/// an archive `charts/NAME-VERSION.tgz`.
+fn missing_dependencies(
+    dir: &Path,
+    declared: &[(PathBuf, ChartDependency)],
+) -> Result<Vec<String>, RenderError> {
     let charts = dir.join("charts");
     let present: Vec<String> = match std::fs::read_dir(&charts) {
         Ok(entries) => entries
@@ -519,7 +606,8 @@ fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
         })
     };
     Ok(declared
-        .into_iter()
+        .iter()
+        .map(|(_, d)| d.name.clone())
         .filter(|name| !satisfied(name))
         .collect())
 }

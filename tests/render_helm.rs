@@ -240,7 +240,7 @@ async fn values_files_must_stay_inside_the_repository() {
     chart(&app);
     write_files(&repo, &[("common/values.yaml", "replicas: 4\n")]);
     write_files(tmp.path(), &[("secret.yaml", "password: hunter2\n")]);
-    std::os::unix::fs::symlink(tmp.path().join("secret.yaml"), app.join("linked.yaml")).unwrap();
+    let link = app.join("linked.yaml");
     let inside_abs = app.join("values-prod.yaml").display().to_string();
     let app_s = app.display().to_string();
     let repo_s = repo.display().to_string();
@@ -294,8 +294,10 @@ async fn values_files_must_stay_inside_the_repository() {
             "symlink out",
             true,
             "linked.yaml".into(),
+            // Refused before helm runs, as any link out of the repository is.
             Err(format!(
-                "values file 'linked.yaml' is outside {repo_s}: values files must stay inside the repository"
+                "symlink apps/app/linked.yaml points outside {repo_s}: an application may only use files of its \
+                 own repository; replace the link with a copy of what it points to"
             )),
         ),
         (
@@ -308,8 +310,13 @@ async fn values_files_must_stay_inside_the_repository() {
     for (name, with_root, file, want) in cases {
         let mut opts = options(tmp.path());
         opts.repo_root = with_root.then(|| repo.clone());
+        if file == "linked.yaml" {
+            std::os::unix::fs::symlink(tmp.path().join("secret.yaml"), &link).unwrap();
+        }
         opts.helm.values_files = vec![file];
-        match (render(&app, &opts, generous_deadline()).await, want) {
+        let got = render(&app, &opts, generous_deadline()).await;
+        let _ = std::fs::remove_file(&link);
+        match (got, want) {
             (Ok(rendered), Ok(want)) => assert!(
                 rendered.output.contains(want),
                 "case {name}: {}",
@@ -348,7 +355,9 @@ async fn init_builds_local_dependencies() {
             ),
         ],
     );
-    let opts = options(tmp.path());
+    let mut opts = options(tmp.path());
+    // The dependency is elsewhere in the repository, which `file://` may name.
+    opts.repo_root = Some(tmp.path().to_path_buf());
 
     let before = render(&app, &opts, generous_deadline()).await.unwrap_err();
     let RenderError::Process(ProcessError::Failed { stderr, .. }) = &before else {

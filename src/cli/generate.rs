@@ -279,7 +279,9 @@ fn render_failure(argo: &Argo, error: RenderError) -> Failure {
         RenderError::ValuesFileOutside { .. } | RenderError::ValuesFileMissing { .. } => {
             Failure::Invalid(format!("{prefix}parameter values-files: {error}"))
         }
-        RenderError::SymlinkOutside { .. } => Failure::Invalid(format!("{prefix}{error}")),
+        RenderError::SymlinkOutside { .. } | RenderError::DependencyOutside { .. } => {
+            Failure::Invalid(format!("{prefix}{error}"))
+        }
         _ => Failure::NoResult(format!("{prefix}{error}")),
     }
 }
