@@ -638,9 +638,9 @@ async fn read_plain(
 }
 
 /// The manifest files in `dir`, in path order (depth-first, entries by name, as Argo CD walks a directory), as
-/// one stream: each file's bytes unchanged, `---` on a line of its own between files. Hidden entries (`.git`) are
-/// skipped, so are empty files and symlinked directories; a symlinked file is read only when it resolves inside
-/// `root`.
+/// one stream: each file's bytes unchanged but for a leading byte order mark, `---` on a line of its own between
+/// files. Hidden entries (`.git`) are skipped, so are empty files and symlinked directories; a symlinked file is
+/// read only when it resolves inside `root`.
 fn join_plain(
     dir: &Path,
     root: &Path,
@@ -663,6 +663,9 @@ fn join_plain(
         })?;
         let text =
             String::from_utf8(bytes).map_err(|_| RenderError::NotUtf8 { path: path.clone() })?;
+        // Argo CD parses each file as a stream of its own, which may start with a byte order mark; in the joined
+        // stream a mark would sit inside a document, where YAML forbids it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if text.trim().is_empty() {
             continue;
         }
@@ -684,7 +687,7 @@ fn join_plain(
             verbatim: true,
         });
         lines += text.matches('\n').count();
-        out.push_str(&text);
+        out.push_str(text);
     }
     if out.is_empty() {
         return Err(RenderError::NoManifests {

@@ -286,3 +286,56 @@ async fn plain_reading_respects_the_deadline() {
         )
     );
 }
+
+/// Issue 9, item 8: a byte order mark starts a file, not the joined stream: every file's is dropped, and a file
+/// holding nothing else is empty. Line numbers stay those of the files.
+#[tokio::test]
+async fn byte_order_marks_are_dropped_from_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    let bom = "\u{feff}";
+    type Case<'a> = (&'a str, &'a [(&'a str, String)], &'a str);
+    let cases: [Case; 4] = [
+        (
+            "first file only",
+            &[
+                ("a.yaml", format!("{bom}kind: A\n")),
+                ("b.yaml", "kind: B\n".into()),
+            ],
+            "kind: A\n---\nkind: B\n",
+        ),
+        (
+            "later file",
+            &[
+                ("a.yaml", "kind: A\n".into()),
+                ("b.yaml", format!("{bom}kind: B\n")),
+            ],
+            "kind: A\n---\nkind: B\n",
+        ),
+        (
+            "every file, one only a mark",
+            &[
+                ("a.yaml", format!("{bom}kind: A\n")),
+                ("b.yaml", format!("{bom}\n")),
+                ("c.json", format!("{bom}{{\"kind\": \"C\"}}")),
+            ],
+            "kind: A\n---\n{\"kind\": \"C\"}",
+        ),
+        (
+            "a mark inside a file is the file's text",
+            &[("a.yaml", format!("kind: A\n---\n{bom}kind: B\n"))],
+            "kind: A\n---\n\u{feff}kind: B\n",
+        ),
+    ];
+    for (name, files, want) in cases {
+        let _ = std::fs::remove_dir_all(&app);
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+        write_files(&app, &files);
+        let rendered = render(&app, &options(false), generous_deadline())
+            .await
+            .unwrap();
+        assert_eq!(rendered.output, want, "case {name}");
+        let starts: Vec<usize> = rendered.sources.iter().map(|s| s.first_line).collect();
+        assert_eq!(starts[0], 1, "case {name}");
+    }
+}
