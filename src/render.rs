@@ -7,13 +7,14 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use crate::process::{Env, ProcessError, Tool, ToolCommand};
+use crate::size::ByteSize;
 
 mod helm_input;
 mod symlinks;
@@ -28,6 +29,11 @@ pub const HELM_OVERRIDE: &str = "IMAGE_RESOLVER_HELM";
 /// The files that make a directory a Kustomize application, as Kustomize itself accepts them.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// How much a renderer may print, or a plain directory hold, unless the operator says otherwise.
+pub const DEFAULT_MAX_MANIFEST_SIZE: ByteSize = ByteSize(64 << 20);
+/// The option that raises [`RenderOptions::max_manifest_size`], for messages.
+const MAX_MANIFEST_SIZE_OPTION: &str = "--max-manifest-size (IMAGE_RESOLVER_MAX_MANIFEST_SIZE)";
 
 /// Variables every tool gets from the source environment, on top of its own.
 const BASE_ALLOW: [&str; 3] = ["PATH", "HOME", "TMPDIR"];
@@ -47,6 +53,20 @@ pub enum RenderError {
 
     #[error("`{command}` printed no manifests")]
     EmptyOutput { command: String },
+
+    #[error(
+        "`{command}` printed more than {limit} of manifests and was stopped: raise {MAX_MANIFEST_SIZE_OPTION} \
+        if the application really is that large"
+    )]
+    OutputTooLarge { command: String, limit: ByteSize },
+
+    #[error("the manifests in {} add up to {size} bytes, more than the limit of {limit}: raise \
+        {MAX_MANIFEST_SIZE_OPTION} if the application really is that large", dir.display())]
+    ManifestsTooLarge {
+        dir: PathBuf,
+        size: u64,
+        limit: ByteSize,
+    },
 
     #[error("the output of `{command}` is not UTF-8 text")]
     OutputNotUtf8 { command: String },
@@ -135,6 +155,10 @@ pub struct RenderOptions {
     /// The directory values files and followed symlinks must stay inside; `None` means the app directory itself.
     /// In the sidecar: the working directory minus `ARGOCD_APP_SOURCE_PATH`.
     pub repo_root: Option<PathBuf>,
+    /// The most a renderer may print on stdout (it is stopped past it), and the most the files of a plain
+    /// directory may add up to (checked before any is read), so that an application cannot fill the sidecar's
+    /// memory. Default: [`DEFAULT_MAX_MANIFEST_SIZE`].
+    pub max_manifest_size: ByteSize,
     pub kustomize: KustomizeOptions,
     pub helm: HelmOptions,
     pub plain: PlainOptions,
@@ -145,6 +169,7 @@ impl Default for RenderOptions {
         Self {
             env: Env::current(),
             repo_root: None,
+            max_manifest_size: DEFAULT_MAX_MANIFEST_SIZE,
             kustomize: KustomizeOptions::default(),
             helm: HelmOptions::default(),
             plain: PlainOptions::default(),
@@ -267,11 +292,13 @@ pub async fn render(
     let kind = detect(dir);
     let (output, command, sources) = match kind {
         AppKind::Kustomize => {
-            let (output, command) = run_tool(kustomize_command(dir, opts)?, deadline).await?;
+            let command = kustomize_command(dir, opts)?;
+            let (output, command) = run_tool(command, opts.max_manifest_size, deadline).await?;
             (output, command, Vec::new())
         }
         AppKind::Helm => {
-            let (output, command) = run_tool(helm_template_command(dir, opts)?, deadline).await?;
+            let command = helm_template_command(dir, opts)?;
+            let (output, command) = run_tool(command, opts.max_manifest_size, deadline).await?;
             let sources = helm_sources(&output);
             (output, command, sources)
         }
@@ -303,6 +330,7 @@ pub async fn init(dir: &Path, opts: &RenderOptions, deadline: Instant) -> Result
     check_local_dependencies(dir, opts.repo_root.as_deref().unwrap_or(dir), &declared)?;
     helm_command(dir, opts)?
         .args(["dependency", "build"])
+        .max_stdout(opts.max_manifest_size)
         .run(deadline)
         .await?;
     Ok(())
@@ -325,9 +353,17 @@ async fn check_symlinks(
 
 async fn run_tool(
     command: ToolCommand,
+    limit: ByteSize,
     deadline: Instant,
 ) -> Result<(String, Option<String>), RenderError> {
-    let output = command.run(deadline).await?;
+    let command = command.max_stdout(limit);
+    let output = match command.run(deadline).await {
+        Ok(output) => output,
+        Err(ProcessError::OutputTooLarge { command, limit }) => {
+            return Err(RenderError::OutputTooLarge { command, limit });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let display = command.display();
     let text = String::from_utf8(output.stdout).map_err(|_| RenderError::OutputNotUtf8 {
         command: display.clone(),
@@ -620,13 +656,14 @@ async fn read_plain(
     let dir = dir.to_path_buf();
     let root = opts.repo_root.clone().unwrap_or_else(|| dir.clone());
     let recursive = opts.plain.recursive;
+    let limit = opts.max_manifest_size;
     let allowed = deadline.saturating_duration_since(Instant::now());
     if allowed.is_zero() {
         return Err(RenderError::TimedOut { dir, allowed });
     }
     let task = tokio::task::spawn_blocking({
         let dir = dir.clone();
-        move || join_plain(&dir, &root, recursive)
+        move || join_plain(&dir, &root, recursive, limit)
     });
     match tokio::time::timeout(allowed, task).await {
         Ok(joined) => joined.map_err(|e| RenderError::Read {
@@ -640,11 +677,13 @@ async fn read_plain(
 /// The manifest files in `dir`, in path order (depth-first, entries by name, as Argo CD walks a directory), as
 /// one stream: each file's bytes unchanged but for a leading byte order mark, `---` on a line of its own between
 /// files. Hidden entries (`.git`) are skipped, so are empty files and symlinked directories; a symlinked file is
-/// read only when it resolves inside `root`.
+/// read only when it resolves inside `root`. Refused when the files add up to more than `limit`, judged from
+/// their metadata before any is read (and again while reading, should one grow).
 fn join_plain(
     dir: &Path,
     root: &Path,
     recursive: bool,
+    limit: ByteSize,
 ) -> Result<(String, Vec<SourceFile>), RenderError> {
     let root = root.canonicalize().map_err(|source| RenderError::Read {
         path: root.to_path_buf(),
@@ -653,14 +692,38 @@ fn join_plain(
     let mut files = Vec::new();
     collect_manifest_files(dir, &root, recursive, &mut files)?;
     files.sort();
-    let mut out = String::new();
-    let mut sources = Vec::new();
-    let mut lines = 0;
-    for path in files {
-        let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
+    let too_large = |size| RenderError::ManifestsTooLarge {
+        dir: dir.to_path_buf(),
+        size,
+        limit,
+    };
+    let mut total: u64 = 0;
+    for path in &files {
+        let metadata = std::fs::metadata(path).map_err(|source| RenderError::Read {
             path: path.clone(),
             source,
         })?;
+        total = total.saturating_add(metadata.len());
+    }
+    if total > limit.bytes() {
+        return Err(too_large(total));
+    }
+    let mut out = String::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut sources = Vec::new();
+    let mut lines = 0;
+    let mut read: u64 = 0;
+    for path in files {
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|file| io::Read::take(file, limit.bytes() - read + 1).read_to_end(&mut bytes))
+            .map_err(|source| RenderError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        read += bytes.len() as u64;
+        if read > limit.bytes() {
+            return Err(too_large(read));
+        }
         let text =
             String::from_utf8(bytes).map_err(|_| RenderError::NotUtf8 { path: path.clone() })?;
         // Argo CD parses each file as a stream of its own, which may start with a byte order mark; in the joined

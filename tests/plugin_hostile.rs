@@ -464,3 +464,60 @@ async fn chart_dependencies_stay_inside_the_repository() {
         }
     }
 }
+
+/// Issue 9, item 10: the operator bounds what a render may produce (`IMAGE_RESOLVER_MAX_MANIFEST_SIZE`); an
+/// Application cannot raise the bound through its plugin env, and the error says which option raises it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_size_limit_is_the_operators() {
+    let mut sidecar = Sidecar::with_urls(&[]);
+    sidecar
+        .env
+        .push(("IMAGE_RESOLVER_MAX_MANIFEST_SIZE".into(), "4Ki".into()));
+    let repo = chart_repo();
+    repo.write(&[(
+        "apps/web/templates/many.yaml",
+        "{{ range until 500 }}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ . }}\n{{ end }}",
+    )]);
+    let mut plain = String::new();
+    for i in 0..500 {
+        plain.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n"
+        ));
+    }
+    repo.write(&[("apps/plain/many.yaml", &plain)]);
+    let command = "`helm template --namespace=shop --kube-version=1.29.3 --api-versions=v1 --api-versions=apps/v1 \
+                   --api-versions=apps/v1/Deployment --api-versions=batch/v1 --include-crds -- web .`";
+    let cases = [
+        (
+            "chart",
+            Application::new("web", "apps/web"),
+            format!("{command} printed more than 4Ki of manifests and was stopped"),
+        ),
+        (
+            "chart, the Application asking for more",
+            Application::new("web", "apps/web").env("IMAGE_RESOLVER_MAX_MANIFEST_SIZE", "1Gi"),
+            format!("{command} printed more than 4Ki of manifests and was stopped"),
+        ),
+        (
+            "plain directory",
+            Application::new("web", "apps/plain"),
+            format!(
+                "the manifests in WORKDIR/apps/plain add up to {} bytes, more than the limit of 4Ki",
+                plain.len()
+            ),
+        ),
+    ];
+    for (name, app, want) in cases {
+        let run = sidecar.manifest_request(&repo, &app).await;
+        assert_eq!(run.status.code(), Some(INVALID), "case {name}: {run:?}");
+        assert_eq!(run.stdout, "", "case {name}");
+        assert_eq!(
+            mask_workdir(&sidecar, &run.stderr),
+            format!(
+                "argocd-image-resolver: application web: {want}: raise --max-manifest-size \
+                 (IMAGE_RESOLVER_MAX_MANIFEST_SIZE) if the application really is that large\n"
+            ),
+            "case {name}"
+        );
+    }
+}

@@ -8,6 +8,7 @@ use argocd_image_resolver::process::ProcessError;
 use argocd_image_resolver::render::{
     AppKind, ReleaseName, RenderError, RenderOptions, SourceFile, init, render,
 };
+use argocd_image_resolver::size::ByteSize;
 use support_render::{fake_tool, generous_deadline, helm_env, system_env, write_files};
 
 const CHART: &[(&str, &str)] = &[
@@ -541,5 +542,58 @@ async fn helm_gets_writable_homes_and_nothing_else() {
                 "case {name}: {dir} not created"
             );
         }
+    }
+}
+
+/// Issue 9, item 10: what helm prints is read up to the limit (64Mi unless the operator says otherwise), then helm
+/// is stopped; the output is never held whole past it.
+#[tokio::test]
+async fn helm_output_past_the_size_limit_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\n"),
+            (
+                "templates/many.yaml",
+                "{{ range until 500 }}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ . }}\n{{ end }}",
+            ),
+        ],
+    );
+    let bin = tmp.path().join("bin");
+    fake_tool(
+        &bin,
+        "helm",
+        "/usr/bin/head -c 70000000 /dev/zero | /usr/bin/tr '\\0' 'a'",
+    );
+    let mut fake = options(tmp.path());
+    fake.env = system_env();
+    fake.env.set("PATH", &bin);
+    let mut small = options(tmp.path());
+    small.max_manifest_size = ByteSize(4 << 10);
+    let mut enough = options(tmp.path());
+    enough.max_manifest_size = ByteSize(64 << 10);
+    let message = |limit: &str| {
+        format!(
+            "`helm template --include-crds -- .` printed more than {limit} of manifests and was stopped: raise \
+             --max-manifest-size (IMAGE_RESOLVER_MAX_MANIFEST_SIZE) if the application really is that large"
+        )
+    };
+    let cases = [
+        ("70 MB past the default limit", fake, Err(message("64Mi"))),
+        (
+            "real helm past the operator's limit",
+            small,
+            Err(message("4Ki")),
+        ),
+        ("real helm within the limit", enough, Ok(500)),
+    ];
+    for (name, opts, want) in cases {
+        let got = render(&app, &opts, generous_deadline())
+            .await
+            .map(|r| r.output.matches("kind: ConfigMap").count())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want, "case {name}");
     }
 }

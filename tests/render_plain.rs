@@ -339,3 +339,28 @@ async fn byte_order_marks_are_dropped_from_every_file() {
         assert_eq!(starts[0], 1, "case {name}");
     }
 }
+
+/// Issue 9, item 10: the files of a plain directory are added up from their metadata before any is read, and
+/// refused past the limit (64Mi unless the operator says otherwise).
+#[tokio::test]
+async fn plain_manifests_past_the_size_limit_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(&app, &[("a.yaml", "kind: A\n")]);
+    // Sparse: 65 MiB long, nothing on disk.
+    let big = std::fs::File::create(app.join("b.yaml")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    let err = render(&app, &options(false), generous_deadline())
+        .await
+        .map(|r| r.output.len())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the manifests in {} add up to {} bytes, more than the limit of 64Mi: raise --max-manifest-size \
+             (IMAGE_RESOLVER_MAX_MANIFEST_SIZE) if the application really is that large",
+            app.display(),
+            (65 << 20) + 8
+        )
+    );
+}

@@ -22,6 +22,7 @@ use crate::render::{
     RenderOptions, SourceFile,
 };
 use crate::resolver::RegistryCache;
+use crate::size::ByteSize;
 
 /// Options of `init`, which only prepares the application's source.
 #[derive(Debug, Args)]
@@ -66,6 +67,16 @@ pub struct AppArgs {
     /// Plain directories: read manifests in subdirectories too (Argo CD's directory.recurse).
     #[arg(long, env = "IMAGE_RESOLVER_RECURSE")]
     pub recurse: bool,
+    /// The most a render may produce, such as 64Mi or 100MB: kustomize or helm printing more is stopped, and a
+    /// plain directory whose files add up to more is not read. The operator's alone (an Application cannot set
+    /// it), so that no Application can fill the sidecar's memory.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_MAX_MANIFEST_SIZE",
+        default_value = "64Mi",
+        value_name = "SIZE"
+    )]
+    pub max_manifest_size: ByteSize,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -157,6 +168,7 @@ fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> Result<RenderO
         .map(|a| a.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     options.plain.recursive = args.recurse;
+    options.max_manifest_size = args.max_manifest_size;
     Ok(options)
 }
 
@@ -272,16 +284,17 @@ fn parse_input<T: FromStr<Err = InvalidInput>>(
 }
 
 /// A rendering failure as the command reports it: what the Application gave (values files outside the repository,
-/// links out of it) is invalid input; the rest means there is no result.
+/// links out of it, more manifests than the operator allows) is invalid input; the rest means there is no result.
 fn render_failure(argo: &Argo, error: RenderError) -> Failure {
     let prefix = argo.prefix();
     match error {
         RenderError::ValuesFileOutside { .. } | RenderError::ValuesFileMissing { .. } => {
             Failure::Invalid(format!("{prefix}parameter values-files: {error}"))
         }
-        RenderError::SymlinkOutside { .. } | RenderError::DependencyOutside { .. } => {
-            Failure::Invalid(format!("{prefix}{error}"))
-        }
+        RenderError::SymlinkOutside { .. }
+        | RenderError::DependencyOutside { .. }
+        | RenderError::OutputTooLarge { .. }
+        | RenderError::ManifestsTooLarge { .. } => Failure::Invalid(format!("{prefix}{error}")),
         _ => Failure::NoResult(format!("{prefix}{error}")),
     }
 }
