@@ -2,8 +2,10 @@
 //! plain manifest files joined.
 //!
 //! Everything runs under a deadline the caller takes from its request budget, through [`crate::process`]. Paths the
-//! repository controls (values files, symlinks) must stay inside the repository: a symlink to a mounted secret
-//! would otherwise end up in the rendered output, or in an error shown in the Argo CD UI.
+//! repository controls (values files, symlinks, `file://` dependencies) must stay inside the repository: a symlink
+//! to a mounted secret would otherwise end up in the rendered output, or in an error shown in the Argo CD UI. No
+//! value the Application controls reaches helm's command line as a flag, and what is read from a renderer is
+//! bounded ([`RenderOptions::max_manifest_size`]).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -715,7 +717,10 @@ fn join_plain(
     for path in files {
         let mut bytes = Vec::new();
         std::fs::File::open(&path)
-            .and_then(|file| io::Read::take(file, limit.bytes() - read + 1).read_to_end(&mut bytes))
+            .and_then(|file| {
+                io::Read::take(file, (limit.bytes() - read).saturating_add(1))
+                    .read_to_end(&mut bytes)
+            })
             .map_err(|source| RenderError::Read {
                 path: path.clone(),
                 source,
