@@ -20,12 +20,17 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::size::ByteSize;
+
 /// How long a process group gets between SIGTERM and SIGKILL, and how long its pipes may stay open after that.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
 /// How much of a failing program's stderr goes into an error: its end, where the reason usually is.
 const STDERR_MAX_LINES: usize = 20;
 const STDERR_MAX_BYTES: usize = 4096;
+
+/// How much of a program's stderr is kept (its end): a program printing without end must not fill memory.
+pub const STDERR_KEPT_BYTES: usize = 64 << 10;
 
 /// Errors of locating and running an external program.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +60,9 @@ pub enum ProcessError {
 
     #[error("cannot read the output of `{command}`: {source}")]
     Output { command: String, source: io::Error },
+
+    #[error("`{command}` printed more than {limit} on stdout and was stopped")]
+    OutputTooLarge { command: String, limit: ByteSize },
 }
 
 /// A set of environment variables: either what a child gets, or a source (a snapshot of this process's
@@ -187,6 +195,7 @@ impl Tool {
             args: Vec::new(),
             dir: None,
             env: Env::new(),
+            max_stdout: None,
         }
     }
 }
@@ -210,6 +219,7 @@ pub struct ToolCommand {
     args: Vec<OsString>,
     dir: Option<PathBuf>,
     env: Env,
+    max_stdout: Option<ByteSize>,
 }
 
 /// What a successful run printed.
@@ -241,14 +251,21 @@ impl ToolCommand {
         self
     }
 
+    /// Stops the program once it has printed more than `limit` on stdout (see [`ToolCommand::run`]).
+    pub fn max_stdout(mut self, limit: ByteSize) -> Self {
+        self.max_stdout = Some(limit);
+        self
+    }
+
     /// The command line as a person would type it (`helm template app . -n ns`), quoted where needed.
     pub fn display(&self) -> String {
         display_command(&self.tool.name, &self.args)
     }
 
-    /// Runs the command to completion. Fails when it cannot start, exits unsuccessfully, or is still running at
-    /// `deadline`: then its process group gets SIGTERM, SIGKILL after a short grace, and this returns once the
-    /// group's processes have let go of the output pipes (or the grace ran out again).
+    /// Runs the command to completion. Fails when it cannot start, exits unsuccessfully, prints more on stdout than
+    /// its [`ToolCommand::max_stdout`], or is still running at `deadline`. In the last two cases its process group
+    /// gets SIGTERM, SIGKILL after a short grace, and this returns once the group's processes have let go of the
+    /// output pipes (or the grace ran out again). Of stderr only the last [`STDERR_KEPT_BYTES`] are kept.
     pub async fn run(&self, deadline: Instant) -> Result<Output, ProcessError> {
         let command = self.display();
         let started = Instant::now();
@@ -275,24 +292,41 @@ impl ToolCommand {
             source,
         })?;
         let mut group = GroupGuard::new(child.id());
-        let mut stdout = tokio::spawn(read_all(child.stdout.take()));
-        let mut stderr = tokio::spawn(read_all(child.stderr.take()));
+        let mut stdout = tokio::spawn(read_limited(
+            child.stdout.take(),
+            self.max_stdout.map(ByteSize::as_usize),
+        ));
+        let mut stderr = tokio::spawn(read_tail(child.stderr.take(), STDERR_KEPT_BYTES));
 
         let finished = tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), async {
-            tokio::join!(child.wait(), &mut stdout, &mut stderr)
+            // stdout first: past its limit the program is stopped at once, not waited for.
+            let out = match (&mut stdout).await {
+                Ok(Ok(Stdout::TooLarge)) => return None,
+                Ok(Ok(Stdout::All(bytes))) => Ok(Ok(bytes)),
+                Ok(Err(e)) => Ok(Err(e)),
+                Err(e) => Err(e),
+            };
+            let (status, err) = tokio::join!(child.wait(), &mut stderr);
+            Some((status, out, err))
         })
         .await;
 
-        let Ok((status, out, err)) = finished else {
-            group.terminate(&mut child).await;
-            // Wait for every holder of the pipes to exit, so nothing of this run outlives the call; a process that
-            // left the group (setsid) could hold them forever, hence the bound.
-            for reader in [stdout, stderr] {
-                if !reader.is_finished() {
-                    let _ = tokio::time::timeout(KILL_GRACE, reader).await;
-                }
+        let (status, out, err) = match finished {
+            Ok(Some(done)) => done,
+            stopped => {
+                group.terminate(&mut child).await;
+                // Wait for every holder of the pipes to exit, so nothing of this run outlives the call; a process
+                // that left the group (setsid) could hold them forever, hence the bound.
+                settle(stdout).await;
+                settle(stderr).await;
+                return Err(match stopped {
+                    Ok(_) => ProcessError::OutputTooLarge {
+                        command,
+                        limit: self.max_stdout.unwrap_or(ByteSize(0)),
+                    },
+                    Err(_) => ProcessError::TimedOut { command, allowed },
+                });
             }
-            return Err(ProcessError::TimedOut { command, allowed });
         };
         group.disarm();
 
@@ -315,15 +349,70 @@ impl ToolCommand {
     }
 }
 
-async fn read_all<R: AsyncRead + Unpin>(pipe: Option<R>) -> io::Result<Vec<u8>> {
+/// What was read from a program's stdout.
+enum Stdout {
+    All(Vec<u8>),
+    /// More than the limit: reading stopped there.
+    TooLarge,
+}
+
+/// Reads `pipe` to its end, or until more than `limit` bytes came.
+async fn read_limited<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    limit: Option<usize>,
+) -> io::Result<Stdout> {
     let mut buf = Vec::new();
-    if let Some(mut pipe) = pipe {
-        pipe.read_to_end(&mut buf).await?;
+    let Some(pipe) = pipe else {
+        return Ok(Stdout::All(buf));
+    };
+    match limit {
+        None => {
+            let mut pipe = pipe;
+            pipe.read_to_end(&mut buf).await?;
+        }
+        Some(limit) => {
+            let wanted = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+            pipe.take(wanted).read_to_end(&mut buf).await?;
+            if buf.len() > limit {
+                return Ok(Stdout::TooLarge);
+            }
+        }
+    }
+    Ok(Stdout::All(buf))
+}
+
+/// Reads `pipe` to its end, keeping only its last `keep` bytes (the start may then be cut inside a character).
+async fn read_tail<R: AsyncRead + Unpin>(pipe: Option<R>, keep: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let Some(mut pipe) = pipe else {
+        return Ok(buf);
+    };
+    let mut chunk = vec![0; 16 << 10];
+    loop {
+        let n = pipe.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        // Drop the front only now and then, so that a long stderr costs linear time.
+        if buf.len() > 2 * keep {
+            buf.drain(..buf.len() - keep);
+        }
+    }
+    if buf.len() > keep {
+        buf.drain(..buf.len() - keep);
     }
     Ok(buf)
 }
 
-fn joined(result: Result<io::Result<Vec<u8>>, tokio::task::JoinError>) -> io::Result<Vec<u8>> {
+/// Waits a little for a reader of a stopped program's pipes, at most [`KILL_GRACE`].
+async fn settle<T>(reader: tokio::task::JoinHandle<T>) {
+    if !reader.is_finished() {
+        let _ = tokio::time::timeout(KILL_GRACE, reader).await;
+    }
+}
+
+fn joined<T>(result: Result<io::Result<T>, tokio::task::JoinError>) -> io::Result<T> {
     result.map_err(io::Error::other)?
 }
 

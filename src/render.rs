@@ -2,18 +2,26 @@
 //! plain manifest files joined.
 //!
 //! Everything runs under a deadline the caller takes from its request budget, through [`crate::process`]. Paths the
-//! repository controls (values files, symlinks) must stay inside the repository: a symlink to a mounted secret
-//! would otherwise end up in the rendered output, or in an error shown in the Argo CD UI.
+//! repository controls (values files, symlinks, `file://` dependencies) must stay inside the repository: a symlink
+//! to a mounted secret would otherwise end up in the rendered output, or in an error shown in the Argo CD UI. No
+//! value the Application controls reaches helm's command line as a flag, and what is read from a renderer is
+//! bounded ([`RenderOptions::max_manifest_size`]).
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use crate::process::{Env, ProcessError, Tool, ToolCommand};
+use crate::size::ByteSize;
+
+mod helm_input;
+mod symlinks;
+
+pub use helm_input::{ApiVersion, InvalidInput, KubeVersion, Namespace, ReleaseName, shown};
 
 /// Variable naming the kustomize binary to use (or a `kubectl…` binary, run as `kubectl kustomize`).
 pub const KUSTOMIZE_OVERRIDE: &str = "IMAGE_RESOLVER_KUSTOMIZE";
@@ -23,6 +31,11 @@ pub const HELM_OVERRIDE: &str = "IMAGE_RESOLVER_HELM";
 /// The files that make a directory a Kustomize application, as Kustomize itself accepts them.
 pub const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// How much a renderer may print, or a plain directory hold, unless the operator says otherwise.
+pub const DEFAULT_MAX_MANIFEST_SIZE: ByteSize = ByteSize(64 << 20);
+/// The option that raises [`RenderOptions::max_manifest_size`], for messages.
+const MAX_MANIFEST_SIZE_OPTION: &str = "--max-manifest-size (IMAGE_RESOLVER_MAX_MANIFEST_SIZE)";
 
 /// Variables every tool gets from the source environment, on top of its own.
 const BASE_ALLOW: [&str; 3] = ["PATH", "HOME", "TMPDIR"];
@@ -43,6 +56,20 @@ pub enum RenderError {
     #[error("`{command}` printed no manifests")]
     EmptyOutput { command: String },
 
+    #[error(
+        "`{command}` printed more than {limit} of manifests and was stopped: raise {MAX_MANIFEST_SIZE_OPTION} \
+        if the application really is that large"
+    )]
+    OutputTooLarge { command: String, limit: ByteSize },
+
+    #[error("the manifests in {} add up to {size} bytes, more than the limit of {limit}: raise \
+        {MAX_MANIFEST_SIZE_OPTION} if the application really is that large", dir.display())]
+    ManifestsTooLarge {
+        dir: PathBuf,
+        size: u64,
+        limit: ByteSize,
+    },
+
     #[error("the output of `{command}` is not UTF-8 text")]
     OutputNotUtf8 { command: String },
 
@@ -52,14 +79,28 @@ pub enum RenderError {
     #[error("values file '{file}' not found in {}", dir.display())]
     ValuesFileMissing { file: String, dir: PathBuf },
 
-    #[error("symlink {} points outside {}: manifests must stay inside the repository", path.display(), root.display())]
+    /// `path` is relative to `root` where it can be.
+    #[error("symlink {} points outside {}: an application may only use files of its own repository; replace the \
+        link with a copy of what it points to", path.display(), root.display())]
     SymlinkOutside { path: PathBuf, root: PathBuf },
+
+    #[error("checking the symlinks in {} did not finish within the deadline", root.display())]
+    SymlinkCheckTimedOut { root: PathBuf },
 
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
     #[error("{} is not UTF-8 text", path.display())]
     NotUtf8 { path: PathBuf },
+
+    #[error("dependency {name} of {} has repository '{repository}', outside {}: a chart may only depend on \
+        charts of its own repository (file://) or on chart repositories", chart_file.display(), root.display())]
+    DependencyOutside {
+        name: String,
+        chart_file: PathBuf,
+        repository: String,
+        root: PathBuf,
+    },
 
     #[error("cannot parse {}: {message}", path.display())]
     ChartMetadata { path: PathBuf, message: String },
@@ -116,6 +157,10 @@ pub struct RenderOptions {
     /// The directory values files and followed symlinks must stay inside; `None` means the app directory itself.
     /// In the sidecar: the working directory minus `ARGOCD_APP_SOURCE_PATH`.
     pub repo_root: Option<PathBuf>,
+    /// The most a renderer may print on stdout (it is stopped past it), and the most the files of a plain
+    /// directory may add up to (checked before any is read), so that an application cannot fill the sidecar's
+    /// memory. Default: [`DEFAULT_MAX_MANIFEST_SIZE`].
+    pub max_manifest_size: ByteSize,
     pub kustomize: KustomizeOptions,
     pub helm: HelmOptions,
     pub plain: PlainOptions,
@@ -126,6 +171,7 @@ impl Default for RenderOptions {
         Self {
             env: Env::current(),
             repo_root: None,
+            max_manifest_size: DEFAULT_MAX_MANIFEST_SIZE,
             kustomize: KustomizeOptions::default(),
             helm: HelmOptions::default(),
             plain: PlainOptions::default(),
@@ -142,18 +188,19 @@ pub struct KustomizeOptions {
 #[derive(Clone, Debug)]
 pub struct HelmOptions {
     /// `None` leaves the name to helm, which calls the release `release-name`.
-    pub release_name: Option<String>,
-    /// `-n`; `None` leaves helm's default (`default`, as no kubeconfig is passed unless allowed).
-    pub namespace: Option<String>,
+    pub release_name: Option<ReleaseName>,
+    /// `--namespace`; `None` leaves helm's default (`default`, as no kubeconfig is passed unless allowed).
+    pub namespace: Option<Namespace>,
     /// `--kube-version` (Argo CD's `KUBE_VERSION`, e.g. `1.29.3`), the version `.Capabilities` reports.
-    pub kube_version: Option<String>,
+    pub kube_version: Option<KubeVersion>,
     /// One `--api-versions` each (Argo CD's `KUBE_API_VERSIONS`, split at commas).
-    pub api_versions: Vec<String>,
-    /// `-f`, in order, relative to the chart; each must resolve to a file inside the repository root.
+    pub api_versions: Vec<ApiVersion>,
+    /// `--values`, in order, relative to the chart; each must resolve to a file inside the repository root, and
+    /// is always read as a file (helm would fetch one that looks like a URL).
     pub values_files: Vec<String>,
-    /// `--set`, in order.
+    /// `--set`, in order: `key=value`, any text (it cannot become a flag).
     pub set: Vec<String>,
-    /// `--set-string`, in order.
+    /// `--set-string`, in order, as `set`.
     pub set_string: Vec<String>,
     /// Render the chart's `crds/` too (`--include-crds`), as Argo CD does unless told to skip CRDs.
     pub include_crds: bool,
@@ -236,20 +283,24 @@ fn helm_sources(output: &str) -> Vec<SourceFile> {
         .collect()
 }
 
-/// Renders the application in `dir` (see [`detect`]), finishing by `deadline` or failing.
+/// Renders the application in `dir` (see [`detect`]), finishing by `deadline` or failing. Refuses first a
+/// repository with a symlink leading outside it.
 pub async fn render(
     dir: &Path,
     opts: &RenderOptions,
     deadline: Instant,
 ) -> Result<Rendered, RenderError> {
+    check_symlinks(dir, opts, deadline).await?;
     let kind = detect(dir);
     let (output, command, sources) = match kind {
         AppKind::Kustomize => {
-            let (output, command) = run_tool(kustomize_command(dir, opts)?, deadline).await?;
+            let command = kustomize_command(dir, opts)?;
+            let (output, command) = run_tool(command, opts.max_manifest_size, deadline).await?;
             (output, command, Vec::new())
         }
         AppKind::Helm => {
-            let (output, command) = run_tool(helm_template_command(dir, opts)?, deadline).await?;
+            let command = helm_template_command(dir, opts)?;
+            let (output, command) = run_tool(command, opts.max_manifest_size, deadline).await?;
             let sources = helm_sources(&output);
             (output, command, sources)
         }
@@ -267,23 +318,54 @@ pub async fn render(
 }
 
 /// Prepares `dir` for [`render`]: for a chart whose dependencies (in `Chart.yaml` or `requirements.yaml`) are not
-/// all in `charts/`, `helm dependency build`. Nothing for other kinds of application.
+/// all in `charts/`, `helm dependency build`. Nothing for other kinds of application. Refuses first a repository
+/// with a symlink leading outside it (`helm dependency build` packs linked files too).
 pub async fn init(dir: &Path, opts: &RenderOptions, deadline: Instant) -> Result<(), RenderError> {
-    if detect(dir) != AppKind::Helm || missing_dependencies(dir)?.is_empty() {
+    check_symlinks(dir, opts, deadline).await?;
+    if detect(dir) != AppKind::Helm {
         return Ok(());
     }
+    let declared = declared_dependencies(dir)?;
+    if missing_dependencies(dir, &declared)?.is_empty() {
+        return Ok(());
+    }
+    check_local_dependencies(dir, opts.repo_root.as_deref().unwrap_or(dir), &declared)?;
     helm_command(dir, opts)?
         .args(["dependency", "build"])
+        .max_stdout(opts.max_manifest_size)
         .run(deadline)
         .await?;
     Ok(())
 }
 
+/// [`symlinks::check_tree`] over the repository of the application in `dir`, off the async runtime.
+async fn check_symlinks(
+    dir: &Path,
+    opts: &RenderOptions,
+    deadline: Instant,
+) -> Result<(), RenderError> {
+    let root = opts.repo_root.clone().unwrap_or_else(|| dir.to_path_buf());
+    tokio::task::spawn_blocking(move || symlinks::check_tree(&root, deadline))
+        .await
+        .map_err(|e| RenderError::Read {
+            path: dir.to_path_buf(),
+            source: io::Error::other(e),
+        })?
+}
+
 async fn run_tool(
     command: ToolCommand,
+    limit: ByteSize,
     deadline: Instant,
 ) -> Result<(String, Option<String>), RenderError> {
-    let output = command.run(deadline).await?;
+    let command = command.max_stdout(limit);
+    let output = match command.run(deadline).await {
+        Ok(output) => output,
+        Err(ProcessError::OutputTooLarge { command, limit }) => {
+            return Err(RenderError::OutputTooLarge { command, limit });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let display = command.display();
     let text = String::from_utf8(output.stdout).map_err(|_| RenderError::OutputNotUtf8 {
         command: display.clone(),
@@ -357,31 +439,45 @@ fn helm_template_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand
     for file in &helm.values_files {
         check_values_file(dir, root, file)?;
     }
+    // Every value the Application controls goes in `--flag=value` form, where pflag never reads it as a flag of
+    // its own, and the positionals come after `--`: a release name such as `--post-renderer=/bin/sh` would
+    // otherwise run a program. The types already refuse such values; this keeps the class closed for any value.
+    let flag = |name: &str, value: &str| OsString::from(format!("--{name}={value}"));
     let mut args: Vec<OsString> = vec!["template".into()];
-    args.extend(helm.release_name.iter().map(OsString::from));
-    args.push(".".into());
     if let Some(ns) = &helm.namespace {
-        args.extend(["-n".into(), ns.into()]);
+        args.push(flag("namespace", ns.as_str()));
     }
     if let Some(version) = &helm.kube_version {
-        args.extend(["--kube-version".into(), version.into()]);
+        args.push(flag("kube-version", version.as_str()));
     }
     for api in &helm.api_versions {
-        args.extend(["--api-versions".into(), api.into()]);
+        args.push(flag("api-versions", api.as_str()));
     }
     if helm.include_crds {
         args.push("--include-crds".into());
     }
-    for (flag, values) in [
-        ("-f", &helm.values_files),
-        ("--set", &helm.set),
-        ("--set-string", &helm.set_string),
-    ] {
+    for file in &helm.values_files {
+        args.push(flag("values", &local_path(file)));
+    }
+    for (name, values) in [("set", &helm.set), ("set-string", &helm.set_string)] {
         for value in values {
-            args.extend([flag.into(), value.into()]);
+            args.push(flag(name, value));
         }
     }
+    args.push("--".into());
+    args.extend(helm.release_name.iter().map(|n| OsString::from(n.as_str())));
+    args.push(".".into());
     Ok(helm_command(dir, opts)?.args(args))
+}
+
+/// `path` as helm reads it as a file: helm fetches a values file whose name parses as a URL with a scheme
+/// (`http://…`) and reads stdin for `-`, so a relative path gets `./` in front, which no URL starts with.
+fn local_path(path: &str) -> String {
+    if path.starts_with(['/', '.']) {
+        path.to_owned()
+    } else {
+        format!("./{path}")
+    }
 }
 
 /// Refuses a values file that leaves `root`, by `..` or an absolute path (checked on the path as written) or
@@ -447,11 +543,50 @@ struct ChartDependencies {
 #[derive(Deserialize)]
 struct ChartDependency {
     name: String,
+    #[serde(default)]
+    repository: Option<String>,
 }
 
-/// Names of the dependencies declared in `Chart.yaml` / `requirements.yaml` that `charts/` lacks, judged by file
-/// name: a directory `charts/NAME` or an archive `charts/NAME-VERSION.tgz`.
-fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
+/// Refuses a dependency that `helm dependency build` would copy from a directory outside `root`
+/// (`repository: file://…`, absolute or relative to the chart, as helm reads it).
+fn check_local_dependencies(
+    dir: &Path,
+    root: &Path,
+    declared: &[(PathBuf, ChartDependency)],
+) -> Result<(), RenderError> {
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Read { path, source }
+    };
+    let dir_abs = std::path::absolute(dir).map_err(read_error(dir))?;
+    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
+    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
+    for (file, dependency) in declared {
+        let Some(repository) = &dependency.repository else {
+            continue;
+        };
+        let Some(local) = repository.strip_prefix("file://") else {
+            continue;
+        };
+        let written = normalize(&dir_abs.join(local));
+        let inside = written.starts_with(normalize(&root_abs))
+            && written
+                .canonicalize()
+                .map_or(true, |resolved| resolved.starts_with(&root_resolved));
+        if !inside {
+            return Err(RenderError::DependencyOutside {
+                name: dependency.name.clone(),
+                chart_file: file.clone(),
+                repository: repository.clone(),
+                root: root.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The dependencies declared in `Chart.yaml` / `requirements.yaml`, each with the file declaring it.
+fn declared_dependencies(dir: &Path) -> Result<Vec<(PathBuf, ChartDependency)>, RenderError> {
     let mut declared = Vec::new();
     for file in ["Chart.yaml", "requirements.yaml"] {
         let path = dir.join(file);
@@ -470,9 +605,18 @@ fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
                 .dependencies
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| d.name),
+                .map(|d| (path.clone(), d)),
         );
     }
+    Ok(declared)
+}
+
+/// Names of the `declared` dependencies that `charts/` lacks, judged by file name: a directory `charts/NAME` or
+/// an archive `charts/NAME-VERSION.tgz`.
+fn missing_dependencies(
+    dir: &Path,
+    declared: &[(PathBuf, ChartDependency)],
+) -> Result<Vec<String>, RenderError> {
     let charts = dir.join("charts");
     let present: Vec<String> = match std::fs::read_dir(&charts) {
         Ok(entries) => entries
@@ -500,7 +644,8 @@ fn missing_dependencies(dir: &Path) -> Result<Vec<String>, RenderError> {
         })
     };
     Ok(declared
-        .into_iter()
+        .iter()
+        .map(|(_, d)| d.name.clone())
         .filter(|name| !satisfied(name))
         .collect())
 }
@@ -513,13 +658,14 @@ async fn read_plain(
     let dir = dir.to_path_buf();
     let root = opts.repo_root.clone().unwrap_or_else(|| dir.clone());
     let recursive = opts.plain.recursive;
+    let limit = opts.max_manifest_size;
     let allowed = deadline.saturating_duration_since(Instant::now());
     if allowed.is_zero() {
         return Err(RenderError::TimedOut { dir, allowed });
     }
     let task = tokio::task::spawn_blocking({
         let dir = dir.clone();
-        move || join_plain(&dir, &root, recursive)
+        move || join_plain(&dir, &root, recursive, limit)
     });
     match tokio::time::timeout(allowed, task).await {
         Ok(joined) => joined.map_err(|e| RenderError::Read {
@@ -531,13 +677,15 @@ async fn read_plain(
 }
 
 /// The manifest files in `dir`, in path order (depth-first, entries by name, as Argo CD walks a directory), as
-/// one stream: each file's bytes unchanged, `---` on a line of its own between files. Hidden entries (`.git`) are
-/// skipped, so are empty files and symlinked directories; a symlinked file is read only when it resolves inside
-/// `root`.
+/// one stream: each file's bytes unchanged but for a leading byte order mark, `---` on a line of its own between
+/// files. Hidden entries (`.git`) are skipped, so are empty files and symlinked directories; a symlinked file is
+/// read only when it resolves inside `root`. Refused when the files add up to more than `limit`, judged from
+/// their metadata before any is read (and again while reading, should one grow).
 fn join_plain(
     dir: &Path,
     root: &Path,
     recursive: bool,
+    limit: ByteSize,
 ) -> Result<(String, Vec<SourceFile>), RenderError> {
     let root = root.canonicalize().map_err(|source| RenderError::Read {
         path: root.to_path_buf(),
@@ -546,16 +694,46 @@ fn join_plain(
     let mut files = Vec::new();
     collect_manifest_files(dir, &root, recursive, &mut files)?;
     files.sort();
-    let mut out = String::new();
-    let mut sources = Vec::new();
-    let mut lines = 0;
-    for path in files {
-        let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
+    let too_large = |size| RenderError::ManifestsTooLarge {
+        dir: dir.to_path_buf(),
+        size,
+        limit,
+    };
+    let mut total: u64 = 0;
+    for path in &files {
+        let metadata = std::fs::metadata(path).map_err(|source| RenderError::Read {
             path: path.clone(),
             source,
         })?;
+        total = total.saturating_add(metadata.len());
+    }
+    if total > limit.bytes() {
+        return Err(too_large(total));
+    }
+    let mut out = String::with_capacity(usize::try_from(total).unwrap_or(0));
+    let mut sources = Vec::new();
+    let mut lines = 0;
+    let mut read: u64 = 0;
+    for path in files {
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|file| {
+                io::Read::take(file, (limit.bytes() - read).saturating_add(1))
+                    .read_to_end(&mut bytes)
+            })
+            .map_err(|source| RenderError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        read += bytes.len() as u64;
+        if read > limit.bytes() {
+            return Err(too_large(read));
+        }
         let text =
             String::from_utf8(bytes).map_err(|_| RenderError::NotUtf8 { path: path.clone() })?;
+        // Argo CD parses each file as a stream of its own, which may start with a byte order mark; in the joined
+        // stream a mark would sit inside a document, where YAML forbids it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if text.trim().is_empty() {
             continue;
         }
@@ -577,7 +755,7 @@ fn join_plain(
             verbatim: true,
         });
         lines += text.matches('\n').count();
-        out.push_str(&text);
+        out.push_str(text);
     }
     if out.is_empty() {
         return Err(RenderError::NoManifests {
@@ -656,6 +834,26 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(normalize(Path::new(input)), Path::new(want), "case {name}");
+        }
+    }
+
+    #[test]
+    fn values_files_are_passed_as_local_paths() {
+        let cases = [
+            ("plain", "values.yaml", "./values.yaml"),
+            (
+                "url stays a path",
+                "http://10.0.0.1/v.yaml",
+                "./http://10.0.0.1/v.yaml",
+            ),
+            ("stdin stays a file", "-", "./-"),
+            ("flag-like", "--post-renderer=x", "./--post-renderer=x"),
+            ("relative with dot", "../common/v.yaml", "../common/v.yaml"),
+            ("hidden", ".values.yaml", ".values.yaml"),
+            ("absolute", "/repo/v.yaml", "/repo/v.yaml"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(local_path(input), want, "case {name}");
         }
     }
 }

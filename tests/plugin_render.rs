@@ -460,3 +460,28 @@ fn the_line_diff_tells_image_changes_from_other_changes() {
         assert_eq!(plugin_support::image_change(before, after), want, "{name}");
     }
 }
+
+/// Issue 9, item 8: each file of a plain directory is its own stream to Argo CD, so each may start with a UTF-8
+/// byte order mark, not only the first. The joined stream drops them (a mark inside a stream is no YAML), and
+/// changes nothing else but the images and annotations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_directory_files_may_each_start_with_a_byte_order_mark() {
+    let registry = shop_registry().await;
+    let sidecar = Sidecar::new(&[("apps.test", &registry)]);
+    let bom = "\u{feff}";
+    let repo = Repo::new(&[
+        ("apps/plain/a-web.yaml", &format!("{bom}{PLAIN_YAML}")),
+        ("apps/plain/b-report.json", &format!("{bom}{PLAIN_JSON}")),
+        ("apps/plain/c-blank.yaml", &format!("{bom}\n")),
+    ]);
+    let app = Application::new("plain", "apps/plain");
+
+    let output = sidecar.generate(&repo, &app).await;
+    let manifests = output.success();
+
+    assert!(!manifests.contains(bom), "{manifests:?}");
+    let input = format!("{PLAIN_YAML}---\n{PLAIN_JSON}");
+    let (changed, _) = only_images_and_annotations(&input, manifests);
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert_eq!(annotated(manifests), ["Deployment/web", "CronJob/report"]);
+}

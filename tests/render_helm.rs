@@ -6,8 +6,9 @@ use std::path::Path;
 
 use argocd_image_resolver::process::ProcessError;
 use argocd_image_resolver::render::{
-    AppKind, RenderError, RenderOptions, SourceFile, init, render,
+    AppKind, ReleaseName, RenderError, RenderOptions, SourceFile, init, render,
 };
+use argocd_image_resolver::size::ByteSize;
 use support_render::{fake_tool, generous_deadline, helm_env, system_env, write_files};
 
 const CHART: &[(&str, &str)] = &[
@@ -80,8 +81,8 @@ async fn helm_template_follows_the_options() {
         (
             "release name and namespace",
             |o| {
-                o.helm.release_name = Some("shop".into());
-                o.helm.namespace = Some("prod".into());
+                o.helm.release_name = Some("shop".parse().unwrap());
+                o.helm.namespace = Some("prod".parse().unwrap());
             },
             &["name: shop-web\n", "namespace: prod\n"],
             &["release-name"],
@@ -114,8 +115,11 @@ async fn helm_template_follows_the_options() {
         (
             "capabilities",
             |o| {
-                o.helm.kube_version = Some("1.29.3".into());
-                o.helm.api_versions = vec!["apps/v1".into(), "example.com/v1/Foo".into()];
+                o.helm.kube_version = Some("1.29.3".parse().unwrap());
+                o.helm.api_versions = vec![
+                    "apps/v1".parse().unwrap(),
+                    "example.com/v1/Foo".parse().unwrap(),
+                ];
             },
             &["kube-version: \"v1.29.3\"", "has-foo: \"true\""],
             &[],
@@ -168,10 +172,13 @@ async fn helm_command_line_is_reported() {
     let app = tmp.path().join("app");
     chart(&app);
     let mut opts = options(tmp.path());
-    opts.helm.release_name = Some("shop".into());
-    opts.helm.namespace = Some("prod".into());
-    opts.helm.kube_version = Some("1.29.3".into());
-    opts.helm.api_versions = vec!["apps/v1".into(), "example.com/v1/Foo".into()];
+    opts.helm.release_name = Some("shop".parse().unwrap());
+    opts.helm.namespace = Some("prod".parse().unwrap());
+    opts.helm.kube_version = Some("1.29.3".parse().unwrap());
+    opts.helm.api_versions = vec![
+        "apps/v1".parse().unwrap(),
+        "example.com/v1/Foo".parse().unwrap(),
+    ];
     opts.helm.values_files = vec!["values-prod.yaml".into()];
     opts.helm.set = vec!["a=b".into()];
     opts.helm.set_string = vec!["c=d e".into()];
@@ -179,10 +186,51 @@ async fn helm_command_line_is_reported() {
     assert_eq!(
         rendered.command.as_deref(),
         Some(
-            "helm template shop . -n prod --kube-version 1.29.3 --api-versions apps/v1 \
-             --api-versions example.com/v1/Foo --include-crds -f values-prod.yaml --set a=b --set-string 'c=d e'"
+            "helm template --namespace=prod --kube-version=1.29.3 --api-versions=apps/v1 \
+             --api-versions=example.com/v1/Foo --include-crds --values=./values-prod.yaml --set=a=b \
+             '--set-string=c=d e' -- shop ."
         )
     );
+}
+
+/// The release names [`ReleaseName`] accepts are exactly those the real helm accepts: asked directly, with the
+/// name after `--` so that even a flag-like name is only a name.
+#[test]
+fn release_names_are_checked_as_helm_checks_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    chart(&app);
+    let home = tmp.path().join("helm-home");
+    let long = "a".repeat(53);
+    let too_long = "a".repeat(54);
+    for (name, value) in [
+        ("simple", "shop"),
+        ("dotted", "shop.v2"),
+        ("53 characters", long.as_str()),
+        ("54 characters", too_long.as_str()),
+        ("flag", "--post-renderer=/bin/sh"),
+        ("upper case", "Shop"),
+        ("underscore", "my_shop"),
+        ("empty label", "a..b"),
+        ("trailing dash", "shop-"),
+        ("leading digit", "1shop"),
+    ] {
+        let helm = std::process::Command::new(support_render::helm_path())
+            .args(["template", "--", value, "."])
+            .current_dir(&app)
+            .env_clear()
+            .env("HELM_CONFIG_HOME", home.join("config"))
+            .env("HELM_CACHE_HOME", home.join("cache"))
+            .env("HELM_DATA_HOME", home.join("data"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            value.parse::<ReleaseName>().is_ok(),
+            helm.status.success(),
+            "case {name}: helm said {}",
+            String::from_utf8_lossy(&helm.stderr)
+        );
+    }
 }
 
 #[tokio::test]
@@ -193,7 +241,7 @@ async fn values_files_must_stay_inside_the_repository() {
     chart(&app);
     write_files(&repo, &[("common/values.yaml", "replicas: 4\n")]);
     write_files(tmp.path(), &[("secret.yaml", "password: hunter2\n")]);
-    std::os::unix::fs::symlink(tmp.path().join("secret.yaml"), app.join("linked.yaml")).unwrap();
+    let link = app.join("linked.yaml");
     let inside_abs = app.join("values-prod.yaml").display().to_string();
     let app_s = app.display().to_string();
     let repo_s = repo.display().to_string();
@@ -247,8 +295,10 @@ async fn values_files_must_stay_inside_the_repository() {
             "symlink out",
             true,
             "linked.yaml".into(),
+            // Refused before helm runs, as any link out of the repository is.
             Err(format!(
-                "values file 'linked.yaml' is outside {repo_s}: values files must stay inside the repository"
+                "symlink apps/app/linked.yaml points outside {repo_s}: an application may only use files of its \
+                 own repository; replace the link with a copy of what it points to"
             )),
         ),
         (
@@ -261,8 +311,13 @@ async fn values_files_must_stay_inside_the_repository() {
     for (name, with_root, file, want) in cases {
         let mut opts = options(tmp.path());
         opts.repo_root = with_root.then(|| repo.clone());
+        if file == "linked.yaml" {
+            std::os::unix::fs::symlink(tmp.path().join("secret.yaml"), &link).unwrap();
+        }
         opts.helm.values_files = vec![file];
-        match (render(&app, &opts, generous_deadline()).await, want) {
+        let got = render(&app, &opts, generous_deadline()).await;
+        let _ = std::fs::remove_file(&link);
+        match (got, want) {
             (Ok(rendered), Ok(want)) => assert!(
                 rendered.output.contains(want),
                 "case {name}: {}",
@@ -301,7 +356,9 @@ async fn init_builds_local_dependencies() {
             ),
         ],
     );
-    let opts = options(tmp.path());
+    let mut opts = options(tmp.path());
+    // The dependency is elsewhere in the repository, which `file://` may name.
+    opts.repo_root = Some(tmp.path().to_path_buf());
 
     let before = render(&app, &opts, generous_deadline()).await.unwrap_err();
     let RenderError::Process(ProcessError::Failed { stderr, .. }) = &before else {
@@ -386,7 +443,7 @@ async fn helm_failures_and_empty_output() {
             "template error",
             &failing,
             options(tmp.path()),
-            "`helm template . --include-crds` failed (exit status 1): Error: template: bad/templates/x.yaml:1:13: \
+            "`helm template --include-crds -- .` failed (exit status 1): Error: template: bad/templates/x.yaml:1:13: \
              executing \"bad/templates/x.yaml\" at <.Values.a.b>: nil pointer evaluating interface {}.b\n\n\
              Use --debug flag to render out invalid YAML",
         ),
@@ -394,7 +451,7 @@ async fn helm_failures_and_empty_output() {
             "no templates",
             &empty,
             options(tmp.path()),
-            "`helm template . --include-crds` printed no manifests",
+            "`helm template --include-crds -- .` printed no manifests",
         ),
         (
             "helm missing",
@@ -485,5 +542,58 @@ async fn helm_gets_writable_homes_and_nothing_else() {
                 "case {name}: {dir} not created"
             );
         }
+    }
+}
+
+/// Issue 9, item 10: what helm prints is read up to the limit (64Mi unless the operator says otherwise), then helm
+/// is stopped; the output is never held whole past it.
+#[tokio::test]
+async fn helm_output_past_the_size_limit_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\n"),
+            (
+                "templates/many.yaml",
+                "{{ range until 500 }}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{{ . }}\n{{ end }}",
+            ),
+        ],
+    );
+    let bin = tmp.path().join("bin");
+    fake_tool(
+        &bin,
+        "helm",
+        "/usr/bin/head -c 70000000 /dev/zero | /usr/bin/tr '\\0' 'a'",
+    );
+    let mut fake = options(tmp.path());
+    fake.env = system_env();
+    fake.env.set("PATH", &bin);
+    let mut small = options(tmp.path());
+    small.max_manifest_size = ByteSize(4 << 10);
+    let mut enough = options(tmp.path());
+    enough.max_manifest_size = ByteSize(64 << 10);
+    let message = |limit: &str| {
+        format!(
+            "`helm template --include-crds -- .` printed more than {limit} of manifests and was stopped: raise \
+             --max-manifest-size (IMAGE_RESOLVER_MAX_MANIFEST_SIZE) if the application really is that large"
+        )
+    };
+    let cases = [
+        ("70 MB past the default limit", fake, Err(message("64Mi"))),
+        (
+            "real helm past the operator's limit",
+            small,
+            Err(message("4Ki")),
+        ),
+        ("real helm within the limit", enough, Ok(500)),
+    ];
+    for (name, opts, want) in cases {
+        let got = render(&app, &opts, generous_deadline())
+            .await
+            .map(|r| r.output.matches("kind: ConfigMap").count())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want, "case {name}");
     }
 }

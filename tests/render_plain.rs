@@ -164,7 +164,11 @@ async fn plain_errors() {
         ],
     );
     std::os::unix::fs::symlink(root.join("secret.yaml"), root.join("escape/z.yaml")).unwrap();
-    std::os::unix::fs::symlink(root.join("nowhere.yaml"), root.join("dangling/z.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        root.join("dangling/nowhere.yaml"),
+        root.join("dangling/z.yaml"),
+    )
+    .unwrap();
     std::fs::write(root.join("latin1/b.yaml"), b"kind: \xdc\n").unwrap();
     let d = |p: &str| root.join(p).display().to_string();
 
@@ -205,8 +209,8 @@ async fn plain_errors() {
             "escape",
             false,
             Err(format!(
-                "symlink {} points outside {}: manifests must stay inside the repository",
-                d("escape/z.yaml"),
+                "symlink z.yaml points outside {}: an application may only use files of its own repository; \
+                 replace the link with a copy of what it points to",
                 d("escape")
             )),
         ),
@@ -257,8 +261,8 @@ async fn symlinks_inside_the_repository_are_followed() {
     assert_eq!(
         err.to_string(),
         format!(
-            "symlink {} points outside {}: manifests must stay inside the repository",
-            app.join("common.yaml").display(),
+            "symlink common.yaml points outside {}: an application may only use files of its own repository; \
+             replace the link with a copy of what it points to",
             app.display()
         )
     );
@@ -277,8 +281,86 @@ async fn plain_reading_respects_the_deadline() {
     assert_eq!(
         err.to_string(),
         format!(
-            "reading the manifests in {} did not finish within its deadline of 0.0s",
+            "checking the symlinks in {} did not finish within the deadline",
             tmp.path().display()
+        )
+    );
+}
+
+/// Issue 9, item 8: a byte order mark starts a file, not the joined stream: every file's is dropped, and a file
+/// holding nothing else is empty. Line numbers stay those of the files.
+#[tokio::test]
+async fn byte_order_marks_are_dropped_from_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    let bom = "\u{feff}";
+    type Case<'a> = (&'a str, &'a [(&'a str, String)], &'a str);
+    let cases: [Case; 4] = [
+        (
+            "first file only",
+            &[
+                ("a.yaml", format!("{bom}kind: A\n")),
+                ("b.yaml", "kind: B\n".into()),
+            ],
+            "kind: A\n---\nkind: B\n",
+        ),
+        (
+            "later file",
+            &[
+                ("a.yaml", "kind: A\n".into()),
+                ("b.yaml", format!("{bom}kind: B\n")),
+            ],
+            "kind: A\n---\nkind: B\n",
+        ),
+        (
+            "every file, one only a mark",
+            &[
+                ("a.yaml", format!("{bom}kind: A\n")),
+                ("b.yaml", format!("{bom}\n")),
+                ("c.json", format!("{bom}{{\"kind\": \"C\"}}")),
+            ],
+            "kind: A\n---\n{\"kind\": \"C\"}",
+        ),
+        (
+            "a mark inside a file is the file's text",
+            &[("a.yaml", format!("kind: A\n---\n{bom}kind: B\n"))],
+            "kind: A\n---\n\u{feff}kind: B\n",
+        ),
+    ];
+    for (name, files, want) in cases {
+        let _ = std::fs::remove_dir_all(&app);
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+        write_files(&app, &files);
+        let rendered = render(&app, &options(false), generous_deadline())
+            .await
+            .unwrap();
+        assert_eq!(rendered.output, want, "case {name}");
+        let starts: Vec<usize> = rendered.sources.iter().map(|s| s.first_line).collect();
+        assert_eq!(starts[0], 1, "case {name}");
+    }
+}
+
+/// Issue 9, item 10: the files of a plain directory are added up from their metadata before any is read, and
+/// refused past the limit (64Mi unless the operator says otherwise).
+#[tokio::test]
+async fn plain_manifests_past_the_size_limit_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(&app, &[("a.yaml", "kind: A\n")]);
+    // Sparse: 65 MiB long, nothing on disk.
+    let big = std::fs::File::create(app.join("b.yaml")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    let err = render(&app, &options(false), generous_deadline())
+        .await
+        .map(|r| r.output.len())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the manifests in {} add up to {} bytes, more than the limit of 64Mi: raise --max-manifest-size \
+             (IMAGE_RESOLVER_MAX_MANIFEST_SIZE) if the application really is that large",
+            app.display(),
+            (65 << 20) + 8
         )
     );
 }

@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use argocd_image_resolver::process::{Env, ProcessError, Tool};
+use argocd_image_resolver::process::{Env, ProcessError, STDERR_KEPT_BYTES, Tool};
+use argocd_image_resolver::size::ByteSize;
 use support_render::{fake_tool, generous_deadline, process_ended};
 
 fn env_with_path(path: &std::path::Path) -> Env {
@@ -317,4 +318,69 @@ async fn deadline_kills_the_whole_process_group() {
             pid_file.display()
         );
     }
+}
+
+/// Issue 9, item 10: stdout is read up to the command's limit; one byte more and the program (its whole group) is
+/// stopped rather than read into memory.
+#[tokio::test]
+async fn stdout_past_its_limit_stops_the_program() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let pids = tmp.path().join("pids");
+    let endless = format!(
+        "/usr/bin/yes &\necho $! >> '{p}'\necho $$ >> '{p}'\nexec /usr/bin/yes",
+        p = pids.display()
+    );
+    let cases = [
+        (
+            "exactly the limit",
+            "/usr/bin/head -c 1024 /dev/zero".to_owned(),
+            Ok(1024),
+        ),
+        (
+            "one byte more",
+            "/usr/bin/head -c 1025 /dev/zero".to_owned(),
+            Err("`tool` printed more than 1Ki on stdout and was stopped"),
+        ),
+        (
+            "endless, from two processes",
+            endless,
+            Err("`tool` printed more than 1Ki on stdout and was stopped"),
+        ),
+    ];
+    for (name, body, want) in cases {
+        let path = fake_tool(&bin, "tool", &body);
+        let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+        let got = tool
+            .command()
+            .max_stdout(ByteSize(1024))
+            .run(generous_deadline())
+            .await
+            .map(|o| o.stdout.len())
+            .map_err(|e| e.to_string());
+        assert_eq!(got, want.map_err(str::to_owned), "case {name}");
+    }
+    let pids = std::fs::read_to_string(&pids).unwrap();
+    for pid in pids.lines() {
+        assert!(
+            process_ended(pid.parse().unwrap()),
+            "process {pid} still runs"
+        );
+    }
+}
+
+/// Only the end of stderr is kept, however much a program prints there.
+#[tokio::test]
+async fn stderr_is_kept_only_at_its_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = fake_tool(
+        &tmp.path().join("bin"),
+        "tool",
+        "/usr/bin/head -c 10000000 /dev/zero >&2\necho 'the last line' >&2\necho out",
+    );
+    let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+    let output = tool.command().run(generous_deadline()).await.unwrap();
+    assert_eq!(output.stdout, b"out\n");
+    assert_eq!(output.stderr.len(), STDERR_KEPT_BYTES);
+    assert!(output.stderr.ends_with(b"\0the last line\n"));
 }

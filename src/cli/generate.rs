@@ -2,6 +2,7 @@
 //! Argo CD's environment (`ARGOCD_APP_*`, `KUBE_*`, `ARGOCD_ENV_*`, `ARGOCD_APP_PARAMETERS`).
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +19,12 @@ use crate::manifest::ImagePath;
 use crate::process::Env;
 use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
-use crate::render::{self, RenderOptions, SourceFile};
+use crate::render::{
+    self, ApiVersion, InvalidInput, KubeVersion, Namespace, ReleaseName, RenderError,
+    RenderOptions, SourceFile,
+};
 use crate::resolver::RegistryCache;
+use crate::size::ByteSize;
 
 /// Options of `init`, which only prepares the application's source.
 #[derive(Debug, Args)]
@@ -73,6 +78,16 @@ pub struct AppArgs {
         value_name = "NAMESPACES"
     )]
     pub pull_secret_namespaces: Vec<String>,
+    /// The most a render may produce, such as 64Mi or 100MB: kustomize or helm printing more is stopped, and a
+    /// plain directory whose files add up to more is not read. The operator's alone (an Application cannot set
+    /// it), so that no Application can fill the sidecar's memory.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_MAX_MANIFEST_SIZE",
+        default_value = "64Mi",
+        value_name = "SIZE"
+    )]
+    pub max_manifest_size: ByteSize,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -156,20 +171,22 @@ impl Argo {
 
 /// Renderer options from Argo CD's environment and the Application's renderer parameters: `release-name`,
 /// `values-files` (array or comma-separated), `set` and `set-string` (maps).
-fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> RenderOptions {
-    let mut options = source_options(argo, app_dir);
+fn render_options(argo: &Argo, args: &AppArgs, app_dir: &Path) -> Result<RenderOptions, Failure> {
+    let mut options = source_options(argo, app_dir)?;
     options.kustomize.extra_args = args
         .kustomize_args
         .as_deref()
         .map(|a| a.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
     options.plain.recursive = args.recurse;
-    options
+    options.max_manifest_size = args.max_manifest_size;
+    Ok(options)
 }
 
 /// What every renderer takes from Argo CD: where the repository is, and Helm's release, namespace, cluster and
-/// the Application's Helm parameters.
-fn source_options(argo: &Argo, app_dir: &Path) -> RenderOptions {
+/// the Application's Helm parameters. Each value that reaches helm's command line is checked here, and an invalid
+/// one is refused naming the variable or parameter it came from.
+fn source_options(argo: &Argo, app_dir: &Path) -> Result<RenderOptions, Failure> {
     let mut options = RenderOptions {
         env: Env::current(),
         ..RenderOptions::default()
@@ -184,13 +201,27 @@ fn source_options(argo: &Argo, app_dir: &Path) -> RenderOptions {
     }
     let helm = &mut options.helm;
     // ARGOCD_APP_NAME is `<namespace>_<name>` for apps outside the control plane's namespace; names have no `_`.
-    helm.release_name = argo
-        .app_name
+    let mut release_name = argo.app_name.as_deref().map(|n| {
+        (
+            "ARGOCD_APP_NAME",
+            n.rsplit('_').next().unwrap_or(n).to_string(),
+        )
+    });
+    helm.namespace = argo
+        .namespace
         .as_deref()
-        .map(|n| n.rsplit('_').next().unwrap_or(n).to_string());
-    helm.namespace = argo.namespace.clone();
-    helm.kube_version = argo.kube_version.clone();
-    helm.api_versions = argo.api_versions.clone();
+        .map(|ns| parse_input::<Namespace>(argo, "ARGOCD_APP_NAMESPACE", ns, ""))
+        .transpose()?;
+    helm.kube_version = argo
+        .kube_version
+        .as_deref()
+        .map(|v| parse_input::<KubeVersion>(argo, "KUBE_VERSION", v, ""))
+        .transpose()?;
+    helm.api_versions = argo
+        .api_versions
+        .iter()
+        .map(|api| parse_input::<ApiVersion>(argo, "KUBE_API_VERSIONS", api, ""))
+        .collect::<Result<_, _>>()?;
     for parameter in argo.parameters() {
         let name = parameter["name"].as_str().unwrap_or_default();
         let strings = |value: &serde_json::Value| -> Vec<String> {
@@ -220,7 +251,11 @@ fn source_options(argo: &Argo, app_dir: &Path) -> RenderOptions {
                 .unwrap_or_default()
         };
         match name {
-            "release-name" => helm.release_name = parameter["string"].as_str().map(String::from),
+            "release-name" => {
+                release_name = parameter["string"]
+                    .as_str()
+                    .map(|n| ("parameter release-name", n.to_owned()));
+            }
             "values-files" => {
                 helm.values_files = strings(if parameter["array"].is_null() {
                     &parameter["string"]
@@ -233,7 +268,46 @@ fn source_options(argo: &Argo, app_dir: &Path) -> RenderOptions {
             _ => {}
         }
     }
-    options
+    helm.release_name = release_name
+        .map(|(origin, name)| {
+            let fix = if origin == "ARGOCD_APP_NAME" {
+                "; set the release-name parameter"
+            } else {
+                ""
+            };
+            parse_input::<ReleaseName>(argo, origin, &name, fix)
+        })
+        .transpose()?;
+    Ok(options)
+}
+
+/// `value`, which came from `origin` (a variable or parameter), parsed; an invalid one is refused naming the
+/// application, the origin and the value, then `fix` when there is one.
+fn parse_input<T: FromStr<Err = InvalidInput>>(
+    argo: &Argo,
+    origin: &str,
+    value: &str,
+    fix: &str,
+) -> Result<T, Failure> {
+    value
+        .parse()
+        .map_err(|e| Failure::Invalid(format!("{}{origin}: {e}{fix}", argo.prefix())))
+}
+
+/// A rendering failure as the command reports it: what the Application gave (values files outside the repository,
+/// links out of it, more manifests than the operator allows) is invalid input; the rest means there is no result.
+fn render_failure(argo: &Argo, error: RenderError) -> Failure {
+    let prefix = argo.prefix();
+    match error {
+        RenderError::ValuesFileOutside { .. } | RenderError::ValuesFileMissing { .. } => {
+            Failure::Invalid(format!("{prefix}parameter values-files: {error}"))
+        }
+        RenderError::SymlinkOutside { .. }
+        | RenderError::DependencyOutside { .. }
+        | RenderError::OutputTooLarge { .. }
+        | RenderError::ManifestsTooLarge { .. } => Failure::Invalid(format!("{prefix}{error}")),
+        _ => Failure::NoResult(format!("{prefix}{error}")),
+    }
 }
 
 /// A `set` / `set-string` value as helm's `--set` must receive it to read it as one value: helm splits at every
@@ -309,12 +383,12 @@ fn extra_paths(args: &AppArgs) -> Result<Vec<ImagePath>, Failure> {
 pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
     let argo = Argo::from_env();
     let dir = app_dir(&args)?;
-    let options = source_options(&argo, &dir);
+    let options = source_options(&argo, &dir)?;
     budget::mark_init(&dir);
     super::within_budget(global, "init", async {
         render::init(&dir, &options, Instant::now().into_std() + global.budget)
             .await
-            .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
+            .map_err(|e| render_failure(&argo, e))
     })?;
     Ok(String::new())
 }
@@ -339,15 +413,15 @@ pub(super) async fn rendered_and_planned(
 ) -> Result<Planned, Failure> {
     let prefix = argo.prefix();
     let dir = app_dir(&args.source)?;
-    let options = render_options(argo, args, &dir);
+    let options = render_options(argo, args, &dir)?;
     if prepare {
         render::init(&dir, &options, deadline.into_std())
             .await
-            .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+            .map_err(|e| render_failure(argo, e))?;
     }
     let rendered = render::render(&dir, &options, deadline.into_std())
         .await
-        .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+        .map_err(|e| render_failure(argo, e))?;
     let context = AppContext {
         name: argo.app_name.clone(),
         parameters: argo.parameters.clone(),

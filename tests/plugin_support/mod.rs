@@ -400,6 +400,20 @@ impl Sidecar {
         generate
     }
 
+    /// A manifest request that may fail at either step, as argocd-cmp-server runs it: `init`, then `generate`
+    /// only when `init` succeeded. Returns the outcome of the last command run (the one Argo CD reports).
+    pub async fn manifest_request(&self, repo: &Repo, app: &Application) -> Run {
+        let work = self.unpack(repo);
+        let dir = work.path().join(&app.path);
+        let mut vars = self.base_vars();
+        vars.extend(app.generate_vars());
+        let init = run(dir.clone(), "init", vars.clone()).await;
+        if !init.status.success() {
+            return init;
+        }
+        run(dir, "generate", vars).await
+    }
+
     /// What argocd-cmp-server does for a parameters request: unpack, then the dynamic parameters command alone
     /// (no `init`), with the reduced environment.
     pub async fn parameters(&self, repo: &Repo, app: &Application) -> Run {
