@@ -97,7 +97,10 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     }
     let argo = Argo::from_env();
     let (report, failures) = super::within_budget(global, "explain", async {
-        let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+        let deadline = Instant::from_std(super::budget::deadline_after(
+            std::time::Instant::now(),
+            global.budget.saturating_sub(generate::OUTPUT_MARGIN),
+        ));
         let registries = super::registries(global, &args.app.registry)?;
         let planned = rendered_and_planned(
             &args.app,

@@ -280,9 +280,13 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
     let options = source_options(&argo, &dir);
     budget::mark_init(&dir);
     super::within_budget(global, "init", async {
-        render::init(&dir, &options, Instant::now().into_std() + global.budget)
-            .await
-            .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
+        render::init(
+            &dir,
+            &options,
+            budget::deadline_after(std::time::Instant::now(), global.budget),
+        )
+        .await
+        .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
     })?;
     Ok(String::new())
 }
@@ -342,7 +346,10 @@ async fn rendered_and_resolved(
     argo: &Argo,
     prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
-    let deadline = Instant::now() + budget.left().saturating_sub(generate::OUTPUT_MARGIN);
+    let deadline = Instant::from_std(budget::deadline_after(
+        std::time::Instant::now(),
+        budget.left().saturating_sub(generate::OUTPUT_MARGIN),
+    ));
     let registries = Arc::new(super::registries(global, &args.app.registry)?);
     let Planned { rendered, plan, .. } = rendered_and_planned(
         &args.app,
