@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod explain;
 pub mod generate;
+pub mod message;
 pub mod resolve;
 pub mod tags;
 
@@ -90,6 +91,9 @@ const DEFAULT_REGISTRIES_CONF: &str = "/app/config/registries.conf";
 
 fn parse_budget(value: &str) -> Result<Duration, String> {
     match crate::registry::credentials::parse_go_duration(value) {
+        Ok(d) if d > budget::MAX_BUDGET => Err(format!(
+            "'{value}' is more than the maximum of 1h: Argo CD gives a whole manifest request a minute by default"
+        )),
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(format!(
             "'{value}' is not a positive duration such as 40s or 1m30s"
@@ -217,10 +221,40 @@ pub fn command() -> clap::Command {
     adjust(<Cli as clap::CommandFactory>::command(), &present)
 }
 
-/// Parses the process's command line with [`command`].
-pub fn parse() -> Cli {
-    let matches = command().get_matches();
-    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+/// Parses the process's command line with [`command`]. `Err` is the exit code when there is nothing to run:
+/// `--help` and `--version` (printed to stdout, 0), or a usage error (one paragraph on stderr, see
+/// [`message::usage`], 2).
+pub fn parse() -> Result<Cli, ExitCode> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    parse_from(&args)
+}
+
+fn parse_from(args: &[std::ffi::OsString]) -> Result<Cli, ExitCode> {
+    let command = command();
+    let parsed = command
+        .clone()
+        .try_get_matches_from(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    match parsed {
+        Ok(cli) => Ok(cli),
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            // A closed stdout (`--help | head`) is not an error.
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!(
+                "{}",
+                message::paragraph(&message::usage(&e, &command, args))
+            );
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// Runs the parsed command line; the data to print goes to stdout only on success.
@@ -341,7 +375,7 @@ pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
             }
         }
         Err(failure) => {
-            eprintln!("argocd-image-resolver: {}", failure.message());
+            eprint!("{}", message::paragraph(failure.message()));
             ExitCode::from(match failure {
                 Failure::NoResult(_) => 1,
                 Failure::Invalid(_) => 2,
@@ -352,11 +386,13 @@ pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
 
 /// Sends `tracing` events to stderr at the requested level and format.
 pub fn init_logging(global: &GlobalArgs) {
+    // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
+    let ansi = io::stderr().is_terminal();
+    let json = global.log_format == LogFormat::Json;
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::from(global.log_level))
-        .with_writer(io::stderr)
-        // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
-        .with_ansi(io::stderr().is_terminal())
+        .with_writer(move || message::SafeStderr { json, ansi })
+        .with_ansi(ansi)
         .with_target(false);
     // A second initialisation (tests calling this twice) is harmless, so its error is ignored.
     let _ = match global.log_format {
@@ -376,6 +412,44 @@ fn json(value: &impl serde::Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budgets_are_positive_and_at_most_an_hour() {
+        let cases: &[(&str, &str, Result<Duration, &str>)] = &[
+            ("seconds", "40s", Ok(Duration::from_secs(40))),
+            ("mixed units", "1m30s", Ok(Duration::from_secs(90))),
+            ("the maximum", "1h", Ok(Duration::from_secs(3600))),
+            (
+                "just over the maximum",
+                "1h0m0.001s",
+                Err(
+                    "'1h0m0.001s' is more than the maximum of 1h: Argo CD gives a whole manifest request a \
+                     minute by default",
+                ),
+            ),
+            (
+                "regression: i64::MAX seconds overflowed Instant::now() + budget (exit 101)",
+                "9223372036854775807s",
+                Err(
+                    "'9223372036854775807s' is more than the maximum of 1h: Argo CD gives a whole manifest \
+                     request a minute by default",
+                ),
+            ),
+            (
+                "zero",
+                "0s",
+                Err("'0s' is not a positive duration such as 40s or 1m30s"),
+            ),
+            (
+                "words",
+                "soon",
+                Err("'soon' is not a positive duration such as 40s or 1m30s"),
+            ),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(parse_budget(value), want.map_err(String::from), "{name}");
+        }
+    }
 
     /// Every flag a command's help lists does something for it: commands take only the options they use.
     #[test]
