@@ -211,10 +211,20 @@ pub fn usage(error: &clap::Error, command: &clap::Command, args: &[OsString]) ->
                 )
             }
         }
-        ErrorKind::UnknownArgument => format!(
-            "unexpected argument '{arg}'{}{help}",
-            suggested(ContextKind::SuggestedArg)
-        ),
+        ErrorKind::UnknownArgument => {
+            // clap's tips, such as "to pass '-x' as a value, use '-- -x'".
+            let tips: String = match error.get(ContextKind::Suggested) {
+                Some(ContextValue::StyledStrs(tips)) => tips
+                    .iter()
+                    .map(|tip| format!("; {}", escape(&tip.to_string())))
+                    .collect(),
+                _ => String::new(),
+            };
+            format!(
+                "unexpected argument '{arg}'{}{tips}{help}",
+                suggested(ContextKind::SuggestedArg)
+            )
+        }
         ErrorKind::InvalidSubcommand => {
             let given = string(error, ContextKind::InvalidSubcommand)
                 .map(|s| escape(&s))

@@ -317,13 +317,36 @@ pub fn credential_spec(args: &CredentialArgs) -> Result<Option<CredentialSpec>, 
         .map_err(|e| Failure::Invalid(format!("invalid --credentials: {e}")))
 }
 
-/// A failure to reach or use a registry: bad configuration is invalid input, anything else has no result.
+/// A failure to reach or use a registry: bad configuration (registries.conf, a credential spec, a docker config or
+/// pull secret that cannot be read as one) is invalid input, anything else (a registry, a credential program or
+/// the network failing) has no result.
 pub fn access_failure(error: AccessError) -> Failure {
-    match error {
-        AccessError::Config { .. } | AccessError::ConfSpec { .. } => {
-            Failure::Invalid(error.to_string())
-        }
-        other => Failure::NoResult(other.to_string()),
+    use crate::registry::credentials::CredentialError as E;
+    let invalid = match &error {
+        AccessError::Config { .. } | AccessError::ConfSpec { .. } => true,
+        AccessError::Credential { source, .. } => matches!(
+            source,
+            E::InvalidSpec { .. }
+                | E::InvalidDuration { .. }
+                | E::RegistryMismatch { .. }
+                | E::EnvNotSet { .. }
+                | E::EnvMalformed { .. }
+                | E::NoPullSecretsDir { .. }
+                | E::SecretNotMounted { .. }
+                | E::SecretMalformed { .. }
+                | E::NoAuthInPullSecret { .. }
+                | E::DockerConfigSyntax { .. }
+                | E::AuthEntry { .. }
+                | E::HelperName { .. }
+                | E::HelperNotFound { .. }
+                | E::MetadataHost { .. }
+        ),
+        AccessError::Client(_) => false,
+    };
+    if invalid {
+        Failure::Invalid(error.to_string())
+    } else {
+        Failure::NoResult(error.to_string())
     }
 }
 
