@@ -12,11 +12,12 @@ use tokio::time::Instant;
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::cache::{self, FileCache};
-use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
+use crate::generate::{self, AppContext, Decision, GenerateError, Plan, Resolutions};
 use crate::image::ImageDefaults;
-use crate::manifest::ImagePath;
-use crate::process::Env;
-use crate::render::{self, RenderOptions, SourceFile};
+use crate::manifest::{ImagePath, ScanError};
+use crate::policy::source::{Parameter, parse_parameters};
+use crate::process::{Env, ProcessError};
+use crate::render::{self, RenderError, RenderOptions, SourceFile};
 use crate::resolver::RegistryCache;
 
 /// Options of `init`, which only prepares the application's source.
@@ -91,23 +92,50 @@ pub(super) struct Argo {
     kube_version: Option<String>,
     api_versions: Vec<String>,
     source_path: Option<String>,
+    /// `ARGOCD_APP_PARAMETERS` as given, and parsed.
     parameters: Option<String>,
+    parsed_parameters: Vec<Parameter>,
     env: Vec<(String, String)>,
 }
 
 impl Argo {
-    pub(super) fn from_env() -> Argo {
-        let env: Vec<(String, String)> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
+    /// Reads Argo CD's environment. What the Application sets (its parameters, its plugin env) must be text, and
+    /// the parameters a JSON list of the expected shape: otherwise the error names the variable.
+    pub(super) fn from_env() -> Result<Argo, Failure> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => env.push((name, value)),
+                (Ok(name), Err(_))
+                    if name == "ARGOCD_APP_PARAMETERS" || name.starts_with("ARGOCD_ENV_") =>
+                {
+                    return Err(Failure::Invalid(format!(
+                        "{name} is not UTF-8 text: Argo CD passes the Application's parameters and plugin env as \
+                         text"
+                    )));
+                }
+                // Variables with names that are not text are no one's input to this plugin.
+                _ => {}
+            }
+        }
         let get = |name: &str| {
             env.iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
                 .filter(|v| !v.is_empty())
         };
-        Argo {
-            app_name: get("ARGOCD_APP_NAME"),
+        let parameters = get("ARGOCD_APP_PARAMETERS");
+        let app_name = get("ARGOCD_APP_NAME");
+        let parsed_parameters = parse_parameters(parameters.as_deref().unwrap_or_default())
+            .map_err(|e| {
+                let prefix = app_name
+                    .as_ref()
+                    .map(|n| format!("application {n}: "))
+                    .unwrap_or_default();
+                Failure::Invalid(format!("{prefix}{e}"))
+            })?;
+        Ok(Argo {
+            app_name,
             namespace: get("ARGOCD_APP_NAMESPACE"),
             kube_version: get("KUBE_VERSION"),
             api_versions: get("KUBE_API_VERSIONS")
@@ -120,18 +148,18 @@ impl Argo {
                 })
                 .unwrap_or_default(),
             source_path: get("ARGOCD_APP_SOURCE_PATH"),
-            parameters: get("ARGOCD_APP_PARAMETERS"),
+            parameters,
+            parsed_parameters,
             env,
-        }
+        })
     }
 
     /// The parameters as JSON values, for the renderer's own (non-policy) parameters.
     fn parameters(&self) -> Vec<serde_json::Value> {
-        self.parameters
-            .as_deref()
-            .and_then(|json| serde_json::from_str::<Option<Vec<serde_json::Value>>>(json).ok())
-            .flatten()
-            .unwrap_or_default()
+        self.parsed_parameters
+            .iter()
+            .map(|p| serde_json::to_value(p).expect("strings serialise"))
+            .collect()
     }
 
     /// A message prefix naming the application, as Argo CD shows it in the UI.
@@ -275,7 +303,7 @@ fn extra_paths(args: &AppArgs) -> Result<Vec<ImagePath>, Failure> {
 
 /// `init`: prepare the source before `generate` (build a Helm chart's missing dependencies).
 pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     let dir = app_dir(&args)?;
     let options = source_options(&argo, &dir);
     budget::mark_init(&dir);
@@ -286,9 +314,51 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
             budget::deadline_after(std::time::Instant::now(), global.budget),
         )
         .await
-        .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
+        .map_err(|e| render_failure(&argo.prefix(), e))
     })?;
     Ok(String::new())
+}
+
+/// A render failure as the command's failure: what the application's own files or a tool's verdict on them
+/// caused is invalid input (exit 2); a missing tool, a deadline or an I/O failure is not (exit 1).
+fn render_failure(prefix: &str, error: RenderError) -> Failure {
+    let message = format!("{prefix}{error}");
+    match error {
+        RenderError::KustomizeNotFound
+        | RenderError::Read { .. }
+        | RenderError::HelmHome { .. }
+        | RenderError::TimedOut { .. }
+        | RenderError::Process(
+            ProcessError::NotFound { .. }
+            | ProcessError::Spawn { .. }
+            | ProcessError::TimedOut { .. }
+            | ProcessError::Output { .. },
+        ) => Failure::NoResult(message),
+        _ => Failure::Invalid(message),
+    }
+}
+
+/// `error`'s message, with a YAML error located in the file it came from (`b.yaml at line 3`) when the stream was
+/// joined from files, rather than in the joined stream ("document 2 at line 11"); for a rendered template, the
+/// template is named beside the stream's position.
+fn located(error: &GenerateError, sources: &[SourceFile]) -> String {
+    let GenerateError::Scan(ScanError::Yaml {
+        line,
+        column,
+        message,
+        ..
+    }) = error
+    else {
+        return error.to_string();
+    };
+    match SourceFile::locate(sources, *line) {
+        Some((source, Some(file_line))) => format!(
+            "invalid yaml in {} at line {file_line}, column {column}: {message}",
+            source.path
+        ),
+        Some((source, None)) => format!("{error} (rendered from {})", source.path),
+        None => error.to_string(),
+    }
 }
 
 /// The rendered text, the context it was planned with, and the plan: everything before a registry is asked.
@@ -315,11 +385,11 @@ pub(super) async fn rendered_and_planned(
     if prepare {
         render::init(&dir, &options, deadline.into_std())
             .await
-            .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+            .map_err(|e| render_failure(&prefix, e))?;
     }
     let rendered = render::render(&dir, &options, deadline.into_std())
         .await
-        .map_err(|e| Failure::NoResult(format!("{prefix}{e}")))?;
+        .map_err(|e| render_failure(&prefix, e))?;
     let context = AppContext {
         name: argo.app_name.clone(),
         parameters: argo.parameters.clone(),
@@ -328,7 +398,7 @@ pub(super) async fn rendered_and_planned(
         image_defaults,
     };
     let plan = generate::plan(&rendered.output, &context)
-        .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
+        .map_err(|e| Failure::Invalid(format!("{prefix}{}", located(&e, &rendered.sources))))?;
     Ok(Planned {
         rendered: rendered.output,
         sources: rendered.sources,
@@ -369,7 +439,7 @@ async fn rendered_and_resolved(
 
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
 pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     // argocd-cmp-server has just run `init` in this directory, under the same deadline.
     let budget = Budget::left_in(&app_dir(&args.app.source)?, global.budget);
     if budget.left() <= generate::OUTPUT_MARGIN {
@@ -413,7 +483,7 @@ struct Announcement {
 /// `/` written `_`) and holding the tag it resolves to now, so the UI shows it and a user can pin it (setting the
 /// parameter is the pin). Prepares the source first, as `init` would.
 pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     super::within_budget(global, "parameters", async {
         // argocd-cmp-server runs `init` only before `generate`, never before the dynamic parameters command, so a
         // chart whose dependencies are not in git would not render here: prepare the source ourselves (the working
