@@ -115,6 +115,10 @@ fn run(case: &Case) -> Vec<String> {
     let output = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // `MALFORMED_INPUTS_SHOW=1 cargo test --test malformed_inputs -- --nocapture` prints every message, to read them.
+    if std::env::var_os("MALFORMED_INPUTS_SHOW").is_some() {
+        eprintln!("{}: {stderr}", case.name);
+    }
     let mut problems = Vec::new();
     match output.status.code() {
         Some(code) if code == case.code => {}
@@ -843,6 +847,593 @@ fn docker_config() {
             format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"\\u202e\\u0001\"}}}}}}"),
             "config.json",
         ),
+    ];
+    check(cases);
+}
+
+/// `generate` of the plain directory `app/` holding `files`.
+fn app(name: &str, files: &[(&str, &[u8])]) -> Case {
+    let mut case = case(name, &["generate", "--app-dir", "{dir}/app"]);
+    for (path, content) in files {
+        case = case.file(&format!("app/{path}"), content.to_vec());
+    }
+    case
+}
+
+const CONFIG_MAP: &[u8] = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n";
+
+#[test]
+fn plain_directory_manifests() {
+    let deep_list = format!("a: {}\n", "[".repeat(100_000));
+    let deep_map = format!(
+        "{}x\n",
+        (0..3000)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect::<String>()
+    );
+    let huge_flow = format!(
+        "apiVersion: v1\nkind: ConfigMap\ndata: [{}\n",
+        "1, ".repeat(700_000)
+    );
+    let cases = vec![
+        app(
+            "yaml: unclosed flow sequence in the second file",
+            &[
+                ("a.yaml", CONFIG_MAP),
+                ("b.yaml", b"kind: Pod\nspec:\n  containers: [\n  - x\n"),
+            ],
+        )
+        .names("b.yaml"),
+        app(
+            "yaml: error on line 3 of the second file is reported there",
+            &[
+                ("a.yaml", CONFIG_MAP),
+                ("b.yaml", b"kind: Pod\nmetadata:\n  name: a: b\n"),
+            ],
+        )
+        .names("b.yaml at line 3"),
+        app(
+            "yaml: unclosed quote",
+            &[("a.yaml", b"kind: Pod\nmetadata:\n  name: \"web\n")],
+        )
+        .names("a.yaml"),
+        app(
+            "yaml: tab indentation",
+            &[("a.yaml", b"kind: Pod\nmetadata:\n\tname: web\n")],
+        )
+        .names("a.yaml"),
+        app(
+            "yaml: mapping in a plain scalar",
+            &[("a.yaml", b"kind: Pod: x\n")],
+        )
+        .names("a.yaml"),
+        app(
+            "yaml: bad indentation in a later document",
+            &[("a.yaml", b"kind: A\n---\nkind: B\n---\nkind: C\n  x: 1\n")],
+        )
+        .names("a.yaml at line 6"),
+        app(
+            "yaml: NUL byte",
+            &[("a.yaml", b"kind: Pod\nmetadata:\n  name: a\x00b\n")],
+        )
+        .names("a.yaml"),
+        app(
+            "yaml: deeply nested lists",
+            &[("a.yaml", deep_list.as_bytes())],
+        )
+        .names("a.yaml"),
+        app(
+            "yaml: deeply nested maps",
+            &[("a.yaml", deep_map.as_bytes())],
+        )
+        .names("a.yaml"),
+        app(
+            "yaml: a huge unclosed flow sequence",
+            &[("a.yaml", huge_flow.as_bytes())],
+        )
+        .names("a.yaml"),
+        app("json: broken", &[("a.json", b"{\"kind\": \"Pod\",\n")]).names("a.json"),
+        app("yml: broken", &[("z.yml", b"kind: [\n")]).names("z.yml"),
+        app(
+            "not UTF-8: the first file",
+            &[("a.yaml", b"kind: Pod\nmetadata:\n  name: \xff\n")],
+        )
+        .names("a.yaml is not UTF-8"),
+        app(
+            "not UTF-8: a later file",
+            &[("a.yaml", CONFIG_MAP), ("c.yaml", b"\xff\xfe")],
+        )
+        .names("c.yaml is not UTF-8"),
+        app(
+            "not UTF-8: latin-1 text",
+            &[("a.yaml", b"kind: ConfigMap\ndata:\n  k: caf\xe9\n")],
+        )
+        .names("a.yaml"),
+        app(
+            "no manifests: empty directory",
+            &[("README.md", b"# app\n")],
+        )
+        .names("no manifests"),
+        app(
+            "no manifests: only blank files",
+            &[("a.yaml", b"\n\n"), ("b.yml", b"   \n")],
+        )
+        .names("no manifests"),
+        app(
+            "recurse: a broken file below",
+            &[("a.yaml", CONFIG_MAP), ("sub/b.yaml", b"kind: [\n")],
+        )
+        .arg("--recurse")
+        .names("b.yaml"),
+        app(
+            "image paths: bad path",
+            &[("a.yaml", DEPLOYMENT.as_bytes())],
+        )
+        .arg("--image-paths")
+        .arg("spec.[")
+        .names("--image-paths"),
+        app(
+            "kustomize: broken kustomization",
+            &[("kustomization.yaml", b"resources: [\n")],
+        )
+        .names("kustomize"),
+        app(
+            "kustomize: missing resource",
+            &[("kustomization.yaml", b"resources:\n- nothere.yaml\n")],
+        )
+        .names("nothere.yaml"),
+        app(
+            "helm: broken Chart.yaml",
+            &[
+                ("Chart.yaml", b"name: [\n"),
+                ("templates/a.yaml", CONFIG_MAP),
+            ],
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .names("Chart.yaml"),
+        app(
+            "helm: Chart.yaml not UTF-8",
+            &[
+                ("Chart.yaml", b"name: \xff\nversion: 1.0.0\n"),
+                ("templates/a.yaml", CONFIG_MAP),
+            ],
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .names("Chart.yaml"),
+        app(
+            "helm: a template that fails",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("templates/a.yaml", b"x: {{ .Values.a.b }}\n"),
+            ],
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .names("helm"),
+        app(
+            "helm: a template that renders broken YAML",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("templates/a.yaml", b"kind: [\n"),
+            ],
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .names("templates/a.yaml"),
+        named(
+            "init: broken Chart.yaml",
+            case("", &["init", "--app-dir", "{dir}/app"])
+                .file("app/Chart.yaml", b"name: [\n".to_vec()),
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .names("Chart.yaml"),
+        named(
+            "explain: broken manifest",
+            case("", &["explain", "{dir}/app"]).file("app/a.yaml", b"kind: [\n".to_vec()),
+        )
+        .names("a.yaml"),
+        named(
+            "parameters: broken manifest",
+            case("", &["parameters", "--app-dir", "{dir}/app"])
+                .file("app/a.yaml", b"kind: [\n".to_vec()),
+        )
+        .names("a.yaml"),
+    ];
+    check(cases);
+}
+
+const KEY: &str = "argocd-image-updater.argoproj.io/";
+
+/// A Deployment of `registry.test/web:1.0.0` with `annotations` (key after the prefix, value as YAML).
+fn annotated(name: &str, annotations: &[(&str, &str)]) -> Case {
+    let mut text = String::from(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n",
+    );
+    for (key, value) in annotations {
+        text.push_str(&format!("    {KEY}{key}: {value}\n"));
+    }
+    text.push_str("spec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.test/web:1.0.0\n");
+    app(
+        &format!("annotation: {name}"),
+        &[("web.yaml", text.as_bytes())],
+    )
+}
+
+#[test]
+fn policy_annotations() {
+    let list = "web=registry.test/web";
+    let per_image = |name: &str, option: &str, value: &str, names: &str| {
+        annotated(
+            name,
+            &[("image-list", list), (&format!("web.{option}"), value)],
+        )
+        .names(names)
+    };
+    let cases = vec![
+        annotated(
+            "image-list: upper case",
+            &[("image-list", "web=registry.test/Web")],
+        )
+        .names("registry.test/Web"),
+        annotated(
+            "image-list: empty constraint",
+            &[("image-list", "'web=registry.test/web:'")],
+        )
+        .names("registry.test/web:"),
+        annotated(
+            "image-list: bad constraint",
+            &[("image-list", "'web=registry.test/web:>=x.y.z.w'")],
+        )
+        .names("x.y.z.w"),
+        annotated(
+            "image-list: comma inside a constraint",
+            &[("image-list", "'web=registry.test/web:>=1,<2'")],
+        )
+        .names("<2"),
+        annotated(
+            "image-list: alias with a space",
+            &[("image-list", "'we b=registry.test/web'")],
+        )
+        .names("we b"),
+        annotated(
+            "image-list: empty alias",
+            &[("image-list", "=registry.test/web")],
+        )
+        .names("image-list"),
+        annotated(
+            "image-list: duplicate alias",
+            &[("image-list", "web=registry.test/web,web=registry.test/api")],
+        )
+        .names("web"),
+        annotated("image-list: only a tag", &[("image-list", "web=:1.0")]).names(":1.0"),
+        annotated(
+            "image-list: escaped NUL",
+            &[("image-list", "\"web=registry.test/w\\0eb\"")],
+        )
+        .names(r"\0"),
+        annotated(
+            "image-list: bidi override",
+            &[("image-list", "\"web=registry.test/w\\u202eeb\"")],
+        )
+        .names(r"\u{202e}"),
+        per_image(
+            "update-strategy unknown",
+            "update-strategy",
+            "newest",
+            "newest",
+        ),
+        per_image(
+            "update-strategy with a control character",
+            "update-strategy",
+            "\"semver\\x07\"",
+            r"semver\u{7}",
+        ),
+        per_image("allow-tags without regexp", "allow-tags", "^v", "^v"),
+        per_image("allow-tags unclosed group", "allow-tags", "'regexp:('", "("),
+        per_image("tag-match unclosed class", "tag-match", "'regexp:[a'", "[a"),
+        per_image("ignore-tags unclosed class", "ignore-tags", "'['", "["),
+        per_image("platforms os only", "platforms", "linux", "linux"),
+        per_image(
+            "platforms empty part",
+            "platforms",
+            "'linux/amd64,,/'",
+            "platforms",
+        ),
+        per_image(
+            "pull-secret without source",
+            "pull-secret",
+            "user:pass",
+            "pull-secret",
+        ),
+        per_image(
+            "pull-secret without namespace",
+            "pull-secret",
+            "pullsecret:x",
+            "pullsecret:x",
+        ),
+        per_image(
+            "pull-secret secret without field",
+            "pull-secret",
+            "secret:ns/x",
+            "secret:ns/x",
+        ),
+        per_image(
+            "tag-pattern unclosed group",
+            "tag-pattern",
+            "'('",
+            "tag-pattern",
+        ),
+        per_image(
+            "include-prerelease not a boolean",
+            "include-prerelease",
+            "yes",
+            "include-prerelease",
+        ),
+        per_image(
+            "strict-semver not a boolean",
+            "strict-semver",
+            "'1'",
+            "strict-semver",
+        ),
+        per_image("hold not a boolean", "hold", "maybe", "maybe"),
+        per_image("pin not a tag", "pin", "../x", "../x"),
+        per_image(
+            "pin with a control character",
+            "pin",
+            "\"1.0\\x01\"",
+            r"1.0\u{1}",
+        ),
+        per_image("order unknown", "order", "up", "up"),
+        per_image(
+            "kustomize.image-name upper case",
+            "kustomize.image-name",
+            "Web",
+            "Web",
+        ),
+        annotated(
+            "extract refers to a group the pattern lacks",
+            &[
+                ("image-list", list),
+                ("web.tag-pattern", "'^(\\d+)$'"),
+                ("web.extract", "$nope"),
+            ],
+        )
+        .names("web.extract"),
+        annotated(
+            "extract without tag-pattern",
+            &[("image-list", list), ("web.extract", "$1")],
+        )
+        .names("web.extract"),
+        annotated(
+            "app-wide update-strategy unknown",
+            &[("image-list", list), ("update-strategy", "newest")],
+        )
+        .names("newest"),
+        annotated(
+            "app-wide ignore-tags unclosed",
+            &[("image-list", list), ("ignore-tags", "'[a-'")],
+        )
+        .names("[a-"),
+        annotated(
+            "app-wide platforms bad",
+            &[("image-list", list), ("platforms", "/arm64")],
+        )
+        .names("/arm64"),
+    ];
+    check(cases);
+}
+
+/// `generate` of an app with the tracked Deployment and `ARGOCD_APP_PARAMETERS` set to `json`.
+fn with_parameters(name: &str, json: impl Into<OsString>, names: &str) -> Case {
+    app(
+        &format!("parameters: {name}"),
+        &[("web.yaml", DEPLOYMENT.as_bytes())],
+    )
+    .env("ARGOCD_APP_PARAMETERS", json)
+    .names(names)
+}
+
+#[test]
+fn app_parameters() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases = vec![
+        with_parameters("not JSON", "not json", "ARGOCD_APP_PARAMETERS"),
+        with_parameters("an object", "{}", "ARGOCD_APP_PARAMETERS"),
+        with_parameters("a list of numbers", "[1]", "ARGOCD_APP_PARAMETERS"),
+        with_parameters(
+            "an item without name",
+            r#"[{"string": "x"}]"#,
+            "ARGOCD_APP_PARAMETERS",
+        ),
+        with_parameters(
+            "a number for a name",
+            r#"[{"name": 1, "string": "x"}]"#,
+            "ARGOCD_APP_PARAMETERS",
+        ),
+        with_parameters(
+            "regression: a number for image-list was reported only by column",
+            r#"[{"name":"image-list","string":1}]"#,
+            "parameter image-list",
+        ),
+        with_parameters(
+            "an array of numbers",
+            r#"[{"name":"image-list","array":[1]}]"#,
+            "parameter image-list",
+        ),
+        with_parameters(
+            "a map of numbers",
+            r#"[{"name":"policy","map":{"update-strategy":1}}]"#,
+            "parameter policy",
+        ),
+        with_parameters(
+            "a boolean for a renderer parameter",
+            r#"[{"name":"release-name","string":true}]"#,
+            "parameter release-name",
+        ),
+        with_parameters(
+            "two values",
+            r#"[{"name":"image-list","string":"a","array":["b"]}]"#,
+            "image-list",
+        ),
+        with_parameters(
+            "policy as a string",
+            r#"[{"name":"policy","string":"x"}]"#,
+            "policy",
+        ),
+        with_parameters(
+            "bad image",
+            r#"[{"name":"image-list","string":"web=registry.test/Web"}]"#,
+            "registry.test/Web",
+        ),
+        with_parameters(
+            "bad strategy",
+            r#"[{"name":"image-list","string":"web=registry.test/web"},{"name":"update-strategy","string":"newest"}]"#,
+            "newest",
+        ),
+        with_parameters(
+            "bad pin",
+            r#"[{"name":"image-list","string":"web=registry.test/web"},{"name":"web.pin","string":"a/b"}]"#,
+            "a/b",
+        ),
+        with_parameters(
+            "escaped control character",
+            r#"[{"name":"image-list","string":"web=registry.test/web"},{"name":"update-strategy","string":"x\u0001\u202e"}]"#,
+            r"x\u{1}\u{202e}",
+        ),
+        with_parameters("deeply nested", deep, "ARGOCD_APP_PARAMETERS"),
+        with_parameters("trailing text", "[] x", "ARGOCD_APP_PARAMETERS"),
+        with_parameters(
+            "regression: not UTF-8 was silently ignored",
+            OsString::from_vec(b"[{\"name\":\"\xff\"}]".to_vec()),
+            "ARGOCD_APP_PARAMETERS",
+        ),
+        named(
+            "parameters command: a number for image-list",
+            case("", &["parameters", "--app-dir", "{dir}/app"])
+                .file("app/web.yaml", DEPLOYMENT)
+                .env(
+                    "ARGOCD_APP_PARAMETERS",
+                    r#"[{"name":"image-list","string":1}]"#,
+                ),
+        )
+        .names("parameter image-list"),
+        named(
+            "init: not UTF-8",
+            case("", &["init", "--app-dir", "{dir}/app"])
+                .file("app/web.yaml", DEPLOYMENT)
+                .env(
+                    "ARGOCD_APP_PARAMETERS",
+                    OsString::from_vec(b"\xff".to_vec()),
+                ),
+        )
+        .names("ARGOCD_APP_PARAMETERS"),
+        named(
+            "explain: not JSON",
+            case("", &["explain", "{dir}/app"])
+                .file("app/web.yaml", DEPLOYMENT)
+                .env("ARGOCD_APP_PARAMETERS", "[{"),
+        )
+        .names("ARGOCD_APP_PARAMETERS"),
+    ];
+    check(cases);
+}
+
+#[test]
+fn plugin_env() {
+    let env = |name: &str, var: &str, value: &str, names: &str| {
+        named(
+            &format!("plugin env: {name}"),
+            app("", &[("web.yaml", DEPLOYMENT.as_bytes())])
+                .env("ARGOCD_ENV_IMAGE_LIST", "web=registry.test/web")
+                .env(var, value)
+                .names(names),
+        )
+    };
+    let cases = vec![
+        named(
+            "plugin env: image list upper case",
+            app("", &[("web.yaml", DEPLOYMENT.as_bytes())])
+                .env("ARGOCD_ENV_IMAGE_LIST", "web=registry.test/Web"),
+        )
+        .names("ARGOCD_ENV_IMAGE_LIST"),
+        env(
+            "strategy unknown",
+            "ARGOCD_ENV_UPDATE_STRATEGY",
+            "newest",
+            "ARGOCD_ENV_UPDATE_STRATEGY",
+        ),
+        env(
+            "allow-tags unclosed",
+            "ARGOCD_ENV_ALLOW_TAGS",
+            "regexp:(",
+            "ARGOCD_ENV_ALLOW_TAGS",
+        ),
+        env(
+            "ignore-tags unclosed",
+            "ARGOCD_ENV_IGNORE_TAGS",
+            "[",
+            "ARGOCD_ENV_IGNORE_TAGS",
+        ),
+        env(
+            "platforms bad",
+            "ARGOCD_ENV_PLATFORMS",
+            "linux",
+            "ARGOCD_ENV_PLATFORMS",
+        ),
+        env(
+            "exact key strategy",
+            "ARGOCD_ENV_update-strategy",
+            "newest",
+            "ARGOCD_ENV_update-strategy",
+        ),
+        env(
+            "bidi override in a value",
+            "ARGOCD_ENV_UPDATE_STRATEGY",
+            "semver\u{202e}",
+            r"semver\u{202e}",
+        ),
+        env(
+            "escape sequence in a value",
+            "ARGOCD_ENV_UPDATE_STRATEGY",
+            "\u{1b}[2Jsemver",
+            r"\u{1b}[2Jsemver",
+        ),
+        named(
+            "plugin env: a key in both spellings",
+            app("", &[("web.yaml", DEPLOYMENT.as_bytes())])
+                .env("ARGOCD_ENV_IMAGE_LIST", "web=registry.test/web")
+                .env("ARGOCD_ENV_UPDATE_STRATEGY", "semver")
+                .env("ARGOCD_ENV_update-strategy", "digest"),
+        )
+        .names("remove one"),
+        named(
+            "plugin env: per-image pin not a tag",
+            app("", &[("web.yaml", DEPLOYMENT.as_bytes())])
+                .env("ARGOCD_ENV_IMAGE_LIST", "web=registry.test/web")
+                .env("ARGOCD_ENV_WEB_PIN", "../x"),
+        )
+        .names("../x"),
+        named(
+            "plugin env: image list not UTF-8",
+            app("", &[("web.yaml", DEPLOYMENT.as_bytes())]).env(
+                "ARGOCD_ENV_IMAGE_LIST",
+                OsString::from_vec(b"web=\xff".to_vec()),
+            ),
+        )
+        .names("ARGOCD_ENV_IMAGE_LIST"),
     ];
     check(cases);
 }

@@ -239,18 +239,12 @@ pub fn usage(error: &clap::Error, command: &clap::Command, args: &[OsString]) ->
             format!("a command is needed: {}{help}", either(&commands(command)))
         }
         ErrorKind::MissingRequiredArgument => {
-            let usage = string(error, ContextKind::Usage)
-                .map(|u| {
-                    let u = u.trim();
-                    let u = u.strip_prefix("Usage:").unwrap_or(u).trim();
-                    format!(" (usage: {u})")
-                })
-                .unwrap_or_default();
+            // Not clap's usage line: it lists options with defaults from the environment as if required.
             let missing: Vec<String> = strings(error, ContextKind::InvalidArg)
                 .iter()
                 .map(|shown| option_name(shown, command, args))
                 .collect();
-            format!("missing {}{usage}", either(&missing))
+            format!("missing {}{help}", either(&missing))
         }
         ErrorKind::ArgumentConflict => {
             let prior: Vec<String> = strings(error, ContextKind::PriorArg)
