@@ -1437,3 +1437,43 @@ fn plugin_env() {
     ];
     check(cases);
 }
+
+/// Regression: an image-list of 10,000 aliases of one repository printed 9,999 warnings, one per line.
+#[test]
+fn repeated_warnings_are_counted_not_repeated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list: Vec<String> = (0..10_000)
+        .map(|i| format!("a{i}=registry.test/img"))
+        .collect();
+    let manifest = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    {KEY}image-list: \"{}\"\nspec:\n  \
+         containers:\n  - name: c\n    image: nginx:1.0\n",
+        list.join(",")
+    );
+    std::fs::write(tmp.path().join("p.yaml"), &manifest).unwrap();
+    let output = Command::cargo_bin("argocd-image-resolver")
+        .unwrap()
+        .args(["generate", "--app-dir"])
+        .arg(tmp.path())
+        .env("IMAGE_RESOLVER_LOG_LEVEL", "warn")
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        output.stdout,
+        manifest.as_bytes(),
+        "nothing tracked is in the manifest"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(
+        lines[3].ends_with(
+            "9996 more warnings like: alias '…' and alias '…' both match the images of registry.test/img; alias '…' \
+             governs them"
+        ),
+        "{stderr}"
+    );
+}

@@ -460,9 +460,10 @@ pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failu
         if let Some(failure) = resolutions.failures.first() {
             return Err(Failure::NoResult(format!("{}{failure}", argo.prefix())));
         }
-        for warning in plan.warnings.iter().chain(&resolutions.warnings) {
-            tracing::warn!("{}{warning}", argo.prefix());
-        }
+        super::warn_all(
+            &argo.prefix(),
+            plan.warnings.iter().chain(&resolutions.warnings),
+        );
         generate::apply(&rendered, &plan, &resolutions)
             .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
     })
@@ -492,9 +493,7 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
             rendered_and_resolved(global, Budget::whole(global.budget), &args, &argo, true).await?;
         // A registry that cannot be asked must not take the Parameters tab away: that is when a user pins a
         // rollback. Such images are announced without a value.
-        for failure in &resolutions.failures {
-            tracing::warn!("{}{failure}", argo.prefix());
-        }
+        super::warn_all(&argo.prefix(), &resolutions.failures);
         let mut announcements: Vec<Announcement> = Vec::new();
         let mut unaliased = std::collections::HashSet::new();
         for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {

@@ -424,6 +424,65 @@ pub fn init_logging(global: &GlobalArgs) {
     };
 }
 
+/// How many warnings of one kind are shown before the rest are only counted.
+const REPEATED_WARNINGS: usize = 3;
+
+/// `warnings` as the lines to log: each kind of warning (the same text once quoted values are left out) at most
+/// [`REPEATED_WARNINGS`] times, then one line counting the rest, after the last one shown. A 10,000-entry
+/// image-list must not print 10,000 lines into the sidecar's log.
+pub fn condensed(warnings: impl IntoIterator<Item = impl ToString>) -> Vec<String> {
+    /// The warning with each '…' quoted value replaced by an ellipsis.
+    fn kind(warning: &str) -> String {
+        let mut out = String::with_capacity(warning.len());
+        let mut quoted = false;
+        for c in warning.chars() {
+            if c == '\'' {
+                quoted = !quoted;
+                out.push_str(if quoted { "'…" } else { "'" });
+            } else if !quoted {
+                out.push(c);
+            }
+        }
+        out
+    }
+    let mut kinds: Vec<(String, usize, usize)> = Vec::new(); // kind, count, index of the last line shown
+    let mut lines: Vec<String> = Vec::new();
+    for warning in warnings {
+        let warning = warning.to_string();
+        let this = kind(&warning);
+        match kinds.iter_mut().find(|(k, _, _)| *k == this) {
+            Some((_, count, _)) if *count >= REPEATED_WARNINGS => *count += 1,
+            Some((_, count, last)) => {
+                *count += 1;
+                lines.push(warning);
+                *last = lines.len() - 1;
+            }
+            None => {
+                lines.push(warning);
+                kinds.push((this, 1, lines.len() - 1));
+            }
+        }
+    }
+    // Insert the counts from the end, so the recorded positions stay right.
+    kinds.sort_by_key(|(_, _, last)| std::cmp::Reverse(*last));
+    for (kind, count, last) in kinds {
+        if count > REPEATED_WARNINGS {
+            lines.insert(
+                last + 1,
+                format!("{} more warnings like: {kind}", count - REPEATED_WARNINGS),
+            );
+        }
+    }
+    lines
+}
+
+/// Logs `warnings`, each prefixed, [`condensed`].
+pub fn warn_all(prefix: &str, warnings: impl IntoIterator<Item = impl ToString>) {
+    for line in condensed(warnings) {
+        tracing::warn!("{prefix}{line}");
+    }
+}
+
 /// Pretty JSON with a final newline, for `-o json`.
 fn json(value: &impl serde::Serialize) -> String {
     let mut out =
@@ -435,6 +494,34 @@ fn json(value: &impl serde::Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_warnings_are_counted() {
+        let overlap = |i: usize| {
+            format!(
+                "alias 'a0' and alias 'a{i}' both match the images of x; alias 'a0' governs them"
+            )
+        };
+        let mut many: Vec<String> = (1..10_000).map(overlap).collect();
+        many.insert(2, "env X: ignored".to_string());
+        many.push("env Y: ignored".to_string());
+        assert_eq!(
+            condensed(&many),
+            vec![
+                overlap(1),
+                overlap(2),
+                "env X: ignored".to_string(),
+                overlap(3),
+                "9996 more warnings like: alias '…' and alias '…' both match the images of x; alias '…' governs \
+                 them"
+                    .to_string(),
+                "env Y: ignored".to_string(),
+            ],
+            "regression: a 10,000-alias image-list printed 9,999 warnings"
+        );
+        let few: Vec<String> = (1..=3).map(overlap).collect();
+        assert_eq!(condensed(&few), few, "up to the limit, all are shown");
+    }
 
     #[test]
     fn budgets_are_positive_and_at_most_an_hour() {
