@@ -1477,3 +1477,25 @@ fn repeated_warnings_are_counted_not_repeated() {
         "{stderr}"
     );
 }
+
+/// Usage errors are rewritten; `--help` and `--version` are not errors and must still print to stdout, exit 0.
+#[test]
+fn help_and_version_still_print_to_stdout() {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["resolve", "--help"],
+        &["generate", "-h"],
+        &["help", "explain"],
+    ] {
+        let output = Command::cargo_bin("argocd-image-resolver")
+            .unwrap()
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(!output.stdout.is_empty(), "{args:?}");
+        assert!(output.stderr.is_empty(), "{args:?}");
+    }
+}

@@ -49,8 +49,8 @@ pub struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Time budget of one command, such as 40s or 1m30s: past it the command fails rather than run late. `init` and
-    /// `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
+    /// Time budget of one command, such as 40s or 1m30s, at most 1h: past it the command fails rather than run
+    /// late. `init` and `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_BUDGET", default_value = "40s", value_parser = parse_budget)]
     pub budget: Duration,
 }
