@@ -561,6 +561,64 @@ mod tests {
     use super::*;
 
     #[test]
+    fn yaml_errors_are_located_in_their_file() {
+        let error = |line| {
+            GenerateError::Scan(ScanError::Yaml {
+                document: 1,
+                line,
+                column: 3,
+                message: "bad".into(),
+            })
+        };
+        let plain = [
+            SourceFile {
+                path: "a.yaml".into(),
+                first_line: 1,
+                verbatim: true,
+            },
+            SourceFile {
+                path: "sub/b.yaml".into(),
+                first_line: 8,
+                verbatim: true,
+            },
+        ];
+        let helm = [SourceFile {
+            path: "c/templates/x.yaml".into(),
+            first_line: 2,
+            verbatim: false,
+        }];
+        for (name, line, sources, want) in [
+            (
+                "regression: the second file, not 'document 2 at line 11' of the stream",
+                11,
+                &plain[..],
+                "invalid yaml in sub/b.yaml at line 4, column 3: bad",
+            ),
+            (
+                "the first file",
+                2,
+                &plain[..],
+                "invalid yaml in a.yaml at line 2, column 3: bad",
+            ),
+            (
+                "a template: the stream's position and the template",
+                5,
+                &helm[..],
+                "cannot read the rendered manifests: invalid yaml in document 2 at line 5, column 3: bad (rendered \
+                 from c/templates/x.yaml)",
+            ),
+            (
+                "no sources (kustomize)",
+                5,
+                &[][..],
+                "cannot read the rendered manifests: invalid yaml in document 2 at line 5, column 3: bad",
+            ),
+        ] {
+            assert_eq!(located(&error(line), sources), want, "{name}");
+        }
+    }
+
+    #[test]
     fn helm_set_values_keep_their_commas() {
         for (name, value, want) in [
             ("plain", "prod", "prod"),
