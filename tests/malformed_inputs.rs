@@ -103,7 +103,6 @@ fn run(case: &Case) -> Vec<String> {
         .env("XDG_CACHE_HOME", dir.join("cache"))
         .env("DOCKER_CONFIG", dir.join("docker"))
         .env("IMAGE_RESOLVER_BUDGET", "20s")
-        .env("IMAGE_RESOLVER_LOG_LEVEL", "error")
         .timeout(Duration::from_secs(120));
     for (name, value) in &case.env {
         cmd.env(name, expand(value));
