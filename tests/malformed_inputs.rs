@@ -461,6 +461,34 @@ fn command_line_and_its_variables() {
     let registry_image = format!("127.0.0.1:{port}/app");
     let cases = vec![
         named(
+            "flag given twice",
+            case(
+                "",
+                &[
+                    "--budget", "1s", "--budget", "2s", "resolve", "nginx", "--tags", "1.0",
+                ],
+            )
+            .names("--budget is given more than once"),
+        ),
+        named(
+            "value for a switch",
+            resolve("nginx", &["--include-prerelease=yes"]).names("'yes' for --include-prerelease"),
+        ),
+        named(
+            "switch variable not a boolean",
+            resolve("nginx", &[])
+                .env("IMAGE_RESOLVER_INCLUDE_PRERELEASE", "yes")
+                .names("IMAGE_RESOLVER_INCLUDE_PRERELEASE (--include-prerelease)"),
+        ),
+        named(
+            "second image",
+            resolve("nginx", &["other"]).names("'other'"),
+        ),
+        named(
+            "empty output format",
+            resolve("nginx", &["--output", ""]).names("--output needs a value"),
+        ),
+        named(
             "unknown flag",
             resolve("nginx", &["--regexp", "x"]).names("'--regexp'"),
         ),

@@ -251,12 +251,16 @@ pub fn usage(error: &clap::Error, command: &clap::Command, args: &[OsString]) ->
                 .iter()
                 .map(|shown| option_name(shown, command, args))
                 .collect();
-            if prior.is_empty() {
-                format!("{arg} cannot be given more than once")
+            if prior.is_empty() || prior == [arg.clone()] {
+                format!("{arg} is given more than once")
             } else {
                 format!("{arg} cannot be used with {}", either(&prior))
             }
         }
+        ErrorKind::TooManyValues => format!(
+            "unexpected value '{}' for {arg}{help}",
+            value.unwrap_or_default()
+        ),
         ErrorKind::InvalidUtf8 => {
             format!(
                 "{} is not UTF-8 text",
