@@ -1526,3 +1526,66 @@ fn help_and_version_still_print_to_stdout() {
         assert!(output.stderr.is_empty(), "{args:?}");
     }
 }
+
+/// Durations at the edge of what parses, where the command must still fail cleanly (here: the registry is a closed
+/// loopback port, so exit 1) rather than overflow the clock (exit 101).
+#[test]
+fn huge_durations() {
+    let port = closed_port();
+    let image = format!("127.0.0.1:{port}/app");
+    let tracked = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    {KEY}image-list: web={image}\nspec:\n  \
+         containers:\n  - name: c\n    image: {image}:1.0.0\n"
+    );
+    let conf = format!(
+        "registries:\n- name: local\n  prefix: 127.0.0.1:{port}\n  credentials: env:CREDS\n  credsexpire: \
+         9223372036854775807s\n"
+    );
+    let cases = vec![
+        app(
+            "tags TTL of i64::MAX seconds",
+            &[("p.yaml", tracked.as_bytes())],
+        )
+        .env("ARGOCD_ENV_IMAGE_RESOLVER_TAGS_TTL", "9223372036854775807s")
+        .code(1)
+        .names(&image),
+        app(
+            "tags TTL of u64::MAX seconds",
+            &[("p.yaml", tracked.as_bytes())],
+        )
+        .env("IMAGE_RESOLVER_TAGS_TTL", "18446744073709551615s")
+        .code(1)
+        .names(&image),
+        named(
+            "credsexpire of i64::MAX seconds",
+            case(
+                "",
+                &["tags", &image, "--registries-conf", "{dir}/registries.conf"],
+            )
+            .file("registries.conf", conf.clone())
+            .env("CREDS", "user:pass")
+            .code(1),
+        )
+        .names(format!("registry 127.0.0.1:{port}")),
+        named(
+            "the longest budget",
+            case("", &["tags", &image])
+                .env("IMAGE_RESOLVER_BUDGET", "1h")
+                .code(1),
+        )
+        .names(format!("registry 127.0.0.1:{port}")),
+        named(
+            "credsexpire overflowing a duration",
+            case(
+                "",
+                &["tags", &image, "--registries-conf", "{dir}/registries.conf"],
+            )
+            .file(
+                "registries.conf",
+                conf.replace("9223372036854775807s", "99999999999999999999h"),
+            ),
+        )
+        .names("credsexpire"),
+    ];
+    check(cases);
+}
