@@ -361,7 +361,12 @@ fn parse_reference(
 ) -> Result<ImageRef, ImageRefError> {
     let input = || shown.to_string();
     if s.is_empty() {
-        return Err(ImageRefError::Empty);
+        // `:1.0` splits into an empty image and a constraint: the repository is what is missing.
+        return Err(if shown.is_empty() {
+            ImageRefError::Empty
+        } else {
+            ImageRefError::MissingName { input: input() }
+        });
     }
     if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(ImageRefError::HexIdentifier { input: input() });
@@ -1304,6 +1309,11 @@ mod tests {
                 "path inside the digest part",
                 ": a0@A/Ab",
                 "invalid image reference ': a0@A/Ab': repository name must be lowercase (write '@A/ab')",
+            ),
+            (
+                "regression: a constraint without repository was reported as an empty reference",
+                ":1.0",
+                "invalid image reference ':1.0': no repository name before the tag or digest",
             ),
             (
                 "bad registry",

@@ -2,10 +2,13 @@
 
 use std::process::ExitCode;
 
-use argocd_image_resolver::cli::{self, Cli};
+use argocd_image_resolver::cli;
 
 fn main() -> ExitCode {
-    let cli: Cli = cli::parse();
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     cli::init_logging(&cli.global);
     cli::exit_code(cli::run(cli))
 }

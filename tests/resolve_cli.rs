@@ -275,9 +275,10 @@ fn unknown_log_levels_are_refused_and_known_ones_taken_in_any_case() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains(
-            "invalid value 'verbose' for '--log-level <LOG_LEVEL>'",
-        ));
+        .stderr(
+            "argocd-image-resolver: invalid value 'verbose' for --log-level: use 'error', 'warn', 'info', \
+             'debug' or 'trace'\n",
+        );
     for level in ["WARNING", "Info", "error"] {
         resolve()
             .args(["nginx", "--tags", "1.0.0"])

@@ -5,9 +5,22 @@
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
+
+/// The longest budget accepted. Argo CD's own deadline for a whole manifest request is a minute by default (and
+/// an Application can set the budget through plugin env), so anything longer is a mistake; it also keeps
+/// `Instant + budget` far from overflow.
+pub const MAX_BUDGET: Duration = Duration::from_secs(3600); // "1h" in messages
+
+/// The instant `duration` after `now`; one [`MAX_BUDGET`] after it when `duration` would overflow the clock (a
+/// deadline that far away is never reached).
+pub fn deadline_after(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration)
+        .or_else(|| now.checked_add(MAX_BUDGET))
+        .unwrap_or(now)
+}
 
 /// Where `init` leaves its mark for the application in `dir` (whose modification time is when `init` started):
 /// a file in the temp directory named for `dir`'s path, which argocd-cmp-server makes unique per request. Not in
@@ -128,6 +141,27 @@ mod tests {
             let budget = Budget::after_init(total, mark, now);
             assert_eq!(budget.used_by_init, used, "{name}");
             assert_eq!(budget.left(), total - used, "{name}");
+        }
+    }
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let now = Instant::now();
+        for (name, duration, want) in [
+            ("zero", Duration::ZERO, now),
+            (
+                "a minute",
+                Duration::from_secs(60),
+                now + Duration::from_secs(60),
+            ),
+            ("u64::MAX seconds", Duration::MAX, now + MAX_BUDGET),
+            (
+                "i64::MAX seconds",
+                Duration::from_secs(i64::MAX.unsigned_abs()),
+                now + MAX_BUDGET,
+            ),
+        ] {
+            assert_eq!(deadline_after(now, duration), want, "{name}");
         }
     }
 

@@ -95,9 +95,12 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     if let Some(dir) = args.dir.take() {
         args.app.source.app_dir = dir;
     }
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     let (report, failures) = super::within_budget(global, "explain", async {
-        let deadline = Instant::now() + global.budget.saturating_sub(generate::OUTPUT_MARGIN);
+        let deadline = Instant::from_std(super::budget::deadline_after(
+            std::time::Instant::now(),
+            global.budget.saturating_sub(generate::OUTPUT_MARGIN),
+        ));
         let registries = super::generate::app_registries(global, &args.app, &argo)?;
         let planned = rendered_and_planned(
             &args.app,

@@ -13,10 +13,11 @@ use tokio::time::Instant;
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::cache::{self, FileCache};
-use crate::generate::{self, AppContext, Decision, Plan, Resolutions};
+use crate::generate::{self, AppContext, Decision, GenerateError, Plan, Resolutions};
 use crate::image::ImageDefaults;
-use crate::manifest::ImagePath;
-use crate::process::Env;
+use crate::manifest::{ImagePath, ScanError};
+use crate::policy::source::{Parameter, parse_parameters};
+use crate::process::{Env, ProcessError};
 use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
 use crate::render::{
@@ -117,23 +118,50 @@ pub(super) struct Argo {
     kube_version: Option<String>,
     api_versions: Vec<String>,
     source_path: Option<String>,
+    /// `ARGOCD_APP_PARAMETERS` as given, and parsed.
     parameters: Option<String>,
+    parsed_parameters: Vec<Parameter>,
     env: Vec<(String, String)>,
 }
 
 impl Argo {
-    pub(super) fn from_env() -> Argo {
-        let env: Vec<(String, String)> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
+    /// Reads Argo CD's environment. What the Application sets (its parameters, its plugin env) must be text, and
+    /// the parameters a JSON list of the expected shape: otherwise the error names the variable.
+    pub(super) fn from_env() -> Result<Argo, Failure> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => env.push((name, value)),
+                (Ok(name), Err(_))
+                    if name == "ARGOCD_APP_PARAMETERS" || name.starts_with("ARGOCD_ENV_") =>
+                {
+                    return Err(Failure::Invalid(format!(
+                        "{name} is not UTF-8 text: Argo CD passes the Application's parameters and plugin env as \
+                         text"
+                    )));
+                }
+                // Variables with names that are not text are no one's input to this plugin.
+                _ => {}
+            }
+        }
         let get = |name: &str| {
             env.iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
                 .filter(|v| !v.is_empty())
         };
-        Argo {
-            app_name: get("ARGOCD_APP_NAME"),
+        let parameters = get("ARGOCD_APP_PARAMETERS");
+        let app_name = get("ARGOCD_APP_NAME");
+        let parsed_parameters = parse_parameters(parameters.as_deref().unwrap_or_default())
+            .map_err(|e| {
+                let prefix = app_name
+                    .as_ref()
+                    .map(|n| format!("application {n}: "))
+                    .unwrap_or_default();
+                Failure::Invalid(format!("{prefix}{e}"))
+            })?;
+        Ok(Argo {
+            app_name,
             namespace: get("ARGOCD_APP_NAMESPACE"),
             kube_version: get("KUBE_VERSION"),
             api_versions: get("KUBE_API_VERSIONS")
@@ -146,18 +174,18 @@ impl Argo {
                 })
                 .unwrap_or_default(),
             source_path: get("ARGOCD_APP_SOURCE_PATH"),
-            parameters: get("ARGOCD_APP_PARAMETERS"),
+            parameters,
+            parsed_parameters,
             env,
-        }
+        })
     }
 
     /// The parameters as JSON values, for the renderer's own (non-policy) parameters.
     fn parameters(&self) -> Vec<serde_json::Value> {
-        self.parameters
-            .as_deref()
-            .and_then(|json| serde_json::from_str::<Option<Vec<serde_json::Value>>>(json).ok())
-            .flatten()
-            .unwrap_or_default()
+        self.parsed_parameters
+            .iter()
+            .map(|p| serde_json::to_value(p).expect("strings serialise"))
+            .collect()
     }
 
     /// A message prefix naming the application, as Argo CD shows it in the UI.
@@ -296,20 +324,6 @@ fn parse_input<T: FromStr<Err = InvalidInput>>(
 
 /// A rendering failure as the command reports it: what the Application gave (values files outside the repository,
 /// links out of it, more manifests than the operator allows) is invalid input; the rest means there is no result.
-fn render_failure(argo: &Argo, error: RenderError) -> Failure {
-    let prefix = argo.prefix();
-    match error {
-        RenderError::ValuesFileOutside { .. } | RenderError::ValuesFileMissing { .. } => {
-            Failure::Invalid(format!("{prefix}parameter values-files: {error}"))
-        }
-        RenderError::SymlinkOutside { .. }
-        | RenderError::DependencyOutside { .. }
-        | RenderError::OutputTooLarge { .. }
-        | RenderError::ManifestsTooLarge { .. } => Failure::Invalid(format!("{prefix}{error}")),
-        _ => Failure::NoResult(format!("{prefix}{error}")),
-    }
-}
-
 /// A `set` / `set-string` value as helm's `--set` must receive it to read it as one value: helm splits at every
 /// unescaped `,`, so those are escaped, except in a `{a,b}` list, which helm reads as a list. Argo CD's own Helm
 /// support passes values the same way, so a value works alike in both.
@@ -381,16 +395,70 @@ fn extra_paths(args: &AppArgs) -> Result<Vec<ImagePath>, Failure> {
 
 /// `init`: prepare the source before `generate` (build a Helm chart's missing dependencies).
 pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     let dir = app_dir(&args)?;
     let options = source_options(&argo, &dir)?;
     budget::mark_init(&dir);
     super::within_budget(global, "init", async {
-        render::init(&dir, &options, Instant::now().into_std() + global.budget)
-            .await
-            .map_err(|e| render_failure(&argo, e))
+        render::init(
+            &dir,
+            &options,
+            budget::deadline_after(std::time::Instant::now(), global.budget),
+        )
+        .await
+        .map_err(|e| render_failure(&argo.prefix(), e))
     })?;
     Ok(String::new())
+}
+
+/// A render failure as the command's failure: what the application's own files or a tool's verdict on them
+/// caused is invalid input (exit 2); a missing tool, a deadline or an I/O failure is not (exit 1).
+/// A render's failure: the tools' and the file system's troubles have no result (exit 1), anything about the
+/// application's own source or parameters is invalid input (exit 2).
+fn render_failure(prefix: &str, error: RenderError) -> Failure {
+    let message = match error {
+        RenderError::ValuesFileOutside { .. } | RenderError::ValuesFileMissing { .. } => {
+            format!("{prefix}parameter values-files: {error}")
+        }
+        _ => format!("{prefix}{error}"),
+    };
+    match error {
+        RenderError::KustomizeNotFound
+        | RenderError::SymlinkCheckTimedOut { .. }
+        | RenderError::Read { .. }
+        | RenderError::HelmHome { .. }
+        | RenderError::TimedOut { .. }
+        | RenderError::Process(
+            ProcessError::NotFound { .. }
+            | ProcessError::Spawn { .. }
+            | ProcessError::TimedOut { .. }
+            | ProcessError::Output { .. },
+        ) => Failure::NoResult(message),
+        _ => Failure::Invalid(message),
+    }
+}
+
+/// `error`'s message, with a YAML error located in the file it came from (`b.yaml at line 3`) when the stream was
+/// joined from files, rather than in the joined stream ("document 2 at line 11"); for a rendered template, the
+/// template is named beside the stream's position.
+fn located(error: &GenerateError, sources: &[SourceFile]) -> String {
+    let GenerateError::Scan(ScanError::Yaml {
+        line,
+        column,
+        message,
+        ..
+    }) = error
+    else {
+        return error.to_string();
+    };
+    match SourceFile::locate(sources, *line) {
+        Some((source, Some(file_line))) => format!(
+            "invalid yaml in {} at line {file_line}, column {column}: {message}",
+            source.path
+        ),
+        Some((source, None)) => format!("{error} (rendered from {})", source.path),
+        None => error.to_string(),
+    }
 }
 
 /// The rendered text, the context it was planned with, and the plan: everything before a registry is asked.
@@ -417,11 +485,11 @@ pub(super) async fn rendered_and_planned(
     if prepare {
         render::init(&dir, &options, deadline.into_std())
             .await
-            .map_err(|e| render_failure(argo, e))?;
+            .map_err(|e| render_failure(&prefix, e))?;
     }
     let rendered = render::render(&dir, &options, deadline.into_std())
         .await
-        .map_err(|e| render_failure(argo, e))?;
+        .map_err(|e| render_failure(&prefix, e))?;
     let context = AppContext {
         name: argo.app_name.clone(),
         parameters: argo.parameters.clone(),
@@ -431,7 +499,7 @@ pub(super) async fn rendered_and_planned(
         secret_scope: Some(secret_scope(args, argo)),
     };
     let plan = generate::plan(&rendered.output, &context)
-        .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
+        .map_err(|e| Failure::Invalid(format!("{prefix}{}", located(&e, &rendered.sources))))?;
     Ok(Planned {
         rendered: rendered.output,
         sources: rendered.sources,
@@ -449,7 +517,10 @@ async fn rendered_and_resolved(
     argo: &Argo,
     prepare: bool,
 ) -> Result<(String, Plan, Resolutions), Failure> {
-    let deadline = Instant::now() + budget.left().saturating_sub(generate::OUTPUT_MARGIN);
+    let deadline = Instant::from_std(budget::deadline_after(
+        std::time::Instant::now(),
+        budget.left().saturating_sub(generate::OUTPUT_MARGIN),
+    ));
     let registries = Arc::new(app_registries(global, &args.app, argo)?);
     let Planned { rendered, plan, .. } = rendered_and_planned(
         &args.app,
@@ -469,7 +540,7 @@ async fn rendered_and_resolved(
 
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
 pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     // argocd-cmp-server has just run `init` in this directory, under the same deadline.
     let budget = Budget::left_in(&app_dir(&args.app.source)?, global.budget);
     if budget.left() <= generate::OUTPUT_MARGIN {
@@ -490,9 +561,10 @@ pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failu
         if let Some(failure) = resolutions.failures.first() {
             return Err(Failure::NoResult(format!("{}{failure}", argo.prefix())));
         }
-        for warning in plan.warnings.iter().chain(&resolutions.warnings) {
-            tracing::warn!("{}{warning}", argo.prefix());
-        }
+        super::warn_all(
+            &argo.prefix(),
+            plan.warnings.iter().chain(&resolutions.warnings),
+        );
         generate::apply(&rendered, &plan, &resolutions)
             .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
     })
@@ -513,7 +585,7 @@ struct Announcement {
 /// `/` written `_`) and holding the tag it resolves to now, so the UI shows it and a user can pin it (setting the
 /// parameter is the pin). Prepares the source first, as `init` would.
 pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
-    let argo = Argo::from_env();
+    let argo = Argo::from_env()?;
     super::within_budget(global, "parameters", async {
         // argocd-cmp-server runs `init` only before `generate`, never before the dynamic parameters command, so a
         // chart whose dependencies are not in git would not render here: prepare the source ourselves (the working
@@ -522,9 +594,7 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
             rendered_and_resolved(global, Budget::whole(global.budget), &args, &argo, true).await?;
         // A registry that cannot be asked must not take the Parameters tab away: that is when a user pins a
         // rollback. Such images are announced without a value.
-        for failure in &resolutions.failures {
-            tracing::warn!("{}{failure}", argo.prefix());
-        }
+        super::warn_all(&argo.prefix(), &resolutions.failures);
         let mut announcements: Vec<Announcement> = Vec::new();
         let mut unaliased = std::collections::HashSet::new();
         for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
@@ -590,6 +660,64 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_errors_are_located_in_their_file() {
+        let error = |line| {
+            GenerateError::Scan(ScanError::Yaml {
+                document: 1,
+                line,
+                column: 3,
+                message: "bad".into(),
+            })
+        };
+        let plain = [
+            SourceFile {
+                path: "a.yaml".into(),
+                first_line: 1,
+                verbatim: true,
+            },
+            SourceFile {
+                path: "sub/b.yaml".into(),
+                first_line: 8,
+                verbatim: true,
+            },
+        ];
+        let helm = [SourceFile {
+            path: "c/templates/x.yaml".into(),
+            first_line: 2,
+            verbatim: false,
+        }];
+        for (name, line, sources, want) in [
+            (
+                "regression: the second file, not 'document 2 at line 11' of the stream",
+                11,
+                &plain[..],
+                "invalid yaml in sub/b.yaml at line 4, column 3: bad",
+            ),
+            (
+                "the first file",
+                2,
+                &plain[..],
+                "invalid yaml in a.yaml at line 2, column 3: bad",
+            ),
+            (
+                "a template: the stream's position and the template",
+                5,
+                &helm[..],
+                "cannot read the rendered manifests: invalid yaml in document 2 at line 5, column 3: bad (rendered \
+                 from c/templates/x.yaml)",
+            ),
+            (
+                "no sources (kustomize)",
+                5,
+                &[][..],
+                "cannot read the rendered manifests: invalid yaml in document 2 at line 5, column 3: bad",
+            ),
+        ] {
+            assert_eq!(located(&error(line), sources), want, "{name}");
+        }
+    }
 
     #[test]
     fn helm_set_values_keep_their_commas() {

@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod explain;
 pub mod generate;
+pub mod message;
 pub mod resolve;
 pub mod tags;
 
@@ -50,8 +51,8 @@ pub struct GlobalArgs {
     /// Log line format on stderr.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Time budget of one command, such as 40s or 1m30s: past it the command fails rather than run late. `init` and
-    /// `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
+    /// Time budget of one command, such as 40s or 1m30s, at most 1h: past it the command fails rather than run
+    /// late. `init` and `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
     #[arg(long, global = true, env = "IMAGE_RESOLVER_BUDGET", default_value = "40s", value_parser = parse_budget)]
     pub budget: Duration,
 }
@@ -92,6 +93,9 @@ const DEFAULT_REGISTRIES_CONF: &str = "/app/config/registries.conf";
 
 fn parse_budget(value: &str) -> Result<Duration, String> {
     match crate::registry::credentials::parse_go_duration(value) {
+        Ok(d) if d > budget::MAX_BUDGET => Err(format!(
+            "'{value}' is more than the maximum of 1h: Argo CD gives a whole manifest request a minute by default"
+        )),
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(format!(
             "'{value}' is not a positive duration such as 40s or 1m30s"
@@ -219,10 +223,40 @@ pub fn command() -> clap::Command {
     adjust(<Cli as clap::CommandFactory>::command(), &present)
 }
 
-/// Parses the process's command line with [`command`].
-pub fn parse() -> Cli {
-    let matches = command().get_matches();
-    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+/// Parses the process's command line with [`command`]. `Err` is the exit code when there is nothing to run:
+/// `--help` and `--version` (printed to stdout, 0), or a usage error (one paragraph on stderr, see
+/// [`message::usage`], 2).
+pub fn parse() -> Result<Cli, ExitCode> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    parse_from(&args)
+}
+
+fn parse_from(args: &[std::ffi::OsString]) -> Result<Cli, ExitCode> {
+    let command = command();
+    let parsed = command
+        .clone()
+        .try_get_matches_from(args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    match parsed {
+        Ok(cli) => Ok(cli),
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            // A closed stdout (`--help | head`) is not an error.
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!(
+                "{}",
+                message::paragraph(&message::usage(&e, &command, args))
+            );
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// Runs the parsed command line; the data to print goes to stdout only on success.
@@ -295,13 +329,36 @@ pub fn credential_spec(args: &CredentialArgs) -> Result<Option<CredentialSpec>, 
         .map_err(|e| Failure::Invalid(format!("invalid --credentials: {e}")))
 }
 
-/// A failure to reach or use a registry: bad configuration is invalid input, anything else has no result.
+/// A failure to reach or use a registry: bad configuration (registries.conf, a credential spec, a docker config or
+/// pull secret that cannot be read as one) is invalid input, anything else (a registry, a credential program or
+/// the network failing) has no result.
 pub fn access_failure(error: AccessError) -> Failure {
-    match error {
-        AccessError::Config { .. } | AccessError::ConfSpec { .. } => {
-            Failure::Invalid(error.to_string())
-        }
-        other => Failure::NoResult(other.to_string()),
+    use crate::registry::credentials::CredentialError as E;
+    let invalid = match &error {
+        AccessError::Config { .. } | AccessError::ConfSpec { .. } => true,
+        AccessError::Credential { source, .. } => matches!(
+            source,
+            E::InvalidSpec { .. }
+                | E::InvalidDuration { .. }
+                | E::RegistryMismatch { .. }
+                | E::EnvNotSet { .. }
+                | E::EnvMalformed { .. }
+                | E::NoPullSecretsDir { .. }
+                | E::SecretNotMounted { .. }
+                | E::SecretMalformed { .. }
+                | E::NoAuthInPullSecret { .. }
+                | E::DockerConfigSyntax { .. }
+                | E::AuthEntry { .. }
+                | E::HelperName { .. }
+                | E::HelperNotFound { .. }
+                | E::MetadataHost { .. }
+        ),
+        AccessError::Client(_) => false,
+    };
+    if invalid {
+        Failure::Invalid(error.to_string())
+    } else {
+        Failure::NoResult(error.to_string())
     }
 }
 
@@ -353,7 +410,7 @@ pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
             }
         }
         Err(failure) => {
-            eprintln!("argocd-image-resolver: {}", failure.message());
+            eprint!("{}", message::paragraph(failure.message()));
             ExitCode::from(match failure {
                 Failure::NoResult(_) => 1,
                 Failure::Invalid(_) => 2,
@@ -364,17 +421,78 @@ pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
 
 /// Sends `tracing` events to stderr at the requested level and format.
 pub fn init_logging(global: &GlobalArgs) {
+    // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
+    let ansi = io::stderr().is_terminal();
+    let json = global.log_format == LogFormat::Json;
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::from(global.log_level))
-        .with_writer(io::stderr)
-        // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
-        .with_ansi(io::stderr().is_terminal())
+        .with_writer(move || message::SafeStderr { json, ansi })
+        .with_ansi(ansi)
         .with_target(false);
     // A second initialisation (tests calling this twice) is harmless, so its error is ignored.
     let _ = match global.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// How many warnings of one kind are shown before the rest are only counted.
+const REPEATED_WARNINGS: usize = 3;
+
+/// `warnings` as the lines to log: each kind of warning (the same text once quoted values are left out) at most
+/// [`REPEATED_WARNINGS`] times, then one line counting the rest, after the last one shown. A 10,000-entry
+/// image-list must not print 10,000 lines into the sidecar's log.
+pub fn condensed(warnings: impl IntoIterator<Item = impl ToString>) -> Vec<String> {
+    /// The warning with each '…' quoted value replaced by an ellipsis.
+    fn kind(warning: &str) -> String {
+        let mut out = String::with_capacity(warning.len());
+        let mut quoted = false;
+        for c in warning.chars() {
+            if c == '\'' {
+                quoted = !quoted;
+                out.push_str(if quoted { "'…" } else { "'" });
+            } else if !quoted {
+                out.push(c);
+            }
+        }
+        out
+    }
+    let mut kinds: Vec<(String, usize, usize)> = Vec::new(); // kind, count, index of the last line shown
+    let mut lines: Vec<String> = Vec::new();
+    for warning in warnings {
+        let warning = warning.to_string();
+        let this = kind(&warning);
+        match kinds.iter_mut().find(|(k, _, _)| *k == this) {
+            Some((_, count, _)) if *count >= REPEATED_WARNINGS => *count += 1,
+            Some((_, count, last)) => {
+                *count += 1;
+                lines.push(warning);
+                *last = lines.len() - 1;
+            }
+            None => {
+                lines.push(warning);
+                kinds.push((this, 1, lines.len() - 1));
+            }
+        }
+    }
+    // Insert the counts from the end, so the recorded positions stay right.
+    kinds.sort_by_key(|(_, _, last)| std::cmp::Reverse(*last));
+    for (kind, count, last) in kinds {
+        if count > REPEATED_WARNINGS {
+            lines.insert(
+                last + 1,
+                format!("{} more warnings like: {kind}", count - REPEATED_WARNINGS),
+            );
+        }
+    }
+    lines
+}
+
+/// Logs `warnings`, each prefixed, [`condensed`].
+pub fn warn_all(prefix: &str, warnings: impl IntoIterator<Item = impl ToString>) {
+    for line in condensed(warnings) {
+        tracing::warn!("{prefix}{line}");
+    }
 }
 
 /// Pretty JSON with a final newline, for `-o json`.
@@ -388,6 +506,72 @@ fn json(value: &impl serde::Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_warnings_are_counted() {
+        let overlap = |i: usize| {
+            format!(
+                "alias 'a0' and alias 'a{i}' both match the images of x; alias 'a0' governs them"
+            )
+        };
+        let mut many: Vec<String> = (1..10_000).map(overlap).collect();
+        many.insert(2, "env X: ignored".to_string());
+        many.push("env Y: ignored".to_string());
+        assert_eq!(
+            condensed(&many),
+            vec![
+                overlap(1),
+                overlap(2),
+                "env X: ignored".to_string(),
+                overlap(3),
+                "9996 more warnings like: alias '…' and alias '…' both match the images of x; alias '…' governs \
+                 them"
+                    .to_string(),
+                "env Y: ignored".to_string(),
+            ],
+            "regression: a 10,000-alias image-list printed 9,999 warnings"
+        );
+        let few: Vec<String> = (1..=3).map(overlap).collect();
+        assert_eq!(condensed(&few), few, "up to the limit, all are shown");
+    }
+
+    #[test]
+    fn budgets_are_positive_and_at_most_an_hour() {
+        let cases: &[(&str, &str, Result<Duration, &str>)] = &[
+            ("seconds", "40s", Ok(Duration::from_secs(40))),
+            ("mixed units", "1m30s", Ok(Duration::from_secs(90))),
+            ("the maximum", "1h", Ok(Duration::from_secs(3600))),
+            (
+                "just over the maximum",
+                "1h0m0.001s",
+                Err(
+                    "'1h0m0.001s' is more than the maximum of 1h: Argo CD gives a whole manifest request a \
+                     minute by default",
+                ),
+            ),
+            (
+                "regression: i64::MAX seconds overflowed Instant::now() + budget (exit 101)",
+                "9223372036854775807s",
+                Err(
+                    "'9223372036854775807s' is more than the maximum of 1h: Argo CD gives a whole manifest \
+                     request a minute by default",
+                ),
+            ),
+            (
+                "zero",
+                "0s",
+                Err("'0s' is not a positive duration such as 40s or 1m30s"),
+            ),
+            (
+                "words",
+                "soon",
+                Err("'soon' is not a positive duration such as 40s or 1m30s"),
+            ),
+        ];
+        for (name, value, want) in cases {
+            assert_eq!(parse_budget(value), want.map_err(String::from), "{name}");
+        }
+    }
 
     /// Every flag a command's help lists does something for it: commands take only the options they use.
     #[test]

@@ -73,6 +73,8 @@ struct Request {
 
 pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
     let registries = super::registries(global, &args.registry);
+    // Validated even when a tag list makes it unused: a bad flag fails the same way with or without a registry.
+    let spec = super::credential_spec(&args.credentials)?;
     if args.tags.is_some() || args.tags_file.is_some() {
         // registries.conf says how images are named (its default registry); a tag list given by hand needs
         // nothing else from it, so a broken one only costs that.
@@ -97,7 +99,6 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs) -> Result<String, Failure> {
     }
     let registries = registries?;
     let request = validate(&args, &registries.image_defaults())?;
-    let spec = super::credential_spec(&args.credentials)?;
     super::within_budget(global, "resolving the tag", async {
         let client = registries
             .client_for(&request.image, spec.as_ref())
@@ -211,7 +212,7 @@ fn validate(args: &ResolveArgs, defaults: &ImageDefaults) -> Result<Request, Fai
     }
     if let Some(pattern) = &args.tag_pattern {
         policy.extract = Some(
-            Extract::new(pattern, args.extract.as_deref().unwrap_or(""))
+            Extract::checked(pattern, args.extract.as_deref().unwrap_or(""))
                 .map_err(|e| invalid("--tag-pattern/--extract", &e))?,
         );
     }

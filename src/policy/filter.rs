@@ -22,6 +22,23 @@ pub enum FilterError {
          (argocd-image-updater would silently allow no tag)"
     )]
     AllowTags { value: String },
+    #[error(
+        "extract template '{}' refers to group '{}', which tag pattern '{}' does not have ({}){}",
+        .0.template, .0.group, .0.pattern, .0.groups, .0.hint
+    )]
+    UnknownGroup(Box<UnknownGroup>),
+}
+
+/// An extract template's reference to a group its pattern lacks (boxed in [`FilterError`] to keep it small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownGroup {
+    pub template: String,
+    pub group: String,
+    pub pattern: String,
+    /// The groups the pattern has, as references: `its groups: $1, $2 ($ts)`.
+    pub groups: String,
+    /// How to write what was probably meant, after `; `, or nothing.
+    pub hint: String,
 }
 
 /// A regular expression with Go RE2 (`regexp` package) syntax and semantics, run by the `regex` crate.
@@ -1184,6 +1201,52 @@ impl Extract {
         })
     }
 
+    /// [`Extract::new`] for a template someone wrote: a reference to a group the pattern lacks is refused. Go
+    /// expands it to nothing, so every tag would order by the same text (`$nope`, or `$1x` meant as `${1}x`): never
+    /// what was meant, and otherwise reported only as "not versions".
+    ///
+    /// ```
+    /// use argocd_image_resolver::policy::filter::Extract;
+    ///
+    /// assert!(Extract::checked(r"^(?P<ts>\d+)$", "$ts").is_ok());
+    /// assert!(Extract::checked(r"^(\d+)$", "$nope").is_err());
+    /// ```
+    pub fn checked(pattern: &str, extract: &str) -> Result<Extract, FilterError> {
+        let checked = Extract::new(pattern, extract)?;
+        let names = checked.regex.subexp_names();
+        let Some(group) = unknown_reference(extract, names) else {
+            return Ok(checked);
+        };
+        let groups: Vec<String> = (1..names.len())
+            .map(|i| match &names[i] {
+                Some(name) => format!("${i} (${name})"),
+                None => format!("${i}"),
+            })
+            .collect();
+        let digits = group.bytes().take_while(u8::is_ascii_digit).count();
+        let hint = if digits > 0 && digits < group.len() {
+            format!(
+                "; to follow group {} with text, write '${{{}}}{}'",
+                &group[..digits],
+                &group[..digits],
+                &group[digits..]
+            )
+        } else {
+            String::new()
+        };
+        Err(FilterError::UnknownGroup(Box::new(UnknownGroup {
+            template: extract.to_string(),
+            group: group.to_string(),
+            pattern: pattern.to_string(),
+            groups: if groups.is_empty() {
+                "it has no groups".to_string()
+            } else {
+                format!("its groups: {}", groups.join(", "))
+            },
+            hint,
+        })))
+    }
+
     /// The text to order `tag` by, or `None` when the pattern does not match it. Expansion uses the first match.
     pub fn apply(&self, tag: &str) -> Option<String> {
         if self.template.is_empty() {
@@ -1275,6 +1338,30 @@ fn parse_template(template: &str, names: &[Option<String>]) -> Vec<Piece> {
         pieces.push(Piece::Literal(literal));
     }
     pieces
+}
+
+/// The first reference in `template` to a group that `names` (the pattern's, index 0 the whole match) lacks.
+fn unknown_reference<'t>(template: &'t str, names: &[Option<String>]) -> Option<&'t str> {
+    let mut rest = template;
+    while let Some(dollar) = rest.find('$') {
+        rest = &rest[dollar + 1..];
+        if let Some(after) = rest.strip_prefix('$') {
+            rest = after;
+            continue;
+        }
+        let Some((name, after)) = reference(rest) else {
+            continue;
+        };
+        rest = after;
+        let known = match reference_number(name) {
+            Some(index) => index < names.len(),
+            None => names.iter().skip(1).any(|n| n.as_deref() == Some(name)),
+        };
+        if !known {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// Go's `extract`: the name of a `name` or `{name}` reference at the start of `s`, and the text after it.
@@ -2071,6 +2158,59 @@ mod tests {
             "invalid regular expression '(': missing closing )",
             "bad pattern"
         );
+    }
+
+    #[test]
+    fn checked_templates_refer_to_groups_the_pattern_has() {
+        let ok = [
+            ("number", r"(\d+)", "$1"),
+            ("braced number", r"(\d+)", "${1}x"),
+            ("name", r"(?P<ts>\d+)", "$ts"),
+            ("whole match", r"\d+", "$0"),
+            ("dollar", r"\d+", "$$1"),
+            ("lone dollar", r"\d+", "a$"),
+            ("no template", r"\d+", ""),
+        ];
+        for (name, pattern, template) in ok {
+            assert!(Extract::checked(pattern, template).is_ok(), "{name}");
+        }
+        let refused = [
+            (
+                "regression: an unknown name was reported as 'N not versions'",
+                r"^(\d+)\.(\d+)$",
+                "$nope",
+                "extract template '$nope' refers to group 'nope', which tag pattern '^(\\d+)\\.(\\d+)$' does not have \
+                 (its groups: $1, $2)",
+            ),
+            (
+                "number past the last group",
+                r"^(?P<v>\d+)",
+                "$2",
+                "extract template '$2' refers to group '2', which tag pattern '^(?P<v>\\d+)' does not have (its \
+                 groups: $1 ($v))",
+            ),
+            (
+                "text after a number",
+                r"^(\d+)",
+                "$1x",
+                "extract template '$1x' refers to group '1x', which tag pattern '^(\\d+)' does not have (its \
+                 groups: $1); to follow group 1 with text, write '${1}x'",
+            ),
+            (
+                "no groups",
+                r"^v",
+                "${1}",
+                "extract template '${1}' refers to group '1', which tag pattern '^v' does not have (it has no \
+                 groups)",
+            ),
+        ];
+        for (name, pattern, template, want) in refused {
+            assert_eq!(
+                Extract::checked(pattern, template).unwrap_err().to_string(),
+                want,
+                "{name}"
+            );
+        }
     }
 
     /// Characters that steer the translator, for patterns dense in special cases.

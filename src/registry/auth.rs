@@ -298,7 +298,10 @@ impl Inner {
         header.set_sensitive(true);
         *cached = Some(CachedToken {
             header: header.clone(),
-            reuse_until: sent_at + token_reuse(body.expires_in),
+            // A lifetime past the clock's range (a hostile `expires_in`) is not reused at all.
+            reuse_until: sent_at
+                .checked_add(token_reuse(body.expires_in))
+                .unwrap_or(sent_at),
         });
         Ok(header)
     }

@@ -349,7 +349,11 @@ impl Inner {
                 .options
                 .retry
                 .delay(attempt, retry_after, fastrand::f64());
-            if Instant::now() + delay >= op.deadline {
+            // A Retry-After past the clock's range is past any deadline too.
+            if Instant::now()
+                .checked_add(delay)
+                .is_none_or(|at| at >= op.deadline)
+            {
                 let wait = retry_after
                     .map(|d| format!(" (asked to retry after {d:?})"))
                     .unwrap_or_default();

@@ -105,8 +105,21 @@ pub enum ConfigError {
     Yaml(String),
     #[error("registries.conf entry {index}: 'name' is missing")]
     MissingName { index: usize },
-    #[error("registry '{name}': 'api_url' is missing and there is no 'prefix' to derive it from")]
-    MissingApiUrl { name: String },
+    #[error(
+        "registries.conf entry {index} ('{name}'): neither 'prefix' nor 'api_url' is set; give the image prefix it \
+         serves, such as 'registry.example:5000/team'"
+    )]
+    MissingApiUrl { index: usize, name: String },
+    #[error(
+        "registries.conf entry {index} ('{name}'): prefix '{prefix}' does not start with a registry host (a name with \
+         a '.' or ':port', or localhost), so no image would ever use this entry; write the host first, such as \
+         'registry.example/{prefix}' (or 'docker.io/{prefix}' for Docker Hub)"
+    )]
+    PrefixNotHost {
+        index: usize,
+        name: String,
+        prefix: String,
+    },
     #[error("registry '{name}': api_url '{url}' is not an http(s) URL without query")]
     BadApiUrl { name: String, url: String },
     #[error("registry '{name}': api_url must not carry a user name or password; use 'credentials'")]
@@ -258,7 +271,7 @@ fn validate_entry(index: usize, raw: RawEntry) -> Result<RegistryEntry, ConfigEr
         .filter(|u| !u.is_empty())
     {
         Some(text) => parse_api_url(&name, text)?,
-        None if prefix.is_empty() => return Err(ConfigError::MissingApiUrl { name }),
+        None if prefix.is_empty() => return Err(ConfigError::MissingApiUrl { index, name }),
         None => {
             let host = prefix.split('/').next().unwrap_or_default();
             inferred_api_url(host).ok_or_else(|| ConfigError::BadRegistry(host.to_string()))?
@@ -282,6 +295,15 @@ fn validate_entry(index: usize, raw: RawEntry) -> Result<RegistryEntry, ConfigEr
         return Err(ConfigError::BadDefault {
             name,
             prefix: prefix.clone(),
+        });
+    }
+    // Image names always start with a registry host once normalised (`team/app` is `docker.io/team/app`): a
+    // prefix that does not would never match, and the entry would be ignored without a word.
+    if !host.is_empty() && !image::is_registry_host(host) {
+        return Err(ConfigError::PrefixNotHost {
+            index,
+            name,
+            prefix,
         });
     }
     let creds_expire = match raw.credsexpire {
@@ -796,7 +818,15 @@ registries:
             (
                 "no api_url and no prefix",
                 "registries:\n- name: x\n",
-                "registry 'x': 'api_url' is missing and there is no 'prefix' to derive it from",
+                "registries.conf entry 1 ('x'): neither 'prefix' nor 'api_url' is set; give the image prefix it \
+                 serves, such as 'registry.example:5000/team'",
+            ),
+            (
+                "regression: a prefix without registry host never matched, silently",
+                "registries:\n- name: hub\n  prefix: docker.io\n- name: corp\n  prefix: corp\n",
+                "registries.conf entry 2 ('corp'): prefix 'corp' does not start with a registry host (a name with a \
+                 '.' or ':port', or localhost), so no image would ever use this entry; write the host first, such as \
+                 'registry.example/corp' (or 'docker.io/corp' for Docker Hub)",
             ),
             (
                 "ftp api_url",

@@ -448,7 +448,8 @@ impl CredentialStore {
         Ok(ResolvedCredential {
             credential,
             source,
-            expires_at: spec.expiry().map(|d| now + d),
+            // A credsexpire too far to add to the clock is never reached: the same as none.
+            expires_at: spec.expiry().and_then(|d| now.checked_add(d)),
         })
     }
 

@@ -82,12 +82,12 @@
 //! given the aliases of all objects. Warnings about one image can repeat across objects: deduplicate them.
 
 mod keys;
+mod parameters;
 mod resolve;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Deserialize;
 use thiserror::Error;
 
 use super::Policy;
@@ -98,6 +98,7 @@ use crate::platform::PlatformError;
 use crate::registry::credentials::CredentialSpec;
 use keys::{ENV_PREFIX, Key, Opt};
 pub use keys::{PREFIX, is_valid_alias};
+pub use parameters::{Parameter, parse_parameters};
 
 /// Where a key's value came from, for messages and `explain`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -159,6 +160,14 @@ pub enum SourceError {
         "invalid ARGOCD_APP_PARAMETERS: {reason}; expected a JSON list of {{\"name\": …, \"string\" | \"array\" | \"map\": …}} or null"
     )]
     ParametersJson { reason: String },
+    #[error("parameter {name}: its \"{field}\" {given}, but must be {expected}")]
+    ParameterValue {
+        name: String,
+        field: &'static str,
+        /// `is a number`, `holds a boolean`.
+        given: String,
+        expected: &'static str,
+    },
     #[error("parameter {name} sets more than one of string, array and map; give one")]
     ParameterShape { name: String },
     #[error("parameter {name} is {given}, but {key} takes {expected}")]
@@ -324,15 +333,6 @@ fn split_list(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// One `ARGOCD_APP_PARAMETERS` item, as Argo CD serialises it (only the set field is present).
-#[derive(Deserialize)]
-struct RawParameter {
-    name: String,
-    string: Option<String>,
-    array: Option<Vec<String>>,
-    map: Option<BTreeMap<String, String>>,
-}
-
 /// The one value of a parameter.
 enum ParamValue {
     String(String),
@@ -367,15 +367,13 @@ impl Settings {
     /// The policy keys among the plugin parameters, from the JSON of `ARGOCD_APP_PARAMETERS` (`null`, empty or
     /// blank text means none). See the module documentation for the names and value types read.
     pub fn from_parameters_json(json: &str) -> Result<Settings, SourceError> {
-        if json.trim().is_empty() {
-            return Ok(Settings::single(Vec::new()));
-        }
-        let raw: Option<Vec<RawParameter>> =
-            serde_json::from_str(json).map_err(|e| SourceError::ParametersJson {
-                reason: e.to_string(),
-            })?;
+        Settings::from_parameters(parse_parameters(json)?)
+    }
+
+    /// The policy keys among `parameters` (see [`parse_parameters`]).
+    pub fn from_parameters(parameters: Vec<Parameter>) -> Result<Settings, SourceError> {
         let mut entries = Vec::new();
-        for parameter in raw.unwrap_or_default() {
+        for parameter in parameters {
             let name = parameter.name.clone();
             let Some(value) = parameter_value(parameter)? else {
                 continue;
@@ -494,7 +492,7 @@ impl ParamValue {
 }
 
 /// The value a parameter sets, if any.
-fn parameter_value(parameter: RawParameter) -> Result<Option<ParamValue>, SourceError> {
+fn parameter_value(parameter: Parameter) -> Result<Option<ParamValue>, SourceError> {
     match (parameter.string, parameter.array, parameter.map) {
         (None, None, None) => Ok(None),
         (Some(s), None, None) => Ok(Some(ParamValue::String(s))),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
 use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
 use crate::image::{self, ImageDefaults, ImageRef};
-use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
+use crate::policy::filter::{AllowTags, Extract, FilterError, IgnoreTags};
 use crate::policy::strategy::StrategyError;
 use crate::policy::{Order, Platform, Policy, Strategy};
 use crate::registry::credentials::{CredentialSpec, SpecSource};
@@ -406,13 +406,16 @@ impl<'s> Lookup<'s, '_> {
         match (pattern_entry, extract_entry) {
             (Some(pattern), extract) => {
                 let template = extract.map_or("", |e| e.value.as_str());
-                policy.extract =
-                    Some(Extract::new(&pattern.value, template).map_err(|source| {
-                        SourceError::Filter {
-                            at: pattern.located(),
-                            source,
-                        }
-                    })?);
+                policy.extract = Some(Extract::checked(&pattern.value, template).map_err(
+                    |source| {
+                        // A group the pattern lacks is the template's fault: name the extract key.
+                        let at = match (&source, extract) {
+                            (FilterError::UnknownGroup(_), Some(extract)) => extract.located(),
+                            _ => pattern.located(),
+                        };
+                        SourceError::Filter { at, source }
+                    },
+                )?);
             }
             (None, Some(extract)) => {
                 return Err(SourceError::ExtractWithoutPattern {

@@ -1041,8 +1041,8 @@ fn error_messages() {
         (
             "parameters of the wrong shape",
             Given::Parameters(r#"{"name": "x"}"#),
-            "invalid ARGOCD_APP_PARAMETERS: invalid type: map, expected a sequence at line 1 column 0; expected a \
-             JSON list of {\"name\": …, \"string\" | \"array\" | \"map\": …} or null"
+            "invalid ARGOCD_APP_PARAMETERS: it is an object, not a list; expected a JSON list of {\"name\": …, \
+             \"string\" | \"array\" | \"map\": …} or null"
                 .to_string(),
         ),
         (

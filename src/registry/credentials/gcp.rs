@@ -96,7 +96,10 @@ impl GcpMetadata {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match fetched {
             Ok((token, lifetime)) => {
-                let until = now + lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2));
+                // A lifetime past the clock's range is not believed: the token is not reused.
+                let until = now
+                    .checked_add(lifetime.saturating_sub(TOKEN_MARGIN.min(lifetime / 2)))
+                    .unwrap_or(now);
                 state.token = Some((token.clone(), until));
                 state.unavailable_until = None;
                 Ok(Some((token, until)))
