@@ -834,6 +834,8 @@ fn docker_config() {
     };
     let cases = vec![
         config("not JSON", "{".to_string(), "config.json"),
+        config("an array", "[]".to_string(), "config.json"),
+        config("an array of objects", "[{}, {}]".to_string(), "config.json"),
         config(
             "auths a list",
             r#"{"auths": []}"#.to_string(),

@@ -80,6 +80,26 @@ struct AuthEntry {
 impl DockerConfig {
     /// Parses a `config.json` or `.dockerconfigjson`; `path` only names the file in errors.
     pub(super) fn parse(bytes: &[u8], path: &Path) -> Result<DockerConfig, CredentialError> {
+        // serde reads a JSON array into a struct field by field, so `[]` would pass as a config with nothing in
+        // it, and a broken mount would look like "no credentials": only an object is a docker config.
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+        if let Some(start) = start
+            && bytes[start] != b'{'
+        {
+            let before = &bytes[..start];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = start
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + 1;
+            return Err(CredentialError::DockerConfigSyntax {
+                path: path.to_path_buf(),
+                line,
+                column,
+            });
+        }
         serde_json::from_slice(bytes).map_err(|e| CredentialError::DockerConfigSyntax {
             path: path.to_path_buf(),
             line: e.line(),
@@ -252,6 +272,29 @@ mod tests {
         for (name, input, want) in cases {
             assert_eq!(normalize_registry(input), want, "{name}");
             assert_eq!(normalize_registry(want), want, "{name}: idempotent");
+        }
+    }
+
+    #[test]
+    fn only_a_json_object_is_a_docker_config() {
+        let path = Path::new("/cfg/config.json");
+        for (name, input, want) in [
+            ("object", "{}", None),
+            ("object after blank lines", "\n\n  {\"auths\":{}}", None),
+            ("empty array", "[]", Some((1, 1))),
+            ("array of fields", "[{}, {}, null]", Some((1, 1))),
+            ("array on line 3", "\n\n  []", Some((3, 3))),
+            ("string", "\"auths\"", Some((1, 1))),
+            ("number", "1", Some((1, 1))),
+            ("null", "null", Some((1, 1))),
+        ] {
+            let got = DockerConfig::parse(input.as_bytes(), path)
+                .err()
+                .map(|e| match e {
+                    CredentialError::DockerConfigSyntax { line, column, .. } => (line, column),
+                    other => panic!("{name}: {other}"),
+                });
+            assert_eq!(got, want, "{name}");
         }
     }
 
