@@ -435,7 +435,7 @@ async fn deadline_stops_slow_and_rate_limited_operations() {
         (
             "retry-after beyond the deadline",
             later,
-            "tags/list did not finish within 300ms (the deadline); last: HTTP 429 (asked to retry after 30s)",
+            "the registry asked to retry tags/list after 30s, past the deadline of 300ms: HTTP 429; try again later",
         ),
     ] {
         let server = MockServer::start(router).await;
@@ -458,6 +458,49 @@ async fn deadline_stops_slow_and_rate_limited_operations() {
             ),
             "{name}"
         );
+    }
+}
+
+/// Regression, issue 9 item 11: `Retry-After: 3600` gave up at once (right) but said "did not finish within 10s",
+/// as if the registry had been slow. RFC 9110 §10.2.3 (`Retry-After`, seconds or an HTTP date), sent by Docker Hub
+/// and others with 429 and 503; distribution 2.8 never rate-limits, hence the in-test server.
+#[tokio::test]
+async fn retry_after_past_the_deadline_names_the_wait() {
+    for (name, status, retry_after, want) in [
+        (
+            "429 for an hour",
+            StatusCode::TOO_MANY_REQUESTS,
+            "3600",
+            "the registry asked to retry tags/list after 3600s, past the deadline of 10s: HTTP 429 \
+             (TOOMANYREQUESTS: slow down); try again later",
+        ),
+        (
+            "503 for an hour",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "3600",
+            "the registry asked to retry tags/list after 3600s, past the deadline of 10s: HTTP 503 \
+             (TOOMANYREQUESTS: slow down); try again later",
+        ),
+    ] {
+        let router = Router::new().route(
+            "/v2/team/app/tags/list",
+            get(move || async move {
+                let body = json!({"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]});
+                (status, [("retry-after", retry_after)], axum::Json(body)).into_response()
+            }),
+        );
+        let server = MockServer::start(router).await;
+        let client = client(&server, 100);
+        let error = client.tags("team/app").await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "registry {}, repository team/app (anonymous): {want}",
+                server.registry()
+            ),
+            "{name}"
+        );
+        assert_eq!(uris(&server).len(), 1, "{name}: gave up without waiting");
     }
 }
 

@@ -250,6 +250,12 @@ pub(crate) enum SendError {
     Deadline {
         last: Option<String>,
     },
+    /// The registry's `Retry-After` ends past the deadline: waiting would be futile, and the reason is the
+    /// registry's, not slowness.
+    RetryAfterPastDeadline {
+        retry_after: Duration,
+        failure: String,
+    },
 }
 
 /// What a request was for: names the missing thing in a 404 and spots rejected page sizes.
@@ -350,11 +356,14 @@ impl Inner {
                 .retry
                 .delay(attempt, retry_after, fastrand::f64());
             if Instant::now() + delay >= op.deadline {
-                let wait = retry_after
-                    .map(|d| format!(" (asked to retry after {d:?})"))
-                    .unwrap_or_default();
-                return Err(SendError::Deadline {
-                    last: Some(format!("{described}{wait}")),
+                return Err(match retry_after {
+                    Some(retry_after) => SendError::RetryAfterPastDeadline {
+                        retry_after,
+                        failure: described,
+                    },
+                    None => SendError::Deadline {
+                        last: Some(described),
+                    },
                 });
             }
             tracing::debug!(url = %redact(&spec.url), attempt = attempts, ?delay, failure = %described, "retrying");
@@ -465,6 +474,16 @@ impl Inner {
                 target,
                 url,
                 reason: format!("body larger than {limit} bytes"),
+            },
+            SendError::RetryAfterPastDeadline {
+                retry_after,
+                failure,
+            } => RegistryError::RetryAfterPastDeadline {
+                target,
+                operation: op.operation,
+                retry_after,
+                deadline: self.options.deadline,
+                failure,
             },
             SendError::Deadline { last } => RegistryError::Deadline {
                 target,

@@ -95,6 +95,17 @@ pub enum RegistryError {
         deadline: Duration,
         last: Option<String>,
     },
+    #[error(
+        "{target}: the registry asked to retry {operation} after {retry_after:?}, past the deadline of {deadline:?}: \
+         {failure}; try again later"
+    )]
+    RetryAfterPastDeadline {
+        target: Box<Target>,
+        operation: &'static str,
+        retry_after: Duration,
+        deadline: Duration,
+        failure: String,
+    },
     #[error("{target}: cannot reach {url} after {attempts} attempts: {reason}")]
     Connection {
         target: Box<Target>,
@@ -161,6 +172,7 @@ impl RegistryError {
             | Rejected { target, .. }
             | PageSizeRejected { target, .. }
             | Deadline { target, .. }
+            | RetryAfterPastDeadline { target, .. }
             | Connection { target, .. }
             | Url { target, .. }
             | TooManyPages { target, .. }
