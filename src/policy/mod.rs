@@ -60,7 +60,9 @@ impl Policy {
         let mut candidates = Vec::with_capacity(tags.len());
         for tag in tags {
             match self.admit(tag) {
-                Ok(_) if unavailable.contains(&tag.name) => dropped.no_platform.push(&tag.name),
+                Ok(_) if unavailable.contains(tag.name.as_str()) => {
+                    dropped.no_platform.push(&tag.name)
+                }
                 Ok(candidate) => candidates.push(candidate),
                 Err(step) => step.record(&mut dropped, &tag.name),
             }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::credentials::CredentialSource;
 use super::urls::UrlError;
+use crate::size::ByteSize;
 
 /// What an operation was about, shown at the start of every [`RegistryError`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +130,15 @@ pub enum RegistryError {
         url: String,
         reason: String,
     },
+    #[error("{target}: the {what} from {url} is larger than {limit}; {fix}")]
+    TooLarge {
+        target: Box<Target>,
+        what: &'static str,
+        /// Without userinfo.
+        url: String,
+        limit: ByteSize,
+        fix: &'static str,
+    },
     #[error("{target}: content fetched as {expected} hashes to {actual}")]
     DigestMismatch {
         target: Box<Target>,
@@ -177,6 +187,7 @@ impl RegistryError {
             | Url { target, .. }
             | TooManyPages { target, .. }
             | InvalidResponse { target, .. }
+            | TooLarge { target, .. }
             | DigestMismatch { target, .. }
             | PlatformNotFound { target, .. }
             | UnsupportedMediaType { target, .. } => Some(target),
