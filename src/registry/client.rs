@@ -489,26 +489,18 @@ impl Inner {
             SendError::TooLarge { url, limit } => {
                 let option = self.options.max_response_size;
                 // A tag list's limit is what is left of the option after the earlier pages.
-                let (limit, fix) = if matches!(purpose, Purpose::TagPage { .. })
-                    || limit as u64 >= option.bytes()
-                {
-                    (
-                        option,
-                        "raise --max-response-size (IMAGE_RESOLVER_MAX_RESPONSE_SIZE) if the registry really \
-                         sends that much",
-                    )
-                } else {
-                    (
-                        ByteSize(limit as u64),
-                        "this is a fixed limit, above what the OCI distribution spec lets registries send",
-                    )
-                };
+                let operator_limit =
+                    matches!(purpose, Purpose::TagPage { .. }) || limit as u64 >= option.bytes();
                 RegistryError::TooLarge {
                     target,
                     what: purpose.body(),
                     url,
-                    limit,
-                    fix,
+                    limit: if operator_limit {
+                        option
+                    } else {
+                        ByteSize(limit as u64)
+                    },
+                    operator_limit,
                 }
             }
             SendError::RetryAfterPastDeadline {

@@ -130,14 +130,15 @@ pub enum RegistryError {
         url: String,
         reason: String,
     },
-    #[error("{target}: the {what} from {url} is larger than {limit}; {fix}")]
+    #[error("{target}: the {what} from {url} is larger than {limit}{}", too_large_fix(*.operator_limit, .what))]
     TooLarge {
         target: Box<Target>,
         what: &'static str,
         /// Without userinfo.
         url: String,
         limit: ByteSize,
-        fix: &'static str,
+        /// Whether the limit is the operator's `--max-response-size` (else a fixed one for this kind of answer).
+        operator_limit: bool,
     },
     #[error("{target}: content fetched as {expected} hashes to {actual}")]
     DigestMismatch {
@@ -160,6 +161,15 @@ pub enum RegistryError {
     },
     #[error("cannot set up a client for registry {registry}: {reason}")]
     Setup { registry: String, reason: String },
+}
+
+fn too_large_fix(operator_limit: bool, what: &str) -> String {
+    if operator_limit {
+        "; raise --max-response-size (IMAGE_RESOLVER_MAX_RESPONSE_SIZE) if the registry really sends that much"
+            .to_string()
+    } else {
+        format!(", the fixed limit for a {what}")
+    }
 }
 
 fn last_suffix(last: &Option<String>) -> String {
