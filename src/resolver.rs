@@ -64,6 +64,13 @@ pub async fn resolve(
     cache: Option<&RegistryCache>,
 ) -> Result<Resolution, RegistryError> {
     let started = std::time::Instant::now();
+    // Choosing among millions of tags is long CPU work, which no timer can cut short: it asks the clock itself.
+    let deadline = started + client.inner.options.deadline;
+    let out_of_time = || std::time::Instant::now() >= deadline;
+    let too_late = |_| {
+        let op = client.inner.op(image.repository(), "choosing a tag");
+        client.inner.fail_deadline(&op)
+    };
     let repository = image.repository();
     let (tags, pages, invalid_tags) = list_tags(client, image, cache).await?;
     let mut resolution = Resolution {
@@ -80,7 +87,13 @@ pub async fn resolve(
     let mut read_builds = false;
     if policy.strategy.needs_creation_time() {
         if tag_sort == TagSortMode::None {
-            read_build_times(client, image, policy, &platforms, &mut resolution, cache).await?;
+            let wanted = policy
+                .filter_within(&resolution.tags, &out_of_time)
+                .map_err(too_late)?
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            read_build_times(client, image, wanted, &platforms, &mut resolution, cache).await?;
             read_builds = true;
         } else {
             date_by_position(&mut resolution.tags, tag_sort);
@@ -88,7 +101,13 @@ pub async fn resolve(
         }
     }
     let check_platform = !policy.platforms.is_empty() && !read_builds;
-    while let Some(name) = resolution.select(policy).winner.map(|t| t.name.clone()) {
+    loop {
+        let selection = policy
+            .select_within(&resolution.tags, &resolution.unavailable, &out_of_time)
+            .map_err(too_late)?;
+        let Some(name) = selection.winner.map(|t| t.name.clone()) else {
+            break;
+        };
         let index = resolution
             .tags
             .iter()
@@ -166,7 +185,7 @@ fn wanted_platforms(policy: &Policy) -> Vec<Platform> {
     }
 }
 
-/// Reads the build time of every tag that passed the filters, concurrently (the client enforces the registry's
+/// Reads the build time of every tag in `wanted` (those that passed the filters), concurrently (the client enforces the registry's
 /// concurrency and rate limits). Tags without an image for the platforms become unavailable.
 ///
 /// With a cache, build times are kept by image digest, and which digest each tag names is trusted for the tag-list
@@ -176,17 +195,12 @@ fn wanted_platforms(policy: &Policy) -> Vec<Platform> {
 async fn read_build_times(
     client: &RegistryClient,
     image: &ImageRef,
-    policy: &Policy,
+    wanted: Vec<String>,
     platforms: &[Platform],
     resolution: &mut Resolution,
     cache: Option<&RegistryCache>,
 ) -> Result<(), RegistryError> {
     let repository = image.repository();
-    let wanted: Vec<String> = policy
-        .filter(&resolution.tags)
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
     let key = MetadataKey::new(image.name(), platforms);
     let known = cache
         .map(|c| c.cache.image_metadata(&key))

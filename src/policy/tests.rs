@@ -331,3 +331,55 @@ mod properties {
         }
     }
 }
+
+/// Regression, issue 9 item 10: choosing among millions of tags ran seconds past the budget, since a timer cannot
+/// interrupt CPU work. The selection asks the caller's clock every few thousand tags, and only then.
+#[test]
+fn selection_over_many_tags_stops_when_out_of_time() {
+    let names: Vec<String> = (0..40_000).map(|i| format!("1.0.{i}")).collect();
+    let list: Vec<Tag> = names.iter().map(|n| Tag::parse(n).unwrap()).collect();
+    for strategy in [
+        "semver",
+        "alphabetical",
+        "numerical",
+        "newest-build",
+        "digest",
+    ] {
+        let policy = Policy::new(Strategy::parse(strategy, None, Order::Asc).unwrap());
+        let want = winner(&policy, &list);
+        for (name, late_after, result) in [
+            ("in time", usize::MAX, Ok(want.clone())),
+            (
+                "late from the start",
+                0,
+                Err(crate::policy::OutOfTime { tags: 40_000 }),
+            ),
+            (
+                "late while ordering",
+                3,
+                Err(crate::policy::OutOfTime { tags: 40_000 }),
+            ),
+        ] {
+            let asked = std::cell::Cell::new(0usize);
+            let out_of_time = || {
+                asked.set(asked.get() + 1);
+                asked.get() > late_after
+            };
+            let got = policy
+                .select_within(&list, &HashSet::new(), &out_of_time)
+                .map(|s| s.winner.map(|t| t.name.to_string()));
+            assert_eq!(got, result, "{strategy}, {name}");
+            assert!(
+                asked.get() <= 2 * 40_000 / 16_384 + 1,
+                "{strategy}, {name}: asked {} times",
+                asked.get()
+            );
+        }
+        let filtered = policy.filter_within(&list, &|| true);
+        assert_eq!(
+            filtered.map(|f| f.len()),
+            Err(crate::policy::OutOfTime { tags: 40_000 }),
+            "{strategy}: filter"
+        );
+    }
+}

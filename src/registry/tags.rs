@@ -153,6 +153,19 @@ impl RegistryClient {
     }
 }
 
+/// Decodes one tag-list page as [`RegistryClient::tags`] does: the valid tags in order, de-duplicated, and the
+/// number of invalid names skipped. For tools and benchmarks; the client adds paging, the size limit and the
+/// deadline.
+pub fn decode_page(body: &[u8]) -> Result<(Vec<Tag>, usize), serde_json::Error> {
+    // No deadline: a day is as good as none for one page.
+    let mut sink = Sink::new(Instant::now() + Duration::from_secs(86_400));
+    match sink.page(body) {
+        Ok(_) => Ok((sink.tags, sink.invalid)),
+        Err(DecodeError::Json(e)) => Err(e),
+        Err(DecodeError::Deadline) => unreachable!("a page does not take a day"),
+    }
+}
+
 /// What one page added.
 #[derive(Default)]
 struct PageSummary {
