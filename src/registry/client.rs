@@ -410,7 +410,9 @@ impl Inner {
         let status = response.status();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        let mut body = Vec::new();
+        // Room for a declared length at once: growing by doubling would briefly hold two copies of a large body.
+        let declared = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
         while let Some(chunk) = response.chunk().await.map_err(Attempt::transport)? {
             if body.len() + chunk.len() > spec.max_body {
                 return Err(Attempt::TooLarge);

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -206,6 +206,12 @@ impl Sink {
     /// Decodes one page (`{"tags": [...]}`; other fields ignored, `null` tags mean none) into the listing.
     fn page(&mut self, body: &[u8]) -> Result<PageSummary, DecodeError> {
         self.page = PageSummary::default();
+        // Room for every string in the page at once, instead of doubling (which briefly holds both copies). A
+        // valid entry takes at least 4 bytes (`"a",`), which bounds what a page of something else can reserve.
+        let strings = body.iter().filter(|&&b| b == b'"').count() / 2;
+        let room = strings.min(body.len() / 4);
+        self.tags.reserve(room);
+        self.dedup.first.reserve(room);
         let mut decoder = serde_json::Deserializer::from_slice(body);
         let outcome = PageSeed(self)
             .deserialize(&mut decoder)
@@ -243,11 +249,12 @@ impl Sink {
 }
 
 /// Order-keeping de-duplication that holds a hash and an index per tag instead of a second copy of every name.
+/// Equal hashes are told apart by comparing names, so a collision costs a little, never a tag.
 #[derive(Default)]
 struct Dedup {
     hasher: RandomState,
     /// Hash of a name → index of the first tag with that hash.
-    first: HashMap<u64, usize>,
+    first: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     /// Names whose hash an earlier, different name already had (practically never).
     collided: HashSet<Box<str>>,
 }
@@ -264,6 +271,26 @@ impl Dedup {
                 tags[*entry.get()].name.as_str() != name && self.collided.insert(name.into())
             }
         }
+    }
+}
+
+/// The hasher of keys that are already hashes (keyed by [`RandomState`]): hashing them again with SipHash only
+/// costs time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys come here; fold anything else in rather than lose it.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
