@@ -288,6 +288,52 @@ mod tests {
     }
 
     #[test]
+    fn tag_names_are_checked_wherever_they_are_made() {
+        for (name, input, valid) in [
+            ("version", "v1.2.3", true),
+            ("path traversal", "zzz/../../x", false),
+            ("digest", "zzz@sha256:00", false),
+            ("colon", "zzz:1", false),
+            ("newline", "zzz\n", false),
+            ("bidi override", "zzz\u{202e}1", false),
+            ("129 characters", &"a".repeat(129), false),
+        ] {
+            assert_eq!(TagName::new(input).is_ok(), valid, "{name}: new");
+            assert_eq!(input.parse::<TagName>().is_ok(), valid, "{name}: parse");
+            let json = serde_json::to_string(&serde_json::json!({ "name": input })).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Tag>(&json).is_ok(),
+                valid,
+                "{name}: deserialised"
+            );
+        }
+        let tag = Tag::parse("v1").unwrap();
+        assert_eq!(serde_json::to_string(&tag).unwrap(), r#"{"name":"v1"}"#);
+    }
+
+    #[test]
+    fn escape_shows_hostile_text_harmlessly() {
+        for (name, input, want) in [
+            ("plain", "v1.2", "v1.2".to_string()),
+            ("newline", "a\nb", "a\\nb".to_string()),
+            ("bidi override", "a\u{202e}b", "a\\u{202e}b".to_string()),
+            ("quote and backslash", "a'\\b", "a\\'\\\\b".to_string()),
+            (
+                "long",
+                &"x".repeat(70),
+                format!("{}… (70 characters)", "x".repeat(64)),
+            ),
+        ] {
+            assert_eq!(escape(input), want, "{name}");
+        }
+        assert_eq!(
+            InvalidTag("zzz\n".into()).to_string(),
+            "invalid tag 'zzz\\n': a tag is 1 to 128 letters, digits, '_', '.' or '-', and does not start with \
+             '.' or '-'"
+        );
+    }
+
+    #[test]
     fn parses_lines() {
         let text = format!(
             "# comment\n\nv1.0.0\nv1.1.0 2024-05-01T10:00:00Z\n  v1.2.0\t2024-05-02T10:00:00+02:00 {DIGEST}\nlatest - {DIGEST}\nv1.0.0 2030-01-01T00:00:00Z\n"
