@@ -35,8 +35,8 @@
 //!       "resolution": null | {            null for pins and holds
 //!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
 //!                      "requests", "elapsed_ms"},
-//!         "tags": null | {"listed", "invalid", "pages", "candidates": ["…"], "winner": null | {"tag", "digest" | null,
-//!                  "created" | null, "reason"},
+//!         "tags": null | {"listed", "invalid", "pages", "candidates": ["…"],
+//!                  "winner": null | {"tag", "digest" | null, "created" | null, "reason"},
 //!                  "dropped": {"allow_tags", "ignore_tags", "tag_pattern", "platforms", "unparsable",
 //!                              "constraint"}},       complete lists, each sorted
 //!         "error": "…" | null,            why the registry gave no tag
@@ -49,7 +49,8 @@
 //! ```
 //!
 //! `invalid` counts the names the registry listed that are not valid tags (skipped, never shown: they may be
-//! hostile). `credential` null means anonymous; `origins[].value` is null only if the key's source could not be read back.
+//! hostile). `credential` null means anonymous; `origins[].value` is null only if the key's source could not be
+//! read back.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
