@@ -439,7 +439,7 @@ async fn resolve_one(
         )
     })?;
     Ok(Resolved {
-        tag: winner.name.clone(),
+        tag: winner.name.to_string(),
         digest: winner.digest.clone(),
         resolved_at: chrono::Utc::now(),
     })

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod cli;
 pub mod constraint;
+pub mod escape;
 pub mod generate;
 pub mod image;
 pub mod manifest;

@@ -30,6 +30,9 @@ pub struct Resolution {
     pub unavailable: HashSet<String>,
     /// Pages of the tag listing this call fetched (0 when the list came from the [`RegistryCache`]).
     pub pages: u32,
+    /// Names the registry listed that are not valid tags, skipped (0 when the list came from the cache, which
+    /// holds only valid ones).
+    pub invalid_tags: usize,
     /// The tags' `created` times are only their places in a list the registry sends in build order
     /// (registries.conf `tagsortmode`), not dates.
     pub dated_by_position: bool,
@@ -61,12 +64,20 @@ pub async fn resolve(
     cache: Option<&RegistryCache>,
 ) -> Result<Resolution, RegistryError> {
     let started = std::time::Instant::now();
+    // Choosing among millions of tags is long CPU work, which no timer can cut short: it asks the clock itself.
+    let deadline = started + client.inner.options.deadline;
+    let out_of_time = || std::time::Instant::now() >= deadline;
+    let too_late = |_| {
+        let op = client.inner.op(image.repository(), "choosing a tag");
+        client.inner.fail_deadline(&op)
+    };
     let repository = image.repository();
-    let (tags, pages) = list_tags(client, image, cache).await?;
+    let (tags, pages, invalid_tags) = list_tags(client, image, cache).await?;
     let mut resolution = Resolution {
         tags,
         unavailable: HashSet::new(),
         pages,
+        invalid_tags,
         dated_by_position: false,
         elapsed: Duration::ZERO,
     };
@@ -76,7 +87,13 @@ pub async fn resolve(
     let mut read_builds = false;
     if policy.strategy.needs_creation_time() {
         if tag_sort == TagSortMode::None {
-            read_build_times(client, image, policy, &platforms, &mut resolution, cache).await?;
+            let wanted = policy
+                .filter_within(&resolution.tags, &out_of_time)
+                .map_err(too_late)?
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            read_build_times(client, image, wanted, &platforms, &mut resolution, cache).await?;
             read_builds = true;
         } else {
             date_by_position(&mut resolution.tags, tag_sort);
@@ -84,7 +101,13 @@ pub async fn resolve(
         }
     }
     let check_platform = !policy.platforms.is_empty() && !read_builds;
-    while let Some(name) = resolution.select(policy).winner.map(|t| t.name.clone()) {
+    loop {
+        let selection = policy
+            .select_within(&resolution.tags, &resolution.unavailable, &out_of_time)
+            .map_err(too_late)?;
+        let Some(name) = selection.winner.map(|t| t.name.clone()) else {
+            break;
+        };
         let index = resolution
             .tags
             .iter()
@@ -95,7 +118,7 @@ pub async fn resolve(
                 Ok(config) => resolution.tags[index].digest = Some(config.digest),
                 Err(RegistryError::PlatformNotFound { .. }) => {
                     tracing::info!(tag = %name, "no image for the wanted platforms; trying the next tag");
-                    resolution.unavailable.insert(name);
+                    resolution.unavailable.insert(name.to_string());
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -109,26 +132,26 @@ pub async fn resolve(
     Ok(resolution)
 }
 
-/// `image`'s tags and the pages this call fetched for them.
+/// `image`'s tags, the pages this call fetched for them and the invalid names it skipped.
 async fn list_tags(
     client: &RegistryClient,
     image: &ImageRef,
     cache: Option<&RegistryCache>,
-) -> Result<(Vec<Tag>, u32), RegistryError> {
+) -> Result<(Vec<Tag>, u32, usize), RegistryError> {
     let repository = image.repository();
     let Some(cache) = cache.filter(|c| !c.tags_ttl.is_zero()) else {
         let listing = client.tags(repository).await?;
-        return Ok((listing.tags.iter().map(Tag::new).collect(), listing.pages));
+        return Ok((listing.tags, listing.pages, listing.invalid));
     };
     let key = TagsKey::with_credentials(
         image.name(),
         client.credential_source().map(ToString::to_string),
     );
-    let mut pages = 0;
+    let (mut pages, mut invalid) = (0, 0);
     let fetch = async {
         let listing = client.tags(repository).await?;
-        pages = listing.pages;
-        Ok(listing.tags.iter().map(Tag::new).collect())
+        (pages, invalid) = (listing.pages, listing.invalid);
+        Ok(listing.tags)
     };
     let outcome = cache
         .cache
@@ -136,7 +159,7 @@ async fn list_tags(
         .await
         .map_err(|e: Arc<RegistryError>| RegistryError::clone(&e))?;
     tracing::debug!(repository = %key, source = ?outcome.source, fetched_at = %outcome.tags.fetched_at, "tag list");
-    Ok((outcome.tags.tags, pages))
+    Ok((outcome.tags.tags, pages, invalid))
 }
 
 /// Dates tags by their place in a list the registry sends in build order (registries.conf `tagsortmode`), as
@@ -162,7 +185,7 @@ fn wanted_platforms(policy: &Policy) -> Vec<Platform> {
     }
 }
 
-/// Reads the build time of every tag that passed the filters, concurrently (the client enforces the registry's
+/// Reads the build time of every tag in `wanted` (those that passed the filters), concurrently (the client enforces the registry's
 /// concurrency and rate limits). Tags without an image for the platforms become unavailable.
 ///
 /// With a cache, build times are kept by image digest, and which digest each tag names is trusted for the tag-list
@@ -172,17 +195,12 @@ fn wanted_platforms(policy: &Policy) -> Vec<Platform> {
 async fn read_build_times(
     client: &RegistryClient,
     image: &ImageRef,
-    policy: &Policy,
+    wanted: Vec<String>,
     platforms: &[Platform],
     resolution: &mut Resolution,
     cache: Option<&RegistryCache>,
 ) -> Result<(), RegistryError> {
     let repository = image.repository();
-    let wanted: Vec<String> = policy
-        .filter(&resolution.tags)
-        .into_iter()
-        .map(|t| t.name.clone())
-        .collect();
     let key = MetadataKey::new(image.name(), platforms);
     let known = cache
         .map(|c| c.cache.image_metadata(&key))
@@ -210,7 +228,7 @@ async fn read_build_times(
         .tags
         .iter()
         .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
+        .map(|(i, t)| (t.name.to_string(), i))
         .collect();
     let mut seen = Seen::default();
     let mut to_read = Vec::new();
@@ -354,7 +372,7 @@ fn record(resolution: &mut Resolution, index: usize, digest: &str, metadata: Ima
             tag.digest = Some(digest.to_string());
         }
         ImageMetadata::NoImageForPlatforms => {
-            resolution.unavailable.insert(tag.name.clone());
+            resolution.unavailable.insert(tag.name.to_string());
         }
     }
 }
@@ -372,7 +390,7 @@ mod tests {
             ("latest first", TagSortMode::LatestFirst, "a"),
             ("latest last", TagSortMode::LatestLast, "c"),
         ] {
-            let mut tags: Vec<Tag> = ["a", "b", "c"].into_iter().map(Tag::new).collect();
+            let mut tags: Vec<Tag> = ["a", "b", "c"].map(|n| Tag::parse(n).unwrap()).into();
             date_by_position(&mut tags, order);
             let newest = tags.iter().max_by_key(|t| t.created).unwrap();
             assert_eq!(newest.name, want, "{name}");

@@ -10,6 +10,7 @@ use argocd_image_resolver::registry::{
     ClientOptions, Credential, CredentialSource, Endpoint, Platform, RegistryClient, RegistryError,
     ResolvedCredential, RetryPolicy, Secret,
 };
+use argocd_image_resolver::tag::Tag;
 use support::{ImageSpec, TestRegistry};
 
 fn credential(kind: &'static str, name: &str, credential: Credential) -> ResolvedCredential {
@@ -47,9 +48,9 @@ fn client(endpoint: Endpoint, credential: Option<ResolvedCredential>) -> Registr
     RegistryClient::new(endpoint, credential, options()).expect("client")
 }
 
-fn sorted(tags: &[String]) -> Vec<String> {
+fn sorted(tags: &[Tag]) -> Vec<String> {
     tags.iter()
-        .cloned()
+        .map(|t| t.name.to_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
@@ -186,7 +187,7 @@ async fn htpasswd_basic_auth() {
                 "REGISTRY_CREDS",
                 basic("alice", "s3cret"),
             )),
-            Ok(vec!["v1".to_string()]),
+            Ok("v1".to_string()),
         ),
         (
             "wrong password",
@@ -223,7 +224,7 @@ async fn htpasswd_basic_auth() {
             .tags("team/app")
             .await;
         assert_eq!(
-            got.map(|l| l.tags).map_err(|e| e.to_string()),
+            got.map(|l| l.names().join(",")).map_err(|e| e.to_string()),
             want,
             "{name}"
         );
@@ -299,7 +300,7 @@ async fn bearer_token_auth() {
         bob.tags("team/app")
             .await
             .expect("tags with credential")
-            .tags,
+            .names(),
         ["v1"]
     );
     assert_eq!(
@@ -335,7 +336,7 @@ async fn bearer_token_auth() {
             .tags("team/app")
             .await
             .expect("identity token")
-            .tags,
+            .names(),
         ["v1"]
     );
     let post = tokens.requests().last().cloned().expect("token request");
@@ -416,7 +417,11 @@ async fn tls_trusted_with_ca_file_and_refused_without() {
 
     let trusted = client(registry.endpoint(), None);
     assert_eq!(
-        trusted.tags("team/app").await.expect("tags over TLS").tags,
+        trusted
+            .tags("team/app")
+            .await
+            .expect("tags over TLS")
+            .names(),
         ["v1"]
     );
 
@@ -429,7 +434,7 @@ async fn tls_trusted_with_ca_file_and_refused_without() {
             .tags("team/app")
             .await
             .expect("tags with ca_data")
-            .tags,
+            .names(),
         ["v1"]
     );
 
@@ -441,7 +446,7 @@ async fn tls_trusted_with_ca_file_and_refused_without() {
             .tags("team/app")
             .await
             .expect("insecure")
-            .tags,
+            .names(),
         ["v1"]
     );
 

@@ -61,7 +61,7 @@ async fn resolve_with(
         .winner
         .expect("a winner")
         .name
-        .clone();
+        .to_string();
     (winner, client.stats().requests)
 }
 
@@ -169,7 +169,7 @@ async fn a_time_sorted_tag_list_dates_the_tags_by_position() {
         .await
         .unwrap()
         .tags;
-    let (first, last) = (listed[0].as_str(), listed[2].as_str());
+    let (first, last) = (listed[0].name.as_str(), listed[2].name.as_str());
     let sorted = |tag_sort| Endpoint {
         tag_sort,
         ..registry.endpoint()

@@ -425,3 +425,62 @@ async fn the_default_registry_serves_names_without_a_host() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["image"], "corp.test/team/app", "{report}");
 }
+
+/// Regression, issue 9 item 10: a 62 MB tag list was read whole (6.3 s past a 1 s budget, 807 MB). Every answer
+/// is bounded by the operator's `--max-response-size` (not an Application's: `ARGOCD_ENV_…` is ignored), and
+/// the error names the URL, the limit and the option.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_lists_past_the_size_limit_fail_naming_the_limit() {
+    let registry = TestRegistry::plain().await;
+    let pusher = registry.pusher();
+    let image = pusher
+        .image(
+            "team/app",
+            &ImageSpec::linux("amd64", None, "2024-05-01T10:00:00Z"),
+        )
+        .await;
+    // About 2 KiB of tag list.
+    let tags: Vec<String> = (0..200).map(|i| format!("1.0.{i}")).collect();
+    pusher.tag_many("team/app", &image, tags, 4).await;
+    let name = format!("{}/team/app", registry.registry);
+    let too_large = format!(
+        "argocd-image-resolver: registry {r}, repository team/app (anonymous): the tag list from \
+         http://{r}/v2/team/app/tags/list?n=1000 is larger than 1Ki; raise --max-response-size \
+         (IMAGE_RESOLVER_MAX_RESPONSE_SIZE) if the registry really sends that much\n",
+        r = registry.registry
+    );
+    for (case, extra, envs, want) in [
+        (
+            "flag",
+            vec!["--max-response-size", "1Ki"],
+            vec![],
+            Err(too_large.clone()),
+        ),
+        (
+            "operator env",
+            vec![],
+            vec![("IMAGE_RESOLVER_MAX_RESPONSE_SIZE", "1Ki".to_string())],
+            Err(too_large),
+        ),
+        (
+            "an application cannot set it",
+            vec![],
+            vec![(
+                "ARGOCD_ENV_IMAGE_RESOLVER_MAX_RESPONSE_SIZE",
+                "1Ki".to_string(),
+            )],
+            Ok(200),
+        ),
+        ("default", vec![], vec![], Ok(200)),
+    ] {
+        let mut list = args(&["tags", &name]);
+        list.extend(args(&extra));
+        let output = cli(list, envs).await;
+        let got = if output.status.success() {
+            Ok(stdout(&output).lines().count())
+        } else {
+            Err(stderr(&output))
+        };
+        assert_eq!(got, want, "{case}");
+    }
+}

@@ -38,7 +38,7 @@ use super::{
     Resolved, SystemClock, TagsKey, TagsOutcome, TagsSource,
 };
 use crate::image::is_valid_digest;
-use crate::tag::{Tag, is_valid_tag};
+use crate::tag::{Tag, escape, is_valid_tag};
 
 const LAYOUT: &str = "v1";
 const RESOLVED_DIR: &str = "resolved";
@@ -236,12 +236,15 @@ impl FileCache {
         {
             return ignore(&path, "it holds another key");
         }
-        if let Some(bad) = file.tags.iter().find(|t| {
-            !is_valid_tag(&t.name) || t.digest.as_deref().is_some_and(|d| !is_valid_digest(d))
-        }) {
+        // Tag names were checked as they were read (`TagName`); a bad one made the whole file unreadable.
+        if let Some(bad) = file
+            .tags
+            .iter()
+            .find(|t| t.digest.as_deref().is_some_and(|d| !is_valid_digest(d)))
+        {
             return ignore(
                 &path,
-                &format!("its tag '{}' or that tag's digest is malformed", bad.name),
+                &format!("the digest of its tag '{}' is malformed", bad.name),
             );
         }
         let cached = CachedTags {
@@ -273,10 +276,12 @@ impl FileCache {
         }
         let digests = file.images.keys().chain(file.tags.values());
         if let Some(bad) = digests.into_iter().find(|d| !is_valid_digest(d)) {
-            return ignore(&path, &format!("its digest '{bad}' is malformed")).unwrap_or_default();
+            return ignore(&path, &format!("its digest '{}' is malformed", escape(bad)))
+                .unwrap_or_default();
         }
         if let Some(bad) = file.tags.keys().find(|t| !is_valid_tag(t)) {
-            return ignore(&path, &format!("its tag '{bad}' is malformed")).unwrap_or_default();
+            return ignore(&path, &format!("its tag '{}' is malformed", escape(bad)))
+                .unwrap_or_default();
         }
         KnownImages {
             images: file.images.into_owned(),
@@ -623,7 +628,7 @@ mod tests {
     }
 
     fn tag_list(names: &[&str]) -> Vec<Tag> {
-        names.iter().map(|n| Tag::new(*n)).collect()
+        names.iter().map(|n| Tag::parse(n).unwrap()).collect()
     }
 
     /// Polls `future` exactly once, so a test knows it has reached its first wait.
@@ -695,11 +700,11 @@ mod tests {
                 "with metadata",
                 vec![
                     Tag {
-                        name: "1.25.5".into(),
+                        name: "1.25.5".parse().unwrap(),
                         created: Some(time("2024-05-01T10:00:00Z")),
                         digest: Some(DIGEST.into()),
                     },
-                    Tag::new("latest"),
+                    Tag::parse("latest").unwrap(),
                 ],
             ),
         ] {
@@ -1296,7 +1301,7 @@ mod tests {
         // Every list is 100 tags of one writer and round, so a mixed list shows a torn write.
         let list = |writer: usize, round: usize| CachedTags {
             tags: (0..100)
-                .map(|i| Tag::new(format!("w{writer}-r{round}-{i}")))
+                .map(|i| Tag::parse(&format!("w{writer}-r{round}-{i}")).unwrap())
                 .collect(),
             fetched_at: now,
         };

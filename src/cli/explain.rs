@@ -35,8 +35,8 @@
 //!       "resolution": null | {            null for pins and holds
 //!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
 //!                      "requests", "elapsed_ms"},
-//!         "tags": null | {"listed", "pages", "candidates": ["…"], "winner": null | {"tag", "digest" | null,
-//!                  "created" | null, "reason"},
+//!         "tags": null | {"listed", "invalid", "pages", "candidates": ["…"],
+//!                  "winner": null | {"tag", "digest" | null, "created" | null, "reason"},
 //!                  "dropped": {"allow_tags", "ignore_tags", "tag_pattern", "platforms", "unparsable",
 //!                              "constraint"}},       complete lists, each sorted
 //!         "error": "…" | null,            why the registry gave no tag
@@ -48,7 +48,9 @@
 //! }
 //! ```
 //!
-//! `credential` null means anonymous; `origins[].value` is null only if the key's source could not be read back.
+//! `invalid` counts the names the registry listed that are not valid tags (skipped, never shown: they may be
+//! hostile). `credential` null means anonymous; `origins[].value` is null only if the key's source could not be
+//! read back.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -305,15 +307,16 @@ fn tags_report(policy: &Policy, resolution: &Resolution) -> TagsReport {
         .tags
         .iter()
         .filter(|t| !gone.contains(t.name.as_str()))
-        .map(|t| t.name.clone())
+        .map(|t| t.name.to_string())
         .collect();
     candidates.sort();
     TagsReport {
         listed: selection.considered,
+        invalid: resolution.invalid_tags,
         pages: resolution.pages,
         candidates,
         winner: selection.winner.map(|winner| WinnerReport {
-            tag: winner.name.clone(),
+            tag: winner.name.to_string(),
             digest: winner.digest.clone(),
             created: winner
                 .created
@@ -683,6 +686,7 @@ fn credential_json<S: serde::Serializer>(
 #[derive(Clone, Serialize)]
 struct TagsReport {
     listed: usize,
+    invalid: usize,
     pages: u32,
     candidates: Vec<String>,
     winner: Option<WinnerReport>,
@@ -872,6 +876,9 @@ fn resolution_rows(out: &mut String, resolution: &ResolutionReport) {
     if tags.pages > 1 {
         let _ = write!(line, " in {} pages", tags.pages);
     }
+    if tags.invalid > 0 {
+        let _ = write!(line, " ({} invalid names skipped)", tags.invalid);
+    }
     let _ = write!(line, ", {} candidates", tags.candidates.len());
     match &tags.winner {
         Some(w) => {
@@ -948,7 +955,7 @@ mod tests {
     use crate::generate::AppContext;
 
     fn tag(name: &str) -> Tag {
-        Tag::new(name)
+        Tag::parse(name).unwrap()
     }
 
     fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
@@ -1063,6 +1070,7 @@ mod tests {
             .collect(),
             unavailable: HashSet::from(["1.1.0".to_string()]),
             pages: 1,
+            invalid_tags: 0,
             dated_by_position: false,
             elapsed: std::time::Duration::ZERO,
         };
@@ -1092,6 +1100,7 @@ mod tests {
             tags,
             unavailable: HashSet::new(),
             pages: 1,
+            invalid_tags: 0,
             dated_by_position: true,
             elapsed: std::time::Duration::ZERO,
         };
@@ -1122,6 +1131,7 @@ mod tests {
                 tags,
                 unavailable: HashSet::new(),
                 pages: 1,
+                invalid_tags: 0,
                 dated_by_position: false,
                 elapsed: std::time::Duration::ZERO,
             };

@@ -11,67 +11,10 @@ use std::io;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
+use crate::escape::{escape, escape_except, is_unsafe, push_escaped};
+
 /// What every diagnostic line starts with.
 pub const PREFIX: &str = "argocd-image-resolver: ";
-
-/// Whether `c` must not reach a reader raw: control characters (C0, DEL, C1), and the format characters that
-/// change how text around them reads (bidirectional overrides and isolates, zero-width characters, the BOM, line
-/// and paragraph separators, tag characters).
-pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{ad}'
-                | '\u{34f}'
-                | '\u{61c}'
-                | '\u{115f}'..='\u{1160}'
-                | '\u{17b4}'..='\u{17b5}'
-                | '\u{180b}'..='\u{180f}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{206f}'
-                | '\u{3164}'
-                | '\u{fe00}'..='\u{fe0f}'
-                | '\u{feff}'
-                | '\u{ffa0}'
-                | '\u{fff0}'..='\u{fffb}'
-                | '\u{1d173}'..='\u{1d17a}'
-                | '\u{e0000}'..='\u{e0fff}'
-        )
-}
-
-/// `c` as Rust writes it in a string literal: `\n`, `\t`, `\r`, `\0`, else `\u{202e}`.
-fn push_escaped(out: &mut String, c: char) {
-    match c {
-        '\n' => out.push_str("\\n"),
-        '\t' => out.push_str("\\t"),
-        '\r' => out.push_str("\\r"),
-        '\0' => out.push_str("\\0"),
-        c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-    }
-}
-
-/// `text` with every [`is_unsafe`] character escaped (newlines too), and backslashes left as they are.
-///
-/// ```
-/// use argocd_image_resolver::cli::message::escape;
-/// assert_eq!(escape("a\u{202e}b\nc\0"), r"a\u{202e}b\nc\0");
-/// ```
-pub fn escape(text: &str) -> String {
-    escape_except(text, |_| false)
-}
-
-fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if is_unsafe(c) && !keep(c) {
-            push_escaped(&mut out, c);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// `message` as the one paragraph printed for a failure: prefixed, unsafe characters escaped except line breaks,
 /// no blank line inside (a tool's stderr quoted in it may have some), ending with a newline.

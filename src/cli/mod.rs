@@ -77,6 +77,10 @@ pub struct RegistryArgs {
     /// Extra trusted CA certificates (PEM) for registries.
     #[arg(long, env = "IMAGE_RESOLVER_CA_FILE", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Largest answer read from a registry: a tag list, all its pages together (manifests, configs and tokens
+    /// have smaller fixed limits). Sizes as in Kubernetes: 16Mi, 64Mi, 100MB.
+    #[arg(long, env = "IMAGE_RESOLVER_MAX_RESPONSE_SIZE", value_name = "SIZE", default_value_t = crate::registry::client::DEFAULT_MAX_RESPONSE_SIZE)]
+    pub max_response_size: crate::size::ByteSize,
 }
 
 /// The `--credentials` option of the commands that query one image's registry.
@@ -308,6 +312,7 @@ pub fn registries_scoped(
     options.pull_secret_scope = scope;
     let client_options = ClientOptions {
         deadline: global.budget.min(ClientOptions::default().deadline),
+        max_response_size: args.max_response_size,
         ..ClientOptions::default()
     };
     Ok(

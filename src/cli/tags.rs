@@ -25,7 +25,7 @@ struct Report<'a> {
     registry: &'a str,
     api_url: String,
     credential: Option<super::resolve::CredentialReport>,
-    tags: &'a [String],
+    tags: Vec<&'a str>,
     pages: u32,
     requests: u64,
 }
@@ -45,7 +45,11 @@ pub fn run(global: &GlobalArgs, args: TagsArgs) -> Result<String, Failure> {
             .await
             .map_err(|e| Failure::NoResult(e.to_string()))?;
         Ok(match args.output {
-            OutputFormat::Text => listing.tags.iter().map(|t| format!("{t}\n")).collect(),
+            OutputFormat::Text => listing
+                .tags
+                .iter()
+                .map(|t| format!("{}\n", t.name))
+                .collect(),
             OutputFormat::Json => {
                 let report = Report {
                     repository: image.name(),
@@ -54,7 +58,7 @@ pub fn run(global: &GlobalArgs, args: TagsArgs) -> Result<String, Failure> {
                     credential: client
                         .credential_source()
                         .map(super::resolve::CredentialReport::from),
-                    tags: &listing.tags,
+                    tags: listing.tags.iter().map(|t| t.name.as_str()).collect(),
                     pages: listing.pages,
                     requests: client.stats().requests,
                 };

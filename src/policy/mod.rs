@@ -56,16 +56,43 @@ impl Policy {
         tags: &'a [Tag],
         unavailable: &HashSet<String>,
     ) -> Selection<'a> {
+        self.select_inner(tags, unavailable, &mut Interrupt::never())
+    }
+
+    /// [`Policy::select_except`] over a list that may be long (millions of tags), giving up when `out_of_time`
+    /// says so; it is asked every few thousand tags. The clock stays the caller's: the policy reads none.
+    pub fn select_within<'a>(
+        &self,
+        tags: &'a [Tag],
+        unavailable: &HashSet<String>,
+        out_of_time: &dyn Fn() -> bool,
+    ) -> Result<Selection<'a>, OutOfTime> {
+        let mut interrupt = Interrupt::new(out_of_time);
+        let selection = self.select_inner(tags, unavailable, &mut interrupt);
+        interrupt.result(tags.len()).map(|()| selection)
+    }
+
+    fn select_inner<'a>(
+        &self,
+        tags: &'a [Tag],
+        unavailable: &HashSet<String>,
+        interrupt: &mut Interrupt<'_>,
+    ) -> Selection<'a> {
         let mut dropped = Dropped::default();
         let mut candidates = Vec::with_capacity(tags.len());
         for tag in tags {
+            if interrupt.step() {
+                break;
+            }
             match self.admit(tag) {
-                Ok(_) if unavailable.contains(&tag.name) => dropped.no_platform.push(&tag.name),
+                Ok(_) if unavailable.contains(tag.name.as_str()) => {
+                    dropped.no_platform.push(&tag.name)
+                }
                 Ok(candidate) => candidates.push(candidate),
                 Err(step) => step.record(&mut dropped, &tag.name),
             }
         }
-        let winner = self.strategy.pick(&candidates, &mut dropped);
+        let winner = self.strategy.pick(&candidates, &mut dropped, interrupt);
         Selection {
             winner,
             considered: tags.len(),
@@ -77,6 +104,21 @@ impl Policy {
     /// the tags whose build time `newest-build` needs.
     pub fn filter<'a>(&self, tags: &'a [Tag]) -> Vec<&'a Tag> {
         tags.iter().filter(|tag| self.admit(tag).is_ok()).collect()
+    }
+
+    /// [`Policy::filter`], giving up when `out_of_time` says so (asked every few thousand tags).
+    pub fn filter_within<'a>(
+        &self,
+        tags: &'a [Tag],
+        out_of_time: &dyn Fn() -> bool,
+    ) -> Result<Vec<&'a Tag>, OutOfTime> {
+        let mut interrupt = Interrupt::new(out_of_time);
+        let passed = tags
+            .iter()
+            .take_while(|_| !interrupt.step())
+            .filter(|tag| self.admit(tag).is_ok())
+            .collect();
+        interrupt.result(tags.len()).map(|()| passed)
     }
 
     /// Runs the filters on one tag: the candidate with its ordering key, or the step that dropped it.
@@ -93,6 +135,61 @@ impl Policy {
             None => Cow::Borrowed(name),
         };
         Ok(Candidate { tag, key })
+    }
+}
+
+/// Tags (or candidates) handled between two questions to the caller's clock: rare enough to cost nothing,
+/// often enough to stop within milliseconds.
+const CHECK_EVERY: usize = 1 << 14;
+
+/// Selection gave up because the caller's time ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("choosing among {tags} tags did not finish in time")]
+pub struct OutOfTime {
+    pub tags: usize,
+}
+
+/// How a long loop learns that it must stop: asks the caller every [`CHECK_EVERY`] steps, and keeps the answer.
+pub(crate) struct Interrupt<'f> {
+    out_of_time: Option<&'f dyn Fn() -> bool>,
+    steps: usize,
+    stopped: bool,
+}
+
+impl<'f> Interrupt<'f> {
+    fn never() -> Self {
+        Interrupt {
+            out_of_time: None,
+            steps: 0,
+            stopped: false,
+        }
+    }
+
+    fn new(out_of_time: &'f dyn Fn() -> bool) -> Self {
+        Interrupt {
+            out_of_time: Some(out_of_time),
+            ..Interrupt::never()
+        }
+    }
+
+    /// Counts one step; true once the loop must stop.
+    pub(crate) fn step(&mut self) -> bool {
+        self.steps += 1;
+        if !self.stopped
+            && self.steps.is_multiple_of(CHECK_EVERY)
+            && let Some(out_of_time) = self.out_of_time
+        {
+            self.stopped = out_of_time();
+        }
+        self.stopped
+    }
+
+    fn result(&self, tags: usize) -> Result<(), OutOfTime> {
+        if self.stopped {
+            Err(OutOfTime { tags })
+        } else {
+            Ok(())
+        }
     }
 }
 

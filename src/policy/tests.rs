@@ -6,7 +6,7 @@ use super::filter::{AllowTags, Extract, IgnoreTags};
 use super::*;
 
 fn tags(names: &[&str]) -> Vec<Tag> {
-    names.iter().map(|n| Tag::new(*n)).collect()
+    names.iter().map(|n| Tag::parse(n).unwrap()).collect()
 }
 
 fn semver(constraint: &str) -> Policy {
@@ -14,7 +14,7 @@ fn semver(constraint: &str) -> Policy {
 }
 
 fn winner(policy: &Policy, tags: &[Tag]) -> Option<String> {
-    policy.select(tags).winner.map(|t| t.name.clone())
+    policy.select(tags).winner.map(|t| t.name.to_string())
 }
 
 #[test]
@@ -85,11 +85,8 @@ fn semver_options() {
 fn equal_versions_tie_break_on_the_greater_tag_name() {
     for (name, order_a, order_b) in [
         ("v last", ["1.0.0", "v1.0.0"], ["v1.0.0", "1.0.0"]),
-        (
-            "build metadata",
-            ["1.0.0+b1", "1.0.0+b2"],
-            ["1.0.0+b2", "1.0.0+b1"],
-        ),
+        // Build metadata (`1.0.0+b1`) cannot reach a policy: `+` is not allowed in a tag.
+        ("coerced", ["1.0", "1.0.0"], ["1.0.0", "1.0"]),
     ] {
         let a = winner(&semver(""), &tags(&order_a));
         let b = winner(&semver(""), &tags(&order_b));
@@ -101,7 +98,7 @@ fn equal_versions_tie_break_on_the_greater_tag_name() {
 #[test]
 fn newest_build_orders_by_creation_time() {
     let at = |name: &str, day: Option<u32>| Tag {
-        name: name.into(),
+        name: name.parse().unwrap(),
         created: day.map(|d| Utc.with_ymd_and_hms(2024, 5, d, 0, 0, 0).unwrap()),
         digest: None,
     };
@@ -138,7 +135,7 @@ fn alphabetical_and_numerical_orders() {
         "10",
         "v3",
         "1e2",
-        "-5",
+        "0005",
     ]);
     for (name, strategy, order, want) in [
         (
@@ -148,9 +145,9 @@ fn alphabetical_and_numerical_orders() {
             "v3",
         ),
         ("alphabetical old name", "name", "asc", "v3"),
-        ("alphabetical desc: first", "alphabetical", "desc", "-5"),
+        ("alphabetical desc: first", "alphabetical", "desc", "0005"),
         ("numerical asc", "numerical", "asc", "1e2"),
-        ("numerical desc", "numerical", "desc", "-5"),
+        ("numerical desc", "numerical", "desc", "0005"),
     ] {
         let policy =
             Policy::new(Strategy::parse(strategy, None, Order::parse(order).unwrap()).unwrap());
@@ -309,7 +306,8 @@ mod properties {
             ignore in "[a-z0-9*?,\\[\\]-]{0,8}",
             strategy in prop::sample::select(vec!["semver", "alphabetical", "numerical", "newest-build", "digest"]),
         ) {
-            let list: Vec<Tag> = names.iter().map(Tag::new).collect();
+            // Names with build metadata (`+`) are not tags; the rest are.
+            let list: Vec<Tag> = names.iter().filter_map(|n| Tag::parse(n).ok()).collect();
             let Ok(strategy) = crate::policy::Strategy::parse(strategy, Some(&constraint), Order::Asc) else { return Ok(()); };
             let mut policy = Policy::new(strategy);
             if let Ok(a) = AllowTags::parse(&format!("regexp:{allow}")) { policy.allow = a; }
@@ -331,5 +329,57 @@ mod properties {
                 selection.winner.map(|t| &t.name)
             );
         }
+    }
+}
+
+/// Regression, issue 9 item 10: choosing among millions of tags ran seconds past the budget, since a timer cannot
+/// interrupt CPU work. The selection asks the caller's clock every few thousand tags, and only then.
+#[test]
+fn selection_over_many_tags_stops_when_out_of_time() {
+    let names: Vec<String> = (0..40_000).map(|i| format!("1.0.{i}")).collect();
+    let list: Vec<Tag> = names.iter().map(|n| Tag::parse(n).unwrap()).collect();
+    for strategy in [
+        "semver",
+        "alphabetical",
+        "numerical",
+        "newest-build",
+        "digest",
+    ] {
+        let policy = Policy::new(Strategy::parse(strategy, None, Order::Asc).unwrap());
+        let want = winner(&policy, &list);
+        for (name, late_after, result) in [
+            ("in time", usize::MAX, Ok(want.clone())),
+            (
+                "late from the start",
+                0,
+                Err(crate::policy::OutOfTime { tags: 40_000 }),
+            ),
+            (
+                "late while ordering",
+                3,
+                Err(crate::policy::OutOfTime { tags: 40_000 }),
+            ),
+        ] {
+            let asked = std::cell::Cell::new(0usize);
+            let out_of_time = || {
+                asked.set(asked.get() + 1);
+                asked.get() > late_after
+            };
+            let got = policy
+                .select_within(&list, &HashSet::new(), &out_of_time)
+                .map(|s| s.winner.map(|t| t.name.to_string()));
+            assert_eq!(got, result, "{strategy}, {name}");
+            assert!(
+                asked.get() <= 2 * 40_000 / 16_384 + 1,
+                "{strategy}, {name}: asked {} times",
+                asked.get()
+            );
+        }
+        let filtered = policy.filter_within(&list, &|| true);
+        assert_eq!(
+            filtered.map(|f| f.len()),
+            Err(crate::policy::OutOfTime { tags: 40_000 }),
+            "{strategy}: filter"
+        );
     }
 }

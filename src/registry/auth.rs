@@ -151,7 +151,7 @@ impl Inner {
                     url: urls::ping_url(&self.endpoint.api_url),
                     headers: HeaderMap::new(),
                     form: None,
-                    max_body: MAX_TOKEN_BODY,
+                    max_body: self.body_limit(MAX_TOKEN_BODY),
                 };
                 match self.send(op, &spec).await {
                     Ok(_) => {
@@ -349,7 +349,7 @@ impl Inner {
                     url: realm.clone(),
                     headers,
                     form: Some(form),
-                    max_body: MAX_TOKEN_BODY,
+                    max_body: self.body_limit(MAX_TOKEN_BODY),
                 }
             }
             _ => {
@@ -367,7 +367,7 @@ impl Inner {
                     url,
                     headers,
                     form: None,
-                    max_body: MAX_TOKEN_BODY,
+                    max_body: self.body_limit(MAX_TOKEN_BODY),
                 }
             }
         };

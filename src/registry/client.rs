@@ -19,6 +19,7 @@ use super::error::{RegistryError, Target};
 use super::limit::{DEFAULT_MAX_CONCURRENCY, Limits, RetryPolicy};
 use super::response::{self, Failure, FailureKind, Response};
 use super::urls::{self, redact};
+use crate::size::ByteSize;
 
 /// Tunables that are not part of a registry's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,14 @@ pub struct ClientOptions {
     pub max_pages: u32,
     pub connect_timeout: Duration,
     pub user_agent: String,
+    /// The largest response body read: a tag list (all its pages together), and at most this for manifests,
+    /// config blobs and tokens, which have smaller fixed limits of their own. Operator option
+    /// `--max-response-size`.
+    pub max_response_size: ByteSize,
 }
+
+/// Default of [`ClientOptions::max_response_size`]: about a million tags of a dozen characters.
+pub const DEFAULT_MAX_RESPONSE_SIZE: ByteSize = ByteSize(16 << 20);
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -43,6 +51,7 @@ impl Default for ClientOptions {
             max_pages: 1000,
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("argocd-image-resolver/", env!("CARGO_PKG_VERSION")).to_string(),
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
 }
@@ -250,6 +259,12 @@ pub(crate) enum SendError {
     Deadline {
         last: Option<String>,
     },
+    /// The registry's `Retry-After` ends past the deadline: waiting would be futile, and the reason is the
+    /// registry's, not slowness.
+    RetryAfterPastDeadline {
+        retry_after: Duration,
+        failure: String,
+    },
 }
 
 /// What a request was for: names the missing thing in a 404 and spots rejected page sizes.
@@ -354,11 +369,14 @@ impl Inner {
                 .checked_add(delay)
                 .is_none_or(|at| at >= op.deadline)
             {
-                let wait = retry_after
-                    .map(|d| format!(" (asked to retry after {d:?})"))
-                    .unwrap_or_default();
-                return Err(SendError::Deadline {
-                    last: Some(format!("{described}{wait}")),
+                return Err(match retry_after {
+                    Some(retry_after) => SendError::RetryAfterPastDeadline {
+                        retry_after,
+                        failure: described,
+                    },
+                    None => SendError::Deadline {
+                        last: Some(described),
+                    },
                 });
             }
             tracing::debug!(url = %redact(&spec.url), attempt = attempts, ?delay, failure = %described, "retrying");
@@ -386,10 +404,19 @@ impl Inner {
             request = request.form(form);
         }
         let mut response = request.send().await.map_err(Attempt::transport)?;
+        // Read no further than the limit: a declared length past it fails before the body is read at all.
+        if response
+            .content_length()
+            .is_some_and(|length| length > spec.max_body as u64)
+        {
+            return Err(Attempt::TooLarge);
+        }
         let status = response.status();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        let mut body = Vec::new();
+        // Room for a declared length at once: growing by doubling would briefly hold two copies of a large body.
+        let declared = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
         while let Some(chunk) = response.chunk().await.map_err(Attempt::transport)? {
             if body.len() + chunk.len() > spec.max_body {
                 return Err(Attempt::TooLarge);
@@ -465,10 +492,32 @@ impl Inner {
                 attempts,
                 reason,
             },
-            SendError::TooLarge { url, limit } => RegistryError::InvalidResponse {
+            SendError::TooLarge { url, limit } => {
+                let option = self.options.max_response_size;
+                // A tag list's limit is what is left of the option after the earlier pages.
+                let operator_limit =
+                    matches!(purpose, Purpose::TagPage { .. }) || limit as u64 >= option.bytes();
+                RegistryError::TooLarge {
+                    target,
+                    what: purpose.body(),
+                    url,
+                    limit: if operator_limit {
+                        option
+                    } else {
+                        ByteSize(limit as u64)
+                    },
+                    operator_limit,
+                }
+            }
+            SendError::RetryAfterPastDeadline {
+                retry_after,
+                failure,
+            } => RegistryError::RetryAfterPastDeadline {
                 target,
-                url,
-                reason: format!("body larger than {limit} bytes"),
+                operation: op.operation,
+                retry_after,
+                deadline: self.options.deadline,
+                failure,
             },
             SendError::Deadline { last } => RegistryError::Deadline {
                 target,
@@ -477,6 +526,21 @@ impl Inner {
                 last,
             },
         }
+    }
+
+    /// The deadline error of `op`, for work past the HTTP exchanges (decoding a large answer).
+    pub(crate) fn fail_deadline(&self, op: &Op) -> RegistryError {
+        RegistryError::Deadline {
+            target: op.target.clone(),
+            operation: op.operation,
+            deadline: self.options.deadline,
+            last: None,
+        }
+    }
+
+    /// A fixed body limit, never above the operator's `max_response_size`.
+    pub(crate) fn body_limit(&self, fixed: usize) -> usize {
+        fixed.min(self.options.max_response_size.as_usize())
     }
 
     pub(crate) fn unauthorized_hint(&self) -> &'static str {
@@ -489,6 +553,17 @@ impl Inner {
 }
 
 impl Purpose<'_> {
+    /// What the response body is, for a size error.
+    fn body(&self) -> &'static str {
+        match self {
+            Purpose::Ping => "registry API answer",
+            Purpose::TagPage { .. } => "tag list",
+            Purpose::Manifest { .. } => "manifest",
+            Purpose::Blob { .. } => "blob",
+            Purpose::Token => "token answer",
+        }
+    }
+
     fn what(&self) -> String {
         match self {
             Purpose::Ping => "registry API (/v2/)".to_string(),

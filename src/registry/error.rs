@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::credentials::CredentialSource;
 use super::urls::UrlError;
+use crate::size::ByteSize;
 
 /// What an operation was about, shown at the start of every [`RegistryError`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +96,17 @@ pub enum RegistryError {
         deadline: Duration,
         last: Option<String>,
     },
+    #[error(
+        "{target}: the registry asked to retry {operation} after {retry_after:?}, past the deadline of {deadline:?}: \
+         {failure}; try again later"
+    )]
+    RetryAfterPastDeadline {
+        target: Box<Target>,
+        operation: &'static str,
+        retry_after: Duration,
+        deadline: Duration,
+        failure: String,
+    },
     #[error("{target}: cannot reach {url} after {attempts} attempts: {reason}")]
     Connection {
         target: Box<Target>,
@@ -117,6 +129,16 @@ pub enum RegistryError {
         target: Box<Target>,
         url: String,
         reason: String,
+    },
+    #[error("{target}: the {what} from {url} is larger than {limit}{}", too_large_fix(*.operator_limit, .what))]
+    TooLarge {
+        target: Box<Target>,
+        what: &'static str,
+        /// Without userinfo.
+        url: String,
+        limit: ByteSize,
+        /// Whether the limit is the operator's `--max-response-size` (else a fixed one for this kind of answer).
+        operator_limit: bool,
     },
     #[error("{target}: content fetched as {expected} hashes to {actual}")]
     DigestMismatch {
@@ -141,6 +163,15 @@ pub enum RegistryError {
     Setup { registry: String, reason: String },
 }
 
+fn too_large_fix(operator_limit: bool, what: &str) -> String {
+    if operator_limit {
+        "; raise --max-response-size (IMAGE_RESOLVER_MAX_RESPONSE_SIZE) if the registry really sends that much"
+            .to_string()
+    } else {
+        format!(", the fixed limit for a {what}")
+    }
+}
+
 fn last_suffix(last: &Option<String>) -> String {
     last.as_ref()
         .map(|l| format!("; last: {l}"))
@@ -161,10 +192,12 @@ impl RegistryError {
             | Rejected { target, .. }
             | PageSizeRejected { target, .. }
             | Deadline { target, .. }
+            | RetryAfterPastDeadline { target, .. }
             | Connection { target, .. }
             | Url { target, .. }
             | TooManyPages { target, .. }
             | InvalidResponse { target, .. }
+            | TooLarge { target, .. }
             | DigestMismatch { target, .. }
             | PlatformNotFound { target, .. }
             | UnsupportedMediaType { target, .. } => Some(target),

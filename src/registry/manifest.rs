@@ -366,7 +366,7 @@ impl RegistryClient {
             accept: &accept,
             scope: &scope,
             purpose,
-            max_body: MAX_MANIFEST_BODY,
+            max_body: inner.body_limit(MAX_MANIFEST_BODY),
         };
         let response = inner.registry_request(op, call).await?;
         let digest = sha256_digest(&response.body);
@@ -427,7 +427,7 @@ impl RegistryClient {
             accept: "*/*",
             scope: &scope,
             purpose,
-            max_body: MAX_CONFIG_BODY,
+            max_body: inner.body_limit(MAX_CONFIG_BODY),
         };
         let response = inner.registry_request(op, call).await?;
         if digest.starts_with("sha256:") {

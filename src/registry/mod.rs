@@ -17,7 +17,7 @@
 //! let endpoint = Endpoint::infer("ghcr.io").expect("valid registry name");
 //! let client = RegistryClient::new(endpoint, None, ClientOptions::default())?;
 //! let tags = client.tags("argoproj/argocd").await?;
-//! let config = client.image_config("argoproj/argocd", &tags.tags[0], &[]).await?;
+//! let config = client.image_config("argoproj/argocd", &tags.tags[0].name, &[]).await?;
 //! println!("{} created {:?} ({} requests)", config.digest, config.created, client.stats().requests);
 //! # Ok(()) }
 //! ```

@@ -19,25 +19,9 @@ pub struct InvalidInput {
 /// At most this many characters of a bad value go into a message, which must stay one short paragraph.
 const SHOWN_MAX_CHARS: usize = 80;
 
-/// `value` for a message: control and bidirectional-formatting characters escaped (`\n`, `\u{202e}`), so a value
-/// cannot forge lines or reorder what the Argo CD UI shows, and cut after [`SHOWN_MAX_CHARS`] characters.
+/// `value` for a message: escaped, so it cannot forge lines or reorder what the Argo CD UI shows, and cut short.
 pub fn shown(value: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == SHOWN_MAX_CHARS {
-            out.push('…');
-            break;
-        }
-        let formatting = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
-        if formatting {
-            out.extend(c.escape_unicode());
-        } else if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::escape::shown(value, SHOWN_MAX_CHARS)
 }
 
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`: a DNS-1123 label without its length limit.
@@ -263,7 +247,10 @@ mod tests {
         ] {
             assert_eq!(shown(value), want, "{name}");
         }
-        assert_eq!(shown(&long), format!("{}…", "x".repeat(80)));
+        assert_eq!(
+            shown(&long),
+            format!("{}… (100 characters)", "x".repeat(80))
+        );
         assert_eq!(
             "Web".parse::<ReleaseName>().unwrap_err().to_string(),
             "'Web' is not a Helm release name (at most 53 characters: lower-case letters, digits, '-' and '.', \

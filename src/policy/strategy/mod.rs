@@ -14,7 +14,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use super::{Candidate, Dropped};
+use super::{Candidate, Dropped, Interrupt};
 use crate::constraint::Constraint;
 use crate::tag::Tag;
 
@@ -149,11 +149,13 @@ impl Strategy {
         matches!(self, Strategy::Digest { .. })
     }
 
-    /// Picks the winner among `candidates`, recording in `dropped` the ones the strategy rejects.
+    /// Picks the winner among `candidates`, recording in `dropped` the ones the strategy rejects; stops early
+    /// (with a meaningless answer) when `interrupt` says so.
     pub(super) fn pick<'a>(
         &self,
         candidates: &[Candidate<'a>],
         dropped: &mut Dropped<'a>,
+        interrupt: &mut Interrupt<'_>,
     ) -> Option<&'a Tag> {
         match self {
             Strategy::Semver {
@@ -163,14 +165,19 @@ impl Strategy {
             } => semver::pick(
                 candidates,
                 dropped,
+                interrupt,
                 constraint,
                 *include_prerelease,
                 *strict,
             ),
-            Strategy::NewestBuild => newest_build::pick(candidates, dropped),
-            Strategy::Alphabetical { order } => alphabetical::pick(candidates, dropped, *order),
-            Strategy::Numerical { order } => numerical::pick(candidates, dropped, *order),
-            Strategy::Digest { tag } => digest::pick(candidates, dropped, tag),
+            Strategy::NewestBuild => newest_build::pick(candidates, dropped, interrupt),
+            Strategy::Alphabetical { order } => {
+                alphabetical::pick(candidates, dropped, interrupt, *order)
+            }
+            Strategy::Numerical { order } => {
+                numerical::pick(candidates, dropped, interrupt, *order)
+            }
+            Strategy::Digest { tag } => digest::pick(candidates, dropped, interrupt, tag),
         }
     }
 }
@@ -219,10 +226,14 @@ enum Verdict<K> {
 fn best<'a, K: Ord>(
     candidates: &[Candidate<'a>],
     dropped: &mut Dropped<'a>,
+    interrupt: &mut Interrupt<'_>,
     mut judge: impl FnMut(&Candidate<'a>) -> Verdict<K>,
 ) -> Option<&'a Tag> {
     let mut winner: Option<(K, &'a Tag)> = None;
     for candidate in candidates {
+        if interrupt.step() {
+            return None;
+        }
         match judge(candidate) {
             Verdict::Keep(key) => {
                 let better = match &winner {

@@ -3,7 +3,7 @@
 use std::cmp::{Ordering, Reverse};
 
 use super::{Order, Verdict, best};
-use crate::policy::{Candidate, Dropped};
+use crate::policy::{Candidate, Dropped, Interrupt};
 use crate::tag::Tag;
 
 /// An `f64` that is never NaN, so it has a total order.
@@ -35,14 +35,15 @@ fn number(text: &str) -> Option<Number> {
 pub(super) fn pick<'a>(
     candidates: &[Candidate<'a>],
     dropped: &mut Dropped<'a>,
+    interrupt: &mut Interrupt<'_>,
     order: Order,
 ) -> Option<&'a Tag> {
     let read = |c: &Candidate<'a>| number(&c.key);
     match order {
-        Order::Asc => best(candidates, dropped, |c| {
+        Order::Asc => best(candidates, dropped, interrupt, |c| {
             read(c).map_or(Verdict::Unparsable, Verdict::Keep)
         }),
-        Order::Desc => best(candidates, dropped, |c| {
+        Order::Desc => best(candidates, dropped, interrupt, |c| {
             read(c).map_or(Verdict::Unparsable, |n| Verdict::Keep(Reverse(n)))
         }),
     }

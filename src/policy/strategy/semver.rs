@@ -2,18 +2,19 @@
 
 use super::{Verdict, best};
 use crate::constraint::Constraint;
-use crate::policy::{Candidate, Dropped};
+use crate::policy::{Candidate, Dropped, Interrupt};
 use crate::tag::Tag;
 use crate::version::Version;
 
 pub(super) fn pick<'a>(
     candidates: &[Candidate<'a>],
     dropped: &mut Dropped<'a>,
+    interrupt: &mut Interrupt<'_>,
     constraint: &Constraint,
     include_prerelease: bool,
     strict: bool,
 ) -> Option<&'a Tag> {
-    best(candidates, dropped, |candidate| {
+    best(candidates, dropped, interrupt, |candidate| {
         let parsed = if strict {
             Version::parse_three_part(&candidate.key)
         } else {
