@@ -485,6 +485,33 @@ pub const OUTPUT_MARGIN: Duration = Duration::from_millis(500);
 mod tests {
     use super::*;
 
+    /// Regression (issue 9, item 7): `kustomize.image-name` made `docker.io/my.org/app` be written `my.org/app`,
+    /// which names registry `my.org`.
+    #[test]
+    fn written_image_names_the_tracked_repository() {
+        let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: other/app:1.0\n";
+        let parameters = r#"[{"name":"image-list","string":"a=docker.io/my.org/app"},
+            {"name":"a.kustomize.image-name","string":"other/app"},{"name":"a.pin","string":"1.1.0"}]"#;
+        let app = AppContext {
+            parameters: Some(parameters.to_owned()),
+            ..AppContext::default()
+        };
+        let plan = plan(rendered, &app).unwrap();
+        let resolutions = Resolutions {
+            outcomes: vec![Some(Outcome {
+                tag: "1.1.0".to_owned(),
+                digest: None,
+                decision: Decision::Pin,
+                fallback_reason: None,
+            })],
+            ..Resolutions::default()
+        };
+        let out = apply(rendered, &plan, &resolutions).unwrap();
+        let again = manifest::scan(&out, &[]).unwrap();
+        let written = ImageRef::parse(&again.images[0].value).unwrap();
+        assert_eq!(written.canonical(), "docker.io/my.org/app:1.1.0", "{out}");
+    }
+
     #[test]
     fn repository_spelling_is_kept() {
         for (name, written, want) in [
