@@ -35,7 +35,7 @@ pub enum AnnotateError {
 /// Where annotations go in one object, recorded while scanning so that no text is needed later.
 #[derive(Debug)]
 pub(crate) struct Site {
-    /// The object's line break (`\r\n` in CRLF text).
+    /// The object's line break, as its first line ends (`\r\n` in CRLF text, `\r` in CR-only text).
     nl: &'static str,
     /// Indentation step of nested block mappings.
     step: usize,
@@ -92,10 +92,7 @@ struct FirstKey {
 
 impl Site {
     pub(crate) fn new(src: &str, root: &Map<'_>) -> Self {
-        let nl = match src[root.pos.byte.min(src.len())..].find('\n') {
-            Some(n) if src[..root.pos.byte + n].ends_with('\r') => "\r\n",
-            _ => "\n",
-        };
+        let nl = text::line_break_at(src, root.pos.byte);
         let metadata_entry = root.entry("metadata");
         let metadata = slot(src, metadata_entry);
         let (annotations, values, step) = match metadata_entry {
@@ -168,7 +165,8 @@ fn map_at(src: &str, map: &Map<'_>) -> Slot {
     let line_start = text::line_start(src, at);
     let before = &src[line_start..at];
     let indent = if map.flow {
-        let own_line = src[open..at].contains('\n') && before.chars().all(char::is_whitespace);
+        let own_line =
+            src[open..at].contains(['\n', '\r']) && before.chars().all(char::is_whitespace);
         own_line.then(|| before.to_owned())
     } else {
         // An explicit key (`? key`) is inserted before at its `?`.

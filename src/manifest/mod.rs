@@ -24,6 +24,7 @@ pub use annotate::AnnotateError;
 pub use path::{ImagePath, ImagePathError};
 pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan};
 pub use splice::{Edit, SpliceError, splice};
+pub use text::line_breaks;
 
 #[cfg(test)]
 mod proptests;

@@ -139,6 +139,21 @@ fn finds_images() {
             ],
         ),
         (
+            "lone cr line endings",
+            "kind: Pod\rspec:\r  containers:\r  - name: a # c\r    image: x:1\r  - image: \"y:2\" # c\r".into(),
+            vec![],
+            vec![
+                ("spec.containers[0].image", Some("a"), "x:1", "x:1", Plain),
+                ("spec.containers[1].image", None, "y:2", "\"y:2\"", DoubleQuoted),
+            ],
+        ),
+        (
+            "mixed line endings",
+            "kind: Pod\r\nspec:\r  containers:\n  - image: &i x:1 # c\r    name: a\r\n".into(),
+            vec![],
+            vec![("spec.containers[0].image", Some("a"), "x:1", "x:1", Plain)],
+        ),
+        (
             "empty and null documents",
             "---\n---\nnull\n---\n# nothing\n---\n~\n---\nkind: Pod\nspec: {containers: [{image: x:1}]}\n---\n".into(),
             vec![],
@@ -505,6 +520,12 @@ fn replaces_images() {
             "y:2",
             pod("y:2").replace('\n', "\r\n"),
         ),
+        (
+            "lone cr",
+            pod("x:1").replace('\n', "\r"),
+            "y:2",
+            pod("y:2").replace('\n', "\r"),
+        ),
     ];
     for (name, src, new, want) in cases {
         assert_eq!(replaced(&src, new), want, "{name}");
@@ -644,6 +665,31 @@ fn sets_annotations() {
             "kind: Pod\r\nmetadata:\r\n  name: a\r\n",
             &one,
             "kind: Pod\r\nmetadata:\r\n  annotations:\r\n    example.io/image: \"x:1\"\r\n  name: a\r\n",
+        ),
+        // Regression (issue 9, item 6): with `\r` alone the column was counted from the start of the text.
+        (
+            "lone cr",
+            "kind: Pod\rmetadata:\r  name: a\r",
+            &one,
+            "kind: Pod\rmetadata:\r  annotations:\r    example.io/image: \"x:1\"\r  name: a\r",
+        ),
+        (
+            "lone cr, annotations after a comment",
+            "kind: Pod\rmetadata: # c\r  annotations: # d\r    a: |\r      x\r    b: c\r",
+            &[("a", "v")],
+            "kind: Pod\rmetadata: # c\r  annotations: # d\r    a: \"v\"\r    b: c\r",
+        ),
+        (
+            "lone cr pretty json",
+            "{\r  \"metadata\": {\r    \"annotations\": {\r      \"a\": \"b\"\r    }\r  }\r}\r",
+            &one,
+            "{\r  \"metadata\": {\r    \"annotations\": {\r      \"example.io/image\": \"x:1\",\r      \"a\": \"b\"\r    }\r  }\r}\r",
+        ),
+        (
+            "mixed line endings: the object's first break",
+            "kind: Pod\rmetadata:\r\n  name: a\n",
+            &one,
+            "kind: Pod\rmetadata:\r\n  annotations:\r    example.io/image: \"x:1\"\r  name: a\n",
         ),
         (
             "key and value needing quotes",
