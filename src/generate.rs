@@ -64,6 +64,8 @@ pub enum GenerateError {
     },
     #[error("cannot annotate {0}")]
     Annotate(#[from] manifest::AnnotateError),
+    #[error("{0}")]
+    Replace(#[from] manifest::ReplaceError),
     #[error("cannot apply the edits: {0}")]
     Splice(#[from] manifest::SpliceError),
 }
@@ -433,7 +435,8 @@ pub fn apply(
     plan: &Plan,
     resolutions: &Resolutions,
 ) -> Result<String, GenerateError> {
-    let mut edits: Vec<Edit> = Vec::new();
+    // Every image's value, untracked ones as written: an anchor may share one text between both kinds.
+    let mut values: Vec<Option<String>> = vec![None; plan.scan.images.len()];
     let mut annotations: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
         let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
@@ -445,9 +448,6 @@ pub fn apply(
         } else {
             new_image_value(&field.value, tracked, outcome)
         };
-        if value != field.value {
-            edits.push(field.replace(&value));
-        }
         let entry = AnnotationEntry {
             container: field.container.as_deref(),
             from: &field.value,
@@ -459,7 +459,9 @@ pub fn apply(
             .entry(field.object)
             .or_default()
             .push(serde_json::to_string(&entry).expect("strings serialise"));
+        values[planned.field] = Some(value);
     }
+    let mut edits: Vec<Edit> = manifest::replace_images(&plan.scan, &values)?;
     for (object, entries) in annotations {
         let value = format!("[{}]", entries.join(","));
         edits.push(plan.scan.objects[object].set_annotation(RESOLVED_ANNOTATION, &value)?);
@@ -510,6 +512,58 @@ mod tests {
         let again = manifest::scan(&out, &[]).unwrap();
         let written = ImageRef::parse(&again.images[0].value).unwrap();
         assert_eq!(written.canonical(), "docker.io/my.org/app:1.1.0", "{out}");
+    }
+
+    fn pinned(rendered: &str, pin: &str) -> Result<String, GenerateError> {
+        let parameters = format!(
+            r#"[{{"name":"image-list","string":"a=reg.example/a"}},{{"name":"a.pin","string":"{pin}"}}]"#
+        );
+        let app = AppContext {
+            parameters: Some(parameters),
+            ..AppContext::default()
+        };
+        let plan = plan(rendered, &app)?;
+        let outcome = Outcome {
+            tag: pin.to_owned(),
+            digest: None,
+            decision: Decision::Pin,
+            fallback_reason: None,
+        };
+        let resolutions = Resolutions {
+            outcomes: vec![Some(outcome); plan.images.len()],
+            ..Resolutions::default()
+        };
+        apply(rendered, &plan, &resolutions)
+    }
+
+    /// Regression (issue 9, item 5): `main` moved to 1.1.0, `sidecar` (`image: *img`) stayed 1.0.0, exit 0.
+    #[test]
+    fn images_behind_aliases_move_too() {
+        let rendered = "kind: Pod\nmetadata:\n  name: p\n  labels:\n    base-image: &img reg.example/a:1.0.0\nspec:\n  containers:\n  - name: main\n    image: reg.example/a:1.0.0\n  - name: sidecar\n    image: *img\n";
+        let out = pinned(rendered, "1.1.0").unwrap();
+        let images: Vec<String> = manifest::scan(&out, &[])
+            .unwrap()
+            .images
+            .into_iter()
+            .map(|i| i.value)
+            .collect();
+        assert_eq!(
+            images,
+            ["reg.example/a:1.1.0", "reg.example/a:1.1.0"],
+            "{out}"
+        );
+        assert!(
+            out.contains("base-image: &img reg.example/a:1.0.0"),
+            "{out}"
+        );
+
+        let shared = "kind: Pod\nspec:\n  containers:\n  - name: main\n    image: &img reg.example/a:1.0.0\n    env: [{name: BASE, value: *img}]\n";
+        assert_eq!(
+            pinned(shared, "1.1.0").unwrap_err().to_string(),
+            "cannot write image 'reg.example/a:1.1.0' at line 5 of document 1: anchor '&img' (line 5) gives its text \
+             to 2 places, 1 of them not images set to it; changing it would change those too, so write the image \
+             out instead of sharing it through the anchor"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use saphyr_parser::ScalarStyle as ParserStyle;
 use super::scan::{Object, scalar_span};
 use super::splice::Edit;
 use super::text;
-use super::tree::{Map, Node, Scalar, TagKind};
+use super::tree::{Map, Node, Scalar};
 
 /// Why an annotation cannot be set; the messages name the object and what is in the way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,7 +95,7 @@ impl Site {
         let nl = text::line_break_at(src, root.pos.byte);
         let metadata_entry = root.entry("metadata");
         let metadata = slot(src, metadata_entry);
-        let (annotations, values, step) = match metadata_entry {
+        let (annotations, values, step) = match metadata_entry.map(|(k, v)| (k, v.peel())) {
             Some((key, Node::Map(meta))) => {
                 let step = match &metadata {
                     Slot::Map(MapAt {
@@ -106,8 +106,8 @@ impl Site {
                     _ => 2,
                 };
                 let entry = meta.entry("annotations");
-                let values = match entry {
-                    Some((_, Node::Map(a))) => a
+                let values = match entry.map(|(_, v)| v.peel()) {
+                    Some(Node::Map(a)) => a
                         .entries
                         .iter()
                         .map(|(k, v)| (k.value.to_string(), spot(src, k, v)))
@@ -130,13 +130,11 @@ impl Site {
 }
 
 fn slot(src: &str, entry: Option<&(Scalar<'_>, Node<'_>)>) -> Slot {
-    match entry {
+    match entry.map(|(k, v)| (k, v.peel())) {
         None => Slot::Missing,
         Some((_, Node::Map(m))) => map_at(src, m),
         Some((key, value @ Node::Scalar(s)))
-            if s.style == ParserStyle::Plain
-                && s.tag == TagKind::None
-                && text::is_core_null(&s.value) =>
+            if s.style == ParserStyle::Plain && !s.props && text::is_core_null(&s.value) =>
         {
             Slot::Null(spot(src, key, value))
         }
@@ -188,7 +186,7 @@ fn map_at(src: &str, map: &Map<'_>) -> Slot {
 
 /// Where the value of `key` is, to replace it (or, when empty, to insert after the `:`).
 fn spot(src: &str, key: &Scalar<'_>, value: &Node<'_>) -> Spot {
-    let Node::Scalar(s) = value else {
+    let Node::Scalar(s) = value.peel() else {
         return Spot::Unusable(Problem::Is(value.describe()));
     };
     let not_found = Spot::Unusable(Problem::NotFound);

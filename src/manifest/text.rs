@@ -121,6 +121,29 @@ pub(crate) fn skip_properties(src: &str, mut at: usize) -> usize {
     at
 }
 
+/// The name of the anchor among the properties at `at` (`&base !!str x` → `base`), or of the alias at `at`
+/// (`*base` → `base`); empty when there is none.
+pub(crate) fn anchor_name(src: &str, mut at: usize) -> &str {
+    let b = src.as_bytes();
+    let token_end = |mut i: usize| {
+        while i < b.len() && !is_space(b[i]) && !matches!(b[i], b',' | b'[' | b']' | b'{' | b'}') {
+            i += 1;
+        }
+        i
+    };
+    loop {
+        match b.get(at) {
+            Some(b'&' | b'*') => return &src[at + 1..token_end(at + 1)],
+            Some(b'!') if src[at..].starts_with("!<") => {
+                at = src[at..].find('>').map_or(b.len(), |n| at + n + 1);
+                at = skip_separation(src, token_end(at));
+            }
+            Some(b'!') => at = skip_separation(src, token_end(at)),
+            _ => return "",
+        }
+    }
+}
+
 /// Skips white space, line breaks and comments.
 fn skip_separation(src: &str, mut at: usize) -> usize {
     let b = src.as_bytes();
