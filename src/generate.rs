@@ -5,7 +5,7 @@
 //! [`resolve_plan`] is the only step that talks to registries, and [`apply`] is pure again (edits and splice).
 //! Identical (repository, policy, credentials) requests are resolved once, however many containers use the image.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +68,21 @@ pub enum GenerateError {
     Replace(#[from] manifest::ReplaceError),
     #[error("cannot apply the edits: {0}")]
     Splice(#[from] manifest::SpliceError),
+    #[error(
+        "gave up matching images to their policies after {done} of {total}: the time allowed ran out"
+    )]
+    OutOfTime { done: usize, total: usize },
+}
+
+impl GenerateError {
+    /// Whether the caller's time ran out (rather than the input being wrong).
+    pub fn is_out_of_time(&self) -> bool {
+        matches!(
+            self,
+            GenerateError::OutOfTime { .. }
+                | GenerateError::Scan(manifest::ScanError::Stopped { .. })
+        )
+    }
 }
 
 /// One image scalar of the rendered output, with the tracked image that governs it (if any).
@@ -77,7 +92,8 @@ pub struct PlannedImage {
     pub field: usize,
     /// The image as rendered.
     pub image: ImageRef,
-    pub tracked: Option<TrackedImage>,
+    /// Shared by every image the same policy governs (objects without policy annotations share them all).
+    pub tracked: Option<Arc<TrackedImage>>,
 }
 
 /// Everything decided before talking to a registry.
@@ -102,7 +118,24 @@ pub fn object_label(object: &manifest::Object) -> String {
 /// Scans `rendered` and decides, for every image, which policy governs it: the object's own annotations,
 /// overridden key by key by the Application's parameters, then its plugin env.
 pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
-    let scan = manifest::scan(rendered, &app.extra_paths)?;
+    plan_until(rendered, app, &mut || false)
+}
+
+/// How many images pass between two questions to [`plan_until`]'s `stop`: an object's policy costs microseconds.
+const IMAGES_PER_STOP_CHECK: usize = 64;
+
+/// [`plan`] that asks `stop` now and then (while scanning, and between images) whether to give up, so that the
+/// caller's deadline holds however large the stream; the core reads no clock, the caller's `stop` does.
+///
+/// # Errors
+///
+/// As [`plan`], and [`GenerateError::OutOfTime`] (or a [`manifest::ScanError::Stopped`]) once `stop` says so.
+pub fn plan_until(
+    rendered: &str,
+    app: &AppContext,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Plan, GenerateError> {
+    let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
     let parameters = match &app.parameters {
         Some(json) if !json.trim().is_empty() => {
             Settings::from_parameters_json(json).map_err(|e| GenerateError::Policy(Box::new(e)))?
@@ -113,13 +146,19 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
         .map_err(|e| GenerateError::Policy(Box::new(e)))?;
     let app_wide = parameters.overridden_by(&env);
     let mut plan = Plan {
-        images: Vec::new(),
+        images: Vec::with_capacity(scan.images.len()),
         warnings: Vec::new(),
         scan,
     };
-    let mut per_object: HashMap<usize, Vec<TrackedImage>> = HashMap::new();
+    let mut per_object: HashMap<usize, Arc<[Arc<TrackedImage>]>> = HashMap::new();
+    // Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
+    let mut app_wide_only: Option<Arc<[Arc<TrackedImage>]>> = None;
     let mut aliases: Vec<String> = Vec::new();
+    let total = plan.scan.images.len();
     for (index, field) in plan.scan.images.iter().enumerate() {
+        if index % IMAGES_PER_STOP_CHECK == IMAGES_PER_STOP_CHECK - 1 && stop() {
+            return Err(GenerateError::OutOfTime { done: index, total });
+        }
         let object = &plan.scan.objects[field.object];
         let image = match ImageRef::parse_with(&field.value, &app.image_defaults) {
             Ok(image) => image,
@@ -133,20 +172,40 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
             }
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = per_object.entry(field.object) {
-            let label = object_label(object);
-            let settings =
-                Settings::from_annotations(&label, &object.annotations).overridden_by(&app_wide);
-            let tracked = settings
-                .tracked_images_in(&app.image_defaults)
-                .map_err(|source| GenerateError::ObjectPolicy {
-                    object: object.to_string(),
-                    source: Box::new(source),
-                })?;
-            aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
-            plan.warnings.extend(tracked.warnings);
-            slot.insert(tracked.images);
+            let own = object
+                .annotations
+                .iter()
+                .any(|(key, _)| key.starts_with(source::PREFIX));
+            let shared = if own { None } else { app_wide_only.clone() };
+            let tracked = match shared {
+                Some(tracked) => tracked,
+                None => {
+                    let label = object_label(object);
+                    let settings = Settings::from_annotations(&label, &object.annotations)
+                        .overridden_by(&app_wide);
+                    let tracked =
+                        settings
+                            .tracked_images_in(&app.image_defaults)
+                            .map_err(|source| GenerateError::ObjectPolicy {
+                                object: object.to_string(),
+                                source: Box::new(source),
+                            })?;
+                    aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
+                    plan.warnings.extend(tracked.warnings);
+                    let tracked: Arc<[Arc<TrackedImage>]> =
+                        tracked.images.into_iter().map(Arc::new).collect();
+                    if !own {
+                        app_wide_only = Some(Arc::clone(&tracked));
+                    }
+                    tracked
+                }
+            };
+            slot.insert(tracked);
         }
-        let tracked = source::find(&per_object[&field.object], &image).cloned();
+        let tracked = per_object[&field.object]
+            .iter()
+            .find(|candidate| candidate.match_name.same_repository(&image))
+            .cloned();
         plan.images.push(PlannedImage {
             field: index,
             image,
@@ -155,12 +214,8 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
     }
     let in_use: Vec<&str> = aliases.iter().map(String::as_str).collect();
     plan.warnings.extend(app_wide.app_wide_warnings(&in_use));
-    let mut seen = Vec::new();
-    plan.warnings.retain(|w| {
-        let fresh = !seen.contains(w);
-        seen.push(w.clone());
-        fresh
-    });
+    let mut seen = HashSet::new();
+    plan.warnings.retain(|w| seen.insert(w.clone()));
     Ok(plan)
 }
 
@@ -437,7 +492,8 @@ pub fn apply(
 ) -> Result<String, GenerateError> {
     // Every image's value, untracked ones as written: an anchor may share one text between both kinds.
     let mut values: Vec<Option<String>> = vec![None; plan.scan.images.len()];
-    let mut annotations: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    // Each object's annotation value, a JSON list written as it grows.
+    let mut annotations: BTreeMap<usize, String> = BTreeMap::new();
     for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
         let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
             continue;
@@ -455,15 +511,14 @@ pub fn apply(
             policy: tracked.policy.to_string(),
             decision: &outcome.decision,
         };
-        annotations
-            .entry(field.object)
-            .or_default()
-            .push(serde_json::to_string(&entry).expect("strings serialise"));
+        let list = annotations.entry(field.object).or_default();
+        list.push(if list.is_empty() { '[' } else { ',' });
+        list.push_str(&serde_json::to_string(&entry).expect("strings serialise"));
         values[planned.field] = Some(value);
     }
     let mut edits: Vec<Edit> = manifest::replace_images(&plan.scan, &values)?;
-    for (object, entries) in annotations {
-        let value = format!("[{}]", entries.join(","));
+    for (object, mut value) in annotations {
+        value.push(']');
         edits.push(plan.scan.objects[object].set_annotation(RESOLVED_ANNOTATION, &value)?);
     }
     Ok(manifest::splice(rendered, &edits)?)
@@ -564,6 +619,36 @@ mod tests {
              to 2 places, 1 of them not images set to it; changing it would change those too, so write the image \
              out instead of sharing it through the anchor"
         );
+    }
+
+    /// Regression (issue 9, item 10): the plan ran as long as the stream was large, whatever the budget.
+    #[test]
+    fn planning_stops_when_asked() {
+        let pod = "---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-updater.argoproj.io/image-list: a=x\nspec:\n  containers:\n  - image: x:1\n";
+        let src = pod.repeat(200);
+        let cases = [
+            (
+                "while scanning",
+                0,
+                "cannot read the rendered manifests: gave up reading at line 343 (document 43): the time allowed ran out",
+            ),
+            (
+                // 24 events a Pod: the scan asks 4 times.
+                "between images",
+                4,
+                "gave up matching images to their policies after 63 of 200: the time allowed ran out",
+            ),
+        ];
+        for (name, questions, want) in cases {
+            let mut asked = 0;
+            let mut stop = || {
+                asked += 1;
+                asked > questions
+            };
+            let err = plan_until(&src, &AppContext::default(), &mut stop).unwrap_err();
+            assert!(err.is_out_of_time(), "{name}");
+            assert_eq!(err.to_string(), want, "{name}");
+        }
     }
 
     #[test]

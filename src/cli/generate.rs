@@ -323,8 +323,19 @@ pub(super) async fn rendered_and_planned(
         extra_paths: extra_paths(args)?,
         image_defaults,
     };
-    let plan = generate::plan(&rendered.output, &context)
-        .map_err(|e| Failure::Invalid(format!("{prefix}{e}")))?;
+    // Scanning a large stream is CPU work no async timeout interrupts: the plan asks the clock itself.
+    let stop_at = deadline.into_std();
+    let plan = generate::plan_until(&rendered.output, &context, &mut || {
+        std::time::Instant::now() >= stop_at
+    })
+    .map_err(|e| {
+        let message = format!("{prefix}{e}");
+        if e.is_out_of_time() {
+            Failure::NoResult(message)
+        } else {
+            Failure::Invalid(message)
+        }
+    })?;
     Ok(Planned {
         rendered: rendered.output,
         sources: rendered.sources,

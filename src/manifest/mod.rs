@@ -25,7 +25,7 @@ mod tree;
 pub use annotate::AnnotateError;
 pub use path::{ImagePath, ImagePathError};
 pub use replace::{ReplaceError, replace_images};
-pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan};
+pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan, scan_until};
 pub use splice::{Edit, SpliceError, splice};
 pub use text::line_breaks;
 

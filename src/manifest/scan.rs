@@ -171,7 +171,14 @@ pub enum ScanError {
         line: usize,
         column: usize,
     },
+    /// The caller's `stop` said so: its time ran out.
+    #[error("gave up reading at line {line} (document {}): the time allowed ran out", .document + 1)]
+    Stopped { document: usize, line: usize },
 }
+
+/// How many parser events pass between two questions to the caller's `stop`: asking costs a clock read, an event
+/// well under a microsecond, so the answer comes within a millisecond or so.
+const EVENTS_PER_STOP_CHECK: usize = 1024;
 
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
@@ -243,6 +250,20 @@ fn patterns(paths: &[ImagePath]) -> Patterns {
 /// [`ScanError::Yaml`] when the stream is not valid YAML (the whole stream is refused: output built from part of
 /// it would be wrong); [`ScanError::Position`] if the parser's positions do not match the text (a parser bug).
 pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
+    scan_until(src, extra, &mut || false)
+}
+
+/// [`scan`] that asks `stop` every thousand events or so whether to give up, so that a caller's deadline holds on
+/// streams of any size (the core reads no clock: the caller's `stop` does).
+///
+/// # Errors
+///
+/// As [`scan`], and [`ScanError::Stopped`] once `stop` answers `true`.
+pub fn scan_until(
+    src: &str,
+    extra: &[ImagePath],
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Scan, ScanError> {
     let mut paths = builtin_paths();
     paths.extend_from_slice(extra);
     let patterns = patterns(&paths);
@@ -255,6 +276,7 @@ pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
         images: Vec::new(),
     };
     let mut in_document = false;
+    let mut events = 0usize;
     while let Some(next) = parser.next_event() {
         // The document being read, or the next one when between documents.
         let document = if in_document {
@@ -262,6 +284,13 @@ pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
         } else {
             found.documents
         };
+        events += 1;
+        if events.is_multiple_of(EVENTS_PER_STOP_CHECK) && stop() {
+            let line = next
+                .as_ref()
+                .map_or_else(|e| e.marker().line(), |(_, span)| span.start.line());
+            return Err(ScanError::Stopped { document, line });
+        }
         let (event, span) = next.map_err(|e| ScanError::Yaml {
             document,
             line: e.marker().line(),

@@ -604,6 +604,29 @@ fn one_text_cannot_hold_two_images() {
     );
 }
 
+/// Regression (issue 9, item 10): 50 MB of manifests ran 5 s past a 1 s budget, as nothing asked the clock.
+#[test]
+fn stops_when_asked() {
+    let pod = "---\nkind: Pod\nspec:\n  containers:\n  - image: x:1\n";
+    let src = pod.repeat(1000);
+    let mut asked = 0;
+    let err = scan_until(&src, &[], &mut || {
+        asked += 1;
+        asked == 3
+    })
+    .unwrap_err();
+    // The stream starts with one event and each Pod is 16, so event 3072, the third question, ends Pod 192.
+    assert_eq!(
+        err.to_string(),
+        "gave up reading at line 961 (document 192): the time allowed ran out"
+    );
+    let mut never = || false;
+    assert_eq!(
+        scan_until(&src, &[], &mut never).unwrap().images.len(),
+        1000
+    );
+}
+
 fn replaced(src: &str, new: &str) -> String {
     let scan = scan(src, &[]).unwrap();
     let edits: Vec<Edit> = scan.images.iter().map(|i| i.replace(new)).collect();
