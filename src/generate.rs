@@ -5,7 +5,7 @@
 //! [`resolve_plan`] is the only step that talks to registries, and [`apply`] is pure again (edits and splice).
 //! Identical (repository, policy, credentials) requests are resolved once, however many containers use the image.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -485,6 +485,9 @@ struct AnnotationEntry<'a> {
 
 /// The rendered text with every tracked image replaced and each object holding tracked images annotated.
 /// Untracked images and everything else stay byte for byte.
+///
+/// The output is written front to back and each object's annotation made just before it is written, so that a
+/// large stream is held about twice (the rendered text and the output), not once more in edits.
 pub fn apply(
     rendered: &str,
     plan: &Plan,
@@ -492,36 +495,83 @@ pub fn apply(
 ) -> Result<String, GenerateError> {
     // Every image's value, untracked ones as written: an anchor may share one text between both kinds.
     let mut values: Vec<Option<String>> = vec![None; plan.scan.images.len()];
-    // Each object's annotation value, a JSON list written as it grows.
-    let mut annotations: BTreeMap<usize, String> = BTreeMap::new();
-    for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
+    // The tracked images (indices into `plan.images`) by object, each object's in text order.
+    let mut annotated: Vec<(usize, usize)> = Vec::new();
+    for (index, (planned, outcome)) in plan.images.iter().zip(&resolutions.outcomes).enumerate() {
         let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
             continue;
         };
         let field = &plan.scan.images[planned.field];
-        let value = if outcome.decision == Decision::Hold {
+        values[planned.field] = Some(if outcome.decision == Decision::Hold {
             field.value.clone()
         } else {
             new_image_value(&field.value, tracked, outcome)
-        };
-        let entry = AnnotationEntry {
-            container: field.container.as_deref(),
-            from: &field.value,
-            image: &value,
-            policy: tracked.policy.to_string(),
-            decision: &outcome.decision,
-        };
-        let list = annotations.entry(field.object).or_default();
-        list.push(if list.is_empty() { '[' } else { ',' });
-        list.push_str(&serde_json::to_string(&entry).expect("strings serialise"));
-        values[planned.field] = Some(value);
+        });
+        annotated.push((field.object, index));
     }
-    let mut edits: Vec<Edit> = manifest::replace_images(&plan.scan, &values)?;
-    for (object, mut value) in annotations {
-        value.push(']');
-        edits.push(plan.scan.objects[object].set_annotation(RESOLVED_ANNOTATION, &value)?);
+    annotated.sort_by_key(|&(object, _)| object);
+    let images = manifest::replace_images(&plan.scan, &values)?;
+    let annotation = |chunk: &[(usize, usize)]| {
+        let mut list = String::from("[");
+        for (n, &(_, index)) in chunk.iter().enumerate() {
+            let planned = &plan.images[index];
+            let field = &plan.scan.images[planned.field];
+            let (Some(tracked), Some(outcome)) = (&planned.tracked, &resolutions.outcomes[index])
+            else {
+                continue;
+            };
+            let entry = AnnotationEntry {
+                container: field.container.as_deref(),
+                from: &field.value,
+                image: values[planned.field].as_deref().unwrap_or(&field.value),
+                policy: tracked.policy.to_string(),
+                decision: &outcome.decision,
+            };
+            if n > 0 {
+                list.push(',');
+            }
+            list.push_str(&serde_json::to_string(&entry).expect("strings serialise"));
+        }
+        list.push(']');
+        plan.scan.objects[chunk[0].0].set_annotation(RESOLVED_ANNOTATION, &list)
+    };
+    let mut failed = None;
+    let annotations = annotated
+        .chunk_by(|a, b| a.0 == b.0)
+        .map_while(|chunk| annotation(chunk).map_err(|e| failed = Some(e)).ok());
+    let grow = images.iter().map(|e| e.text.len()).sum::<usize>() + 256 * annotated.len();
+    let out =
+        manifest::splice_in_order(rendered, merged(images.iter().cloned(), annotations), grow);
+    if let Some(e) = failed {
+        return Err(e.into());
     }
-    Ok(manifest::splice(rendered, &edits)?)
+    match out {
+        // Objects come in text order, and so do the places of their annotations; should a stream ever break
+        // that (through aliases), all edits at once, sorted.
+        Err(manifest::SpliceError::OutOfOrder { .. }) => {
+            let mut edits = images;
+            for chunk in annotated.chunk_by(|a, b| a.0 == b.0) {
+                edits.push(annotation(chunk)?);
+            }
+            Ok(manifest::splice(rendered, &edits)?)
+        }
+        out => Ok(out?),
+    }
+}
+
+/// Two streams of edits, each in text order, as one in text order.
+fn merged(
+    a: impl Iterator<Item = Edit>,
+    b: impl Iterator<Item = Edit>,
+) -> impl Iterator<Item = Edit> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if (y.range.start, y.range.end) < (x.range.start, x.range.end) => {
+            b.next()
+        }
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 impl fmt::Display for Decision {
@@ -619,6 +669,24 @@ mod tests {
              to 2 places, 1 of them not images set to it; changing it would change those too, so write the image \
              out instead of sharing it through the anchor"
         );
+    }
+
+    /// Edits are made and applied in text order, object by object: images and annotations interleave rightly.
+    #[test]
+    fn applies_images_and_annotations_in_text_order() {
+        let rendered = "kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: m, image: reg.example/a:1}\n  - {name: s, image: reg.example/a:1}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {containers: [{name: o, image: other/x:1}]}\n---\nkind: Pod\nmetadata:\n  name: c\nspec: {containers: [{name: m, image: reg.example/a:1}]}\n";
+        let note = |c: &str| {
+            format!(
+                r#"{{\"container\":\"{c}\",\"from\":\"reg.example/a:1\",\"image\":\"reg.example/a:2\",\"policy\":\"strategy semver\",\"decision\":\"pin\"}}"#
+            )
+        };
+        let want = format!(
+            "kind: Pod\nmetadata: {{\"annotations\": {{\"argocd-image-resolver/images\": \"[{},{}]\"}}, name: a}}\nspec:\n  containers:\n  - {{name: m, image: reg.example/a:2}}\n  - {{name: s, image: reg.example/a:2}}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {{containers: [{{name: o, image: other/x:1}}]}}\n---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-resolver/images: \"[{}]\"\n  name: c\nspec: {{containers: [{{name: m, image: reg.example/a:2}}]}}\n",
+            note("m"),
+            note("s"),
+            note("m")
+        );
+        assert_eq!(pinned(rendered, "2").unwrap(), want);
     }
 
     /// Regression (issue 9, item 10): the plan ran as long as the stream was large, whatever the budget.

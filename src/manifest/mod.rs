@@ -26,7 +26,7 @@ pub use annotate::AnnotateError;
 pub use path::{ImagePath, ImagePathError};
 pub use replace::{ReplaceError, replace_images};
 pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan, scan_until};
-pub use splice::{Edit, SpliceError, splice};
+pub use splice::{Edit, SpliceError, splice, splice_in_order};
 pub use text::line_breaks;
 
 #[cfg(test)]
