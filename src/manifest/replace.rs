@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::scan::{AnchorName, Scan};
+use super::scan::{AnchorName, Scan, Sharing};
 use super::splice::Edit;
 
 /// Why new image values cannot be written without changing what something else means.
@@ -93,10 +93,11 @@ pub fn replace_images(scan: &Scan, values: &[Option<String>]) -> Result<Vec<Edit
         let first = fields[0];
         if let Some(&other) = fields.iter().find(|&&i| want(i) != want(first)) {
             let image = &images[first];
+            let sharing = image.sharing.as_deref().unwrap_or(&Sharing::ALONE);
             return Err(ReplaceError::Conflict {
-                document: image.sharing.document,
+                document: sharing.document,
                 line: image.line,
-                anchor: anchor_text(image.sharing.anchor.as_ref()),
+                anchor: anchor_text(sharing.anchor.as_ref()),
                 first: want(first).to_owned(),
                 second: want(other).to_owned(),
             });
@@ -106,7 +107,10 @@ pub fn replace_images(scan: &Scan, values: &[Option<String>]) -> Result<Vec<Edit
     let mut anchored: HashMap<usize, &str> = HashMap::new();
     let mut alias_images: HashMap<usize, usize> = HashMap::new();
     for fields in texts.values() {
-        let sharing = &images[fields[0]].sharing;
+        let sharing = images[fields[0]]
+            .sharing
+            .as_deref()
+            .unwrap_or(&Sharing::ALONE);
         if sharing.own_anchor > 0 {
             anchored.insert(sharing.own_anchor, want(fields[0]));
         }
@@ -118,7 +122,7 @@ pub fn replace_images(scan: &Scan, values: &[Option<String>]) -> Result<Vec<Edit
     for fields in texts.values() {
         let image = &images[fields[0]];
         let value = want(fields[0]);
-        let sharing = &image.sharing;
+        let sharing = image.sharing.as_deref().unwrap_or(&Sharing::ALONE);
         let (changes, through_aliases) = match &sharing.alias_of {
             // An alias follows its anchor: it needs its own text only when its value must differ.
             Some(alias_of) => (

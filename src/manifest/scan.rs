@@ -93,8 +93,9 @@ pub struct ImageField {
     /// Line (from 1) and column (from 1, in characters) where that text (or its anchor or tag) starts.
     pub line: usize,
     pub column: usize,
-    /// What else the text gives its value to, through anchors: see [`super::replace_images`].
-    pub(crate) sharing: Sharing,
+    /// What else the text gives its value to, through anchors (`None`: nothing; most images, kept small):
+    /// see [`super::replace_images`].
+    pub(crate) sharing: Option<Box<Sharing>>,
 }
 
 /// How many places of its document a text gives its value to, and the anchors that make it more than one.
@@ -111,6 +112,17 @@ pub(crate) struct Sharing {
     pub(crate) own_anchor: usize,
     /// For an image written as an alias: the anchor it names.
     pub(crate) alias_of: Option<AnchorName>,
+}
+
+impl Sharing {
+    /// A text no anchor shares: one place.
+    pub(crate) const ALONE: Sharing = Sharing {
+        document: 0,
+        uses: 1,
+        anchor: None,
+        own_anchor: 0,
+        alias_of: None,
+    };
 }
 
 /// An anchor as messages name it.
@@ -618,6 +630,10 @@ fn image_field(
             (span, ScalarStyle::Alias, line, column, sharing)
         }
     };
+    let alone = sharing.uses == 1
+        && sharing.anchor.is_none()
+        && sharing.own_anchor == 0
+        && sharing.alias_of.is_none();
     Ok(Some(ImageField {
         object,
         path: hit.path,
@@ -627,7 +643,7 @@ fn image_field(
         style,
         line,
         column,
-        sharing,
+        sharing: (!alone).then(|| Box::new(sharing)),
     }))
 }
 
