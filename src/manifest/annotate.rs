@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use saphyr_parser::ScalarStyle as ParserStyle;
 
-use super::scan::{Object, scalar_span};
+use super::scan::{AnchorName, Object, scalar_span};
 use super::splice::Edit;
 use super::text;
 use super::tree::{Map, Node, Scalar};
@@ -30,6 +30,11 @@ pub enum AnnotateError {
         "cannot annotate {object}: the place of its {field} in the text was not found; please report this with the input"
     )]
     NotFound { object: String, field: String },
+    #[error(
+        "cannot annotate {object}: {anchor} shares its metadata with other places, which would be annotated too; \
+         write the metadata out instead of sharing it through the anchor"
+    )]
+    Shared { object: String, anchor: String },
 }
 
 /// Where annotations go in one object, recorded while scanning so that no text is needed later.
@@ -45,6 +50,8 @@ pub(crate) struct Site {
     annotations: Slot,
     /// Existing annotations (in order) and where their values are.
     values: Vec<(String, Spot)>,
+    /// The anchor that shares the object, its metadata or its annotations with other places, for the message.
+    shared: Option<String>,
 }
 
 #[derive(Debug)]
@@ -91,7 +98,7 @@ struct FirstKey {
 }
 
 impl Site {
-    pub(crate) fn new(src: &str, root: &Map<'_>) -> Self {
+    pub(crate) fn new(src: &str, root: &Map<'_>, shared: Option<AnchorName>) -> Self {
         let nl = text::line_break_at(src, root.pos.byte);
         let metadata_entry = root.entry("metadata");
         let metadata = slot(src, metadata_entry);
@@ -125,6 +132,7 @@ impl Site {
             metadata,
             annotations,
             values,
+            shared: shared.map(|a| a.to_string()),
         }
     }
 }
@@ -336,6 +344,12 @@ impl Object {
     pub fn set_annotations(&self, pairs: &[(&str, &str)]) -> Result<Vec<Edit>, AnnotateError> {
         let site = &self.site;
         let object = || self.to_string();
+        if let Some(anchor) = &site.shared {
+            return Err(AnnotateError::Shared {
+                object: object(),
+                anchor: anchor.clone(),
+            });
+        }
         let mut wanted: Vec<(&str, &str)> = Vec::new();
         for &(k, v) in pairs {
             match wanted.iter_mut().find(|(wk, _)| *wk == k) {

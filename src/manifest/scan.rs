@@ -404,7 +404,7 @@ fn collect_object(
         name: owned(metadata.and_then(|m| doc.lookup_str(m, "name"))),
         namespace: owned(metadata.and_then(|m| doc.lookup_str(m, "namespace"))),
         annotations,
-        site: Site::new(src, map),
+        site: Site::new(src, map, shared_mapping(src, doc, map, uses)),
     });
     let root = Walk {
         node: None,
@@ -424,6 +424,39 @@ fn collect_object(
         }
     }
     Ok(())
+}
+
+/// The anchor that shares a mapping annotations would be written into (the object, its `metadata` or its
+/// `annotations`) with other places, which would be annotated too.
+fn shared_mapping(
+    src: &str,
+    doc: &Document<'_>,
+    object: &Map<'_>,
+    uses: &mut Uses<'_, '_>,
+) -> Option<AnchorName> {
+    let metadata = match object.get("metadata").map(|n| doc.resolve(n)) {
+        Some(Node::Map(m)) => Some(m),
+        _ => None,
+    };
+    let annotations = match metadata
+        .and_then(|m| m.get("annotations"))
+        .map(|n| doc.resolve(n))
+    {
+        Some(Node::Map(a)) => Some(a),
+        _ => None,
+    };
+    [Some(object), metadata, annotations]
+        .into_iter()
+        .flatten()
+        .find_map(|map| {
+            if map.anchor > 0 && uses.anchored(map.anchor) > 1 {
+                uses.name(src, map.anchor)
+            } else if uses.place(map.enclosing) > 1 {
+                uses.name(src, map.enclosing)
+            } else {
+                None
+            }
+        })
 }
 
 /// Counts the places of a document's meaning that an anchored node (and so each text inside it) appears at: its

@@ -965,6 +965,17 @@ fn refuses_annotations() {
             "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    k: {a: b}\n",
             "cannot set annotation 'k' on Pod 'p' (document 1): its current value is a mapping, not a string; make it a string",
         ),
+        // Regression (issue 9, item 5): annotating one object annotated every object sharing its metadata.
+        (
+            "metadata shared through an anchor",
+            "kind: List\nitems:\n- kind: Pod\n  metadata: &m\n    name: p\n- kind: Pod\n  metadata: *m\n",
+            "cannot annotate Pod 'p' (document 1): anchor '&m' (line 4) shares its metadata with other places, which would be annotated too; write the metadata out instead of sharing it through the anchor",
+        ),
+        (
+            "object inside a list shared through an anchor",
+            "kind: List\nitems: &l\n- kind: Pod\n  metadata: {name: p}\nx: *l\n",
+            "cannot annotate Pod 'p' (document 1): anchor '&l' (line 2) shares its metadata with other places, which would be annotated too; write the metadata out instead of sharing it through the anchor",
+        ),
         (
             "annotation value is an alias",
             "x: &v a\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    k: *v\n",

@@ -175,6 +175,9 @@ pub(crate) struct Map<'a> {
     pub(crate) len: usize,
     /// The kept entries, in order; keys are scalars (entries with other keys are never kept).
     pub(crate) entries: Vec<(Scalar<'a>, Node<'a>)>,
+    /// Its own anchor id, and the innermost anchored collection it is written in (0: none).
+    pub(crate) anchor: usize,
+    pub(crate) enclosing: usize,
 }
 
 impl<'a> Map<'a> {
@@ -580,6 +583,8 @@ impl<'a, 'p> Builder<'a, 'p> {
                             first_key: None,
                             len: 0,
                             entries: Vec::new(),
+                            anchor,
+                            enclosing,
                         };
                         self.stack.push(Frame::Map {
                             map,
