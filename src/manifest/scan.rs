@@ -254,8 +254,11 @@ fn patterns(paths: &[ImagePath]) -> Patterns {
 /// `spec.jobTemplate.spec.template.spec` of any kind: `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`,
 /// `ReplicationController`, `Job`, `CronJob`, Argo `Rollout`, custom resources), plus the `extra` paths.
 ///
-/// Only string scalars count: aliases, nulls, numbers, booleans, non-`!!str` tags and block scalars are skipped.
-/// A scalar found by two paths is reported once. Duplicate keys: the last one wins (as in Go's JSON decoding).
+/// Aliases and merge keys (`<<`) are followed as Kubernetes' decoder follows them: an image written as an alias,
+/// or inside an aliased or merged collection, is found at every place it appears (write new values with
+/// [`super::replace_images`], which keeps what anchors mean). Only string scalars count: nulls, numbers,
+/// booleans, non-`!!str` tags and block scalars are skipped. A place found by two paths is reported once.
+/// Duplicate keys: the last one wins (as in Go's JSON decoding).
 ///
 /// # Errors
 ///
