@@ -244,15 +244,20 @@ proptest! {
             Just("'"), Just("\""), Just("\\"), Just("{"), Just("}"), Just("["), Just("]"), Just(", "), Just(": "),
             Just("&a "), Just("*a"), Just("!!str "), Just("|\n"), Just("# é\n"), Just("---\n"), Just("...\n"),
             Just("\n"), Just("\r\n"), Just("  "), Just("\t"), Just("😀"), Just("? "), Just("- "), Just("%YAML 1.2\n"),
-            Just("\u{feff}"), Just("metadata:\n  annotations:\n    "), Just("template:\n"),
+            Just("\u{feff}"), Just("metadata:\n  annotations:\n    "), Just("template:\n"), Just("<<: "), Just("\r"),
+            Just("&b "), Just("*b"),
         ],
         0..40,
     ).prop_map(|parts| parts.concat())) {
         if let Ok(found) = scan(&src, &[]) {
-            let mut edits: Vec<Edit> = found.images.iter().map(|i| i.replace("n:2")).collect();
+            let values = vec![Some("n:2".to_owned()); found.images.len()];
+            let mut edits: Vec<Edit> = replace_images(&found, &values).unwrap_or_default();
             edits.extend(found.objects.iter().filter_map(|o| o.set_annotation("k", "v").ok()));
             if let Ok(out) = splice(&src, &edits) {
                 assert_only_edited(&src, &out, &edits);
+                // What was valid stays valid, and every image is where it was put.
+                let again = scan(&out, &[]);
+                prop_assert!(again.is_ok(), "{:?}\n{:?}\n{:?}", again, src, out);
             }
         }
     }

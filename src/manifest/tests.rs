@@ -858,6 +858,13 @@ fn sets_annotations() {
             &one,
             "kind: Pod\r\nmetadata:\r\n  annotations:\r\n    example.io/image: \"x:1\"\r\n  name: a\r\n",
         ),
+        // Found by the fuzzing property: the byte order mark was counted as a column.
+        (
+            "byte order mark",
+            "\u{feff}kind: Pod\n",
+            &one,
+            "\u{feff}metadata:\n  annotations:\n    example.io/image: \"x:1\"\nkind: Pod\n",
+        ),
         // Regression (issue 9, item 6): with `\r` alone the column was counted from the start of the text.
         (
             "lone cr",

@@ -248,10 +248,13 @@ pub(crate) fn value_start(src: &str, colon_end: usize) -> usize {
     skip_properties(src, skip_separation(src, colon_end))
 }
 
-/// Column (in characters) of byte offset `at` in its line.
+/// Column (in characters) of byte offset `at` in its line; a byte order mark takes no column (YAML drops it).
 pub(crate) fn column(src: &str, at: usize) -> usize {
     let line_start = line_start(src, at);
-    src[line_start..at].chars().count()
+    src[line_start..at]
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .count()
 }
 
 /// Byte offset of the start of the line holding `at`.
