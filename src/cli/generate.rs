@@ -329,11 +329,10 @@ pub(super) async fn rendered_and_planned(
         std::time::Instant::now() >= stop_at
     })
     .map_err(|e| {
-        let message = format!("{prefix}{e}");
         if e.is_out_of_time() {
-            Failure::NoResult(message)
+            Failure::NoResult(format!("{prefix}{e} (--budget / IMAGE_RESOLVER_BUDGET)"))
         } else {
-            Failure::Invalid(message)
+            Failure::Invalid(format!("{prefix}{e}"))
         }
     })?;
     Ok(Planned {

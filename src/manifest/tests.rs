@@ -206,6 +206,15 @@ fn finds_images() {
             ],
         ),
         (
+            "an anchored node keeps what another place of it needs",
+            "kind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n    - &c {name: m, image: a:1, extra: {image: b:1}}\n- kind: MyApp\n  spec: {app: *c}\n".into(),
+            vec!["MyApp:spec.app.extra.image"],
+            vec![
+                ("spec.containers[0].image", Some("m"), "a:1", "a:1", Plain),
+                ("spec.app.extra.image", None, "b:1", "b:1", Plain),
+            ],
+        ),
+        (
             "an alias of itself ends",
             "kind: Pod\nspec: &s\n  <<: *s\n  containers: [{image: a:1}]\n".into(),
             vec![],

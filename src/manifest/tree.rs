@@ -201,9 +201,9 @@ impl<'a> Map<'a> {
     }
 }
 
-/// Whether a key is YAML 1.1's merge key, as Kubernetes' YAML decoder reads it: a plain `<<`, or tagged `!!merge`.
+/// Whether a key is YAML 1.1's merge key, as Kubernetes' YAML decoder reads it: a plain, untagged `<<`.
 fn is_merge_key(key: &Scalar<'_>) -> bool {
-    key.value == "<<" && (key.style == ParserStyle::Plain || key.tag == TagKind::Other)
+    key.value == "<<" && key.style == ParserStyle::Plain && key.tag == TagKind::None
 }
 
 #[derive(Debug)]
@@ -518,8 +518,13 @@ impl<'a, 'p> Builder<'a, 'p> {
                     }
                     .filter(|a| !a.is_empty()),
                 };
-                // An anchored node is kept whole wherever it is: an alias may bring it anywhere.
-                let active = active.or_else(|| (anchor_id > 0).then(|| vec![KEEP_ALL]));
+                // An anchored node is kept whole wherever it is: an alias may bring it to places that need other
+                // parts of it than its own place does.
+                let active = if anchor_id > 0 {
+                    Some(vec![KEEP_ALL])
+                } else {
+                    active
+                };
                 let Some(active) = active else {
                     match event {
                         Event::MappingStart(..) | Event::SequenceStart(..) => {
