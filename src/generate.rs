@@ -5,7 +5,7 @@
 //! [`resolve_plan`] is the only step that talks to registries, and [`apply`] is pure again (edits and splice).
 //! Identical (repository, policy, credentials) requests are resolved once, however many containers use the image.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,8 +77,25 @@ pub enum GenerateError {
     },
     #[error("cannot annotate {0}")]
     Annotate(#[from] manifest::AnnotateError),
+    #[error("{0}")]
+    Replace(#[from] manifest::ReplaceError),
     #[error("cannot apply the edits: {0}")]
     Splice(#[from] manifest::SpliceError),
+    #[error(
+        "gave up matching images to their policies after {done} of {total}: the time allowed ran out"
+    )]
+    OutOfTime { done: usize, total: usize },
+}
+
+impl GenerateError {
+    /// Whether the caller's time ran out (rather than the input being wrong).
+    pub fn is_out_of_time(&self) -> bool {
+        matches!(
+            self,
+            GenerateError::OutOfTime { .. }
+                | GenerateError::Scan(manifest::ScanError::Stopped { .. })
+        )
+    }
 }
 
 /// One image scalar of the rendered output, with the tracked image that governs it (if any).
@@ -88,7 +105,8 @@ pub struct PlannedImage {
     pub field: usize,
     /// The image as rendered.
     pub image: ImageRef,
-    pub tracked: Option<TrackedImage>,
+    /// Shared by every image the same policy governs (objects without policy annotations share them all).
+    pub tracked: Option<Arc<TrackedImage>>,
 }
 
 /// Everything decided before talking to a registry.
@@ -113,7 +131,24 @@ pub fn object_label(object: &manifest::Object) -> String {
 /// Scans `rendered` and decides, for every image, which policy governs it: the object's own annotations,
 /// overridden key by key by the Application's parameters, then its plugin env.
 pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
-    let scan = manifest::scan(rendered, &app.extra_paths)?;
+    plan_until(rendered, app, &mut || false)
+}
+
+/// How many images pass between two questions to [`plan_until`]'s `stop`: an object's policy costs microseconds.
+const IMAGES_PER_STOP_CHECK: usize = 64;
+
+/// [`plan`] that asks `stop` now and then (while scanning, and between images) whether to give up, so that the
+/// caller's deadline holds however large the stream; the core reads no clock, the caller's `stop` does.
+///
+/// # Errors
+///
+/// As [`plan`], and [`GenerateError::OutOfTime`] (or a [`manifest::ScanError::Stopped`]) once `stop` says so.
+pub fn plan_until(
+    rendered: &str,
+    app: &AppContext,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Plan, GenerateError> {
+    let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
     let parameters = match &app.parameters {
         Some(json) if !json.trim().is_empty() => {
             Settings::from_parameters_json(json).map_err(|e| GenerateError::Policy(Box::new(e)))?
@@ -124,13 +159,19 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
         .map_err(|e| GenerateError::Policy(Box::new(e)))?;
     let app_wide = parameters.overridden_by(&env);
     let mut plan = Plan {
-        images: Vec::new(),
+        images: Vec::with_capacity(scan.images.len()),
         warnings: Vec::new(),
         scan,
     };
-    let mut per_object: HashMap<usize, Vec<TrackedImage>> = HashMap::new();
+    let mut per_object: HashMap<usize, Arc<[Arc<TrackedImage>]>> = HashMap::new();
+    // Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
+    let mut app_wide_only: Option<Arc<[Arc<TrackedImage>]>> = None;
     let mut aliases: Vec<String> = Vec::new();
+    let total = plan.scan.images.len();
     for (index, field) in plan.scan.images.iter().enumerate() {
+        if index % IMAGES_PER_STOP_CHECK == IMAGES_PER_STOP_CHECK - 1 && stop() {
+            return Err(GenerateError::OutOfTime { done: index, total });
+        }
         let object = &plan.scan.objects[field.object];
         let image = match ImageRef::parse_with(&field.value, &app.image_defaults) {
             Ok(image) => image,
@@ -144,26 +185,46 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
             }
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = per_object.entry(field.object) {
-            let label = object_label(object);
-            let settings =
-                Settings::from_annotations(&label, &object.annotations).overridden_by(&app_wide);
-            let tracked = settings
-                .tracked_images_in(&app.image_defaults)
-                .map_err(|source| GenerateError::ObjectPolicy {
-                    object: object.to_string(),
-                    source: Box::new(source),
-                })?;
-            if let Some(scope) = &app.secret_scope {
-                tracked
-                    .images
-                    .iter()
-                    .try_for_each(|t| check_secret_scope(t, scope))?;
-            }
-            aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
-            plan.warnings.extend(tracked.warnings);
-            slot.insert(tracked.images);
+            let own = object
+                .annotations
+                .iter()
+                .any(|(key, _)| key.starts_with(source::PREFIX));
+            let shared = if own { None } else { app_wide_only.clone() };
+            let tracked = match shared {
+                Some(tracked) => tracked,
+                None => {
+                    let label = object_label(object);
+                    let settings = Settings::from_annotations(&label, &object.annotations)
+                        .overridden_by(&app_wide);
+                    let tracked =
+                        settings
+                            .tracked_images_in(&app.image_defaults)
+                            .map_err(|source| GenerateError::ObjectPolicy {
+                                object: object.to_string(),
+                                source: Box::new(source),
+                            })?;
+                    if let Some(scope) = &app.secret_scope {
+                        tracked
+                            .images
+                            .iter()
+                            .try_for_each(|t| check_secret_scope(t, scope))?;
+                    }
+                    aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
+                    plan.warnings.extend(tracked.warnings);
+                    let tracked: Arc<[Arc<TrackedImage>]> =
+                        tracked.images.into_iter().map(Arc::new).collect();
+                    if !own {
+                        app_wide_only = Some(Arc::clone(&tracked));
+                    }
+                    tracked
+                }
+            };
+            slot.insert(tracked);
         }
-        let tracked = source::find(&per_object[&field.object], &image).cloned();
+        let tracked = per_object[&field.object]
+            .iter()
+            .find(|candidate| candidate.match_name.same_repository(&image))
+            .cloned();
         plan.images.push(PlannedImage {
             field: index,
             image,
@@ -172,12 +233,8 @@ pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
     }
     let in_use: Vec<&str> = aliases.iter().map(String::as_str).collect();
     plan.warnings.extend(app_wide.app_wide_warnings(&in_use));
-    let mut seen = Vec::new();
-    plan.warnings.retain(|w| {
-        let fresh = !seen.contains(w);
-        seen.push(w.clone());
-        fresh
-    });
+    let mut seen = HashSet::new();
+    plan.warnings.retain(|w| seen.insert(w.clone()));
     Ok(plan)
 }
 
@@ -484,43 +541,93 @@ struct AnnotationEntry<'a> {
 
 /// The rendered text with every tracked image replaced and each object holding tracked images annotated.
 /// Untracked images and everything else stay byte for byte.
+///
+/// The output is written front to back and each object's annotation made just before it is written, so that a
+/// large stream is held about twice (the rendered text and the output), not once more in edits.
 pub fn apply(
     rendered: &str,
     plan: &Plan,
     resolutions: &Resolutions,
 ) -> Result<String, GenerateError> {
-    let mut edits: Vec<Edit> = Vec::new();
-    let mut annotations: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
+    // Every image's value, untracked ones as written: an anchor may share one text between both kinds.
+    let mut values: Vec<Option<String>> = vec![None; plan.scan.images.len()];
+    // The tracked images (indices into `plan.images`) by object, each object's in text order.
+    let mut annotated: Vec<(usize, usize)> = Vec::new();
+    for (index, (planned, outcome)) in plan.images.iter().zip(&resolutions.outcomes).enumerate() {
         let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
             continue;
         };
         let field = &plan.scan.images[planned.field];
-        let value = if outcome.decision == Decision::Hold {
+        values[planned.field] = Some(if outcome.decision == Decision::Hold {
             field.value.clone()
         } else {
             new_image_value(&field.value, tracked, outcome)
-        };
-        if value != field.value {
-            edits.push(field.replace(&value));
+        });
+        annotated.push((field.object, index));
+    }
+    annotated.sort_by_key(|&(object, _)| object);
+    let images = manifest::replace_images(&plan.scan, &values)?;
+    let annotation = |chunk: &[(usize, usize)]| {
+        let mut list = String::from("[");
+        for (n, &(_, index)) in chunk.iter().enumerate() {
+            let planned = &plan.images[index];
+            let field = &plan.scan.images[planned.field];
+            let (Some(tracked), Some(outcome)) = (&planned.tracked, &resolutions.outcomes[index])
+            else {
+                continue;
+            };
+            let entry = AnnotationEntry {
+                container: field.container.as_deref(),
+                from: &field.value,
+                image: values[planned.field].as_deref().unwrap_or(&field.value),
+                policy: tracked.policy.to_string(),
+                decision: &outcome.decision,
+            };
+            if n > 0 {
+                list.push(',');
+            }
+            list.push_str(&serde_json::to_string(&entry).expect("strings serialise"));
         }
-        let entry = AnnotationEntry {
-            container: field.container.as_deref(),
-            from: &field.value,
-            image: &value,
-            policy: tracked.policy.to_string(),
-            decision: &outcome.decision,
-        };
-        annotations
-            .entry(field.object)
-            .or_default()
-            .push(serde_json::to_string(&entry).expect("strings serialise"));
+        list.push(']');
+        plan.scan.objects[chunk[0].0].set_annotation(RESOLVED_ANNOTATION, &list)
+    };
+    let mut failed = None;
+    let annotations = annotated
+        .chunk_by(|a, b| a.0 == b.0)
+        .map_while(|chunk| annotation(chunk).map_err(|e| failed = Some(e)).ok());
+    let grow = images.iter().map(|e| e.text.len()).sum::<usize>() + 256 * annotated.len();
+    let out =
+        manifest::splice_in_order(rendered, merged(images.iter().cloned(), annotations), grow);
+    if let Some(e) = failed {
+        return Err(e.into());
     }
-    for (object, entries) in annotations {
-        let value = format!("[{}]", entries.join(","));
-        edits.push(plan.scan.objects[object].set_annotation(RESOLVED_ANNOTATION, &value)?);
+    match out {
+        // Objects come in text order, and so do the places of their annotations; should a stream ever break
+        // that (through aliases), all edits at once, sorted.
+        Err(manifest::SpliceError::OutOfOrder { .. }) => {
+            let mut edits = images;
+            for chunk in annotated.chunk_by(|a, b| a.0 == b.0) {
+                edits.push(annotation(chunk)?);
+            }
+            Ok(manifest::splice(rendered, &edits)?)
+        }
+        out => Ok(out?),
     }
-    Ok(manifest::splice(rendered, &edits)?)
+}
+
+/// Two streams of edits, each in text order, as one in text order.
+fn merged(
+    a: impl Iterator<Item = Edit>,
+    b: impl Iterator<Item = Edit>,
+) -> impl Iterator<Item = Edit> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if (y.range.start, y.range.end) < (x.range.start, x.range.end) => {
+            b.next()
+        }
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 impl fmt::Display for Decision {
@@ -540,6 +647,133 @@ pub const OUTPUT_MARGIN: Duration = Duration::from_millis(500);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 9, item 7): `kustomize.image-name` made `docker.io/my.org/app` be written `my.org/app`,
+    /// which names registry `my.org`.
+    #[test]
+    fn written_image_names_the_tracked_repository() {
+        let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: other/app:1.0\n";
+        let parameters = r#"[{"name":"image-list","string":"a=docker.io/my.org/app"},
+            {"name":"a.kustomize.image-name","string":"other/app"},{"name":"a.pin","string":"1.1.0"}]"#;
+        let app = AppContext {
+            parameters: Some(parameters.to_owned()),
+            ..AppContext::default()
+        };
+        let plan = plan(rendered, &app).unwrap();
+        let resolutions = Resolutions {
+            outcomes: vec![Some(Outcome {
+                tag: "1.1.0".to_owned(),
+                digest: None,
+                decision: Decision::Pin,
+                fallback_reason: None,
+            })],
+            ..Resolutions::default()
+        };
+        let out = apply(rendered, &plan, &resolutions).unwrap();
+        let again = manifest::scan(&out, &[]).unwrap();
+        let written = ImageRef::parse(&again.images[0].value).unwrap();
+        assert_eq!(written.canonical(), "docker.io/my.org/app:1.1.0", "{out}");
+    }
+
+    fn pinned(rendered: &str, pin: &str) -> Result<String, GenerateError> {
+        let parameters = format!(
+            r#"[{{"name":"image-list","string":"a=reg.example/a"}},{{"name":"a.pin","string":"{pin}"}}]"#
+        );
+        let app = AppContext {
+            parameters: Some(parameters),
+            ..AppContext::default()
+        };
+        let plan = plan(rendered, &app)?;
+        let outcome = Outcome {
+            tag: pin.to_owned(),
+            digest: None,
+            decision: Decision::Pin,
+            fallback_reason: None,
+        };
+        let resolutions = Resolutions {
+            outcomes: vec![Some(outcome); plan.images.len()],
+            ..Resolutions::default()
+        };
+        apply(rendered, &plan, &resolutions)
+    }
+
+    /// Regression (issue 9, item 5): `main` moved to 1.1.0, `sidecar` (`image: *img`) stayed 1.0.0, exit 0.
+    #[test]
+    fn images_behind_aliases_move_too() {
+        let rendered = "kind: Pod\nmetadata:\n  name: p\n  labels:\n    base-image: &img reg.example/a:1.0.0\nspec:\n  containers:\n  - name: main\n    image: reg.example/a:1.0.0\n  - name: sidecar\n    image: *img\n";
+        let out = pinned(rendered, "1.1.0").unwrap();
+        let images: Vec<String> = manifest::scan(&out, &[])
+            .unwrap()
+            .images
+            .into_iter()
+            .map(|i| i.value)
+            .collect();
+        assert_eq!(
+            images,
+            ["reg.example/a:1.1.0", "reg.example/a:1.1.0"],
+            "{out}"
+        );
+        assert!(
+            out.contains("base-image: &img reg.example/a:1.0.0"),
+            "{out}"
+        );
+
+        let shared = "kind: Pod\nspec:\n  containers:\n  - name: main\n    image: &img reg.example/a:1.0.0\n    env: [{name: BASE, value: *img}]\n";
+        assert_eq!(
+            pinned(shared, "1.1.0").unwrap_err().to_string(),
+            "cannot write image 'reg.example/a:1.1.0' at line 5 of document 1: anchor '&img' (line 5) gives its text \
+             to 2 places, 1 of them not images set to it; changing it would change those too, so write the image \
+             out instead of sharing it through the anchor"
+        );
+    }
+
+    /// Edits are made and applied in text order, object by object: images and annotations interleave rightly.
+    #[test]
+    fn applies_images_and_annotations_in_text_order() {
+        let rendered = "kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: m, image: reg.example/a:1}\n  - {name: s, image: reg.example/a:1}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {containers: [{name: o, image: other/x:1}]}\n---\nkind: Pod\nmetadata:\n  name: c\nspec: {containers: [{name: m, image: reg.example/a:1}]}\n";
+        let note = |c: &str| {
+            format!(
+                r#"{{\"container\":\"{c}\",\"from\":\"reg.example/a:1\",\"image\":\"reg.example/a:2\",\"policy\":\"strategy semver\",\"decision\":\"pin\"}}"#
+            )
+        };
+        let want = format!(
+            "kind: Pod\nmetadata: {{\"annotations\": {{\"argocd-image-resolver/images\": \"[{},{}]\"}}, name: a}}\nspec:\n  containers:\n  - {{name: m, image: reg.example/a:2}}\n  - {{name: s, image: reg.example/a:2}}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {{containers: [{{name: o, image: other/x:1}}]}}\n---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-resolver/images: \"[{}]\"\n  name: c\nspec: {{containers: [{{name: m, image: reg.example/a:2}}]}}\n",
+            note("m"),
+            note("s"),
+            note("m")
+        );
+        assert_eq!(pinned(rendered, "2").unwrap(), want);
+    }
+
+    /// Regression (issue 9, item 10): the plan ran as long as the stream was large, whatever the budget.
+    #[test]
+    fn planning_stops_when_asked() {
+        let pod = "---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-updater.argoproj.io/image-list: a=x\nspec:\n  containers:\n  - image: x:1\n";
+        let src = pod.repeat(200);
+        let cases = [
+            (
+                "while scanning",
+                0,
+                "cannot read the rendered manifests: gave up reading at line 343 (document 43): the time allowed ran out",
+            ),
+            (
+                // 24 events a Pod: the scan asks 4 times.
+                "between images",
+                4,
+                "gave up matching images to their policies after 63 of 200: the time allowed ran out",
+            ),
+        ];
+        for (name, questions, want) in cases {
+            let mut asked = 0;
+            let mut stop = || {
+                asked += 1;
+                asked > questions
+            };
+            let err = plan_until(&src, &AppContext::default(), &mut stop).unwrap_err();
+            assert!(err.is_out_of_time(), "{name}");
+            assert_eq!(err.to_string(), want, "{name}");
+        }
+    }
 
     #[test]
     fn repository_spelling_is_kept() {

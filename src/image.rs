@@ -162,13 +162,20 @@ impl ImageRef {
         format!("{}/{}", self.registry, self.repository)
     }
 
-    /// The name as Docker prints it: `nginx`, `user/app`, `ghcr.io/x/y` (Docker Hub and `library/` left out).
+    /// The name as Docker prints it: `nginx`, `user/app`, `ghcr.io/x/y` (Docker Hub and `library/` left out),
+    /// always read back by [`ImageRef::parse`] as this repository. So Docker Hub stays when the path would read as a
+    /// registry (`docker.io/my.org/app`, not `my.org/app`), and `library/` when the name alone would read as an image
+    /// ID (64 hex digits).
     pub fn familiar_name(&self) -> String {
         if self.registry != DEFAULT_REGISTRY {
             return self.name();
         }
+        let first = self.repository.split('/').next().unwrap_or_default();
+        if is_registry_host(first) {
+            return self.name();
+        }
         match self.repository.strip_prefix(OFFICIAL_PREFIX) {
-            Some(rest) if !rest.contains('/') => rest.to_string(),
+            Some(rest) if !rest.contains('/') && !is_image_id(rest) => rest.to_string(),
             _ => self.repository.clone(),
         }
     }
@@ -368,7 +375,7 @@ fn parse_reference(
             ImageRefError::MissingName { input: input() }
         });
     }
-    if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if is_image_id(s) {
         return Err(ImageRefError::HexIdentifier { input: input() });
     }
     let (registry, explicit_registry, remainder) = split_registry(s);
@@ -450,6 +457,11 @@ fn parse_reference(
         tag,
         digest: digest.map(str::to_string),
     })
+}
+
+/// Whether `s` is an image ID (64 lower-case hex digits), which Docker refuses as a name.
+fn is_image_id(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// distribution/reference's `splitDockerDomain`: returns the registry, whether the input named it, and the rest.
@@ -1143,6 +1155,61 @@ mod tests {
         }
     }
 
+    /// Regression (issue 9, item 7): shortening a Docker Hub name must not change what it names.
+    #[test]
+    fn familiar_names_keep_the_registry() {
+        let hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let s = |a: &str| a.to_owned();
+        let cases = [
+            (
+                "dotted namespace",
+                s("docker.io/a.b/c"),
+                s("docker.io/a.b/c"),
+            ),
+            (
+                "dotted org",
+                s("docker.io/my.org/app"),
+                s("docker.io/my.org/app"),
+            ),
+            (
+                "localhost namespace",
+                s("docker.io/localhost/app"),
+                s("docker.io/localhost/app"),
+            ),
+            (
+                "hex name",
+                format!("docker.io/{hex}"),
+                format!("library/{hex}"),
+            ),
+            (
+                "hex name under library",
+                format!("docker.io/library/{hex}"),
+                format!("library/{hex}"),
+            ),
+            (
+                "hex namespace",
+                format!("docker.io/{hex}/app"),
+                format!("{hex}/app"),
+            ),
+            (
+                "dotted name under library",
+                s("docker.io/library/a.b"),
+                s("a.b"),
+            ),
+            ("plain namespace", s("docker.io/user/app"), s("user/app")),
+        ];
+        for (name, input, want) in cases {
+            let image = parsed(&input);
+            assert_eq!(image.familiar_name(), want, "{name}: familiar_name");
+            let back =
+                ImageRef::parse(&image.familiar_name()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                back.same_repository(&image),
+                "{name}: {back} is not {image}"
+            );
+        }
+    }
+
     #[test]
     fn replaces_tag_and_digest() {
         let digest2 = "sha256:1234567890098765432112345667890098765432112345667890098765432112";
@@ -1369,6 +1436,51 @@ mod tests {
         fn parse_never_panics_on_reference_alphabet(s in "[a-zA-Z0-9:/@._\\-\\[\\]]{0,40}") {
             let _ = ImageRef::parse(&s);
             let _ = split_constraint(&s);
+        }
+
+        /// Every written form reads back as the same reference, whatever the registry and first component.
+        #[test]
+        fn written_forms_read_back(
+            registry in prop_oneof![
+                Just(None),
+                Just(Some("docker.io")),
+                Just(Some("index.docker.io")),
+                Just(Some("localhost")),
+                Just(Some("localhost:5000")),
+                Just(Some("reg.example:443")),
+            ],
+            first in prop_oneof![
+                component(),
+                Just("library".to_owned()),
+                Just("localhost".to_owned()),
+                "[a-z]{1,4}\\.[a-z]{1,4}",
+                "[0-9a-f]{64}",
+            ],
+            rest in prop::collection::vec(component(), 0..3),
+            tag in prop::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}"),
+            digest in prop::option::of("[0-9a-f]{64}"),
+        ) {
+            let mut path = vec![first];
+            path.extend(rest);
+            let path = path.join("/");
+            let mut input = match registry {
+                Some(registry) => format!("{registry}/{path}"),
+                None => path,
+            };
+            if let Some(tag) = &tag {
+                input = format!("{input}:{tag}");
+            }
+            if let Some(digest) = &digest {
+                input = format!("{input}@sha256:{digest}");
+            }
+            // Inputs Docker refuses (a bare image ID, a dotted first component read as a bad host) are not written.
+            let Ok(image) = ImageRef::parse(&input) else { return Ok(()) };
+            for written in [image.familiar(), image.canonical()] {
+                let back = ImageRef::parse(&written);
+                prop_assert_eq!(back.as_ref(), Ok(&image), "{} written as {}", input, written);
+            }
+            let name = ImageRef::parse(&image.familiar_name());
+            prop_assert!(name.is_ok_and(|n| n.same_repository(&image)), "{} named {}", input, image.familiar_name());
         }
 
         #[test]

@@ -738,7 +738,8 @@ fn join_plain(
             continue;
         }
         if !out.is_empty() {
-            if !out.ends_with('\n') {
+            // Any of YAML's line breaks ends the file's last line (a CR-only file's `\r` too).
+            if !out.ends_with(['\n', '\r']) {
                 out.push('\n');
                 lines += 1;
             }
@@ -754,7 +755,7 @@ fn join_plain(
             first_line: lines + 1,
             verbatim: true,
         });
-        lines += text.matches('\n').count();
+        lines += crate::manifest::line_breaks(text);
         out.push_str(text);
     }
     if out.is_empty() {

@@ -146,6 +146,31 @@ async fn says_where_each_file_starts() {
     );
 }
 
+/// Regression (issue 9, item 6): lines were counted by `\n` alone, so after a CR-only file every later file started
+/// too early (YAML, and so the scanner's line numbers, count a lone `\r` as a line break).
+#[tokio::test]
+async fn counts_every_line_break_style() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(
+        &app,
+        &[
+            ("a.yaml", "kind: A\rspec: {}\r"),
+            ("b.yaml", "kind: B\r\nx: 1\r\n"),
+            ("c.yaml", "kind: C\n"),
+        ],
+    );
+    let rendered = render(&app, &options(false), generous_deadline())
+        .await
+        .unwrap();
+    let starts: Vec<(&str, usize)> = rendered
+        .sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.first_line))
+        .collect();
+    assert_eq!(starts, [("a.yaml", 1), ("b.yaml", 4), ("c.yaml", 7)]);
+}
+
 #[tokio::test]
 async fn plain_errors() {
     let tmp = tempfile::tempdir().unwrap();

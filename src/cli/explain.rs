@@ -177,7 +177,7 @@ fn distinct_requests(plan: &Plan) -> Vec<TrackedImage> {
         .filter_map(|planned| planned.tracked.as_ref())
         .filter(|tracked| tracked.action() == Action::Resolve)
         .filter(|tracked| seen.insert(generate::request_key(tracked, None)))
-        .cloned()
+        .map(|tracked| TrackedImage::clone(tracked))
         .collect()
 }
 

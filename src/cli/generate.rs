@@ -498,8 +498,18 @@ pub(super) async fn rendered_and_planned(
         image_defaults,
         secret_scope: Some(secret_scope(args, argo)),
     };
-    let plan = generate::plan(&rendered.output, &context)
-        .map_err(|e| Failure::Invalid(format!("{prefix}{}", located(&e, &rendered.sources))))?;
+    // Scanning a large stream is CPU work no async timeout interrupts: the plan asks the clock itself.
+    let stop_at = deadline.into_std();
+    let plan = generate::plan_until(&rendered.output, &context, &mut || {
+        std::time::Instant::now() >= stop_at
+    })
+    .map_err(|e| {
+        if e.is_out_of_time() {
+            Failure::NoResult(format!("{prefix}{e} (--budget / IMAGE_RESOLVER_BUDGET)"))
+        } else {
+            Failure::Invalid(format!("{prefix}{}", located(&e, &rendered.sources)))
+        }
+    })?;
     Ok(Planned {
         rendered: rendered.output,
         sources: rendered.sources,

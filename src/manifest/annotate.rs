@@ -4,10 +4,10 @@ use std::ops::Range;
 
 use saphyr_parser::ScalarStyle as ParserStyle;
 
-use super::scan::{Object, scalar_span};
+use super::scan::{AnchorName, Object, scalar_span};
 use super::splice::Edit;
 use super::text;
-use super::tree::{Map, Node, Scalar, TagKind};
+use super::tree::{Map, Node, Scalar};
 
 /// Why an annotation cannot be set; the messages name the object and what is in the way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,12 +30,17 @@ pub enum AnnotateError {
         "cannot annotate {object}: the place of its {field} in the text was not found; please report this with the input"
     )]
     NotFound { object: String, field: String },
+    #[error(
+        "cannot annotate {object}: {anchor} shares its metadata with other places, which would be annotated too; \
+         write the metadata out instead of sharing it through the anchor"
+    )]
+    Shared { object: String, anchor: String },
 }
 
 /// Where annotations go in one object, recorded while scanning so that no text is needed later.
 #[derive(Debug)]
 pub(crate) struct Site {
-    /// The object's line break (`\r\n` in CRLF text).
+    /// The object's line break, as its first line ends (`\r\n` in CRLF text, `\r` in CR-only text).
     nl: &'static str,
     /// Indentation step of nested block mappings.
     step: usize,
@@ -45,6 +50,8 @@ pub(crate) struct Site {
     annotations: Slot,
     /// Existing annotations (in order) and where their values are.
     values: Vec<(String, Spot)>,
+    /// The anchor that shares the object, its metadata or its annotations with other places, for the message.
+    shared: Option<String>,
 }
 
 #[derive(Debug)]
@@ -91,14 +98,11 @@ struct FirstKey {
 }
 
 impl Site {
-    pub(crate) fn new(src: &str, root: &Map<'_>) -> Self {
-        let nl = match src[root.pos.byte.min(src.len())..].find('\n') {
-            Some(n) if src[..root.pos.byte + n].ends_with('\r') => "\r\n",
-            _ => "\n",
-        };
+    pub(crate) fn new(src: &str, root: &Map<'_>, shared: Option<AnchorName>) -> Self {
+        let nl = text::line_break_at(src, root.pos.byte);
         let metadata_entry = root.entry("metadata");
         let metadata = slot(src, metadata_entry);
-        let (annotations, values, step) = match metadata_entry {
+        let (annotations, values, step) = match metadata_entry.map(|(k, v)| (k, v.peel())) {
             Some((key, Node::Map(meta))) => {
                 let step = match &metadata {
                     Slot::Map(MapAt {
@@ -109,8 +113,8 @@ impl Site {
                     _ => 2,
                 };
                 let entry = meta.entry("annotations");
-                let values = match entry {
-                    Some((_, Node::Map(a))) => a
+                let values = match entry.map(|(_, v)| v.peel()) {
+                    Some(Node::Map(a)) => a
                         .entries
                         .iter()
                         .map(|(k, v)| (k.value.to_string(), spot(src, k, v)))
@@ -128,18 +132,17 @@ impl Site {
             metadata,
             annotations,
             values,
+            shared: shared.map(|a| a.to_string()),
         }
     }
 }
 
 fn slot(src: &str, entry: Option<&(Scalar<'_>, Node<'_>)>) -> Slot {
-    match entry {
+    match entry.map(|(k, v)| (k, v.peel())) {
         None => Slot::Missing,
         Some((_, Node::Map(m))) => map_at(src, m),
         Some((key, value @ Node::Scalar(s)))
-            if s.style == ParserStyle::Plain
-                && s.tag == TagKind::None
-                && text::is_core_null(&s.value) =>
+            if s.style == ParserStyle::Plain && !s.props && text::is_core_null(&s.value) =>
         {
             Slot::Null(spot(src, key, value))
         }
@@ -168,7 +171,8 @@ fn map_at(src: &str, map: &Map<'_>) -> Slot {
     let line_start = text::line_start(src, at);
     let before = &src[line_start..at];
     let indent = if map.flow {
-        let own_line = src[open..at].contains('\n') && before.chars().all(char::is_whitespace);
+        let own_line =
+            src[open..at].contains(['\n', '\r']) && before.chars().all(char::is_whitespace);
         own_line.then(|| before.to_owned())
     } else {
         // An explicit key (`? key`) is inserted before at its `?`.
@@ -190,7 +194,7 @@ fn map_at(src: &str, map: &Map<'_>) -> Slot {
 
 /// Where the value of `key` is, to replace it (or, when empty, to insert after the `:`).
 fn spot(src: &str, key: &Scalar<'_>, value: &Node<'_>) -> Spot {
-    let Node::Scalar(s) = value else {
+    let Node::Scalar(s) = value.peel() else {
         return Spot::Unusable(Problem::Is(value.describe()));
     };
     let not_found = Spot::Unusable(Problem::NotFound);
@@ -340,6 +344,12 @@ impl Object {
     pub fn set_annotations(&self, pairs: &[(&str, &str)]) -> Result<Vec<Edit>, AnnotateError> {
         let site = &self.site;
         let object = || self.to_string();
+        if let Some(anchor) = &site.shared {
+            return Err(AnnotateError::Shared {
+                object: object(),
+                anchor: anchor.clone(),
+            });
+        }
         let mut wanted: Vec<(&str, &str)> = Vec::new();
         for &(k, v) in pairs {
             match wanted.iter_mut().find(|(wk, _)| *wk == k) {

@@ -1,9 +1,10 @@
 //! Find container images in rendered Kubernetes YAML and rewrite exactly their bytes (and annotations).
 //!
 //! [`scan`] reads a YAML stream (Kustomize or Helm output, or plain files, which may be JSON) with a span-aware
-//! parser and returns the objects and the image scalars with their byte spans; [`ImageField::replace`] and
-//! [`Object::set_annotation`] turn new values into [`Edit`]s; [`splice`] applies them. Nothing is re-serialised:
-//! every byte outside an edit stays as the renderer printed it.
+//! parser and returns the objects and the image scalars with their byte spans (resolving aliases and merge keys);
+//! [`replace_images`] (or [`ImageField::replace`] for one image, anchors aside) and [`Object::set_annotation`]
+//! turn new values into [`Edit`]s; [`splice`] applies them. Nothing is re-serialised: every byte outside an edit
+//! stays as the renderer printed it.
 //!
 //! ```
 //! use argocd_image_resolver::manifest::{scan, splice};
@@ -15,6 +16,7 @@
 
 mod annotate;
 mod path;
+mod replace;
 mod scan;
 mod splice;
 mod text;
@@ -22,8 +24,10 @@ mod tree;
 
 pub use annotate::AnnotateError;
 pub use path::{ImagePath, ImagePathError};
-pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan};
-pub use splice::{Edit, SpliceError, splice};
+pub use replace::{ReplaceError, replace_images};
+pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan, scan_until};
+pub use splice::{Edit, SpliceError, splice, splice_in_order};
+pub use text::line_breaks;
 
 #[cfg(test)]
 mod proptests;

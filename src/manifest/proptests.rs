@@ -143,10 +143,10 @@ fn stream() -> impl Strategy<Value = (String, Vec<String>)> {
     let doc = (proptest::collection::vec(written_value(), 1..4), layout());
     (
         proptest::collection::vec(doc, 1..4),
-        any::<bool>(),
+        prop_oneof![Just("\n"), Just("\r\n"), Just("\r")],
         any::<bool>(),
     )
-        .prop_map(|(docs, crlf, ends)| {
+        .prop_map(|(docs, line_break, ends)| {
             let mut src = String::from("# leading comment ü\n");
             let mut values = Vec::new();
             for (n, (images, layout)) in docs.iter().enumerate() {
@@ -157,10 +157,9 @@ fn stream() -> impl Strategy<Value = (String, Vec<String>)> {
                 }
                 values.extend(images.iter().map(|(v, _)| v.clone()));
             }
-            if crlf {
-                // Values hold no raw line break (double-quoted ones are escaped), so only the layout changes.
-                src = src.replace('\n', "\r\n");
-            }
+            // Every line break YAML knows. Values hold no raw line break (double-quoted ones are escaped), so only
+            // the layout changes.
+            src = src.replace('\n', line_break);
             (src, values)
         })
 }
@@ -245,15 +244,138 @@ proptest! {
             Just("'"), Just("\""), Just("\\"), Just("{"), Just("}"), Just("["), Just("]"), Just(", "), Just(": "),
             Just("&a "), Just("*a"), Just("!!str "), Just("|\n"), Just("# é\n"), Just("---\n"), Just("...\n"),
             Just("\n"), Just("\r\n"), Just("  "), Just("\t"), Just("😀"), Just("? "), Just("- "), Just("%YAML 1.2\n"),
-            Just("\u{feff}"), Just("metadata:\n  annotations:\n    "), Just("template:\n"),
+            Just("\u{feff}"), Just("metadata:\n  annotations:\n    "), Just("template:\n"), Just("<<: "), Just("\r"),
+            Just("&b "), Just("*b"),
         ],
         0..40,
     ).prop_map(|parts| parts.concat())) {
         if let Ok(found) = scan(&src, &[]) {
-            let mut edits: Vec<Edit> = found.images.iter().map(|i| i.replace("n:2")).collect();
+            let values = vec![Some("n:2".to_owned()); found.images.len()];
+            let mut edits: Vec<Edit> = replace_images(&found, &values).unwrap_or_default();
             edits.extend(found.objects.iter().filter_map(|o| o.set_annotation("k", "v").ok()));
             if let Ok(out) = splice(&src, &edits) {
                 assert_only_edited(&src, &out, &edits);
+                // What was valid stays valid, and every image is where it was put.
+                let again = scan(&out, &[]);
+                prop_assert!(again.is_ok(), "{:?}\n{:?}\n{:?}", again, src, out);
+            }
+        }
+    }
+}
+
+/// How one container of [`anchored_pod`] writes its image.
+#[derive(Clone, Debug)]
+enum Written {
+    Literal,
+    Anchor,
+    /// An alias of the n-th anchor written so far (modulo their number; a literal when there is none).
+    Alias(usize),
+}
+
+/// A Pod whose images share text through anchors: per container a literal, an anchor or an alias; maybe an env
+/// value reading one anchor (a place that is no image), maybe `initContainers` repeating the whole list.
+/// Returns the text and the value of each container's image, by container name.
+fn anchored_pod(
+    written: &[(Written, String)],
+    env: Option<usize>,
+    repeat_list: bool,
+) -> (String, Vec<(String, String)>) {
+    let mut anchors: Vec<(String, String)> = Vec::new();
+    let mut out = String::from("kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:");
+    out.push_str(if repeat_list { " &list\n" } else { "\n" });
+    let mut values = Vec::new();
+    for (i, (how, value)) in written.iter().enumerate() {
+        let (text, value) = match how {
+            Written::Alias(n) if !anchors.is_empty() => {
+                let (name, value) = &anchors[n % anchors.len()];
+                (format!("*{name}"), value.clone())
+            }
+            Written::Anchor => {
+                anchors.push((format!("a{i}"), value.clone()));
+                (format!("&a{i} {value}"), value.clone())
+            }
+            _ => (value.clone(), value.clone()),
+        };
+        out.push_str(&format!("  - name: c{i}\n    image: {text}\n"));
+        values.push((format!("c{i}"), value));
+    }
+    if let Some(n) = env
+        && !anchors.is_empty()
+    {
+        let (name, _) = &anchors[n % anchors.len()];
+        out.push_str(&format!("    env: [{{name: X, value: *{name}}}]\n"));
+    }
+    if repeat_list {
+        out.push_str("  initContainers: *list\n");
+    }
+    (out, values)
+}
+
+/// What a YAML reader that resolves aliases sees: each container's image by name, and the env value.
+fn meaning(src: &str) -> (Vec<(String, String)>, Option<String>) {
+    let doc: serde_norway::Value = serde_norway::from_str(src).unwrap();
+    let mut images = Vec::new();
+    let mut env = None;
+    for list in ["containers", "initContainers"] {
+        for c in doc["spec"][list].as_sequence().into_iter().flatten() {
+            let name = c["name"].as_str().unwrap().to_owned();
+            images.push((name, c["image"].as_str().unwrap().to_owned()));
+            if let Some(value) = c["env"][0]["value"].as_str() {
+                env = Some(value.to_owned());
+            }
+        }
+    }
+    (images, env)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Writing new images through anchors either gives every container exactly its new image and leaves the
+    /// place that is no image as it was, or is refused, and then only because such a place shares the text.
+    #[test]
+    fn anchors_keep_their_meaning(
+        written in proptest::collection::vec(
+            (
+                prop_oneof![Just(Written::Literal), Just(Written::Anchor), (0..4usize).prop_map(Written::Alias)],
+                prop_oneof![Just("a:1".to_owned()), Just("b:1".to_owned())],
+            ),
+            1..5,
+        ),
+        env in proptest::option::of(0..4usize),
+        repeat_list in any::<bool>(),
+        new in proptest::collection::vec(proptest::option::of(prop_oneof![Just("a:1"), Just("a:2"), Just("needs quotes: x")]), 5),
+    ) {
+        let (src, _) = anchored_pod(&written, env, repeat_list);
+        let (before, env_before) = meaning(&src);
+        let found = scan(&src, &[]).unwrap();
+        prop_assert_eq!(found.images.len(), before.len());
+        let want_of = |name: &str| {
+            let i: usize = name[1..].parse().unwrap();
+            new[i].map(str::to_owned)
+        };
+        let values: Vec<Option<String>> = found
+            .images
+            .iter()
+            .map(|i| want_of(i.container.as_deref().unwrap()))
+            .collect();
+        match replace_images(&found, &values) {
+            Ok(edits) => {
+                let out = splice(&src, &edits).unwrap();
+                assert_only_edited(&src, &out, &edits);
+                let (after, env_after) = meaning(&out);
+                for ((name, old), (name_after, now)) in before.iter().zip(&after) {
+                    prop_assert_eq!(name, name_after);
+                    let want = want_of(name).unwrap_or_else(|| old.clone());
+                    prop_assert_eq!(now, &want, "{} in\n{}", name, out);
+                }
+                prop_assert_eq!(env_after, env_before, "the env value in\n{}", out);
+                let again = scan(&out, &[]).unwrap();
+                prop_assert_eq!(again.images.len(), found.images.len());
+            }
+            Err(e) => {
+                prop_assert!(env_before.is_some(), "refused without a place that is no image: {}\n{}", e, src);
+                prop_assert!(matches!(e, ReplaceError::Shared { .. }), "{}", e);
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Scan a rendered YAML stream for Kubernetes objects and their container image scalars, with byte spans.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -9,7 +10,7 @@ use super::annotate::Site;
 use super::path::ImagePath;
 use super::splice::Edit;
 use super::text::{self, CharCursor};
-use super::tree::{Builder, Map, Node, Patterns, Scalar, Step};
+use super::tree::{AliasAt, Builder, Document, Map, Node, Patterns, Scalar, Step};
 
 /// What [`scan`] found in a stream.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ pub enum ScalarStyle {
     Plain,
     SingleQuoted,
     DoubleQuoted,
+    /// An alias (`image: *base`) of an anchored string: the span is the alias, the value its anchor's.
+    Alias,
 }
 
 /// One Kubernetes object: a document whose root is a mapping, or one item of a `kind: …List` document (a root
@@ -82,12 +85,59 @@ pub struct ImageField {
     pub container: Option<String>,
     /// The value as YAML reads it (escapes decoded).
     pub value: String,
-    /// Byte range of the scalar as written, quotes included, anchor and tag excluded.
+    /// Byte range of the text that holds the value: the scalar as written (quotes included, anchor and tag
+    /// excluded), or the alias. Images that an alias of a collection repeats (`containers: *c`, `<<: *pod`)
+    /// share the span of the one scalar they all read.
     pub span: Range<usize>,
     pub style: ScalarStyle,
-    /// Line (from 1) and column (from 1, in characters) where the scalar (or its anchor or tag) starts.
+    /// Line (from 1) and column (from 1, in characters) where that text (or its anchor or tag) starts.
     pub line: usize,
     pub column: usize,
+    /// What else the text gives its value to, through anchors (`None`: nothing; most images, kept small):
+    /// see [`super::replace_images`].
+    pub(crate) sharing: Option<Box<Sharing>>,
+}
+
+/// How many places of its document a text gives its value to, and the anchors that make it more than one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Sharing {
+    pub(crate) document: usize,
+    /// Places in the document's meaning that read this text (1 without anchors; `usize::MAX` when an alias
+    /// repeats its own anchor).
+    pub(crate) uses: usize,
+    /// The anchor that shares this text, for messages: the scalar's own, else the innermost anchored collection
+    /// it is written in.
+    pub(crate) anchor: Option<AnchorName>,
+    /// The id of the scalar's own anchor (0: none).
+    pub(crate) own_anchor: usize,
+    /// For an image written as an alias: the anchor it names.
+    pub(crate) alias_of: Option<AnchorName>,
+}
+
+impl Sharing {
+    /// A text no anchor shares: one place.
+    pub(crate) const ALONE: Sharing = Sharing {
+        document: 0,
+        uses: 1,
+        anchor: None,
+        own_anchor: 0,
+        alias_of: None,
+    };
+}
+
+/// An anchor as messages name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AnchorName {
+    pub(crate) id: usize,
+    pub(crate) name: String,
+    /// Line (from 1) of its definition.
+    pub(crate) line: usize,
+}
+
+impl fmt::Display for AnchorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "anchor '&{}' (line {})", self.name, self.line)
+    }
 }
 
 impl ImageField {
@@ -97,7 +147,9 @@ impl ImageField {
     #[must_use]
     pub fn replace(&self, new_value: &str) -> Edit {
         let text = match self.style {
-            ScalarStyle::Plain if text::plain_ok(new_value) => new_value.to_owned(),
+            ScalarStyle::Plain | ScalarStyle::Alias if text::plain_ok(new_value) => {
+                new_value.to_owned()
+            }
             ScalarStyle::SingleQuoted => {
                 text::single_quoted(new_value).unwrap_or_else(|| text::double_quoted(new_value))
             }
@@ -131,7 +183,14 @@ pub enum ScanError {
         line: usize,
         column: usize,
     },
+    /// The caller's `stop` said so: its time ran out.
+    #[error("gave up reading at line {line} (document {}): the time allowed ran out", .document + 1)]
+    Stopped { document: usize, line: usize },
 }
+
+/// How many parser events pass between two questions to the caller's `stop`: asking costs a clock read, an event
+/// well under a microsecond, so the answer comes within a millisecond or so.
+const EVENTS_PER_STOP_CHECK: usize = 1024;
 
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
@@ -195,14 +254,31 @@ fn patterns(paths: &[ImagePath]) -> Patterns {
 /// `spec.jobTemplate.spec.template.spec` of any kind: `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`,
 /// `ReplicationController`, `Job`, `CronJob`, Argo `Rollout`, custom resources), plus the `extra` paths.
 ///
-/// Only string scalars count: aliases, nulls, numbers, booleans, non-`!!str` tags and block scalars are skipped.
-/// A scalar found by two paths is reported once. Duplicate keys: the last one wins (as in Go's JSON decoding).
+/// Aliases and merge keys (`<<`) are followed as Kubernetes' decoder follows them: an image written as an alias,
+/// or inside an aliased or merged collection, is found at every place it appears (write new values with
+/// [`super::replace_images`], which keeps what anchors mean). Only string scalars count: nulls, numbers,
+/// booleans, non-`!!str` tags and block scalars are skipped. A place found by two paths is reported once.
+/// Duplicate keys: the last one wins (as in Go's JSON decoding).
 ///
 /// # Errors
 ///
 /// [`ScanError::Yaml`] when the stream is not valid YAML (the whole stream is refused: output built from part of
 /// it would be wrong); [`ScanError::Position`] if the parser's positions do not match the text (a parser bug).
 pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
+    scan_until(src, extra, &mut || false)
+}
+
+/// [`scan`] that asks `stop` every thousand events or so whether to give up, so that a caller's deadline holds on
+/// streams of any size (the core reads no clock: the caller's `stop` does).
+///
+/// # Errors
+///
+/// As [`scan`], and [`ScanError::Stopped`] once `stop` answers `true`.
+pub fn scan_until(
+    src: &str,
+    extra: &[ImagePath],
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Scan, ScanError> {
     let mut paths = builtin_paths();
     paths.extend_from_slice(extra);
     let patterns = patterns(&paths);
@@ -215,6 +291,7 @@ pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
         images: Vec::new(),
     };
     let mut in_document = false;
+    let mut events = 0usize;
     while let Some(next) = parser.next_event() {
         // The document being read, or the next one when between documents.
         let document = if in_document {
@@ -222,6 +299,13 @@ pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
         } else {
             found.documents
         };
+        events += 1;
+        if events.is_multiple_of(EVENTS_PER_STOP_CHECK) && stop() {
+            let line = next
+                .as_ref()
+                .map_or_else(|e| e.marker().line(), |(_, span)| span.start.line());
+            return Err(ScanError::Stopped { document, line });
+        }
         let (event, span) = next.map_err(|e| ScanError::Yaml {
             document,
             line: e.marker().line(),
@@ -235,8 +319,8 @@ pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
             }
             Event::DocumentEnd => {
                 in_document = false;
-                if let Some(root) = builder.take_root() {
-                    collect_document(src, document, &root, &paths, &mut found)?;
+                if let Some(doc) = builder.take_document() {
+                    collect_document(src, document, &doc, &paths, &mut found)?;
                 }
             }
             event => {
@@ -250,49 +334,63 @@ pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
             }
         }
     }
-    // Text order; a scalar reached by two paths (a built-in and an extra one) once, under the built-in path.
-    found.images.sort_by_key(|i| i.span.start);
-    found.images.dedup_by_key(|i| i.span.start);
+    // Text order; a place reached by two paths (a built-in and an extra one) once. Places an anchor repeats
+    // share a span and stay apart.
+    found
+        .images
+        .sort_by(|a, b| (a.span.start, a.object, &a.path).cmp(&(b.span.start, b.object, &b.path)));
+    found
+        .images
+        .dedup_by(|a, b| a.span.start == b.span.start && a.object == b.object && a.path == b.path);
     Ok(found)
 }
 
 fn collect_document(
     src: &str,
     document: usize,
-    root: &Node<'_>,
+    doc: &Document<'_>,
     paths: &[ImagePath],
     found: &mut Scan,
 ) -> Result<(), ScanError> {
-    let Node::Map(root) = root else { return Ok(()) };
-    match (root.get_str("kind"), root.get("items")) {
+    let Node::Map(root) = doc.resolve(&doc.root) else {
+        return Ok(());
+    };
+    let mut uses = Uses::new(doc);
+    let items = doc.lookup(root, "items").map(|n| doc.resolve(n));
+    match (doc.lookup_str(root, "kind"), items) {
         (Some(kind), Some(Node::Seq(items))) if kind.ends_with("List") => {
             for (_, item) in &items.items {
-                if let Node::Map(item) = item {
-                    collect_object(src, document, item, paths, found)?;
+                if let Node::Map(item) = doc.resolve(item) {
+                    collect_object(src, document, doc, item, paths, &mut uses, found)?;
                 }
             }
             Ok(())
         }
-        _ => collect_object(src, document, root, paths, found),
+        _ => collect_object(src, document, doc, root, paths, &mut uses, found),
     }
 }
 
 fn collect_object(
     src: &str,
     document: usize,
+    doc: &Document<'_>,
     map: &Map<'_>,
     paths: &[ImagePath],
+    uses: &mut Uses<'_, '_>,
     found: &mut Scan,
 ) -> Result<(), ScanError> {
-    let metadata = match map.get("metadata") {
+    let metadata = match doc.lookup(map, "metadata").map(|n| doc.resolve(n)) {
         Some(Node::Map(m)) => Some(m),
         _ => None,
     };
-    let annotations = match metadata.and_then(|m| m.get("annotations")) {
+    let annotations = match metadata
+        .and_then(|m| doc.lookup(m, "annotations"))
+        .map(|n| doc.resolve(n))
+    {
         Some(Node::Map(a)) => a
             .entries
             .iter()
-            .filter_map(|(k, v)| match v {
+            .filter_map(|(k, v)| match doc.resolve(v) {
                 Node::Scalar(s) => Some((k.value.to_string(), s.value.to_string())),
                 _ => None,
             })
@@ -300,16 +398,16 @@ fn collect_object(
         _ => Vec::new(),
     };
     let object = found.objects.len();
-    let kind = map.get_str("kind");
+    let kind = doc.lookup_str(map, "kind");
     let owned = |s: Option<&str>| s.map(str::to_owned);
     found.objects.push(Object {
         document,
-        api_version: owned(map.get_str("apiVersion")),
+        api_version: owned(doc.lookup_str(map, "apiVersion")),
         kind: owned(kind),
-        name: owned(metadata.and_then(|m| m.get_str("name"))),
-        namespace: owned(metadata.and_then(|m| m.get_str("namespace"))),
+        name: owned(metadata.and_then(|m| doc.lookup_str(m, "name"))),
+        namespace: owned(metadata.and_then(|m| doc.lookup_str(m, "namespace"))),
         annotations,
-        site: Site::new(src, map),
+        site: Site::new(src, map, shared_mapping(src, doc, map, uses)),
     });
     let root = Walk {
         node: None,
@@ -321,14 +419,108 @@ fn collect_object(
             continue;
         }
         let mut hits = Vec::new();
-        walk(root, path.steps(), String::new(), None, &mut hits);
+        walk(doc, root, path.steps(), String::new(), None, &mut hits);
         for hit in hits {
-            if let Some(image) = image_field(src, document, object, hit)? {
+            if let Some(image) = image_field(src, document, object, hit, uses)? {
                 found.images.push(image);
             }
         }
     }
     Ok(())
+}
+
+/// The anchor that shares a mapping annotations would be written into (the object, its `metadata` or its
+/// `annotations`) with other places, which would be annotated too.
+fn shared_mapping(
+    src: &str,
+    doc: &Document<'_>,
+    object: &Map<'_>,
+    uses: &mut Uses<'_, '_>,
+) -> Option<AnchorName> {
+    let metadata = match object.get("metadata").map(|n| doc.resolve(n)) {
+        Some(Node::Map(m)) => Some(m),
+        _ => None,
+    };
+    let annotations = match metadata
+        .and_then(|m| m.get("annotations"))
+        .map(|n| doc.resolve(n))
+    {
+        Some(Node::Map(a)) => Some(a),
+        _ => None,
+    };
+    [Some(object), metadata, annotations]
+        .into_iter()
+        .flatten()
+        .find_map(|map| {
+            if map.anchor > 0 && uses.anchored(map.anchor) > 1 {
+                uses.name(src, map.anchor)
+            } else if uses.place(map.enclosing) > 1 {
+                uses.name(src, map.enclosing)
+            } else {
+                None
+            }
+        })
+}
+
+/// Counts the places of a document's meaning that an anchored node (and so each text inside it) appears at: its
+/// definition and each alias, each of them as many times as the anchored collection around it appears.
+struct Uses<'d, 'a> {
+    doc: &'d Document<'a>,
+    /// The innermost anchored collection around each alias, by the anchor the alias names.
+    aliases: HashMap<usize, Vec<usize>>,
+    counted: HashMap<usize, usize>,
+    counting: HashSet<usize>,
+}
+
+impl<'d, 'a> Uses<'d, 'a> {
+    fn new(doc: &'d Document<'a>) -> Self {
+        let mut aliases: HashMap<usize, Vec<usize>> = HashMap::new();
+        for alias in &doc.aliases {
+            aliases.entry(alias.id).or_default().push(alias.enclosing);
+        }
+        Self {
+            doc,
+            aliases,
+            counted: HashMap::new(),
+            counting: HashSet::new(),
+        }
+    }
+
+    /// How many times a text inside the anchored collection `enclosing` (0: none) appears.
+    fn place(&mut self, enclosing: usize) -> usize {
+        if enclosing == 0 {
+            1
+        } else {
+            self.anchored(enclosing)
+        }
+    }
+
+    /// How many times the node anchored as `id` appears; `usize::MAX` for an anchor that contains its own alias.
+    fn anchored(&mut self, id: usize) -> usize {
+        if let Some(&n) = self.counted.get(&id) {
+            return n;
+        }
+        if !self.counting.insert(id) {
+            return usize::MAX;
+        }
+        let own = self.doc.anchors.get(&id).map_or(0, |a| a.enclosing);
+        let mut n = self.place(own);
+        for enclosing in self.aliases.get(&id).cloned().unwrap_or_default() {
+            n = n.saturating_add(self.place(enclosing));
+        }
+        self.counting.remove(&id);
+        self.counted.insert(id, n);
+        n
+    }
+
+    fn name(&self, src: &str, id: usize) -> Option<AnchorName> {
+        let anchor = self.doc.anchors.get(&id)?;
+        Some(AnchorName {
+            id,
+            name: text::anchor_name(src, anchor.pos.byte).to_owned(),
+            line: anchor.pos.line,
+        })
+    }
 }
 
 /// A node on the way down a path.
@@ -341,39 +533,52 @@ struct Walk<'n, 'a> {
     via_index: bool,
 }
 
+/// What a path ends at: a string scalar, or an alias of one.
+enum Leaf<'n, 'a> {
+    Scalar(&'n Scalar<'a>),
+    Alias(AliasAt, &'n Scalar<'a>),
+}
+
 struct Hit<'n, 'a> {
     path: String,
-    scalar: &'n Scalar<'a>,
+    leaf: Leaf<'n, 'a>,
     container: Option<String>,
 }
 
 fn walk<'n, 'a>(
+    doc: &'n Document<'a>,
     at: Walk<'n, 'a>,
     steps: &[Step],
     path: String,
     container: Option<String>,
     out: &mut Vec<Hit<'n, 'a>>,
 ) {
-    let node_map = at.map.or(match at.node {
+    let resolved = at.node.map(|n| doc.resolve(n));
+    let node_map = at.map.or(match resolved {
         Some(Node::Map(m)) => Some(m),
         _ => None,
     });
     let Some((step, rest)) = steps.split_first() else {
-        if let Some(Node::Scalar(scalar)) = at.node {
-            out.push(Hit {
-                path,
-                scalar,
-                container,
-            });
-        }
+        let leaf = match (at.node, resolved) {
+            (Some(Node::Alias(alias)), Some(Node::Scalar(scalar))) => Leaf::Alias(*alias, scalar),
+            (_, Some(Node::Scalar(scalar))) => Leaf::Scalar(scalar),
+            _ => return,
+        };
+        out.push(Hit {
+            path,
+            leaf,
+            container,
+        });
         return;
     };
-    match (step, at.node) {
+    match (step, resolved) {
         (Step::Key(key), _) => {
             let Some(map) = node_map else { return };
-            let Some(value) = map.get(key) else { return };
+            let Some(value) = doc.lookup(map, key) else {
+                return;
+            };
             let container = if at.via_index {
-                map.get_str("name").map(str::to_owned)
+                doc.lookup_str(map, "name").map(str::to_owned)
             } else {
                 None
             };
@@ -387,7 +592,7 @@ fn walk<'n, 'a>(
                 map: None,
                 via_index: false,
             };
-            walk(next, rest, path, container, out);
+            walk(doc, next, rest, path, container, out);
         }
         (Step::Index(_) | Step::AnyIndex, Some(Node::Seq(seq))) => {
             for (index, item) in &seq.items {
@@ -399,7 +604,7 @@ fn walk<'n, 'a>(
                     map: None,
                     via_index: true,
                 };
-                walk(next, rest, format!("{path}[{index}]"), None, out);
+                walk(doc, next, rest, format!("{path}[{index}]"), None, out);
             }
         }
         _ => {}
@@ -411,8 +616,11 @@ fn image_field(
     document: usize,
     object: usize,
     hit: Hit<'_, '_>,
+    uses: &mut Uses<'_, '_>,
 ) -> Result<Option<ImageField>, ScanError> {
-    let scalar = hit.scalar;
+    let scalar = match hit.leaf {
+        Leaf::Scalar(s) | Leaf::Alias(_, s) => s,
+    };
     let style = match scalar.style {
         ParserStyle::Plain => ScalarStyle::Plain,
         ParserStyle::SingleQuoted => ScalarStyle::SingleQuoted,
@@ -423,12 +631,45 @@ fn image_field(
     if !scalar.is_string() || (style == ScalarStyle::Plain && scalar.value.is_empty()) {
         return Ok(None);
     }
-    let (line, column) = (scalar.pos.line, scalar.pos.col + 1);
-    let span = scalar_span(src, scalar).ok_or(ScanError::Position {
-        document,
-        line,
-        column,
-    })?;
+    let (span, style, line, column, sharing) = match hit.leaf {
+        Leaf::Scalar(scalar) => {
+            let (line, column) = (scalar.pos.line, scalar.pos.col + 1);
+            let span = scalar_span(src, scalar).ok_or(ScanError::Position {
+                document,
+                line,
+                column,
+            })?;
+            let sharing = Sharing {
+                document,
+                uses: if scalar.anchor > 0 {
+                    uses.anchored(scalar.anchor)
+                } else {
+                    uses.place(scalar.enclosing)
+                },
+                anchor: uses.name(src, scalar.anchor.max(scalar.enclosing)),
+                own_anchor: scalar.anchor,
+                alias_of: None,
+            };
+            (span, style, line, column, sharing)
+        }
+        Leaf::Alias(alias, _) => {
+            let start = alias.pos.byte;
+            let span = start..start + 1 + text::anchor_name(src, start).len();
+            let sharing = Sharing {
+                document,
+                uses: uses.place(alias.enclosing),
+                anchor: uses.name(src, alias.enclosing),
+                own_anchor: 0,
+                alias_of: uses.name(src, alias.id),
+            };
+            let (line, column) = (alias.pos.line, alias.pos.col + 1);
+            (span, ScalarStyle::Alias, line, column, sharing)
+        }
+    };
+    let alone = sharing.uses == 1
+        && sharing.anchor.is_none()
+        && sharing.own_anchor == 0
+        && sharing.alias_of.is_none();
     Ok(Some(ImageField {
         object,
         path: hit.path,
@@ -438,6 +679,7 @@ fn image_field(
         style,
         line,
         column,
+        sharing: (!alone).then(|| Box::new(sharing)),
     }))
 }
 

@@ -21,6 +21,28 @@ pub enum SpliceError {
         first: Range<usize>,
         second: Range<usize>,
     },
+    #[error("edit {second:?} comes after {first:?} but starts before it; sort the edits first")]
+    OutOfOrder {
+        first: Range<usize>,
+        second: Range<usize>,
+    },
+}
+
+/// Checks one edit against the text.
+fn check(src: &str, edit: &Edit) -> Result<(), SpliceError> {
+    let range = &edit.range;
+    if range.start > range.end || range.end > src.len() {
+        return Err(SpliceError::OutOfBounds {
+            range: range.clone(),
+            len: src.len(),
+        });
+    }
+    if !src.is_char_boundary(range.start) || !src.is_char_boundary(range.end) {
+        return Err(SpliceError::NotCharBoundary {
+            range: range.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// Applies `edits` (in any order) to `src`.
@@ -40,18 +62,7 @@ pub enum SpliceError {
 /// ```
 pub fn splice(src: &str, edits: &[Edit]) -> Result<String, SpliceError> {
     for edit in edits {
-        let range = &edit.range;
-        if range.start > range.end || range.end > src.len() {
-            return Err(SpliceError::OutOfBounds {
-                range: range.clone(),
-                len: src.len(),
-            });
-        }
-        if !src.is_char_boundary(range.start) || !src.is_char_boundary(range.end) {
-            return Err(SpliceError::NotCharBoundary {
-                range: range.clone(),
-            });
-        }
+        check(src, edit)?;
     }
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.range.start, e.range.end));
@@ -74,6 +85,54 @@ pub fn splice(src: &str, edits: &[Edit]) -> Result<String, SpliceError> {
         at = edit.range.end;
     }
     out.push_str(&src[at..]);
+    Ok(out)
+}
+
+/// [`splice`] for edits that come in text order, each applied as it comes: a caller can make them one at a time
+/// and never hold them all (each object's annotation of a large stream, say). `grow` is how much longer the
+/// output is expected to be, to reserve it at once.
+///
+/// # Errors
+///
+/// As [`splice`], and [`SpliceError::OutOfOrder`] when an edit starts before the previous one.
+///
+/// ```
+/// use argocd_image_resolver::manifest::{splice_in_order, Edit};
+/// let edits = [Edit { range: 0..0, text: "# x\n".into() }, Edit { range: 7..8, text: "2".into() }];
+/// assert_eq!(splice_in_order("image: 1", edits, 4).unwrap(), "# x\nimage: 2");
+/// ```
+pub fn splice_in_order(
+    src: &str,
+    edits: impl IntoIterator<Item = Edit>,
+    grow: usize,
+) -> Result<String, SpliceError> {
+    let mut out = String::with_capacity(src.len().saturating_add(grow));
+    let mut previous: Option<Range<usize>> = None;
+    for edit in edits {
+        check(src, &edit)?;
+        if let Some(first) = previous.take() {
+            let both_insert_here =
+                first.is_empty() && edit.range.is_empty() && first.start == edit.range.start;
+            if edit.range.start < first.start {
+                return Err(SpliceError::OutOfOrder {
+                    first,
+                    second: edit.range,
+                });
+            }
+            if edit.range.start < first.end || both_insert_here {
+                return Err(SpliceError::Overlap {
+                    first,
+                    second: edit.range,
+                });
+            }
+            out.push_str(&src[first.end..edit.range.start]);
+        } else {
+            out.push_str(&src[..edit.range.start]);
+        }
+        out.push_str(&edit.text);
+        previous = Some(edit.range);
+    }
+    out.push_str(&src[previous.map_or(0, |r| r.end)..]);
     Ok(out)
 }
 
@@ -128,6 +187,43 @@ mod tests {
         ];
         for (name, src, edits, want) in cases {
             assert_eq!(splice(src, &edits).as_deref(), Ok(want), "{name}");
+            let mut sorted = edits.clone();
+            sorted.sort_by_key(|e| (e.range.start, e.range.end));
+            assert_eq!(
+                splice_in_order(src, sorted, 0).as_deref(),
+                Ok(want),
+                "{name}: in order"
+            );
+        }
+    }
+
+    #[test]
+    fn in_order_rejects() {
+        let cases = [
+            (
+                "backwards",
+                vec![edit(2..3, "x"), edit(0..1, "y")],
+                "edit 0..1 comes after 2..3 but starts before it; sort the edits first",
+            ),
+            (
+                "overlap",
+                vec![edit(0..3, "x"), edit(2..4, "y")],
+                "edits 0..3 and 2..4 overlap; apply them in separate passes",
+            ),
+            (
+                "two inserts at one offset",
+                vec![edit(1..1, "x"), edit(1..1, "y")],
+                "edits 1..1 and 1..1 overlap; apply them in separate passes",
+            ),
+            (
+                "past the end",
+                vec![edit(5..9, "x")],
+                "edit 5..9 is outside the text of 6 bytes",
+            ),
+        ];
+        for (name, edits, want) in cases {
+            let err = splice_in_order("abcdef", edits, 0).expect_err(name);
+            assert_eq!(err.to_string(), want, "{name}");
         }
     }
 

@@ -139,6 +139,21 @@ fn finds_images() {
             ],
         ),
         (
+            "lone cr line endings",
+            "kind: Pod\rspec:\r  containers:\r  - name: a # c\r    image: x:1\r  - image: \"y:2\" # c\r".into(),
+            vec![],
+            vec![
+                ("spec.containers[0].image", Some("a"), "x:1", "x:1", Plain),
+                ("spec.containers[1].image", None, "y:2", "\"y:2\"", DoubleQuoted),
+            ],
+        ),
+        (
+            "mixed line endings",
+            "kind: Pod\r\nspec:\r  containers:\n  - image: &i x:1 # c\r    name: a\r\n".into(),
+            vec![],
+            vec![("spec.containers[0].image", Some("a"), "x:1", "x:1", Plain)],
+        ),
+        (
             "empty and null documents",
             "---\n---\nnull\n---\n# nothing\n---\n~\n---\nkind: Pod\nspec: {containers: [{image: x:1}]}\n---\n".into(),
             vec![],
@@ -156,16 +171,54 @@ fn finds_images() {
             ],
         ),
         (
-            "aliases are skipped",
+            "an alias of a string is an image, of a string that is no container not",
             deploy("      - image: &img x:1\n      - image: *img\n      - *img\n"),
             vec![],
-            vec![(C0, None, "x:1", "x:1", Plain)],
+            vec![
+                (C0, None, "x:1", "x:1", Plain),
+                ("spec.template.spec.containers[1].image", None, "x:1", "*img", ScalarStyle::Alias),
+            ],
         ),
         (
-            "alias of a container list is skipped",
-            "kind: Pod\nx: &l [{image: a:1}]\nspec:\n  containers: *l\n".into(),
+            "alias of a container list",
+            "kind: Pod\nx: &l [{name: a, image: a:1}]\nspec:\n  containers: *l\n".into(),
             vec![],
+            vec![("spec.containers[0].image", Some("a"), "a:1", "a:1", Plain)],
+        ),
+        (
+            "alias of a container",
+            "kind: Pod\nspec:\n  containers:\n  - &c {name: a, image: a:1}\n  initContainers: [*c]\n".into(),
             vec![],
+            vec![
+                ("spec.containers[0].image", Some("a"), "a:1", "a:1", Plain),
+                ("spec.initContainers[0].image", Some("a"), "a:1", "a:1", Plain),
+            ],
+        ),
+        (
+            "merge keys bring containers and images in; the mapping's own keys win",
+            "kind: List\nitems:\n- kind: Pod\n  spec: &s\n    containers:\n    - &c\n      name: a\n      image: a:1\n- kind: Pod\n  spec:\n    <<: *s\n- kind: Pod\n  spec:\n    <<: *s\n    initContainers:\n    - <<: [{image: b:2}, *c]\n      name: b\n".into(),
+            vec![],
+            vec![
+                ("spec.containers[0].image", Some("a"), "a:1", "a:1", Plain),
+                ("spec.containers[0].image", Some("a"), "a:1", "a:1", Plain),
+                ("spec.containers[0].image", Some("a"), "a:1", "a:1", Plain),
+                ("spec.initContainers[0].image", Some("b"), "b:2", "b:2", Plain),
+            ],
+        ),
+        (
+            "an anchored node keeps what another place of it needs",
+            "kind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n    - &c {name: m, image: a:1, extra: {image: b:1}}\n- kind: MyApp\n  spec: {app: *c}\n".into(),
+            vec!["MyApp:spec.app.extra.image"],
+            vec![
+                ("spec.containers[0].image", Some("m"), "a:1", "a:1", Plain),
+                ("spec.app.extra.image", None, "b:1", "b:1", Plain),
+            ],
+        ),
+        (
+            "an alias of itself ends",
+            "kind: Pod\nspec: &s\n  <<: *s\n  containers: [{image: a:1}]\n".into(),
+            vec![],
+            vec![("spec.containers[0].image", None, "a:1", "a:1", Plain)],
         ),
         (
             "non-strings are skipped",
@@ -420,6 +473,169 @@ fn reports_bad_yaml() {
     }
 }
 
+/// Image values by container name (others as written), through [`replace_images`].
+fn replaced_by_container(src: &str, new: &[(&str, &str)]) -> Result<String, String> {
+    let found = scan(src, &[]).map_err(|e| e.to_string())?;
+    let values: Vec<Option<String>> = found
+        .images
+        .iter()
+        .map(|i| {
+            new.iter()
+                .find(|(c, _)| i.container.as_deref() == Some(c))
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .collect();
+    let edits = replace_images(&found, &values).map_err(|e| e.to_string())?;
+    let out = splice(src, &edits).map_err(|e| e.to_string())?;
+    // What was asked is what the output means.
+    let again = scan(&out, &[]).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    for image in &again.images {
+        let want = new
+            .iter()
+            .find(|(c, _)| image.container.as_deref() == Some(c));
+        if let Some((c, v)) = want {
+            assert_eq!(&image.value, v, "container {c} in\n{out}");
+        }
+    }
+    Ok(out)
+}
+
+/// Name, input, new image by container name, expected output or error.
+type AnchorCase<'a> = (
+    &'a str,
+    String,
+    Vec<(&'a str, &'a str)>,
+    Result<String, &'a str>,
+);
+
+/// Regression (issue 9, item 5): an image reached through an alias kept its old value while the anchored one
+/// moved, and patching an anchored image changed what its aliases meant elsewhere.
+#[test]
+fn anchors_keep_their_meaning() {
+    let pod = |containers: &str| {
+        format!("kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n{containers}")
+    };
+    let cases: Vec<AnchorCase<'_>> = vec![
+        (
+            "alias at an image, anchor elsewhere: the alias gets its own value",
+            "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    base-image: &img reg.example/a:1.0.0\nspec:\n  containers:\n  - name: main\n    image: reg.example/a:1.0.0\n  - name: sidecar\n    image: *img # same\n".into(),
+            vec![("main", "reg.example/a:1.1.0"), ("sidecar", "reg.example/a:1.1.0")],
+            Ok("kind: Pod\nmetadata:\n  name: p\n  annotations:\n    base-image: &img reg.example/a:1.0.0\nspec:\n  containers:\n  - name: main\n    image: reg.example/a:1.1.0\n  - name: sidecar\n    image: reg.example/a:1.1.0 # same\n".into()),
+        ),
+        (
+            "anchored image and its alias both move: one edit",
+            pod("  - name: main\n    image: &img a:1\n  - name: sidecar\n    image: *img\n"),
+            vec![("main", "a:2"), ("sidecar", "a:2")],
+            Ok(pod("  - name: main\n    image: &img a:2\n  - name: sidecar\n    image: *img\n")),
+        ),
+        (
+            "anchored image moves, its alias keeps its value",
+            pod("  - name: main\n    image: &img a:1\n  - name: sidecar\n    image: *img\n"),
+            vec![("main", "a:2")],
+            Ok(pod("  - name: main\n    image: &img a:2\n  - name: sidecar\n    image: a:1\n")),
+        ),
+        (
+            "alias moves, the anchored image stays",
+            pod("  - name: main\n    image: &img a:1\n  - name: sidecar\n    image: *img\n"),
+            vec![("sidecar", "needs quotes: a")],
+            Ok(pod("  - name: main\n    image: &img a:1\n  - name: sidecar\n    image: \"needs quotes: a\"\n")),
+        ),
+        (
+            "a container list shared by two objects moves as one",
+            "kind: List\nitems:\n- kind: Pod\n  spec:\n    containers: &c\n    - name: main\n      image: a:1\n- kind: Pod\n  spec:\n    containers: *c\n".into(),
+            vec![("main", "a:2")],
+            Ok("kind: List\nitems:\n- kind: Pod\n  spec:\n    containers: &c\n    - name: main\n      image: a:2\n- kind: Pod\n  spec:\n    containers: *c\n".into()),
+        ),
+        (
+            "a merged pod spec moves with its anchor",
+            "kind: List\nitems:\n- kind: Pod\n  spec: &s\n    containers: [{name: main, image: a:1}]\n- kind: Pod\n  spec:\n    <<: *s\n    nodeName: n\n".into(),
+            vec![("main", "a:2")],
+            Ok("kind: List\nitems:\n- kind: Pod\n  spec: &s\n    containers: [{name: main, image: a:2}]\n- kind: Pod\n  spec:\n    <<: *s\n    nodeName: n\n".into()),
+        ),
+        (
+            "unchanged images need no edit, whatever the anchors",
+            pod("  - name: main\n    image: &img a:1\n    env: [{name: X, value: *img}]\n"),
+            vec![("main", "a:1")],
+            Ok(pod("  - name: main\n    image: &img a:1\n    env: [{name: X, value: *img}]\n")),
+        ),
+        (
+            "anchored image also used where no image is",
+            pod("  - name: main\n    image: &img a:1\n    env: [{name: X, value: *img}]\n"),
+            vec![("main", "a:2")],
+            Err("cannot write image 'a:2' at line 7 of document 1: anchor '&img' (line 7) gives its text to 2 places, 1 of them not images set to it; changing it would change those too, so write the image out instead of sharing it through the anchor"),
+        ),
+        (
+            "container list also used where no image is",
+            "kind: Pod\nx: &l [{name: main, image: a:1}]\nspec:\n  containers: *l\n".into(),
+            vec![("main", "a:2")],
+            Err("cannot write image 'a:2' at line 2 of document 1: anchor '&l' (line 2) gives its text to 2 places, 1 of them not images set to it; changing it would change those too, so write the image out instead of sharing it through the anchor"),
+        ),
+        (
+            "an alias inside a container list that is also used where no image is",
+            "kind: Pod\nbase: &b x:1\nx: &l [{name: main, image: *b}]\nspec:\n  containers: *l\n".into(),
+            vec![("main", "a:2")],
+            Err("cannot write image 'a:2' at line 3 of document 1: anchor '&l' (line 3) gives its text to 2 places, 1 of them not images set to it; changing it would change those too, so write the image out instead of sharing it through the anchor"),
+        ),
+        (
+            "nothing to change through a shared container",
+            "kind: Pod\nspec:\n  containers:\n  - &c {name: main, image: a:1}\n  initContainers: [*c]\n".into(),
+            vec![],
+            Ok("kind: Pod\nspec:\n  containers:\n  - &c {name: main, image: a:1}\n  initContainers: [*c]\n".into()),
+        ),
+        (
+            "a merge whose key the mapping overrides still counts as a use",
+            "kind: List\nitems:\n- kind: Pod\n  spec: &s\n    containers: [{name: main, image: a:1}]\n- kind: Pod\n  spec:\n    <<: *s\n    containers: [{name: other, image: b:1}]\n".into(),
+            vec![("main", "a:2")],
+            Err("cannot write image 'a:2' at line 5 of document 1: anchor '&s' (line 4) gives its text to 2 places, 1 of them not images set to it; changing it would change those too, so write the image out instead of sharing it through the anchor"),
+        ),
+        (
+            "an alias of itself is refused, not followed for ever",
+            "kind: Pod\nspec: &s\n  <<: *s\n  containers: [{name: main, image: a:1}]\n".into(),
+            vec![("main", "a:2")],
+            Err("cannot write image 'a:2' at line 4 of document 1: anchor '&s' (line 2) gives its text to endlessly many places, endlessly many of them not images set to it; changing it would change those too, so write the image out instead of sharing it through the anchor"),
+        ),
+    ];
+    for (name, src, new, want) in cases {
+        let got = replaced_by_container(&src, &new);
+        assert_eq!(got, want.map_err(str::to_owned), "{name}");
+    }
+}
+
+/// Two containers sharing one text through an anchor cannot get two values.
+#[test]
+fn one_text_cannot_hold_two_images() {
+    let src = "kind: Pod\nspec:\n  containers:\n  - &c {name: main, image: a:1}\n  initContainers: [*c]\n";
+    let found = scan(src, &[]).unwrap();
+    let values = vec![Some("a:2".to_owned()), Some("a:3".to_owned())];
+    assert_eq!(
+        replace_images(&found, &values).unwrap_err().to_string(),
+        "cannot write image 'a:2' at line 4 of document 1: anchor '&c' (line 4) makes the same text image 'a:3' too; write each image out instead of sharing it through the anchor"
+    );
+}
+
+/// Regression (issue 9, item 10): 50 MB of manifests ran 5 s past a 1 s budget, as nothing asked the clock.
+#[test]
+fn stops_when_asked() {
+    let pod = "---\nkind: Pod\nspec:\n  containers:\n  - image: x:1\n";
+    let src = pod.repeat(1000);
+    let mut asked = 0;
+    let err = scan_until(&src, &[], &mut || {
+        asked += 1;
+        asked == 3
+    })
+    .unwrap_err();
+    // The stream starts with one event and each Pod is 16, so event 3072, the third question, ends Pod 192.
+    assert_eq!(
+        err.to_string(),
+        "gave up reading at line 961 (document 192): the time allowed ran out"
+    );
+    let mut never = || false;
+    assert_eq!(
+        scan_until(&src, &[], &mut never).unwrap().images.len(),
+        1000
+    );
+}
+
 fn replaced(src: &str, new: &str) -> String {
     let scan = scan(src, &[]).unwrap();
     let edits: Vec<Edit> = scan.images.iter().map(|i| i.replace(new)).collect();
@@ -504,6 +720,12 @@ fn replaces_images() {
             pod("x:1").replace('\n', "\r\n"),
             "y:2",
             pod("y:2").replace('\n', "\r\n"),
+        ),
+        (
+            "lone cr",
+            pod("x:1").replace('\n', "\r"),
+            "y:2",
+            pod("y:2").replace('\n', "\r"),
         ),
     ];
     for (name, src, new, want) in cases {
@@ -645,6 +867,38 @@ fn sets_annotations() {
             &one,
             "kind: Pod\r\nmetadata:\r\n  annotations:\r\n    example.io/image: \"x:1\"\r\n  name: a\r\n",
         ),
+        // Found by the fuzzing property: the byte order mark was counted as a column.
+        (
+            "byte order mark",
+            "\u{feff}kind: Pod\n",
+            &one,
+            "\u{feff}metadata:\n  annotations:\n    example.io/image: \"x:1\"\nkind: Pod\n",
+        ),
+        // Regression (issue 9, item 6): with `\r` alone the column was counted from the start of the text.
+        (
+            "lone cr",
+            "kind: Pod\rmetadata:\r  name: a\r",
+            &one,
+            "kind: Pod\rmetadata:\r  annotations:\r    example.io/image: \"x:1\"\r  name: a\r",
+        ),
+        (
+            "lone cr, annotations after a comment",
+            "kind: Pod\rmetadata: # c\r  annotations: # d\r    a: |\r      x\r    b: c\r",
+            &[("a", "v")],
+            "kind: Pod\rmetadata: # c\r  annotations: # d\r    a: \"v\"\r    b: c\r",
+        ),
+        (
+            "lone cr pretty json",
+            "{\r  \"metadata\": {\r    \"annotations\": {\r      \"a\": \"b\"\r    }\r  }\r}\r",
+            &one,
+            "{\r  \"metadata\": {\r    \"annotations\": {\r      \"example.io/image\": \"x:1\",\r      \"a\": \"b\"\r    }\r  }\r}\r",
+        ),
+        (
+            "mixed line endings: the object's first break",
+            "kind: Pod\rmetadata:\r\n  name: a\n",
+            &one,
+            "kind: Pod\rmetadata:\r\n  annotations:\r    example.io/image: \"x:1\"\r  name: a\n",
+        ),
         (
             "key and value needing quotes",
             "metadata:\n  name: a\n",
@@ -726,6 +980,17 @@ fn refuses_annotations() {
             "annotation value is a mapping",
             "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    k: {a: b}\n",
             "cannot set annotation 'k' on Pod 'p' (document 1): its current value is a mapping, not a string; make it a string",
+        ),
+        // Regression (issue 9, item 5): annotating one object annotated every object sharing its metadata.
+        (
+            "metadata shared through an anchor",
+            "kind: List\nitems:\n- kind: Pod\n  metadata: &m\n    name: p\n- kind: Pod\n  metadata: *m\n",
+            "cannot annotate Pod 'p' (document 1): anchor '&m' (line 4) shares its metadata with other places, which would be annotated too; write the metadata out instead of sharing it through the anchor",
+        ),
+        (
+            "object inside a list shared through an anchor",
+            "kind: List\nitems: &l\n- kind: Pod\n  metadata: {name: p}\nx: *l\n",
+            "cannot annotate Pod 'p' (document 1): anchor '&l' (line 2) shares its metadata with other places, which would be annotated too; write the metadata out instead of sharing it through the anchor",
         ),
         (
             "annotation value is an alias",

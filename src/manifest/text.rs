@@ -66,6 +66,41 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// YAML's line breaks: `\n`, `\r\n` and a lone `\r` (a CR-only text is as valid as any other).
+const BREAKS: [char; 2] = ['\r', '\n'];
+
+/// The line break ending the line that holds `at` (`\n` when the text ends first): what inserted lines use.
+pub(crate) fn line_break_at(src: &str, at: usize) -> &'static str {
+    let rest = &src[at.min(src.len())..];
+    match rest.find(BREAKS).map(|n| &rest[n..]) {
+        Some(r) if r.starts_with("\r\n") => "\r\n",
+        Some(r) if r.starts_with('\r') => "\r",
+        _ => "\n",
+    }
+}
+
+/// How many line breaks `text` holds, as a YAML parser counts lines: `\r\n` once, a lone `\r` too.
+///
+/// ```
+/// assert_eq!(argocd_image_resolver::manifest::line_breaks("a\r\nb\rc\nd"), 3);
+/// ```
+pub fn line_breaks(text: &str) -> usize {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+/// The end of the line holding `at` (before its break) and the start of the next one.
+fn line_end(src: &str, at: usize) -> (usize, usize) {
+    match src[at..].find(BREAKS) {
+        Some(n) if src[at + n..].starts_with("\r\n") => (at + n, at + n + 2),
+        Some(n) => (at + n, at + n + 1),
+        None => (src.len(), src.len()),
+    }
+}
+
 /// Skips the anchor and tag in front of a node (`&a !!str x` → `x`) and the white space and comments after them.
 /// Call it only for a node that has properties: a plain scalar cannot start with `&` or `!`, but the parser says
 /// whether there are any.
@@ -86,6 +121,29 @@ pub(crate) fn skip_properties(src: &str, mut at: usize) -> usize {
     at
 }
 
+/// The name of the anchor among the properties at `at` (`&base !!str x` → `base`), or of the alias at `at`
+/// (`*base` → `base`); empty when there is none.
+pub(crate) fn anchor_name(src: &str, mut at: usize) -> &str {
+    let b = src.as_bytes();
+    let token_end = |mut i: usize| {
+        while i < b.len() && !is_space(b[i]) && !matches!(b[i], b',' | b'[' | b']' | b'{' | b'}') {
+            i += 1;
+        }
+        i
+    };
+    loop {
+        match b.get(at) {
+            Some(b'&' | b'*') => return &src[at + 1..token_end(at + 1)],
+            Some(b'!') if src[at..].starts_with("!<") => {
+                at = src[at..].find('>').map_or(b.len(), |n| at + n + 1);
+                at = skip_separation(src, token_end(at));
+            }
+            Some(b'!') => at = skip_separation(src, token_end(at)),
+            _ => return "",
+        }
+    }
+}
+
 /// Skips white space, line breaks and comments.
 fn skip_separation(src: &str, mut at: usize) -> usize {
     let b = src.as_bytes();
@@ -93,9 +151,7 @@ fn skip_separation(src: &str, mut at: usize) -> usize {
         if is_space(b[at]) {
             at += 1;
         } else if b[at] == b'#' {
-            while at < b.len() && b[at] != b'\n' {
-                at += 1;
-            }
+            at = line_end(src, at).0;
         } else {
             break;
         }
@@ -159,24 +215,19 @@ pub(crate) fn block_end(src: &str, start: usize, parent_indent: usize) -> usize 
         i += 1;
     }
     let mut end = i;
-    let Some(nl) = src[i..].find('\n') else {
-        return end;
-    };
-    let mut line_start = i + nl + 1;
+    let mut line_start = line_end(src, i).1;
     while line_start < b.len() {
-        let line_end = src[line_start..]
-            .find('\n')
-            .map_or(b.len(), |n| line_start + n);
-        let line = src[line_start..line_end].trim_end_matches('\r');
+        let (line_end, next) = line_end(src, line_start);
+        let line = &src[line_start..line_end];
         let indent = line.bytes().take_while(|&c| c == b' ').count();
         if indent == line.len() {
             // A blank line belongs to the scalar only if more content follows.
         } else if indent > parent_indent {
-            end = line_start + line.len();
+            end = line_end;
         } else {
             break;
         }
-        line_start = line_end + 1;
+        line_start = next;
     }
     end
 }
@@ -197,15 +248,18 @@ pub(crate) fn value_start(src: &str, colon_end: usize) -> usize {
     skip_properties(src, skip_separation(src, colon_end))
 }
 
-/// Column (in characters) of byte offset `at` in its line.
+/// Column (in characters) of byte offset `at` in its line; a byte order mark takes no column (YAML drops it).
 pub(crate) fn column(src: &str, at: usize) -> usize {
     let line_start = line_start(src, at);
-    src[line_start..at].chars().count()
+    src[line_start..at]
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .count()
 }
 
 /// Byte offset of the start of the line holding `at`.
 pub(crate) fn line_start(src: &str, at: usize) -> usize {
-    src[..at].rfind('\n').map_or(0, |n| n + 1)
+    src[..at].rfind(BREAKS).map_or(0, |n| n + 1)
 }
 
 /// Whether YAML 1.2 (core schema) reads an untagged plain scalar as a string rather than null, bool or number.
@@ -366,6 +420,22 @@ mod tests {
             ("jump past end", 9, None),
         ] {
             assert_eq!(CharCursor::new(src).byte_of(index), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn counts_and_finds_line_breaks() {
+        let cases = [
+            ("none", "a", 0, "\n"),
+            ("lf", "a\nb\n", 2, "\n"),
+            ("crlf", "a\r\nb\r\n", 2, "\r\n"),
+            ("lone cr", "a\rb\r", 2, "\r"),
+            ("mixed", "a\r\rb\n\r\n", 4, "\r"),
+            ("cr at the end", "a\r", 1, "\r"),
+        ];
+        for (name, src, breaks, first) in cases {
+            assert_eq!(line_breaks(src), breaks, "{name}: count");
+            assert_eq!(line_break_at(src, 0), first, "{name}: first");
         }
     }
 

@@ -3,8 +3,15 @@
 //! Kubernetes streams are mostly text no image lives in (a CRD's schema is most of an Argo CD install), so the
 //! builder follows a trie of the paths that matter and skips every other subtree without storing it. That keeps
 //! the tree small and shallow (dropping it never recurses deeper than the longest pattern).
+//!
+//! Anchors are the exception: an alias may bring an anchored node to any place, so every anchored node is kept
+//! whole (wherever it is), in the document's anchor table, and every alias is recorded with where it is. That is
+//! what lets the scanner resolve aliases and merge keys (`<<`), and count the places an anchored text gives its
+//! value to.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use saphyr_parser::{Event, ScalarStyle as ParserStyle, Span, Tag};
 
@@ -18,6 +25,9 @@ pub(crate) enum Step {
     Index(usize),
     AnyIndex,
 }
+
+/// The pattern "everything below": what an anchored node is built with.
+pub(crate) const KEEP_ALL: usize = usize::MAX;
 
 /// The trie of every path to keep; node 0 is a document's root.
 #[derive(Debug)]
@@ -77,6 +87,9 @@ impl Patterns {
     }
 
     fn under_key(&self, active: &[usize], key: &str) -> Vec<usize> {
+        if active.contains(&KEEP_ALL) {
+            return vec![KEEP_ALL];
+        }
         let mut out = Vec::new();
         for &a in active {
             let node = &self.nodes[a];
@@ -87,6 +100,9 @@ impl Patterns {
     }
 
     fn under_index(&self, active: &[usize], index: usize) -> Vec<usize> {
+        if active.contains(&KEEP_ALL) {
+            return vec![KEEP_ALL];
+        }
         let mut out = Vec::new();
         for &a in active {
             let node = &self.nodes[a];
@@ -129,6 +145,10 @@ pub(crate) struct Scalar<'a> {
     pub(crate) props: bool,
     pub(crate) tag: TagKind,
     pub(crate) pos: Pos,
+    /// Its own anchor id (0: none).
+    pub(crate) anchor: usize,
+    /// The innermost anchored collection it is written in (0: none).
+    pub(crate) enclosing: usize,
 }
 
 impl Scalar<'_> {
@@ -155,10 +175,14 @@ pub(crate) struct Map<'a> {
     pub(crate) len: usize,
     /// The kept entries, in order; keys are scalars (entries with other keys are never kept).
     pub(crate) entries: Vec<(Scalar<'a>, Node<'a>)>,
+    /// Its own anchor id, and the innermost anchored collection it is written in (0: none).
+    pub(crate) anchor: usize,
+    pub(crate) enclosing: usize,
 }
 
 impl<'a> Map<'a> {
-    /// The value of `key` (the last of duplicate keys, as Go's JSON decoding keeps).
+    /// The value of `key` (the last of duplicate keys, as Go's JSON decoding keeps), written in this mapping:
+    /// see [`Document::lookup`] for merge keys.
     pub(crate) fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.entry(key).map(|(_, v)| v)
     }
@@ -167,13 +191,19 @@ impl<'a> Map<'a> {
         self.entries.iter().rev().find(|(k, _)| k.value == key)
     }
 
-    /// The value of `key` when it is a string scalar.
-    pub(crate) fn get_str(&self, key: &str) -> Option<&str> {
-        match self.get(key)? {
-            Node::Scalar(s) if s.is_string() => Some(&s.value),
-            _ => None,
-        }
+    /// The value of the last merge key (`<<`), if any.
+    fn merge(&self) -> Option<&Node<'a>> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| is_merge_key(k))
+            .map(|(_, v)| v)
     }
+}
+
+/// Whether a key is YAML 1.1's merge key, as Kubernetes' YAML decoder reads it: a plain, untagged `<<`.
+fn is_merge_key(key: &Scalar<'_>) -> bool {
+    key.value == "<<" && key.style == ParserStyle::Plain && key.tag == TagKind::None
 }
 
 #[derive(Debug)]
@@ -187,10 +217,92 @@ pub(crate) enum Node<'a> {
     Scalar(Scalar<'a>),
     Map(Map<'a>),
     Seq(Seq<'a>),
-    Alias,
+    Alias(AliasAt),
+    /// An anchored node where it is defined; the anchor table holds it too.
+    Anchored(Rc<Node<'a>>),
 }
 
-impl Node<'_> {
+/// An alias as written: the anchor id it names, where its `*` is, and the innermost anchored collection it is in
+/// (0: none).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AliasAt {
+    pub(crate) id: usize,
+    pub(crate) pos: Pos,
+    pub(crate) enclosing: usize,
+}
+
+/// An anchored node: where its properties start, and the innermost anchored collection it is in (0: none).
+#[derive(Debug)]
+pub(crate) struct Anchor<'a> {
+    pub(crate) node: Rc<Node<'a>>,
+    pub(crate) pos: Pos,
+    pub(crate) enclosing: usize,
+}
+
+/// One document's pruned tree with its anchors and every alias, kept or not.
+#[derive(Debug)]
+pub(crate) struct Document<'a> {
+    pub(crate) root: Node<'a>,
+    pub(crate) anchors: HashMap<usize, Anchor<'a>>,
+    pub(crate) aliases: Vec<AliasAt>,
+}
+
+/// How deep merge keys are followed (`<<: *a` where `a` merges `b`…); YAML allows cycles, and real merges are shallow.
+const MERGE_DEPTH: usize = 16;
+
+impl<'a> Document<'a> {
+    /// What `node` means: an alias's anchored node, an anchored node itself.
+    pub(crate) fn resolve<'n>(&'n self, node: &'n Node<'a>) -> &'n Node<'a> {
+        match node {
+            Node::Alias(at) => self.anchors.get(&at.id).map_or(node, |a| a.node.as_ref()),
+            node => node.peel(),
+        }
+    }
+
+    /// The value of `key` in `map`, or else in what its merge key (`<<`) brings in: a mapping or a sequence of
+    /// them, earlier ones first (YAML 1.1's merge, which Kubernetes' decoder applies).
+    pub(crate) fn lookup<'n>(&'n self, map: &'n Map<'a>, key: &str) -> Option<&'n Node<'a>> {
+        self.lookup_in(map, key, 0)
+    }
+
+    fn lookup_in<'n>(&'n self, map: &'n Map<'a>, key: &str, depth: usize) -> Option<&'n Node<'a>> {
+        if let Some(value) = map.get(key) {
+            return Some(value);
+        }
+        if depth >= MERGE_DEPTH {
+            return None;
+        }
+        match self.resolve(map.merge()?) {
+            Node::Map(merged) => self.lookup_in(merged, key, depth + 1),
+            Node::Seq(seq) => seq
+                .items
+                .iter()
+                .find_map(|(_, item)| match self.resolve(item) {
+                    Node::Map(merged) => self.lookup_in(merged, key, depth + 1),
+                    _ => None,
+                }),
+            _ => None,
+        }
+    }
+
+    /// [`Document::lookup`] of a string scalar.
+    pub(crate) fn lookup_str<'n>(&'n self, map: &'n Map<'a>, key: &str) -> Option<&'n str> {
+        match self.resolve(self.lookup(map, key)?) {
+            Node::Scalar(s) if s.is_string() => Some(&s.value),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Node<'a> {
+    /// The node an anchor is on (the node itself when it has none).
+    pub(crate) fn peel(&self) -> &Node<'a> {
+        match self {
+            Node::Anchored(node) => node,
+            node => node,
+        }
+    }
+
     /// What the node is, for messages ("a sequence").
     pub(crate) fn describe(&self) -> &'static str {
         match self {
@@ -202,7 +314,8 @@ impl Node<'_> {
             Node::Scalar(_) => "null",
             Node::Map(_) => "a mapping",
             Node::Seq(_) => "a sequence",
-            Node::Alias => "an alias",
+            Node::Alias(_) => "an alias",
+            Node::Anchored(node) => node.describe(),
         }
     }
 }
@@ -212,12 +325,26 @@ enum Frame<'a> {
         map: Map<'a>,
         active: Vec<usize>,
         key: KeyState<'a>,
+        anchor: Opened,
     },
     Seq {
         seq: Seq<'a>,
         active: Vec<usize>,
         next: usize,
+        /// The items of a merge key's sequence are at the level of the mapping holding the key.
+        merge: bool,
+        anchor: Opened,
     },
+    /// A subtree nobody needs, this many collections deep.
+    Skip(usize),
+}
+
+/// A collection's own anchor (id 0: none), where its properties start, and the anchored collection around it.
+#[derive(Clone, Copy)]
+struct Opened {
+    id: usize,
+    pos: Pos,
+    enclosing: usize,
 }
 
 enum KeyState<'a> {
@@ -240,9 +367,9 @@ pub(crate) struct BadMarker {
 pub(crate) struct Builder<'a, 'p> {
     patterns: &'p Patterns,
     stack: Vec<Frame<'a>>,
-    /// Depth inside a skipped subtree; 0 when building.
-    skipping: usize,
     root: Option<Node<'a>>,
+    anchors: HashMap<usize, Anchor<'a>>,
+    aliases: Vec<AliasAt>,
 }
 
 impl<'a, 'p> Builder<'a, 'p> {
@@ -250,16 +377,50 @@ impl<'a, 'p> Builder<'a, 'p> {
         Self {
             patterns,
             stack: Vec::new(),
-            skipping: 0,
             root: None,
+            anchors: HashMap::new(),
+            aliases: Vec::new(),
         }
     }
 
-    /// The document's root once its events are all in; resets the builder for the next document.
-    pub(crate) fn take_root(&mut self) -> Option<Node<'a>> {
+    /// The document once its events are all in; resets the builder for the next document.
+    pub(crate) fn take_document(&mut self) -> Option<Document<'a>> {
         self.stack.clear();
-        self.skipping = 0;
-        self.root.take()
+        let anchors = std::mem::take(&mut self.anchors);
+        let aliases = std::mem::take(&mut self.aliases);
+        Some(Document {
+            root: self.root.take()?,
+            anchors,
+            aliases,
+        })
+    }
+
+    /// The innermost anchored collection being built (0: none).
+    fn enclosing(&self) -> usize {
+        self.stack
+            .iter()
+            .rev()
+            .find_map(|frame| match frame {
+                Frame::Map { anchor, .. } | Frame::Seq { anchor, .. } if anchor.id > 0 => {
+                    Some(anchor.id)
+                }
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    /// Puts an anchored node in the anchor table and returns what stands in its place.
+    fn anchored(&mut self, id: usize, pos: Pos, enclosing: usize, node: Node<'a>) -> Node<'a> {
+        let node = Rc::new(node);
+        self.anchors.insert(
+            id,
+            Anchor {
+                node: Rc::clone(&node),
+                pos,
+                enclosing,
+            },
+        );
+        Node::Anchored(node)
     }
 
     /// Feeds one event between `DocumentStart` and `DocumentEnd`.
@@ -269,18 +430,24 @@ impl<'a, 'p> Builder<'a, 'p> {
         span: Span,
         cursor: &mut CharCursor<'_>,
     ) -> Result<(), BadMarker> {
-        if self.skipping > 0 {
-            match event {
-                Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping += 1,
+        // Inside a skipped subtree only anchored nodes and aliases matter.
+        if let Some(Frame::Skip(depth)) = self.stack.last_mut() {
+            match &event {
+                Event::MappingStart(0, _) | Event::SequenceStart(0, _) => {
+                    *depth += 1;
+                    return Ok(());
+                }
                 Event::MappingEnd | Event::SequenceEnd => {
-                    self.skipping -= 1;
-                    if self.skipping == 0 {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        self.stack.pop();
                         self.finish(None);
                     }
+                    return Ok(());
                 }
+                Event::Scalar(_, _, 0, _) => return Ok(()),
                 _ => {}
             }
-            return Ok(());
         }
         let mut pos = || {
             let byte = cursor.byte_of(span.start.index()).ok_or(BadMarker {
@@ -295,10 +462,15 @@ impl<'a, 'p> Builder<'a, 'p> {
         };
         match event {
             Event::MappingEnd | Event::SequenceEnd => {
-                let node = match self.stack.pop() {
-                    Some(Frame::Map { map, .. }) => Node::Map(map),
-                    Some(Frame::Seq { seq, .. }) => Node::Seq(seq),
-                    None => return Ok(()),
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Map { map, anchor, .. }) => (Node::Map(map), anchor),
+                    Some(Frame::Seq { seq, anchor, .. }) => (Node::Seq(seq), anchor),
+                    Some(Frame::Skip(_)) | None => return Ok(()),
+                };
+                let node = if anchor.id > 0 {
+                    self.anchored(anchor.id, anchor.pos, anchor.enclosing, node)
+                } else {
+                    node
                 };
                 self.finish(Some(node));
             }
@@ -306,8 +478,15 @@ impl<'a, 'p> Builder<'a, 'p> {
             | Event::Alias(_)
             | Event::MappingStart(..)
             | Event::SequenceStart(..) => {
+                let anchor_id = match &event {
+                    Event::Scalar(_, _, id, _)
+                    | Event::MappingStart(id, _)
+                    | Event::SequenceStart(id, _) => *id,
+                    _ => 0,
+                };
                 let active = match self.stack.last_mut() {
                     None => Some(vec![0]),
+                    Some(Frame::Skip(_)) => None,
                     Some(Frame::Map {
                         map,
                         key: KeyState::Expect,
@@ -327,17 +506,44 @@ impl<'a, 'p> Builder<'a, 'p> {
                         key: KeyState::Skip,
                         ..
                     }) => None,
-                    Some(Frame::Seq { active, next, .. }) => {
-                        Some(self.patterns.under_index(active, *next)).filter(|a| !a.is_empty())
+                    Some(Frame::Seq {
+                        active,
+                        next,
+                        merge,
+                        ..
+                    }) => if *merge {
+                        Some(active.clone())
+                    } else {
+                        Some(self.patterns.under_index(active, *next))
                     }
+                    .filter(|a| !a.is_empty()),
+                };
+                // An anchored node is kept whole wherever it is: an alias may bring it to places that need other
+                // parts of it than its own place does.
+                let active = if anchor_id > 0 {
+                    Some(vec![KEEP_ALL])
+                } else {
+                    active
                 };
                 let Some(active) = active else {
                     match event {
-                        Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping = 1,
+                        Event::MappingStart(..) | Event::SequenceStart(..) => {
+                            self.stack.push(Frame::Skip(1));
+                        }
+                        Event::Alias(id) => {
+                            let at = AliasAt {
+                                id,
+                                pos: pos()?,
+                                enclosing: self.enclosing(),
+                            };
+                            self.aliases.push(at);
+                            self.finish(None);
+                        }
                         _ => self.finish(None),
                     }
                     return Ok(());
                 };
+                let enclosing = self.enclosing();
                 match event {
                     Event::Scalar(value, style, anchor, tag) => {
                         let tag = match tag.as_deref() {
@@ -346,18 +552,35 @@ impl<'a, 'p> Builder<'a, 'p> {
                             Some(_) => TagKind::Other,
                         };
                         let props = anchor > 0 || tag != TagKind::None;
+                        let p = pos()?;
                         let node = Node::Scalar(Scalar {
                             value,
                             style,
                             props,
                             tag,
-                            pos: pos()?,
+                            pos: p,
+                            anchor,
+                            enclosing,
                         });
+                        let node = if anchor > 0 {
+                            self.anchored(anchor, p, enclosing, node)
+                        } else {
+                            node
+                        };
                         self.finish(Some(node));
                     }
-                    Event::Alias(_) => self.finish(Some(Node::Alias)),
+                    Event::Alias(id) => {
+                        let at = AliasAt {
+                            id,
+                            pos: pos()?,
+                            enclosing,
+                        };
+                        self.aliases.push(at);
+                        self.finish(Some(Node::Alias(at)));
+                    }
                     Event::MappingStart(anchor, tag) => {
-                        let p = after_properties(pos()?, anchor > 0 || tag.is_some(), cursor.src());
+                        let start = pos()?;
+                        let p = after_properties(start, anchor > 0 || tag.is_some(), cursor.src());
                         let flow = cursor.src().as_bytes().get(p.byte) == Some(&b'{');
                         let map = Map {
                             flow,
@@ -365,18 +588,36 @@ impl<'a, 'p> Builder<'a, 'p> {
                             first_key: None,
                             len: 0,
                             entries: Vec::new(),
+                            anchor,
+                            enclosing,
                         };
                         self.stack.push(Frame::Map {
                             map,
                             active,
                             key: KeyState::Expect,
+                            anchor: Opened {
+                                id: anchor,
+                                pos: start,
+                                enclosing,
+                            },
                         });
                     }
-                    Event::SequenceStart(..) => {
+                    Event::SequenceStart(anchor, _) => {
+                        let merge = matches!(
+                            self.stack.last(),
+                            Some(Frame::Map { key: KeyState::Keep(k, _), .. }) if is_merge_key(k)
+                        );
+                        let start = pos()?;
                         self.stack.push(Frame::Seq {
                             seq: Seq { items: Vec::new() },
                             active,
                             next: 0,
+                            merge,
+                            anchor: Opened {
+                                id: anchor,
+                                pos: start,
+                                enclosing,
+                            },
                         });
                     }
                     _ => unreachable!("matched above"),
@@ -397,6 +638,8 @@ impl<'a, 'p> Builder<'a, 'p> {
             None => self.root = node,
             Some(Frame::Map { key, active, .. }) if matches!(key, KeyState::Expect) => {
                 *key = match node {
+                    // What a merge key brings in is at this mapping's level.
+                    Some(Node::Scalar(k)) if is_merge_key(&k) => KeyState::Keep(k, active.clone()),
                     Some(Node::Scalar(k)) => {
                         let under = self.patterns.under_key(active, &k.value);
                         if under.is_empty() {
@@ -421,6 +664,8 @@ impl<'a, 'p> Builder<'a, 'p> {
                 }
                 *next += 1;
             }
+            // An anchored node inside a skipped subtree: the anchor table has it.
+            Some(Frame::Skip(_)) => {}
         }
     }
 }
