@@ -1069,6 +1069,64 @@ fn plain_directory_manifests() {
             concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
         )
         .names("Chart.yaml"),
+        app(
+            "yaml: control character in a plain scalar",
+            &[
+                ("a.yaml", CONFIG_MAP),
+                ("b.yaml", b"kind: Pod\nmetadata:\n  name: web\x01\n"),
+            ],
+        )
+        .names("b.yaml at line 3"),
+        app(
+            "yaml: NUL in a value",
+            &[("a.yaml", b"kind: Pod\nmetadata:\n  name: a\x00b\n")],
+        )
+        .names(r"\0"),
+        app(
+            "yaml: C1 control in a value",
+            &[("a.yaml", "kind: Pod\nmetadata:\n  name: a\u{9b}b\n".as_bytes())],
+        )
+        .names(r"\u{9b}"),
+        app(
+            "yaml: an image pinned through an anchor shared with a non-image value",
+            &[(
+                "a.yaml",
+                b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    \
+                  argocd-image-updater.argoproj.io/image-list: web=registry.test/web\n    \
+                  argocd-image-updater.argoproj.io/web.pin: 2.0.0\nspec:\n  containers:\n  - name: web\n    \
+                  image: &img registry.test/web:1.0.0\n    env:\n    - name: IMAGE\n      value: *img\n",
+            )],
+        )
+        .names("&img"),
+        app(
+            "helm: a release-name parameter that is a flag",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("templates/a.yaml", b"kind: ConfigMap\n"),
+            ],
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name":"release-name","string":"--post-renderer=/bin/sh"}]"#,
+        )
+        .names("--post-renderer=/bin/sh"),
+        app(
+            "helm: a namespace that is a flag",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("templates/a.yaml", b"kind: ConfigMap\n"),
+            ],
+        )
+        .env(
+            "IMAGE_RESOLVER_HELM",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/bin/helm"),
+        )
+        .env("ARGOCD_APP_NAMESPACE", "--output-dir=/tmp")
+        .names("ARGOCD_APP_NAMESPACE"),
         named(
             "explain: broken manifest",
             case("", &["explain", "{dir}/app"]).file("app/a.yaml", b"kind: [\n".to_vec()),

@@ -575,8 +575,14 @@ pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failu
             &argo.prefix(),
             plan.warnings.iter().chain(&resolutions.warnings),
         );
-        generate::apply(&rendered, &plan, &resolutions)
-            .map_err(|e| Failure::NoResult(format!("{}{e}", argo.prefix())))
+        generate::apply(&rendered, &plan, &resolutions).map_err(|e| {
+            let message = format!("{}{e}", argo.prefix());
+            // A stream whose anchors would make an edit change more than the image is the source's to fix.
+            match e {
+                GenerateError::Annotate(_) | GenerateError::Replace(_) => Failure::Invalid(message),
+                _ => Failure::NoResult(message),
+            }
+        })
     })
 }
 

@@ -188,6 +188,48 @@ pub enum ScanError {
     Stopped { document: usize, line: usize },
 }
 
+/// Refuses a character YAML does not allow in a stream (outside `c-printable`: C0 controls but tab and line
+/// breaks, DEL, C1 controls but NEL, U+FFFE and U+FFFF), which the parser would take into a scalar: the image
+/// written back would carry it, and Argo CD's own YAML reader refuses it anyway. Such a character belongs escaped
+/// in a double-quoted string.
+fn check_printable(src: &str) -> Result<(), ScanError> {
+    let bytes = src.as_bytes();
+    let bad = bytes.iter().enumerate().position(|(i, &b)| match b {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f | 0x7f => true,
+        // U+0080..U+009F but U+0085 (NEL): C2 80..C2 9F.
+        0xc2 => bytes
+            .get(i + 1)
+            .is_some_and(|&n| (0x80..=0x9f).contains(&n) && n != 0x85),
+        // U+FFFE, U+FFFF: EF BF BE, EF BF BF.
+        0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    });
+    let Some(at) = bad else {
+        return Ok(());
+    };
+    let before = &src[..at];
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    // A `---` in the first column starts the next document; one on the first line opens the first.
+    let document = before
+        .split(['\n', '\r'])
+        .enumerate()
+        .filter(|(i, line)| {
+            *i > 0 && (*line == "---" || line.starts_with("--- ") || line.starts_with("---\t"))
+        })
+        .count();
+    let mut character = String::new();
+    crate::escape::push_escaped(&mut character, src[at..].chars().next().unwrap_or_default());
+    Err(ScanError::Yaml {
+        document,
+        line: crate::manifest::line_breaks(before) + 1,
+        column: before[line_start..].chars().count() + 1,
+        message: format!(
+            "the character {character} is not allowed in YAML; write it escaped in a double-quoted string"
+        ),
+    })
+}
+
 /// How many parser events pass between two questions to the caller's `stop`: asking costs a clock read, an event
 /// well under a microsecond, so the answer comes within a millisecond or so.
 const EVENTS_PER_STOP_CHECK: usize = 1024;
@@ -279,6 +321,7 @@ pub fn scan_until(
     extra: &[ImagePath],
     stop: &mut dyn FnMut() -> bool,
 ) -> Result<Scan, ScanError> {
+    check_printable(src)?;
     let mut paths = builtin_paths();
     paths.extend_from_slice(extra);
     let patterns = patterns(&paths);

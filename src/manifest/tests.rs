@@ -466,6 +466,37 @@ fn reports_bad_yaml() {
             "a: *nope\n",
             "invalid yaml in document 1 at line 1, column 4: while parsing node, found unknown anchor",
         ),
+        // The parser took these into the scalar, so they reached the output (found by the malformed-input table).
+        (
+            "control character in a plain scalar",
+            "image: app:1\u{1}\n",
+            "invalid yaml in document 1 at line 1, column 13: the character \\u{1} is not allowed in YAML; write \
+             it escaped in a double-quoted string",
+        ),
+        (
+            "NUL in the second document",
+            "---\nkind: Pod\n---\nkind: Pod\nx: a\0b\n",
+            "invalid yaml in document 2 at line 5, column 5: the character \\0 is not allowed in YAML; write it \
+             escaped in a double-quoted string",
+        ),
+        (
+            "DEL after a lone CR",
+            "a: 1\rb: \u{7f}\n",
+            "invalid yaml in document 1 at line 2, column 4: the character \\u{7f} is not allowed in YAML; write \
+             it escaped in a double-quoted string",
+        ),
+        (
+            "C1 control",
+            "a: x\u{9b}y\n",
+            "invalid yaml in document 1 at line 1, column 5: the character \\u{9b} is not allowed in YAML; write \
+             it escaped in a double-quoted string",
+        ),
+        (
+            "noncharacter",
+            "a: \u{fffe}\n",
+            "invalid yaml in document 1 at line 1, column 4: the character \\u{fffe} is not allowed in YAML; \
+             write it escaped in a double-quoted string",
+        ),
     ];
     for (name, src, want) in cases {
         let err = scan(src, &[]).expect_err(name);
