@@ -2,7 +2,7 @@
 //! registry and credential, built on first use.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use thiserror::Error;
 
@@ -48,6 +48,9 @@ pub struct Overrides {
 /// (registry, registries.conf entry, credential spec): what makes two clients differ.
 type ClientKey = (String, String, Option<String>);
 
+/// Where one client is made once: callers that come while it is being made wait for it.
+type ClientSlot = Arc<tokio::sync::OnceCell<RegistryClient>>;
+
 /// Clients keyed by registry, repository prefix entry and credential spec: images of one registry share a client
 /// (its connections, tokens and rate limit) unless they need different credentials.
 pub struct Registries {
@@ -55,7 +58,7 @@ pub struct Registries {
     credentials: CredentialStore,
     options: ClientOptions,
     overrides: Overrides,
-    clients: Mutex<HashMap<ClientKey, RegistryClient>>,
+    clients: Mutex<HashMap<ClientKey, ClientSlot>>,
 }
 
 impl Registries {
@@ -145,25 +148,38 @@ impl Registries {
             endpoint.name.clone(),
             spec.map(ToString::to_string),
         );
-        if let Some(client) = self.lock().get(&key)
-            && !client.credential_expired()
-        {
-            return Ok(client.clone());
-        }
-        let credential = self
-            .credentials
-            .credential_for(registry, spec)
-            .await
-            .map_err(|source| AccessError::Credential {
-                registry: registry.to_string(),
-                source,
-            })?;
-        let client = RegistryClient::new(endpoint, credential, self.options.clone())?;
-        self.lock().insert(key, client.clone());
-        Ok(client)
+        // One slot per key, taken under the lock and filled outside it: images of one registry asked for together
+        // share one client (and so its rate limit), where each used to make its own while the first awaited its
+        // credential.
+        let slot = {
+            let mut clients = self.lock();
+            let slot = clients.entry(key).or_default();
+            if slot.get().is_some_and(RegistryClient::credential_expired) {
+                *slot = ClientSlot::default();
+            }
+            Arc::clone(slot)
+        };
+        let client = slot
+            .get_or_try_init(|| async {
+                let credential = self
+                    .credentials
+                    .credential_for(registry, spec)
+                    .await
+                    .map_err(|source| AccessError::Credential {
+                        registry: registry.to_string(),
+                        source,
+                    })?;
+                Ok::<_, AccessError>(RegistryClient::new(
+                    endpoint,
+                    credential,
+                    self.options.clone(),
+                )?)
+            })
+            .await?;
+        Ok(client.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, RegistryClient>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientKey, ClientSlot>> {
         // A panic while holding the lock leaves a map that is still valid, so a poisoned lock is used as is.
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
