@@ -521,3 +521,39 @@ async fn manifest_size_limit_is_the_operators() {
         );
     }
 }
+
+/// Regression (review of issue 9): the repository root was the working directory minus as many directories as
+/// `ARGOCD_APP_SOURCE_PATH` has names, but that path is the Application's `spec.source.path` as written, while the
+/// working directory is resolved. A `..` in the path (`x/../apps/web`) or a symlinked directory in it
+/// (`x/apps/web` with `x -> .`) made the "repository" the sidecar's temp dir, so a values file (or a link) could
+/// read a sibling of the call's working directory into the rendered output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_path_never_widens_the_repository() {
+    let sidecar = Sidecar::with_urls(&[]);
+    std::fs::write(
+        sidecar.tmp_dir().join("next-door.yaml"),
+        "x: s3cr3t-next-door\n",
+    )
+    .unwrap();
+    for (name, path) in [
+        ("a '..' in spec.source.path", "x/../apps/web"),
+        ("a symlinked directory in spec.source.path", "up/apps/web"),
+    ] {
+        let repo = chart_repo();
+        repo.write(&[("x/keep", "")]);
+        std::os::unix::fs::symlink(".", repo.path().join("up")).unwrap();
+        let app = Application::new("web", path).array("values-files", &["../../../next-door.yaml"]);
+        let output = sidecar.manifest_request(&repo, &app).await;
+        assert!(
+            !output.stdout.contains("s3cr3t"),
+            "{name}: {}",
+            output.stdout
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(INVALID),
+            "{name}: {}",
+            output.stderr
+        );
+    }
+}
