@@ -557,3 +557,42 @@ async fn the_source_path_never_widens_the_repository() {
         );
     }
 }
+
+/// Regression (review of issue 9): a policy value quoted in an error (`parameter web.pin = '…'`) was shown raw, so
+/// a newline in it forged a line of its own in the Argo CD UI, and a value of any length was quoted whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_values_in_messages_are_escaped_and_cut() {
+    let sidecar = Sidecar::with_urls(&[]);
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    \
+         argocd-image-updater.argoproj.io/image-list: web=reg.test/a\nspec:\n  template:\n    spec:\n      \
+         containers:\n      - name: main\n        image: reg.test/a:1.0.0\n",
+    )]);
+    let long = "!".repeat(10_000);
+    for (name, value) in [
+        ("a forged line", "1\nargocd-image-resolver: all good"),
+        ("a long value", long.as_str()),
+    ] {
+        let app = Application::new("web", "apps/web").string("web.pin", value);
+        let output = sidecar.manifest_request(&repo, &app).await;
+        assert_eq!(
+            output.status.code(),
+            Some(INVALID),
+            "{name}: {}",
+            output.stderr
+        );
+        assert_eq!(output.stdout, "", "{name}");
+        assert_eq!(
+            output.stderr.lines().count(),
+            1,
+            "{name}: {}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.len() < 1000,
+            "{name}: {} bytes",
+            output.stderr.len()
+        );
+    }
+}
