@@ -596,3 +596,46 @@ async fn policy_values_in_messages_are_escaped_and_cut() {
         );
     }
 }
+
+/// Regression (review of issue 9): a values file was judged by its lexically normalised path, but helm opens the
+/// path as written, where the kernel resolves each `..` after the symlink before it. With `r` a link to the
+/// repository root (allowed: it resolves inside) nested `n` directories deep, `r/` followed by `n` `..` is the
+/// repository root to the check and `n` levels above it to helm, so a values file reached any absolute path (a
+/// decoy at the same path inside the repository satisfies the existence check). Every namespace's mounted pull
+/// secret is a JSON map, which a chart prints with `toJson .Values`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_files_are_judged_where_helm_opens_them() {
+    let sidecar = Sidecar::with_urls(&[]);
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("dockerconfig.json");
+    std::fs::write(&secret, r#"{"auths":{"reg.test":{"auth":"s3cr3t"}}}"#).unwrap();
+    let relative = secret
+        .display()
+        .to_string()
+        .trim_start_matches('/')
+        .to_string();
+    let depth = 40;
+    let nest = "d/".repeat(depth - 1);
+    let repo = Repo::new(&[
+        (
+            "apps/web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        ),
+        (
+            "apps/web/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  x: {{ toJson .Values | quote }}\n",
+        ),
+        (&relative, "{}\n"),
+        (&format!("{nest}keep"), ""),
+    ]);
+    std::os::unix::fs::symlink(
+        "../".repeat(depth - 1),
+        repo.path().join(format!("{nest}r")),
+    )
+    .unwrap();
+    let value = format!("../../{nest}r/{}{relative}", "../".repeat(depth));
+    let app = Application::new("web", "apps/web").array("values-files", &[value.as_str()]);
+    let output = sidecar.manifest_request(&repo, &app).await;
+    assert!(!output.stdout.contains("s3cr3t"), "{}", output.stdout);
+    assert_eq!(output.status.code(), Some(INVALID), "{}", output.stderr);
+}
