@@ -521,3 +521,121 @@ async fn manifest_size_limit_is_the_operators() {
         );
     }
 }
+
+/// Regression (review of issue 9): the repository root was the working directory minus as many directories as
+/// `ARGOCD_APP_SOURCE_PATH` has names, but that path is the Application's `spec.source.path` as written, while the
+/// working directory is resolved. A `..` in the path (`x/../apps/web`) or a symlinked directory in it
+/// (`x/apps/web` with `x -> .`) made the "repository" the sidecar's temp dir, so a values file (or a link) could
+/// read a sibling of the call's working directory into the rendered output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_source_path_never_widens_the_repository() {
+    let sidecar = Sidecar::with_urls(&[]);
+    std::fs::write(
+        sidecar.tmp_dir().join("next-door.yaml"),
+        "x: s3cr3t-next-door\n",
+    )
+    .unwrap();
+    for (name, path) in [
+        ("a '..' in spec.source.path", "x/../apps/web"),
+        ("a symlinked directory in spec.source.path", "up/apps/web"),
+    ] {
+        let repo = chart_repo();
+        repo.write(&[("x/keep", "")]);
+        std::os::unix::fs::symlink(".", repo.path().join("up")).unwrap();
+        let app = Application::new("web", path).array("values-files", &["../../../next-door.yaml"]);
+        let output = sidecar.manifest_request(&repo, &app).await;
+        assert!(
+            !output.stdout.contains("s3cr3t"),
+            "{name}: {}",
+            output.stdout
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(INVALID),
+            "{name}: {}",
+            output.stderr
+        );
+    }
+}
+
+/// Regression (review of issue 9): a policy value quoted in an error (`parameter web.pin = '…'`) was shown raw, so
+/// a newline in it forged a line of its own in the Argo CD UI, and a value of any length was quoted whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_values_in_messages_are_escaped_and_cut() {
+    let sidecar = Sidecar::with_urls(&[]);
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    \
+         argocd-image-updater.argoproj.io/image-list: web=reg.test/a\nspec:\n  template:\n    spec:\n      \
+         containers:\n      - name: main\n        image: reg.test/a:1.0.0\n",
+    )]);
+    let long = "!".repeat(10_000);
+    for (name, value) in [
+        ("a forged line", "1\nargocd-image-resolver: all good"),
+        ("a long value", long.as_str()),
+    ] {
+        let app = Application::new("web", "apps/web").string("web.pin", value);
+        let output = sidecar.manifest_request(&repo, &app).await;
+        assert_eq!(
+            output.status.code(),
+            Some(INVALID),
+            "{name}: {}",
+            output.stderr
+        );
+        assert_eq!(output.stdout, "", "{name}");
+        assert_eq!(
+            output.stderr.lines().count(),
+            1,
+            "{name}: {}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.len() < 1000,
+            "{name}: {} bytes",
+            output.stderr.len()
+        );
+    }
+}
+
+/// Regression (review of issue 9): a values file was judged by its lexically normalised path, but helm opens the
+/// path as written, where the kernel resolves each `..` after the symlink before it. With `r` a link to the
+/// repository root (allowed: it resolves inside) nested `n` directories deep, `r/` followed by `n` `..` is the
+/// repository root to the check and `n` levels above it to helm, so a values file reached any absolute path (a
+/// decoy at the same path inside the repository satisfies the existence check). Every namespace's mounted pull
+/// secret is a JSON map, which a chart prints with `toJson .Values`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_files_are_judged_where_helm_opens_them() {
+    let sidecar = Sidecar::with_urls(&[]);
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("dockerconfig.json");
+    std::fs::write(&secret, r#"{"auths":{"reg.test":{"auth":"s3cr3t"}}}"#).unwrap();
+    let relative = secret
+        .display()
+        .to_string()
+        .trim_start_matches('/')
+        .to_string();
+    let depth = 40;
+    let nest = "d/".repeat(depth - 1);
+    let repo = Repo::new(&[
+        (
+            "apps/web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        ),
+        (
+            "apps/web/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  x: {{ toJson .Values | quote }}\n",
+        ),
+        (&relative, "{}\n"),
+        (&format!("{nest}keep"), ""),
+    ]);
+    std::os::unix::fs::symlink(
+        "../".repeat(depth - 1),
+        repo.path().join(format!("{nest}r")),
+    )
+    .unwrap();
+    let value = format!("../../{nest}r/{}{relative}", "../".repeat(depth));
+    let app = Application::new("web", "apps/web").array("values-files", &[value.as_str()]);
+    let output = sidecar.manifest_request(&repo, &app).await;
+    assert!(!output.stdout.contains("s3cr3t"), "{}", output.stdout);
+    assert_eq!(output.status.code(), Some(INVALID), "{}", output.stderr);
+}

@@ -223,3 +223,32 @@ async fn registries_conf_credentials_are_the_operators() {
     let output = sidecar.generate(&repo, &app_in("team-a")).await;
     assert_eq!(images(output.success()), ["apps.test/team-b/web:1.0.7"]);
 }
+
+/// Regression (review of issue 9): a pull secret refused for its namespace is a resolution failure like any other,
+/// so it fell back to the last-known-good tag recorded under the same spec by the namespace that owns the secret.
+/// Where the scope cannot be checked before resolving (the parameters command, an Application without a
+/// destination namespace), team-a got team-b's private tag with exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_pull_secret_never_falls_back_to_its_owners_last_known_good_tag() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7"]).await;
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment(Some("pullsecret:team-b/regcred")),
+    )]);
+    let sidecar = sidecar(&registry, None);
+    // team-b resolves with its own secret: the answer is recorded under `pullsecret:team-b/regcred`.
+    let owner = sidecar.generate(&repo, &app_in("team-b")).await;
+    assert_eq!(images(owner.success()), ["apps.test/team-b/web:1.0.7"]);
+
+    // An Application without a destination namespace (Argo CD passes ARGOCD_APP_NAMESPACE empty).
+    let generated = sidecar.generate(&repo, &app_in("")).await;
+    assert_eq!(generated.stdout, "", "{}", generated.stderr);
+    assert_ne!(generated.status.code(), Some(0), "{}", generated.stderr);
+
+    // The parameters command of another team's Application: no destination namespace, nothing shared.
+    let parameters = sidecar.parameters(&repo, &app_in("team-a")).await;
+    let announced: serde_json::Value = serde_json::from_str(parameters.success()).unwrap();
+    assert_eq!(announced[0]["name"], "web.pin");
+    assert_eq!(announced[0]["string"], "", "{}", parameters.stderr);
+}

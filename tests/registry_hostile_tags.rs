@@ -222,3 +222,47 @@ async fn explain_counts_the_skipped_names_and_the_image_never_gets_one() {
     );
     assert!(!stdout.contains("zzz"), "{stdout}");
 }
+
+/// Regression (review of issue 9): the `Docker-Content-Digest` a registry sends was checked only against a loose
+/// digest shape (`urls::is_digest`), not the grammar image references are parsed with, so `sha512:zz` became
+/// `…:latest@sha512:zz`, a reference that does not parse back, with exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_content_digest_never_reaches_the_reference() {
+    let manifest = || async {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", OCI_MANIFEST.parse().unwrap());
+        headers.insert("docker-content-digest", "sha512:zz".parse().unwrap());
+        let body = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json", "digest": DIGEST, "size": 2}, "layers": []});
+        (headers, body.to_string()).into_response()
+    };
+    let router = Router::new()
+        .route("/v2/", get(|| async { "{}" }))
+        .route(
+            "/v2/team/app/tags/list",
+            get(|| async { axum::Json(json!({"name": "team/app", "tags": ["latest"]})) }),
+        )
+        .route("/v2/team/app/manifests/{reference}", get(manifest));
+    let server = MockServer::start(router).await;
+    let output = cli([
+        "resolve",
+        &format!("{}/team/app:latest", server.registry()),
+        "--strategy",
+        "digest",
+        "-o",
+        "json",
+    ]
+    .map(str::to_string)
+    .into())
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if output.status.success() {
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let reference = report["reference"].as_str().unwrap();
+        assert!(
+            argocd_image_resolver::image::ImageRef::parse(reference).is_ok(),
+            "written reference does not parse: {reference}"
+        );
+    }
+    assert!(!stdout.contains("sha512:zz"), "{stdout}");
+}
