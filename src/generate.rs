@@ -75,7 +75,8 @@ pub enum GenerateError {
         namespace: String,
         reason: String,
     },
-    #[error("cannot annotate {0}")]
+    // The annotation error names the object and says why.
+    #[error("{0}")]
     Annotate(#[from] manifest::AnnotateError),
     #[error("{0}")]
     Replace(#[from] manifest::ReplaceError),
@@ -338,6 +339,24 @@ pub async fn resolve_plan(
     let mut failures: HashMap<RequestKey, GenerateError> = HashMap::new();
     let mut work = JoinSet::new();
     for (key, tracked) in &requests {
+        // A secret the application may not use fails its image outright: falling back to a last-known-good tag
+        // would hand over what that secret once read.
+        if let (Some(scope), Some(spec)) = (registries.secret_scope(), &tracked.pull_secret)
+            && let Some(namespace) = spec.namespace().filter(|ns| !scope.permits(ns))
+        {
+            failures.insert(
+                key.clone(),
+                GenerateError::Resolve {
+                    image: tracked.image.to_string(),
+                    policy: tracked.policy.to_string(),
+                    reason: format!(
+                        "pull secret '{spec}' is in namespace {namespace}: {}",
+                        scope.refusal(namespace)
+                    ),
+                },
+            );
+            continue;
+        }
         let (key, tracked, registries) = (key.clone(), (*tracked).clone(), Arc::clone(registries));
         let registry_cache = cache.cloned();
         work.spawn(async move {
@@ -461,16 +480,17 @@ impl RequestKey {
     }
 }
 
-/// The request of `tracked` under `scope`: an image the application names no pull secret for is read with
-/// whatever secret the scope lets the store find, so its answers are kept per scope; one application's secrets
-/// never answer another's, not even as a last-known-good tag.
+/// The request of `tracked` under `scope`: what a secret read is kept for the scope it was read in (an image the
+/// application names no pull secret for is read with whatever secret the scope lets the store find), so one
+/// namespace's secrets never answer another namespace's application, not even as a last-known-good tag.
 pub(crate) fn request_key(tracked: &TrackedImage, scope: Option<&SecretScope>) -> RequestKey {
     RequestKey {
         repository: tracked.image.name(),
         policy: tracked.policy.to_string(),
-        credentials: match &tracked.pull_secret {
-            Some(spec) => Some(spec.to_string()),
-            None => scope.map(SecretScope::label),
+        credentials: match (&tracked.pull_secret, scope) {
+            (Some(spec), Some(scope)) => Some(format!("{spec} {}", scope.label())),
+            (Some(spec), None) => Some(spec.to_string()),
+            (None, scope) => scope.map(SecretScope::label),
         },
     }
 }

@@ -436,9 +436,13 @@ fn helm_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderE
 fn helm_template_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderError> {
     let helm = &opts.helm;
     let root = opts.repo_root.as_deref().unwrap_or(dir);
-    for file in &helm.values_files {
-        check_values_file(dir, root, file)?;
-    }
+    // Helm gets the path that was checked, resolved: judged as written, `link/..` means one place to a lexical
+    // check and another to the kernel, which resolves the link first.
+    let values_files = helm
+        .values_files
+        .iter()
+        .map(|file| check_values_file(dir, root, file))
+        .collect::<Result<Vec<_>, _>>()?;
     // Every value the Application controls goes in `--flag=value` form, where pflag never reads it as a flag of
     // its own, and the positionals come after `--`: a release name such as `--post-renderer=/bin/sh` would
     // otherwise run a program. The types already refuse such values; this keeps the class closed for any value.
@@ -456,8 +460,9 @@ fn helm_template_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand
     if helm.include_crds {
         args.push("--include-crds".into());
     }
-    for file in &helm.values_files {
-        args.push(flag("values", &local_path(file)));
+    for file in &values_files {
+        // Absolute: helm never reads it as a URL (`http://…`) or as stdin (`-`).
+        args.push(flag("values", &file.to_string_lossy()));
     }
     for (name, values) in [("set", &helm.set), ("set-string", &helm.set_string)] {
         for value in values {
@@ -470,19 +475,10 @@ fn helm_template_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand
     Ok(helm_command(dir, opts)?.args(args))
 }
 
-/// `path` as helm reads it as a file: helm fetches a values file whose name parses as a URL with a scheme
-/// (`http://…`) and reads stdin for `-`, so a relative path gets `./` in front, which no URL starts with.
-fn local_path(path: &str) -> String {
-    if path.starts_with(['/', '.']) {
-        path.to_owned()
-    } else {
-        format!("./{path}")
-    }
-}
-
-/// Refuses a values file that leaves `root`, by `..` or an absolute path (checked on the path as written) or
-/// through a symlink (checked on the resolved path).
-fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<(), RenderError> {
+/// The values file `file` (relative to the chart) resolved as the kernel resolves it, refused when it leaves
+/// `root`, by `..` or an absolute path (checked on the path as written) or through a symlink (checked on the
+/// resolved path).
+fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<PathBuf, RenderError> {
     let outside = || RenderError::ValuesFileOutside {
         file: file.to_owned(),
         root: root.to_path_buf(),
@@ -497,7 +493,8 @@ fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<(), Re
     if !written.starts_with(normalize(&root_abs)) {
         return Err(outside());
     }
-    let resolved = match written.canonicalize() {
+    // Not `written`: `..` after a symlink climbs from the link's target, not from where the link is.
+    let resolved = match chart_dir.join(file).canonicalize() {
         Ok(path) => path,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(RenderError::ValuesFileMissing {
@@ -516,7 +513,7 @@ fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<(), Re
     if !resolved.starts_with(root_resolved) {
         return Err(outside());
     }
-    Ok(())
+    Ok(resolved)
 }
 
 /// `a/b/../c` → `a/c` without touching the file system (`..` above the root stays at the root).
@@ -665,7 +662,7 @@ async fn read_plain(
     }
     let task = tokio::task::spawn_blocking({
         let dir = dir.clone();
-        move || join_plain(&dir, &root, recursive, limit)
+        move || join_plain(&dir, &root, recursive, limit, deadline)
     });
     match tokio::time::timeout(allowed, task).await {
         Ok(joined) => joined.map_err(|e| RenderError::Read {
@@ -686,13 +683,26 @@ fn join_plain(
     root: &Path,
     recursive: bool,
     limit: ByteSize,
+    deadline: Instant,
 ) -> Result<(String, Vec<SourceFile>), RenderError> {
+    // The caller stops waiting at the deadline, but a blocking task cannot be cancelled and the process waits for
+    // it on the way out: it must stop by itself.
+    let started = Instant::now();
+    let late = || {
+        (Instant::now() >= deadline).then(|| RenderError::TimedOut {
+            dir: dir.to_path_buf(),
+            allowed: deadline.saturating_duration_since(started),
+        })
+    };
     let root = root.canonicalize().map_err(|source| RenderError::Read {
         path: root.to_path_buf(),
         source,
     })?;
     let mut files = Vec::new();
-    collect_manifest_files(dir, &root, recursive, &mut files)?;
+    collect_manifest_files(dir, &root, recursive, &mut files, deadline)?;
+    if let Some(error) = late() {
+        return Err(error);
+    }
     files.sort();
     let too_large = |size| RenderError::ManifestsTooLarge {
         dir: dir.to_path_buf(),
@@ -715,6 +725,9 @@ fn join_plain(
     let mut lines = 0;
     let mut read: u64 = 0;
     for path in files {
+        if let Some(error) = late() {
+            return Err(error);
+        }
         let mut bytes = Vec::new();
         std::fs::File::open(&path)
             .and_then(|file| {
@@ -772,12 +785,17 @@ fn collect_manifest_files(
     root: &Path,
     recursive: bool,
     files: &mut Vec<PathBuf>,
+    deadline: Instant,
 ) -> Result<(), RenderError> {
     let read_error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RenderError::Read { path, source }
     };
     for entry in std::fs::read_dir(dir).map_err(read_error(dir))? {
+        // Past the deadline the walk just stops: the caller says the time ran out.
+        if Instant::now() >= deadline {
+            return Ok(());
+        }
         let entry = entry.map_err(read_error(dir))?;
         let path = entry.path();
         let name = entry.file_name();
@@ -787,7 +805,7 @@ fn collect_manifest_files(
         let file_type = entry.file_type().map_err(read_error(&path))?;
         if file_type.is_dir() {
             if recursive {
-                collect_manifest_files(&path, root, recursive, files)?;
+                collect_manifest_files(&path, root, recursive, files, deadline)?;
             }
             continue;
         }
@@ -838,23 +856,27 @@ mod tests {
         }
     }
 
+    /// Regression (found in review): the joining ran on past the deadline in its blocking task, which the
+    /// process then waited for on its way out.
     #[test]
-    fn values_files_are_passed_as_local_paths() {
-        let cases = [
-            ("plain", "values.yaml", "./values.yaml"),
-            (
-                "url stays a path",
-                "http://10.0.0.1/v.yaml",
-                "./http://10.0.0.1/v.yaml",
-            ),
-            ("stdin stays a file", "-", "./-"),
-            ("flag-like", "--post-renderer=x", "./--post-renderer=x"),
-            ("relative with dot", "../common/v.yaml", "../common/v.yaml"),
-            ("hidden", ".values.yaml", ".values.yaml"),
-            ("absolute", "/repo/v.yaml", "/repo/v.yaml"),
-        ];
-        for (name, input, want) in cases {
-            assert_eq!(local_path(input), want, "case {name}");
-        }
+    fn joining_a_plain_directory_stops_at_the_deadline() {
+        let dir = std::env::temp_dir().join(format!("join-deadline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "kind: ConfigMap\n").unwrap();
+        let limit = ByteSize(1 << 20);
+        let on_time = join_plain(
+            &dir,
+            &dir,
+            false,
+            limit,
+            Instant::now() + Duration::from_secs(60),
+        );
+        let late = join_plain(&dir, &dir, false, limit, Instant::now());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(on_time.is_ok(), "{on_time:?}");
+        assert!(
+            matches!(late, Err(RenderError::TimedOut { .. })),
+            "{late:?}"
+        );
     }
 }

@@ -183,12 +183,18 @@ async fn helm_command_line_is_reported() {
     opts.helm.set = vec!["a=b".into()];
     opts.helm.set_string = vec!["c=d e".into()];
     let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
+    // The values file as checked: resolved, absolute (never a URL or stdin to helm).
+    let values = app.join("values-prod.yaml").canonicalize().unwrap();
     assert_eq!(
         rendered.command.as_deref(),
         Some(
-            "helm template --namespace=prod --kube-version=1.29.3 --api-versions=apps/v1 \
-             --api-versions=example.com/v1/Foo --include-crds --values=./values-prod.yaml --set=a=b \
-             '--set-string=c=d e' -- shop ."
+            format!(
+                "helm template --namespace=prod --kube-version=1.29.3 --api-versions=apps/v1 \
+                 --api-versions=example.com/v1/Foo --include-crds --values={} --set=a=b \
+                 '--set-string=c=d e' -- shop .",
+                values.display()
+            )
+            .as_str()
         )
     );
 }

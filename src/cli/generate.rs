@@ -221,11 +221,13 @@ fn source_options(argo: &Argo, app_dir: &Path) -> Result<RenderOptions, Failure>
     };
     // Argo CD unpacks the whole repository and runs the plugin in the app's path inside it.
     if let Some(source_path) = &argo.source_path {
-        let depth = Path::new(source_path)
-            .components()
-            .filter(|c| matches!(c, std::path::Component::Normal(_)))
-            .count();
-        options.repo_root = app_dir.ancestors().nth(depth).map(Path::to_path_buf);
+        options.repo_root = Some(repo_root(app_dir, source_path).map_err(|reason| {
+            Failure::Invalid(format!(
+                "{}ARGOCD_APP_SOURCE_PATH '{}' {reason}",
+                argo.prefix(),
+                crate::escape::shown(source_path, 200)
+            ))
+        })?);
     }
     let helm = &mut options.helm;
     // ARGOCD_APP_NAME is `<namespace>_<name>` for apps outside the control plane's namespace; names have no `_`.
@@ -322,8 +324,6 @@ fn parse_input<T: FromStr<Err = InvalidInput>>(
         .map_err(|e| Failure::Invalid(format!("{}{origin}: {e}{fix}", argo.prefix())))
 }
 
-/// A rendering failure as the command reports it: what the Application gave (values files outside the repository,
-/// links out of it, more manifests than the operator allows) is invalid input; the rest means there is no result.
 /// A `set` / `set-string` value as helm's `--set` must receive it to read it as one value: helm splits at every
 /// unescaped `,`, so those are escaped, except in a `{a,b}` list, which helm reads as a list. Argo CD's own Helm
 /// support passes values the same way, so a value works alike in both.
@@ -411,8 +411,38 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
     Ok(String::new())
 }
 
-/// A render failure as the command's failure: what the application's own files or a tool's verdict on them
-/// caused is invalid input (exit 2); a missing tool, a deadline or an I/O failure is not (exit 1).
+/// The repository holding `app_dir`, the directory Argo CD runs the plugin in: `app_dir` less the application's
+/// `source_path`. Everything the repository may reach is judged against it, so it must never come out larger than
+/// the repository: a path that climbs (`..`), or that does not lead from the computed root back to `app_dir` (a
+/// symlinked directory on the way), is refused rather than guessed.
+fn repo_root(app_dir: &Path, source_path: &str) -> Result<PathBuf, &'static str> {
+    use std::path::Component;
+    let mut clean: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in Path::new(source_path).components() {
+        match component {
+            Component::Normal(name) => clean.push(name),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir => {
+                if clean.pop().is_none() {
+                    return Err("climbs out of the repository");
+                }
+            }
+            Component::Prefix(_) => return Err("is not a path inside the repository"),
+        }
+    }
+    let root = app_dir
+        .ancestors()
+        .nth(clean.len())
+        .ok_or("has more directories than the working directory")?;
+    let back: PathBuf = clean.iter().fold(root.to_path_buf(), |p, c| p.join(c));
+    match back.canonicalize() {
+        Ok(dir) if dir == app_dir => Ok(root.to_path_buf()),
+        _ => Err(
+            "does not lead from the repository to the working directory (a symlinked directory on the way?)",
+        ),
+    }
+}
+
 /// A render's failure: the tools' and the file system's troubles have no result (exit 1), anything about the
 /// application's own source or parameters is invalid input (exit 2).
 fn render_failure(prefix: &str, error: RenderError) -> Failure {

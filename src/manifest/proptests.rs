@@ -74,8 +74,11 @@ fn written_value() -> impl Strategy<Value = (String, Style)> {
 fn write(value: &str, style: Style) -> String {
     match style {
         Style::Plain => value.to_owned(),
-        // serde_json writes a JSON string, which is also a YAML double-quoted scalar.
-        Style::Double => serde_json::to_string(value).unwrap(),
+        // serde_json writes a JSON string, which is also a YAML double-quoted scalar; U+2028 escaped as Go's
+        // encoder writes it, since readers disagree whether a raw one breaks the line (the scan refuses it).
+        Style::Double => serde_json::to_string(value)
+            .unwrap()
+            .replace('\u{2028}', "\\u2028"),
         Style::Single => format!("'{}'", value.replace('\'', "''")),
     }
 }

@@ -189,18 +189,20 @@ pub enum ScanError {
 }
 
 /// Refuses a character YAML does not allow in a stream (outside `c-printable`: C0 controls but tab and line
-/// breaks, DEL, C1 controls but NEL, U+FFFE and U+FFFF), which the parser would take into a scalar: the image
-/// written back would carry it, and Argo CD's own YAML reader refuses it anyway. Such a character belongs escaped
-/// in a double-quoted string.
+/// breaks, DEL, C1 controls, U+FFFE and U+FFFF), which the parser would take into a scalar: the image written back
+/// would carry it, and Argo CD's own YAML reader refuses it anyway. Also NEL, U+2028 and U+2029, which readers
+/// disagree about. Such a character belongs escaped in a double-quoted string.
 fn check_printable(src: &str) -> Result<(), ScanError> {
     let bytes = src.as_bytes();
     let bad = bytes.iter().enumerate().position(|(i, &b)| match b {
         b'\t' | b'\n' | b'\r' => false,
         0..=0x1f | 0x7f => true,
-        // U+0080..U+009F but U+0085 (NEL): C2 80..C2 9F.
+        // U+0080..U+009F: C2 80..C2 9F (NEL, U+0085, among them: see below).
         0xc2 => bytes
             .get(i + 1)
-            .is_some_and(|&n| (0x80..=0x9f).contains(&n) && n != 0x85),
+            .is_some_and(|&n| (0x80..=0x9f).contains(&n)),
+        // U+2028, U+2029: E2 80 A8, E2 80 A9.
+        0xe2 => bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)),
         // U+FFFE, U+FFFF: EF BF BE, EF BF BF.
         0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
         _ => false,
@@ -218,14 +220,22 @@ fn check_printable(src: &str) -> Result<(), ScanError> {
             *i > 0 && (*line == "---" || line.starts_with("--- ") || line.starts_with("---\t"))
         })
         .count();
+    let c = src[at..].chars().next().unwrap_or_default();
     let mut character = String::new();
-    crate::escape::push_escaped(&mut character, src[at..].chars().next().unwrap_or_default());
+    crate::escape::push_escaped(&mut character, c);
+    // NEL and the Unicode line and paragraph separators are line breaks to YAML 1.1 readers (Argo CD's and
+    // kubectl's) but text to YAML 1.2's: what one reads as an image the other reads as a comment.
+    let why = if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') {
+        "is a line break to some YAML readers (Argo CD's among them) and not to others"
+    } else {
+        "is not allowed in YAML"
+    };
     Err(ScanError::Yaml {
         document,
         line: crate::manifest::line_breaks(before) + 1,
         column: before[line_start..].chars().count() + 1,
         message: format!(
-            "the character {character} is not allowed in YAML; write it escaped in a double-quoted string"
+            "the character {character} {why}; write it escaped in a double-quoted string"
         ),
     })
 }

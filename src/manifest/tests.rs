@@ -492,6 +492,20 @@ fn reports_bad_yaml() {
              it escaped in a double-quoted string",
         ),
         (
+            // Go's YAML reader (Argo CD's) breaks the line here, so it would see an image this scan takes for a
+            // comment (found in review).
+            "line separator in a comment",
+            "a: 1 # x\u{2028}image: b\n",
+            "invalid yaml in document 1 at line 1, column 9: the character \\u{2028} is a line break to some YAML \
+             readers (Argo CD's among them) and not to others; write it escaped in a double-quoted string",
+        ),
+        (
+            "next line",
+            "a: x\u{85}y\n",
+            "invalid yaml in document 1 at line 1, column 5: the character \\u{85} is a line break to some YAML \
+             readers (Argo CD's among them) and not to others; write it escaped in a double-quoted string",
+        ),
+        (
             "noncharacter",
             "a: \u{fffe}\n",
             "invalid yaml in document 1 at line 1, column 4: the character \\u{fffe} is not allowed in YAML; \

@@ -242,7 +242,7 @@ impl RegistryClient {
         match response
             .header("docker-content-digest")
             .map(str::trim)
-            .filter(|d| urls::is_digest(d))
+            .filter(|d| crate::image::is_valid_digest(d))
         {
             Some(digest) => Ok(digest.to_string()),
             None => Ok(self
@@ -374,11 +374,12 @@ impl RegistryClient {
             .header("docker-content-digest")
             .map(str::trim)
             .filter(|d| d.starts_with("sha256:"));
-        let expected = if urls::is_digest(reference) && reference.starts_with("sha256:") {
-            Some(reference)
-        } else {
-            claimed
-        };
+        let expected =
+            if crate::image::is_valid_digest(reference) && reference.starts_with("sha256:") {
+                Some(reference)
+            } else {
+                claimed
+            };
         if let Some(expected) = expected
             && expected != digest
         {

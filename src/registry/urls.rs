@@ -75,42 +75,12 @@ fn valid_component(component: &str) -> bool {
 
 /// Checks a tag or digest, so it can be put into a URL path verbatim.
 pub fn validate_reference(reference: &str) -> Result<(), UrlError> {
-    if is_digest(reference) || is_tag(reference) {
+    // One grammar for tags and digests, the image reference's: what is asked for is what can be written back.
+    if crate::image::is_valid_digest(reference) || crate::image::is_valid_tag(reference) {
         Ok(())
     } else {
         Err(UrlError::Reference(reference.to_string()))
     }
-}
-
-/// A tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-pub fn is_tag(reference: &str) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let bytes = reference.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 128
-        && word(bytes[0])
-        && bytes.iter().all(|&b| word(b) || b == b'.' || b == b'-')
-}
-
-/// A digest: `algorithm:encoded`, e.g. `sha256:` and 64 lower-case hex digits.
-pub fn is_digest(reference: &str) -> bool {
-    let Some((algorithm, encoded)) = reference.split_once(':') else {
-        return false;
-    };
-    let algorithm_ok = !algorithm.is_empty()
-        && algorithm.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'.' | b'_' | b'-')
-        });
-    let encoded_ok = !encoded.is_empty()
-        && encoded
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
-    let sha256_ok = algorithm != "sha256"
-        || (encoded.len() == 64
-            && encoded
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
-    algorithm_ok && encoded_ok && sha256_ok
 }
 
 /// Appends `/v2/<rest>` to the API base, keeping any path prefix the base has (registries behind a path).

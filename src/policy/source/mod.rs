@@ -134,20 +134,26 @@ pub struct Located {
     pub entry: bool,
 }
 
+/// At most this many characters of a key or value go into a message.
+const SHOWN_MAX_CHARS: usize = 200;
+
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Everything here is written by whoever edits the Application: escaped and cut, so that no value can forge
+        // a line of the message or fill it.
+        let shown = |text: &str| crate::escape::shown(text, SHOWN_MAX_CHARS);
         match &self.origin {
-            Origin::Annotation { .. } => write!(f, "annotation {}", self.key)?,
-            Origin::Parameter { name } => write!(f, "parameter {name}")?,
-            Origin::Env { var } => write!(f, "env {var}")?,
+            Origin::Annotation { .. } => write!(f, "annotation {}", shown(&self.key))?,
+            Origin::Parameter { name } => write!(f, "parameter {}", shown(name))?,
+            Origin::Env { var } => write!(f, "env {}", shown(var))?,
         }
         if self.entry {
-            write!(f, " entry '{}'", self.value)?;
+            write!(f, " entry '{}'", shown(&self.value))?;
         } else {
-            write!(f, " = '{}'", self.value)?;
+            write!(f, " = '{}'", shown(&self.value))?;
         }
         if let Origin::Annotation { object } = &self.origin {
-            write!(f, " (on {object})")?;
+            write!(f, " (on {})", shown(object))?;
         }
         Ok(())
     }
