@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock};
 use argocd_image_resolver::registry::credentials::{
     CredentialOptions, CredentialSpec, CredentialStore, normalize_registry,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -55,7 +57,19 @@ fn secrets(doc: &Value, path: &Path) -> Vec<String> {
     let mut public = Vec::new();
     fn walk(v: &Value, in_secret: bool, found: &mut Vec<String>, public: &mut Vec<String>) {
         match v {
-            Value::String(s) if in_secret => found.push(s.clone()),
+            Value::String(s) if in_secret => {
+                found.push(s.clone());
+                // `auth` is base64 of `user:pass`: the user name is shown, the password never.
+                let decoded = STANDARD_PAD_INDIFFERENT.decode(s.trim()).ok();
+                if let Some((user, pass)) = decoded
+                    .as_deref()
+                    .and_then(|d| std::str::from_utf8(d).ok())
+                    .and_then(|d| d.split_once(':'))
+                {
+                    public.push(user.to_string());
+                    found.push(pass.to_string());
+                }
+            }
             Value::String(s) => public.push(s.clone()),
             Value::Array(items) => items.iter().for_each(|i| walk(i, in_secret, found, public)),
             Value::Object(map) => {
