@@ -52,9 +52,10 @@ fn fixture() -> &'static Fixture {
 
 /// The strings of `auths` entries that are secrets, and those long and odd enough that finding one in a message
 /// means it leaked rather than that a message word or a key happens to equal it.
-fn secrets(doc: &Value, path: &Path) -> Vec<String> {
+fn secrets(doc: &Value, path: &Path, registries: &[String]) -> Vec<String> {
     let mut found = Vec::new();
-    let mut public = Vec::new();
+    // Messages name the registry asked for, which may equal a secret.
+    let mut public = registries.to_vec();
     fn walk(v: &Value, in_secret: bool, found: &mut Vec<String>, public: &mut Vec<String>) {
         match v {
             Value::String(s) if in_secret => {
@@ -128,7 +129,7 @@ fuzz_target!(|data: &[u8]| {
     registries.push("docker.io".to_string());
     let secrets = doc
         .as_ref()
-        .map(|d| secrets(d, f.docker_config_dir.parent().unwrap()))
+        .map(|d| secrets(d, f.docker_config_dir.parent().unwrap(), &registries))
         .unwrap_or_default();
     let spec = CredentialSpec::parse("pullsecret:ns/regcred").expect("valid spec");
     for registry in &registries {
