@@ -19,7 +19,7 @@ use url::Url;
 
 use super::credentials::parse_go_duration;
 use super::limit::DEFAULT_REQUESTS_PER_SECOND;
-use crate::image::{self, ImageDefaults};
+use crate::image::{self, ImageDefaults, ImageRef};
 
 /// Docker Hub's image prefix and its API host: image references say one, the API lives at the other.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -291,6 +291,11 @@ fn validate_entry(index: usize, raw: RawEntry) -> Result<RegistryEntry, ConfigEr
     let insecure = flag("insecure", raw.insecure)?;
     let default = flag("default", raw.default)?;
     let host = prefix.split('/').next().unwrap_or_default();
+    // A host the image grammar refuses would never match an image, and as the default registry it would become
+    // the registry of every image written without one: those images would then not parse.
+    if image::is_registry_host(host) && ImageRef::parse(&format!("{host}/x")).is_err() {
+        return Err(ConfigError::BadRegistry(host.to_string()));
+    }
     if default && !host.is_empty() && !image::is_registry_host(host) {
         return Err(ConfigError::BadDefault {
             name,
@@ -888,6 +893,18 @@ registries:
                 "bad prefix host",
                 "registries:\n- name: x\n  prefix: 'a b'\n",
                 "registry 'a b' is not a host name with an optional port (e.g. ghcr.io or 127.0.0.1:5000)",
+            ),
+            (
+                // Fuzz (registries_conf): with an api_url the prefix host went unchecked, and as the default
+                // registry it became the registry of every image without a host, which then did not parse.
+                "default prefix host outside the image grammar, with api_url",
+                "registries:\n- name: x\n  prefix: r$egistry.corp\n  api_url: https://registry.corp\n  default: true\n",
+                "registry 'r$egistry.corp' is not a host name with an optional port (e.g. ghcr.io or 127.0.0.1:5000)",
+            ),
+            (
+                "prefix host outside the image grammar, with api_url",
+                "registries:\n- name: x\n  prefix: foo_bar.com/team\n  api_url: https://foo.com\n",
+                "registry 'foo_bar.com' is not a host name with an optional port (e.g. ghcr.io or 127.0.0.1:5000)",
             ),
         ] {
             assert_eq!(parse(text).unwrap_err().to_string(), want, "{name}");
