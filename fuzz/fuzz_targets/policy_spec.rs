@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
             Some(&winner.name),
             "{policy}: the winner depends on the tags' order"
         );
-        let unavailable = HashSet::from([winner.name.clone()]);
+        let unavailable = HashSet::from([winner.name.to_string()]);
         let without = policy.select_except(&tags, &unavailable);
         assert_ne!(
             without.winner.map(|t| &t.name),
