@@ -589,3 +589,25 @@ fn yaml_examples_in_the_install_guide_parse() {
         );
     }
 }
+
+/// The README's first command works as written: `scripts/demo` resolves the bundled example's images against a
+/// registry it starts (regression: a stricter repository root once broke it and nothing noticed).
+#[test]
+fn the_readme_demo_resolves_the_example() {
+    let output = std::process::Command::new(project().join("scripts/demo"))
+        .output()
+        .expect("run scripts/demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "scripts/demo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for image in [
+        "image: demo.local/shop/web:1.2.0",
+        "image: demo.local/shop/worker:2024.06.15",
+        "image: nginx:1.27",
+    ] {
+        assert!(stdout.contains(image), "{image} in\n{stdout}");
+    }
+}

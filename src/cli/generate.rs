@@ -411,10 +411,13 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
     Ok(String::new())
 }
 
-/// The repository holding `app_dir`, the directory Argo CD runs the plugin in: `app_dir` less the application's
-/// `source_path`. Everything the repository may reach is judged against it, so it must never come out larger than
-/// the repository: a path that climbs (`..`), or that does not lead from the computed root back to `app_dir` (a
-/// symlinked directory on the way), is refused rather than guessed.
+/// The repository holding `app_dir`, the directory Argo CD runs the plugin in: `app_dir` less the trailing
+/// directories it shares with the application's `source_path`. Everything the repository may reach is judged
+/// against it, so it must never come out larger than what Argo CD unpacked: only directories whose names match
+/// the path are climbed, judged on the resolved `app_dir`, so `..` in the path or a symlinked directory on the way
+/// cannot lift it, and where Argo CD unpacks only part of the repository (`manifest-generate-paths`: the working
+/// directory then ends with only the end of the path) it stops at what was unpacked. A path that climbs out of the
+/// repository is refused.
 fn repo_root(app_dir: &Path, source_path: &str) -> Result<PathBuf, &'static str> {
     use std::path::Component;
     let mut clean: Vec<&std::ffi::OsStr> = Vec::new();
@@ -430,17 +433,14 @@ fn repo_root(app_dir: &Path, source_path: &str) -> Result<PathBuf, &'static str>
             Component::Prefix(_) => return Err("is not a path inside the repository"),
         }
     }
-    let root = app_dir
-        .ancestors()
-        .nth(clean.len())
-        .ok_or("has more directories than the working directory")?;
-    let back: PathBuf = clean.iter().fold(root.to_path_buf(), |p, c| p.join(c));
-    match back.canonicalize() {
-        Ok(dir) if dir == app_dir => Ok(root.to_path_buf()),
-        _ => Err(
-            "does not lead from the repository to the working directory (a symlinked directory on the way?)",
-        ),
+    let mut root = app_dir;
+    for name in clean.iter().rev() {
+        match (root.file_name(), root.parent()) {
+            (Some(own), Some(parent)) if own == *name => root = parent,
+            _ => break,
+        }
     }
+    Ok(root.to_path_buf())
 }
 
 /// A render's failure: the tools' and the file system's troubles have no result (exit 1), anything about the
@@ -762,6 +762,55 @@ mod tests {
             ),
         ] {
             assert_eq!(located(&error(line), sources), want, "{name}");
+        }
+    }
+
+    /// Regression (review of issue 9): the root was `app_dir` less as many directories as the path has names, so
+    /// `x/../apps/web` or a symlinked `up/` made it the sidecar's temp dir.
+    #[test]
+    fn the_repository_root_never_exceeds_what_was_unpacked() {
+        for (name, app_dir, source_path, want) in [
+            ("plain", "/w/u/apps/web", "apps/web", Ok("/w/u")),
+            ("trailing slash", "/w/u/apps/web", "apps/web/", Ok("/w/u")),
+            ("the repository root", "/w/u", ".", Ok("/w/u")),
+            (
+                "a '..' inside",
+                "/w/u/apps/web",
+                "x/../apps/web",
+                Ok("/w/u"),
+            ),
+            // The working directory is resolved: `up -> .` is not on it.
+            (
+                "a symlinked directory",
+                "/w/u/apps/web",
+                "up/apps/web",
+                Ok("/w/u"),
+            ),
+            // manifest-generate-paths: Argo CD unpacks the common root (here `apps/`) only.
+            (
+                "part of the repository unpacked",
+                "/w/u/web",
+                "apps/web",
+                Ok("/w/u"),
+            ),
+            (
+                "names that do not match",
+                "/w/app",
+                "examples/shop",
+                Ok("/w/app"),
+            ),
+            (
+                "climbs out",
+                "/w/u/web",
+                "../web",
+                Err("climbs out of the repository"),
+            ),
+        ] {
+            assert_eq!(
+                repo_root(Path::new(app_dir), source_path),
+                want.map(PathBuf::from),
+                "{name}"
+            );
         }
     }
 
