@@ -55,6 +55,8 @@ use std::time::{Duration, Instant};
 pub use dockerconfig::normalize_registry;
 pub use gcp::DEFAULT_METADATA_HOST;
 pub use options::{Clock, CredentialOptions, EnvLookup, SystemClock};
+/// The one DNS-1123 label check (namespaces, secret and helm release name parts).
+pub(crate) use spec::is_dns_label;
 pub use spec::{CredentialSpec, SecretScope, SpecProblem, SpecSource, parse_go_duration};
 
 /// A secret string (password, token). Shown as `<redacted>` by `Debug` and `Display`.

@@ -24,17 +24,7 @@ pub fn shown(value: &str) -> String {
     crate::escape::shown(value, SHOWN_MAX_CHARS)
 }
 
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`: a DNS-1123 label without its length limit.
-fn is_label(s: &str) -> bool {
-    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let bytes = s.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(&first), Some(&last)) => {
-            alnum(first) && alnum(last) && bytes.iter().all(|&c| alnum(c) || c == b'-')
-        }
-        _ => false,
-    }
-}
+use crate::registry::credentials::is_dns_label as is_label;
 
 macro_rules! checked_string {
     ($(#[$doc:meta])* $name:ident, $expected:expr, $valid:expr) => {
@@ -95,7 +85,7 @@ checked_string!(
     Namespace,
     "a Kubernetes namespace (at most 63 characters: lower-case letters, digits and '-', starting and ending with \
      a letter or digit)",
-    |s| s.len() <= 63 && is_label(s)
+    is_label
 );
 
 checked_string!(

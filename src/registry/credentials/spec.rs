@@ -320,7 +320,7 @@ fn check_names(namespace: &str, name: &str) -> Result<(), SpecProblem> {
 }
 
 /// RFC 1123 label, as Kubernetes requires of namespaces (and of each dot-separated part of a secret name).
-fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
