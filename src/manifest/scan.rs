@@ -395,6 +395,9 @@ pub fn scan_until(
     found
         .images
         .dedup_by(|a, b| a.span.start == b.span.start && a.object == b.object && a.path == b.path);
+    // Both grew by doubling: up to half of each is spare room, kept through planning and applying otherwise.
+    found.objects.shrink_to_fit();
+    found.images.shrink_to_fit();
     Ok(found)
 }
 
