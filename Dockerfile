@@ -20,6 +20,7 @@ FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src/ src/
+COPY crates/ crates/
 # Cargo.toml declares a [[bench]]: its file must exist for cargo to read the manifest.
 COPY benches/ benches/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

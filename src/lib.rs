@@ -1,23 +1,20 @@
 //! argocd-image-resolver: resolve container image tags from OCI registries while Argo CD renders an application.
 //!
-//! The pure core ([`image`], [`version`], [`constraint`], [`policy`], [`platform`], [`tag`], [`manifest`]) does no
-//! I/O and is tested with tables. The I/O edges are narrow: [`registry`] talks to OCI registries, [`render`] runs
-//! Kustomize and Helm through the one [`process`] runner, and [`resolver`] joins a policy to a registry.
+//! The pure core (image references, versions, constraints, policies, tags, the manifest scan and splice, the
+//! planning and applying halves of `generate`) is the `argocd-image-resolver-core` crate, re-exported here module
+//! by module so that one path names each item. This crate holds the I/O edges: [`registry`] talks to OCI
+//! registries, [`render`] runs Kustomize and Helm through the one [`process`] runner, [`resolver`] joins a policy
+//! to a registry, [`cache`] keeps answers, and [`generate::resolve_plan`] asks the registries for a plan.
 //! `src/main.rs` only parses the command line and dispatches to [`cli`].
+
+pub use argocd_image_resolver_core::{
+    constraint, duration, escape, image, manifest, platform, policy, size, tag, version,
+};
 
 pub mod cache;
 pub mod cli;
-pub mod constraint;
-pub mod escape;
 pub mod generate;
-pub mod image;
-pub mod manifest;
-pub mod platform;
-pub mod policy;
 pub mod process;
 pub mod registry;
 pub mod render;
 pub mod resolver;
-pub mod size;
-pub mod tag;
-pub mod version;

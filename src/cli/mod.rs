@@ -343,8 +343,8 @@ pub fn access_failure(error: AccessError) -> Failure {
         AccessError::Config { .. } | AccessError::ConfSpec { .. } => true,
         AccessError::Credential { source, .. } => matches!(
             source,
-            E::InvalidSpec { .. }
-                | E::InvalidDuration { .. }
+            E::InvalidSpec(_)
+                | E::InvalidDuration(_)
                 | E::RegistryMismatch { .. }
                 | E::EnvNotSet { .. }
                 | E::EnvMalformed { .. }

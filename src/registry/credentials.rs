@@ -57,7 +57,10 @@ pub use gcp::DEFAULT_METADATA_HOST;
 pub use options::{Clock, CredentialOptions, EnvLookup, SystemClock};
 /// The one DNS-1123 label check (namespaces, secret and helm release name parts).
 pub(crate) use spec::is_dns_label;
-pub use spec::{CredentialSpec, SecretScope, SpecProblem, SpecSource, parse_go_duration};
+pub use spec::{
+    CredentialSpec, DurationError, SecretScope, SpecError, SpecProblem, SpecSource,
+    parse_go_duration,
+};
 
 /// A secret string (password, token). Shown as `<redacted>` by `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -137,15 +140,10 @@ pub struct ResolvedCredential {
 /// a secret, nor the output of a program that failed, since that output may contain one.
 #[derive(thiserror::Error, Debug)]
 pub enum CredentialError {
-    #[error("invalid credential spec '{spec}': {problem}")]
-    InvalidSpec { spec: String, problem: SpecProblem },
-    #[error(
-        "invalid duration '{input}' for credsexpire: {problem}; use a Go duration such as 30m or 1h30m"
-    )]
-    InvalidDuration {
-        input: String,
-        problem: &'static str,
-    },
+    #[error(transparent)]
+    InvalidSpec(#[from] SpecError),
+    #[error(transparent)]
+    InvalidDuration(#[from] DurationError),
     #[error(
         "credential spec '{spec}' is for registry {spec_registry}, not {registry}; fix or remove the '{spec_registry}=' prefix"
     )]

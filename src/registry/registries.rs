@@ -118,7 +118,7 @@ impl Registries {
                         registry: registry.to_string(),
                         entry: endpoint.name.clone(),
                         spec: spec.clone(),
-                        source,
+                        source: source.into(),
                     })?;
                 Some(match endpoint.creds_expire {
                     Some(expiry) => parsed.with_expiry(expiry),

@@ -69,7 +69,7 @@ fn anchor_text(anchor: Option<&AnchorName>) -> String {
 /// When one text would need two values, or changing it would change a place that is not one of these images.
 ///
 /// ```
-/// use argocd_image_resolver::manifest::{replace_images, scan, splice};
+/// use argocd_image_resolver_core::manifest::{replace_images, scan, splice};
 /// let src = "kind: Pod\nspec:\n  containers:\n  - image: &app x:1\n  - image: *app\n";
 /// let found = scan(src, &[]).unwrap();
 /// let new = vec![Some("x:2".to_owned()), Some("x:2".to_owned())];

@@ -125,8 +125,8 @@ impl Constraint {
     /// fix for prereleases winning when no constraint was set (argocd-image-updater#1758).
     ///
     /// ```
-    /// use argocd_image_resolver::constraint::Constraint;
-    /// use argocd_image_resolver::version::Version;
+    /// use argocd_image_resolver_core::constraint::Constraint;
+    /// use argocd_image_resolver_core::version::Version;
     ///
     /// let c = Constraint::parse(">=1.2, <2 || ^3.1").unwrap();
     /// let v = |s| Version::parse(s).unwrap();

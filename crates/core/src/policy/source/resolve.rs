@@ -5,11 +5,11 @@ use std::collections::HashSet;
 
 use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
 use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
+use crate::credential_spec::{CredentialSpec, SpecSource};
 use crate::image::{self, ImageDefaults, ImageRef};
 use crate::policy::filter::{AllowTags, Extract, FilterError, IgnoreTags};
 use crate::policy::strategy::StrategyError;
 use crate::policy::{Order, Platform, Policy, Strategy};
-use crate::registry::credentials::{CredentialSpec, SpecSource};
 
 /// Characters that start a comparison and never an image or alias.
 const COMPARISON_START: &[char] = &['<', '>', '=', '!', '~', '^', '|'];

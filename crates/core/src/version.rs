@@ -125,7 +125,7 @@ impl Version {
     /// letters in the numeric parts, and numeric prerelease identifiers with a leading zero.
     ///
     /// ```
-    /// use argocd_image_resolver::version::Version;
+    /// use argocd_image_resolver_core::version::Version;
     ///
     /// let v = Version::parse("v1.2-rc.1").unwrap();
     /// assert_eq!((v.major(), v.minor(), v.patch(), v.prerelease()), (1, 2, 0, "rc.1"));

@@ -111,7 +111,7 @@ impl ImageRef {
     /// Parses a reference the way `docker pull` does and normalises it.
     ///
     /// ```
-    /// use argocd_image_resolver::image::ImageRef;
+    /// use argocd_image_resolver_core::image::ImageRef;
     ///
     /// let image = ImageRef::parse("nginx:1.27").unwrap();
     /// assert_eq!(image.canonical(), "docker.io/library/nginx:1.27");
@@ -127,7 +127,7 @@ impl ImageRef {
     /// `defaultns`).
     ///
     /// ```
-    /// use argocd_image_resolver::image::{ImageDefaults, ImageRef};
+    /// use argocd_image_resolver_core::image::{ImageDefaults, ImageRef};
     ///
     /// let corp = ImageDefaults::new("registry.corp").with_namespace("registry.corp", "base");
     /// assert_eq!(ImageRef::parse_with("nginx", &corp).unwrap().name(), "registry.corp/base/nginx");
@@ -299,7 +299,7 @@ impl FromStr for ImageRef {
 /// (`^ ~ > < = * x , |` and spaces). A digest (`@sha256:…`) stays on the returned reference, which never has a tag.
 ///
 /// ```
-/// use argocd_image_resolver::image::split_constraint;
+/// use argocd_image_resolver_core::image::split_constraint;
 ///
 /// let (image, constraint) = split_constraint("localhost:5000/app:^1.2").unwrap();
 /// assert_eq!(image.canonical(), "localhost:5000/app");

@@ -37,7 +37,7 @@ fn kind(value: &Value) -> &'static str {
 /// blank text or `null` is no parameters.
 ///
 /// ```
-/// use argocd_image_resolver::policy::source::parse_parameters;
+/// use argocd_image_resolver_core::policy::source::parse_parameters;
 ///
 /// let parameters = parse_parameters(r#"[{"name": "web.pin", "string": "1.2.3"}]"#).unwrap();
 /// assert_eq!(parameters[0].string.as_deref(), Some("1.2.3"));

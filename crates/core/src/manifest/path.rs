@@ -12,7 +12,7 @@ use super::tree::Step;
 /// objects of that exact `kind` are searched. The value found must be a string scalar.
 ///
 /// ```
-/// use argocd_image_resolver::manifest::ImagePath;
+/// use argocd_image_resolver_core::manifest::ImagePath;
 /// let path: ImagePath = "MyKind:spec.containers[*].image".parse().unwrap();
 /// assert_eq!(path.kind(), Some("MyKind"));
 /// assert_eq!(path.to_string(), "MyKind:spec.containers[*].image");

@@ -48,7 +48,7 @@ const UNITS: [(&str, u64); 16] = [
 ];
 
 /// ```
-/// use argocd_image_resolver::size::ByteSize;
+/// use argocd_image_resolver_core::size::ByteSize;
 /// assert_eq!("64Mi".parse::<ByteSize>().unwrap(), ByteSize(64 << 20));
 /// ```
 impl FromStr for ByteSize {

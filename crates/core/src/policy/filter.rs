@@ -81,7 +81,7 @@ impl GoRegex {
     /// Compiles a Go regular expression.
     ///
     /// ```
-    /// use argocd_image_resolver::policy::filter::GoRegex;
+    /// use argocd_image_resolver_core::policy::filter::GoRegex;
     ///
     /// let re = GoRegex::new(r"^v\d+\.\d+$").unwrap();
     /// assert!(re.is_match("v1.25"));
@@ -917,7 +917,7 @@ impl Glob {
     /// Compiles a glob, checking all of it.
     ///
     /// ```
-    /// use argocd_image_resolver::policy::filter::Glob;
+    /// use argocd_image_resolver_core::policy::filter::Glob;
     ///
     /// let glob = Glob::parse("*-rc[0-9]").unwrap();
     /// assert!(glob.matches("1.2.0-rc1"));
@@ -1185,7 +1185,7 @@ impl Extract {
     /// not followed by a valid reference stays as it is.
     ///
     /// ```
-    /// use argocd_image_resolver::policy::filter::Extract;
+    /// use argocd_image_resolver_core::policy::filter::Extract;
     ///
     /// let extract = Extract::new(r"^main-[a-f0-9]+-(?P<ts>\d+)$", "$ts").unwrap();
     /// assert_eq!(extract.apply("main-3f2a1b0-1700000000").as_deref(), Some("1700000000"));
@@ -1206,7 +1206,7 @@ impl Extract {
     /// what was meant, and otherwise reported only as "not versions".
     ///
     /// ```
-    /// use argocd_image_resolver::policy::filter::Extract;
+    /// use argocd_image_resolver_core::policy::filter::Extract;
     ///
     /// assert!(Extract::checked(r"^(?P<ts>\d+)$", "$ts").is_ok());
     /// assert!(Extract::checked(r"^(\d+)$", "$nope").is_err());

@@ -41,7 +41,7 @@ impl TagName {
     /// Checks `name` against the tag grammar.
     ///
     /// ```
-    /// use argocd_image_resolver::tag::TagName;
+    /// use argocd_image_resolver_core::tag::TagName;
     /// assert!(TagName::new("v1.2.3").is_ok());
     /// assert!(TagName::new("x/../y").is_err());
     /// ```

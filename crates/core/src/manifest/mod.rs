@@ -7,7 +7,7 @@
 //! stays as the renderer printed it.
 //!
 //! ```
-//! use argocd_image_resolver::manifest::{scan, splice};
+//! use argocd_image_resolver_core::manifest::{scan, splice};
 //! let src = "kind: Pod\nspec:\n  containers:\n  - name: app\n    image: nginx:1.0  # pinned\n";
 //! let found = scan(src, &[]).unwrap();
 //! let edits = [found.images[0].replace("nginx:1.1")];

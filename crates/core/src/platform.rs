@@ -81,7 +81,7 @@ impl fmt::Display for Platform {
 /// Parses `os/arch` or `os/arch/variant`.
 ///
 /// ```
-/// use argocd_image_resolver::platform::Platform;
+/// use argocd_image_resolver_core::platform::Platform;
 /// let p: Platform = "linux/arm/v7".parse().unwrap();
 /// assert_eq!((p.os.as_str(), p.architecture.as_str(), p.variant.as_deref()), ("linux", "arm", Some("v7")));
 /// ```

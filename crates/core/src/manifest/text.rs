@@ -82,7 +82,7 @@ pub(crate) fn line_break_at(src: &str, at: usize) -> &'static str {
 /// How many line breaks `text` holds, as a YAML parser counts lines: `\r\n` once, a lone `\r` too.
 ///
 /// ```
-/// assert_eq!(argocd_image_resolver::manifest::line_breaks("a\r\nb\rc\nd"), 3);
+/// assert_eq!(argocd_image_resolver_core::manifest::line_breaks("a\r\nb\rc\nd"), 3);
 /// ```
 pub fn line_breaks(text: &str) -> usize {
     let b = text.as_bytes();

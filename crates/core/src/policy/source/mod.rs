@@ -93,9 +93,9 @@ use thiserror::Error;
 use super::Policy;
 use super::filter::FilterError;
 use super::strategy::StrategyError;
+use crate::credential_spec::CredentialSpec;
 use crate::image::{ImageRef, ImageRefError};
 use crate::platform::PlatformError;
-use crate::registry::credentials::CredentialSpec;
 use keys::{ENV_PREFIX, Key, Opt};
 pub use keys::{PREFIX, is_valid_alias};
 pub use parameters::{Parameter, parse_parameters};
@@ -252,8 +252,8 @@ pub enum SourceError {
 /// `Settings::default()` stands for an object without annotations.
 ///
 /// ```
-/// use argocd_image_resolver::image::ImageRef;
-/// use argocd_image_resolver::policy::source::{Action, Settings, find};
+/// use argocd_image_resolver_core::image::ImageRef;
+/// use argocd_image_resolver_core::policy::source::{Action, Settings, find};
 ///
 /// let annotations = [(
 ///     "argocd-image-updater.argoproj.io/image-list".to_string(),

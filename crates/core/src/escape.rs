@@ -33,7 +33,7 @@ pub fn is_unsafe(c: char) -> bool {
 }
 
 /// `c` as Rust writes it in a string literal: `\n`, `\t`, `\r`, `\0`, else `\u{202e}`.
-pub(crate) fn push_escaped(out: &mut String, c: char) {
+pub fn push_escaped(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
         '\t' => out.push_str("\\t"),
@@ -46,14 +46,14 @@ pub(crate) fn push_escaped(out: &mut String, c: char) {
 /// `text` with every [`is_unsafe`] character escaped (newlines too), and backslashes left as they are.
 ///
 /// ```
-/// use argocd_image_resolver::escape::escape;
+/// use argocd_image_resolver_core::escape::escape;
 /// assert_eq!(escape("a\u{202e}b\nc\0"), r"a\u{202e}b\nc\0");
 /// ```
 pub fn escape(text: &str) -> String {
     escape_except(text, |_| false)
 }
 
-pub(crate) fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> String {
+pub fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if is_unsafe(c) && !keep(c) {
@@ -69,7 +69,7 @@ pub(crate) fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> String {
 /// quoting a value in a one-paragraph message however long or hostile it is.
 ///
 /// ```
-/// use argocd_image_resolver::escape::shown;
+/// use argocd_image_resolver_core::escape::shown;
 /// assert_eq!(shown("a\u{202e}b", 10), r"a\u{202e}b");
 /// assert_eq!(shown("abcdef", 3), "abc… (6 characters)");
 /// ```

@@ -56,7 +56,7 @@ fn check(src: &str, edit: &Edit) -> Result<(), SpliceError> {
 /// When an edit's range is reversed, past the end or inside a character, or two edits conflict.
 ///
 /// ```
-/// use argocd_image_resolver::manifest::{splice, Edit};
+/// use argocd_image_resolver_core::manifest::{splice, Edit};
 /// let edits = [Edit { range: 7..8, text: "2".into() }, Edit { range: 0..0, text: "# x\n".into() }];
 /// assert_eq!(splice("image: 1", &edits).unwrap(), "# x\nimage: 2");
 /// ```
@@ -97,7 +97,7 @@ pub fn splice(src: &str, edits: &[Edit]) -> Result<String, SpliceError> {
 /// As [`splice`], and [`SpliceError::OutOfOrder`] when an edit starts before the previous one.
 ///
 /// ```
-/// use argocd_image_resolver::manifest::{splice_in_order, Edit};
+/// use argocd_image_resolver_core::manifest::{splice_in_order, Edit};
 /// let edits = [Edit { range: 0..0, text: "# x\n".into() }, Edit { range: 7..8, text: "2".into() }];
 /// assert_eq!(splice_in_order("image: 1", edits, 4).unwrap(), "# x\nimage: 2");
 /// ```
