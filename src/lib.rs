@@ -8,12 +8,13 @@
 //! `src/main.rs` only parses the command line and dispatches to [`cli`].
 
 pub use argocd_image_resolver_core::{
-    constraint, duration, escape, image, manifest, platform, policy, size, tag, version,
+    argo, constraint, duration, escape, image, manifest, platform, policy, size, tag, version,
 };
 
 pub mod cache;
 pub mod cli;
 pub mod generate;
+pub mod pipeline;
 pub mod process;
 pub mod registry;
 pub mod render;

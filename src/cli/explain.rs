@@ -61,14 +61,15 @@ use clap::Args;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::generate::{AppArgs, Argo, Planned, open_cache, rendered_and_planned};
+use super::generate::{AppArgs, open_cache};
 use super::resolve::CredentialReport;
 use super::{Failure, GlobalArgs, OutputFormat};
 use crate::cache::FileCache;
-use crate::generate::{self, AppContext, Decision, Outcome, Plan};
+use crate::generate::{self, Decision, Outcome, Plan};
 use crate::image::{self, ImageDefaults, ImageRef};
 use crate::manifest::Object;
-use crate::policy::source::{Action, Origin, PREFIX, Settings, SourceError, TrackedImage};
+use crate::pipeline::{self, Planned};
+use crate::policy::source::{Action, Origin, PREFIX, Settings, TrackedImage};
 use crate::policy::{Order, Policy, Strategy};
 use crate::registry::{CredentialSource, Registries};
 use crate::render::SourceFile;
@@ -97,23 +98,29 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     if let Some(dir) = args.dir.take() {
         args.app.source.app_dir = dir;
     }
-    let argo = Argo::from_env()?;
+    let request = super::generate::request()?;
     let (report, failures) = super::within_budget(global, "explain", async {
         let deadline = Instant::from_std(super::budget::deadline_after(
             std::time::Instant::now(),
             global.budget.saturating_sub(generate::OUTPUT_MARGIN),
         ));
-        let registries = super::generate::app_registries(global, &args.app, &argo)?;
-        let planned = rendered_and_planned(
-            &args.app,
-            &argo,
+        let settings = super::generate::settings(&args.app)?;
+        let dir = super::generate::app_dir(&args.app.source)?;
+        let registries = super::generate::app_registries(global, &args.app, &request, &settings)?;
+        let planned = pipeline::render_and_plan(
+            &request,
+            &settings,
+            &dir,
             registries.image_defaults(),
             deadline,
             false,
         )
-        .await?;
-        let app_wide = app_wide_settings(&planned.context)
-            .map_err(|e| Failure::Invalid(format!("{}{e}", argo.prefix())))?;
+        .await
+        .map_err(|e| super::generate::failure(&request, e))?;
+        let app_wide = planned
+            .context
+            .app_wide_settings()
+            .map_err(|e| Failure::Invalid(format!("{}{e}", request.prefix())))?;
         let mut warnings = planned.plan.warnings.clone();
         let cache = match open_cache(&args.app) {
             Ok(cache) => Some(cache),
@@ -154,19 +161,10 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         .and_then(|()| stdout.flush());
     Err(Failure::NoResult(format!(
         "{}{} image request(s) got no tag from the registry: {}",
-        argo.prefix(),
+        request.prefix(),
         failures.len(),
         failures.join("; ")
     )))
-}
-
-/// The app-wide settings layered as `generate::plan` layers them: the parameters, overridden by the plugin env.
-fn app_wide_settings(context: &AppContext) -> Result<Settings, SourceError> {
-    let parameters = match &context.parameters {
-        Some(json) if !json.trim().is_empty() => Settings::from_parameters_json(json)?,
-        _ => Settings::default(),
-    };
-    Ok(parameters.overridden_by(&Settings::from_env(context.env.iter().cloned())?))
 }
 
 /// The tracked images to ask a registry about, one per distinct request, in the order of first use.
@@ -1205,12 +1203,15 @@ spec:
         image: ghcr.io/o/web:1.0.0
 ";
         let context = AppContext {
-            parameters: Some(r#"[{"name": "web.pin", "string": "1.1.0"}]"#.into()),
-            env: vec![("ARGOCD_ENV_WEB_ALLOW_TAGS".into(), "regexp:^1".into())],
+            parameters: crate::policy::source::parse_parameters(
+                r#"[{"name": "web.pin", "string": "1.1.0"}]"#,
+            )
+            .unwrap(),
+            plugin_env: vec![("ARGOCD_ENV_WEB_ALLOW_TAGS".into(), "regexp:^1".into())],
             ..AppContext::default()
         };
         let plan = generate::plan(rendered, &context).unwrap();
-        let app_wide = app_wide_settings(&context).unwrap();
+        let app_wide = context.app_wide_settings().unwrap();
         let tracked = plan.images[0].tracked.as_ref().unwrap();
         let got: Vec<(String, Option<String>, String)> = origins(
             &plan.scan.objects[0],

@@ -7,6 +7,7 @@
 //! fails if any enters this crate's dependency tree or sources. Everything here is tested with tables in
 //! milliseconds.
 
+pub mod argo;
 pub mod constraint;
 pub mod credential_spec;
 pub mod duration;

@@ -9,11 +9,12 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::argo::ArgoRequest;
 use crate::credential_spec::SecretScope;
 use crate::image::{ImageDefaults, ImageRef};
 use crate::manifest::{self, Edit, ImagePath, Scan};
 use crate::policy::Strategy;
-use crate::policy::source::{self, Settings, SourceError, TrackedImage};
+use crate::policy::source::{self, Parameter, Settings, SourceError, TrackedImage};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -26,10 +27,10 @@ pub const RESOLVED_ANNOTATION: &str = "argocd-image-resolver/images";
 pub struct AppContext {
     /// `ARGOCD_APP_NAME`, for messages.
     pub name: Option<String>,
-    /// `ARGOCD_APP_PARAMETERS`: the Application's plugin parameters as JSON.
-    pub parameters: Option<String>,
-    /// The process environment; `ARGOCD_ENV_*` entries are the Application's plugin env.
-    pub env: Vec<(String, String)>,
+    /// `ARGOCD_APP_PARAMETERS`: the Application's plugin parameters.
+    pub parameters: Vec<Parameter>,
+    /// The Application's plugin env (`ARGOCD_ENV_*`; other variables are ignored).
+    pub plugin_env: Vec<(String, String)>,
     /// Extra places images live in custom resources.
     pub extra_paths: Vec<ImagePath>,
     /// How image references name registries (registries.conf's `default` and `defaultns`).
@@ -38,7 +39,32 @@ pub struct AppContext {
     pub secret_scope: Option<SecretScope>,
 }
 
-#[derive(Debug, Error)]
+impl AppContext {
+    /// What Argo CD's request says about the application; the rest (extra paths, image defaults, secret scope)
+    /// is the operator's and set by the caller.
+    pub fn for_request(request: &ArgoRequest) -> AppContext {
+        AppContext {
+            name: request.app_name.clone(),
+            parameters: request.parameters.clone(),
+            plugin_env: request.plugin_env.clone(),
+            ..AppContext::default()
+        }
+    }
+
+    /// The policy keys the Application sets for all its images: its parameters, overridden key by key by its
+    /// plugin env. Each object's own annotations are overridden by these.
+    ///
+    /// # Errors
+    ///
+    /// A parameter or variable whose value has the wrong type, or a key set twice in the plugin env.
+    pub fn app_wide_settings(&self) -> Result<Settings, SourceError> {
+        let parameters = Settings::from_parameters(self.parameters.clone())?;
+        let env = Settings::from_env(self.plugin_env.iter().cloned())?;
+        Ok(parameters.overridden_by(&env))
+    }
+}
+
+#[derive(Clone, Debug, Error)]
 pub enum GenerateError {
     #[error("cannot read the rendered manifests: {0}")]
     Scan(#[from] manifest::ScanError),
@@ -143,15 +169,9 @@ pub fn plan_until(
     stop: &mut dyn FnMut() -> bool,
 ) -> Result<Plan, GenerateError> {
     let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
-    let parameters = match &app.parameters {
-        Some(json) if !json.trim().is_empty() => {
-            Settings::from_parameters_json(json).map_err(|e| GenerateError::Policy(Box::new(e)))?
-        }
-        _ => Settings::default(),
-    };
-    let env = Settings::from_env(app.env.iter().cloned())
+    let app_wide = app
+        .app_wide_settings()
         .map_err(|e| GenerateError::Policy(Box::new(e)))?;
-    let app_wide = parameters.overridden_by(&env);
     let mut plan = Plan {
         images: Vec::with_capacity(scan.images.len()),
         warnings: Vec::new(),
@@ -445,7 +465,7 @@ mod tests {
         let parameters = r#"[{"name":"image-list","string":"a=docker.io/my.org/app"},
             {"name":"a.kustomize.image-name","string":"other/app"},{"name":"a.pin","string":"1.1.0"}]"#;
         let app = AppContext {
-            parameters: Some(parameters.to_owned()),
+            parameters: source::parse_parameters(parameters).unwrap(),
             ..AppContext::default()
         };
         let plan = plan(rendered, &app).unwrap();
@@ -469,7 +489,7 @@ mod tests {
             r#"[{{"name":"image-list","string":"a=reg.example/a"}},{{"name":"a.pin","string":"{pin}"}}]"#
         );
         let app = AppContext {
-            parameters: Some(parameters),
+            parameters: source::parse_parameters(&parameters).unwrap(),
             ..AppContext::default()
         };
         let plan = plan(rendered, &app)?;

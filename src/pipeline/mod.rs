@@ -1,0 +1,309 @@
+//! One Application through render → plan → resolve → apply within a deadline: what `generate`, `parameters` and
+//! `explain` call (and the daemon will), so that each decision is made in one place. The commands only build the
+//! inputs from their flags and present the result.
+//!
+//! The steps are separate functions because the commands stop at different places: `explain` plans and then
+//! resolves with a report of every request, `parameters` resolves and announces, `generate` applies.
+
+mod options;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use thiserror::Error;
+use tokio::time::Instant;
+
+pub use options::{RenderSettings, RequestError, render_options, source_options};
+
+use crate::argo::ArgoRequest;
+use crate::generate::{self, AppContext, GenerateError, Plan, Resolutions};
+use crate::image::ImageDefaults;
+use crate::manifest::{ImagePath, ScanError};
+use crate::process::ProcessError;
+use crate::registry::Registries;
+use crate::registry::credentials::SecretScope;
+use crate::render::{self, RenderError, SourceFile};
+use crate::resolver::RegistryCache;
+
+/// The operator's settings for every Application (flags and `IMAGE_RESOLVER_*`), validated.
+#[derive(Clone, Debug, Default)]
+pub struct AppSettings {
+    pub render: RenderSettings,
+    /// Extra places images live in custom resources (`--image-paths`).
+    pub extra_paths: Vec<ImagePath>,
+    /// Namespaces whose pull secrets every Application may use (`--pull-secret-namespaces`).
+    pub shared_secret_namespaces: Vec<String>,
+}
+
+impl AppSettings {
+    /// Which namespaces' pull secrets the Application of `request` may use: its destination namespace's and the
+    /// operator's shared ones.
+    pub fn secret_scope(&self, request: &ArgoRequest) -> SecretScope {
+        SecretScope::new(
+            request.namespace.clone(),
+            self.shared_secret_namespaces.clone(),
+        )
+    }
+}
+
+/// The rendered text, where each stretch of it came from, the context it was planned with, and the plan:
+/// everything before a registry is asked.
+pub struct Planned {
+    pub rendered: String,
+    pub sources: Vec<SourceFile>,
+    pub context: AppContext,
+    pub plan: Plan,
+}
+
+/// Why an Application could not go through the pipeline. Shown after the application's prefix (except
+/// [`PipelineError::AppDir`], which is the operator's); [`PipelineError::is_invalid_input`] tells the
+/// Application's fault (exit 2) from the tools' and registries' (exit 1).
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error("cannot open the application directory {}: {source}", dir.display())]
+    AppDir { dir: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("{}", render_message(.0))]
+    Render(RenderError),
+    /// The stream or its policies are wrong (or planning ran out of time); `located` names the source file of a
+    /// YAML error when the stream was joined from files.
+    #[error("{located}")]
+    Plan {
+        error: Box<GenerateError>,
+        located: String,
+    },
+    /// An image no registry answered for and nothing was resolved before.
+    #[error("{0}")]
+    Resolve(Box<GenerateError>),
+    #[error("{0}")]
+    Apply(Box<GenerateError>),
+}
+
+impl PipelineError {
+    /// Whether the Application's own source, parameters or request are at fault (rather than a tool, a
+    /// registry, the file system or the clock).
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            PipelineError::AppDir { .. } | PipelineError::Request(_) => true,
+            PipelineError::Render(e) => !matches!(
+                e,
+                RenderError::KustomizeNotFound
+                    | RenderError::SymlinkCheckTimedOut { .. }
+                    | RenderError::Read { .. }
+                    | RenderError::HelmHome { .. }
+                    | RenderError::TimedOut { .. }
+                    | RenderError::Process(
+                        ProcessError::NotFound { .. }
+                            | ProcessError::Spawn { .. }
+                            | ProcessError::TimedOut { .. }
+                            | ProcessError::Output { .. },
+                    )
+            ),
+            PipelineError::Plan { error, .. } => !error.is_out_of_time(),
+            PipelineError::Resolve(_) => false,
+            // A stream whose anchors would make an edit change more than the image is the source's to fix.
+            PipelineError::Apply(e) => {
+                matches!(**e, GenerateError::Annotate(_) | GenerateError::Replace(_))
+            }
+        }
+    }
+
+    /// Whether the deadline ran out while planning.
+    pub fn is_out_of_time(&self) -> bool {
+        matches!(self, PipelineError::Plan { error, .. } if error.is_out_of_time())
+    }
+}
+
+/// A values file's trouble is the `values-files` parameter's.
+fn render_message(error: &RenderError) -> String {
+    match error {
+        RenderError::ValuesFileOutside { .. } | RenderError::ValuesFileMissing { .. } => {
+            format!("parameter values-files: {error}")
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// The application directory, resolved: everything the repository may reach is judged against it.
+pub fn app_dir(dir: &Path) -> Result<PathBuf, PipelineError> {
+    std::fs::canonicalize(dir).map_err(|source| PipelineError::AppDir {
+        dir: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// `init`: prepares the source in `dir` (builds a Helm chart's missing dependencies).
+pub async fn init(
+    request: &ArgoRequest,
+    dir: &Path,
+    deadline: std::time::Instant,
+) -> Result<(), PipelineError> {
+    let options = source_options(request, dir)?;
+    render::init(dir, &options, deadline)
+        .await
+        .map_err(PipelineError::Render)
+}
+
+/// Renders the application in `dir` (after `init` when `prepare`) and plans its images.
+pub async fn render_and_plan(
+    request: &ArgoRequest,
+    settings: &AppSettings,
+    dir: &Path,
+    image_defaults: ImageDefaults,
+    deadline: Instant,
+    prepare: bool,
+) -> Result<Planned, PipelineError> {
+    let options = render_options(request, &settings.render, dir)?;
+    if prepare {
+        render::init(dir, &options, deadline.into_std())
+            .await
+            .map_err(PipelineError::Render)?;
+    }
+    let rendered = render::render(dir, &options, deadline.into_std())
+        .await
+        .map_err(PipelineError::Render)?;
+    let context = AppContext {
+        extra_paths: settings.extra_paths.clone(),
+        image_defaults,
+        secret_scope: Some(settings.secret_scope(request)),
+        ..AppContext::for_request(request)
+    };
+    // Scanning a large stream is CPU work no async timeout interrupts: the plan asks the clock itself.
+    let stop_at = deadline.into_std();
+    let plan = generate::plan_until(&rendered.output, &context, &mut || {
+        std::time::Instant::now() >= stop_at
+    })
+    .map_err(|error| PipelineError::Plan {
+        located: located(&error, &rendered.sources),
+        error: Box::new(error),
+    })?;
+    Ok(Planned {
+        rendered: rendered.output,
+        sources: rendered.sources,
+        context,
+        plan,
+    })
+}
+
+/// Everything up to resolved tags: render and plan (after `init` when `prepare`), then every tracked image
+/// resolved through `cache`, all before `deadline`. Failed requests are in the resolutions, for the caller to
+/// decide: `generate` fails on the first, `parameters` announces without a value.
+pub async fn render_and_resolve(
+    request: &ArgoRequest,
+    settings: &AppSettings,
+    dir: &Path,
+    registries: &Arc<Registries>,
+    cache: Option<&RegistryCache>,
+    deadline: Instant,
+    prepare: bool,
+) -> Result<(Planned, Resolutions), PipelineError> {
+    let planned = render_and_plan(
+        request,
+        settings,
+        dir,
+        registries.image_defaults(),
+        deadline,
+        prepare,
+    )
+    .await?;
+    let resolutions = generate::resolve_plan(&planned.plan, registries, cache, deadline).await;
+    Ok((planned, resolutions))
+}
+
+/// The manifests to hand Argo CD: the rendered text with every tracked image resolved, or the first request that
+/// has no answer at all (rendering the old tag silently would look like success).
+pub fn apply(planned: &Planned, resolutions: &Resolutions) -> Result<String, PipelineError> {
+    if let Some(failure) = resolutions.failures.first() {
+        return Err(PipelineError::Resolve(Box::new(failure.clone())));
+    }
+    generate::apply(&planned.rendered, &planned.plan, resolutions)
+        .map_err(|e| PipelineError::Apply(Box::new(e)))
+}
+
+/// `error`'s message, with a YAML error located in the file it came from (`b.yaml at line 3`) when the stream was
+/// joined from files, rather than in the joined stream ("document 2 at line 11"); for a rendered template, the
+/// template is named beside the stream's position.
+fn located(error: &GenerateError, sources: &[SourceFile]) -> String {
+    let GenerateError::Scan(ScanError::Yaml {
+        line,
+        column,
+        message,
+        ..
+    }) = error
+    else {
+        return error.to_string();
+    };
+    match SourceFile::locate(sources, *line) {
+        Some((source, Some(file_line))) => format!(
+            "invalid yaml in {} at line {file_line}, column {column}: {message}",
+            source.path
+        ),
+        Some((source, None)) => format!("{error} (rendered from {})", source.path),
+        None => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_errors_are_located_in_their_file() {
+        let error = |line| {
+            GenerateError::Scan(ScanError::Yaml {
+                document: 1,
+                line,
+                column: 3,
+                message: "bad".into(),
+            })
+        };
+        let plain = [
+            SourceFile {
+                path: "a.yaml".into(),
+                first_line: 1,
+                verbatim: true,
+            },
+            SourceFile {
+                path: "sub/b.yaml".into(),
+                first_line: 8,
+                verbatim: true,
+            },
+        ];
+        let helm = [SourceFile {
+            path: "c/templates/x.yaml".into(),
+            first_line: 2,
+            verbatim: false,
+        }];
+        for (name, line, sources, want) in [
+            (
+                "regression: the second file, not 'document 2 at line 11' of the stream",
+                11,
+                &plain[..],
+                "invalid yaml in sub/b.yaml at line 4, column 3: bad",
+            ),
+            (
+                "the first file",
+                2,
+                &plain[..],
+                "invalid yaml in a.yaml at line 2, column 3: bad",
+            ),
+            (
+                "a template: the stream's position and the template",
+                5,
+                &helm[..],
+                "cannot read the rendered manifests: invalid yaml in document 2 at line 5, column 3: bad (rendered \
+                 from c/templates/x.yaml)",
+            ),
+            (
+                "no sources (kustomize)",
+                5,
+                &[][..],
+                "cannot read the rendered manifests: invalid yaml in document 2 at line 5, column 3: bad",
+            ),
+        ] {
+            assert_eq!(located(&error(line), sources), want, "{name}");
+        }
+    }
+}
