@@ -221,6 +221,90 @@ async fn failures_carry_argv_status_and_stderr() {
     }
 }
 
+/// `output` hands back how a run ended, failures included (credential helpers answer "not found" on stdout with a
+/// non-zero exit); `stdin` feeds the program and closes its input; `discard_stderr` keeps stderr out entirely.
+#[tokio::test]
+async fn output_returns_any_exit_with_the_input_fed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let more_than_a_pipe_holds = "x".repeat(1 << 20);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        bool,
+        i32,
+        &'a str,
+        &'a str,
+    );
+    let cases: [Case; 5] = [
+        (
+            "no input: stdin is empty",
+            "cat; echo done; echo err >&2",
+            None,
+            true,
+            0,
+            "done\n",
+            "err\n",
+        ),
+        (
+            "input read to its end",
+            "echo \"[$(cat)]\"",
+            Some("ghcr.io"),
+            true,
+            0,
+            "[ghcr.io]\n",
+            "",
+        ),
+        (
+            "failure with stdout",
+            "cat >/dev/null; echo 'credentials not found'; echo why >&2; exit 1",
+            Some("x"),
+            true,
+            1,
+            "credentials not found\n",
+            "why\n",
+        ),
+        (
+            "stderr discarded",
+            "echo secret >&2; echo out",
+            None,
+            false,
+            0,
+            "out\n",
+            "",
+        ),
+        // More input than a pipe holds, never read: the exit status decides, not the broken pipe.
+        (
+            "input ignored",
+            "exit 2",
+            Some(&more_than_a_pipe_holds),
+            true,
+            2,
+            "",
+            "",
+        ),
+    ];
+    for (name, body, input, keep_stderr, code, stdout, stderr) in cases {
+        let path = fake_tool(&bin, "tool", body);
+        let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+        let mut command = tool.command();
+        if let Some(input) = input {
+            command = command.stdin(input);
+        }
+        if !keep_stderr {
+            command = command.discard_stderr();
+        }
+        let got = command
+            .output(generous_deadline())
+            .await
+            .unwrap_or_else(|e| panic!("case {name}: {e}"));
+        assert_eq!(got.status.code(), Some(code), "case {name}");
+        assert_eq!(String::from_utf8_lossy(&got.stdout), stdout, "case {name}");
+        assert_eq!(String::from_utf8_lossy(&got.stderr), stderr, "case {name}");
+    }
+}
+
 #[tokio::test]
 async fn start_failure_names_the_command() {
     let tmp = tempfile::tempdir().unwrap();

@@ -38,10 +38,10 @@
 //! single read, so an `ext:` script runs once however many renders ask at the same time.
 
 mod dockerconfig;
-mod exec;
 mod files;
 mod gcp;
 mod options;
+mod programs;
 mod spec;
 
 use std::collections::HashMap;
@@ -405,7 +405,7 @@ impl CredentialStore {
                 )
             }
             SpecSource::Ext { script } => (
-                self.run_ext(script).await?,
+                programs::run_ext(options, script).await?,
                 source("ext", script.display().to_string()),
             ),
             SpecSource::PullSecret { namespace, name } => {
@@ -463,44 +463,6 @@ impl CredentialStore {
             .ok_or_else(|| CredentialError::NoPullSecretsDir {
                 spec: spec.to_string(),
             })
-    }
-
-    async fn run_ext(&self, script: &Path) -> Result<Credential, CredentialError> {
-        let options = &self.inner.options;
-        let finished = exec::run(
-            script,
-            &[],
-            None,
-            options.search_path.as_deref(),
-            options.command_timeout,
-        )
-        .await
-        .map_err(|failure| match failure {
-            exec::RunFailure::Spawn(source) | exec::RunFailure::Io(source) => {
-                CredentialError::ScriptRun {
-                    path: script.to_path_buf(),
-                    source,
-                }
-            }
-            exec::RunFailure::Timeout => CredentialError::ScriptTimeout {
-                path: script.to_path_buf(),
-                timeout: options.command_timeout,
-            },
-        })?;
-        if !finished.status.success() {
-            return Err(CredentialError::ScriptFailed {
-                path: script.to_path_buf(),
-                status: finished.status,
-            });
-        }
-        let (username, password) = std::str::from_utf8(&finished.stdout)
-            .ok()
-            .and_then(|out| out.lines().rev().find(|line| !line.trim().is_empty()))
-            .and_then(spec::parse_user_pass)
-            .ok_or_else(|| CredentialError::ScriptOutput {
-                path: script.to_path_buf(),
-            })?;
-        Ok(Credential::Basic { username, password })
     }
 
     /// Sources 2–5. `ttl_end` is when a file- or helper-based credential is looked up again.
@@ -566,10 +528,14 @@ impl CredentialStore {
         };
         let config = dockerconfig::DockerConfig::parse(&bytes, path)?;
         if let Some(helper) = config.helper_for(registry) {
-            return Ok(match self.run_helper(helper, registry, path, true).await? {
-                Some(found) => DockerConfigAnswer::Found(found),
-                None => DockerConfigAnswer::HelperHasNone,
-            });
+            return Ok(
+                match programs::run_helper(&self.inner.options, helper, registry, path, true)
+                    .await?
+                {
+                    Some(found) => DockerConfigAnswer::Found(found),
+                    None => DockerConfigAnswer::HelperHasNone,
+                },
+            );
         }
         if let Some(credential) = config.auth_for(registry, path)? {
             return Ok(DockerConfigAnswer::Found((
@@ -578,82 +544,12 @@ impl CredentialStore {
             )));
         }
         if let Some(store) = config.creds_store()
-            && let Some(found) = self.run_helper(store, registry, path, false).await?
+            && let Some(found) =
+                programs::run_helper(&self.inner.options, store, registry, path, false).await?
         {
             return Ok(DockerConfigAnswer::Found(found));
         }
         Ok(DockerConfigAnswer::Nothing)
-    }
-
-    /// Runs `docker-credential-<name> get`. A missing helper is an error for a `credHelpers` entry (`required`),
-    /// but only a warning for `credsStore`: configs copied from a workstation often name `desktop` or `osxkeychain`.
-    async fn run_helper(
-        &self,
-        name: &str,
-        registry: &str,
-        config: &Path,
-        required: bool,
-    ) -> Result<Option<Found>, CredentialError> {
-        let options = &self.inner.options;
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return Err(CredentialError::HelperName {
-                name: name.to_string(),
-                config: config.to_path_buf(),
-            });
-        }
-        let helper = format!("docker-credential-{name}");
-        let Some(program) = exec::find_executable(&helper, options.search_path.as_deref()).await
-        else {
-            if required {
-                return Err(CredentialError::HelperNotFound {
-                    helper,
-                    registry: registry.to_string(),
-                    config: config.to_path_buf(),
-                });
-            }
-            tracing::warn!(%helper, config = %config.display(), "credsStore helper is not on PATH; ignoring it");
-            return Ok(None);
-        };
-        let server_url = dockerconfig::helper_server_url(registry);
-        let finished = exec::run(
-            &program,
-            &["get"],
-            Some(server_url.as_bytes()),
-            options.search_path.as_deref(),
-            options.command_timeout,
-        )
-        .await
-        .map_err(|failure| match failure {
-            exec::RunFailure::Spawn(source) | exec::RunFailure::Io(source) => {
-                CredentialError::HelperRun {
-                    path: program.clone(),
-                    source,
-                }
-            }
-            exec::RunFailure::Timeout => CredentialError::HelperTimeout {
-                helper: helper.clone(),
-                timeout: options.command_timeout,
-            },
-        })?;
-        if !finished.status.success() {
-            // The protocol's "nothing stored for this server" answer, which the docker CLI treats as anonymous.
-            if String::from_utf8_lossy(&finished.stdout).trim()
-                == "credentials not found in native keychain"
-            {
-                return Ok(None);
-            }
-            return Err(CredentialError::HelperFailed {
-                helper,
-                registry: registry.to_string(),
-                status: finished.status,
-            });
-        }
-        let credential = dockerconfig::parse_helper_reply(&finished.stdout, &helper)?;
-        Ok(credential.map(|credential| (credential, source("credential-helper", helper))))
     }
 }
 
