@@ -15,7 +15,8 @@
 //!    with an `auths` entry for the registry (layout below).
 //! 3. **Docker `config.json`** in `--docker-config`: a `credHelpers` entry for the registry (its answer is final
 //!    for this file, as in the docker CLI), else an `auths` entry holding a credential, else `credsStore`.
-//! 4. **GCP metadata server**, for `gcr.io`, `*.gcr.io` and `*-docker.pkg.dev` only: an access token used as
+//! 4. **Providers**, each for the registries it recognises by host, in order (`provider.rs`). Today only the GCP
+//!    metadata server, for `gcr.io`, `*.gcr.io` and `*-docker.pkg.dev`: an access token used as
 //!    `oauth2accesstoken:<token>`. No server (outside GCP) means anonymous, remembered for a while.
 //! 5. Anonymous: `Ok(None)`.
 //!
@@ -42,6 +43,7 @@ mod files;
 mod gcp;
 mod options;
 mod programs;
+mod provider;
 mod spec;
 
 use std::collections::HashMap;
@@ -250,7 +252,8 @@ pub struct CredentialStore {
 
 struct Inner {
     options: CredentialOptions,
-    gcp: Option<gcp::GcpMetadata>,
+    /// Sources tied to registry families (GCP), asked in order after the files.
+    providers: Vec<Box<dyn provider::CredentialProvider>>,
     slots: Mutex<HashMap<SlotKey, Slot>>,
 }
 
@@ -278,18 +281,18 @@ fn source(kind: &'static str, name: impl Into<String>) -> CredentialSource {
 impl CredentialStore {
     /// Cheap: nothing is read and no program runs until the first lookup.
     pub fn new(options: CredentialOptions) -> CredentialStore {
-        let gcp = options.gcp_metadata_host.clone().map(|host| {
-            gcp::GcpMetadata::new(gcp::MetadataSettings {
-                host,
-                connect_timeout: options.metadata_connect_timeout,
-                timeout: options.metadata_timeout,
-                retry_after: options.metadata_retry_after,
-            })
-        });
+        let providers = provider::providers(&options);
+        CredentialStore::with_providers(options, providers)
+    }
+
+    fn with_providers(
+        options: CredentialOptions,
+        providers: Vec<Box<dyn provider::CredentialProvider>>,
+    ) -> CredentialStore {
         CredentialStore {
             inner: Arc::new(Inner {
+                providers,
                 options,
-                gcp,
                 slots: Mutex::new(HashMap::new()),
             }),
         }
@@ -371,7 +374,8 @@ impl CredentialStore {
     }
 
     /// Forgets everything cached for `registry` (after it answered 401), so the next lookup reads the sources
-    /// again. For a Google registry this includes the metadata token, which all Google registries share.
+    /// again, and has every provider serving it forget its own cache (for a Google registry the metadata token,
+    /// which all Google registries share).
     pub fn invalidate(&self, registry: &str) {
         let registry = normalize_registry(registry);
         self.inner
@@ -379,10 +383,8 @@ impl CredentialStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(r, _), _| *r != registry);
-        if gcp::is_gcp_registry(&registry)
-            && let Some(gcp) = &self.inner.gcp
-        {
-            gcp.forget_token();
+        for provider in self.providers_for(&registry) {
+            provider.invalidate(&registry);
         }
     }
 
@@ -493,20 +495,26 @@ impl CredentialStore {
                 DockerConfigAnswer::HelperHasNone | DockerConfigAnswer::Nothing => {}
             }
         }
-        if let Some(gcp) = &self.inner.gcp
-            && gcp::is_gcp_registry(registry)
-            && let Some((token, until)) = gcp.token(options.clock.as_ref()).await?
-        {
-            return Ok(Some(ResolvedCredential {
-                credential: Credential::Basic {
-                    username: "oauth2accesstoken".to_string(),
-                    password: token,
-                },
-                source: source("gcp-metadata", gcp.endpoint()),
-                expires_at: Some(until),
-            }));
+        for provider in self.providers_for(registry) {
+            if let Some(found) = provider
+                .credential(registry, options.clock.as_ref())
+                .await?
+            {
+                return Ok(Some(found));
+            }
         }
         Ok(None)
+    }
+
+    fn providers_for<'a>(
+        &'a self,
+        registry: &'a str,
+    ) -> impl Iterator<Item = &'a dyn provider::CredentialProvider> {
+        self.inner
+            .providers
+            .iter()
+            .map(Box::as_ref)
+            .filter(move |provider| provider.applies_to(registry))
     }
 
     async fn read_docker_config(
@@ -563,7 +571,142 @@ enum DockerConfigAnswer {
 
 #[cfg(test)]
 mod tests {
+    use super::provider::{CredentialProvider, ProviderFuture};
     use super::*;
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    /// A provider for fixed hosts that records what it was asked; `answer` is its user name, or `None`.
+    struct FakeProvider {
+        name: &'static str,
+        hosts: &'static [&'static str],
+        answer: Option<&'static str>,
+        log: Log,
+    }
+
+    impl CredentialProvider for FakeProvider {
+        fn applies_to(&self, registry: &str) -> bool {
+            self.hosts.contains(&registry)
+        }
+
+        fn credential<'a>(
+            &'a self,
+            registry: &'a str,
+            _clock: &'a dyn Clock,
+        ) -> ProviderFuture<'a> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} get {registry}", self.name));
+            Box::pin(async move {
+                Ok(self.answer.map(|user| ResolvedCredential {
+                    credential: Credential::Basic {
+                        username: user.to_string(),
+                        password: Secret::new("pw"),
+                    },
+                    source: source("fake", self.name),
+                    expires_at: None,
+                }))
+            })
+        }
+
+        fn invalidate(&self, registry: &str) {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} invalidate {registry}", self.name));
+        }
+    }
+
+    /// `first` serves a.io and shared.io but has nothing; `second` serves shared.io and b.io.
+    fn store_with_fakes(log: &Log) -> CredentialStore {
+        let fake = |name, hosts, answer| -> Box<dyn CredentialProvider> {
+            Box::new(FakeProvider {
+                name,
+                hosts,
+                answer,
+                log: log.clone(),
+            })
+        };
+        CredentialStore::with_providers(
+            CredentialOptions::default(),
+            vec![
+                fake("first", &["a.io", "shared.io"], None),
+                fake("second", &["shared.io", "b.io"], Some("robot")),
+            ],
+        )
+    }
+
+    #[tokio::test]
+    async fn providers_are_asked_in_order_for_their_registries_only() {
+        let cases: [(&str, &str, Option<&str>, &[&str]); 4] = [
+            ("first has none", "a.io", None, &["first get a.io"]),
+            (
+                "second answers after first",
+                "shared.io",
+                Some("second"),
+                &["first get shared.io", "second get shared.io"],
+            ),
+            (
+                "only second applies",
+                "b.io",
+                Some("second"),
+                &["second get b.io"],
+            ),
+            ("none applies", "other.io", None, &[]),
+        ];
+        for (name, registry, want, asked) in cases {
+            let log = Log::default();
+            let got = store_with_fakes(&log)
+                .credential_for(registry, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                got.map(|g| g.source.name),
+                want.map(str::to_string),
+                "{name}"
+            );
+            assert_eq!(*log.lock().unwrap(), asked, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn invalidate_reaches_the_providers_of_the_registry_only() {
+        let cases: [(&str, &str, &[&str]); 3] = [
+            (
+                "both apply",
+                "shared.io",
+                &["first invalidate shared.io", "second invalidate shared.io"],
+            ),
+            ("one applies", "b.io", &["second invalidate b.io"]),
+            ("none applies", "other.io", &[]),
+        ];
+        for (name, registry, want) in cases {
+            let log = Log::default();
+            store_with_fakes(&log).invalidate(registry);
+            assert_eq!(*log.lock().unwrap(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn gcp_is_the_first_provider_when_a_metadata_host_is_set() {
+        let cases = [
+            ("no metadata host", None, 0),
+            ("metadata host", Some("127.0.0.1:1"), 1),
+        ];
+        for (name, host, want) in cases {
+            let providers = provider::providers(&CredentialOptions {
+                gcp_metadata_host: host.map(str::to_string),
+                ..CredentialOptions::default()
+            });
+            assert_eq!(providers.len(), want, "{name}");
+            assert_eq!(
+                providers.first().map(|p| p.applies_to("gcr.io")),
+                host.map(|_| true),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn resolved_credentials_hide_their_secret() {
