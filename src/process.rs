@@ -432,11 +432,16 @@ impl ToolCommand {
         let status = status.map_err(output_error)?;
         let stdout = joined(out).map_err(output_error)?;
         let stderr = joined(err).map_err(output_error)?;
-        // The program has exited, so the writer is done or failing with a broken pipe: this does not wait long.
-        joined(stdin.await).map_err(|source| ProcessError::Input {
-            command: command.clone(),
-            source,
-        })?;
+        // A writer still blocked means a process left behind holds stdin without reading it: the program itself
+        // exited, and is judged by its exit status, so the rest of the input is dropped rather than waited for.
+        if stdin.is_finished() {
+            joined(stdin.await).map_err(|source| ProcessError::Input {
+                command: command.clone(),
+                source,
+            })?;
+        } else {
+            stdin.abort();
+        }
         tracing::debug!(%command, elapsed = ?started.elapsed(), %status, "finished");
         Ok(Completed {
             status,

@@ -305,6 +305,46 @@ async fn output_returns_any_exit_with_the_input_fed() {
     }
 }
 
+/// A process the program leaves behind holding stdin unread must not keep the run waiting to write the rest of
+/// the input: the program exited, and the run ends with it.
+#[tokio::test]
+async fn input_left_unread_by_a_leftover_process_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().join("holder.pid");
+    let path = fake_tool(
+        &tmp.path().join("bin"),
+        "tool",
+        &format!(
+            "exec 3<&0\n/bin/sleep 300 <&3 >/dev/null 2>&1 &\necho $! > '{}'\necho done",
+            pid_file.display()
+        ),
+    );
+    // (A background command's stdin is /dev/null unless redirected from a saved descriptor, hence fd 3.)
+    let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+    let got = tool
+        .command()
+        .stdin("x".repeat(1 << 20))
+        .output(generous_deadline())
+        .await
+        .unwrap();
+    let holder: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Waiting for the input to be written would have meant waiting for the holder to end.
+    let holder_ran_on = !process_ended(holder as u32);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(holder),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(holder_ran_on, "the run waited for the holder of stdin");
+    assert_eq!(
+        (got.status.code(), got.stdout),
+        (Some(0), b"done\n".to_vec())
+    );
+}
+
 #[tokio::test]
 async fn start_failure_names_the_command() {
     let tmp = tempfile::tempdir().unwrap();
