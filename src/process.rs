@@ -1,9 +1,11 @@
-//! The one runner of external programs (kustomize, kubectl, helm): argument vector, sanitised environment, deadline.
+//! The one runner of external programs (kustomize, kubectl, helm, credential helpers and `ext:` scripts): argument
+//! vector, caller-chosen environment, deadline.
 //!
-//! Every program is located once ([`Tool::locate`]), run without a shell, with stdin closed, output captured and
-//! only the environment variables it is given ([`Env`]): the sidecar's own environment holds registry credentials,
-//! and a tool's stderr ends up in the Argo CD UI. Each child leads its own process group, so that on a deadline the
-//! whole tree (helm plugins, kustomize's helm, shell wrappers) is stopped, not just the first process.
+//! Every program is located once ([`Tool::locate`], [`Tool::find`]), run without a shell, with stdin closed or fed
+//! a given input, output captured and only the environment variables it is given ([`Env`]): the sidecar's own
+//! environment holds registry credentials, and a tool's stderr ends up in the Argo CD UI. Each child leads its own
+//! process group, so that on a deadline the whole tree (helm plugins, kustomize's helm, shell wrappers, a helper's
+//! forked children) is stopped, not just the first process.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::size::ByteSize;
@@ -60,6 +62,9 @@ pub enum ProcessError {
 
     #[error("cannot read the output of `{command}`: {source}")]
     Output { command: String, source: io::Error },
+
+    #[error("cannot write the input of `{command}`: {source}")]
+    Input { command: String, source: io::Error },
 
     #[error("`{command}` printed more than {limit} on stdout and was stopped")]
     OutputTooLarge { command: String, limit: ByteSize },
@@ -163,15 +168,22 @@ impl Tool {
                     value: value.to_string_lossy().into_owned(),
                 });
         }
-        find_in_path(OsStr::new(name), search_path)
-            .map(Tool::at)
-            .ok_or_else(|| ProcessError::NotFound {
-                tool: name.to_owned(),
-                override_var: override_var.to_owned(),
-            })
+        Tool::find(name, env).ok_or_else(|| ProcessError::NotFound {
+            tool: name.to_owned(),
+            override_var: override_var.to_owned(),
+        })
     }
 
-    fn at(path: PathBuf) -> Tool {
+    /// Finds `name` on `env`'s `PATH` only (no override variable), with [`Tool::locate`]'s rules: for programs
+    /// named by configuration (`docker-credential-*`), whose absence the caller reports in its own words.
+    pub fn find(name: &str, env: &Env) -> Option<Tool> {
+        find_in_path(OsStr::new(name), env.get("PATH")).map(Tool::at)
+    }
+
+    /// The program at `path` as given, not looked up (an `ext:` script): a missing or non-executable file is
+    /// reported by the run, as [`ProcessError::Spawn`].
+    pub fn at(path: impl Into<PathBuf>) -> Tool {
+        let path = path.into();
         let name = path.file_name().map_or_else(
             || path.to_string_lossy().into_owned(),
             |n| n.to_string_lossy().into_owned(),
@@ -196,6 +208,8 @@ impl Tool {
             dir: None,
             env: Env::new(),
             max_stdout: None,
+            stdin: None,
+            keep_stderr: true,
         }
     }
 }
@@ -220,6 +234,18 @@ pub struct ToolCommand {
     dir: Option<PathBuf>,
     env: Env,
     max_stdout: Option<ByteSize>,
+    stdin: Option<Input>,
+    keep_stderr: bool,
+}
+
+/// What a program is fed on stdin. `Debug` shows only its length: it may be a secret.
+#[derive(Clone)]
+struct Input(Vec<u8>);
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0.len())
+    }
 }
 
 /// What a successful run printed.
@@ -227,6 +253,26 @@ pub struct ToolCommand {
 pub struct Output {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+}
+
+/// How a run ended, successful or not (see [`ToolCommand::output`]). `Debug` shows only the output's sizes: a
+/// credential helper's stdout is a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Completed {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    /// Empty when the command discards stderr ([`ToolCommand::discard_stderr`]).
+    pub stderr: Vec<u8>,
+}
+
+impl fmt::Debug for Completed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Completed")
+            .field("status", &self.status)
+            .field("stdout", &format_args!("<{} bytes>", self.stdout.len()))
+            .field("stderr", &format_args!("<{} bytes>", self.stderr.len()))
+            .finish()
+    }
 }
 
 impl ToolCommand {
@@ -257,6 +303,20 @@ impl ToolCommand {
         self
     }
 
+    /// Feeds `input` on stdin, then closes it (a credential helper reads the server URL to end of input). A program
+    /// that exits without reading it all is judged by its exit status, not by the broken pipe.
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(Input(input.into()));
+        self
+    }
+
+    /// Sends stderr to `/dev/null`: for programs whose stderr may hold a secret (a credential script run with
+    /// `set -x`), which then never enters this process.
+    pub fn discard_stderr(mut self) -> Self {
+        self.keep_stderr = false;
+        self
+    }
+
     /// The command line as a person would type it (`helm template app . -n ns`), quoted where needed.
     pub fn display(&self) -> String {
         display_command(&self.tool.name, &self.args)
@@ -267,6 +327,25 @@ impl ToolCommand {
     /// gets SIGTERM, SIGKILL after a short grace, and this returns once the group's processes have let go of the
     /// output pipes (or the grace ran out again). Of stderr only the last [`STDERR_KEPT_BYTES`] are kept.
     pub async fn run(&self, deadline: Instant) -> Result<Output, ProcessError> {
+        let Completed {
+            status,
+            stdout,
+            stderr,
+        } = self.output(deadline).await?;
+        if !status.success() {
+            return Err(ProcessError::Failed {
+                command: self.display(),
+                status,
+                stderr: trim_stderr(&stderr),
+            });
+        }
+        Ok(Output { stdout, stderr })
+    }
+
+    /// [`ToolCommand::run`], except that an unsuccessful exit is returned rather than an error: for callers that
+    /// read a failing program's stdout (a credential helper's "not found" answer) or must keep its stderr out of
+    /// errors.
+    pub async fn output(&self, deadline: Instant) -> Result<Completed, ProcessError> {
         let command = self.display();
         let started = Instant::now();
         let allowed = deadline.saturating_duration_since(started);
@@ -278,20 +357,35 @@ impl ToolCommand {
         cmd.args(&self.args)
             .env_clear()
             .envs(self.env.iter())
-            .stdin(Stdio::null())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(if self.keep_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .process_group(0)
             .kill_on_drop(true);
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
         tracing::debug!(%command, dir = ?self.dir, "running");
-        let mut child = cmd.spawn().map_err(|source| ProcessError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
+        let mut child = spawn(&mut cmd)
+            .await
+            .map_err(|source| ProcessError::Spawn {
+                command: command.clone(),
+                source,
+            })?;
         let mut group = GroupGuard::new(child.id());
+        // Written beside the reads, so a program that prints before reading all its input cannot deadlock us.
+        let stdin = tokio::spawn(write_input(
+            child.stdin.take(),
+            self.stdin.as_ref().map(|input| input.0.clone()),
+        ));
         let mut stdout = tokio::spawn(read_limited(
             child.stdout.take(),
             self.max_stdout.map(ByteSize::as_usize),
@@ -314,6 +408,7 @@ impl ToolCommand {
         let (status, out, err) = match finished {
             Ok(Some(done)) => done,
             stopped => {
+                stdin.abort();
                 group.terminate(&mut child).await;
                 // Wait for every holder of the pipes to exit, so nothing of this run outlives the call; a process
                 // that left the group (setsid) could hold them forever, hence the bound.
@@ -337,15 +432,53 @@ impl ToolCommand {
         let status = status.map_err(output_error)?;
         let stdout = joined(out).map_err(output_error)?;
         let stderr = joined(err).map_err(output_error)?;
-        tracing::debug!(%command, elapsed = ?started.elapsed(), %status, "finished");
-        if !status.success() {
-            return Err(ProcessError::Failed {
-                command,
-                status,
-                stderr: trim_stderr(&stderr),
-            });
+        // A writer still blocked means a process left behind holds stdin without reading it: the program itself
+        // exited, and is judged by its exit status, so the rest of the input is dropped rather than waited for.
+        if stdin.is_finished() {
+            joined(stdin.await).map_err(|source| ProcessError::Input {
+                command: command.clone(),
+                source,
+            })?;
+        } else {
+            stdin.abort();
         }
-        Ok(Output { stdout, stderr })
+        tracing::debug!(%command, elapsed = ?started.elapsed(), %status, "finished");
+        Ok(Completed {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// Spawns, retrying briefly on `ETXTBSY`: a script written just before (by an installer, or a sibling thread whose
+/// forked child still holds the write descriptor for an instant) cannot be executed until that closes.
+async fn spawn(command: &mut Command) -> io::Result<tokio::process::Child> {
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(e)
+                if e.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32) && attempts < 5 =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Writes `input` to the program's stdin and closes it (by dropping the pipe).
+async fn write_input(
+    pipe: Option<tokio::process::ChildStdin>,
+    input: Option<Vec<u8>>,
+) -> io::Result<()> {
+    let (Some(mut pipe), Some(input)) = (pipe, input) else {
+        return Ok(());
+    };
+    match pipe.write_all(&input).await {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
     }
 }
 

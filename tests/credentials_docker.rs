@@ -259,6 +259,39 @@ async fn helper_problems() {
     }
 }
 
+/// Issue 10: helpers used to run outside a process group, so on timeout only the helper itself was killed and a
+/// child it forked lived on.
+#[tokio::test]
+async fn timed_out_helper_is_killed_with_its_children() {
+    let sandbox = Sandbox::new();
+    let pid_file = sandbox.path().join("child.pid");
+    sandbox.script(
+        "bin/docker-credential-hang",
+        &credentials_support::hang_with_child(&pid_file),
+    );
+    write_config(&sandbox, r#"{"credHelpers":{"ghcr.io":"hang"}}"#);
+    let pid = credentials_support::child_of_timed_out_program(&pid_file, |timeout| {
+        let store = CredentialStore::new(CredentialOptions {
+            command_timeout: timeout,
+            ..docker_options(&sandbox)
+        });
+        async move {
+            let err = store.credential_for("ghcr.io", None).await.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "credential helper docker-credential-hang did not finish within {timeout:?}"
+                )
+            );
+        }
+    })
+    .await;
+    assert!(
+        credentials_support::process_gone(pid),
+        "the helper's child {pid} outlived it"
+    );
+}
+
 #[tokio::test]
 async fn missing_creds_store_helper_is_anonymous() {
     let sandbox = Sandbox::new();

@@ -202,6 +202,39 @@ async fn ext_script_is_killed_after_the_timeout() {
     );
 }
 
+/// Issue 10: scripts used to run outside a process group, so on timeout a child they forked lived on.
+#[tokio::test]
+async fn timed_out_ext_script_is_killed_with_its_children() {
+    let sandbox = Sandbox::new();
+    let pid_file = sandbox.path().join("child.pid");
+    let script = sandbox.script("hang.sh", &credentials_support::hang_with_child(&pid_file));
+    let pid = credentials_support::child_of_timed_out_program(&pid_file, |timeout| {
+        let store = CredentialStore::new(CredentialOptions {
+            command_timeout: timeout,
+            ..sandbox.options(&[])
+        });
+        let script = script.clone();
+        async move {
+            let err = store
+                .credential_for("ghcr.io", Some(&spec(&format!("ext:{}", script.display()))))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "ext script {} did not finish within {timeout:?}",
+                    script.display()
+                )
+            );
+        }
+    })
+    .await;
+    assert!(
+        credentials_support::process_gone(pid),
+        "the script's child {pid} outlived it"
+    );
+}
+
 fn dockerconfigjson(registry_key: &str, user: &str, pass: &str) -> String {
     format!(
         r#"{{"auths":{{"{registry_key}":{{"auth":"{}"}}}}}}"#,

@@ -221,6 +221,130 @@ async fn failures_carry_argv_status_and_stderr() {
     }
 }
 
+/// `output` hands back how a run ended, failures included (credential helpers answer "not found" on stdout with a
+/// non-zero exit); `stdin` feeds the program and closes its input; `discard_stderr` keeps stderr out entirely.
+#[tokio::test]
+async fn output_returns_any_exit_with_the_input_fed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let more_than_a_pipe_holds = "x".repeat(1 << 20);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        bool,
+        i32,
+        &'a str,
+        &'a str,
+    );
+    let cases: [Case; 5] = [
+        (
+            "no input: stdin is empty",
+            "cat; echo done; echo err >&2",
+            None,
+            true,
+            0,
+            "done\n",
+            "err\n",
+        ),
+        (
+            "input read to its end",
+            "echo \"[$(cat)]\"",
+            Some("ghcr.io"),
+            true,
+            0,
+            "[ghcr.io]\n",
+            "",
+        ),
+        (
+            "failure with stdout",
+            "cat >/dev/null; echo 'credentials not found'; echo why >&2; exit 1",
+            Some("x"),
+            true,
+            1,
+            "credentials not found\n",
+            "why\n",
+        ),
+        (
+            "stderr discarded",
+            "echo secret >&2; echo out",
+            None,
+            false,
+            0,
+            "out\n",
+            "",
+        ),
+        // More input than a pipe holds, never read: the exit status decides, not the broken pipe.
+        (
+            "input ignored",
+            "exit 2",
+            Some(&more_than_a_pipe_holds),
+            true,
+            2,
+            "",
+            "",
+        ),
+    ];
+    for (name, body, input, keep_stderr, code, stdout, stderr) in cases {
+        let path = fake_tool(&bin, "tool", body);
+        let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+        let mut command = tool.command();
+        if let Some(input) = input {
+            command = command.stdin(input);
+        }
+        if !keep_stderr {
+            command = command.discard_stderr();
+        }
+        let got = command
+            .output(generous_deadline())
+            .await
+            .unwrap_or_else(|e| panic!("case {name}: {e}"));
+        assert_eq!(got.status.code(), Some(code), "case {name}");
+        assert_eq!(String::from_utf8_lossy(&got.stdout), stdout, "case {name}");
+        assert_eq!(String::from_utf8_lossy(&got.stderr), stderr, "case {name}");
+    }
+}
+
+/// A process the program leaves behind holding stdin unread must not keep the run waiting to write the rest of
+/// the input: the program exited, and the run ends with it.
+#[tokio::test]
+async fn input_left_unread_by_a_leftover_process_is_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pid_file = tmp.path().join("holder.pid");
+    let path = fake_tool(
+        &tmp.path().join("bin"),
+        "tool",
+        &format!(
+            "exec 3<&0\n/bin/sleep 300 <&3 >/dev/null 2>&1 &\necho $! > '{}'\necho done",
+            pid_file.display()
+        ),
+    );
+    // (A background command's stdin is /dev/null unless redirected from a saved descriptor, hence fd 3.)
+    let tool = Tool::locate("tool", "NONE", &env_with_path(path.parent().unwrap())).unwrap();
+    let got = tool
+        .command()
+        .stdin("x".repeat(1 << 20))
+        .output(generous_deadline())
+        .await
+        .unwrap();
+    let holder: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Waiting for the input to be written would have meant waiting for the holder to end.
+    let holder_ran_on = !process_ended(holder as u32);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(holder),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(holder_ran_on, "the run waited for the holder of stdin");
+    assert_eq!(
+        (got.status.code(), got.stdout),
+        (Some(0), b"done\n".to_vec())
+    );
+}
+
 #[tokio::test]
 async fn start_failure_names_the_command() {
     let tmp = tempfile::tempdir().unwrap();

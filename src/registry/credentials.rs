@@ -15,7 +15,8 @@
 //!    with an `auths` entry for the registry (layout below).
 //! 3. **Docker `config.json`** in `--docker-config`: a `credHelpers` entry for the registry (its answer is final
 //!    for this file, as in the docker CLI), else an `auths` entry holding a credential, else `credsStore`.
-//! 4. **GCP metadata server**, for `gcr.io`, `*.gcr.io` and `*-docker.pkg.dev` only: an access token used as
+//! 4. **Providers**, each for the registries it recognises by host, in order (`provider.rs`). Today only the GCP
+//!    metadata server, for `gcr.io`, `*.gcr.io` and `*-docker.pkg.dev`: an access token used as
 //!    `oauth2accesstoken:<token>`. No server (outside GCP) means anonymous, remembered for a while.
 //! 5. Anonymous: `Ok(None)`.
 //!
@@ -38,10 +39,11 @@
 //! single read, so an `ext:` script runs once however many renders ask at the same time.
 
 mod dockerconfig;
-mod exec;
 mod files;
 mod gcp;
 mod options;
+mod programs;
+mod provider;
 mod spec;
 
 use std::collections::HashMap;
@@ -248,7 +250,8 @@ pub struct CredentialStore {
 
 struct Inner {
     options: CredentialOptions,
-    gcp: Option<gcp::GcpMetadata>,
+    /// Sources tied to registry families (GCP), asked in order after the files.
+    providers: Vec<Box<dyn provider::CredentialProvider>>,
     slots: Mutex<HashMap<SlotKey, Slot>>,
 }
 
@@ -276,18 +279,18 @@ fn source(kind: &'static str, name: impl Into<String>) -> CredentialSource {
 impl CredentialStore {
     /// Cheap: nothing is read and no program runs until the first lookup.
     pub fn new(options: CredentialOptions) -> CredentialStore {
-        let gcp = options.gcp_metadata_host.clone().map(|host| {
-            gcp::GcpMetadata::new(gcp::MetadataSettings {
-                host,
-                connect_timeout: options.metadata_connect_timeout,
-                timeout: options.metadata_timeout,
-                retry_after: options.metadata_retry_after,
-            })
-        });
+        let providers = provider::providers(&options);
+        CredentialStore::with_providers(options, providers)
+    }
+
+    fn with_providers(
+        options: CredentialOptions,
+        providers: Vec<Box<dyn provider::CredentialProvider>>,
+    ) -> CredentialStore {
         CredentialStore {
             inner: Arc::new(Inner {
+                providers,
                 options,
-                gcp,
                 slots: Mutex::new(HashMap::new()),
             }),
         }
@@ -369,7 +372,8 @@ impl CredentialStore {
     }
 
     /// Forgets everything cached for `registry` (after it answered 401), so the next lookup reads the sources
-    /// again. For a Google registry this includes the metadata token, which all Google registries share.
+    /// again, and has every provider serving it forget its own cache (for a Google registry the metadata token,
+    /// which all Google registries share).
     pub fn invalidate(&self, registry: &str) {
         let registry = normalize_registry(registry);
         self.inner
@@ -377,10 +381,8 @@ impl CredentialStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(r, _), _| *r != registry);
-        if gcp::is_gcp_registry(&registry)
-            && let Some(gcp) = &self.inner.gcp
-        {
-            gcp.forget_token();
+        for provider in self.providers_for(&registry) {
+            provider.invalidate(&registry);
         }
     }
 
@@ -403,7 +405,7 @@ impl CredentialStore {
                 )
             }
             SpecSource::Ext { script } => (
-                self.run_ext(script).await?,
+                programs::run_ext(options, script).await?,
                 source("ext", script.display().to_string()),
             ),
             SpecSource::PullSecret { namespace, name } => {
@@ -463,44 +465,6 @@ impl CredentialStore {
             })
     }
 
-    async fn run_ext(&self, script: &Path) -> Result<Credential, CredentialError> {
-        let options = &self.inner.options;
-        let finished = exec::run(
-            script,
-            &[],
-            None,
-            options.search_path.as_deref(),
-            options.command_timeout,
-        )
-        .await
-        .map_err(|failure| match failure {
-            exec::RunFailure::Spawn(source) | exec::RunFailure::Io(source) => {
-                CredentialError::ScriptRun {
-                    path: script.to_path_buf(),
-                    source,
-                }
-            }
-            exec::RunFailure::Timeout => CredentialError::ScriptTimeout {
-                path: script.to_path_buf(),
-                timeout: options.command_timeout,
-            },
-        })?;
-        if !finished.status.success() {
-            return Err(CredentialError::ScriptFailed {
-                path: script.to_path_buf(),
-                status: finished.status,
-            });
-        }
-        let (username, password) = std::str::from_utf8(&finished.stdout)
-            .ok()
-            .and_then(|out| out.lines().rev().find(|line| !line.trim().is_empty()))
-            .and_then(spec::parse_user_pass)
-            .ok_or_else(|| CredentialError::ScriptOutput {
-                path: script.to_path_buf(),
-            })?;
-        Ok(Credential::Basic { username, password })
-    }
-
     /// Sources 2–5. `ttl_end` is when a file- or helper-based credential is looked up again.
     async fn discover(
         &self,
@@ -529,20 +493,26 @@ impl CredentialStore {
                 DockerConfigAnswer::HelperHasNone | DockerConfigAnswer::Nothing => {}
             }
         }
-        if let Some(gcp) = &self.inner.gcp
-            && gcp::is_gcp_registry(registry)
-            && let Some((token, until)) = gcp.token(options.clock.as_ref()).await?
-        {
-            return Ok(Some(ResolvedCredential {
-                credential: Credential::Basic {
-                    username: "oauth2accesstoken".to_string(),
-                    password: token,
-                },
-                source: source("gcp-metadata", gcp.endpoint()),
-                expires_at: Some(until),
-            }));
+        for provider in self.providers_for(registry) {
+            if let Some(found) = provider
+                .credential(registry, options.clock.as_ref())
+                .await?
+            {
+                return Ok(Some(found));
+            }
         }
         Ok(None)
+    }
+
+    fn providers_for<'a>(
+        &'a self,
+        registry: &'a str,
+    ) -> impl Iterator<Item = &'a dyn provider::CredentialProvider> {
+        self.inner
+            .providers
+            .iter()
+            .map(Box::as_ref)
+            .filter(move |provider| provider.applies_to(registry))
     }
 
     async fn read_docker_config(
@@ -564,10 +534,14 @@ impl CredentialStore {
         };
         let config = dockerconfig::DockerConfig::parse(&bytes, path)?;
         if let Some(helper) = config.helper_for(registry) {
-            return Ok(match self.run_helper(helper, registry, path, true).await? {
-                Some(found) => DockerConfigAnswer::Found(found),
-                None => DockerConfigAnswer::HelperHasNone,
-            });
+            return Ok(
+                match programs::run_helper(&self.inner.options, helper, registry, path, true)
+                    .await?
+                {
+                    Some(found) => DockerConfigAnswer::Found(found),
+                    None => DockerConfigAnswer::HelperHasNone,
+                },
+            );
         }
         if let Some(credential) = config.auth_for(registry, path)? {
             return Ok(DockerConfigAnswer::Found((
@@ -576,82 +550,12 @@ impl CredentialStore {
             )));
         }
         if let Some(store) = config.creds_store()
-            && let Some(found) = self.run_helper(store, registry, path, false).await?
+            && let Some(found) =
+                programs::run_helper(&self.inner.options, store, registry, path, false).await?
         {
             return Ok(DockerConfigAnswer::Found(found));
         }
         Ok(DockerConfigAnswer::Nothing)
-    }
-
-    /// Runs `docker-credential-<name> get`. A missing helper is an error for a `credHelpers` entry (`required`),
-    /// but only a warning for `credsStore`: configs copied from a workstation often name `desktop` or `osxkeychain`.
-    async fn run_helper(
-        &self,
-        name: &str,
-        registry: &str,
-        config: &Path,
-        required: bool,
-    ) -> Result<Option<Found>, CredentialError> {
-        let options = &self.inner.options;
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        {
-            return Err(CredentialError::HelperName {
-                name: name.to_string(),
-                config: config.to_path_buf(),
-            });
-        }
-        let helper = format!("docker-credential-{name}");
-        let Some(program) = exec::find_executable(&helper, options.search_path.as_deref()).await
-        else {
-            if required {
-                return Err(CredentialError::HelperNotFound {
-                    helper,
-                    registry: registry.to_string(),
-                    config: config.to_path_buf(),
-                });
-            }
-            tracing::warn!(%helper, config = %config.display(), "credsStore helper is not on PATH; ignoring it");
-            return Ok(None);
-        };
-        let server_url = dockerconfig::helper_server_url(registry);
-        let finished = exec::run(
-            &program,
-            &["get"],
-            Some(server_url.as_bytes()),
-            options.search_path.as_deref(),
-            options.command_timeout,
-        )
-        .await
-        .map_err(|failure| match failure {
-            exec::RunFailure::Spawn(source) | exec::RunFailure::Io(source) => {
-                CredentialError::HelperRun {
-                    path: program.clone(),
-                    source,
-                }
-            }
-            exec::RunFailure::Timeout => CredentialError::HelperTimeout {
-                helper: helper.clone(),
-                timeout: options.command_timeout,
-            },
-        })?;
-        if !finished.status.success() {
-            // The protocol's "nothing stored for this server" answer, which the docker CLI treats as anonymous.
-            if String::from_utf8_lossy(&finished.stdout).trim()
-                == "credentials not found in native keychain"
-            {
-                return Ok(None);
-            }
-            return Err(CredentialError::HelperFailed {
-                helper,
-                registry: registry.to_string(),
-                status: finished.status,
-            });
-        }
-        let credential = dockerconfig::parse_helper_reply(&finished.stdout, &helper)?;
-        Ok(credential.map(|credential| (credential, source("credential-helper", helper))))
     }
 }
 
@@ -665,7 +569,142 @@ enum DockerConfigAnswer {
 
 #[cfg(test)]
 mod tests {
+    use super::provider::{CredentialProvider, ProviderFuture};
     use super::*;
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    /// A provider for fixed hosts that records what it was asked; `answer` is its user name, or `None`.
+    struct FakeProvider {
+        name: &'static str,
+        hosts: &'static [&'static str],
+        answer: Option<&'static str>,
+        log: Log,
+    }
+
+    impl CredentialProvider for FakeProvider {
+        fn applies_to(&self, registry: &str) -> bool {
+            self.hosts.contains(&registry)
+        }
+
+        fn credential<'a>(
+            &'a self,
+            registry: &'a str,
+            _clock: &'a dyn Clock,
+        ) -> ProviderFuture<'a> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} get {registry}", self.name));
+            Box::pin(async move {
+                Ok(self.answer.map(|user| ResolvedCredential {
+                    credential: Credential::Basic {
+                        username: user.to_string(),
+                        password: Secret::new("pw"),
+                    },
+                    source: source("fake", self.name),
+                    expires_at: None,
+                }))
+            })
+        }
+
+        fn invalidate(&self, registry: &str) {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{} invalidate {registry}", self.name));
+        }
+    }
+
+    /// `first` serves a.io and shared.io but has nothing; `second` serves shared.io and b.io.
+    fn store_with_fakes(log: &Log) -> CredentialStore {
+        let fake = |name, hosts, answer| -> Box<dyn CredentialProvider> {
+            Box::new(FakeProvider {
+                name,
+                hosts,
+                answer,
+                log: log.clone(),
+            })
+        };
+        CredentialStore::with_providers(
+            CredentialOptions::default(),
+            vec![
+                fake("first", &["a.io", "shared.io"], None),
+                fake("second", &["shared.io", "b.io"], Some("robot")),
+            ],
+        )
+    }
+
+    #[tokio::test]
+    async fn providers_are_asked_in_order_for_their_registries_only() {
+        let cases: [(&str, &str, Option<&str>, &[&str]); 4] = [
+            ("first has none", "a.io", None, &["first get a.io"]),
+            (
+                "second answers after first",
+                "shared.io",
+                Some("second"),
+                &["first get shared.io", "second get shared.io"],
+            ),
+            (
+                "only second applies",
+                "b.io",
+                Some("second"),
+                &["second get b.io"],
+            ),
+            ("none applies", "other.io", None, &[]),
+        ];
+        for (name, registry, want, asked) in cases {
+            let log = Log::default();
+            let got = store_with_fakes(&log)
+                .credential_for(registry, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                got.map(|g| g.source.name),
+                want.map(str::to_string),
+                "{name}"
+            );
+            assert_eq!(*log.lock().unwrap(), asked, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn invalidate_reaches_the_providers_of_the_registry_only() {
+        let cases: [(&str, &str, &[&str]); 3] = [
+            (
+                "both apply",
+                "shared.io",
+                &["first invalidate shared.io", "second invalidate shared.io"],
+            ),
+            ("one applies", "b.io", &["second invalidate b.io"]),
+            ("none applies", "other.io", &[]),
+        ];
+        for (name, registry, want) in cases {
+            let log = Log::default();
+            store_with_fakes(&log).invalidate(registry);
+            assert_eq!(*log.lock().unwrap(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn gcp_is_the_first_provider_when_a_metadata_host_is_set() {
+        let cases = [
+            ("no metadata host", None, 0),
+            ("metadata host", Some("127.0.0.1:1"), 1),
+        ];
+        for (name, host, want) in cases {
+            let providers = provider::providers(&CredentialOptions {
+                gcp_metadata_host: host.map(str::to_string),
+                ..CredentialOptions::default()
+            });
+            assert_eq!(providers.len(), want, "{name}");
+            assert_eq!(
+                providers.first().map(|p| p.applies_to("gcr.io")),
+                host.map(|_| true),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn resolved_credentials_hide_their_secret() {

@@ -129,3 +129,63 @@ pub fn auth_field(user: &str, pass: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
 }
+
+/// A `/bin/sh` body that starts `sleep` in the background, records its pid in `pid_file` (whole or not at all,
+/// by renaming) and then waits for it: a program that hangs and leaves a child behind when only it is killed.
+pub fn hang_with_child(pid_file: &Path) -> String {
+    format!(
+        "/bin/sleep 300 &\necho $! > '{p}.tmp' && mv '{p}.tmp' '{p}'\nwait",
+        p = pid_file.display()
+    )
+}
+
+/// Runs `lookup_times_out(timeout)` (a lookup whose program hangs: it asserts the timeout error) until the program
+/// got as far as writing `pid_file` before it was stopped, and returns that pid. The timeout starts small and
+/// doubles, so a loaded machine that did not even start the child in time is retried rather than misread.
+pub async fn child_of_timed_out_program<F, Fut>(pid_file: &Path, mut lookup_times_out: F) -> i32
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut timeout = Duration::from_millis(200);
+    loop {
+        lookup_times_out(timeout).await;
+        if let Ok(pid) = std::fs::read_to_string(pid_file) {
+            return pid.trim().parse().expect("pid file holds a pid");
+        }
+        assert!(
+            timeout < Duration::from_secs(10),
+            "the program never started its child"
+        );
+        timeout *= 2;
+    }
+}
+
+/// Whether process `pid` is gone: `kill(pid, 0)` finds none, or it is dead but not yet reaped (once its parent
+/// was killed, init reaps it when it gets to it; `kill(pid, 0)` still succeeds on a zombie) or already exiting
+/// (`PF_EXITING`, set before it closes its files). A process found alive is killed, so no test leaves it behind.
+pub fn process_gone(pid: i32) -> bool {
+    use nix::errno::Errno;
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    match kill(Pid::from_raw(pid), None) {
+        Err(Errno::ESRCH) => return true,
+        Err(e) => panic!("kill({pid}, 0): {e}"),
+        Ok(()) => {}
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // After the command name (in parentheses, may hold spaces): state, ppid, pgrp, session, tty_nr, tpgid, flags.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    const PF_EXITING: u64 = 0x4;
+    let flags: u64 = fields[6].parse().unwrap();
+    let gone = matches!(fields[0], "Z" | "X") || flags & PF_EXITING != 0;
+    if !gone {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    gone
+}

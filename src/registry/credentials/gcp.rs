@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::{Clock, CredentialError, Secret};
+use super::provider::{CredentialProvider, ProviderFuture};
+use super::{Clock, Credential, CredentialError, ResolvedCredential, Secret, source};
 
 /// The metadata server's link-local address. Google's Go client uses it rather than `metadata.google.internal`,
 /// which is the same server but needs a DNS lookup that can hang outside GCP.
@@ -20,7 +21,7 @@ const TOKEN_PATH: &str = "/computeMetadata/v1/instance/service-accounts/default/
 const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 
 /// `gcr.io`, `*.gcr.io` and Artifact Registry's `*-docker.pkg.dev`: the registries a metadata token is sent to.
-pub(super) fn is_gcp_registry(registry: &str) -> bool {
+fn is_gcp_registry(registry: &str) -> bool {
     registry == "gcr.io" || registry.ends_with(".gcr.io") || registry.ends_with("-docker.pkg.dev")
 }
 
@@ -32,7 +33,8 @@ pub(super) struct MetadataSettings {
     pub retry_after: Duration,
 }
 
-/// The metadata-server source with its token cache; one per credential store.
+/// The metadata-server provider with its token cache; one per credential store. Google's registries share one
+/// token, so forgetting it for one forgets it for all.
 pub(super) struct GcpMetadata {
     settings: MetadataSettings,
     state: Mutex<State>,
@@ -63,16 +65,13 @@ impl GcpMetadata {
     }
 
     /// The token endpoint, shown as the credential's source.
-    pub(super) fn endpoint(&self) -> String {
+    fn endpoint(&self) -> String {
         format!("http://{}{TOKEN_PATH}", self.settings.host)
     }
 
     /// A token and the instant to stop using it, or `None` when no metadata server gives one (remembered for the
     /// retry interval). Only an unusable metadata host setting is an error.
-    pub(super) async fn token(
-        &self,
-        clock: &dyn Clock,
-    ) -> Result<Option<(Secret, Instant)>, CredentialError> {
+    async fn token(&self, clock: &dyn Clock) -> Result<Option<(Secret, Instant)>, CredentialError> {
         let _fetching = self.fetching.lock().await;
         let now = clock.now();
         {
@@ -113,7 +112,7 @@ impl GcpMetadata {
     }
 
     /// Drops the cached token (after the registry refused it); a remembered absence of the server stays.
-    pub(super) fn forget_token(&self) {
+    fn forget_token(&self) {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -167,6 +166,32 @@ impl GcpMetadata {
             ))),
             _ => Ok(Err("the answer is not a token response".to_string())),
         }
+    }
+}
+
+impl CredentialProvider for GcpMetadata {
+    fn applies_to(&self, registry: &str) -> bool {
+        is_gcp_registry(registry)
+    }
+
+    fn credential<'a>(&'a self, _registry: &'a str, clock: &'a dyn Clock) -> ProviderFuture<'a> {
+        Box::pin(async move {
+            let Some((token, until)) = self.token(clock).await? else {
+                return Ok(None);
+            };
+            Ok(Some(ResolvedCredential {
+                credential: Credential::Basic {
+                    username: "oauth2accesstoken".to_string(),
+                    password: token,
+                },
+                source: source("gcp-metadata", self.endpoint()),
+                expires_at: Some(until),
+            }))
+        })
+    }
+
+    fn invalidate(&self, _registry: &str) {
+        self.forget_token();
     }
 }
 
