@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
-use crate::cache::{self, FileCache};
+use crate::cache::{self, Cache, FileCache};
 use crate::generate::{self, AppContext, Decision, GenerateError, Plan, Resolutions};
 use crate::image::ImageDefaults;
 use crate::manifest::{ImagePath, ScanError};
@@ -373,12 +373,14 @@ pub(super) fn app_registries(
     super::registries_scoped(global, &args.registry, Some(secret_scope(args, argo)))
 }
 
-pub(super) fn open_cache(args: &AppArgs) -> Result<FileCache, Failure> {
+/// The cache the command's options name: the one place a backend is chosen.
+pub(super) fn open_cache(args: &AppArgs) -> Result<Arc<dyn Cache>, Failure> {
     let dir = args
         .cache_dir
         .clone()
         .unwrap_or_else(|| cache::default_dir(|name| std::env::var_os(name)));
-    FileCache::open(dir).map_err(|e| Failure::NoResult(e.to_string()))
+    let cache = FileCache::open(dir).map_err(|e| Failure::NoResult(e.to_string()))?;
+    Ok(Arc::new(cache))
 }
 
 fn extra_paths(args: &AppArgs) -> Result<Vec<ImagePath>, Failure> {
@@ -571,7 +573,7 @@ async fn rendered_and_resolved(
     )
     .await?;
     let cache = RegistryCache {
-        cache: Arc::new(open_cache(&args.app)?),
+        cache: open_cache(&args.app)?,
         tags_ttl: args.tags_ttl,
     };
     let resolutions = generate::resolve_plan(&plan, &registries, Some(&cache), deadline).await;
