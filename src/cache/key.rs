@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::image::ImageRef;
 use crate::platform::Platform;
-use crate::policy::{Policy, PolicyKey};
+use crate::policy::{Policy, PolicyKey, platform_key};
 use crate::registry::CredentialSource;
 use crate::registry::credentials::{CredentialSpec, SecretScope};
 
@@ -170,7 +170,7 @@ impl MetadataKey {
             repository: repository.into(),
             platforms: platforms
                 .iter()
-                .map(ToString::to_string)
+                .map(platform_key)
                 .collect::<Vec<_>>()
                 .join(","),
         }

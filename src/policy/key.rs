@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::filter::AllowTags;
-use super::{Order, Policy, Strategy};
+use super::{Order, Platform, Policy, Strategy};
 
 /// Everything that decides a policy's answer, field by field. Two policies have equal keys exactly when they pick
 /// the same tag from every list: options that only spell a default (`order: asc`, an empty constraint) do not
@@ -86,16 +86,22 @@ impl Policy {
                 pattern: e.pattern().as_str().to_string(),
                 extract: e.extract().to_string(),
             }),
-            platforms: (self.platforms.iter())
-                .map(|p| {
-                    let variant = p.variant.as_deref().filter(|v| !v.is_empty());
-                    [Some(p.os.as_str()), Some(p.architecture.as_str()), variant]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join("/")
-                })
-                .collect(),
+            platforms: self.platforms.iter().map(platform_key).collect(),
         }
     }
+}
+
+/// A platform's canonical text for keys, `os/arch[/variant]` (what the `platforms` option parses back), built
+/// from its fields rather than by its `Display`.
+pub fn platform_key(platform: &Platform) -> String {
+    let variant = platform.variant.as_deref().filter(|v| !v.is_empty());
+    [
+        Some(platform.os.as_str()),
+        Some(platform.architecture.as_str()),
+        variant,
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("/")
 }

@@ -19,7 +19,7 @@ use std::fmt;
 pub use crate::platform::Platform;
 use crate::tag::Tag;
 use filter::{AllowTags, Extract, IgnoreTags};
-pub use key::{PolicyKey, StrategyKey, TagPatternKey};
+pub use key::{PolicyKey, StrategyKey, TagPatternKey, platform_key};
 pub use strategy::{Order, Strategy};
 
 /// Everything that decides which tag of a repository an image runs.

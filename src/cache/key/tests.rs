@@ -353,3 +353,26 @@ fn tags_keys_spell_the_credential_source_themselves() {
         assert_eq!(key.file_stem(), want, "{name}");
     }
 }
+
+#[test]
+fn metadata_key_stems() {
+    // Pinned so that spelling platforms from their fields (not their Display) keeps every stored build time.
+    for (name, repository, platforms, want) in [
+        (
+            "one platform",
+            "ghcr.io/org/app",
+            &["linux/amd64"][..],
+            "ec3096c4b38a6133e91886a96fde09e11a2edbbcef7a4222a63d421412d134de",
+        ),
+        (
+            "platforms in order, with a variant",
+            "docker.io/library/nginx",
+            &["linux/amd64", "linux/arm/v7"],
+            "d1e8f9c64d546acfc5309531832b9de4fa39d4e2a9355589366363b782ab2ea4",
+        ),
+    ] {
+        let platforms: Vec<Platform> = platforms.iter().map(|p| p.parse().unwrap()).collect();
+        let key = MetadataKey::new(repository, &platforms);
+        assert_eq!(key.file_stem(), want, "{name}");
+    }
+}
