@@ -17,13 +17,10 @@ use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
 use crate::resolver::{self, RegistryCache};
 
-/// The request identity: same repository, policy and credentials resolve alike.
+/// The request identity: same repository, policy and credentials resolve alike. It is the cache key of the
+/// request's answer, so requests and cached answers group alike.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct RequestKey {
-    repository: String,
-    policy: String,
-    credentials: Option<String>,
-}
+pub(crate) struct RequestKey(ResolutionKey);
 
 /// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
 /// `deadline`, through `cache` when given. A request that fails or runs late falls back to the last tag recorded
@@ -94,11 +91,11 @@ pub async fn resolve_plan(
         match outcome {
             Ok(resolved) => {
                 if let Some(cache) = cache
-                    && let Err(e) = cache.cache.record(&cache_key, &resolved)
+                    && let Err(e) = cache.cache.record(&cache_key, &resolved).await
                 {
                     warnings_of.insert(
                         key.clone(),
-                        format!("cannot record the resolved tag of {}: {e}", key.repository),
+                        format!("cannot record the resolved tag of {}: {e}", key.0.name()),
                     );
                 }
                 answers.insert(
@@ -111,7 +108,7 @@ pub async fn resolve_plan(
                     },
                 );
             }
-            Err(reason) => match cache.and_then(|c| c.cache.last_known_good(&cache_key)) {
+            Err(reason) => match last_known_good(cache, &cache_key).await {
                 Some(known) => {
                     warnings_of.insert(
                         key.clone(),
@@ -188,27 +185,25 @@ pub async fn resolve_plan(
 impl RequestKey {
     /// Where the last answer to this request is kept.
     pub(crate) fn resolution_key(&self) -> ResolutionKey {
-        ResolutionKey::with_credentials(
-            self.repository.clone(),
-            self.policy.clone(),
-            self.credentials.clone(),
-        )
+        self.0.clone()
     }
+}
+
+/// The answer `cache` last recorded for `key`; `None` without a cache.
+async fn last_known_good(cache: Option<&RegistryCache>, key: &ResolutionKey) -> Option<Resolved> {
+    cache?.cache.last_known_good(key).await
 }
 
 /// The request of `tracked` under `scope`: what a secret read is kept for the scope it was read in (an image the
 /// application names no pull secret for is read with whatever secret the scope lets the store find), so one
 /// namespace's secrets never answer another namespace's application, not even as a last-known-good tag.
 pub(crate) fn request_key(tracked: &TrackedImage, scope: Option<&SecretScope>) -> RequestKey {
-    RequestKey {
-        repository: tracked.image.name(),
-        policy: tracked.policy.to_string(),
-        credentials: match (&tracked.pull_secret, scope) {
-            (Some(spec), Some(scope)) => Some(format!("{spec} {}", scope.label())),
-            (Some(spec), None) => Some(spec.to_string()),
-            (None, scope) => scope.map(SecretScope::label),
-        },
-    }
+    RequestKey(ResolutionKey::with_credentials(
+        &tracked.image,
+        &tracked.policy,
+        tracked.pull_secret.as_ref(),
+        scope,
+    ))
 }
 
 async fn resolve_one(

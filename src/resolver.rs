@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 
-use crate::cache::{FileCache, ImageMetadata, KnownImages, MetadataKey, TagsKey};
+use crate::cache::{self, Cache, ImageMetadata, KnownImages, MetadataKey, TagsKey};
 use crate::image::{ImageRef, is_valid_digest};
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
@@ -48,10 +48,11 @@ impl Resolution {
 
 /// The cache in front of the registries: a tag list younger than `tags_ttl` answers every render that needs it
 /// (concurrent renders of one repository wait for one fetch; lists are kept per credential source; a zero TTL
-/// always asks), and build times are kept per image digest.
+/// always asks), and build times are kept per image digest. Any [`Cache`] backend serves; share one instance
+/// between a process's tasks, so that their fetches of one list join.
 #[derive(Clone)]
 pub struct RegistryCache {
-    pub cache: Arc<FileCache>,
+    pub cache: Arc<dyn Cache>,
     pub tags_ttl: Duration,
 }
 
@@ -143,19 +144,14 @@ async fn list_tags(
         let listing = client.tags(repository).await?;
         return Ok((listing.tags, listing.pages, listing.invalid));
     };
-    let key = TagsKey::with_credentials(
-        image.name(),
-        client.credential_source().map(ToString::to_string),
-    );
+    let key = TagsKey::read_with(image, client.credential_source());
     let (mut pages, mut invalid) = (0, 0);
     let fetch = async {
         let listing = client.tags(repository).await?;
         (pages, invalid) = (listing.pages, listing.invalid);
         Ok(listing.tags)
     };
-    let outcome = cache
-        .cache
-        .tags_or_fetch(&key, cache.tags_ttl, fetch)
+    let outcome = cache::tags_or_fetch(&*cache.cache, &key, cache.tags_ttl, fetch)
         .await
         .map_err(|e: Arc<RegistryError>| RegistryError::clone(&e))?;
     tracing::debug!(repository = %key, source = ?outcome.source, fetched_at = %outcome.tags.fetched_at, "tag list");
@@ -202,9 +198,10 @@ async fn read_build_times(
 ) -> Result<(), RegistryError> {
     let repository = image.repository();
     let key = MetadataKey::new(image.name(), platforms);
-    let known = cache
-        .map(|c| c.cache.image_metadata(&key))
-        .unwrap_or_default();
+    let known = match cache {
+        Some(c) => c.cache.image_metadata(&key).await,
+        None => KnownImages::default(),
+    };
     let now = cache.map(|c| c.cache.now());
     let trusted = cache
         .zip(now)
@@ -283,7 +280,7 @@ async fn read_build_times(
         let listed: HashSet<&str> = resolution.tags.iter().map(|t| t.name.as_str()).collect();
         let next = next_known(&known, trusted, seen, checked_at, &listed);
         if next != known
-            && let Err(e) = cache.cache.store_image_metadata(&key, &next)
+            && let Err(e) = cache.cache.store_image_metadata(&key, &next).await
         {
             tracing::warn!(repository = %key.repository, error = %e, "cannot cache build times");
         }

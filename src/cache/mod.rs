@@ -2,28 +2,96 @@
 //! lists per repository shared by concurrent renders, and the build time of each image (by digest, so it never
 //! goes stale), which `newest-build` would otherwise read from every tag's config on every render.
 //!
+//! The pipeline sees the [`Cache`] trait, held as `Arc<dyn Cache>`; a backend is one file implementing it.
 //! argocd-cmp-server runs every call in a fresh working directory that it deletes afterwards, and every call is its
-//! own process, so this state lives in files under a cache directory on a volume the sidecar's processes share
-//! ([`FileCache`]). Keys are hashed into file names; the files carry the key in clear, for people debugging.
+//! own process, so the first backend keeps this state in files under a cache directory on a volume the sidecar's
+//! processes share ([`FileCache`]). Keys ([`key`]) are structured values with stable encodings, hashed into entry
+//! names; entries carry their key in clear, for people debugging and to catch a misplaced entry.
+//!
+//! One fetch of a tag list at a time ([`tags_or_fetch`]) is the same for every backend: calls of one process join
+//! in memory ([`flight`]), and processes meet on the backend's lock ([`Cache::lock_tags`]).
 //!
 //! The cache directory is `--cache-dir` / `IMAGE_RESOLVER_CACHE_DIR`; the sidecar sets it to an `emptyDir` mounted at
 //! `/var/cache/argocd-image-resolver` (see `manifests/`). Without it, [`default_dir`] picks a per-user directory.
 
 mod file;
+pub mod flight;
+pub mod key;
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fmt;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::platform::Platform;
 use crate::tag::Tag;
 pub use file::{CacheOptions, FileCache};
+pub use flight::{Flights, tags_or_fetch};
+pub use key::{MetadataKey, RESOLUTION_KEY_VERSION, ResolutionKey, TagsKey};
+
+/// A boxed future that can move between threads, as the [`Cache`] methods return (trait objects cannot return
+/// `impl Future`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A backend's claim on fetching one tag list, held by the one caller that fetches it; dropping it lets the next
+/// caller (in any process) go. A backend whose release needs I/O starts it on drop, or lets the claim expire.
+pub type TagsLock = Box<dyn Any + Send>;
+
+/// What the pipeline needs of a cache, whatever holds it (files on a shared volume; a store shared by several
+/// repo-server replicas). Methods are async for backends behind a network; the file backend answers at once.
+///
+/// Reading never fails: an entry that cannot be read, or that holds another key or malformed values, is a miss
+/// (the backend logs a warning): a broken cache must never break a render. Writes replace an entry whole, so
+/// every reader sees one old or one new value, never a mix.
+pub trait Cache: Send + Sync + std::fmt::Debug {
+    /// The time by the cache's clock, which ages its entries (and stamps fetched tag lists).
+    fn now(&self) -> DateTime<Utc>;
+
+    /// The last answer recorded for `key`, if any.
+    fn last_known_good<'a>(&'a self, key: &'a ResolutionKey) -> BoxFuture<'a, Option<Resolved>>;
+
+    /// Records `resolved` as the answer for `key` (concurrent writers: the last one wins).
+    fn record<'a>(
+        &'a self,
+        key: &'a ResolutionKey,
+        resolved: &'a Resolved,
+    ) -> BoxFuture<'a, Result<(), CacheError>>;
+
+    /// The tag list of `key` when it is younger than `max_age` at [`Cache::now`] (`Duration::MAX`: any age).
+    fn tags<'a>(&'a self, key: &'a TagsKey, max_age: Duration)
+    -> BoxFuture<'a, Option<CachedTags>>;
+
+    /// Stores `tags` as the tag list of `key`.
+    fn store_tags<'a>(
+        &'a self,
+        key: &'a TagsKey,
+        tags: &'a CachedTags,
+    ) -> BoxFuture<'a, Result<(), CacheError>>;
+
+    /// What is known of the images of `key`: nothing when the entry is missing or broken.
+    fn image_metadata<'a>(&'a self, key: &'a MetadataKey) -> BoxFuture<'a, KnownImages>;
+
+    /// Stores `known` as all that is known of the images of `key`.
+    fn store_image_metadata<'a>(
+        &'a self,
+        key: &'a MetadataKey,
+        known: &'a KnownImages,
+    ) -> BoxFuture<'a, Result<(), CacheError>>;
+
+    /// Claims the fetch of `key`'s tag list against every other process using the cache, waiting a bounded time
+    /// for the one holding it. `None` (with a warning) when the wait runs out or the claim cannot be made: the
+    /// caller then fetches without it, since a render must not wait for ever on another.
+    fn lock_tags<'a>(&'a self, key: &'a TagsKey) -> BoxFuture<'a, Option<TagsLock>>;
+
+    /// The fetches in progress in this process, which [`tags_or_fetch`] lets concurrent calls on this instance
+    /// share: one per instance, so share the instance (behind an `Arc`) between a process's tasks.
+    fn flights(&self) -> &Flights;
+}
 
 /// The environment variable behind `--cache-dir`.
 pub const CACHE_DIR_ENV: &str = "IMAGE_RESOLVER_CACHE_DIR";
@@ -56,131 +124,6 @@ pub fn default_dir(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
     }
 }
 
-/// Which last-known-good answer: one image repository under one policy.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ResolutionKey {
-    /// The normalised repository with its registry, as [`crate::image::ImageRef::name`] gives it:
-    /// `docker.io/library/nginx`.
-    pub repository: String,
-    /// The policy's one-line summary ([`crate::policy::Policy`]'s `Display`), which names everything that changes
-    /// the answer: a new constraint must not reuse the answer of the old one.
-    pub policy: String,
-    /// The credential an Application named for the image (its pull secret), if any: an answer read with one
-    /// Application's secret must not stand in for another's.
-    pub credentials: Option<String>,
-}
-
-impl ResolutionKey {
-    /// The key of an image resolved with the sidecar's own credentials.
-    pub fn new(repository: impl Into<String>, policy: impl Into<String>) -> Self {
-        Self::with_credentials(repository, policy, None)
-    }
-
-    /// The key of an image resolved with the credentials an Application named.
-    pub fn with_credentials(
-        repository: impl Into<String>,
-        policy: impl Into<String>,
-        credentials: Option<String>,
-    ) -> Self {
-        ResolutionKey {
-            repository: repository.into(),
-            policy: policy.into(),
-            credentials,
-        }
-    }
-
-    /// The file name stem: the lower-case hex SHA-256 of `repository`, a NUL byte, and `policy` (NUL cannot occur
-    /// in a repository name, so no two keys share a stem by moving text from one part to the other), and of a
-    /// NUL byte and the credentials when there are some.
-    pub fn file_stem(&self) -> String {
-        match &self.credentials {
-            None => sha256_hex(&[&self.repository, &self.policy]),
-            Some(credentials) => sha256_hex(&[&self.repository, &self.policy, credentials]),
-        }
-    }
-}
-
-impl fmt::Display for ResolutionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.repository, self.policy)
-    }
-}
-
-/// Which tag list: one image repository as read with one credential. Tags do not depend on the policy, so every
-/// policy shares the list; they may depend on who asks (a list fetched with one Application's pull secret must not
-/// answer another that has no access).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TagsKey {
-    /// The normalised repository with its registry: `docker.io/library/nginx`.
-    pub repository: String,
-    /// The credential source the list is read with (its kind and name, never a secret); `None`: anonymous.
-    pub credentials: Option<String>,
-}
-
-impl TagsKey {
-    /// The key of `repository` read anonymously.
-    pub fn new(repository: impl Into<String>) -> Self {
-        TagsKey {
-            repository: repository.into(),
-            credentials: None,
-        }
-    }
-
-    /// The key of `repository` read with `credentials`.
-    pub fn with_credentials(repository: impl Into<String>, credentials: Option<String>) -> Self {
-        TagsKey {
-            repository: repository.into(),
-            credentials,
-        }
-    }
-
-    /// The file name stem: the lower-case hex SHA-256 of the repository, and of a NUL byte and the credential
-    /// source when there is one.
-    pub fn file_stem(&self) -> String {
-        match &self.credentials {
-            None => sha256_hex(&[&self.repository]),
-            Some(credentials) => sha256_hex(&[&self.repository, credentials]),
-        }
-    }
-}
-
-impl fmt::Display for TagsKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.credentials {
-            None => f.write_str(&self.repository),
-            Some(credentials) => write!(f, "{} (read with {credentials})", self.repository),
-        }
-    }
-}
-
-/// Which images' metadata: one repository's, as read for one list of platforms (an index's build time is that of
-/// the platform image chosen from it).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct MetadataKey {
-    /// The normalised repository with its registry: `docker.io/library/nginx`.
-    pub repository: String,
-    /// The wanted platforms in order, comma-separated: `linux/amd64,linux/arm64`.
-    pub platforms: String,
-}
-
-impl MetadataKey {
-    pub fn new(repository: impl Into<String>, platforms: &[Platform]) -> Self {
-        MetadataKey {
-            repository: repository.into(),
-            platforms: platforms
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        }
-    }
-
-    /// The file name stem: the lower-case hex SHA-256 of `repository`, a NUL byte, and `platforms`.
-    pub fn file_stem(&self) -> String {
-        sha256_hex(&[&self.repository, &self.platforms])
-    }
-}
-
 /// What `newest-build` needs of one image manifest (named by its digest, so it never changes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -208,24 +151,6 @@ impl KnownImages {
         self.tags_checked_at
             .is_some_and(|at| is_fresh(at, now, max_age))
     }
-}
-
-fn sha256_hex(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            hasher.update([0u8]);
-        }
-        hasher.update(part.as_bytes());
-    }
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            use fmt::Write;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
 }
 
 /// The last answer a registry gave for a [`ResolutionKey`]: what `generate` renders when the registry cannot be
@@ -262,10 +187,10 @@ fn is_fresh(at: DateTime<Utc>, now: DateTime<Utc>, max_age: Duration) -> bool {
     age >= TimeDelta::zero() && age < max_age
 }
 
-/// Where [`FileCache::tags_or_fetch`] got a tag list from.
+/// Where [`tags_or_fetch`] got a tag list from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TagsSource {
-    /// A fresh list in the cache directory (possibly just written by another process this call waited for).
+    /// A fresh list in the cache (possibly just stored by another process this call waited for).
     Cache,
     /// Another call in this process that was already getting the list.
     Shared,
@@ -317,85 +242,6 @@ pub enum CacheError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolution_key_stems() {
-        for (name, repository, policy, want) in [
-            (
-                "repository and policy",
-                "docker.io/library/nginx",
-                "strategy semver, constraint '~1.25'",
-                "766438169403b527099b4a1353a56696a990b31415e64b39a7ee41a20c90fbb5",
-            ),
-            (
-                "same repository, other policy",
-                "docker.io/library/nginx",
-                "strategy semver",
-                "52b6b5a3e536978c40f4008157176d77f0a15fd28bf3fcbcd2be60d9be62ac48",
-            ),
-            (
-                "empty parts still hash the separator",
-                "",
-                "",
-                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-            ),
-            (
-                "text moved left of the separator",
-                "a",
-                "bc",
-                "40bb547d936bbd31318ee37ac8799e7ecbb22eda2651f65e3214bffb8ce97bb4",
-            ),
-            (
-                "text moved right of the separator",
-                "ab",
-                "c",
-                "6c032e631d39a14d85aff7e319546af701e26c97b57ca95fbfe9c6ba855f67bf",
-            ),
-        ] {
-            assert_eq!(
-                ResolutionKey::new(repository, policy).file_stem(),
-                want,
-                "{name}"
-            );
-        }
-    }
-
-    #[test]
-    fn tags_key_stems() {
-        for (name, repository, want) in [
-            (
-                "docker hub",
-                "docker.io/library/nginx",
-                "7e59ad64326bc321517fb6fc6586de5ee149178394d9edfa2a877176cdf6fad5",
-            ),
-            (
-                "ghcr",
-                "ghcr.io/org/app",
-                "e9465cd7cbf7b49c52338f7abc7e7ef8cea3a39d36f1a5c1066d2e362f642ed3",
-            ),
-            (
-                "empty",
-                "",
-                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-            ),
-        ] {
-            assert_eq!(TagsKey::new(repository).file_stem(), want, "{name}");
-        }
-        let read_with = |credentials: &str| {
-            TagsKey::with_credentials("docker.io/library/nginx", Some(credentials.into()))
-                .file_stem()
-        };
-        assert_eq!(
-            read_with("pull-secret argocd/regcred"),
-            "35c5226a6048ac0b62ffb8b8a02be7bcd18a97572e20eb106d92da164ffdb88d",
-            "with a credential source"
-        );
-        assert_ne!(
-            read_with("pull-secret argocd/other"),
-            read_with("pull-secret argocd/regcred"),
-            "each credential source has its own list"
-        );
-    }
 
     #[test]
     fn default_dirs() {

@@ -64,7 +64,7 @@ use tokio::time::Instant;
 use super::generate::{AppArgs, open_cache};
 use super::resolve::CredentialReport;
 use super::{Failure, GlobalArgs, OutputFormat};
-use crate::cache::FileCache;
+use crate::cache::Cache;
 use crate::generate::{self, Decision, Outcome, Plan};
 use crate::image::{self, ImageDefaults, ImageRef};
 use crate::manifest::Object;
@@ -132,7 +132,8 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         let requests = distinct_requests(&planned.plan);
         let mut resolutions = Vec::with_capacity(requests.len());
         for tracked in &requests {
-            resolutions.push(resolve_request(&registries, tracked, cache.as_ref(), deadline).await);
+            resolutions
+                .push(resolve_request(&registries, tracked, cache.as_deref(), deadline).await);
         }
         let app_dir = args.app.source.app_dir.display().to_string();
         let report = build_report(
@@ -184,7 +185,7 @@ fn distinct_requests(plan: &Plan) -> Vec<TrackedImage> {
 async fn resolve_request(
     registries: &Registries,
     tracked: &TrackedImage,
-    cache: Option<&FileCache>,
+    cache: Option<&dyn Cache>,
     deadline: Instant,
 ) -> ResolutionReport {
     let image = &tracked.image;
@@ -239,19 +240,18 @@ async fn resolve_request(
         (Ok(_), Some(t)) if t.winner.is_none() => Some(no_winner_message(t)),
         _ => None,
     };
-    let fallback = error
-        .as_ref()
-        .and(cache)
-        .and_then(|c| {
-            c.last_known_good(
-                &generate::request_key(tracked, registries.secret_scope()).resolution_key(),
-            )
-        })
-        .map(|known| FallbackReport {
-            tag: known.tag,
-            digest: known.digest,
-            resolved_at: known.resolved_at.to_rfc3339(),
-        });
+    let fallback = match cache.filter(|_| error.is_some()) {
+        Some(cache) => {
+            let key = generate::request_key(tracked, registries.secret_scope()).resolution_key();
+            cache.last_known_good(&key).await
+        }
+        None => None,
+    };
+    let fallback = fallback.map(|known| FallbackReport {
+        tag: known.tag,
+        digest: known.digest,
+        resolved_at: known.resolved_at.to_rfc3339(),
+    });
     ResolutionReport {
         registry,
         tags,

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::argo::ArgoRequest;
-use crate::cache::{self, FileCache};
+use crate::cache::{self, Cache, FileCache};
 use crate::generate::{self, Decision, Resolutions};
 use crate::manifest::ImagePath;
 use crate::pipeline::{self, AppSettings, PipelineError, Planned, RenderSettings};
@@ -151,12 +151,14 @@ pub(super) fn app_registries(
     super::registries_scoped(global, &args.registry, Some(settings.secret_scope(request)))
 }
 
-pub(super) fn open_cache(args: &AppArgs) -> Result<FileCache, Failure> {
+/// The cache the command's options name: the one place a backend is chosen.
+pub(super) fn open_cache(args: &AppArgs) -> Result<Arc<dyn Cache>, Failure> {
     let dir = args
         .cache_dir
         .clone()
         .unwrap_or_else(|| cache::default_dir(|name| std::env::var_os(name)));
-    FileCache::open(dir).map_err(|e| Failure::NoResult(e.to_string()))
+    let cache = FileCache::open(dir).map_err(|e| Failure::NoResult(e.to_string()))?;
+    Ok(Arc::new(cache))
 }
 
 pub(super) fn app_dir(args: &InitArgs) -> Result<PathBuf, Failure> {
@@ -208,7 +210,7 @@ async fn render_and_resolve(
     let dir = app_dir(&args.app.source)?;
     let registries = Arc::new(app_registries(global, &args.app, request, &settings)?);
     let cache = RegistryCache {
-        cache: Arc::new(open_cache(&args.app)?),
+        cache: open_cache(&args.app)?,
         tags_ttl: args.tags_ttl,
     };
     pipeline::render_and_resolve(

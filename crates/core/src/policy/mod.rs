@@ -8,6 +8,7 @@
 //! result never depends on the order the registry listed the tags in.
 
 pub mod filter;
+mod key;
 pub mod source;
 pub mod strategy;
 
@@ -18,6 +19,7 @@ use std::fmt;
 pub use crate::platform::Platform;
 use crate::tag::Tag;
 use filter::{AllowTags, Extract, IgnoreTags};
+pub use key::{PolicyKey, StrategyKey, TagPatternKey, platform_key};
 pub use strategy::{Order, Strategy};
 
 /// Everything that decides which tag of a repository an image runs.
