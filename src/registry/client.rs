@@ -19,6 +19,7 @@ use super::credentials::{CredentialSource, ResolvedCredential};
 use super::error::{RegistryError, RegistryErrorKind, Target};
 use super::limit::{DEFAULT_MAX_CONCURRENCY, Limits, RetryPolicy};
 use super::response::{FailureKind, Response};
+use super::tls;
 use super::transport::{Counters, Op, Purpose, SendError, Spec, Transport, error_chain};
 use super::urls::{self, redact};
 use crate::size::ByteSize;
@@ -146,6 +147,11 @@ impl RegistryClient {
             .is_some_and(|at| at <= std::time::Instant::now())
     }
 
+    /// Whether both are handles of one client, sharing its connections, tokens, rate limit and statistics.
+    pub fn same_client(&self, other: &RegistryClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Requests made and time spent by this client and its clones so far.
     pub fn stats(&self) -> Stats {
         let c = &self.inner.transport.counters;
@@ -172,35 +178,8 @@ fn build_http(
     if endpoint.insecure {
         builder = builder.tls_danger_accept_invalid_certs(true);
     } else {
-        let mut roots = Vec::new();
-        if let Some(path) = &endpoint.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| setup(format!("cannot read CA file {}: {e}", path.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                setup(format!(
-                    "CA file {} is not a PEM bundle: {e}",
-                    path.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(setup(format!(
-                    "CA file {} holds no PEM certificate",
-                    path.display()
-                )));
-            }
-            roots.extend(certs);
-        }
-        if let Some(data) = &endpoint.ca_data {
-            let certs = reqwest::Certificate::from_pem_bundle(data.as_bytes())
-                .map_err(|e| setup(format!("ca_data is not a PEM bundle: {e}")))?;
-            if certs.is_empty() {
-                return Err(setup("ca_data holds no PEM certificate".to_string()));
-            }
-            roots.extend(certs);
-        }
-        if !roots.is_empty() {
-            builder = builder.tls_certs_merge(roots);
-        }
+        let config = tls::client_config(endpoint).map_err(setup)?;
+        builder = builder.tls_backend_preconfigured(config);
     }
     builder.build().map_err(|e| setup(error_chain(&e)))
 }

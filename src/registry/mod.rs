@@ -33,6 +33,7 @@ pub mod manifest;
 pub mod registries;
 pub mod response;
 pub mod tags;
+mod tls;
 mod transport;
 pub mod urls;
 
