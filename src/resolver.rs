@@ -18,7 +18,7 @@ use crate::cache::{self, Cache, ImageMetadata, KnownImages, MetadataKey, TagsKey
 use crate::image::{ImageRef, is_valid_digest};
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
-use crate::registry::{RegistryClient, RegistryError, TagSortMode};
+use crate::registry::{RegistryClient, RegistryError, RegistryErrorKind, TagSortMode};
 use crate::tag::Tag;
 
 /// The tags of a repository as far as the policy needed to read them.
@@ -117,7 +117,7 @@ pub async fn resolve(
         if check_platform {
             match client.image_config(repository, &name, &platforms).await {
                 Ok(config) => resolution.tags[index].digest = Some(config.digest),
-                Err(RegistryError::PlatformNotFound { .. }) => {
+                Err(e) if matches!(e.kind(), RegistryErrorKind::PlatformNotFound { .. }) => {
                     tracing::info!(tag = %name, "no image for the wanted platforms; trying the next tag");
                     resolution.unavailable.insert(name.to_string());
                     continue;
@@ -262,11 +262,14 @@ async fn read_build_times(
                 },
             ),
             // Kept only when read by digest: by tag, which image lacked the platforms is unknown.
-            Err(RegistryError::PlatformNotFound { .. }) if !is_valid_digest(&reference) => {
+            Err(e)
+                if matches!(e.kind(), RegistryErrorKind::PlatformNotFound { .. })
+                    && !is_valid_digest(&reference) =>
+            {
                 resolution.unavailable.insert(name);
                 continue;
             }
-            Err(RegistryError::PlatformNotFound { .. }) => {
+            Err(e) if matches!(e.kind(), RegistryErrorKind::PlatformNotFound { .. }) => {
                 (reference, ImageMetadata::NoImageForPlatforms)
             }
             // Dropping the set aborts the reads still running.

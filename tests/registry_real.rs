@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use argocd_image_resolver::registry::{
-    ClientOptions, Credential, CredentialSource, Endpoint, Platform, RegistryClient, RegistryError,
-    ResolvedCredential, RetryPolicy, Secret,
+    ClientOptions, Credential, CredentialSource, Endpoint, Platform, RegistryClient,
+    RegistryErrorKind, ResolvedCredential, RetryPolicy, Secret,
 };
 use argocd_image_resolver::tag::Tag;
 use support::{ImageSpec, TestRegistry};
@@ -454,9 +454,9 @@ async fn tls_trusted_with_ca_file_and_refused_without() {
     untrusted.ca_file = None;
     let untrusted = client(untrusted, None);
     let error = untrusted.tags("team/app").await.unwrap_err();
-    let RegistryError::Connection {
+    let RegistryErrorKind::Connection {
         attempts, reason, ..
-    } = &error
+    } = error.kind()
     else {
         panic!("connection error expected: {error}")
     };

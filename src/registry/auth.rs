@@ -13,10 +13,10 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-use super::client::{Call, Inner, Op, Purpose, SendError, Spec};
 use super::credentials::Credential;
-use super::error::RegistryError;
-use super::response::{Failure, FailureKind, Response};
+use super::error::{RegistryError, RegistryErrorKind};
+use super::response::{Failure, FailureKind};
+use super::transport::{Op, Purpose, SendError, Spec, Transport};
 use super::urls::{self, redact};
 
 /// OAuth2 `client_id` sent with refresh-token exchanges.
@@ -52,9 +52,16 @@ struct CachedToken {
 /// One slot per scope, locked while a token is fetched so concurrent requests share one token request.
 type TokenSlot = Arc<tokio::sync::Mutex<Option<CachedToken>>>;
 
+/// What auth uses of its client for one request: the way to send, the registry's API URL and the credential.
+pub(crate) struct Peer<'a> {
+    pub(crate) transport: &'a Transport,
+    pub(crate) api_url: &'a Url,
+    pub(crate) credential: Option<&'a Credential>,
+}
+
 /// A client's authentication state: the learned scheme and the token cache.
 #[derive(Default)]
-pub(crate) struct AuthState {
+pub(crate) struct Auth {
     scheme: Mutex<Scheme>,
     tokens: Mutex<HashMap<String, TokenSlot>>,
     pinged: tokio::sync::OnceCell<()>,
@@ -86,76 +93,25 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Inner {
-    /// A GET or HEAD on the registry with the credential the learned scheme needs; on a 401 it learns the
-    /// challenge and tries once more, so the first request to a registry may be anonymous.
-    pub(crate) async fn registry_request(
+impl Auth {
+    /// `GET /v2/` once per client, to learn the scheme before the first request (for endpoints that ask for it).
+    pub(crate) async fn ensure_pinged(
         &self,
+        peer: &Peer<'_>,
         op: &Op,
-        call: Call<'_>,
-    ) -> Result<Response, RegistryError> {
-        let Call {
-            method,
-            url,
-            accept,
-            scope,
-            purpose,
-            max_body,
-        } = call;
-        self.ensure_pinged(op).await?;
-        let mut relearned = false;
-        loop {
-            let mut headers = HeaderMap::new();
-            let accept = HeaderValue::from_str(accept).map_err(|_| RegistryError::Setup {
-                registry: self.endpoint.registry.clone(),
-                reason: format!("accept header '{accept}' is not a valid header value"),
-            })?;
-            headers.insert(ACCEPT, accept);
-            let sent = self.authorization(op, scope).await?;
-            if let Some(authorization) = &sent {
-                headers.insert(AUTHORIZATION, authorization.clone());
-            }
-            let spec = Spec {
-                method: method.clone(),
-                url: url.clone(),
-                headers,
-                form: None,
-                max_body,
-            };
-            match self.send(op, &spec).await {
-                Ok(response) => return Ok(response),
-                Err(SendError::Failure { failure, .. })
-                    if failure.kind == FailureKind::Unauthorized && !relearned =>
-                {
-                    self.learn(op, &failure)?;
-                    if let Some(sent) = &sent {
-                        self.forget_token(scope, sent).await;
-                    }
-                    relearned = true;
-                }
-                Err(error) => return Err(self.fail(op, purpose, error)),
-            }
-        }
-    }
-
-    /// `GET /v2/` once per client when the endpoint asks for it, to learn the scheme before the first request.
-    async fn ensure_pinged(&self, op: &Op) -> Result<(), RegistryError> {
-        if !self.endpoint.ping {
-            return Ok(());
-        }
-        self.auth
-            .pinged
+    ) -> Result<(), RegistryError> {
+        self.pinged
             .get_or_try_init(|| async {
                 let spec = Spec {
                     method: Method::GET,
-                    url: urls::ping_url(&self.endpoint.api_url),
+                    url: urls::ping_url(peer.api_url),
                     headers: HeaderMap::new(),
                     form: None,
-                    max_body: self.body_limit(MAX_TOKEN_BODY),
+                    max_body: peer.transport.body_limit(MAX_TOKEN_BODY),
                 };
-                match self.send(op, &spec).await {
+                match peer.transport.send(op, &spec).await {
                     Ok(_) => {
-                        let mut scheme = lock(&self.auth.scheme);
+                        let mut scheme = lock(&self.scheme);
                         if matches!(*scheme, Scheme::Unknown) {
                             *scheme = Scheme::Anonymous;
                         }
@@ -164,9 +120,9 @@ impl Inner {
                     Err(SendError::Failure { failure, .. })
                         if failure.kind == FailureKind::Unauthorized =>
                     {
-                        self.learn(op, &failure)
+                        self.learn(peer, op, &failure)
                     }
-                    Err(error) => Err(self.fail(op, Purpose::Ping, error)),
+                    Err(error) => Err(peer.transport.fail(op, Purpose::Ping, error)),
                 }
             })
             .await
@@ -174,49 +130,51 @@ impl Inner {
     }
 
     /// Records what a 401's challenges ask for; errors when nothing this client holds can answer them.
-    fn learn(&self, op: &Op, failure: &Failure) -> Result<(), RegistryError> {
-        let unauthorized = |hint| RegistryError::Unauthorized {
-            target: op.target.clone(),
-            failure: failure.to_string(),
-            hint,
+    pub(crate) fn learn(
+        &self,
+        peer: &Peer<'_>,
+        op: &Op,
+        failure: &Failure,
+    ) -> Result<(), RegistryError> {
+        let error = |kind| RegistryError::new(op.target.clone(), kind);
+        let unauthorized = |hint| {
+            error(RegistryErrorKind::Unauthorized {
+                failure: failure.to_string(),
+                hint,
+            })
         };
-        let challenges =
-            failure
-                .challenges
-                .clone()
-                .map_err(|e| RegistryError::InvalidResponse {
-                    target: op.target.clone(),
-                    url: failure.url.clone(),
-                    reason: e.to_string(),
-                })?;
+        let invalid = |reason| {
+            error(RegistryErrorKind::InvalidResponse {
+                url: failure.url.clone(),
+                reason,
+            })
+        };
+        let challenges = failure
+            .challenges
+            .clone()
+            .map_err(|e| invalid(e.to_string()))?;
         if let Some(bearer) = challenges.iter().find(|c| c.is("bearer")) {
             let realm = bearer
                 .param("realm")
-                .ok_or_else(|| RegistryError::InvalidResponse {
-                    target: op.target.clone(),
-                    url: failure.url.clone(),
-                    reason: format!("bearer challenge '{bearer}' has no realm"),
-                })?;
-            let realm = urls::parse_realm(realm).map_err(|source| RegistryError::Url {
-                target: op.target.clone(),
-                source,
-            })?;
-            *lock(&self.auth.scheme) = Scheme::Bearer {
+                .ok_or_else(|| invalid(format!("bearer challenge '{bearer}' has no realm")))?;
+            let realm = urls::parse_realm(realm)
+                .map_err(|source| error(RegistryErrorKind::Url { source }))?;
+            *lock(&self.scheme) = Scheme::Bearer {
                 realm,
                 service: bearer.param("service").map(str::to_string),
             };
             return Ok(());
         }
         if challenges.iter().any(|c| c.is("basic")) {
-            return match self.credential.as_ref().map(|c| &c.credential) {
+            return match peer.credential {
                 Some(Credential::Basic { .. }) => {
-                    *lock(&self.auth.scheme) = Scheme::Basic;
+                    *lock(&self.scheme) = Scheme::Basic;
                     Ok(())
                 }
                 Some(Credential::IdentityToken(_)) => Err(unauthorized(
                     "the registry asks for basic auth, but the credential is an identity token, which needs a bearer token server",
                 )),
-                None => Err(unauthorized(self.unauthorized_hint())),
+                None => Err(unauthorized(op.target.unauthorized_hint())),
             };
         }
         Err(unauthorized(
@@ -226,8 +184,8 @@ impl Inner {
 
     /// Drops the cached token of `scope` if it is the one the registry just refused; a token fetched meanwhile
     /// by a concurrent request (whose own anonymous attempt was refused) is kept.
-    async fn forget_token(&self, scope: &str, refused: &HeaderValue) {
-        let slot = lock(&self.auth.tokens).get(scope).cloned();
+    pub(crate) async fn forget_token(&self, scope: &str, refused: &HeaderValue) {
+        let slot = lock(&self.tokens).get(scope).cloned();
         if let Some(slot) = slot {
             let mut cached = slot.lock().await;
             if cached.as_ref().is_some_and(|t| t.header == *refused) {
@@ -237,43 +195,32 @@ impl Inner {
     }
 
     /// The `Authorization` header the learned scheme needs for `scope`, fetching a token if needed.
-    async fn authorization(
+    pub(crate) async fn authorization(
         &self,
+        peer: &Peer<'_>,
         op: &Op,
         scope: &str,
     ) -> Result<Option<HeaderValue>, RegistryError> {
-        let scheme = lock(&self.auth.scheme).clone();
+        let scheme = lock(&self.scheme).clone();
         match scheme {
             Scheme::Unknown | Scheme::Anonymous => Ok(None),
-            Scheme::Basic => Ok(self.basic_header()),
+            Scheme::Basic => Ok(basic_header(peer.credential)),
             Scheme::Bearer { realm, service } => self
-                .bearer(op, &realm, service.as_deref(), scope)
+                .bearer(peer, op, &realm, service.as_deref(), scope)
                 .await
                 .map(Some),
         }
     }
 
-    fn basic_header(&self) -> Option<HeaderValue> {
-        let Some(Credential::Basic { username, password }) =
-            self.credential.as_ref().map(|c| &c.credential)
-        else {
-            return None;
-        };
-        let encoded = base64::engine::general_purpose::STANDARD
-            .encode(format!("{username}:{}", password.expose()));
-        let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
-        value.set_sensitive(true);
-        Some(value)
-    }
-
     async fn bearer(
         &self,
+        peer: &Peer<'_>,
         op: &Op,
         realm: &Url,
         service: Option<&str>,
         scope: &str,
     ) -> Result<HeaderValue, RegistryError> {
-        let slot = lock(&self.auth.tokens)
+        let slot = lock(&self.tokens)
             .entry(scope.to_string())
             .or_default()
             .clone();
@@ -282,11 +229,15 @@ impl Inner {
             return Ok(token.header.clone());
         }
         let sent_at = Instant::now();
-        let body = self.fetch_token(op, realm, service, scope).await?;
-        let invalid = |reason: &str| RegistryError::InvalidResponse {
-            target: op.target.clone(),
-            url: redact(realm),
-            reason: reason.to_string(),
+        let body = fetch_token(peer, op, realm, service, scope).await?;
+        let invalid = |reason: &str| {
+            RegistryError::new(
+                op.target.clone(),
+                RegistryErrorKind::InvalidResponse {
+                    url: redact(realm),
+                    reason: reason.to_string(),
+                },
+            )
         };
         let token = body
             .token
@@ -305,96 +256,110 @@ impl Inner {
         });
         Ok(header)
     }
+}
 
-    /// Asks the token server for a `scope` token: anonymous GET, GET with Basic credentials, or the OAuth2
-    /// refresh-token POST for an identity token.
-    async fn fetch_token(
-        &self,
-        op: &Op,
-        realm: &Url,
-        service: Option<&str>,
-        scope: &str,
-    ) -> Result<TokenBody, RegistryError> {
-        let credential = self.credential.as_ref().map(|c| &c.credential);
-        let refused = |failure: String, hint| RegistryError::TokenRefused {
-            target: op.target.clone(),
-            realm: redact(realm),
-            failure,
-            hint,
-        };
-        if credential.is_some()
-            && realm.scheme() == "http"
-            && self.endpoint.api_url.scheme() == "https"
-        {
-            return Err(refused(
-                "the realm is plain http while the registry is https".to_string(),
-                "the credential is not sent over plain http; fix the registry's token realm",
-            ));
-        }
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let spec = match credential {
-            Some(Credential::IdentityToken(refresh_token)) => {
-                let mut form = vec![
-                    ("grant_type", "refresh_token".to_string()),
-                    ("refresh_token", refresh_token.expose().to_string()),
-                ];
-                if let Some(service) = service {
-                    form.push(("service", service.to_string()));
-                }
-                form.push(("scope", scope.to_string()));
-                form.push(("client_id", CLIENT_ID.to_string()));
-                Spec {
-                    method: Method::POST,
-                    url: realm.clone(),
-                    headers,
-                    form: Some(form),
-                    max_body: self.body_limit(MAX_TOKEN_BODY),
-                }
-            }
-            _ => {
-                if let Some(basic) = self.basic_header() {
-                    headers.insert(AUTHORIZATION, basic);
-                }
-                let url = urls::token_url(realm.as_str(), service, scope).map_err(|source| {
-                    RegistryError::Url {
-                        target: op.target.clone(),
-                        source,
-                    }
-                })?;
-                Spec {
-                    method: Method::GET,
-                    url,
-                    headers,
-                    form: None,
-                    max_body: self.body_limit(MAX_TOKEN_BODY),
-                }
-            }
-        };
-        self.count_token_request();
-        let response = match self.send(op, &spec).await {
-            Ok(response) => response,
-            Err(SendError::Failure { failure, .. })
-                if matches!(
-                    failure.kind,
-                    FailureKind::Unauthorized | FailureKind::Denied
-                ) =>
-            {
-                let hint = if credential.is_some() {
-                    "the token server rejected this credential: check that it is current and valid for this registry"
-                } else {
-                    "the token server requires a credential: configure one for this registry"
-                };
-                return Err(refused(failure.to_string(), hint));
-            }
-            Err(error) => return Err(self.fail(op, Purpose::Token, error)),
-        };
-        serde_json::from_slice(&response.body).map_err(|e| RegistryError::InvalidResponse {
-            target: op.target.clone(),
-            url: redact(realm),
-            reason: format!("token response is not JSON: {e}"),
-        })
+/// Asks the token server for a `scope` token: anonymous GET, GET with Basic credentials, or the OAuth2
+/// refresh-token POST for an identity token.
+async fn fetch_token(
+    peer: &Peer<'_>,
+    op: &Op,
+    realm: &Url,
+    service: Option<&str>,
+    scope: &str,
+) -> Result<TokenBody, RegistryError> {
+    let credential = peer.credential;
+    let refused = |failure: String, hint| {
+        RegistryError::new(
+            op.target.clone(),
+            RegistryErrorKind::TokenRefused {
+                realm: redact(realm),
+                failure,
+                hint,
+            },
+        )
+    };
+    if credential.is_some() && realm.scheme() == "http" && peer.api_url.scheme() == "https" {
+        return Err(refused(
+            "the realm is plain http while the registry is https".to_string(),
+            "the credential is not sent over plain http; fix the registry's token realm",
+        ));
     }
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    let spec = match credential {
+        Some(Credential::IdentityToken(refresh_token)) => {
+            let mut form = vec![
+                ("grant_type", "refresh_token".to_string()),
+                ("refresh_token", refresh_token.expose().to_string()),
+            ];
+            if let Some(service) = service {
+                form.push(("service", service.to_string()));
+            }
+            form.push(("scope", scope.to_string()));
+            form.push(("client_id", CLIENT_ID.to_string()));
+            Spec {
+                method: Method::POST,
+                url: realm.clone(),
+                headers,
+                form: Some(form),
+                max_body: peer.transport.body_limit(MAX_TOKEN_BODY),
+            }
+        }
+        _ => {
+            if let Some(basic) = basic_header(credential) {
+                headers.insert(AUTHORIZATION, basic);
+            }
+            let url = urls::token_url(realm.as_str(), service, scope).map_err(|source| {
+                RegistryError::new(op.target.clone(), RegistryErrorKind::Url { source })
+            })?;
+            Spec {
+                method: Method::GET,
+                url,
+                headers,
+                form: None,
+                max_body: peer.transport.body_limit(MAX_TOKEN_BODY),
+            }
+        }
+    };
+    peer.transport.count_token_request();
+    let response = match peer.transport.send(op, &spec).await {
+        Ok(response) => response,
+        Err(SendError::Failure { failure, .. })
+            if matches!(
+                failure.kind,
+                FailureKind::Unauthorized | FailureKind::Denied
+            ) =>
+        {
+            let hint = if credential.is_some() {
+                "the token server rejected this credential: check that it is current and valid for this registry"
+            } else {
+                "the token server requires a credential: configure one for this registry"
+            };
+            return Err(refused(failure.to_string(), hint));
+        }
+        Err(error) => return Err(peer.transport.fail(op, Purpose::Token, error)),
+    };
+    serde_json::from_slice(&response.body).map_err(|e| {
+        RegistryError::new(
+            op.target.clone(),
+            RegistryErrorKind::InvalidResponse {
+                url: redact(realm),
+                reason: format!("token response is not JSON: {e}"),
+            },
+        )
+    })
+}
+
+/// The `Authorization: Basic` header of a username/password credential; `None` for any other.
+fn basic_header(credential: Option<&Credential>) -> Option<HeaderValue> {
+    let Some(Credential::Basic { username, password }) = credential else {
+        return None;
+    };
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(format!("{username}:{}", password.expose()));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 #[cfg(test)]

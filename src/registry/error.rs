@@ -17,6 +17,17 @@ pub struct Target {
     pub credential: Option<CredentialSource>,
 }
 
+impl Target {
+    /// The fix a 401 suggests: another credential, or one at all.
+    pub(crate) fn unauthorized_hint(&self) -> &'static str {
+        if self.credential.is_some() {
+            "the registry rejected this credential: check that it is current and valid for this registry"
+        } else {
+            "anonymous access is not allowed: configure a credential for this registry"
+        }
+    }
+}
+
 /// `registry ghcr.io, repository org/app (credential: env GHCR_TOKEN)` or `(anonymous)`.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -32,107 +43,68 @@ impl fmt::Display for Target {
     }
 }
 
-/// A failed registry operation; every message starts with its [`Target`].
+/// What went wrong in a [`RegistryError`]; its message follows the target's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistryError {
-    #[error("{target}: authentication failed: {failure}; {hint}")]
-    Unauthorized {
-        target: Box<Target>,
-        failure: String,
-        hint: &'static str,
-    },
-    #[error("{target}: token server {realm} refused the token request: {failure}; {hint}")]
+pub enum RegistryErrorKind {
+    #[error("authentication failed: {failure}; {hint}")]
+    Unauthorized { failure: String, hint: &'static str },
+    #[error("token server {realm} refused the token request: {failure}; {hint}")]
     TokenRefused {
-        target: Box<Target>,
         realm: String,
         failure: String,
         hint: &'static str,
     },
+    #[error("access denied: {failure}; the credential lacks pull permission on this repository")]
+    Denied { failure: String },
+    #[error("{what} not found: {failure}")]
+    NotFound { what: String, failure: String },
     #[error(
-        "{target}: access denied: {failure}; the credential lacks pull permission on this repository"
+        "rate limited after {attempts} attempts: {failure}; lower 'limit' for this registry or try later"
     )]
-    Denied {
-        target: Box<Target>,
-        failure: String,
-    },
-    #[error("{target}: {what} not found: {failure}")]
-    NotFound {
-        target: Box<Target>,
-        what: String,
-        failure: String,
-    },
+    RateLimited { failure: String, attempts: u32 },
+    #[error("registry error after {attempts} attempts: {failure}")]
+    Server { failure: String, attempts: u32 },
+    #[error("request refused by {url}: {failure}")]
+    Rejected { url: String, failure: String },
     #[error(
-        "{target}: rate limited after {attempts} attempts: {failure}; lower 'limit' for this registry or try later"
+        "tag list page size n={page_size} was rejected: {failure}; set a smaller 'pagesize' for this registry"
     )]
-    RateLimited {
-        target: Box<Target>,
-        failure: String,
-        attempts: u32,
-    },
-    #[error("{target}: registry error after {attempts} attempts: {failure}")]
-    Server {
-        target: Box<Target>,
-        failure: String,
-        attempts: u32,
-    },
-    #[error("{target}: request refused by {url}: {failure}")]
-    Rejected {
-        target: Box<Target>,
-        url: String,
-        failure: String,
-    },
-    #[error(
-        "{target}: tag list page size n={page_size} was rejected: {failure}; set a smaller 'pagesize' for this registry"
-    )]
-    PageSizeRejected {
-        target: Box<Target>,
-        page_size: u32,
-        failure: String,
-    },
-    #[error("{target}: {operation} did not finish within {deadline:?} (the deadline){}", last_suffix(.last))]
+    PageSizeRejected { page_size: u32, failure: String },
+    #[error("{operation} did not finish within {deadline:?} (the deadline){}", last_suffix(.last))]
     Deadline {
-        target: Box<Target>,
         operation: &'static str,
         deadline: Duration,
         last: Option<String>,
     },
     #[error(
-        "{target}: the registry asked to retry {operation} after {retry_after:?}, past the deadline of {deadline:?}: \
+        "the registry asked to retry {operation} after {retry_after:?}, past the deadline of {deadline:?}: \
          {failure}; try again later"
     )]
     RetryAfterPastDeadline {
-        target: Box<Target>,
         operation: &'static str,
         retry_after: Duration,
         deadline: Duration,
         failure: String,
     },
-    #[error("{target}: cannot reach {url} after {attempts} attempts: {reason}")]
+    #[error("cannot reach {url} after {attempts} attempts: {reason}")]
     Connection {
-        target: Box<Target>,
         url: String,
         attempts: u32,
         reason: String,
     },
-    #[error("{target}: {source}")]
+    #[error("{source}")]
     Url {
-        target: Box<Target>,
         #[source]
         source: UrlError,
     },
     #[error(
-        "{target}: the tag list has more than {max_pages} pages (max_pages); raise the cap or use larger pages"
+        "the tag list has more than {max_pages} pages (max_pages); raise the cap or use larger pages"
     )]
-    TooManyPages { target: Box<Target>, max_pages: u32 },
-    #[error("{target}: invalid response from {url}: {reason}")]
-    InvalidResponse {
-        target: Box<Target>,
-        url: String,
-        reason: String,
-    },
-    #[error("{target}: the {what} from {url} is larger than {limit}{}", too_large_fix(*.operator_limit, .what))]
+    TooManyPages { max_pages: u32 },
+    #[error("invalid response from {url}: {reason}")]
+    InvalidResponse { url: String, reason: String },
+    #[error("the {what} from {url} is larger than {limit}{}", too_large_fix(*.operator_limit, .what))]
     TooLarge {
-        target: Box<Target>,
         what: &'static str,
         /// Without userinfo.
         url: String,
@@ -140,25 +112,20 @@ pub enum RegistryError {
         /// Whether the limit is the operator's `--max-response-size` (else a fixed one for this kind of answer).
         operator_limit: bool,
     },
-    #[error("{target}: content fetched as {expected} hashes to {actual}")]
-    DigestMismatch {
-        target: Box<Target>,
-        expected: String,
-        actual: String,
-    },
-    #[error("{target}: '{reference}' has no image for {wanted}; it has {available}")]
+    #[error("content fetched as {expected} hashes to {actual}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error("'{reference}' has no image for {wanted}; it has {available}")]
     PlatformNotFound {
-        target: Box<Target>,
         reference: String,
         wanted: String,
         available: String,
     },
-    #[error("{target}: '{reference}' has unsupported media type '{media_type}'")]
+    #[error("'{reference}' has unsupported media type '{media_type}'")]
     UnsupportedMediaType {
-        target: Box<Target>,
         reference: String,
         media_type: String,
     },
+    /// Before any operation, so the only kind without a target.
     #[error("cannot set up a client for registry {registry}: {reason}")]
     Setup { registry: String, reason: String },
 }
@@ -178,31 +145,62 @@ fn last_suffix(last: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// A failed registry operation: what it was about and what went wrong. Every message but a
+/// [`RegistryErrorKind::Setup`]'s starts with the [`Target`], which is boxed to keep the error small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryError {
+    /// `None` only for [`RegistryErrorKind::Setup`], which comes before any operation.
+    target: Option<Box<Target>>,
+    kind: RegistryErrorKind,
+}
+
 impl RegistryError {
-    /// The operation's target, when the error has one (all but [`RegistryError::Setup`]).
-    pub fn target(&self) -> Option<&Target> {
-        use RegistryError::*;
-        match self {
-            Unauthorized { target, .. }
-            | TokenRefused { target, .. }
-            | Denied { target, .. }
-            | NotFound { target, .. }
-            | RateLimited { target, .. }
-            | Server { target, .. }
-            | Rejected { target, .. }
-            | PageSizeRejected { target, .. }
-            | Deadline { target, .. }
-            | RetryAfterPastDeadline { target, .. }
-            | Connection { target, .. }
-            | Url { target, .. }
-            | TooManyPages { target, .. }
-            | InvalidResponse { target, .. }
-            | TooLarge { target, .. }
-            | DigestMismatch { target, .. }
-            | PlatformNotFound { target, .. }
-            | UnsupportedMediaType { target, .. } => Some(target),
-            Setup { .. } => None,
+    /// An operation's failure; `kind` is anything but [`RegistryErrorKind::Setup`] (see [`RegistryError::setup`]).
+    pub fn new(target: Box<Target>, kind: RegistryErrorKind) -> Self {
+        debug_assert!(
+            !matches!(kind, RegistryErrorKind::Setup { .. }),
+            "a setup error has no target"
+        );
+        Self {
+            target: Some(target),
+            kind,
         }
+    }
+
+    /// A client for `registry` could not be built (or a request to it not even formed).
+    pub fn setup(registry: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            target: None,
+            kind: RegistryErrorKind::Setup {
+                registry: registry.into(),
+                reason: reason.into(),
+            },
+        }
+    }
+
+    /// The operation's target, when the error has one (all but [`RegistryErrorKind::Setup`]).
+    pub fn target(&self) -> Option<&Target> {
+        self.target.as_deref()
+    }
+
+    pub fn kind(&self) -> &RegistryErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            Some(target) => write!(f, "{target}: {}", self.kind),
+            None => self.kind.fmt(f),
+        }
+    }
+}
+
+/// The kind's own source (a [`UrlError`]), not the kind: its text is already in this error's message.
+impl std::error::Error for RegistryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
     }
 }
 
@@ -227,41 +225,44 @@ mod tests {
         for (name, error, want) in [
             (
                 "anonymous not found",
-                RegistryError::NotFound {
-                    target: anonymous.clone(),
-                    what: "manifest 'v1'".into(),
-                    failure: "HTTP 404".into(),
-                },
+                RegistryError::new(
+                    anonymous.clone(),
+                    RegistryErrorKind::NotFound {
+                        what: "manifest 'v1'".into(),
+                        failure: "HTTP 404".into(),
+                    },
+                ),
                 "registry ghcr.io, repository org/app (anonymous): manifest 'v1' not found: HTTP 404",
             ),
             (
                 "deadline with last failure",
-                RegistryError::Deadline {
-                    target: with_env.clone(),
-                    operation: "tags/list",
-                    deadline: Duration::from_millis(1500),
-                    last: Some("HTTP 503".into()),
-                },
+                RegistryError::new(
+                    with_env.clone(),
+                    RegistryErrorKind::Deadline {
+                        operation: "tags/list",
+                        deadline: Duration::from_millis(1500),
+                        last: Some("HTTP 503".into()),
+                    },
+                ),
                 "registry ghcr.io, repository org/app (credential: env GHCR_TOKEN): tags/list did not finish within \
                  1.5s (the deadline); last: HTTP 503",
             ),
             (
                 "deadline without last failure",
-                RegistryError::Deadline {
-                    target: with_env.clone(),
-                    operation: "manifest",
-                    deadline: Duration::from_secs(2),
-                    last: None,
-                },
+                RegistryError::new(
+                    with_env.clone(),
+                    RegistryErrorKind::Deadline {
+                        operation: "manifest",
+                        deadline: Duration::from_secs(2),
+                        last: None,
+                    },
+                ),
                 "registry ghcr.io, repository org/app (credential: env GHCR_TOKEN): manifest did not finish within 2s \
                  (the deadline)",
             ),
             (
                 "setup",
-                RegistryError::Setup {
-                    registry: "r".into(),
-                    reason: "bad CA".into(),
-                },
+                RegistryError::setup("r", "bad CA"),
                 "cannot set up a client for registry r: bad CA",
             ),
         ] {

@@ -9,8 +9,9 @@ use reqwest::Method;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use super::client::{Call, Op, Purpose, RegistryClient, validate};
-use super::error::RegistryError;
+use super::client::{Call, RegistryClient, validate};
+use super::error::{RegistryError, RegistryErrorKind};
+use super::transport::{Op, Purpose};
 use super::urls::{self, MANIFEST_ACCEPT, redact};
 use crate::platform::{self, Platform};
 
@@ -294,32 +295,42 @@ impl RegistryClient {
                 let chosen =
                     platform::select(manifests.iter().map(|m| m.platform.as_ref()), wanted)
                         .map(|i| &manifests[i])
-                        .ok_or_else(|| RegistryError::PlatformNotFound {
-                            target: op.target.clone(),
-                            reference: reference.to_string(),
-                            wanted: wanted_text(),
-                            available: available(manifests),
+                        .ok_or_else(|| {
+                            RegistryError::new(
+                                op.target.clone(),
+                                RegistryErrorKind::PlatformNotFound {
+                                    reference: reference.to_string(),
+                                    wanted: wanted_text(),
+                                    available: available(manifests),
+                                },
+                            )
                         })?;
                 let child = self.fetch_manifest(&op, repository, &chosen.digest).await?;
                 let ManifestKind::Image { config, .. } = child.kind else {
-                    return Err(RegistryError::UnsupportedMediaType {
-                        target: op.target.clone(),
-                        reference: chosen.digest.clone(),
-                        media_type: format!("{} nested in an index", child.media_type),
-                    });
+                    return Err(RegistryError::new(
+                        op.target.clone(),
+                        RegistryErrorKind::UnsupportedMediaType {
+                            reference: chosen.digest.clone(),
+                            media_type: format!("{} nested in an index", child.media_type),
+                        },
+                    ));
                 };
                 (config, child.digest, chosen.platform.clone())
             }
         };
         let blob = self.fetch_blob(&op, repository, &config.digest).await?;
-        let fields = parse_image_config(&blob).map_err(|e| RegistryError::InvalidResponse {
-            target: op.target.clone(),
-            url: redact(&urls::blob_url(
-                &self.inner.endpoint.api_url,
-                repository,
-                &config.digest,
-            )),
-            reason: e.to_string(),
+        let fields = parse_image_config(&blob).map_err(|e| {
+            RegistryError::new(
+                op.target.clone(),
+                RegistryErrorKind::InvalidResponse {
+                    url: redact(&urls::blob_url(
+                        &self.inner.endpoint.api_url,
+                        repository,
+                        &config.digest,
+                    )),
+                    reason: e.to_string(),
+                },
+            )
         })?;
         if let Some(text) = &fields.unreadable_created {
             tracing::warn!(
@@ -332,12 +343,14 @@ impl RegistryClient {
             && let Some(own) = &fields.platform
             && !wanted.iter().any(|w| w.accepts(own))
         {
-            return Err(RegistryError::PlatformNotFound {
-                target: op.target.clone(),
-                reference: reference.to_string(),
-                wanted: wanted_text(),
-                available: own.to_string(),
-            });
+            return Err(RegistryError::new(
+                op.target.clone(),
+                RegistryErrorKind::PlatformNotFound {
+                    reference: reference.to_string(),
+                    wanted: wanted_text(),
+                    available: own.to_string(),
+                },
+            ));
         }
         Ok(ImageConfig {
             digest: top.digest,
@@ -383,24 +396,30 @@ impl RegistryClient {
         if let Some(expected) = expected
             && expected != digest
         {
-            return Err(RegistryError::DigestMismatch {
-                target: op.target.clone(),
-                expected: expected.to_string(),
-                actual: digest,
-            });
+            return Err(RegistryError::new(
+                op.target.clone(),
+                RegistryErrorKind::DigestMismatch {
+                    expected: expected.to_string(),
+                    actual: digest,
+                },
+            ));
         }
         let (media_type, kind) = parse_manifest(response.header("content-type"), &response.body)
             .map_err(|e| match e {
-                ManifestError::Unsupported(media_type) => RegistryError::UnsupportedMediaType {
-                    target: op.target.clone(),
-                    reference: reference.to_string(),
-                    media_type,
-                },
-                other => RegistryError::InvalidResponse {
-                    target: op.target.clone(),
-                    url: redact(&url),
-                    reason: other.to_string(),
-                },
+                ManifestError::Unsupported(media_type) => RegistryError::new(
+                    op.target.clone(),
+                    RegistryErrorKind::UnsupportedMediaType {
+                        reference: reference.to_string(),
+                        media_type,
+                    },
+                ),
+                other => RegistryError::new(
+                    op.target.clone(),
+                    RegistryErrorKind::InvalidResponse {
+                        url: redact(&url),
+                        reason: other.to_string(),
+                    },
+                ),
             })?;
         Ok(Manifest {
             media_type,
@@ -434,11 +453,13 @@ impl RegistryClient {
         if digest.starts_with("sha256:") {
             let actual = sha256_digest(&response.body);
             if actual != digest {
-                return Err(RegistryError::DigestMismatch {
-                    target: op.target.clone(),
-                    expected: digest.to_string(),
-                    actual,
-                });
+                return Err(RegistryError::new(
+                    op.target.clone(),
+                    RegistryErrorKind::DigestMismatch {
+                        expected: digest.to_string(),
+                        actual,
+                    },
+                ));
             }
         }
         Ok(response.body)

@@ -33,13 +33,15 @@ pub mod manifest;
 pub mod registries;
 pub mod response;
 pub mod tags;
+mod tls;
+mod transport;
 pub mod urls;
 
 pub use crate::platform::Platform;
 pub use client::{ClientOptions, RegistryClient, Stats};
 pub use config::{Endpoint, RegistriesConf, TagSortMode};
 pub use credentials::{Credential, CredentialSource, ResolvedCredential, Secret};
-pub use error::{RegistryError, Target};
+pub use error::{RegistryError, RegistryErrorKind, Target};
 pub use limit::RetryPolicy;
 pub use manifest::{Descriptor, ImageConfig, Manifest, ManifestKind};
 pub use registries::{AccessError, Overrides, Registries};

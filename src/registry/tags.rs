@@ -19,9 +19,10 @@ use reqwest::Method;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tokio::time::Instant;
 
-use super::client::{Call, Purpose, RegistryClient, validate};
+use super::client::{Call, RegistryClient, validate};
 use super::config::QUAY_PAGE_SIZE;
-use super::error::RegistryError;
+use super::error::{RegistryError, RegistryErrorKind};
+use super::transport::Purpose;
 use super::urls::{self, redact};
 use crate::tag::{Tag, TagName};
 
@@ -69,10 +70,12 @@ impl RegistryClient {
         let mut read = 0usize;
         loop {
             if pages >= inner.options.max_pages {
-                return Err(RegistryError::TooManyPages {
-                    target: op.target.clone(),
-                    max_pages: inner.options.max_pages,
-                });
+                return Err(RegistryError::new(
+                    op.target.clone(),
+                    RegistryErrorKind::TooManyPages {
+                        max_pages: inner.options.max_pages,
+                    },
+                ));
             }
             let purpose = Purpose::TagPage { page_size };
             let call = Call {
@@ -86,7 +89,10 @@ impl RegistryClient {
             };
             let response = match inner.registry_request(&op, call).await {
                 Ok(response) => response,
-                Err(RegistryError::PageSizeRejected { .. }) if page_size > QUAY_PAGE_SIZE => {
+                Err(error)
+                    if matches!(error.kind(), RegistryErrorKind::PageSizeRejected { .. })
+                        && page_size > QUAY_PAGE_SIZE =>
+                {
                     tracing::debug!(url = %redact(&url), page_size, "page size rejected; retrying with n=100");
                     page_size = QUAY_PAGE_SIZE;
                     let last = url
@@ -103,25 +109,31 @@ impl RegistryClient {
             read += response.body.len();
             let page = sink.page(&response.body).map_err(|error| match error {
                 DecodeError::Deadline => inner.fail_deadline(&op),
-                DecodeError::Json(e) => RegistryError::InvalidResponse {
-                    target: op.target.clone(),
-                    url: redact(&url),
-                    reason: format!("tag list is not {{\"tags\": [...]}} JSON: {e}"),
-                },
+                DecodeError::Json(e) => RegistryError::new(
+                    op.target.clone(),
+                    RegistryErrorKind::InvalidResponse {
+                        url: redact(&url),
+                        reason: format!("tag list is not {{\"tags\": [...]}} JSON: {e}"),
+                    },
+                ),
             })?;
             let links = response.header_all("link");
             // Relative links resolve against the URL we asked, keeping its host and port.
-            let next = urls::next_link(&links, &url).map_err(|source| RegistryError::Url {
-                target: op.target.clone(),
-                source,
+            let next = urls::next_link(&links, &url).map_err(|source| {
+                RegistryError::new(op.target.clone(), RegistryErrorKind::Url { source })
             })?;
             if let Some(next) = next {
                 if !visited.insert(next.clone()) {
-                    return Err(RegistryError::InvalidResponse {
-                        target: op.target.clone(),
-                        url: redact(&url),
-                        reason: format!("next page link {} was already followed", redact(&next)),
-                    });
+                    return Err(RegistryError::new(
+                        op.target.clone(),
+                        RegistryErrorKind::InvalidResponse {
+                            url: redact(&url),
+                            reason: format!(
+                                "next page link {} was already followed",
+                                redact(&next)
+                            ),
+                        },
+                    ));
                 }
                 url = next;
                 continue;
