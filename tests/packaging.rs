@@ -498,7 +498,7 @@ fn dockerfile_agrees_with_the_project() {
         ".dockerignore lists what it lets in"
     );
     let copies = instructions(&dockerfile, Some("build"), "COPY");
-    assert_eq!(copies.len(), 3, "{copies:?}");
+    assert_eq!(copies.len(), 4, "{copies:?}");
     for copy in copies {
         let words: Vec<&str> = copy
             .split_whitespace()
