@@ -37,10 +37,117 @@ pub struct Resolution {
     /// (registries.conf `tagsortmode`), not dates.
     pub dated_by_position: bool,
     pub elapsed: Duration,
+    /// The policy's choice over `tags`, made once here.
+    pub choice: Choice,
+}
+
+/// What the policy chose among a [`Resolution`]'s tags.
+#[derive(Debug, Clone, Default)]
+pub struct Choice {
+    /// Index of the winner in [`Resolution::tags`].
+    pub winner: Option<usize>,
+    /// How many tags were looked at.
+    pub considered: usize,
+    /// How many of them a filter, the platforms or the strategy dropped.
+    pub dropped: usize,
+    /// With [`Detail::Names`]: which tags each step dropped and which remained, for `explain`.
+    pub names: Option<ChoiceNames>,
+}
+
+/// The tags by what became of them, each list sorted (the registry's order is no order a reader can use).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChoiceNames {
+    pub candidates: Vec<String>,
+    pub not_allowed: Vec<String>,
+    pub ignored: Vec<String>,
+    pub no_pattern_match: Vec<String>,
+    pub no_platform: Vec<String>,
+    pub unparsable: Vec<String>,
+    pub outside_constraint: Vec<String>,
+}
+
+/// Whether a [`Choice`] keeps the name of every dropped tag (costly over millions of tags; `explain` shows them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Detail {
+    #[default]
+    Counts,
+    Names,
 }
 
 impl Resolution {
-    /// The policy's choice among these tags (the same answer [`resolve`] confirmed).
+    /// Makes [`Resolution::choice`] from the tags as they are, as [`resolve`] does: for a resolution put together
+    /// by hand (tests, a tag list given on the command line).
+    pub fn choose(&mut self, policy: &Policy, detail: Detail) {
+        let selection = policy.select_except(&self.tags, &self.unavailable);
+        let winner = selection.winner.map(|w| {
+            self.tags
+                .iter()
+                .position(|t| t.name == w.name)
+                .expect("the winner is one of the tags")
+        });
+        self.choice = Choice::of(&selection, &self.tags, winner, detail);
+    }
+}
+
+impl Choice {
+    fn of(
+        selection: &Selection<'_>,
+        tags: &[Tag],
+        winner: Option<usize>,
+        detail: Detail,
+    ) -> Choice {
+        let d = &selection.dropped;
+        let names = (detail == Detail::Names).then(|| {
+            let sorted = |names: &[&str]| {
+                let mut names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+                names.sort();
+                names
+            };
+            let gone: HashSet<&str> = [
+                &d.not_allowed,
+                &d.ignored,
+                &d.no_pattern_match,
+                &d.no_platform,
+                &d.unparsable,
+                &d.outside_constraint,
+            ]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+            let mut candidates: Vec<String> = tags
+                .iter()
+                .filter(|t| !gone.contains(t.name.as_str()))
+                .map(|t| t.name.to_string())
+                .collect();
+            candidates.sort();
+            ChoiceNames {
+                candidates,
+                not_allowed: sorted(&d.not_allowed),
+                ignored: sorted(&d.ignored),
+                no_pattern_match: sorted(&d.no_pattern_match),
+                no_platform: sorted(&d.no_platform),
+                unparsable: sorted(&d.unparsable),
+                outside_constraint: sorted(&d.outside_constraint),
+            }
+        });
+        Choice {
+            winner,
+            considered: selection.considered,
+            dropped: d.total(),
+            names,
+        }
+    }
+}
+
+impl Resolution {
+    /// The tag [`resolve`] chose and confirmed.
+    pub fn winner(&self) -> Option<&Tag> {
+        self.choice.winner.map(|i| &self.tags[i])
+    }
+
+    /// The policy's choice among these tags made again (the same answer [`resolve`] confirmed, which
+    /// [`Resolution::choice`] already holds).
     pub fn select<'a>(&'a self, policy: &Policy) -> Selection<'a> {
         policy.select_except(&self.tags, &self.unavailable)
     }
@@ -64,6 +171,17 @@ pub async fn resolve(
     policy: &Policy,
     cache: Option<&RegistryCache>,
 ) -> Result<Resolution, RegistryError> {
+    resolve_with(client, image, policy, cache, Detail::Counts).await
+}
+
+/// [`resolve`], keeping in [`Resolution::choice`] as much as `detail` asks for.
+pub async fn resolve_with(
+    client: &RegistryClient,
+    image: &ImageRef,
+    policy: &Policy,
+    cache: Option<&RegistryCache>,
+    detail: Detail,
+) -> Result<Resolution, RegistryError> {
     let started = std::time::Instant::now();
     // Choosing among millions of tags is long CPU work, which no timer can cut short: it asks the clock itself.
     let deadline = started + client.inner.options.deadline;
@@ -81,6 +199,7 @@ pub async fn resolve(
         invalid_tags,
         dated_by_position: false,
         elapsed: Duration::ZERO,
+        choice: Choice::default(),
     };
     let platforms = wanted_platforms(policy);
     let tag_sort = client.endpoint().tag_sort;
@@ -102,18 +221,19 @@ pub async fn resolve(
         }
     }
     let check_platform = !policy.platforms.is_empty() && !read_builds;
-    loop {
+    resolution.choice = loop {
         let selection = policy
             .select_within(&resolution.tags, &resolution.unavailable, &out_of_time)
             .map_err(too_late)?;
         let Some(name) = selection.winner.map(|t| t.name.clone()) else {
-            break;
+            break Choice::of(&selection, &resolution.tags, None, detail);
         };
         let index = resolution
             .tags
             .iter()
             .position(|t| t.name == name)
             .expect("the winner is one of the tags");
+        let choice = Choice::of(&selection, &resolution.tags, Some(index), detail);
         if check_platform {
             match client.image_config(repository, &name, &platforms).await {
                 Ok(config) => resolution.tags[index].digest = Some(config.digest),
@@ -127,8 +247,8 @@ pub async fn resolve(
         } else if policy.strategy.needs_digest() && resolution.tags[index].digest.is_none() {
             resolution.tags[index].digest = Some(client.digest(repository, &name).await?);
         }
-        break;
-    }
+        break choice;
+    };
     resolution.elapsed = started.elapsed();
     Ok(resolution)
 }

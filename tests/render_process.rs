@@ -451,8 +451,10 @@ async fn stdout_past_its_limit_stops_the_program() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("bin");
     let pids = tmp.path().join("pids");
+    // Each process writes its pid before it prints anything: once output starts, the runner may stop the group at
+    // any moment (under load, before a `echo $!` after `yes &` ran).
     let endless = format!(
-        "/usr/bin/yes &\necho $! >> '{p}'\necho $$ >> '{p}'\nexec /usr/bin/yes",
+        "echo $$ >> '{p}'\n/bin/sh -c \"echo \\$\\$ >> '{p}'; exec /usr/bin/yes\" &\nexec /usr/bin/yes",
         p = pids.display()
     );
     let cases = [

@@ -52,29 +52,24 @@
 //! hostile). `credential` null means anonymous; `origins[].value` is null only if the key's source could not be
 //! read back.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use super::generate::{AppArgs, open_cache};
-use super::resolve::CredentialReport;
 use super::{Failure, GlobalArgs, OutputFormat};
-use crate::cache::Cache;
-use crate::generate::{self, Decision, Outcome, Plan};
-use crate::image::{self, ImageDefaults, ImageRef};
+use crate::generate::{self, Decision};
+use crate::image::{self, ImageDefaults};
 use crate::manifest::Object;
-use crate::pipeline::{self, Planned};
-use crate::policy::source::{Action, Origin, PREFIX, Settings, TrackedImage};
-use crate::policy::{Order, Policy, Strategy};
-use crate::registry::{CredentialSource, Registries};
+use crate::pipeline::trace::RequestTrace;
+use crate::pipeline::{self, Planned, ResolveOptions, ResolvedPlan};
+use crate::policy::source::{Origin, PREFIX, Settings, TrackedImage};
 use crate::render::SourceFile;
-use crate::resolver::{self, Resolution};
-use crate::tag::Tag;
 
 /// `explain`'s options: those of `generate`, the directory as a positional argument, and the output format.
 #[derive(Debug, Args)]
@@ -129,22 +124,19 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
                 None
             }
         };
-        let requests = distinct_requests(&planned.plan);
-        let mut resolutions = Vec::with_capacity(requests.len());
-        for tracked in &requests {
-            resolutions
-                .push(resolve_request(&registries, tracked, cache.as_deref(), deadline).await);
-        }
+        // Fresh from the registries, one request at a time (each request count its own), reading the
+        // last-known-good answers generate would fall back to without recording any.
+        let options = ResolveOptions {
+            tags: None,
+            answers: cache.as_deref(),
+            record: false,
+            detail: true,
+        };
+        let resolved =
+            pipeline::resolve_traced(&planned.plan, &Arc::new(registries), options, deadline).await;
         let app_dir = args.app.source.app_dir.display().to_string();
-        let report = build_report(
-            app_dir,
-            &planned,
-            &app_wide,
-            &requests,
-            &resolutions,
-            warnings,
-        );
-        let failures = failure_lines(&requests, &report);
+        let report = build_report(app_dir, &planned, &app_wide, &resolved, warnings);
+        let failures = failure_lines(&resolved.requests);
         Ok((report, failures))
     })?;
     let data = match args.output {
@@ -168,209 +160,15 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
     )))
 }
 
-/// The tracked images to ask a registry about, one per distinct request, in the order of first use.
-fn distinct_requests(plan: &Plan) -> Vec<TrackedImage> {
-    let mut seen = HashSet::new();
-    plan.images
-        .iter()
-        .filter_map(|planned| planned.tracked.as_ref())
-        .filter(|tracked| tracked.action() == Action::Resolve)
-        .filter(|tracked| seen.insert(generate::request_key(tracked, None)))
-        .map(|tracked| TrackedImage::clone(tracked))
-        .collect()
-}
-
-/// Asks `tracked`'s registry for its tags and records everything about the exchange; looks up the last-known-good
-/// tag when no tag came of it.
-async fn resolve_request(
-    registries: &Registries,
-    tracked: &TrackedImage,
-    cache: Option<&dyn Cache>,
-    deadline: Instant,
-) -> ResolutionReport {
-    let image = &tracked.image;
-    let configured = registries
-        .conf()
-        .endpoint(image.registry(), image.repository());
-    let mut registry = RegistryReport {
-        registry: image.registry().to_string(),
-        entry: configured.as_ref().ok().map(|e| e.name.clone()),
-        api_url: configured
-            .as_ref()
-            .ok()
-            .map(|e| crate::registry::urls::redact(&e.api_url)),
-        credential: None,
-        requests: 0,
-        elapsed_ms: 0,
-    };
-    let started = std::time::Instant::now();
-    let out_of_time = || "the time budget ran out (--budget)".to_string();
-    let answer = match tokio::time::timeout_at(
-        deadline,
-        registries.client_for(image, tracked.pull_secret.as_ref()),
-    )
-    .await
-    {
-        Err(_) => Err(out_of_time()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(client)) => {
-            registry.entry = Some(client.endpoint().name.clone());
-            registry.api_url = Some(crate::registry::urls::redact(&client.endpoint().api_url));
-            registry.credential = client.credential_source().cloned();
-            let before = client.stats().requests;
-            let resolved = tokio::time::timeout_at(
-                deadline,
-                resolver::resolve(&client, image, &tracked.policy, None),
-            )
-            .await;
-            registry.requests = client.stats().requests - before;
-            match resolved {
-                Err(_) => Err(out_of_time()),
-                Ok(resolved) => resolved.map_err(|e| e.to_string()),
-            }
-        }
-    };
-    registry.elapsed_ms = started.elapsed().as_millis();
-    let tags = answer
-        .as_ref()
-        .ok()
-        .map(|r| tags_report(&tracked.policy, r));
-    let error = match (&answer, &tags) {
-        (Err(e), _) => Some(e.clone()),
-        (Ok(_), Some(t)) if t.winner.is_none() => Some(no_winner_message(t)),
-        _ => None,
-    };
-    let fallback = match cache.filter(|_| error.is_some()) {
-        Some(cache) => {
-            let key = generate::request_key(tracked, registries.secret_scope()).resolution_key();
-            cache.last_known_good(&key).await
-        }
-        None => None,
-    };
-    let fallback = fallback.map(|known| FallbackReport {
-        tag: known.tag,
-        digest: known.digest,
-        resolved_at: known.resolved_at.to_rfc3339(),
-    });
-    ResolutionReport {
-        registry,
-        tags,
-        error,
-        fallback,
-    }
-}
-
-/// The pipeline's wording for a listing where every tag was dropped.
-fn no_winner_message(tags: &TagsReport) -> String {
-    if tags.listed == 0 {
-        return "no tag satisfies the policy: the repository has no tags".to_string();
-    }
-    format!(
-        "no tag satisfies the policy: of {} tags, {} were dropped by its filters or constraint",
-        tags.listed,
-        tags.dropped.total()
-    )
-}
-
-/// The policy's choice over the tags a registry listed, with every step's drops, sorted for stable output.
-fn tags_report(policy: &Policy, resolution: &Resolution) -> TagsReport {
-    let selection = resolution.select(policy);
-    let d = &selection.dropped;
-    let sorted = |names: &[&str]| {
-        let mut names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
-        names.sort();
-        names
-    };
-    let dropped = DroppedReport {
-        allow_tags: sorted(&d.not_allowed),
-        ignore_tags: sorted(&d.ignored),
-        tag_pattern: sorted(&d.no_pattern_match),
-        platforms: sorted(&d.no_platform),
-        unparsable: sorted(&d.unparsable),
-        constraint: sorted(&d.outside_constraint),
-    };
-    let gone: HashSet<&str> = [
-        &d.not_allowed,
-        &d.ignored,
-        &d.no_pattern_match,
-        &d.no_platform,
-        &d.unparsable,
-        &d.outside_constraint,
-    ]
-    .into_iter()
-    .flatten()
-    .copied()
-    .collect();
-    let mut candidates: Vec<String> = resolution
-        .tags
-        .iter()
-        .filter(|t| !gone.contains(t.name.as_str()))
-        .map(|t| t.name.to_string())
-        .collect();
-    candidates.sort();
-    TagsReport {
-        listed: selection.considered,
-        invalid: resolution.invalid_tags,
-        pages: resolution.pages,
-        candidates,
-        winner: selection.winner.map(|winner| WinnerReport {
-            tag: winner.name.to_string(),
-            digest: winner.digest.clone(),
-            created: winner
-                .created
-                .filter(|_| !resolution.dated_by_position)
-                .map(|c| c.to_rfc3339()),
-            reason: if resolution.dated_by_position {
-                "the newest in the order the registry lists its tags (registries.conf tagsortmode)"
-                    .to_string()
-            } else {
-                winner_reason(policy, winner)
-            },
-        }),
-        dropped,
-    }
-}
-
-/// Why the strategy picked `winner` among the candidates, in words.
-fn winner_reason(policy: &Policy, winner: &Tag) -> String {
-    let mut reason = match &policy.strategy {
-        Strategy::Semver { .. } => match policy.strategy.constraint() {
-            Some(c) => format!("the highest version within '{c}'"),
-            None => "the highest version".to_string(),
-        },
-        Strategy::NewestBuild => match winner.created {
-            Some(created) => format!("the most recently built, at {}", created.to_rfc3339()),
-            None => "the most recently built".to_string(),
-        },
-        Strategy::Alphabetical { order: Order::Asc } => "the last in lexical order".to_string(),
-        Strategy::Alphabetical { order: Order::Desc } => "the first in lexical order".to_string(),
-        Strategy::Numerical { order: Order::Asc } => "the highest number".to_string(),
-        Strategy::Numerical { order: Order::Desc } => "the lowest number".to_string(),
-        Strategy::Digest { tag } => match &winner.digest {
-            Some(digest) => format!("the tracked tag '{tag}', now {digest}"),
-            None => format!("the tracked tag '{tag}'"),
-        },
-    };
-    if policy.extract.is_some() && !matches!(policy.strategy, Strategy::Digest { .. }) {
-        reason.push_str(", ordered on what the tag pattern extracts");
-    }
-    reason
-}
-
 /// Assembles the report: one entry per image scalar, each tracked one with its policy's origins and the
 /// resolution of its request.
 fn build_report(
     app_dir: String,
     planned: &Planned,
     app_wide: &Settings,
-    requests: &[TrackedImage],
-    resolutions: &[ResolutionReport],
+    resolved: &ResolvedPlan,
     warnings: Vec<String>,
 ) -> Report {
-    let keys: Vec<_> = requests
-        .iter()
-        .map(|t| generate::request_key(t, None))
-        .collect();
     let Planned {
         plan,
         sources,
@@ -380,7 +178,8 @@ fn build_report(
     let images = plan
         .images
         .iter()
-        .map(|planned| {
+        .enumerate()
+        .map(|(index, planned)| {
             let field = &plan.scan.images[planned.field];
             let object = &plan.scan.objects[field.object];
             let source = SourceFile::locate(sources, field.line);
@@ -406,15 +205,9 @@ fn build_report(
             let Some(tracked) = &planned.tracked else {
                 return report;
             };
-            let (request, resolution) = match tracked.action() {
-                Action::Resolve => {
-                    let key = generate::request_key(tracked, None);
-                    let index = keys.iter().position(|k| *k == key);
-                    (index, index.map(|i| resolutions[i].clone()))
-                }
-                Action::Pin(_) | Action::Hold => (None, None),
-            };
-            let outcome = outcome(tracked, &planned.image, resolution.as_ref());
+            let request = resolved.request_of[index];
+            let resolution = request.map(|i| resolved.requests[i].clone());
+            let outcome = resolved.resolutions.outcomes[index].clone();
             report.status = match &outcome {
                 Some(o) => match o.decision {
                     Decision::Registry => Status::Registry,
@@ -450,39 +243,6 @@ fn build_report(
         app_dir,
         images,
         warnings,
-    }
-}
-
-/// What `generate` would do with the image, as the pipeline decides it; `None` when it would fail.
-fn outcome(
-    tracked: &TrackedImage,
-    rendered: &ImageRef,
-    resolution: Option<&ResolutionReport>,
-) -> Option<Outcome> {
-    let decided = |tag: &str, digest: Option<&str>, decision| Outcome {
-        tag: tag.to_string(),
-        digest: digest.map(String::from),
-        decision,
-        fallback_reason: None,
-    };
-    match tracked.action() {
-        Action::Pin(tag) => Some(decided(tag, None, Decision::Pin)),
-        Action::Hold => Some(decided(
-            rendered.tag().unwrap_or_default(),
-            rendered.digest(),
-            Decision::Hold,
-        )),
-        Action::Resolve => {
-            let resolution = resolution?;
-            if let Some(w) = resolution.tags.as_ref().and_then(|t| t.winner.as_ref()) {
-                return Some(decided(&w.tag, w.digest.as_deref(), Decision::Registry));
-            }
-            let known = resolution.fallback.as_ref()?;
-            Some(Outcome {
-                fallback_reason: resolution.error.clone(),
-                ..decided(&known.tag, known.digest.as_deref(), Decision::LastKnownGood)
-            })
-        }
     }
 }
 
@@ -549,24 +309,17 @@ fn list_entry(list: &str, tracked: &TrackedImage, defaults: &ImageDefaults) -> O
 }
 
 /// One line per request that got no tag from its registry, for the error message.
-fn failure_lines(requests: &[TrackedImage], report: &Report) -> Vec<String> {
-    let mut seen = HashSet::new();
-    report
-        .images
+fn failure_lines(requests: &[RequestTrace]) -> Vec<String> {
+    requests
         .iter()
-        .filter_map(|image| {
-            let tracked = image.tracked.as_ref()?;
-            let index = tracked.request?;
-            let resolution = tracked.resolution.as_ref()?;
-            let error = resolution.error.as_ref()?;
-            seen.insert(index).then(|| {
-                let request = &requests[index];
-                let mut line = format!("image {} ({}): {error}", request.image, request.policy);
-                if let Some(known) = &resolution.fallback {
-                    let _ = write!(line, " (last known good: {})", known.tag);
-                }
-                line
-            })
+        .filter_map(|request| {
+            let error = request.error.as_ref()?;
+            let tracked = &request.tracked;
+            let mut line = format!("image {} ({}): {error}", tracked.image, tracked.policy);
+            if let Some(known) = &request.fallback {
+                let _ = write!(line, " (last known good: {})", known.tag);
+            }
+            Some(line)
         })
         .collect()
 }
@@ -626,7 +379,7 @@ struct TrackedReport {
     policy: PolicyReport,
     origins: Vec<OriginReport>,
     request: Option<usize>,
-    resolution: Option<ResolutionReport>,
+    resolution: Option<RequestTrace>,
 }
 
 #[derive(Serialize)]
@@ -648,91 +401,6 @@ struct OriginReport {
     /// `annotation on Deployment/web`, for the text output.
     #[serde(skip)]
     text: String,
-}
-
-#[derive(Clone, Serialize)]
-struct ResolutionReport {
-    registry: RegistryReport,
-    tags: Option<TagsReport>,
-    error: Option<String>,
-    fallback: Option<FallbackReport>,
-}
-
-#[derive(Clone, Serialize)]
-struct RegistryReport {
-    registry: String,
-    /// The registries.conf entry (or the registry itself when none matches); null when the configuration refused it.
-    entry: Option<String>,
-    api_url: Option<String>,
-    #[serde(serialize_with = "credential_json")]
-    credential: Option<CredentialSource>,
-    requests: u64,
-    elapsed_ms: u128,
-}
-
-/// The credential as `resolve -o json` reports it: kind and name, never the secret.
-fn credential_json<S: serde::Serializer>(
-    source: &Option<CredentialSource>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    source
-        .as_ref()
-        .map(CredentialReport::from)
-        .serialize(serializer)
-}
-
-#[derive(Clone, Serialize)]
-struct TagsReport {
-    listed: usize,
-    invalid: usize,
-    pages: u32,
-    candidates: Vec<String>,
-    winner: Option<WinnerReport>,
-    dropped: DroppedReport,
-}
-
-#[derive(Clone, Serialize)]
-struct WinnerReport {
-    tag: String,
-    digest: Option<String>,
-    created: Option<String>,
-    reason: String,
-}
-
-/// The same names as `resolve -o json` uses for the steps.
-#[derive(Clone, Serialize)]
-struct DroppedReport {
-    allow_tags: Vec<String>,
-    ignore_tags: Vec<String>,
-    tag_pattern: Vec<String>,
-    platforms: Vec<String>,
-    unparsable: Vec<String>,
-    constraint: Vec<String>,
-}
-
-impl DroppedReport {
-    fn total(&self) -> usize {
-        self.steps().iter().map(|(_, tags)| tags.len()).sum()
-    }
-
-    /// Each step with the label the text output gives it, in the order selection runs them.
-    fn steps(&self) -> [(&'static str, &[String]); 6] {
-        [
-            ("allow-tags", &self.allow_tags),
-            ("ignore-tags", &self.ignore_tags),
-            ("tag-pattern", &self.tag_pattern),
-            ("platforms", &self.platforms),
-            ("unparsable", &self.unparsable),
-            ("constraint", &self.constraint),
-        ]
-    }
-}
-
-#[derive(Clone, Serialize)]
-struct FallbackReport {
-    tag: String,
-    digest: Option<String>,
-    resolved_at: String,
 }
 
 /// The human report: a numbered block per image, then warnings and a summary line.
@@ -842,7 +510,7 @@ fn policy_rows(out: &mut String, tracked: &TrackedReport) {
     }
 }
 
-fn resolution_rows(out: &mut String, resolution: &ResolutionReport) {
+fn resolution_rows(out: &mut String, resolution: &RequestTrace) {
     let r = &resolution.registry;
     let mut registry = r.registry.clone();
     if let Some(url) = &r.api_url {
@@ -865,7 +533,7 @@ fn resolution_rows(out: &mut String, resolution: &ResolutionReport) {
     );
     row(out, "registry", &registry);
     if let Some(error) = &resolution.error {
-        row(out, "error", error);
+        row(out, "error", &error.to_string());
     }
     let Some(tags) = &resolution.tags else {
         return;
@@ -952,10 +620,6 @@ mod tests {
     use super::*;
     use crate::generate::AppContext;
 
-    fn tag(name: &str) -> Tag {
-        Tag::parse(name).unwrap()
-    }
-
     fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
         tracked_images_in(annotations, &ImageDefaults::default())
     }
@@ -977,165 +641,6 @@ mod tests {
             .tracked_images_in(defaults)
             .unwrap()
             .images
-    }
-
-    #[test]
-    fn winner_reasons_name_the_strategy_rule() {
-        let built = Tag {
-            created: Some("2024-05-01T10:00:00Z".parse().unwrap()),
-            ..tag("b7")
-        };
-        let digested = Tag {
-            digest: Some("sha256:abc".into()),
-            ..tag("latest")
-        };
-        for (name, list, strategy, winner, want) in [
-            (
-                "semver with constraint",
-                "a=x:~1",
-                None,
-                tag("1.2.0"),
-                "the highest version within '~1'",
-            ),
-            (
-                "semver without",
-                "a=x",
-                None,
-                tag("1.2.0"),
-                "the highest version",
-            ),
-            (
-                "newest-build",
-                "a=x",
-                Some("newest-build"),
-                built,
-                "the most recently built, at 2024-05-01T10:00:00+00:00",
-            ),
-            (
-                "alphabetical",
-                "a=x",
-                Some("alphabetical"),
-                tag("b"),
-                "the last in lexical order",
-            ),
-            (
-                "digest",
-                "a=x:latest",
-                Some("digest"),
-                digested,
-                "the tracked tag 'latest', now sha256:abc",
-            ),
-        ] {
-            let mut annotations = vec![("image-list", list)];
-            if let Some(s) = strategy {
-                annotations.push(("a.update-strategy", s));
-            }
-            let tracked = &tracked_images(&annotations)[0];
-            assert_eq!(winner_reason(&tracked.policy, &winner), want, "{name}");
-        }
-        let tracked = &tracked_images(&[
-            ("image-list", "a=x"),
-            ("a.update-strategy", "numerical"),
-            ("a.order", "desc"),
-            ("a.tag-pattern", "^build-(?P<n>[0-9]+)$"),
-            ("a.extract", "$n"),
-        ])[0];
-        assert_eq!(
-            winner_reason(&tracked.policy, &tag("build-1")),
-            "the lowest number, ordered on what the tag pattern extracts"
-        );
-    }
-
-    #[test]
-    fn tags_report_lists_every_drop_sorted_and_the_candidates() {
-        let tracked = &tracked_images(&[
-            ("image-list", "web=x:~1"),
-            ("web.ignore-tags", "*-debug"),
-            ("web.allow-tags", "regexp:^[0-9v]"),
-        ])[0];
-        let resolution = Resolution {
-            tags: [
-                "2.0.0",
-                "1.3.0-debug",
-                "1.1.0",
-                "latest",
-                "1.0.0",
-                "v1.2.0",
-                "1.0.0-debug",
-            ]
-            .into_iter()
-            .map(tag)
-            .collect(),
-            unavailable: HashSet::from(["1.1.0".to_string()]),
-            pages: 1,
-            invalid_tags: 0,
-            dated_by_position: false,
-            elapsed: std::time::Duration::ZERO,
-        };
-        let report = tags_report(&tracked.policy, &resolution);
-        assert_eq!(report.listed, 7);
-        assert_eq!(report.candidates, ["1.0.0", "v1.2.0"]);
-        assert_eq!(
-            report.winner.as_ref().map(|w| w.tag.as_str()),
-            Some("v1.2.0")
-        );
-        assert_eq!(report.dropped.allow_tags, ["latest"]);
-        assert_eq!(report.dropped.ignore_tags, ["1.0.0-debug", "1.3.0-debug"]);
-        assert_eq!(report.dropped.platforms, ["1.1.0"]);
-        assert_eq!(report.dropped.constraint, ["2.0.0"]);
-        assert_eq!(report.dropped.total(), 5);
-    }
-
-    #[test]
-    fn tags_dated_by_their_place_show_no_date() {
-        let tracked = &tracked_images(&[
-            ("image-list", "web=x"),
-            ("web.update-strategy", "newest-build"),
-        ])[0];
-        let mut tags: Vec<Tag> = ["a", "b"].into_iter().map(tag).collect();
-        tags[1].created = Some("1970-01-01T00:00:02Z".parse().unwrap());
-        let resolution = Resolution {
-            tags,
-            unavailable: HashSet::new(),
-            pages: 1,
-            invalid_tags: 0,
-            dated_by_position: true,
-            elapsed: std::time::Duration::ZERO,
-        };
-        let winner = tags_report(&tracked.policy, &resolution).winner.unwrap();
-        assert_eq!((winner.tag.as_str(), winner.created), ("b", None));
-        assert_eq!(
-            winner.reason,
-            "the newest in the order the registry lists its tags (registries.conf tagsortmode)"
-        );
-    }
-
-    #[test]
-    fn no_winner_message_counts_the_drops() {
-        let tracked = &tracked_images(&[("image-list", "web=x:~3")])[0];
-        for (name, tags, want) in [
-            (
-                "empty",
-                vec![],
-                "no tag satisfies the policy: the repository has no tags",
-            ),
-            (
-                "all dropped",
-                vec![tag("1.0.0"), tag("2.0.0")],
-                "no tag satisfies the policy: of 2 tags, 2 were dropped by its filters or constraint",
-            ),
-        ] {
-            let resolution = Resolution {
-                tags,
-                unavailable: HashSet::new(),
-                pages: 1,
-                invalid_tags: 0,
-                dated_by_position: false,
-                elapsed: std::time::Duration::ZERO,
-            };
-            let report = tags_report(&tracked.policy, &resolution);
-            assert_eq!(no_winner_message(&report), want, "{name}");
-        }
     }
 
     #[test]

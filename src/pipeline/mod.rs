@@ -6,6 +6,8 @@
 //! resolves with a report of every request, `parameters` resolves and announces, `generate` applies.
 
 mod options;
+pub mod resolve;
+pub mod trace;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use thiserror::Error;
 use tokio::time::Instant;
 
 pub use options::{RenderSettings, RequestError, render_options, source_options};
+pub use resolve::{ResolveOptions, ResolvedPlan, resolve_plan, resolve_traced};
 
 use crate::argo::ArgoRequest;
 use crate::generate::{self, AppContext, GenerateError, Plan, Resolutions};
@@ -208,7 +211,7 @@ pub async fn render_and_resolve(
         prepare,
     )
     .await?;
-    let resolutions = generate::resolve_plan(&planned.plan, registries, cache, deadline).await;
+    let resolutions = resolve_plan(&planned.plan, registries, cache, deadline).await;
     Ok((planned, resolutions))
 }
 

@@ -1,0 +1,337 @@
+//! The one step of the pipeline that talks to registries: every distinct request (repository, policy,
+//! credentials) of a plan resolved once, within the deadline, falling back to the last tag recorded for it, with a
+//! [`RequestTrace`] of each. `generate` and `parameters` use the outcomes, `explain` the traces.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::trace::{FallbackTrace, RegistryTrace, RequestTrace, ResolveFailure, TagsTrace};
+use crate::cache::{Cache, ResolutionKey, Resolved};
+use crate::generate::{Decision, GenerateError, Outcome, Plan, Resolutions};
+use crate::policy::source::{Action, TrackedImage};
+use crate::registry::Registries;
+use crate::registry::credentials::SecretScope;
+use crate::registry::urls::redact;
+use crate::resolver::{self, Detail, RegistryCache};
+
+/// How long after the deadline the caller still needs for printing: resolution stops this much earlier.
+pub const OUTPUT_MARGIN: Duration = Duration::from_millis(500);
+
+/// How [`resolve_traced`] goes about it.
+#[derive(Clone, Copy, Default)]
+pub struct ResolveOptions<'a> {
+    /// Tag lists and build times through this cache; `None` asks the registry every time.
+    pub tags: Option<&'a RegistryCache>,
+    /// Where last-known-good answers are read from when a request fails.
+    pub answers: Option<&'a dyn Cache>,
+    /// Record each new answer in `answers` (`explain` only reads).
+    pub record: bool,
+    /// Keep the name of every dropped tag in the traces, and ask one request at a time, so that each trace's
+    /// count of registry requests is its own (`explain`).
+    pub detail: bool,
+}
+
+impl<'a> ResolveOptions<'a> {
+    /// What `generate` does: everything through `cache`, answers recorded.
+    pub fn through(cache: Option<&'a RegistryCache>) -> ResolveOptions<'a> {
+        ResolveOptions {
+            tags: cache,
+            answers: cache.map(|c| &*c.cache),
+            record: true,
+            detail: false,
+        }
+    }
+}
+
+/// The outcomes of a plan and how they came about.
+#[derive(Debug, Default)]
+pub struct ResolvedPlan {
+    pub resolutions: Resolutions,
+    /// One per distinct request, in the order the plan first uses them.
+    pub requests: Vec<RequestTrace>,
+    /// Per [`Plan::images`] entry: its request (`None` for untracked, pinned and held images).
+    pub request_of: Vec<Option<usize>>,
+}
+
+/// The request identity: same repository, policy and credentials resolve alike. It is the cache key of the
+/// request's answer, so requests and cached answers group alike.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RequestKey(ResolutionKey);
+
+impl RequestKey {
+    /// Where the last answer to this request is kept.
+    pub(crate) fn resolution_key(&self) -> ResolutionKey {
+        self.0.clone()
+    }
+}
+
+/// The request of `tracked` under `scope`: what a secret read is kept for the scope it was read in (an image the
+/// application names no pull secret for is read with whatever secret the scope lets the store find), so one
+/// namespace's secrets never answer another namespace's application, not even as a last-known-good tag.
+pub(crate) fn request_key(tracked: &TrackedImage, scope: Option<&SecretScope>) -> RequestKey {
+    RequestKey(ResolutionKey::with_credentials(
+        &tracked.image,
+        &tracked.policy,
+        tracked.pull_secret.as_ref(),
+        scope,
+    ))
+}
+
+/// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
+/// `deadline`, through `cache` when given. A request that fails or runs late falls back to the last tag recorded
+/// in `cache` for it (with a warning); without one it is a failure naming the image and its policy. Warnings and
+/// failures come in text order, so what Argo CD shows does not change between renders of the same state.
+pub async fn resolve_plan(
+    plan: &Plan,
+    registries: &Arc<Registries>,
+    cache: Option<&RegistryCache>,
+    deadline: Instant,
+) -> Resolutions {
+    resolve_traced(plan, registries, ResolveOptions::through(cache), deadline)
+        .await
+        .resolutions
+}
+
+/// [`resolve_plan`] as `options` say, with the trace of every request.
+pub async fn resolve_traced(
+    plan: &Plan,
+    registries: &Arc<Registries>,
+    options: ResolveOptions<'_>,
+    deadline: Instant,
+) -> ResolvedPlan {
+    let scope = registries.secret_scope();
+    // The requests in text order: answers arrive in any order, but what is reported about them must not change
+    // between renders of the same state (Argo CD shows the failure in the UI and keeps it for a while).
+    let mut keys: Vec<RequestKey> = Vec::new();
+    let mut first_use: Vec<&TrackedImage> = Vec::new();
+    let mut index_of: HashMap<RequestKey, usize> = HashMap::new();
+    let request_of: Vec<Option<usize>> = plan
+        .images
+        .iter()
+        .map(|planned| {
+            let tracked = planned.tracked.as_ref()?;
+            if tracked.action() != Action::Resolve {
+                return None;
+            }
+            let key = request_key(tracked, scope);
+            Some(*index_of.entry(key.clone()).or_insert_with(|| {
+                keys.push(key);
+                first_use.push(tracked);
+                first_use.len() - 1
+            }))
+        })
+        .collect();
+    let mut traces: Vec<Option<RequestTrace>> = vec![None; keys.len()];
+    let mut answers: Vec<Option<Resolved>> = vec![None; keys.len()];
+    let tags_cache = options.tags.cloned();
+    let detail = if options.detail {
+        Detail::Names
+    } else {
+        Detail::Counts
+    };
+    let mut work = JoinSet::new();
+    for (index, tracked) in first_use.iter().enumerate() {
+        let (tracked, registries, tags_cache) = (
+            (*tracked).clone(),
+            Arc::clone(registries),
+            tags_cache.clone(),
+        );
+        let asking = async move {
+            let (trace, answer) =
+                ask(&registries, tracked, tags_cache.as_ref(), detail, deadline).await;
+            (index, trace, answer)
+        };
+        if options.detail {
+            let (index, trace, answer) = asking.await;
+            (traces[index], answers[index]) = (Some(trace), answer);
+        } else {
+            work.spawn(asking);
+        }
+    }
+    while let Some(joined) = work.join_next().await {
+        let (index, trace, answer) = joined.expect("resolving an image does not panic");
+        (traces[index], answers[index]) = (Some(trace), answer);
+    }
+    let mut resolutions = Resolutions::default();
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(keys.len());
+    let mut requests = Vec::with_capacity(keys.len());
+    for ((key, trace), answer) in keys.iter().zip(traces).zip(answers) {
+        let mut trace = trace.expect("every request was asked");
+        let cache_key = key.resolution_key();
+        let outcome = match (answer, &trace.error) {
+            (Some(resolved), _) => {
+                if options.record
+                    && let Some(cache) = options.answers
+                    && let Err(e) = cache.record(&cache_key, &resolved).await
+                {
+                    resolutions.warnings.push(format!(
+                        "cannot record the resolved tag of {}: {e}",
+                        cache_key.name()
+                    ));
+                }
+                Some(Outcome {
+                    tag: resolved.tag,
+                    digest: resolved.digest,
+                    decision: Decision::Registry,
+                    fallback_reason: None,
+                })
+            }
+            (None, error) => {
+                let error = error
+                    .clone()
+                    .expect("a request without an answer has its reason");
+                let known = match options.answers {
+                    Some(cache) if error.may_fall_back() => cache.last_known_good(&cache_key).await,
+                    _ => None,
+                };
+                let tracked = &trace.tracked;
+                match known {
+                    Some(known) => {
+                        resolutions.warnings.push(format!(
+                            "image {} ({}): {error}; using {}, the tag last resolved for it",
+                            tracked.image, tracked.policy, known.tag
+                        ));
+                        trace.fallback = Some(FallbackTrace {
+                            tag: known.tag.clone(),
+                            digest: known.digest.clone(),
+                            resolved_at: known.resolved_at.to_rfc3339(),
+                        });
+                        Some(Outcome {
+                            tag: known.tag,
+                            digest: known.digest,
+                            decision: Decision::LastKnownGood,
+                            fallback_reason: Some(error.to_string()),
+                        })
+                    }
+                    None => {
+                        resolutions.failures.push(GenerateError::Resolve {
+                            image: tracked.image.to_string(),
+                            policy: tracked.policy.to_string(),
+                            reason: error.to_string(),
+                        });
+                        None
+                    }
+                }
+            }
+        };
+        outcomes.push(outcome);
+        requests.push(trace);
+    }
+    resolutions.outcomes = plan
+        .images
+        .iter()
+        .zip(&request_of)
+        .map(|(planned, request)| {
+            let tracked = planned.tracked.as_ref()?;
+            Some(match tracked.action() {
+                Action::Resolve => return request.and_then(|i| outcomes[i].clone()),
+                Action::Pin(tag) => Outcome {
+                    tag: tag.to_string(),
+                    digest: None,
+                    decision: Decision::Pin,
+                    fallback_reason: None,
+                },
+                Action::Hold => Outcome {
+                    tag: planned.image.tag().unwrap_or_default().to_string(),
+                    digest: planned.image.digest().map(str::to_string),
+                    decision: Decision::Hold,
+                    fallback_reason: None,
+                },
+            })
+        })
+        .collect();
+    ResolvedPlan {
+        resolutions,
+        requests,
+        request_of,
+    }
+}
+
+/// Asks `tracked`'s registry for its tags and the policy's choice among them, recording the exchange: the trace,
+/// and the answer when there is one. A pull secret the application may not use fails the request unasked.
+async fn ask(
+    registries: &Registries,
+    tracked: TrackedImage,
+    tags_cache: Option<&RegistryCache>,
+    detail: Detail,
+    deadline: Instant,
+) -> (RequestTrace, Option<Resolved>) {
+    let image = &tracked.image;
+    let configured = registries
+        .conf()
+        .endpoint(image.registry(), image.repository());
+    let mut trace = RequestTrace {
+        registry: RegistryTrace {
+            registry: image.registry().to_string(),
+            entry: configured.as_ref().ok().map(|e| e.name.clone()),
+            api_url: configured.as_ref().ok().map(|e| redact(&e.api_url)),
+            credential: None,
+            requests: 0,
+            elapsed_ms: 0,
+        },
+        tags: None,
+        error: None,
+        fallback: None,
+        tracked: tracked.clone(),
+    };
+    if let (Some(scope), Some(spec)) = (registries.secret_scope(), &tracked.pull_secret)
+        && let Some(namespace) = spec.namespace().filter(|ns| !scope.permits(ns))
+    {
+        trace.error = Some(ResolveFailure::SecretScope {
+            spec: spec.to_string(),
+            namespace: namespace.to_string(),
+            reason: scope.refusal(namespace),
+        });
+        return (trace, None);
+    }
+    let started = std::time::Instant::now();
+    // Name the registry that kept us waiting: the message ends up in the Argo CD UI.
+    let timed_out = || ResolveFailure::TimedOut {
+        registry: image.registry().to_string(),
+    };
+    let client = tokio::time::timeout_at(
+        deadline,
+        registries.client_for(image, tracked.pull_secret.as_ref()),
+    )
+    .await;
+    let resolution = match client {
+        Err(_) => Err(timed_out()),
+        Ok(Err(e)) => Err(ResolveFailure::from(e)),
+        Ok(Ok(client)) => {
+            trace.registry.entry = Some(client.endpoint().name.clone());
+            trace.registry.api_url = Some(redact(&client.endpoint().api_url));
+            trace.registry.credential = client.credential_source().cloned();
+            let before = client.stats().requests;
+            let resolving =
+                resolver::resolve_with(&client, image, &tracked.policy, tags_cache, detail);
+            let resolved = tokio::time::timeout_at(deadline, resolving).await;
+            trace.registry.requests = client.stats().requests - before;
+            match resolved {
+                Err(_) => Err(timed_out()),
+                Ok(resolved) => resolved.map_err(|e| ResolveFailure::Registry(Box::new(e))),
+            }
+        }
+    };
+    trace.registry.elapsed_ms = started.elapsed().as_millis();
+    let answer = match resolution {
+        Err(e) => {
+            trace.error = Some(e);
+            None
+        }
+        Ok(resolution) => {
+            let tags = TagsTrace::of(&tracked.policy, &resolution);
+            trace.error = tags.no_winner();
+            trace.tags = Some(tags);
+            resolution.winner().map(|winner| Resolved {
+                tag: winner.name.to_string(),
+                digest: winner.digest.clone(),
+                resolved_at: chrono::Utc::now(),
+            })
+        }
+    };
+    (trace, answer)
+}
