@@ -1001,6 +1001,15 @@ fn plain_directory_manifests() {
         .arg("--image-paths")
         .arg("spec.[")
         .names("--image-paths"),
+        // Regression (issue 10): the operator's settings are checked before anything is rendered, so a bad one is
+        // what the message names, not whatever the render ran into.
+        app(
+            "image paths: checked before rendering",
+            &[("kustomization.yaml", b"resources: [\n")],
+        )
+        .arg("--image-paths")
+        .arg("spec.[")
+        .names("--image-paths"),
         app(
             "kustomize: broken kustomization",
             &[("kustomization.yaml", b"resources: [\n")],

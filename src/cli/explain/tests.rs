@@ -1,4 +1,3 @@
-
 use super::text::truncated;
 use super::*;
 use crate::generate::AppContext;
