@@ -1,4 +1,6 @@
-//! The command line: the clap definitions, logging set-up, and one module per subcommand.
+//! The command line: the clap definitions and the dispatch, one module per subcommand, and the helpers they share:
+//! `failure` (what failed and its exit code), `logging` (set-up, condensed warnings), `registries` (the registry
+//! clients and credentials the options describe).
 //!
 //! Exit codes: 0 success; 1 the command ran but has no right answer (no tag satisfies the policy, a registry
 //! failed); 2 the input is invalid (a bad image, constraint, pattern or file). Data goes to stdout, diagnostics to
@@ -11,8 +13,13 @@ pub mod message;
 pub mod resolve;
 pub mod tags;
 
-use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+mod failure;
+mod logging;
+mod registries;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,10 +27,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use budget::Budget;
 
-use crate::registry::credentials::{
-    CredentialOptions, CredentialSpec, CredentialStore, SecretScope,
-};
-use crate::registry::{AccessError, ClientOptions, Overrides, Registries, RegistriesConf, config};
+pub use failure::{Failure, access_failure, exit_code};
+pub use logging::{condensed, init_logging, warn_all};
+pub use registries::{credential_spec, registries, registries_scoped};
 
 /// Resolve container image tags from OCI registries while Argo CD renders an application.
 #[derive(Debug, Parser)]
@@ -91,9 +97,6 @@ pub struct CredentialArgs {
     #[arg(long, env = "IMAGE_RESOLVER_CREDENTIALS", value_name = "SPEC")]
     pub credentials: Option<String>,
 }
-
-/// Where argocd-image-updater's images read `registries.conf` from, used when it exists and no file is named.
-const DEFAULT_REGISTRIES_CONF: &str = "/app/config/registries.conf";
 
 fn parse_budget(value: &str) -> Result<Duration, String> {
     match crate::registry::credentials::parse_go_duration(value) {
@@ -164,23 +167,6 @@ pub enum OutputFormat {
     #[default]
     Text,
     Json,
-}
-
-/// Why a command failed, and so which exit code it gets.
-#[derive(Debug)]
-pub enum Failure {
-    /// The command ran but there is no right answer (exit 1).
-    NoResult(String),
-    /// The input is invalid (exit 2).
-    Invalid(String),
-}
-
-impl Failure {
-    fn message(&self) -> &str {
-        match self {
-            Failure::NoResult(m) | Failure::Invalid(m) => m,
-        }
-    }
 }
 
 /// The options an Application may set for itself through plugin env. The others stay the operator's: whoever can
@@ -275,98 +261,6 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
     }
 }
 
-/// The registries a command may talk to, from the global options and the command's registry options.
-pub fn registries(global: &GlobalArgs, args: &RegistryArgs) -> Result<Registries, Failure> {
-    registries_scoped(global, args, None)
-}
-
-/// [`registries`] whose credentials may read only the mounted secrets `scope` permits (an Application's).
-pub fn registries_scoped(
-    global: &GlobalArgs,
-    args: &RegistryArgs,
-    scope: Option<SecretScope>,
-) -> Result<Registries, Failure> {
-    let conf_path = args.registries_conf.clone().or_else(|| {
-        Path::new(DEFAULT_REGISTRIES_CONF)
-            .is_file()
-            .then(|| DEFAULT_REGISTRIES_CONF.into())
-    });
-    let conf = match &conf_path {
-        None => RegistriesConf::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Failure::Invalid(format!(
-                    "cannot read registries.conf {}: {e}",
-                    path.display()
-                ))
-            })?;
-            config::parse(&text)
-                .map_err(|e| Failure::Invalid(format!("invalid {}: {e}", path.display())))?
-        }
-    };
-    let mut options = CredentialOptions::from_env();
-    if let Some(dir) = &args.docker_config {
-        options.docker_config_dir = Some(dir.clone());
-    }
-    options.pull_secrets_dir = args.pull_secrets_dir.clone();
-    options.pull_secret_scope = scope;
-    let client_options = ClientOptions {
-        deadline: global.budget.min(ClientOptions::default().deadline),
-        max_response_size: args.max_response_size,
-        ..ClientOptions::default()
-    };
-    Ok(
-        Registries::new(conf, CredentialStore::new(options), client_options).with_overrides(
-            Overrides {
-                insecure: args.insecure,
-                ca_file: args.ca_file.clone(),
-            },
-        ),
-    )
-}
-
-/// The explicit credential spec of `--credentials`, validated.
-pub fn credential_spec(args: &CredentialArgs) -> Result<Option<CredentialSpec>, Failure> {
-    args.credentials
-        .as_deref()
-        .map(CredentialSpec::parse)
-        .transpose()
-        .map_err(|e| Failure::Invalid(format!("invalid --credentials: {e}")))
-}
-
-/// A failure to reach or use a registry: bad configuration (registries.conf, a credential spec, a docker config or
-/// pull secret that cannot be read as one) is invalid input, anything else (a registry, a credential program or
-/// the network failing) has no result.
-pub fn access_failure(error: AccessError) -> Failure {
-    use crate::registry::credentials::CredentialError as E;
-    let invalid = match &error {
-        AccessError::Config { .. } | AccessError::ConfSpec { .. } => true,
-        AccessError::Credential { source, .. } => matches!(
-            source,
-            E::InvalidSpec(_)
-                | E::InvalidDuration(_)
-                | E::RegistryMismatch { .. }
-                | E::EnvNotSet { .. }
-                | E::EnvMalformed { .. }
-                | E::NoPullSecretsDir { .. }
-                | E::SecretNotMounted { .. }
-                | E::SecretMalformed { .. }
-                | E::NoAuthInPullSecret { .. }
-                | E::DockerConfigSyntax { .. }
-                | E::AuthEntry { .. }
-                | E::HelperName { .. }
-                | E::HelperNotFound { .. }
-                | E::MetadataHost { .. }
-        ),
-        AccessError::Client(_) => false,
-    };
-    if invalid {
-        Failure::Invalid(error.to_string())
-    } else {
-        Failure::NoResult(error.to_string())
-    }
-}
-
 /// Runs `work` on a runtime for this command, within the global budget.
 pub fn within_budget<T>(
     global: &GlobalArgs,
@@ -397,242 +291,10 @@ pub fn within<T>(
     })
 }
 
-/// Prints the outcome of [`run`] and turns it into the process's exit code. A closed stdout (`| head`) is not an
-/// error.
-pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
-    match outcome {
-        Ok(data) => {
-            let mut stdout = io::stdout().lock();
-            match stdout
-                .write_all(data.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    eprintln!("argocd-image-resolver: cannot write the output: {e}");
-                    ExitCode::from(1)
-                }
-                _ => ExitCode::SUCCESS,
-            }
-        }
-        Err(failure) => {
-            eprint!("{}", message::paragraph(failure.message()));
-            ExitCode::from(match failure {
-                Failure::NoResult(_) => 1,
-                Failure::Invalid(_) => 2,
-            })
-        }
-    }
-}
-
-/// Sends `tracing` events to stderr at the requested level and format.
-pub fn init_logging(global: &GlobalArgs) {
-    // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
-    let ansi = io::stderr().is_terminal();
-    let json = global.log_format == LogFormat::Json;
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::from(global.log_level))
-        .with_writer(move || message::SafeStderr { json, ansi })
-        .with_ansi(ansi)
-        .with_target(false);
-    // A second initialisation (tests calling this twice) is harmless, so its error is ignored.
-    let _ = match global.log_format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-}
-
-/// How many warnings of one kind are shown before the rest are only counted.
-const REPEATED_WARNINGS: usize = 3;
-
-/// `warnings` as the lines to log: each kind of warning (the same text once quoted values are left out) at most
-/// [`REPEATED_WARNINGS`] times, then one line counting the rest, after the last one shown. A 10,000-entry
-/// image-list must not print 10,000 lines into the sidecar's log.
-pub fn condensed(warnings: impl IntoIterator<Item = impl ToString>) -> Vec<String> {
-    /// The warning with each '…' quoted value replaced by an ellipsis.
-    fn kind(warning: &str) -> String {
-        let mut out = String::with_capacity(warning.len());
-        let mut quoted = false;
-        for c in warning.chars() {
-            if c == '\'' {
-                quoted = !quoted;
-                out.push_str(if quoted { "'…" } else { "'" });
-            } else if !quoted {
-                out.push(c);
-            }
-        }
-        out
-    }
-    let mut kinds: Vec<(String, usize, usize)> = Vec::new(); // kind, count, index of the last line shown
-    let mut lines: Vec<String> = Vec::new();
-    for warning in warnings {
-        let warning = warning.to_string();
-        let this = kind(&warning);
-        match kinds.iter_mut().find(|(k, _, _)| *k == this) {
-            Some((_, count, _)) if *count >= REPEATED_WARNINGS => *count += 1,
-            Some((_, count, last)) => {
-                *count += 1;
-                lines.push(warning);
-                *last = lines.len() - 1;
-            }
-            None => {
-                lines.push(warning);
-                kinds.push((this, 1, lines.len() - 1));
-            }
-        }
-    }
-    // Insert the counts from the end, so the recorded positions stay right.
-    kinds.sort_by_key(|(_, _, last)| std::cmp::Reverse(*last));
-    for (kind, count, last) in kinds {
-        if count > REPEATED_WARNINGS {
-            lines.insert(
-                last + 1,
-                format!("{} more warnings like: {kind}", count - REPEATED_WARNINGS),
-            );
-        }
-    }
-    lines
-}
-
-/// Logs `warnings`, each prefixed, [`condensed`].
-pub fn warn_all(prefix: &str, warnings: impl IntoIterator<Item = impl ToString>) {
-    for line in condensed(warnings) {
-        tracing::warn!("{prefix}{line}");
-    }
-}
-
 /// Pretty JSON with a final newline, for `-o json`.
 fn json(value: &impl serde::Serialize) -> String {
     let mut out =
         serde_json::to_string_pretty(value).expect("reports of strings and numbers serialise");
     out.push('\n');
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_warnings_are_counted() {
-        let overlap = |i: usize| {
-            format!(
-                "alias 'a0' and alias 'a{i}' both match the images of x; alias 'a0' governs them"
-            )
-        };
-        let mut many: Vec<String> = (1..10_000).map(overlap).collect();
-        many.insert(2, "env X: ignored".to_string());
-        many.push("env Y: ignored".to_string());
-        assert_eq!(
-            condensed(&many),
-            vec![
-                overlap(1),
-                overlap(2),
-                "env X: ignored".to_string(),
-                overlap(3),
-                "9996 more warnings like: alias '…' and alias '…' both match the images of x; alias '…' governs \
-                 them"
-                    .to_string(),
-                "env Y: ignored".to_string(),
-            ],
-            "regression: a 10,000-alias image-list printed 9,999 warnings"
-        );
-        let few: Vec<String> = (1..=3).map(overlap).collect();
-        assert_eq!(condensed(&few), few, "up to the limit, all are shown");
-    }
-
-    #[test]
-    fn budgets_are_positive_and_at_most_an_hour() {
-        let cases: &[(&str, &str, Result<Duration, &str>)] = &[
-            ("seconds", "40s", Ok(Duration::from_secs(40))),
-            ("mixed units", "1m30s", Ok(Duration::from_secs(90))),
-            ("the maximum", "1h", Ok(Duration::from_secs(3600))),
-            (
-                "just over the maximum",
-                "1h0m0.001s",
-                Err(
-                    "'1h0m0.001s' is more than the maximum of 1h: Argo CD gives a whole manifest request a \
-                     minute by default",
-                ),
-            ),
-            (
-                "regression: i64::MAX seconds overflowed Instant::now() + budget (exit 101)",
-                "9223372036854775807s",
-                Err(
-                    "'9223372036854775807s' is more than the maximum of 1h: Argo CD gives a whole manifest \
-                     request a minute by default",
-                ),
-            ),
-            (
-                "zero",
-                "0s",
-                Err("'0s' is not a positive duration such as 40s or 1m30s"),
-            ),
-            (
-                "words",
-                "soon",
-                Err("'soon' is not a positive duration such as 40s or 1m30s"),
-            ),
-        ];
-        for (name, value, want) in cases {
-            assert_eq!(parse_budget(value), want.map_err(String::from), "{name}");
-        }
-    }
-
-    /// Every flag a command's help lists does something for it: commands take only the options they use.
-    #[test]
-    fn commands_take_only_the_options_they_use() {
-        let parses = |args: &[&str]| {
-            command()
-                .try_get_matches_from(
-                    std::iter::once("argocd-image-resolver").chain(args.iter().copied()),
-                )
-                .is_ok()
-        };
-        let cases: &[(&str, &[&str], bool)] = &[
-            ("init: the app dir", &["init", "--app-dir", "."], true),
-            (
-                "init renders nothing",
-                &["init", "--kustomize-args", "--enable-helm"],
-                false,
-            ),
-            (
-                "init resolves nothing",
-                &["init", "--image-paths", "spec.image"],
-                false,
-            ),
-            (
-                "init asks no registry",
-                &["init", "--registries-conf", "r.conf"],
-                false,
-            ),
-            (
-                "init keeps nothing",
-                &["init", "--cache-dir", "/tmp"],
-                false,
-            ),
-            (
-                "generate shares tag lists",
-                &["generate", "--tags-ttl", "0"],
-                true,
-            ),
-            (
-                "parameters shares tag lists",
-                &["parameters", "--tags-ttl", "1m"],
-                true,
-            ),
-            (
-                "explain always asks",
-                &["explain", "--tags-ttl", "0"],
-                false,
-            ),
-            (
-                "explain reads the cache",
-                &["explain", "--cache-dir", "/tmp"],
-                true,
-            ),
-        ];
-        for (name, args, want) in cases {
-            assert_eq!(parses(args), *want, "{name}");
-        }
-    }
 }

@@ -1,0 +1,125 @@
+use std::time::Duration;
+
+use super::*;
+
+#[test]
+fn repeated_warnings_are_counted() {
+    let overlap = |i: usize| {
+        format!("alias 'a0' and alias 'a{i}' both match the images of x; alias 'a0' governs them")
+    };
+    let mut many: Vec<String> = (1..10_000).map(overlap).collect();
+    many.insert(2, "env X: ignored".to_string());
+    many.push("env Y: ignored".to_string());
+    assert_eq!(
+        condensed(&many),
+        vec![
+            overlap(1),
+            overlap(2),
+            "env X: ignored".to_string(),
+            overlap(3),
+            "9996 more warnings like: alias '…' and alias '…' both match the images of x; alias '…' governs \
+             them"
+                .to_string(),
+            "env Y: ignored".to_string(),
+        ],
+        "regression: a 10,000-alias image-list printed 9,999 warnings"
+    );
+    let few: Vec<String> = (1..=3).map(overlap).collect();
+    assert_eq!(condensed(&few), few, "up to the limit, all are shown");
+}
+
+#[test]
+fn budgets_are_positive_and_at_most_an_hour() {
+    let cases: &[(&str, &str, Result<Duration, &str>)] = &[
+        ("seconds", "40s", Ok(Duration::from_secs(40))),
+        ("mixed units", "1m30s", Ok(Duration::from_secs(90))),
+        ("the maximum", "1h", Ok(Duration::from_secs(3600))),
+        (
+            "just over the maximum",
+            "1h0m0.001s",
+            Err(
+                "'1h0m0.001s' is more than the maximum of 1h: Argo CD gives a whole manifest request a \
+                 minute by default",
+            ),
+        ),
+        (
+            "regression: i64::MAX seconds overflowed Instant::now() + budget (exit 101)",
+            "9223372036854775807s",
+            Err(
+                "'9223372036854775807s' is more than the maximum of 1h: Argo CD gives a whole manifest \
+                 request a minute by default",
+            ),
+        ),
+        (
+            "zero",
+            "0s",
+            Err("'0s' is not a positive duration such as 40s or 1m30s"),
+        ),
+        (
+            "words",
+            "soon",
+            Err("'soon' is not a positive duration such as 40s or 1m30s"),
+        ),
+    ];
+    for (name, value, want) in cases {
+        assert_eq!(parse_budget(value), want.map_err(String::from), "{name}");
+    }
+}
+
+/// Every flag a command's help lists does something for it: commands take only the options they use.
+#[test]
+fn commands_take_only_the_options_they_use() {
+    let parses = |args: &[&str]| {
+        command()
+            .try_get_matches_from(
+                std::iter::once("argocd-image-resolver").chain(args.iter().copied()),
+            )
+            .is_ok()
+    };
+    let cases: &[(&str, &[&str], bool)] = &[
+        ("init: the app dir", &["init", "--app-dir", "."], true),
+        (
+            "init renders nothing",
+            &["init", "--kustomize-args", "--enable-helm"],
+            false,
+        ),
+        (
+            "init resolves nothing",
+            &["init", "--image-paths", "spec.image"],
+            false,
+        ),
+        (
+            "init asks no registry",
+            &["init", "--registries-conf", "r.conf"],
+            false,
+        ),
+        (
+            "init keeps nothing",
+            &["init", "--cache-dir", "/tmp"],
+            false,
+        ),
+        (
+            "generate shares tag lists",
+            &["generate", "--tags-ttl", "0"],
+            true,
+        ),
+        (
+            "parameters shares tag lists",
+            &["parameters", "--tags-ttl", "1m"],
+            true,
+        ),
+        (
+            "explain always asks",
+            &["explain", "--tags-ttl", "0"],
+            false,
+        ),
+        (
+            "explain reads the cache",
+            &["explain", "--cache-dir", "/tmp"],
+            true,
+        ),
+    ];
+    for (name, args, want) in cases {
+        assert_eq!(parses(args), *want, "{name}");
+    }
+}

@@ -1,0 +1,328 @@
+//! The helm wrapper: `helm template` with every value the Application controls in `--flag=value` form, values
+//! files checked to stay inside the repository, helm's own directories made writable; and for `init`, the chart
+//! dependencies `helm dependency build` would fetch, refused when a `file://` one leaves the repository.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Deserialize;
+
+use super::{
+    ApiVersion, BASE_ALLOW, KubeVersion, Namespace, ReleaseName, RenderError, RenderOptions,
+    SourceFile, normalize,
+};
+use crate::process::{Tool, ToolCommand};
+
+/// Variable naming the helm binary to use.
+pub const HELM_OVERRIDE: &str = "IMAGE_RESOLVER_HELM";
+const HELM_ALLOW: [&str; 2] = ["HELM_*", "KUBECONFIG"];
+
+#[derive(Clone, Debug)]
+pub struct HelmOptions {
+    /// `None` leaves the name to helm, which calls the release `release-name`.
+    pub release_name: Option<ReleaseName>,
+    /// `--namespace`; `None` leaves helm's default (`default`, as no kubeconfig is passed unless allowed).
+    pub namespace: Option<Namespace>,
+    /// `--kube-version` (Argo CD's `KUBE_VERSION`, e.g. `1.29.3`), the version `.Capabilities` reports.
+    pub kube_version: Option<KubeVersion>,
+    /// One `--api-versions` each (Argo CD's `KUBE_API_VERSIONS`, split at commas).
+    pub api_versions: Vec<ApiVersion>,
+    /// `--values`, in order, relative to the chart; each must resolve to a file inside the repository root, and
+    /// is always read as a file (helm would fetch one that looks like a URL).
+    pub values_files: Vec<String>,
+    /// `--set`, in order: `key=value`, any text (it cannot become a flag).
+    pub set: Vec<String>,
+    /// `--set-string`, in order, as `set`.
+    pub set_string: Vec<String>,
+    /// Render the chart's `crds/` too (`--include-crds`), as Argo CD does unless told to skip CRDs.
+    pub include_crds: bool,
+    /// A writable directory for helm's config, cache and data (`HELM_CONFIG_HOME`, … under it), since the
+    /// sidecar's `HOME` may be read-only. `None`: the source environment's `HELM_*_HOME` where set, else
+    /// `argocd-image-resolver-helm/` in its `TMPDIR` (or the system temp dir).
+    pub home: Option<PathBuf>,
+}
+
+impl Default for HelmOptions {
+    fn default() -> Self {
+        Self {
+            release_name: None,
+            namespace: None,
+            kube_version: None,
+            api_versions: Vec::new(),
+            values_files: Vec::new(),
+            set: Vec::new(),
+            set_string: Vec::new(),
+            include_crds: true,
+            home: None,
+        }
+    }
+}
+
+/// Helm's `# Source: <chart>/templates/<file>` comments, one before each document it prints.
+pub(super) fn helm_sources(output: &str) -> Vec<SourceFile> {
+    output
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let path = line.strip_prefix("# Source: ")?.trim();
+            Some(SourceFile {
+                path: path.to_string(),
+                first_line: i + 1,
+                verbatim: false,
+            })
+        })
+        .collect()
+}
+
+fn helm_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderError> {
+    let tool = Tool::locate("helm", HELM_OVERRIDE, &opts.env)?;
+    let allow: Vec<&str> = BASE_ALLOW.iter().chain(&HELM_ALLOW).copied().collect();
+    let mut env = opts.env.allowed(&allow);
+    for (var, sub) in [
+        ("HELM_CONFIG_HOME", "config"),
+        ("HELM_CACHE_HOME", "cache"),
+        ("HELM_DATA_HOME", "data"),
+    ] {
+        let path = match &opts.helm.home {
+            Some(home) => home.join(sub),
+            None if env.get(var).is_some() => continue,
+            None => {
+                let tmp = opts
+                    .env
+                    .get("TMPDIR")
+                    .map_or_else(std::env::temp_dir, PathBuf::from);
+                tmp.join("argocd-image-resolver-helm").join(sub)
+            }
+        };
+        std::fs::create_dir_all(&path).map_err(|source| RenderError::HelmHome {
+            path: path.clone(),
+            source,
+        })?;
+        env.set(var, path);
+    }
+    Ok(tool.command().current_dir(dir).env(env))
+}
+
+pub(super) fn helm_template_command(
+    dir: &Path,
+    opts: &RenderOptions,
+) -> Result<ToolCommand, RenderError> {
+    let helm = &opts.helm;
+    let root = opts.repo_root.as_deref().unwrap_or(dir);
+    // Helm gets the path that was checked, resolved: judged as written, `link/..` means one place to a lexical
+    // check and another to the kernel, which resolves the link first.
+    let values_files = helm
+        .values_files
+        .iter()
+        .map(|file| check_values_file(dir, root, file))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Every value the Application controls goes in `--flag=value` form, where pflag never reads it as a flag of
+    // its own, and the positionals come after `--`: a release name such as `--post-renderer=/bin/sh` would
+    // otherwise run a program. The types already refuse such values; this keeps the class closed for any value.
+    let flag = |name: &str, value: &str| OsString::from(format!("--{name}={value}"));
+    let mut args: Vec<OsString> = vec!["template".into()];
+    if let Some(ns) = &helm.namespace {
+        args.push(flag("namespace", ns.as_str()));
+    }
+    if let Some(version) = &helm.kube_version {
+        args.push(flag("kube-version", version.as_str()));
+    }
+    for api in &helm.api_versions {
+        args.push(flag("api-versions", api.as_str()));
+    }
+    if helm.include_crds {
+        args.push("--include-crds".into());
+    }
+    for file in &values_files {
+        // Absolute: helm never reads it as a URL (`http://…`) or as stdin (`-`).
+        args.push(flag("values", &file.to_string_lossy()));
+    }
+    for (name, values) in [("set", &helm.set), ("set-string", &helm.set_string)] {
+        for value in values {
+            args.push(flag(name, value));
+        }
+    }
+    args.push("--".into());
+    args.extend(helm.release_name.iter().map(|n| OsString::from(n.as_str())));
+    args.push(".".into());
+    Ok(helm_command(dir, opts)?.args(args))
+}
+
+/// The values file `file` (relative to the chart) resolved as the kernel resolves it, refused when it leaves
+/// `root`, by `..` or an absolute path (checked on the path as written) or through a symlink (checked on the
+/// resolved path).
+fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<PathBuf, RenderError> {
+    let outside = || RenderError::ValuesFileOutside {
+        file: file.to_owned(),
+        root: root.to_path_buf(),
+    };
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Read { path, source }
+    };
+    let chart_dir = std::path::absolute(chart_dir).map_err(read_error(chart_dir))?;
+    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
+    let written = normalize(&chart_dir.join(file));
+    if !written.starts_with(normalize(&root_abs)) {
+        return Err(outside());
+    }
+    // Not `written`: `..` after a symlink climbs from the link's target, not from where the link is.
+    let resolved = match chart_dir.join(file).canonicalize() {
+        Ok(path) => path,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(RenderError::ValuesFileMissing {
+                file: file.to_owned(),
+                dir: chart_dir,
+            });
+        }
+        Err(source) => {
+            return Err(RenderError::Read {
+                path: written,
+                source,
+            });
+        }
+    };
+    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
+    if !resolved.starts_with(root_resolved) {
+        return Err(outside());
+    }
+    Ok(resolved)
+}
+
+/// [`super::init`] for a chart: `helm dependency build` when a dependency declared in `Chart.yaml` or
+/// `requirements.yaml` is not in `charts/`, after refusing a `file://` dependency outside the repository.
+pub(super) async fn build_missing_dependencies(
+    dir: &Path,
+    opts: &RenderOptions,
+    deadline: Instant,
+) -> Result<(), RenderError> {
+    let declared = declared_dependencies(dir)?;
+    if missing_dependencies(dir, &declared)?.is_empty() {
+        return Ok(());
+    }
+    check_local_dependencies(dir, opts.repo_root.as_deref().unwrap_or(dir), &declared)?;
+    helm_command(dir, opts)?
+        .args(["dependency", "build"])
+        .max_stdout(opts.max_manifest_size)
+        .run(deadline)
+        .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct ChartDependencies {
+    #[serde(default)]
+    dependencies: Option<Vec<ChartDependency>>,
+}
+
+#[derive(Deserialize)]
+struct ChartDependency {
+    name: String,
+    #[serde(default)]
+    repository: Option<String>,
+}
+
+/// Refuses a dependency that `helm dependency build` would copy from a directory outside `root`
+/// (`repository: file://…`, absolute or relative to the chart, as helm reads it).
+fn check_local_dependencies(
+    dir: &Path,
+    root: &Path,
+    declared: &[(PathBuf, ChartDependency)],
+) -> Result<(), RenderError> {
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Read { path, source }
+    };
+    let dir_abs = std::path::absolute(dir).map_err(read_error(dir))?;
+    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
+    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
+    for (file, dependency) in declared {
+        let Some(repository) = &dependency.repository else {
+            continue;
+        };
+        let Some(local) = repository.strip_prefix("file://") else {
+            continue;
+        };
+        let written = normalize(&dir_abs.join(local));
+        let inside = written.starts_with(normalize(&root_abs))
+            && written
+                .canonicalize()
+                .map_or(true, |resolved| resolved.starts_with(&root_resolved));
+        if !inside {
+            return Err(RenderError::DependencyOutside {
+                name: dependency.name.clone(),
+                chart_file: file.clone(),
+                repository: repository.clone(),
+                root: root.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The dependencies declared in `Chart.yaml` / `requirements.yaml`, each with the file declaring it.
+fn declared_dependencies(dir: &Path) -> Result<Vec<(PathBuf, ChartDependency)>, RenderError> {
+    let mut declared = Vec::new();
+    for file in ["Chart.yaml", "requirements.yaml"] {
+        let path = dir.join(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(RenderError::Read { path, source }),
+        };
+        let parsed: ChartDependencies =
+            serde_norway::from_str(&text).map_err(|e| RenderError::ChartMetadata {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        declared.extend(
+            parsed
+                .dependencies
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| (path.clone(), d)),
+        );
+    }
+    Ok(declared)
+}
+
+/// Names of the `declared` dependencies that `charts/` lacks, judged by file name: a directory `charts/NAME` or
+/// an archive `charts/NAME-VERSION.tgz`.
+fn missing_dependencies(
+    dir: &Path,
+    declared: &[(PathBuf, ChartDependency)],
+) -> Result<Vec<String>, RenderError> {
+    let charts = dir.join("charts");
+    let present: Vec<String> = match std::fs::read_dir(&charts) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(RenderError::Read {
+                path: charts,
+                source,
+            });
+        }
+    };
+    let satisfied = |name: &str| {
+        present.iter().any(|entry| {
+            entry == name
+                || entry
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .and_then(|rest| rest.strip_suffix(".tgz"))
+                    .is_some_and(|version| {
+                        version.starts_with(|c: char| c.is_ascii_digit() || c == 'v')
+                    })
+        })
+    };
+    Ok(declared
+        .iter()
+        .map(|(_, d)| d.name.clone())
+        .filter(|name| !satisfied(name))
+        .collect())
+}
