@@ -8,7 +8,8 @@
 //! `src/main.rs` only parses the command line and dispatches to [`cli`].
 
 pub use argocd_image_resolver_core::{
-    argo, constraint, duration, escape, image, manifest, platform, policy, size, tag, version,
+    argo, constraint, duration, escape, gocompat, image, manifest, platform, policy, size, tag,
+    version,
 };
 
 pub mod cache;

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
+use crate::gocompat::glob::Glob;
 pub use crate::platform::Platform;
 use crate::tag::Tag;
 use filter::{AllowTags, Extract, IgnoreTags};
@@ -272,12 +273,7 @@ impl fmt::Display for Policy {
             write!(f, ", allow-tags 'regexp:{}'", re.as_str())?;
         }
         if !self.ignore.globs().is_empty() {
-            let globs: Vec<&str> = self
-                .ignore
-                .globs()
-                .iter()
-                .map(filter::Glob::as_str)
-                .collect();
+            let globs: Vec<&str> = self.ignore.globs().iter().map(Glob::as_str).collect();
             write!(f, ", ignore-tags '{}'", globs.join(", "))?;
         }
         if let Some(extract) = &self.extract {
