@@ -4,19 +4,27 @@
 //! The pure halves, shared by `generate`, `parameters` and `explain`: [`plan`] (scan, policies, matching) before
 //! the registries are asked, [`apply`] (edits and splice) after. Asking them is the main crate's `resolve_plan`,
 //! which fills in the [`Resolutions`] defined here.
+//!
+//! The types both halves share live here; `plan` and `apply` hold the halves.
 
-use std::collections::{HashMap, HashSet};
+mod apply;
+mod plan;
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::sync::Arc;
 
 use crate::argo::ArgoRequest;
 use crate::credential_spec::SecretScope;
 use crate::image::{ImageDefaults, ImageRef};
-use crate::manifest::{self, Edit, ImagePath, Scan};
-use crate::policy::Strategy;
-use crate::policy::source::{self, Parameter, Settings, SourceError, TrackedImage};
+use crate::manifest::{self, ImagePath, Scan};
+use crate::policy::source::{Parameter, Settings, SourceError, TrackedImage};
 use serde::Serialize;
 use thiserror::Error;
+
+pub use apply::{apply, new_image_value};
+pub use plan::{object_label, plan, plan_until};
 
 /// The annotation each object whose images are tracked gets: a JSON list saying, per container, what the image
 /// was rendered as, what it is now, under which policy and how that was decided. Deterministic: no timestamps.
@@ -139,146 +147,6 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// The `Kind/name` label policy messages (and [`source::Origin::Annotation`]) use for an object.
-pub fn object_label(object: &manifest::Object) -> String {
-    format!(
-        "{}/{}",
-        object.kind.as_deref().unwrap_or("object"),
-        object.name.as_deref().unwrap_or("(unnamed)")
-    )
-}
-
-/// Scans `rendered` and decides, for every image, which policy governs it: the object's own annotations,
-/// overridden key by key by the Application's parameters, then its plugin env.
-pub fn plan(rendered: &str, app: &AppContext) -> Result<Plan, GenerateError> {
-    plan_until(rendered, app, &mut || false)
-}
-
-/// How many images pass between two questions to [`plan_until`]'s `stop`: an object's policy costs microseconds.
-const IMAGES_PER_STOP_CHECK: usize = 64;
-
-/// [`plan`] that asks `stop` now and then (while scanning, and between images) whether to give up, so that the
-/// caller's deadline holds however large the stream; the core reads no clock, the caller's `stop` does.
-///
-/// # Errors
-///
-/// As [`plan`], and [`GenerateError::OutOfTime`] (or a [`manifest::ScanError::Stopped`]) once `stop` says so.
-pub fn plan_until(
-    rendered: &str,
-    app: &AppContext,
-    stop: &mut dyn FnMut() -> bool,
-) -> Result<Plan, GenerateError> {
-    let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
-    let app_wide = app
-        .app_wide_settings()
-        .map_err(|e| GenerateError::Policy(Box::new(e)))?;
-    let mut plan = Plan {
-        images: Vec::with_capacity(scan.images.len()),
-        warnings: Vec::new(),
-        scan,
-    };
-    let mut per_object: HashMap<usize, Arc<[Arc<TrackedImage>]>> = HashMap::new();
-    // Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
-    let mut app_wide_only: Option<Arc<[Arc<TrackedImage>]>> = None;
-    let mut aliases: Vec<String> = Vec::new();
-    let total = plan.scan.images.len();
-    for (index, field) in plan.scan.images.iter().enumerate() {
-        if index % IMAGES_PER_STOP_CHECK == IMAGES_PER_STOP_CHECK - 1 && stop() {
-            return Err(GenerateError::OutOfTime { done: index, total });
-        }
-        let object = &plan.scan.objects[field.object];
-        let image = match ImageRef::parse_with(&field.value, &app.image_defaults) {
-            Ok(image) => image,
-            Err(e) => {
-                let warning = format!(
-                    "{object}: {} is not an image reference, left as is: {e}",
-                    field.path
-                );
-                plan.warnings.push(warning);
-                continue;
-            }
-        };
-        if let std::collections::hash_map::Entry::Vacant(slot) = per_object.entry(field.object) {
-            let own = object
-                .annotations
-                .iter()
-                .any(|(key, _)| key.starts_with(source::PREFIX));
-            let shared = if own { None } else { app_wide_only.clone() };
-            let tracked = match shared {
-                Some(tracked) => tracked,
-                None => {
-                    let label = object_label(object);
-                    let settings = Settings::from_annotations(&label, &object.annotations)
-                        .overridden_by(&app_wide);
-                    let tracked =
-                        settings
-                            .tracked_images_in(&app.image_defaults)
-                            .map_err(|source| GenerateError::ObjectPolicy {
-                                object: object.to_string(),
-                                source: Box::new(source),
-                            })?;
-                    if let Some(scope) = &app.secret_scope {
-                        tracked
-                            .images
-                            .iter()
-                            .try_for_each(|t| check_secret_scope(t, scope))?;
-                    }
-                    aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
-                    plan.warnings.extend(tracked.warnings);
-                    let tracked: Arc<[Arc<TrackedImage>]> =
-                        tracked.images.into_iter().map(Arc::new).collect();
-                    if !own {
-                        app_wide_only = Some(Arc::clone(&tracked));
-                    }
-                    tracked
-                }
-            };
-            slot.insert(tracked);
-        }
-        let tracked = per_object[&field.object]
-            .iter()
-            .find(|candidate| candidate.match_name.same_repository(&image))
-            .cloned();
-        plan.images.push(PlannedImage {
-            field: index,
-            image,
-            tracked,
-        });
-    }
-    let in_use: Vec<&str> = aliases.iter().map(String::as_str).collect();
-    plan.warnings.extend(app_wide.app_wide_warnings(&in_use));
-    let mut seen = HashSet::new();
-    plan.warnings.retain(|w| seen.insert(w.clone()));
-    Ok(plan)
-}
-
-/// Refuses, before anything is resolved, a pull secret the application may not use. Only where the destination
-/// namespace is known: elsewhere (the parameters command) the credential store refuses such a secret per image.
-fn check_secret_scope(tracked: &TrackedImage, scope: &SecretScope) -> Result<(), GenerateError> {
-    let (Some(spec), Some(_)) = (&tracked.pull_secret, scope.destination()) else {
-        return Ok(());
-    };
-    let Some(namespace) = spec.namespace().filter(|ns| !scope.permits(ns)) else {
-        return Ok(());
-    };
-    let origin = tracked
-        .origins
-        .iter()
-        .rev()
-        .find(|(key, _)| key.ends_with("pull-secret"))
-        .map_or_else(
-            || "the policy".to_string(),
-            |(key, origin)| format!("{origin} ({key})"),
-        );
-    Err(GenerateError::PullSecretNamespace {
-        origin,
-        spec: spec.to_string(),
-        image: tracked.image.to_string(),
-        namespace: namespace.to_string(),
-        reason: scope.refusal(namespace),
-    })
-}
-
 /// How an image's new value was decided.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -314,134 +182,6 @@ pub struct Resolutions {
     pub failures: Vec<GenerateError>,
 }
 
-/// The image string to write: the rendered spelling of the repository (`nginx` stays `nginx`) with the new tag,
-/// or the tracked repository when `kustomize.image-name` made the policy govern a differently named image. A
-/// digest is written only for the digest strategy, where it is what the policy pins.
-pub fn new_image_value(written: &str, tracked: &TrackedImage, outcome: &Outcome) -> String {
-    let repository = if tracked.match_name == tracked.image {
-        repository_as_written(written).to_string()
-    } else {
-        tracked.image.familiar_name()
-    };
-    let mut value = format!("{repository}:{}", outcome.tag);
-    if let (Strategy::Digest { .. }, Some(digest)) = (&tracked.policy.strategy, &outcome.digest) {
-        value.push('@');
-        value.push_str(digest);
-    }
-    value
-}
-
-/// `written` without its `:tag` and `@digest`: a `:` after the last `/` starts the tag (before it, a port).
-fn repository_as_written(written: &str) -> &str {
-    let without_digest = written.split('@').next().unwrap_or(written);
-    let last_slash = without_digest.rfind('/');
-    match without_digest.rfind(':') {
-        Some(colon) if last_slash.is_none_or(|slash| colon > slash) => &without_digest[..colon],
-        _ => without_digest,
-    }
-}
-
-/// One line of [`RESOLVED_ANNOTATION`].
-#[derive(Serialize)]
-struct AnnotationEntry<'a> {
-    container: Option<&'a str>,
-    from: &'a str,
-    image: &'a str,
-    policy: String,
-    decision: &'a Decision,
-}
-
-/// The rendered text with every tracked image replaced and each object holding tracked images annotated.
-/// Untracked images and everything else stay byte for byte.
-///
-/// The output is written front to back and each object's annotation made just before it is written, so that a
-/// large stream is held about twice (the rendered text and the output), not once more in edits.
-pub fn apply(
-    rendered: &str,
-    plan: &Plan,
-    resolutions: &Resolutions,
-) -> Result<String, GenerateError> {
-    // Every image's value, untracked ones as written: an anchor may share one text between both kinds.
-    let mut values: Vec<Option<String>> = vec![None; plan.scan.images.len()];
-    // The tracked images (indices into `plan.images`) by object, each object's in text order.
-    let mut annotated: Vec<(usize, usize)> = Vec::new();
-    for (index, (planned, outcome)) in plan.images.iter().zip(&resolutions.outcomes).enumerate() {
-        let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
-            continue;
-        };
-        let field = &plan.scan.images[planned.field];
-        values[planned.field] = Some(if outcome.decision == Decision::Hold {
-            field.value.clone()
-        } else {
-            new_image_value(&field.value, tracked, outcome)
-        });
-        annotated.push((field.object, index));
-    }
-    annotated.sort_by_key(|&(object, _)| object);
-    let images = manifest::replace_images(&plan.scan, &values)?;
-    let annotation = |chunk: &[(usize, usize)]| {
-        let mut list = String::from("[");
-        for (n, &(_, index)) in chunk.iter().enumerate() {
-            let planned = &plan.images[index];
-            let field = &plan.scan.images[planned.field];
-            let (Some(tracked), Some(outcome)) = (&planned.tracked, &resolutions.outcomes[index])
-            else {
-                continue;
-            };
-            let entry = AnnotationEntry {
-                container: field.container.as_deref(),
-                from: &field.value,
-                image: values[planned.field].as_deref().unwrap_or(&field.value),
-                policy: tracked.policy.to_string(),
-                decision: &outcome.decision,
-            };
-            if n > 0 {
-                list.push(',');
-            }
-            list.push_str(&serde_json::to_string(&entry).expect("strings serialise"));
-        }
-        list.push(']');
-        plan.scan.objects[chunk[0].0].set_annotation(RESOLVED_ANNOTATION, &list)
-    };
-    let mut failed = None;
-    let annotations = annotated
-        .chunk_by(|a, b| a.0 == b.0)
-        .map_while(|chunk| annotation(chunk).map_err(|e| failed = Some(e)).ok());
-    let grow = images.iter().map(|e| e.text.len()).sum::<usize>() + 256 * annotated.len();
-    let out =
-        manifest::splice_in_order(rendered, merged(images.iter().cloned(), annotations), grow);
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
-    match out {
-        // Objects come in text order, and so do the places of their annotations; should a stream ever break
-        // that (through aliases), all edits at once, sorted.
-        Err(manifest::SpliceError::OutOfOrder { .. }) => {
-            let mut edits = images;
-            for chunk in annotated.chunk_by(|a, b| a.0 == b.0) {
-                edits.push(annotation(chunk)?);
-            }
-            Ok(manifest::splice(rendered, &edits)?)
-        }
-        out => Ok(out?),
-    }
-}
-
-/// Two streams of edits, each in text order, as one in text order.
-fn merged(
-    a: impl Iterator<Item = Edit>,
-    b: impl Iterator<Item = Edit>,
-) -> impl Iterator<Item = Edit> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    std::iter::from_fn(move || match (a.peek(), b.peek()) {
-        (Some(x), Some(y)) if (y.range.start, y.range.end) < (x.range.start, x.range.end) => {
-            b.next()
-        }
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
-    })
-}
-
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -450,160 +190,5 @@ impl fmt::Display for Decision {
             Decision::Pin => "pinned",
             Decision::Hold => "held",
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Regression (issue 9, item 7): `kustomize.image-name` made `docker.io/my.org/app` be written `my.org/app`,
-    /// which names registry `my.org`.
-    #[test]
-    fn written_image_names_the_tracked_repository() {
-        let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: other/app:1.0\n";
-        let parameters = r#"[{"name":"image-list","string":"a=docker.io/my.org/app"},
-            {"name":"a.kustomize.image-name","string":"other/app"},{"name":"a.pin","string":"1.1.0"}]"#;
-        let app = AppContext {
-            parameters: source::parse_parameters(parameters).unwrap(),
-            ..AppContext::default()
-        };
-        let plan = plan(rendered, &app).unwrap();
-        let resolutions = Resolutions {
-            outcomes: vec![Some(Outcome {
-                tag: "1.1.0".to_owned(),
-                digest: None,
-                decision: Decision::Pin,
-                fallback_reason: None,
-            })],
-            ..Resolutions::default()
-        };
-        let out = apply(rendered, &plan, &resolutions).unwrap();
-        let again = manifest::scan(&out, &[]).unwrap();
-        let written = ImageRef::parse(&again.images[0].value).unwrap();
-        assert_eq!(written.canonical(), "docker.io/my.org/app:1.1.0", "{out}");
-    }
-
-    fn pinned(rendered: &str, pin: &str) -> Result<String, GenerateError> {
-        let parameters = format!(
-            r#"[{{"name":"image-list","string":"a=reg.example/a"}},{{"name":"a.pin","string":"{pin}"}}]"#
-        );
-        let app = AppContext {
-            parameters: source::parse_parameters(&parameters).unwrap(),
-            ..AppContext::default()
-        };
-        let plan = plan(rendered, &app)?;
-        let outcome = Outcome {
-            tag: pin.to_owned(),
-            digest: None,
-            decision: Decision::Pin,
-            fallback_reason: None,
-        };
-        let resolutions = Resolutions {
-            outcomes: vec![Some(outcome); plan.images.len()],
-            ..Resolutions::default()
-        };
-        apply(rendered, &plan, &resolutions)
-    }
-
-    /// Regression (issue 9, item 5): `main` moved to 1.1.0, `sidecar` (`image: *img`) stayed 1.0.0, exit 0.
-    #[test]
-    fn images_behind_aliases_move_too() {
-        let rendered = "kind: Pod\nmetadata:\n  name: p\n  labels:\n    base-image: &img reg.example/a:1.0.0\nspec:\n  containers:\n  - name: main\n    image: reg.example/a:1.0.0\n  - name: sidecar\n    image: *img\n";
-        let out = pinned(rendered, "1.1.0").unwrap();
-        let images: Vec<String> = manifest::scan(&out, &[])
-            .unwrap()
-            .images
-            .into_iter()
-            .map(|i| i.value)
-            .collect();
-        assert_eq!(
-            images,
-            ["reg.example/a:1.1.0", "reg.example/a:1.1.0"],
-            "{out}"
-        );
-        assert!(
-            out.contains("base-image: &img reg.example/a:1.0.0"),
-            "{out}"
-        );
-
-        let shared = "kind: Pod\nspec:\n  containers:\n  - name: main\n    image: &img reg.example/a:1.0.0\n    env: [{name: BASE, value: *img}]\n";
-        assert_eq!(
-            pinned(shared, "1.1.0").unwrap_err().to_string(),
-            "cannot write image 'reg.example/a:1.1.0' at line 5 of document 1: anchor '&img' (line 5) gives its text \
-             to 2 places, 1 of them not images set to it; changing it would change those too, so write the image \
-             out instead of sharing it through the anchor"
-        );
-    }
-
-    /// Edits are made and applied in text order, object by object: images and annotations interleave rightly.
-    #[test]
-    fn applies_images_and_annotations_in_text_order() {
-        let rendered = "kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: m, image: reg.example/a:1}\n  - {name: s, image: reg.example/a:1}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {containers: [{name: o, image: other/x:1}]}\n---\nkind: Pod\nmetadata:\n  name: c\nspec: {containers: [{name: m, image: reg.example/a:1}]}\n";
-        let note = |c: &str| {
-            format!(
-                r#"{{\"container\":\"{c}\",\"from\":\"reg.example/a:1\",\"image\":\"reg.example/a:2\",\"policy\":\"strategy semver\",\"decision\":\"pin\"}}"#
-            )
-        };
-        let want = format!(
-            "kind: Pod\nmetadata: {{\"annotations\": {{\"argocd-image-resolver/images\": \"[{},{}]\"}}, name: a}}\nspec:\n  containers:\n  - {{name: m, image: reg.example/a:2}}\n  - {{name: s, image: reg.example/a:2}}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {{containers: [{{name: o, image: other/x:1}}]}}\n---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-resolver/images: \"[{}]\"\n  name: c\nspec: {{containers: [{{name: m, image: reg.example/a:2}}]}}\n",
-            note("m"),
-            note("s"),
-            note("m")
-        );
-        assert_eq!(pinned(rendered, "2").unwrap(), want);
-    }
-
-    /// Regression (issue 9, item 10): the plan ran as long as the stream was large, whatever the budget.
-    #[test]
-    fn planning_stops_when_asked() {
-        let pod = "---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-updater.argoproj.io/image-list: a=x\nspec:\n  containers:\n  - image: x:1\n";
-        let src = pod.repeat(200);
-        let cases = [
-            (
-                "while scanning",
-                0,
-                "cannot read the rendered manifests: gave up reading at line 343 (document 43): the time allowed ran out",
-            ),
-            (
-                // 24 events a Pod: the scan asks 4 times.
-                "between images",
-                4,
-                "gave up matching images to their policies after 63 of 200: the time allowed ran out",
-            ),
-        ];
-        for (name, questions, want) in cases {
-            let mut asked = 0;
-            let mut stop = || {
-                asked += 1;
-                asked > questions
-            };
-            let err = plan_until(&src, &AppContext::default(), &mut stop).unwrap_err();
-            assert!(err.is_out_of_time(), "{name}");
-            assert_eq!(err.to_string(), want, "{name}");
-        }
-    }
-
-    #[test]
-    fn repository_spelling_is_kept() {
-        for (name, written, want) in [
-            ("familiar with tag", "nginx:1.25", "nginx"),
-            ("no tag", "nginx", "nginx"),
-            ("digest", "nginx@sha256:abc", "nginx"),
-            ("tag and digest", "ghcr.io/a/b:1@sha256:abc", "ghcr.io/a/b"),
-            ("port, no tag", "localhost:5000/app", "localhost:5000/app"),
-            (
-                "port and tag",
-                "localhost:5000/app:v1",
-                "localhost:5000/app",
-            ),
-            (
-                "canonical",
-                "docker.io/library/nginx:1",
-                "docker.io/library/nginx",
-            ),
-        ] {
-            assert_eq!(repository_as_written(written), want, "{name}");
-        }
     }
 }

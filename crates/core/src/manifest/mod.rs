@@ -15,17 +15,20 @@
 //! ```
 
 mod annotate;
+mod object;
 mod path;
 mod replace;
 mod scan;
+mod site;
 mod splice;
 mod text;
 mod tree;
 
 pub use annotate::AnnotateError;
+pub use object::{ImageField, Object, ScalarStyle};
 pub use path::{ImagePath, ImagePathError};
 pub use replace::{ReplaceError, replace_images};
-pub use scan::{ImageField, Object, ScalarStyle, Scan, ScanError, scan, scan_until};
+pub use scan::{Scan, ScanError, scan, scan_until};
 pub use splice::{Edit, SpliceError, splice, splice_in_order};
 pub use text::line_breaks;
 

@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::scan::{AnchorName, Scan, Sharing};
+use super::object::{AnchorName, Sharing};
+use super::scan::Scan;
 use super::splice::Edit;
 
 /// Why new image values cannot be written without changing what something else means.

@@ -1,0 +1,155 @@
+//! Table tests of planning and applying: which policy governs which image, and what is written back.
+
+use super::apply::repository_as_written;
+use super::*;
+use crate::policy::source;
+
+/// Regression (issue 9, item 7): `kustomize.image-name` made `docker.io/my.org/app` be written `my.org/app`,
+/// which names registry `my.org`.
+#[test]
+fn written_image_names_the_tracked_repository() {
+    let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: other/app:1.0\n";
+    let parameters = r#"[{"name":"image-list","string":"a=docker.io/my.org/app"},
+            {"name":"a.kustomize.image-name","string":"other/app"},{"name":"a.pin","string":"1.1.0"}]"#;
+    let app = AppContext {
+        parameters: source::parse_parameters(parameters).unwrap(),
+        ..AppContext::default()
+    };
+    let plan = plan(rendered, &app).unwrap();
+    let resolutions = Resolutions {
+        outcomes: vec![Some(Outcome {
+            tag: "1.1.0".to_owned(),
+            digest: None,
+            decision: Decision::Pin,
+            fallback_reason: None,
+        })],
+        ..Resolutions::default()
+    };
+    let out = apply(rendered, &plan, &resolutions).unwrap();
+    let again = manifest::scan(&out, &[]).unwrap();
+    let written = ImageRef::parse(&again.images[0].value).unwrap();
+    assert_eq!(written.canonical(), "docker.io/my.org/app:1.1.0", "{out}");
+}
+
+fn pinned(rendered: &str, pin: &str) -> Result<String, GenerateError> {
+    let parameters = format!(
+        r#"[{{"name":"image-list","string":"a=reg.example/a"}},{{"name":"a.pin","string":"{pin}"}}]"#
+    );
+    let app = AppContext {
+        parameters: source::parse_parameters(&parameters).unwrap(),
+        ..AppContext::default()
+    };
+    let plan = plan(rendered, &app)?;
+    let outcome = Outcome {
+        tag: pin.to_owned(),
+        digest: None,
+        decision: Decision::Pin,
+        fallback_reason: None,
+    };
+    let resolutions = Resolutions {
+        outcomes: vec![Some(outcome); plan.images.len()],
+        ..Resolutions::default()
+    };
+    apply(rendered, &plan, &resolutions)
+}
+
+/// Regression (issue 9, item 5): `main` moved to 1.1.0, `sidecar` (`image: *img`) stayed 1.0.0, exit 0.
+#[test]
+fn images_behind_aliases_move_too() {
+    let rendered = "kind: Pod\nmetadata:\n  name: p\n  labels:\n    base-image: &img reg.example/a:1.0.0\nspec:\n  containers:\n  - name: main\n    image: reg.example/a:1.0.0\n  - name: sidecar\n    image: *img\n";
+    let out = pinned(rendered, "1.1.0").unwrap();
+    let images: Vec<String> = manifest::scan(&out, &[])
+        .unwrap()
+        .images
+        .into_iter()
+        .map(|i| i.value)
+        .collect();
+    assert_eq!(
+        images,
+        ["reg.example/a:1.1.0", "reg.example/a:1.1.0"],
+        "{out}"
+    );
+    assert!(
+        out.contains("base-image: &img reg.example/a:1.0.0"),
+        "{out}"
+    );
+
+    let shared = "kind: Pod\nspec:\n  containers:\n  - name: main\n    image: &img reg.example/a:1.0.0\n    env: [{name: BASE, value: *img}]\n";
+    assert_eq!(
+        pinned(shared, "1.1.0").unwrap_err().to_string(),
+        "cannot write image 'reg.example/a:1.1.0' at line 5 of document 1: anchor '&img' (line 5) gives its text \
+         to 2 places, 1 of them not images set to it; changing it would change those too, so write the image \
+         out instead of sharing it through the anchor"
+    );
+}
+
+/// Edits are made and applied in text order, object by object: images and annotations interleave rightly.
+#[test]
+fn applies_images_and_annotations_in_text_order() {
+    let rendered = "kind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - {name: m, image: reg.example/a:1}\n  - {name: s, image: reg.example/a:1}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {containers: [{name: o, image: other/x:1}]}\n---\nkind: Pod\nmetadata:\n  name: c\nspec: {containers: [{name: m, image: reg.example/a:1}]}\n";
+    let note = |c: &str| {
+        format!(
+            r#"{{\"container\":\"{c}\",\"from\":\"reg.example/a:1\",\"image\":\"reg.example/a:2\",\"policy\":\"strategy semver\",\"decision\":\"pin\"}}"#
+        )
+    };
+    let want = format!(
+        "kind: Pod\nmetadata: {{\"annotations\": {{\"argocd-image-resolver/images\": \"[{},{}]\"}}, name: a}}\nspec:\n  containers:\n  - {{name: m, image: reg.example/a:2}}\n  - {{name: s, image: reg.example/a:2}}\n---\nkind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: b\nspec: {{containers: [{{name: o, image: other/x:1}}]}}\n---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-resolver/images: \"[{}]\"\n  name: c\nspec: {{containers: [{{name: m, image: reg.example/a:2}}]}}\n",
+        note("m"),
+        note("s"),
+        note("m")
+    );
+    assert_eq!(pinned(rendered, "2").unwrap(), want);
+}
+
+/// Regression (issue 9, item 10): the plan ran as long as the stream was large, whatever the budget.
+#[test]
+fn planning_stops_when_asked() {
+    let pod = "---\nkind: Pod\nmetadata:\n  annotations:\n    argocd-image-updater.argoproj.io/image-list: a=x\nspec:\n  containers:\n  - image: x:1\n";
+    let src = pod.repeat(200);
+    let cases = [
+        (
+            "while scanning",
+            0,
+            "cannot read the rendered manifests: gave up reading at line 343 (document 43): the time allowed ran out",
+        ),
+        (
+            // 24 events a Pod: the scan asks 4 times.
+            "between images",
+            4,
+            "gave up matching images to their policies after 63 of 200: the time allowed ran out",
+        ),
+    ];
+    for (name, questions, want) in cases {
+        let mut asked = 0;
+        let mut stop = || {
+            asked += 1;
+            asked > questions
+        };
+        let err = plan_until(&src, &AppContext::default(), &mut stop).unwrap_err();
+        assert!(err.is_out_of_time(), "{name}");
+        assert_eq!(err.to_string(), want, "{name}");
+    }
+}
+
+#[test]
+fn repository_spelling_is_kept() {
+    for (name, written, want) in [
+        ("familiar with tag", "nginx:1.25", "nginx"),
+        ("no tag", "nginx", "nginx"),
+        ("digest", "nginx@sha256:abc", "nginx"),
+        ("tag and digest", "ghcr.io/a/b:1@sha256:abc", "ghcr.io/a/b"),
+        ("port, no tag", "localhost:5000/app", "localhost:5000/app"),
+        (
+            "port and tag",
+            "localhost:5000/app:v1",
+            "localhost:5000/app",
+        ),
+        (
+            "canonical",
+            "docker.io/library/nginx:1",
+            "docker.io/library/nginx",
+        ),
+    ] {
+        assert_eq!(repository_as_written(written), want, "{name}");
+    }
+}

@@ -1,0 +1,263 @@
+//! Scan a rendered YAML stream for Kubernetes objects and their container image scalars, with byte spans.
+//!
+//! The stream is read here, event by event, into one pruned tree per document; `collect` turns each tree into
+//! objects and images.
+
+mod collect;
+
+use saphyr_parser::{Event, Parser};
+
+use super::object::{ImageField, Object};
+use super::path::ImagePath;
+use super::text::CharCursor;
+use super::tree::{Builder, Patterns, Step};
+use collect::collect_document;
+
+/// What [`scan`] found in a stream.
+#[derive(Debug)]
+pub struct Scan {
+    /// Number of YAML documents in the stream (empty and null ones included).
+    pub documents: usize,
+    pub objects: Vec<Object>,
+    /// Every image scalar, in text order.
+    pub images: Vec<ImageField>,
+}
+
+/// Why a stream cannot be scanned. Line and column count from 1; documents count from 1 in messages (the field
+/// holds the index from 0).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    #[error("invalid yaml in document {} at line {line}, column {column}: {message}", .document + 1)]
+    Yaml {
+        document: usize,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "cannot find the text of the value at line {line}, column {column} (document {}): the parser's position \
+         does not match the text; please report this with the input",
+        .document + 1
+    )]
+    Position {
+        document: usize,
+        line: usize,
+        column: usize,
+    },
+    /// The caller's `stop` said so: its time ran out.
+    #[error("gave up reading at line {line} (document {}): the time allowed ran out", .document + 1)]
+    Stopped { document: usize, line: usize },
+}
+
+/// Refuses a character YAML does not allow in a stream (outside `c-printable`: C0 controls but tab and line
+/// breaks, DEL, C1 controls, U+FFFE and U+FFFF), which the parser would take into a scalar: the image written back
+/// would carry it, and Argo CD's own YAML reader refuses it anyway. Also NEL, U+2028 and U+2029, which readers
+/// disagree about. Such a character belongs escaped in a double-quoted string.
+fn check_printable(src: &str) -> Result<(), ScanError> {
+    let bytes = src.as_bytes();
+    let bad = bytes.iter().enumerate().position(|(i, &b)| match b {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f | 0x7f => true,
+        // U+0080..U+009F: C2 80..C2 9F (NEL, U+0085, among them: see below).
+        0xc2 => bytes
+            .get(i + 1)
+            .is_some_and(|&n| (0x80..=0x9f).contains(&n)),
+        // U+2028, U+2029: E2 80 A8, E2 80 A9.
+        0xe2 => bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)),
+        // U+FFFE, U+FFFF: EF BF BE, EF BF BF.
+        0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    });
+    let Some(at) = bad else {
+        return Ok(());
+    };
+    let before = &src[..at];
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    // A `---` in the first column starts the next document; one on the first line opens the first.
+    let document = before
+        .split(['\n', '\r'])
+        .enumerate()
+        .filter(|(i, line)| {
+            *i > 0 && (*line == "---" || line.starts_with("--- ") || line.starts_with("---\t"))
+        })
+        .count();
+    let c = src[at..].chars().next().unwrap_or_default();
+    let mut character = String::new();
+    crate::escape::push_escaped(&mut character, c);
+    // NEL and the Unicode line and paragraph separators are line breaks to YAML 1.1 readers (Argo CD's and
+    // kubectl's) but text to YAML 1.2's: what one reads as an image the other reads as a comment.
+    let why = if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') {
+        "is a line break to some YAML readers (Argo CD's among them) and not to others"
+    } else {
+        "is not allowed in YAML"
+    };
+    Err(ScanError::Yaml {
+        document,
+        line: crate::manifest::line_breaks(before) + 1,
+        column: before[line_start..].chars().count() + 1,
+        message: format!(
+            "the character {character} {why}; write it escaped in a double-quoted string"
+        ),
+    })
+}
+
+/// How many parser events pass between two questions to the caller's `stop`: asking costs a clock read, an event
+/// well under a microsecond, so the answer comes within a millisecond or so.
+const EVENTS_PER_STOP_CHECK: usize = 1024;
+
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Where pod specs are: the kind they apply to (`None`: any kind) and the path of the pod spec.
+const POD_SPECS: [(Option<&str>, &str); 4] = [
+    (Some("Pod"), "spec"),
+    (Some("PodTemplate"), "template.spec"),
+    (None, "spec.template.spec"),
+    (None, "spec.jobTemplate.spec.template.spec"),
+];
+
+/// The image paths every scan uses: each container list of each pod spec.
+fn builtin_paths() -> Vec<ImagePath> {
+    let mut paths = Vec::new();
+    for (kind, spec) in POD_SPECS {
+        for list in CONTAINER_LISTS {
+            let text = match kind {
+                Some(kind) => format!("{kind}:{spec}.{list}[*].image"),
+                None => format!("{spec}.{list}[*].image"),
+            };
+            paths.push(ImagePath::parse(&text).expect("built-in image paths are valid"));
+        }
+    }
+    paths
+}
+
+/// Every node some path needs, from an object's root: its identity, its annotations, the images and the `name`
+/// beside each image in a sequence item. The same again under `items[*]` for `…List` documents.
+fn patterns(paths: &[ImagePath]) -> Patterns {
+    let mut object: Vec<Vec<Step>> = ["apiVersion", "kind", "metadata.name", "metadata.namespace"]
+        .iter()
+        .map(|p| p.split('.').map(|k| Step::Key(k.to_owned())).collect())
+        .collect();
+    object.push(vec![
+        Step::Key("metadata".into()),
+        Step::Key("annotations".into()),
+        Step::AnyKey,
+    ]);
+    for path in paths {
+        let steps = path.steps();
+        object.push(steps.to_vec());
+        if let [.., Step::Index(_) | Step::AnyIndex, Step::Key(_)] = steps {
+            let mut name = steps.to_vec();
+            name.pop();
+            name.push(Step::Key("name".into()));
+            object.push(name);
+        }
+    }
+    let mut patterns = Patterns::new();
+    for steps in &object {
+        patterns.add(steps);
+        let mut in_list = vec![Step::Key("items".into()), Step::AnyIndex];
+        in_list.extend_from_slice(steps);
+        patterns.add(&in_list);
+    }
+    patterns
+}
+
+/// Scans a YAML stream for objects and images: containers, init containers and ephemeral containers of every pod
+/// spec (a `Pod`'s `spec`, a `PodTemplate`'s `template.spec`, and the `spec.template.spec` or
+/// `spec.jobTemplate.spec.template.spec` of any kind: `Deployment`, `StatefulSet`, `DaemonSet`, `ReplicaSet`,
+/// `ReplicationController`, `Job`, `CronJob`, Argo `Rollout`, custom resources), plus the `extra` paths.
+///
+/// Aliases and merge keys (`<<`) are followed as Kubernetes' decoder follows them: an image written as an alias,
+/// or inside an aliased or merged collection, is found at every place it appears (write new values with
+/// [`super::replace_images`], which keeps what anchors mean). Only string scalars count: nulls, numbers,
+/// booleans, non-`!!str` tags and block scalars are skipped. A place found by two paths is reported once.
+/// Duplicate keys: the last one wins (as in Go's JSON decoding).
+///
+/// # Errors
+///
+/// [`ScanError::Yaml`] when the stream is not valid YAML (the whole stream is refused: output built from part of
+/// it would be wrong); [`ScanError::Position`] if the parser's positions do not match the text (a parser bug).
+pub fn scan(src: &str, extra: &[ImagePath]) -> Result<Scan, ScanError> {
+    scan_until(src, extra, &mut || false)
+}
+
+/// [`scan`] that asks `stop` every thousand events or so whether to give up, so that a caller's deadline holds on
+/// streams of any size (the core reads no clock: the caller's `stop` does).
+///
+/// # Errors
+///
+/// As [`scan`], and [`ScanError::Stopped`] once `stop` answers `true`.
+pub fn scan_until(
+    src: &str,
+    extra: &[ImagePath],
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<Scan, ScanError> {
+    check_printable(src)?;
+    let mut paths = builtin_paths();
+    paths.extend_from_slice(extra);
+    let patterns = patterns(&paths);
+    let mut parser = Parser::new_from_str(src);
+    let mut cursor = CharCursor::new(src);
+    let mut builder = Builder::new(&patterns);
+    let mut found = Scan {
+        documents: 0,
+        objects: Vec::new(),
+        images: Vec::new(),
+    };
+    let mut in_document = false;
+    let mut events = 0usize;
+    while let Some(next) = parser.next_event() {
+        // The document being read, or the next one when between documents.
+        let document = if in_document {
+            found.documents - 1
+        } else {
+            found.documents
+        };
+        events += 1;
+        if events.is_multiple_of(EVENTS_PER_STOP_CHECK) && stop() {
+            let line = next
+                .as_ref()
+                .map_or_else(|e| e.marker().line(), |(_, span)| span.start.line());
+            return Err(ScanError::Stopped { document, line });
+        }
+        let (event, span) = next.map_err(|e| ScanError::Yaml {
+            document,
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_owned(),
+        })?;
+        match event {
+            Event::DocumentStart(_) => {
+                in_document = true;
+                found.documents += 1;
+            }
+            Event::DocumentEnd => {
+                in_document = false;
+                if let Some(doc) = builder.take_document() {
+                    collect_document(src, document, &doc, &paths, &mut found)?;
+                }
+            }
+            event => {
+                builder
+                    .event(event, span, &mut cursor)
+                    .map_err(|bad| ScanError::Position {
+                        document,
+                        line: bad.line,
+                        column: bad.col + 1,
+                    })?
+            }
+        }
+    }
+    // Text order; a place reached by two paths (a built-in and an extra one) once. Places an anchor repeats
+    // share a span and stay apart.
+    found
+        .images
+        .sort_by(|a, b| (a.span.start, a.object, &a.path).cmp(&(b.span.start, b.object, &b.path)));
+    found
+        .images
+        .dedup_by(|a, b| a.span.start == b.span.start && a.object == b.object && a.path == b.path);
+    // Both grew by doubling: up to half of each is spare room, kept through planning and applying otherwise.
+    found.objects.shrink_to_fit();
+    found.images.shrink_to_fit();
+    Ok(found)
+}
