@@ -59,6 +59,11 @@ fn picks_the_tag_each_policy_allows() {
             "stable\n",
         ),
         (
+            "strategy name in any case, as annotations take it (issue 10: one policy builder)",
+            vec!["nginx", "--strategy", "Alphabetical", "--order", "desc"],
+            "1.24.0\n",
+        ),
+        (
             "allow-tags alpine",
             vec![
                 "nginx",
@@ -206,6 +211,16 @@ fn bad_input_exits_2_with_a_message_naming_it() {
             "semver-only flag",
             vec!["nginx", "--strategy", "alphabetical", "--strict-semver"],
             "--strict-semver applies to the semver strategy only, not to alphabetical",
+        ),
+        (
+            "order with a strategy that has none (issue 10: one policy builder)",
+            vec!["nginx", "--order", "desc"],
+            "--order applies to the alphabetical and numerical strategies only, not to semver",
+        ),
+        (
+            "extract naming a group the pattern lacks",
+            vec!["nginx", "--tag-pattern", r"^(\d+)", "--extract", "$2"],
+            "invalid --extract: extract template '$2' refers to group '2'",
         ),
         (
             "bad platform",

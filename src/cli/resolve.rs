@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{CredentialArgs, Failure, GlobalArgs, OutputFormat, RegistryArgs};
 use crate::image::{self, ImageDefaults, ImageRef};
-use crate::policy::filter::{AllowTags, Extract, IgnoreTags};
-use crate::policy::{Order, Platform, Policy, Selection, Strategy};
+use crate::policy::spec::{Naming, PolicySpec, SpecValue, ValueOrigin};
+use crate::policy::{Policy, Selection, Strategy};
 use crate::registry::{CredentialSource, RegistryClient};
 use crate::resolver;
 use crate::tag::{self, Tag};
@@ -25,9 +25,9 @@ pub struct ResolveArgs {
     /// semver, newest-build, alphabetical, digest or numerical (old names: latest = newest-build, name = alphabetical).
     #[arg(long, env = "IMAGE_RESOLVER_STRATEGY", default_value = "semver")]
     pub strategy: String,
-    /// For alphabetical and numerical: asc picks the greatest, desc the least.
-    #[arg(long, env = "IMAGE_RESOLVER_ORDER", default_value = "asc")]
-    pub order: String,
+    /// For alphabetical and numerical: asc (the default) picks the greatest, desc the least.
+    #[arg(long, env = "IMAGE_RESOLVER_ORDER")]
+    pub order: Option<String>,
     /// Only tags matching this: `regexp:<RE>` (Go RE2 syntax) or `any`.
     #[arg(long, env = "IMAGE_RESOLVER_ALLOW_TAGS")]
     pub allow_tags: Option<String>,
@@ -167,57 +167,30 @@ fn validate(args: &ResolveArgs, defaults: &ImageDefaults) -> Result<Request, Fai
             (image, Some(c.clone()))
         }
     };
-    let order = Order::parse(&args.order).map_err(|e| invalid("--order", &e))?;
-    let mut strategy = Strategy::parse(&args.strategy, constraint.as_deref(), order)
-        .map_err(|e| invalid("policy", &e))?;
-    match &mut strategy {
-        Strategy::Semver {
-            include_prerelease,
-            strict,
-            ..
-        } => {
-            *include_prerelease = args.include_prerelease;
-            *strict = args.strict_semver;
-        }
-        other => {
-            for (set, flag) in [
-                (args.include_prerelease, "--include-prerelease"),
-                (args.strict_semver, "--strict-semver"),
-            ] {
-                if set {
-                    return Err(Failure::Invalid(format!(
-                        "{flag} applies to the semver strategy only, not to {}",
-                        other.name()
-                    )));
-                }
-            }
-            if let (
-                Some(c),
-                Strategy::NewestBuild | Strategy::Alphabetical { .. } | Strategy::Numerical { .. },
-            ) = (&constraint, &*other)
-            {
-                tracing::warn!(
-                    "the {} strategy takes no version constraint; '{c}' is ignored",
-                    other.name()
-                );
-            }
-        }
-    }
-    let mut policy = Policy::new(strategy);
-    if let Some(value) = &args.allow_tags {
-        policy.allow = AllowTags::parse(value).map_err(|e| invalid("--allow-tags", &e))?;
-    }
-    if let Some(value) = &args.ignore_tags {
-        policy.ignore = IgnoreTags::parse(value).map_err(|e| invalid("--ignore-tags", &e))?;
-    }
-    if let Some(pattern) = &args.tag_pattern {
-        policy.extract = Some(
-            Extract::checked(pattern, args.extract.as_deref().unwrap_or(""))
-                .map_err(|e| invalid("--tag-pattern/--extract", &e))?,
-        );
-    }
-    if let Some(value) = &args.platforms {
-        policy.platforms = Platform::parse_list(value).map_err(|e| invalid("--platforms", &e))?;
+    // The image argument, --constraint and --strategy decide the strategy together: their messages say `policy`.
+    let mut spec = PolicySpec::new(ValueOrigin::Arg("policy"), Naming::Flags);
+    spec.constraint = constraint;
+    let flag = |value: &Option<String>, name| {
+        value
+            .as_ref()
+            .map(|text| SpecValue::new(text.as_str(), ValueOrigin::Arg(name)))
+    };
+    let switch = |set: bool, name| set.then(|| SpecValue::new("true", ValueOrigin::Arg(name)));
+    spec.strategy = Some(SpecValue::new(
+        args.strategy.as_str(),
+        ValueOrigin::Arg("policy"),
+    ));
+    spec.order = flag(&args.order, "--order");
+    spec.allow_tags = flag(&args.allow_tags, "--allow-tags");
+    spec.ignore_tags = flag(&args.ignore_tags, "--ignore-tags");
+    spec.tag_pattern = flag(&args.tag_pattern, "--tag-pattern");
+    spec.extract = flag(&args.extract, "--extract");
+    spec.platforms = flag(&args.platforms, "--platforms");
+    spec.include_prerelease = switch(args.include_prerelease, "--include-prerelease");
+    spec.strict_semver = switch(args.strict_semver, "--strict-semver");
+    let (policy, warnings) = spec.build().map_err(|e| Failure::Invalid(e.to_string()))?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
     }
     Ok(Request { image, policy })
 }

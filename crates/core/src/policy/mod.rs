@@ -10,6 +10,7 @@
 pub mod filter;
 mod key;
 pub mod source;
+pub mod spec;
 pub mod strategy;
 
 use std::borrow::Cow;

@@ -91,11 +91,9 @@ use std::fmt;
 use thiserror::Error;
 
 use super::Policy;
-use super::filter::FilterError;
-use super::strategy::StrategyError;
+use super::spec::PolicyError;
 use crate::credential_spec::CredentialSpec;
 use crate::image::{ImageRef, ImageRefError};
-use crate::platform::PlatformError;
 use keys::{ENV_PREFIX, Key, Opt};
 pub use keys::{PREFIX, is_valid_alias};
 pub use parameters::{Parameter, parse_parameters};
@@ -212,21 +210,9 @@ pub enum SourceError {
         "{at}: {image} is already listed without alias in this image-list; give the entries aliases"
     )]
     DuplicateImage { at: Box<Located>, image: String },
-    #[error("{at}: {source}")]
-    Strategy {
-        at: Box<Located>,
-        source: StrategyError,
-    },
-    #[error("{at}: {source}")]
-    Filter {
-        at: Box<Located>,
-        source: FilterError,
-    },
-    #[error("{at}: {source}")]
-    Platform {
-        at: Box<Located>,
-        source: PlatformError,
-    },
+    /// A policy option's value (`update-strategy`, `allow-tags`, …), named by its key.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
     #[error("{at}: expected 'true' or 'false'")]
     Bool { at: Box<Located> },
     #[error(
@@ -235,11 +221,6 @@ pub enum SourceError {
     Pin { at: Box<Located> },
     #[error("{at}: {reason}")]
     PullSecret { at: Box<Located>, reason: String },
-    #[error("{at}: extract needs a tag pattern to take groups from; set {pattern_key} too")]
-    ExtractWithoutPattern {
-        at: Box<Located>,
-        pattern_key: String,
-    },
     #[error("{at}: the name reads as aliases {aliases}; name one exactly, such as {example}")]
     AmbiguousEnv {
         at: Box<Located>,

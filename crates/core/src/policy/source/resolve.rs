@@ -1,5 +1,6 @@
 //! Turning merged settings into validated [`TrackedImage`]s: the joined image list, then each option looked up for
-//! each image (the alias's own key from the latest source, else the default without alias).
+//! each image (the alias's own key from the latest source, else the default without alias). The policy options'
+//! values are validated by [`PolicySpec::build`], as `resolve`'s flags are; only the key vocabulary is decided here.
 
 use std::collections::HashSet;
 
@@ -7,9 +8,8 @@ use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
 use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
 use crate::credential_spec::{CredentialSpec, SpecSource};
 use crate::image::{self, ImageDefaults, ImageRef};
-use crate::policy::filter::{AllowTags, Extract, FilterError, IgnoreTags};
-use crate::policy::strategy::StrategyError;
-use crate::policy::{Order, Platform, Policy, Strategy};
+use crate::policy::Policy;
+use crate::policy::spec::{Naming, PolicySpec, SpecValue, ValueOrigin, parse_bool};
 
 /// Characters that start a comparison and never an image or alias.
 const COMPARISON_START: &[char] = &['<', '>', '=', '!', '~', '^', '|'];
@@ -305,138 +305,66 @@ impl<'s> Lookup<'s, '_> {
         Ok(best)
     }
 
-    /// The strategy with its constraint, order and semver options; warns about options it ignores.
-    fn strategy(&mut self, warnings: &mut Vec<String>) -> Result<Strategy, SourceError> {
-        let strategy_entry = self.get(Opt::UpdateStrategy)?;
-        let order_entry = self.get(Opt::Order)?;
-        let order = match order_entry {
-            Some(e) => Order::parse(&e.value).map_err(|source| SourceError::Strategy {
-                at: e.located(),
-                source,
-            })?,
-            None => Order::default(),
-        };
-        let name = strategy_entry.map_or_else(String::new, |e| e.value.to_lowercase());
-        let mut strategy =
-            Strategy::parse(&name, self.item.constraint.as_deref(), order).map_err(|source| {
-                let at = match (&source, strategy_entry) {
-                    (StrategyError::Unknown(_) | StrategyError::UnknownOrder(_), Some(e)) => {
-                        e.located()
-                    }
-                    _ => self.item.located(),
-                };
-                SourceError::Strategy { at, source }
-            })?;
-        let prerelease_entry = self.get(Opt::IncludePrerelease)?;
-        let strict_entry = self.get(Opt::StrictSemver)?;
-        let (prerelease, strict) = (flag(prerelease_entry)?, flag(strict_entry)?);
-        match &mut strategy {
-            Strategy::Semver {
-                include_prerelease,
-                strict: strict_versions,
-                ..
-            } => {
-                *include_prerelease = prerelease;
-                *strict_versions = strict;
-            }
-            other => {
-                for (entry, set) in [(prerelease_entry, prerelease), (strict_entry, strict)] {
-                    if let Some(e) = entry.filter(|e| set && is_per_image(e)) {
-                        warnings.push(no_effect(e, other));
-                    }
-                }
-            }
-        }
-        if let (
-            Strategy::NewestBuild | Strategy::Alphabetical { .. } | Strategy::Numerical { .. },
-            Some(constraint),
-        ) = (&strategy, &self.item.constraint)
-        {
-            warnings.push(format!(
-                "{}: the {} strategy takes no version constraint; '{constraint}' is ignored",
-                self.item.located(),
-                strategy.name()
-            ));
-        }
-        if let Some(e) = order_entry.filter(|e| is_per_image(e))
-            && !matches!(
-                strategy,
-                Strategy::Alphabetical { .. } | Strategy::Numerical { .. }
-            )
-        {
-            warnings.push(no_effect(e, &strategy));
-        }
-        Ok(strategy)
+    /// The value of `opt` for the image, with where it was written, for the policy builder.
+    fn value(&mut self, opt: Opt) -> Result<Option<SpecValue>, SourceError> {
+        Ok(self.get(opt)?.map(spec_value))
     }
 
-    /// The strategy and the tag filters.
+    /// The image's policy: each option's entry looked up here, validated by [`PolicySpec::build`].
     fn policy(&mut self, warnings: &mut Vec<String>) -> Result<Policy, SourceError> {
-        let mut policy = Policy::new(self.strategy(warnings)?);
-        let allow_entry = match self.get(Opt::AllowTags)? {
+        let mut spec = PolicySpec::new(
+            ValueOrigin::Key {
+                at: self.item.located(),
+                default: false,
+            },
+            Naming::Keys {
+                alias_key: self.item.alias_key.clone(),
+            },
+        );
+        spec.constraint.clone_from(&self.item.constraint);
+        spec.strategy = self.value(Opt::UpdateStrategy)?;
+        spec.order = self.value(Opt::Order)?;
+        spec.include_prerelease = self.value(Opt::IncludePrerelease)?;
+        spec.strict_semver = self.value(Opt::StrictSemver)?;
+        let mut deprecated = None;
+        spec.allow_tags = match self.get(Opt::AllowTags)? {
             Some(e) => Some(e),
             None => {
-                let old = self.get(Opt::TagMatch)?;
-                if let Some(e) = old {
-                    warnings.push(format!(
-                        "{}: tag-match is deprecated; write {} instead",
-                        e.located(),
-                        alias_key(
-                            self.item.alias_key.as_deref().unwrap_or_default(),
-                            Opt::AllowTags
-                        )
-                    ));
-                }
-                old
+                deprecated = self.get(Opt::TagMatch)?;
+                deprecated
             }
-        };
-        if let Some(e) = allow_entry {
-            policy.allow = AllowTags::parse(&e.value).map_err(|source| SourceError::Filter {
-                at: e.located(),
-                source,
-            })?;
         }
-        if let Some(e) = self.get(Opt::IgnoreTags)? {
-            policy.ignore = IgnoreTags::parse(&e.value).map_err(|source| SourceError::Filter {
-                at: e.located(),
-                source,
-            })?;
-        }
-        let pattern_entry = self.get(Opt::TagPattern)?;
-        let extract_entry = self.get(Opt::Extract)?;
-        match (pattern_entry, extract_entry) {
-            (Some(pattern), extract) => {
-                let template = extract.map_or("", |e| e.value.as_str());
-                policy.extract = Some(Extract::checked(&pattern.value, template).map_err(
-                    |source| {
-                        // A group the pattern lacks is the template's fault: name the extract key.
-                        let at = match (&source, extract) {
-                            (FilterError::UnknownGroup(_), Some(extract)) => extract.located(),
-                            _ => pattern.located(),
-                        };
-                        SourceError::Filter { at, source }
-                    },
-                )?);
-            }
-            (None, Some(extract)) => {
-                return Err(SourceError::ExtractWithoutPattern {
-                    at: extract.located(),
-                    pattern_key: match &self.item.alias_key {
-                        Some(alias) => alias_key(alias, Opt::TagPattern),
-                        None => Key::App(Opt::TagPattern).to_string(),
-                    },
-                });
-            }
-            (None, None) => {}
-        }
-        if let Some(e) = self.get(Opt::Platforms)? {
-            policy.platforms =
-                Platform::parse_list(&e.value).map_err(|source| SourceError::Platform {
-                    at: e.located(),
-                    source,
-                })?;
+        .map(spec_value);
+        spec.ignore_tags = self.value(Opt::IgnoreTags)?;
+        spec.tag_pattern = self.value(Opt::TagPattern)?;
+        spec.extract = self.value(Opt::Extract)?;
+        spec.platforms = self.value(Opt::Platforms)?;
+        let (policy, notes) = spec.build()?;
+        warnings.extend(notes.iter().map(ToString::to_string));
+        if let Some(e) = deprecated {
+            warnings.push(format!(
+                "{}: tag-match is deprecated; write {} instead",
+                e.located(),
+                alias_key(
+                    self.item.alias_key.as_deref().unwrap_or_default(),
+                    Opt::AllowTags
+                )
+            ));
         }
         Ok(policy)
     }
+}
+
+/// An entry as a policy value: an alias's own key, or the default for every image (never reported as having no
+/// effect on one image's strategy).
+fn spec_value(entry: &Entry) -> SpecValue {
+    SpecValue::new(
+        entry.value.clone(),
+        ValueOrigin::Key {
+            at: entry.located(),
+            default: !matches!(entry.key, Key::Alias(..) | Key::Snake(..)),
+        },
+    )
 }
 
 /// Parses one image-list entry: `[alias=]image[:constraint]`.
@@ -484,29 +412,11 @@ fn parse_item<'a>(
     })
 }
 
-/// A boolean option: `true` or `false`; unset is false.
+/// A boolean option (`hold`): `true` or `false`; unset is false.
 fn flag(entry: Option<&Entry>) -> Result<bool, SourceError> {
-    let Some(e) = entry else {
-        return Ok(false);
-    };
-    match e.value.as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(SourceError::Bool { at: e.located() }),
-    }
-}
-
-/// Whether the entry is an alias's own key (a default without alias is not reported as having no effect).
-fn is_per_image(entry: &Entry) -> bool {
-    matches!(entry.key, Key::Alias(..) | Key::Snake(..))
-}
-
-fn no_effect(entry: &Entry, strategy: &Strategy) -> String {
-    format!(
-        "{}: has no effect on the {} strategy",
-        entry.located(),
-        strategy.name()
-    )
+    entry.map_or(Ok(false), |e| {
+        parse_bool(&e.value).ok_or_else(|| SourceError::Bool { at: e.located() })
+    })
 }
 
 /// Warnings about keys that set nothing: unknown, upstream's write-back settings and options (`force-update`,
