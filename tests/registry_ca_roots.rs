@@ -8,22 +8,16 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use support::{ImageSpec, TestRegistry};
+use support::TestRegistry;
 
 const LOADING: &str = "loading CA roots";
 
 /// Pushes `repository` with the tags `1.0.0` and `1.1.0`.
 async fn push(registry: &TestRegistry, repository: &str) {
-    let pusher = registry.pusher();
-    let image = pusher
-        .image(
-            repository,
-            &ImageSpec::linux("amd64", None, "2024-05-01T00:00:00Z"),
-        )
+    registry
+        .pusher()
+        .image_tagged(repository, "2024-05-01T00:00:00Z", &["1.0.0", "1.1.0"])
         .await;
-    for tag in ["1.0.0", "1.1.0"] {
-        pusher.tag(repository, tag, &image).await;
-    }
 }
 
 /// Runs the binary with debug logs, off the async runtime, in `cwd`, isolated from the machine's docker config.

@@ -15,21 +15,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use support::{ImageSpec, MockServer, TestRegistry};
+use support::{MockServer, TestRegistry};
 
 /// Pushes one image to each of `repositories` under the tags `1.0.0` and `1.1.0`.
 async fn push(registry: &TestRegistry, repositories: &[String]) {
     let pusher = registry.pusher();
     for repository in repositories {
-        let image = pusher
-            .image(
-                repository,
-                &ImageSpec::linux("amd64", None, "2024-05-01T00:00:00Z"),
-            )
+        pusher
+            .image_tagged(repository, "2024-05-01T00:00:00Z", &["1.0.0", "1.1.0"])
             .await;
-        for tag in ["1.0.0", "1.1.0"] {
-            pusher.tag(repository, tag, &image).await;
-        }
     }
 }
 

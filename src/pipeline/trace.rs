@@ -252,32 +252,42 @@ struct CredentialJson<'a> {
     name: &'a str,
 }
 
+/// The images `Deployment/web` tracks with these annotations (keys without the prefix): for tests of what is made
+/// of a policy.
+#[cfg(test)]
+pub(crate) fn tracked_images_in(
+    annotations: &[(&str, &str)],
+    defaults: &crate::image::ImageDefaults,
+) -> Vec<TrackedImage> {
+    let annotations: Vec<(String, String)> = annotations
+        .iter()
+        .map(|(k, v)| {
+            (
+                format!("{}{k}", crate::policy::source::PREFIX),
+                (*v).to_string(),
+            )
+        })
+        .collect();
+    crate::policy::source::Settings::from_annotations("Deployment/web", &annotations)
+        .tracked_images_in(defaults)
+        .unwrap()
+        .images
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::policy::source::Settings;
-    use crate::resolver::{Choice, Detail};
+    use crate::image::ImageDefaults;
+    use crate::resolver::Detail;
 
     fn tag(name: &str) -> Tag {
         Tag::parse(name).unwrap()
     }
 
     fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
-        let annotations: Vec<(String, String)> = annotations
-            .iter()
-            .map(|(k, v)| {
-                (
-                    format!("argocd-image-updater.argoproj.io/{k}"),
-                    (*v).to_string(),
-                )
-            })
-            .collect();
-        Settings::from_annotations("Deployment/web", &annotations)
-            .tracked_images()
-            .unwrap()
-            .images
+        tracked_images_in(annotations, &ImageDefaults::default())
     }
 
     /// The trace of `resolution` once the policy has chosen, names kept, as `explain` asks.
@@ -361,24 +371,22 @@ mod tests {
             ("web.allow-tags", "regexp:^[0-9v]"),
         ])[0];
         let resolution = Resolution {
-            tags: [
-                "2.0.0",
-                "1.3.0-debug",
-                "1.1.0",
-                "latest",
-                "1.0.0",
-                "v1.2.0",
-                "1.0.0-debug",
-            ]
-            .into_iter()
-            .map(tag)
-            .collect(),
             unavailable: HashSet::from(["1.1.0".to_string()]),
             pages: 1,
-            invalid_tags: 0,
-            dated_by_position: false,
-            elapsed: std::time::Duration::ZERO,
-            choice: Choice::default(),
+            ..Resolution::of_tags(
+                [
+                    "2.0.0",
+                    "1.3.0-debug",
+                    "1.1.0",
+                    "latest",
+                    "1.0.0",
+                    "v1.2.0",
+                    "1.0.0-debug",
+                ]
+                .into_iter()
+                .map(tag)
+                .collect(),
+            )
         };
         let report = traced(&tracked.policy, resolution);
         assert_eq!(report.listed, 7);
@@ -403,13 +411,8 @@ mod tests {
         let mut tags: Vec<Tag> = ["a", "b"].into_iter().map(tag).collect();
         tags[1].created = Some("1970-01-01T00:00:02Z".parse().unwrap());
         let resolution = Resolution {
-            tags,
-            unavailable: HashSet::new(),
-            pages: 1,
-            invalid_tags: 0,
             dated_by_position: true,
-            elapsed: std::time::Duration::ZERO,
-            choice: Choice::default(),
+            ..Resolution::of_tags(tags)
         };
         let winner = traced(&tracked.policy, resolution).winner.unwrap();
         assert_eq!((winner.tag.as_str(), winner.created), ("b", None));
@@ -434,15 +437,7 @@ mod tests {
                 "no tag satisfies the policy: of 2 tags, 2 were dropped by its filters or constraint",
             ),
         ] {
-            let resolution = Resolution {
-                tags,
-                unavailable: HashSet::new(),
-                pages: 1,
-                invalid_tags: 0,
-                dated_by_position: false,
-                elapsed: std::time::Duration::ZERO,
-                choice: Choice::default(),
-            };
+            let resolution = Resolution::of_tags(tags);
             let report = traced(&tracked.policy, resolution);
             assert_eq!(report.no_winner().unwrap().to_string(), want, "{name}");
         }

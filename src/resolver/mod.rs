@@ -61,6 +61,19 @@ impl Resolution {
 }
 
 impl Resolution {
+    /// A resolution of `tags` as given, nothing read from a registry yet and nothing chosen.
+    pub fn of_tags(tags: Vec<Tag>) -> Resolution {
+        Resolution {
+            tags,
+            unavailable: HashSet::new(),
+            pages: 0,
+            invalid_tags: 0,
+            dated_by_position: false,
+            elapsed: Duration::ZERO,
+            choice: Choice::default(),
+        }
+    }
+
     /// The tag [`resolve`] chose and confirmed.
     pub fn winner(&self) -> Option<&Tag> {
         self.choice.winner.map(|i| &self.tags[i])

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::support::{ImageSpec, TestRegistry};
+use crate::support::TestRegistry;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_argocd-image-resolver");
@@ -55,15 +55,10 @@ pub fn helm_path() -> PathBuf {
 
 /// Pushes one small image to `repository` and tags it with every tag in `tags`.
 pub async fn push_tags(registry: &TestRegistry, repository: &str, tags: &[&str]) {
-    let pusher = registry.pusher();
-    let image = pusher
-        .image(
-            repository,
-            &ImageSpec::linux("amd64", None, "2024-05-01T00:00:00Z"),
-        )
+    registry
+        .pusher()
+        .image_tagged(repository, "2024-05-01T00:00:00Z", tags)
         .await;
-    let tags = tags.iter().map(|t| t.to_string()).collect();
-    pusher.tag_many(repository, &image, tags, 4).await;
 }
 
 /// A repository as it is in git: a temp dir of files.

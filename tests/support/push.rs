@@ -224,6 +224,16 @@ impl Pusher {
             .await;
     }
 
+    /// Pushes one linux/amd64 image built at `created` and tags it with each of `tags`: a repository whose tag
+    /// list is all a test needs.
+    pub async fn image_tagged(&self, repository: &str, created: &str, tags: &[&str]) {
+        let image = self
+            .image(repository, &ImageSpec::linux("amd64", None, created))
+            .await;
+        let tags = tags.iter().map(|t| t.to_string()).collect();
+        self.tag_many(repository, &image, tags, 4).await;
+    }
+
     /// Tags a pushed image with every tag in `tags`, `workers` PUTs at a time over keep-alive connections.
     pub async fn tag_many(
         &self,

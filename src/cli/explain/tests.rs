@@ -1,25 +1,10 @@
 use super::text::truncated;
 use super::*;
 use crate::generate::AppContext;
+use crate::pipeline::trace::tracked_images_in;
 
 fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
     tracked_images_in(annotations, &ImageDefaults::default())
-}
-
-fn tracked_images_in(annotations: &[(&str, &str)], defaults: &ImageDefaults) -> Vec<TrackedImage> {
-    let annotations: Vec<(String, String)> = annotations
-        .iter()
-        .map(|(k, v)| {
-            (
-                format!("argocd-image-updater.argoproj.io/{k}"),
-                (*v).to_string(),
-            )
-        })
-        .collect();
-    Settings::from_annotations("Deployment/web", &annotations)
-        .tracked_images_in(defaults)
-        .unwrap()
-        .images
 }
 
 #[test]
