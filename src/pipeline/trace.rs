@@ -252,28 +252,6 @@ struct CredentialJson<'a> {
     name: &'a str,
 }
 
-/// The images `Deployment/web` tracks with these annotations (keys without the prefix): for tests of what is made
-/// of a policy.
-#[cfg(test)]
-pub(crate) fn tracked_images_in(
-    annotations: &[(&str, &str)],
-    defaults: &crate::image::ImageDefaults,
-) -> Vec<TrackedImage> {
-    let annotations: Vec<(String, String)> = annotations
-        .iter()
-        .map(|(k, v)| {
-            (
-                format!("{}{k}", crate::policy::source::PREFIX),
-                (*v).to_string(),
-            )
-        })
-        .collect();
-    crate::policy::source::Settings::from_annotations("Deployment/web", &annotations)
-        .tracked_images_in(defaults)
-        .unwrap()
-        .images
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -286,8 +264,21 @@ mod tests {
         Tag::parse(name).unwrap()
     }
 
+    /// The images `Deployment/web` tracks with these annotations (keys without the prefix).
     fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
-        tracked_images_in(annotations, &ImageDefaults::default())
+        let annotations: Vec<(String, String)> = annotations
+            .iter()
+            .map(|(k, v)| {
+                (
+                    format!("{}{k}", crate::policy::source::PREFIX),
+                    (*v).to_string(),
+                )
+            })
+            .collect();
+        crate::policy::source::Settings::from_annotations("Deployment/web", &annotations)
+            .tracked_images_in(&ImageDefaults::default())
+            .unwrap()
+            .images
     }
 
     /// The trace of `resolution` once the policy has chosen, names kept, as `explain` asks.

@@ -64,11 +64,9 @@ use tokio::time::Instant;
 use super::generate::{AppArgs, open_cache};
 use super::{Failure, GlobalArgs, OutputFormat};
 use crate::generate::{self, Decision};
-use crate::image::{self, ImageDefaults};
-use crate::manifest::Object;
 use crate::pipeline::trace::RequestTrace;
 use crate::pipeline::{self, Planned, ResolveOptions, ResolvedPlan};
-use crate::policy::source::{Origin, PREFIX, Settings, TrackedImage};
+use crate::policy::source::{Origin, PREFIX, TrackedImage};
 use crate::render::SourceFile;
 
 /// `explain`'s options: those of `generate`, the directory as a positional argument, and the output format.
@@ -109,10 +107,6 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         )
         .await
         .map_err(|e| super::generate::failure(&request, e))?;
-        let app_wide = planned
-            .context
-            .app_wide_settings()
-            .map_err(|e| Failure::Invalid(format!("{}{e}", request.prefix())))?;
         let mut warnings = planned.plan.warnings.clone();
         let cache = match open_cache(&args.app) {
             Ok(cache) => Some(cache),
@@ -132,7 +126,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         let resolved =
             pipeline::resolve_traced(&planned.plan, &Arc::new(registries), options, deadline).await;
         let app_dir = args.app.source.app_dir.display().to_string();
-        let report = build_report(app_dir, &planned, &app_wide, &resolved, warnings);
+        let report = build_report(app_dir, &planned, &resolved, warnings);
         let failures = failure_lines(&resolved.requests);
         Ok((report, failures))
     })?;
@@ -162,16 +156,10 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
 fn build_report(
     app_dir: String,
     planned: &Planned,
-    app_wide: &Settings,
     resolved: &ResolvedPlan,
     warnings: Vec<String>,
 ) -> Report {
-    let Planned {
-        plan,
-        sources,
-        context,
-        ..
-    } = planned;
+    let Planned { plan, sources, .. } = planned;
     let images = plan
         .images
         .iter()
@@ -229,7 +217,7 @@ fn build_report(
                     hold: tracked.hold,
                     pull_secret: tracked.pull_secret.as_ref().map(ToString::to_string),
                 },
-                origins: origins(object, app_wide, tracked, &context.image_defaults),
+                origins: origins(tracked),
                 request,
                 resolution,
             });
@@ -243,66 +231,26 @@ fn build_report(
     }
 }
 
-/// Each key that shaped `tracked`, with its value read back from the same layered settings the plan used.
-fn origins(
-    object: &Object,
-    app_wide: &Settings,
-    tracked: &TrackedImage,
-    defaults: &ImageDefaults,
-) -> Vec<OriginReport> {
-    let effective =
-        Settings::from_annotations(&generate::object_label(object), &object.annotations)
-            .overridden_by(app_wide)
-            .effective();
+/// Each key that shaped `tracked`, with the value it gave and where it was written, as the plan recorded them.
+fn origins(tracked: &TrackedImage) -> Vec<OriginReport> {
     tracked
         .origins
         .iter()
-        .map(|(key, origin)| {
-            let short = key.strip_prefix(PREFIX).unwrap_or(key);
-            // An env variable is one key, but an upper-snake name is listed under its own spelling: match it by
-            // variable alone.
-            let value = effective
-                .iter()
-                .find(|(k, _, o)| o == origin && (k == key || matches!(o, Origin::Env { .. })))
-                .map(|(_, value, _)| {
-                    if short == "image-list" {
-                        list_entry(value, tracked, defaults).unwrap_or_else(|| value.clone())
-                    } else {
-                        value.clone()
-                    }
-                });
-            let (source, name) = match origin {
+        .map(|o| {
+            let (source, name) = match &o.origin {
                 Origin::Annotation { object } => ("annotation", object.clone()),
                 Origin::Parameter { name } => ("parameter", name.clone()),
                 Origin::Env { var } => ("env", var.clone()),
             };
             OriginReport {
-                key: short.to_string(),
-                value,
+                key: o.key.strip_prefix(PREFIX).unwrap_or(&o.key).to_string(),
+                value: Some(o.value.clone()),
                 source,
                 name,
-                text: origin.to_string(),
+                text: o.origin.to_string(),
             }
         })
         .collect()
-}
-
-/// The entry of an image list (`a=x:^1, y`) that lists `tracked`: by alias, or without alias by repository.
-/// `None` when the list is not one that splits at `,` (an array parameter whose constraints hold `,`).
-fn list_entry(list: &str, tracked: &TrackedImage, defaults: &ImageDefaults) -> Option<String> {
-    list.split(',').map(str::trim).find_map(|entry| {
-        let (alias, reference) = match entry.split_once('=') {
-            Some((alias, rest)) if !alias.contains(':') => (Some(alias.trim()), rest.trim()),
-            _ => (None, entry),
-        };
-        let matches = match (&tracked.alias, alias) {
-            (Some(want), Some(alias)) => want == alias,
-            (None, None) => image::split_constraint_with(reference, defaults)
-                .is_ok_and(|(image, _)| image.same_repository(&tracked.image)),
-            _ => false,
-        };
-        matches.then(|| entry.to_string())
-    })
 }
 
 /// One line per request that got no tag from its registry, for the error message.

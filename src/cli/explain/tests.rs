@@ -1,58 +1,6 @@
 use super::text::truncated;
 use super::*;
 use crate::generate::AppContext;
-use crate::pipeline::trace::tracked_images_in;
-
-fn tracked_images(annotations: &[(&str, &str)]) -> Vec<TrackedImage> {
-    tracked_images_in(annotations, &ImageDefaults::default())
-}
-
-#[test]
-fn list_entry_finds_the_image_by_alias_or_repository() {
-    let images = tracked_images(&[(
-        "image-list",
-        "web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api",
-    )]);
-    let entries: Vec<Option<String>> = images
-        .iter()
-        .map(|t| {
-            list_entry(
-                "web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api",
-                t,
-                &ImageDefaults::default(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        entries,
-        [
-            Some("web=ghcr.io/o/web:~1".to_string()),
-            Some("nginx:1.x".to_string()),
-            Some("api=ghcr.io/o/api".to_string())
-        ]
-    );
-    assert_eq!(
-        list_entry(
-            "other=ghcr.io/o/other",
-            &images[0],
-            &ImageDefaults::default()
-        ),
-        None,
-        "no entry for web"
-    );
-}
-
-#[test]
-fn list_entries_are_read_with_the_registries_defaults() {
-    let list = "ghcr.io/x/other:^2, app:^1";
-    let corp = ImageDefaults::new("corp.test");
-    let images = tracked_images_in(&[("image-list", list)], &corp);
-    assert_eq!(images[1].image.name(), "corp.test/app");
-    assert_eq!(
-        list_entry(list, &images[1], &corp).as_deref(),
-        Some("app:^1")
-    );
-}
 
 #[test]
 fn origins_carry_values_from_each_source() {
@@ -80,17 +28,11 @@ spec:
         ..AppContext::default()
     };
     let plan = generate::plan(rendered, &context).unwrap();
-    let app_wide = context.app_wide_settings().unwrap();
     let tracked = plan.images[0].tracked.as_ref().unwrap();
-    let got: Vec<(String, Option<String>, String)> = origins(
-        &plan.scan.objects[0],
-        &app_wide,
-        tracked,
-        &ImageDefaults::default(),
-    )
-    .into_iter()
-    .map(|o| (o.key, o.value, o.text))
-    .collect();
+    let got: Vec<(String, Option<String>, String)> = origins(tracked)
+        .into_iter()
+        .map(|o| (o.key, o.value, o.text))
+        .collect();
     let want = [
         (
             "image-list",

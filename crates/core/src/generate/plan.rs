@@ -136,10 +136,10 @@ fn check_secret_scope(tracked: &TrackedImage, scope: &SecretScope) -> Result<(),
         .origins
         .iter()
         .rev()
-        .find(|(key, _)| key.ends_with("pull-secret"))
+        .find(|o| o.key.ends_with("pull-secret"))
         .map_or_else(
             || "the policy".to_string(),
-            |(key, origin)| format!("{origin} ({key})"),
+            |o| format!("{} ({})", o.origin, o.key),
         );
     Err(GenerateError::PullSecretNamespace {
         origin,

@@ -575,8 +575,19 @@ pub struct TrackedImage {
     /// Leave the image as rendered.
     pub hold: bool,
     pub pull_secret: Option<CredentialSpec>,
-    /// Each key that shaped this image (canonical annotation key) and where its value came from, `image-list` first.
-    pub origins: Vec<(String, Origin)>,
+    /// Each key that shaped this image, `image-list` first: what `explain` shows as the policy's origins.
+    pub origins: Vec<KeyOrigin>,
+}
+
+/// One key that shaped a tracked image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyOrigin {
+    /// The canonical key (`web.ignore-tags`, `image-list`), however it was spelt.
+    pub key: String,
+    /// The value it gave; for `image-list`, the entry that lists the image.
+    pub value: String,
+    /// Where it was written.
+    pub origin: Origin,
 }
 
 /// What to do with an image, with `pin` winning over `hold`.

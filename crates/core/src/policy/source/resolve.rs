@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::keys::{Key, Opt, alias_key, is_valid_alias, key_form, snake};
-use super::{Entry, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
+use super::{Entry, KeyOrigin, Located, Origin, Settings, SourceError, Tracked, TrackedImage};
 use crate::credential_spec::{CredentialSpec, SpecSource};
 use crate::image::{self, ImageDefaults, ImageRef};
 use crate::policy::Policy;
@@ -185,7 +185,11 @@ impl Settings {
             settings: self,
             item,
             snake,
-            origins: vec![(Key::ImageList.to_string(), item.entry.origin.clone())],
+            origins: vec![KeyOrigin {
+                key: Key::ImageList.to_string(),
+                value: item.text.clone(),
+                origin: item.entry.origin.clone(),
+            }],
         };
         let policy = get.policy(warnings)?;
         let pin_entry = get.get(Opt::Pin)?;
@@ -255,7 +259,7 @@ struct Lookup<'s, 'i> {
     settings: &'s Settings,
     item: &'i ListItem<'s>,
     snake: &'i [(&'s Entry, String)],
-    origins: Vec<(String, Origin)>,
+    origins: Vec<KeyOrigin>,
 }
 
 impl<'s> Lookup<'s, '_> {
@@ -288,7 +292,11 @@ impl<'s> Lookup<'s, '_> {
                 }
             }
             if let Some(e) = best {
-                self.origins.push((alias_key(alias, opt), e.origin.clone()));
+                self.origins.push(KeyOrigin {
+                    key: alias_key(alias, opt),
+                    value: e.value.clone(),
+                    origin: e.origin.clone(),
+                });
             }
         }
         if best.is_none() && opt.app_wide() {
@@ -299,7 +307,11 @@ impl<'s> Lookup<'s, '_> {
                 .filter(|e| e.key == Key::App(opt))
                 .max_by_key(|e| e.layer);
             if let Some(e) = best {
-                self.origins.push((e.key.to_string(), e.origin.clone()));
+                self.origins.push(KeyOrigin {
+                    key: e.key.to_string(),
+                    value: e.value.clone(),
+                    origin: e.origin.clone(),
+                });
             }
         }
         Ok(best)

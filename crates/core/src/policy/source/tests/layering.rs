@@ -88,14 +88,18 @@ fn later_sources_override_key_by_key_and_record_origins() {
         let got = tracked(&settings);
         assert_eq!(summary(&got), want, "{name}");
         assert_eq!(got.images[1].pin.as_deref(), want_api_pin, "{name}");
-        assert_eq!(got.images[0].origins, want_web_origins, "{name}");
+        assert_eq!(
+            key_origins(&got.images[0].origins),
+            want_web_origins,
+            "{name}"
+        );
     }
     let merged = object
         .overridden_by(&parameters)
         .overridden_by(&environment);
     let got = tracked(&merged);
     assert_eq!(
-        got.images[1].origins,
+        key_origins(&got.images[1].origins),
         vec![
             (format!("{PREFIX}image-list"), annotation()),
             (
@@ -106,6 +110,13 @@ fn later_sources_override_key_by_key_and_record_origins() {
         ],
         "upper-snake env origins carry the canonical key"
     );
+    // Each origin carries the value it gave, the image-list entry that lists the image for `image-list`.
+    let values: Vec<&str> = got.images[1]
+        .origins
+        .iter()
+        .map(|o| o.value.as_str())
+        .collect();
+    assert_eq!(values, ["api=org/api", "*-rc", "3.0"]);
 }
 
 #[test]
@@ -235,7 +246,7 @@ fn parameter_origins_name_the_parameter() {
     .unwrap();
     let got = tracked(&settings);
     assert_eq!(
-        got.images[0].origins,
+        key_origins(&got.images[0].origins),
         vec![
             (
                 format!("{PREFIX}image-list"),

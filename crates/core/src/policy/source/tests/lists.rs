@@ -1,6 +1,7 @@
 //! Image lists, per-image options, matching, pin and hold.
 
 use super::*;
+use crate::image::ImageDefaults;
 
 #[test]
 fn image_list_forms() {
@@ -332,4 +333,49 @@ fn pin_wins_and_hold_keeps_the_rendered_image() {
              'true' (on Deployment/web): the image runs the pinned tag"
         )]
     );
+}
+
+/// What `explain` shows as the `image-list` origin's value: the entry that lists the image (moved here from
+/// explain's own list parsing, which read the list a second time).
+#[test]
+fn the_image_list_origin_holds_the_entry_of_each_image() {
+    let entries = |settings: &Settings, defaults: &ImageDefaults| -> Vec<String> {
+        settings
+            .tracked_images_in(defaults)
+            .unwrap()
+            .images
+            .iter()
+            .map(|t| t.origins[0].value.clone())
+            .collect()
+    };
+    let docker = ImageDefaults::default();
+    let cases = [
+        (
+            "by alias and without",
+            annotations(&[(
+                "image-list",
+                "web=ghcr.io/o/web:~1, nginx:1.x, api=ghcr.io/o/api",
+            )]),
+            &docker,
+            vec!["web=ghcr.io/o/web:~1", "nginx:1.x", "api=ghcr.io/o/api"],
+        ),
+        (
+            "read with the registries' defaults",
+            annotations(&[("image-list", "ghcr.io/x/other:^2, app:^1")]),
+            &ImageDefaults::new("corp.test"),
+            vec!["ghcr.io/x/other:^2", "app:^1"],
+        ),
+        (
+            "an array parameter, whose entries may hold ','",
+            Settings::from_parameters_json(
+                r#"[{"name": "image-list", "array": ["a=org/a:>=1.0, <2.0", "org/b"]}]"#,
+            )
+            .unwrap(),
+            &docker,
+            vec!["a=org/a:>=1.0, <2.0", "org/b"],
+        ),
+    ];
+    for (name, settings, defaults, want) in cases {
+        assert_eq!(entries(&settings, defaults), want, "{name}");
+    }
 }

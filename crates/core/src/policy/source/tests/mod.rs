@@ -40,6 +40,14 @@ fn tracked(settings: &Settings) -> Tracked {
     settings.tracked_images().expect("valid settings")
 }
 
+/// The keys and where each was written, without the values.
+fn key_origins(origins: &[KeyOrigin]) -> Vec<(String, Origin)> {
+    origins
+        .iter()
+        .map(|o| (o.key.clone(), o.origin.clone()))
+        .collect()
+}
+
 mod layering;
 mod lists;
 mod messages;
