@@ -84,19 +84,19 @@
 mod keys;
 mod parameters;
 mod resolve;
+mod tracked;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use thiserror::Error;
 
-use super::Policy;
 use super::spec::PolicyError;
-use crate::credential_spec::CredentialSpec;
-use crate::image::{ImageRef, ImageRefError};
+use crate::image::ImageRefError;
 use keys::{ENV_PREFIX, Key, Opt};
 pub use keys::{PREFIX, is_valid_alias};
 pub use parameters::{Parameter, parse_parameters};
+pub use tracked::{Action, KeyOrigin, Tracked, TrackedImage, find};
 
 /// Where a key's value came from, for messages and `explain`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -557,72 +557,6 @@ fn check_twice(entries: &[Entry]) -> Result<(), SourceError> {
         }
     }
     Ok(())
-}
-
-/// One `image-list` entry with everything that applies to it, validated.
-#[derive(Clone, Debug)]
-pub struct TrackedImage {
-    /// The alias as written in `image-list`.
-    pub alias: Option<String>,
-    /// The repository to resolve tags from (no tag, no digest).
-    pub image: ImageRef,
-    /// The repository whose images in the rendered output this policy governs: `kustomize.image-name` when set,
-    /// else `image` (no tag, no digest).
-    pub match_name: ImageRef,
-    pub policy: Policy,
-    /// Use exactly this tag (the rollback from the UI); wins over everything else.
-    pub pin: Option<String>,
-    /// Leave the image as rendered.
-    pub hold: bool,
-    pub pull_secret: Option<CredentialSpec>,
-    /// Each key that shaped this image, `image-list` first: what `explain` shows as the policy's origins.
-    pub origins: Vec<KeyOrigin>,
-}
-
-/// One key that shaped a tracked image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyOrigin {
-    /// The canonical key (`web.ignore-tags`, `image-list`), however it was spelt.
-    pub key: String,
-    /// The value it gave; for `image-list`, the entry that lists the image.
-    pub value: String,
-    /// Where it was written.
-    pub origin: Origin,
-}
-
-/// What to do with an image, with `pin` winning over `hold`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action<'a> {
-    Pin(&'a str),
-    Hold,
-    Resolve,
-}
-
-impl TrackedImage {
-    /// The one place that decides between `pin`, `hold` and resolving, so every caller agrees.
-    pub fn action(&self) -> Action<'_> {
-        match (&self.pin, self.hold) {
-            (Some(tag), _) => Action::Pin(tag),
-            (None, true) => Action::Hold,
-            (None, false) => Action::Resolve,
-        }
-    }
-}
-
-/// The images of one merged [`Settings`], most authoritative first (entries of later sources, then list order),
-/// and the warnings noticed while building them.
-#[derive(Clone, Debug, Default)]
-pub struct Tracked {
-    pub images: Vec<TrackedImage>,
-    pub warnings: Vec<String>,
-}
-
-/// The tracked image that governs `image` (whatever tag or digest it carries), by normalised repository of
-/// [`TrackedImage::match_name`]; the first one when several match.
-pub fn find<'a>(tracked: &'a [TrackedImage], image: &ImageRef) -> Option<&'a TrackedImage> {
-    tracked
-        .iter()
-        .find(|candidate| candidate.match_name.same_repository(image))
 }
 
 #[cfg(test)]

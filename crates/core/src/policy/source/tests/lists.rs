@@ -1,7 +1,8 @@
 //! Image lists, per-image options, matching, pin and hold.
 
 use super::*;
-use crate::image::ImageDefaults;
+use crate::credential_spec::CredentialSpec;
+use crate::image::{ImageDefaults, ImageRef};
 
 #[test]
 fn image_list_forms() {
