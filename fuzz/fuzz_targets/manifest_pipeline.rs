@@ -16,7 +16,7 @@ use argocd_image_resolver::generate::{
 use argocd_image_resolver::image::ImageRef;
 use argocd_image_resolver::manifest::{self, Edit};
 use argocd_image_resolver::policy::Strategy;
-use argocd_image_resolver::policy::source::Action;
+use argocd_image_resolver::policy::source::{Action, Parameter};
 use libfuzzer_sys::fuzz_target;
 
 const NEW_TAG: &str = "9.9.9-fuzz";
@@ -86,7 +86,11 @@ fuzz_target!(|data: &[u8]| {
     names.sort();
     names.dedup();
     let app = AppContext {
-        parameters: Some(serde_json::json!([{ "name": "image-list", "array": names }]).to_string()),
+        parameters: vec![Parameter {
+            name: "image-list".to_owned(),
+            array: Some(names),
+            ..Parameter::default()
+        }],
         ..AppContext::default()
     };
     let plan = match generate::plan(src, &app) {
