@@ -603,3 +603,36 @@ async fn helm_output_past_the_size_limit_is_refused() {
         assert_eq!(got, want, "case {name}");
     }
 }
+
+/// Issue 11, item 2: chart dependencies behind a corporate proxy or signed by a private CA need the proxy and CA
+/// variables; helm gets them (and its own `HELM_*`), still nothing else of the sidecar's environment.
+#[tokio::test]
+async fn helm_gets_the_proxy_and_ca_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    chart(&app);
+    let bin = tmp.path().join("bin");
+    fake_tool(&bin, "helm", "exec /usr/bin/env");
+    let mut opts = options(tmp.path());
+    opts.env = system_env();
+    let passed = [
+        ("HTTPS_PROXY", "http://proxy.test:3128"),
+        ("no_proxy", ".cluster.local"),
+        ("SSL_CERT_FILE", "/etc/corp/ca.pem"),
+        ("SSL_CERT_DIR", "/etc/corp/certs"),
+    ];
+    opts.env.set("PATH", &bin).set("PROXY_PASSWORD", "hunter2");
+    for (name, value) in passed {
+        opts.env.set(name, value);
+    }
+    let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
+    for (name, value) in passed {
+        let line = format!("{name}={value}");
+        assert!(
+            rendered.output.lines().any(|l| l == line),
+            "{line} missing:\n{}",
+            rendered.output
+        );
+    }
+    assert!(!rendered.output.contains("hunter2"), "{}", rendered.output);
+}

@@ -306,3 +306,42 @@ async fn kustomize_gets_a_sanitised_environment() {
     // Nothing of the test process's own environment either (cargo sets CARGO_MANIFEST_DIR there).
     assert_eq!(lines, want);
 }
+
+/// Issue 11, item 2: behind a corporate proxy or with a private CA, remote bases need the proxy and CA variables
+/// (in both spellings); they used to be dropped with everything else.
+#[tokio::test]
+async fn kustomize_gets_the_proxy_and_ca_variables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    write_files(&app, &[("kustomization.yaml", "resources: []\n")]);
+    let bin = tmp.path().join("bin");
+    fake_tool(&bin, "kustomize", "exec /usr/bin/env");
+    let mut env = system_env();
+    let passed = [
+        ("HTTP_PROXY", "http://proxy.test:3128"),
+        ("HTTPS_PROXY", "http://proxy.test:3128"),
+        ("NO_PROXY", "localhost,.svc"),
+        ("ALL_PROXY", "socks5://proxy.test:1080"),
+        ("http_proxy", "http://proxy.test:3128"),
+        ("https_proxy", "http://proxy.test:3128"),
+        ("no_proxy", ".cluster.local"),
+        ("all_proxy", "socks5://proxy.test:1080"),
+        ("SSL_CERT_FILE", "/etc/corp/ca.pem"),
+        ("SSL_CERT_DIR", "/etc/corp/certs"),
+    ];
+    env.set("PATH", &bin).set("PROXY_PASSWORD", "hunter2");
+    for (name, value) in passed {
+        env.set(name, value);
+    }
+    let opts = RenderOptions { env, ..options() };
+    let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
+    for (name, value) in passed {
+        let line = format!("{name}={value}");
+        assert!(
+            rendered.output.lines().any(|l| l == line),
+            "{line} missing:\n{}",
+            rendered.output
+        );
+    }
+    assert!(!rendered.output.contains("hunter2"), "{}", rendered.output);
+}

@@ -40,8 +40,24 @@ pub const DEFAULT_MAX_MANIFEST_SIZE: ByteSize = ByteSize(64 << 20);
 /// The option that raises [`RenderOptions::max_manifest_size`], for messages.
 const MAX_MANIFEST_SIZE_OPTION: &str = "--max-manifest-size (IMAGE_RESOLVER_MAX_MANIFEST_SIZE)";
 
-/// Variables every tool gets from the source environment, on top of its own.
-const BASE_ALLOW: [&str; 3] = ["PATH", "HOME", "TMPDIR"];
+/// What every tool gets of the source environment: where programs and home are, and what reaching the network
+/// needs behind a corporate proxy or with a private CA (remote kustomize bases, chart dependencies), in both the
+/// upper- and lower-case spellings tools read. Each tool adds its own (`HELM_*`, `KUSTOMIZE_*`, …).
+const BASE_ALLOW: [&str; 13] = [
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
 
 /// Errors of rendering an application directory.
 #[derive(Debug, thiserror::Error)]
@@ -152,8 +168,9 @@ pub fn detect(dir: &Path) -> AppKind {
 #[derive(Clone, Debug)]
 pub struct RenderOptions {
     /// The source environment: tools are looked up on its `PATH` and through [`KUSTOMIZE_OVERRIDE`] /
-    /// [`HELM_OVERRIDE`], and each tool gets only its allowed variables from it (`PATH`, `HOME`, `TMPDIR`, and
-    /// `HELM_*`, `KUBECONFIG`, `KUSTOMIZE_*`, `XDG_CONFIG_HOME` as the tool needs). Default: this process's.
+    /// [`HELM_OVERRIDE`], and each tool gets only its allowed variables from it (`PATH`, `HOME`, `TMPDIR`, the
+    /// proxy and CA variables, and `HELM_*`, `KUBECONFIG`, `KUSTOMIZE_*`, `XDG_CONFIG_HOME` as the tool needs).
+    /// Default: this process's.
     pub env: Env,
     /// The directory values files and followed symlinks must stay inside; `None` means the app directory itself.
     /// In the sidecar: the working directory minus `ARGOCD_APP_SOURCE_PATH`.
