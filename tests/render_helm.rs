@@ -636,3 +636,26 @@ async fn helm_gets_the_proxy_and_ca_variables() {
     }
     assert!(!rendered.output.contains("hunter2"), "{}", rendered.output);
 }
+
+/// Issue 11, item 3: `helm dependency build` prints the real cause of a failed download on stdout and only a
+/// summary on stderr ("no cached repository"); the error carries both.
+#[tokio::test]
+async fn a_failed_dependency_build_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let chart = format!(
+        "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 1.0.0\n  \
+         repository: http://127.0.0.1:{closed}/charts\n"
+    );
+    write_files(&app, &[("Chart.yaml", chart.as_str())]);
+    let err = init(&app, &options(tmp.path()), generous_deadline())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains("`helm dependency build` failed"), "{err}");
+}

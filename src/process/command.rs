@@ -29,6 +29,7 @@ pub struct ToolCommand {
     max_stdout: Option<ByteSize>,
     stdin: Option<Input>,
     keep_stderr: bool,
+    cause_on_stdout: bool,
 }
 
 /// What a program is fed on stdin. `Debug` shows only its length: it may be a secret.
@@ -79,6 +80,7 @@ impl ToolCommand {
             max_stdout: None,
             stdin: None,
             keep_stderr: true,
+            cause_on_stdout: false,
         }
     }
 
@@ -123,6 +125,14 @@ impl ToolCommand {
         self
     }
 
+    /// On failure, keeps the end of stdout in the error too: for a program that prints the real cause there and
+    /// only a summary on stderr (`helm dependency build`: "connection refused" on stdout, "no cached repository"
+    /// on stderr). Only for output that holds no secret.
+    pub fn cause_on_stdout(mut self) -> Self {
+        self.cause_on_stdout = true;
+        self
+    }
+
     /// The command line as a person would type it (`helm template app . -n ns`), quoted where needed.
     pub fn display(&self) -> String {
         display_command(&self.tool.name, &self.args)
@@ -143,6 +153,11 @@ impl ToolCommand {
                 command: self.display(),
                 status,
                 stderr: trim_stderr(&stderr),
+                stdout: if self.cause_on_stdout {
+                    trim_stderr(&stdout)
+                } else {
+                    String::new()
+                },
             });
         }
         Ok(Output { stdout, stderr })

@@ -51,11 +51,14 @@ pub enum ProcessError {
     #[error("cannot start `{command}`: {source}")]
     Spawn { command: String, source: io::Error },
 
-    #[error("`{command}` failed ({}){}", describe_status(*status), stderr_suffix(stderr))]
+    #[error("`{command}` failed ({}){}{}", describe_status(*status), stderr_suffix(stderr), stdout_suffix(stdout))]
     Failed {
         command: String,
         status: ExitStatus,
         stderr: String,
+        /// The end of stdout, for a program that prints its cause there ([`ToolCommand::cause_on_stdout`]); else
+        /// empty.
+        stdout: String,
     },
 
     #[error("`{command}` did not finish within its deadline of {:.1}s and was killed", allowed.as_secs_f64())]
@@ -153,6 +156,14 @@ fn describe_status(status: ExitStatus) -> String {
         (Some(code), _) => format!("exit status {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
         (None, None) => status.to_string(),
+    }
+}
+
+fn stdout_suffix(stdout: &str) -> String {
+    if stdout.is_empty() {
+        String::new()
+    } else {
+        format!("; before that it printed: {stdout}")
     }
 }
 

@@ -206,6 +206,7 @@ pub(super) async fn build_missing_dependencies(
     helm_command(dir, opts)?
         .args(["dependency", "build"])
         .max_stdout(opts.max_manifest_size)
+        .cause_on_stdout()
         .run(deadline)
         .await?;
     Ok(())
