@@ -190,18 +190,20 @@ async fn rate_limit_spaces_requests() {
 
 #[tokio::test]
 async fn concurrency_is_capped_per_registry() {
-    // In-flight requests counted by the server while each is held for 100 ms.
+    // In-flight requests counted by the server, each held until a second one is in flight (a barrier of two, not a
+    // sleep): so the cap of two is reached for certain, and a third request could only arrive while two are held.
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
+    let pair = Arc::new(tokio::sync::Barrier::new(2));
     let (now, max) = (in_flight.clone(), peak.clone());
     let router = Router::new().route(
         "/v2/team/app/manifests/{tag}",
         get(move || {
-            let (now, max) = (now.clone(), max.clone());
+            let (now, max, pair) = (now.clone(), max.clone(), pair.clone());
             async move {
                 let current = now.fetch_add(1, Ordering::SeqCst) + 1;
                 max.fetch_max(current, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                pair.wait().await;
                 now.fetch_sub(1, Ordering::SeqCst);
                 [(
                     "docker-content-digest",
@@ -222,9 +224,16 @@ async fn concurrency_is_capped_per_registry() {
         let client = client.clone();
         set.spawn(async move { client.digest("team/app", &format!("v{i}")).await });
     }
-    while let Some(done) = set.join_next().await {
-        done.unwrap().expect("digest");
-    }
+    // Only a safety net against a hang (a client letting one request run at a time never completes a pair), not
+    // a measure of speed.
+    let all = async {
+        while let Some(done) = set.join_next().await {
+            done.unwrap().expect("digest");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), all)
+        .await
+        .expect("requests ran two at a time");
     assert_eq!(
         peak.load(Ordering::SeqCst),
         2,
