@@ -15,6 +15,20 @@ fn resolve() -> Command {
 fn picks_the_tag_each_policy_allows() {
     for (name, args, want) in [
         ("default semver, no prereleases", vec!["nginx"], "1.27.0\n"),
+        // Issue 11, item 8: a blank value is "not set", as for an annotation or a parameter.
+        (
+            "blank filters are not set",
+            vec![
+                "nginx",
+                "--allow-tags",
+                "",
+                "--ignore-tags",
+                " ",
+                "--platforms",
+                "",
+            ],
+            "1.27.0\n",
+        ),
         ("constraint on the image", vec!["nginx:~1.25"], "1.25.5\n"),
         (
             "constraint flag",

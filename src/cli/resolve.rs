@@ -170,9 +170,11 @@ fn validate(args: &ResolveArgs, defaults: &ImageDefaults) -> Result<Request, Fai
     // The image argument, --constraint and --strategy decide the strategy together: their messages say `policy`.
     let mut spec = PolicySpec::new(ValueOrigin::Arg("policy"), Naming::Flags);
     spec.constraint = constraint;
+    // A blank value is "not set", as it is for an annotation or a parameter.
     let flag = |value: &Option<String>, name| {
         value
             .as_ref()
+            .filter(|text| !text.trim().is_empty())
             .map(|text| SpecValue::new(text.as_str(), ValueOrigin::Arg(name)))
     };
     let switch = |set: bool, name| set.then(|| SpecValue::new("true", ValueOrigin::Arg(name)));
