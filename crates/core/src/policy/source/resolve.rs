@@ -390,9 +390,12 @@ fn parse_item<'a>(
     if entry.split && is_constraint_rest(text) {
         return Err(SourceError::ConstraintSplit { at: at() });
     }
-    // A `:` before the first `=` means the `=` belongs to a constraint (`nginx:>=1.2`), not to an alias.
+    // A `:` before the first `=` means the `=` belongs to a constraint (`nginx:>=1.2`), not to an alias. An empty
+    // alias (`=reg/img`) is no alias, as argocd-image-updater reads it.
     let (alias, reference) = match text.split_once('=') {
-        Some((alias, rest)) if !alias.contains(':') => (Some(alias.trim()), rest.trim()),
+        Some((alias, rest)) if !alias.contains(':') => {
+            (Some(alias.trim()).filter(|a| !a.is_empty()), rest.trim())
+        }
         _ => (None, text),
     };
     if let Some(alias) = alias.filter(|a| !is_valid_alias(a)) {

@@ -380,3 +380,39 @@ fn the_image_list_origin_holds_the_entry_of_each_image() {
         assert_eq!(entries(&settings, defaults), want, "{name}");
     }
 }
+
+/// Issue 11, item 8 (argocd-image-updater's own test vector): an entry with an empty alias (`  =reg/img:1.21`)
+/// lists the image without alias, as upstream reads it.
+#[test]
+fn an_empty_alias_is_no_alias() {
+    for list in [
+        "  =reg.test/img:1.21",
+        "=reg.test/img:1.21",
+        "other=reg.test/o, =reg.test/img:1.21",
+    ] {
+        let got = tracked(&annotations(&[("image-list", list)]));
+        let image = got.images.last().unwrap();
+        assert_eq!(
+            (
+                image.alias.as_deref(),
+                image.image.name(),
+                image.policy.to_string()
+            ),
+            (
+                None,
+                "reg.test/img".to_string(),
+                "strategy semver, constraint '1.21'".to_string()
+            ),
+            "{list}"
+        );
+    }
+    let array = Settings::from_parameters_json(
+        r#"[{"name": "image-list", "array": ["=reg.test/img:1.21"]}]"#,
+    )
+    .unwrap();
+    let got = tracked(&array);
+    assert_eq!(
+        (got.images[0].alias.as_deref(), got.images[0].image.name()),
+        (None, "reg.test/img".to_string())
+    );
+}

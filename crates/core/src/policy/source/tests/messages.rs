@@ -68,22 +68,8 @@ fn error_messages() {
                 a("image-list")
             ),
         ),
-        (
-            "empty alias",
-            Given::Annotations(vec![("image-list", "=org/web")]),
-            format!(
-                "{} entry '=org/web' {on}: invalid alias '': use letters, digits, '-', '_', '.' and '/', beginning \
-                 and ending with a letter or digit",
-                a("image-list")
-            ),
-        ),
-        (
-            "empty alias in an array",
-            Given::Parameters(r#"[{"name": "image-list", "array": ["=org/web"]}]"#),
-            "parameter image-list entry '=org/web': invalid alias '': use letters, digits, '-', '_', '.' and '/', \
-             beginning and ending with a letter or digit"
-                .to_string(),
-        ),
+        // An empty alias (`=org/web`) is no alias since issue 11 (argocd-image-updater reads it so): see
+        // `lists::an_empty_alias_is_no_alias`.
         (
             "duplicate alias",
             Given::Annotations(vec![("image-list", "web=org/web, web=org/api")]),
