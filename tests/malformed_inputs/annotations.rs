@@ -57,11 +57,8 @@ fn policy_annotations() {
             &[("image-list", "'we b=registry.test/web'")],
         )
         .names("we b"),
-        annotated(
-            "image-list: empty alias",
-            &[("image-list", "=registry.test/web")],
-        )
-        .names("image-list"),
+        // `=registry.test/web` (an empty alias) is no longer malformed: it lists the image without alias, as
+        // argocd-image-updater reads it (issue 11, item 8; core test `an_empty_alias_is_no_alias`).
         annotated(
             "image-list: duplicate alias",
             &[("image-list", "web=registry.test/web,web=registry.test/api")],
