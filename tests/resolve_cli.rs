@@ -192,6 +192,71 @@ fn no_matching_tag_exits_1_and_names_image_and_policy() {
         .stderr(predicate::str::ends_with("the tag list is empty\n"));
 }
 
+/// Issue 11, item 10: with no constraint, only prereleases are left out, and the message says so and how to let
+/// them in (it used to say "outside the constraint" though none was given).
+#[test]
+fn only_prereleases_left_name_include_prerelease() {
+    resolve()
+        .args(["redis", "--tags", "7.4.1-alpine,7.4.0-rc.1"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(
+            "argocd-image-resolver: no tag of docker.io/library/redis satisfies its policy (strategy semver): of 2 \
+             tags, 2 prereleases, which semver leaves out by default (set --include-prerelease, or a constraint \
+             such as '>=0.0.0-0')\n",
+        );
+    resolve()
+        .args([
+            "redis",
+            "--tags",
+            "7.4.1-alpine,7.4.0-rc.1",
+            "--include-prerelease",
+        ])
+        .assert()
+        .success()
+        .stdout("7.4.1-alpine\n");
+}
+
+/// Issue 11, item 10: `-o json` with no tag satisfying the policy prints the report (tag null, every drop) and
+/// exits 1, the message on stderr; it used to print nothing.
+#[test]
+fn json_report_without_a_winner_says_what_was_dropped() {
+    let output = resolve()
+        .args([
+            "nginx:>=2",
+            "--tags-file",
+            NGINX_TAGS,
+            "--allow-tags",
+            "regexp:^1",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["tag"], serde_json::Value::Null);
+    assert_eq!(report["reference"], serde_json::Value::Null);
+    assert_eq!(
+        (report["considered"].as_u64(), report["candidates"].as_u64()),
+        (Some(14), Some(0))
+    );
+    assert_eq!(
+        report["dropped"]["allow_tags"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(
+        report["dropped"]["constraint"].as_array().map(Vec::len),
+        Some(11)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no tag of docker.io/library/nginx satisfies its policy"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_input_exits_2_with_a_message_naming_it() {
     for (name, args, want) in [

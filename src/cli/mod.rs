@@ -291,6 +291,17 @@ pub fn within<T>(
     })
 }
 
+/// Prints `data` (a report that is the point even when the command fails: `explain`, `resolve -o json`), then
+/// returns the failure `message`. A closed stdout (`| head`) is no reason for a second message.
+fn print_then_fail<T>(data: &str, message: String) -> Result<T, Failure> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(data.as_bytes())
+        .and_then(|()| stdout.flush());
+    Err(Failure::NoResult(message))
+}
+
 /// Pretty JSON with a final newline, for `-o json`.
 fn json(value: &impl serde::Serialize) -> String {
     let mut out =

@@ -130,9 +130,14 @@ fn report(
     origin: Option<Origin>,
     output: OutputFormat,
 ) -> Result<String, Failure> {
-    let winner = selection
-        .winner
-        .ok_or_else(|| Failure::NoResult(no_match_message(request, selection)))?;
+    let Some(winner) = selection.winner else {
+        let message = no_match_message(request, selection);
+        if output == OutputFormat::Json {
+            // The report is the point: what each step dropped is how to fix the policy. Then fail, as `explain`.
+            return super::print_then_fail(&json_output(request, selection, None, origin), message);
+        }
+        return Err(Failure::NoResult(message));
+    };
     if request.policy.strategy.needs_digest() && winner.digest.is_none() {
         return Err(Failure::NoResult(format!(
             "the digest strategy needs the digest of {}:{}, and the tag list gives none: add it after the \
@@ -144,7 +149,7 @@ fn report(
     }
     Ok(match output {
         OutputFormat::Text => text_output(request, winner),
-        OutputFormat::Json => json_output(request, selection, winner, origin),
+        OutputFormat::Json => json_output(request, selection, Some(winner), origin),
     })
 }
 
@@ -273,6 +278,14 @@ fn unparsable_reason(strategy: &Strategy) -> &'static str {
 fn outside_reason(strategy: &Strategy) -> &'static str {
     match strategy {
         Strategy::Digest { .. } => "not the tracked tag",
+        // Without a constraint only a prerelease is left out: say so, and how to let them in.
+        Strategy::Semver {
+            include_prerelease: false,
+            ..
+        } if strategy.constraint().is_none() => {
+            "prereleases, which semver leaves out by default (set --include-prerelease, or a constraint such as \
+             '>=0.0.0-0')"
+        }
         _ => "outside the constraint",
     }
 }
@@ -288,10 +301,11 @@ fn text_output(request: &Request, winner: &Tag) -> String {
 #[derive(Serialize)]
 struct Report<'a> {
     image: String,
-    tag: &'a str,
+    /// `null` when no tag satisfies the policy (the command then exits 1).
+    tag: Option<&'a str>,
     digest: Option<&'a str>,
     /// The full reference to run: `image:tag`, or `image:tag@digest` for the digest strategy.
-    reference: String,
+    reference: Option<String>,
     strategy: &'static str,
     constraint: Option<&'a str>,
     considered: usize,
@@ -342,19 +356,23 @@ struct DroppedReport<'a> {
 fn json_output(
     request: &Request,
     selection: &Selection,
-    winner: &Tag,
+    winner: Option<&Tag>,
     origin: Option<Origin>,
 ) -> String {
-    let mut reference = request.image.with_tag(&winner.name);
-    if let (Strategy::Digest { .. }, Some(digest)) = (&request.policy.strategy, &winner.digest) {
-        reference = reference.with_digest(digest);
-    }
+    let reference = winner.map(|winner| {
+        let mut reference = request.image.with_tag(&winner.name);
+        if let (Strategy::Digest { .. }, Some(digest)) = (&request.policy.strategy, &winner.digest)
+        {
+            reference = reference.with_digest(digest);
+        }
+        reference.canonical()
+    });
     let d = &selection.dropped;
     let report = Report {
         image: request.image.name(),
-        tag: &winner.name,
-        digest: winner.digest.as_deref(),
-        reference: reference.canonical(),
+        tag: winner.map(|w| w.name.as_str()),
+        digest: winner.and_then(|w| w.digest.as_deref()),
+        reference,
         strategy: request.policy.strategy.name(),
         constraint: request.policy.strategy.constraint(),
         considered: selection.considered,

@@ -53,7 +53,6 @@
 //! read back.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -138,17 +137,15 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         return Ok(data);
     }
     // For explain the report is the point even when a registry failed: print it, then fail with a summary.
-    let mut stdout = std::io::stdout().lock();
-    // A closed stdout (`| head`) is no reason for a second message: the failure below is what matters.
-    let _ = stdout
-        .write_all(data.as_bytes())
-        .and_then(|()| stdout.flush());
-    Err(Failure::NoResult(format!(
-        "{}{} image request(s) got no tag from the registry: {}",
-        request.prefix(),
-        failures.len(),
-        failures.join("; ")
-    )))
+    super::print_then_fail(
+        &data,
+        format!(
+            "{}{} image request(s) got no tag from the registry: {}",
+            request.prefix(),
+            failures.len(),
+            failures.join("; ")
+        ),
+    )
 }
 
 /// Assembles the report: one entry per image scalar, each tracked one with its policy's origins and the
