@@ -404,3 +404,15 @@ fn a_broken_registries_conf_only_matters_when_a_registry_is_asked() {
             "argocd-image-resolver: invalid {conf}: "
         )));
 }
+
+/// Issue 11, item 11: `completions SHELL` prints a script; an unknown shell is a usage error.
+#[test]
+fn completions_are_printed_for_known_shells() {
+    let mut cmd = Command::cargo_bin("argocd-image-resolver").unwrap();
+    cmd.args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("complete -F"));
+    let mut cmd = Command::cargo_bin("argocd-image-resolver").unwrap();
+    cmd.args(["completions", "tcsh"]).assert().code(2);
+}

@@ -7,8 +7,7 @@ use super::{GlobalArgs, LogFormat, message};
 
 /// Sends `tracing` events to stderr at the requested level and format.
 pub fn init_logging(global: &GlobalArgs) {
-    // Argo CD shows a failing command's stderr in its UI: colour codes only for a person at a terminal.
-    let ansi = io::stderr().is_terminal();
+    let ansi = colour(io::stderr().is_terminal(), std::env::var_os("NO_COLOR"));
     let json = global.log_format == LogFormat::Json;
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::from(global.log_level))
@@ -20,6 +19,12 @@ pub fn init_logging(global: &GlobalArgs) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Whether log lines get colour codes: only for a person at a terminal (Argo CD shows a failing command's stderr
+/// in its UI), and not when `NO_COLOR` is set to anything but the empty string (no-color.org).
+pub(super) fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// How many warnings of one kind are shown before the rest are only counted.

@@ -159,6 +159,11 @@ pub enum Command {
     /// Explain, for an application directory, each image's policy and where its keys came from, the registry and
     /// credential asked, the tags dropped by each filter, and the winner and why.
     Explain(Box<explain::ExplainArgs>),
+    /// Print a shell completion script: `source <(argocd-image-resolver completions bash)`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Output format of commands that print data.
@@ -258,7 +263,15 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
         Command::Init(args) => generate::init(&cli.global, args),
         Command::Parameters(args) => generate::parameters(&cli.global, args),
         Command::Explain(args) => explain::run(&cli.global, *args),
+        Command::Completions { shell } => Ok(completions(shell)),
     }
+}
+
+/// The completion script for `shell`, of the command line as `--help` shows it.
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command(), "argocd-image-resolver", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
 }
 
 /// Runs `work` on a runtime for this command, within the global budget.

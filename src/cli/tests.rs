@@ -123,3 +123,42 @@ fn commands_take_only_the_options_they_use() {
         assert_eq!(parses(args), *want, "{name}");
     }
 }
+
+/// Issue 11, item 11: colour only for a terminal, and never with `NO_COLOR` set to something (no-color.org).
+#[test]
+fn colour_follows_the_terminal_and_no_color() {
+    for (name, terminal, no_color, want) in [
+        ("terminal", true, None, true),
+        ("not a terminal", false, None, false),
+        ("NO_COLOR=1", true, Some("1"), false),
+        ("NO_COLOR empty counts as unset", true, Some(""), true),
+    ] {
+        assert_eq!(
+            logging::colour(terminal, no_color.map(std::ffi::OsString::from)),
+            want,
+            "{name}"
+        );
+    }
+}
+
+/// Issue 11, item 11: completion scripts name every subcommand, for each shell.
+#[test]
+fn completions_cover_every_subcommand() {
+    for shell in [
+        clap_complete::Shell::Bash,
+        clap_complete::Shell::Zsh,
+        clap_complete::Shell::Fish,
+    ] {
+        let script = completions(shell);
+        for subcommand in [
+            "resolve",
+            "generate",
+            "parameters",
+            "explain",
+            "completions",
+        ] {
+            assert!(script.contains(subcommand), "{shell}: {subcommand}");
+        }
+        assert!(script.contains("max-manifest-size"), "{shell}: options too");
+    }
+}
