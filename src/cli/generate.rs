@@ -281,7 +281,13 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
         let plan = &planned.plan;
         // A registry that cannot be asked must not take the Parameters tab away: that is when a user pins a
         // rollback. Such images are announced without a value.
-        super::warn_all(&request.prefix(), &resolutions.failures);
+        super::warn_all(
+            &request.prefix(),
+            plan.warnings
+                .iter()
+                .map(ToString::to_string)
+                .chain(resolutions.failures.iter().map(ToString::to_string)),
+        );
         let mut announcements: Vec<Announcement> = Vec::new();
         let mut unaliased = std::collections::HashSet::new();
         for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {

@@ -212,11 +212,19 @@ fn repeated_warnings_are_counted_not_repeated() {
     );
     let stderr = String::from_utf8(output.stderr).unwrap();
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 4, "{stderr}");
+    assert_eq!(lines.len(), 5, "{stderr}");
     assert!(
         lines[3].ends_with(
             "9996 more warnings like: alias '…' and alias '…' both match the images of registry.test/img; alias '…' \
              governs them"
+        ),
+        "{stderr}"
+    );
+    // The image the 10,000 entries name is in no `image:` field: said once, for the entry that governs.
+    assert!(
+        lines[4].ends_with(
+            "annotation on Pod/p lists 'a0=registry.test/img', which matches no image in the rendered manifests \
+             (only `image:` fields are tracked, not args or env): check its spelling"
         ),
         "{stderr}"
     );

@@ -52,6 +52,11 @@ pub fn plan_until(
     // Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
     let mut app_wide_only: Option<Arc<[Arc<TrackedImage>]>> = None;
     let mut aliases: Vec<String> = Vec::new();
+    // Every image-list entry met, in order, and those an image matched: an entry nothing matches is a typo (or an
+    // image only in `args`), which must not pass in silence.
+    let mut listed: Vec<(EntryId, Arc<TrackedImage>)> = Vec::new();
+    let mut listed_ids: HashSet<EntryId> = HashSet::new();
+    let mut matched: HashSet<EntryId> = HashSet::new();
     let total = plan.scan.images.len();
     for (index, field) in plan.scan.images.iter().enumerate() {
         if index % IMAGES_PER_STOP_CHECK == IMAGES_PER_STOP_CHECK - 1 && stop() {
@@ -98,6 +103,12 @@ pub fn plan_until(
                     plan.warnings.extend(tracked.warnings);
                     let tracked: Arc<[Arc<TrackedImage>]> =
                         tracked.images.into_iter().map(Arc::new).collect();
+                    for t in tracked.iter() {
+                        let id = entry_id(t);
+                        if listed_ids.insert(id.clone()) {
+                            listed.push((id, Arc::clone(t)));
+                        }
+                    }
                     if !own {
                         app_wide_only = Some(Arc::clone(&tracked));
                     }
@@ -110,17 +121,39 @@ pub fn plan_until(
             .iter()
             .find(|candidate| candidate.match_name.same_repository(&image))
             .cloned();
+        if let Some(t) = &tracked {
+            matched.insert(entry_id(t));
+        }
         plan.images.push(PlannedImage {
             field: index,
             image,
             tracked,
         });
     }
+    for (id, t) in &listed {
+        if !matched.contains(id) {
+            let entry = &t.origins[0];
+            plan.warnings.push(format!(
+                "{} lists '{}', which matches no image in the rendered manifests (only `image:` fields are \
+                 tracked, not args or env): check its spelling",
+                entry.origin, entry.value
+            ));
+        }
+    }
     let in_use: Vec<&str> = aliases.iter().map(String::as_str).collect();
     plan.warnings.extend(app_wide.app_wide_warnings(&in_use));
     let mut seen = HashSet::new();
     plan.warnings.retain(|w| seen.insert(w.clone()));
     Ok(plan)
+}
+
+/// Which image-list entry a tracked image comes from: where the list was written and the repository it names
+/// (of several entries of one list naming one repository, the first governs and speaks for them). Objects share
+/// the app-wide entries, each with its own copy.
+type EntryId = (String, String);
+
+fn entry_id(tracked: &TrackedImage) -> EntryId {
+    (tracked.origins[0].origin.to_string(), tracked.image.name())
 }
 
 /// Refuses, before anything is resolved, a pull secret the application may not use. Only where the destination

@@ -153,3 +153,46 @@ fn repository_spelling_is_kept() {
         assert_eq!(repository_as_written(written), want, "{name}");
     }
 }
+
+/// Issue 11, item 4: an image-list entry no image matches (a typo, an image only in `args`) is a warning naming
+/// the entry and where it was written; entries that match anywhere are not, also when the app-wide list is shared
+/// by objects that do not all run the image.
+#[test]
+fn entries_matching_no_image_are_warned_about() {
+    let pod = |name: &str, image: &str, annotations: &str| {
+        format!(
+            "kind: Pod\nmetadata:\n  name: {name}\n{annotations}spec:\n  containers:\n  - name: c\n    image: {image}\n"
+        )
+    };
+    let own = "  annotations:\n    argocd-image-updater.argoproj.io/image-list: web=org/web, typo=org/wbe\n";
+    let rendered = [
+        pod("a", "org/web:1", own),
+        pod("b", "org/api:1", ""),
+        pod("c", "org/other:1", ""),
+    ]
+    .join("---\n");
+    let app = AppContext {
+        parameters: source::parse_parameters(
+            r#"[{"name": "image-list", "string": "api=org/api, gone=org/gone"}]"#,
+        )
+        .unwrap(),
+        ..AppContext::default()
+    };
+    let plan = plan(&rendered, &app).unwrap();
+    let unmatched: Vec<&String> = plan
+        .warnings
+        .iter()
+        .filter(|w| w.contains("matches no image"))
+        .collect();
+    assert_eq!(
+        unmatched,
+        [
+            "parameter image-list lists 'gone=org/gone', which matches no image in the rendered manifests (only \
+             `image:` fields are tracked, not args or env): check its spelling",
+            "annotation on Pod/a lists 'typo=org/wbe', which matches no image in the rendered manifests (only \
+             `image:` fields are tracked, not args or env): check its spelling",
+        ],
+        "{:?}",
+        plan.warnings
+    );
+}
