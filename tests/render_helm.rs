@@ -9,7 +9,10 @@ use argocd_image_resolver::render::{
     AppKind, ReleaseName, RenderError, RenderOptions, SourceFile, init, render,
 };
 use argocd_image_resolver::size::ByteSize;
-use support_render::{fake_tool, generous_deadline, helm_env, system_env, write_files};
+use support_render::{
+    assert_got_proxy_and_ca, fake_tool, generous_deadline, helm_env, system_env, with_proxy_and_ca,
+    write_files,
+};
 
 const CHART: &[(&str, &str)] = &[
     ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
@@ -615,26 +618,10 @@ async fn helm_gets_the_proxy_and_ca_variables() {
     fake_tool(&bin, "helm", "exec /usr/bin/env");
     let mut opts = options(tmp.path());
     opts.env = system_env();
-    let passed = [
-        ("HTTPS_PROXY", "http://proxy.test:3128"),
-        ("no_proxy", ".cluster.local"),
-        ("SSL_CERT_FILE", "/etc/corp/ca.pem"),
-        ("SSL_CERT_DIR", "/etc/corp/certs"),
-    ];
-    opts.env.set("PATH", &bin).set("PROXY_PASSWORD", "hunter2");
-    for (name, value) in passed {
-        opts.env.set(name, value);
-    }
+    opts.env.set("PATH", &bin);
+    with_proxy_and_ca(&mut opts.env);
     let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
-    for (name, value) in passed {
-        let line = format!("{name}={value}");
-        assert!(
-            rendered.output.lines().any(|l| l == line),
-            "{line} missing:\n{}",
-            rendered.output
-        );
-    }
-    assert!(!rendered.output.contains("hunter2"), "{}", rendered.output);
+    assert_got_proxy_and_ca(&rendered.output);
 }
 
 /// Issue 11, item 3: `helm dependency build` prints the real cause of a failed download on stdout and only a

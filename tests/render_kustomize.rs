@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use argocd_image_resolver::process::ProcessError;
 use argocd_image_resolver::render::{AppKind, RenderError, RenderOptions, render};
-use support_render::{fake_tool, generous_deadline, process_ended, system_env, write_files};
+use support_render::{
+    assert_got_proxy_and_ca, fake_tool, generous_deadline, process_ended, system_env,
+    with_proxy_and_ca, write_files,
+};
 
 const DEPLOYMENT: &str = "\
 apiVersion: apps/v1
@@ -317,31 +320,9 @@ async fn kustomize_gets_the_proxy_and_ca_variables() {
     let bin = tmp.path().join("bin");
     fake_tool(&bin, "kustomize", "exec /usr/bin/env");
     let mut env = system_env();
-    let passed = [
-        ("HTTP_PROXY", "http://proxy.test:3128"),
-        ("HTTPS_PROXY", "http://proxy.test:3128"),
-        ("NO_PROXY", "localhost,.svc"),
-        ("ALL_PROXY", "socks5://proxy.test:1080"),
-        ("http_proxy", "http://proxy.test:3128"),
-        ("https_proxy", "http://proxy.test:3128"),
-        ("no_proxy", ".cluster.local"),
-        ("all_proxy", "socks5://proxy.test:1080"),
-        ("SSL_CERT_FILE", "/etc/corp/ca.pem"),
-        ("SSL_CERT_DIR", "/etc/corp/certs"),
-    ];
-    env.set("PATH", &bin).set("PROXY_PASSWORD", "hunter2");
-    for (name, value) in passed {
-        env.set(name, value);
-    }
+    env.set("PATH", &bin);
+    with_proxy_and_ca(&mut env);
     let opts = RenderOptions { env, ..options() };
     let rendered = render(&app, &opts, generous_deadline()).await.unwrap();
-    for (name, value) in passed {
-        let line = format!("{name}={value}");
-        assert!(
-            rendered.output.lines().any(|l| l == line),
-            "{line} missing:\n{}",
-            rendered.output
-        );
-    }
-    assert!(!rendered.output.contains("hunter2"), "{}", rendered.output);
+    assert_got_proxy_and_ca(&rendered.output);
 }

@@ -72,3 +72,38 @@ pub fn process_ended(pid: u32) -> bool {
     let flags: u64 = fields[6].parse().unwrap();
     matches!(fields[0], "Z" | "X") || flags & PF_EXITING != 0
 }
+
+/// The variables a tool must get behind a proxy or with a private CA, and one it must not (a secret).
+pub const PROXY_AND_CA: [(&str, &str); 10] = [
+    ("HTTP_PROXY", "http://proxy.test:3128"),
+    ("HTTPS_PROXY", "http://proxy.test:3128"),
+    ("NO_PROXY", "localhost,.svc"),
+    ("ALL_PROXY", "socks5://proxy.test:1080"),
+    ("http_proxy", "http://proxy.test:3128"),
+    ("https_proxy", "http://proxy.test:3128"),
+    ("no_proxy", ".cluster.local"),
+    ("all_proxy", "socks5://proxy.test:1080"),
+    ("SSL_CERT_FILE", "/etc/corp/ca.pem"),
+    ("SSL_CERT_DIR", "/etc/corp/certs"),
+];
+
+/// `env` with [`PROXY_AND_CA`] and a `PROXY_PASSWORD` secret set.
+pub fn with_proxy_and_ca(env: &mut Env) {
+    env.set("PROXY_PASSWORD", "hunter2");
+    for (name, value) in PROXY_AND_CA {
+        env.set(name, value);
+    }
+}
+
+/// Checks that a fake tool printing its environment (`exec /usr/bin/env`) got every [`PROXY_AND_CA`] variable and
+/// not the secret.
+pub fn assert_got_proxy_and_ca(printed: &str) {
+    for (name, value) in PROXY_AND_CA {
+        let line = format!("{name}={value}");
+        assert!(
+            printed.lines().any(|l| l == line),
+            "{line} missing:\n{printed}"
+        );
+    }
+    assert!(!printed.contains("hunter2"), "{printed}");
+}
