@@ -58,7 +58,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "IMAGE_RESOLVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Time budget of one command, such as 40s or 1m30s, at most 1h: past it the command fails rather than run
-    /// late. `init` and `generate` of one Argo CD request share it, as Argo CD's own deadline covers both.
+    /// late. It bounds: for `init` and `generate` of one Argo CD request, both together (Argo CD's own deadline
+    /// covers both: rendering, every registry request and the output); for `parameters`, preparing, rendering and
+    /// resolving; for `explain`, the whole report; for `resolve` and `tags`, the registry conversation. In the
+    /// sidecar keep it under Argo CD's deadline for the request (`controller.repo.server.timeout.seconds`, 60s by
+    /// default).
     #[arg(long, global = true, env = "IMAGE_RESOLVER_BUDGET", default_value = "40s", value_parser = parse_budget)]
     pub budget: Duration,
 }
