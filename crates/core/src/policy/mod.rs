@@ -131,7 +131,9 @@ impl Policy {
         if !self.allow.allows(name) {
             return Err(FilterStep::AllowTags);
         }
-        if self.ignore.matching(name).is_some() {
+        if self.ignore.matching(name).is_some()
+            || (self.strategy.skips_signature_tags() && is_signature_tag(name))
+        {
             return Err(FilterStep::IgnoreTags);
         }
         let key = match &self.extract {
@@ -140,6 +142,13 @@ impl Policy {
         };
         Ok(Candidate { tag, key })
     }
+}
+
+/// A tag that names a signature or attestation rather than an image: Flux's default exclusion (`*.sig`) and the
+/// tags cosign pushes beside an image (`sha256-<digest>.sig`, `.att`, `.sbom`).
+pub fn is_signature_tag(name: &str) -> bool {
+    name.ends_with(".sig")
+        || (name.starts_with("sha256-") && (name.ends_with(".att") || name.ends_with(".sbom")))
 }
 
 /// Tags (or candidates) handled between two questions to the caller's clock: rare enough to cost nothing,

@@ -162,6 +162,51 @@ fn alphabetical_and_numerical_orders() {
     );
 }
 
+/// Issue 11, item 11: signature and attestation tags are left out by default for the strategies that would
+/// otherwise pick them (they sort last by name and are pushed last), as Flux does; semver never reads them as
+/// versions anyway, and digest tracks one tag by name.
+#[test]
+fn signature_tags_are_left_out_by_name_number_and_build_strategies() {
+    let digest = "sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let sig = format!("{digest}.sig");
+    let att = format!("{digest}.att");
+    let sbom = format!("{digest}.sbom");
+    let list = tags(&["20240101", "20240102", "zz.sig", &sig, &att, &sbom]);
+    for (strategy, want) in [("alphabetical", "20240102"), ("numerical", "20240102")] {
+        let policy = Policy::new(Strategy::parse(strategy, None, Order::Asc).unwrap());
+        let selection = policy.select(&list);
+        assert_eq!(
+            selection.winner.map(|t| t.name.as_str()),
+            Some(want),
+            "{strategy}"
+        );
+        let mut ignored = selection.dropped.ignored.clone();
+        ignored.sort_unstable();
+        assert_eq!(ignored, [att.as_str(), &sbom, &sig, "zz.sig"], "{strategy}");
+    }
+    let mut built = list.clone();
+    for (i, tag) in built.iter_mut().enumerate() {
+        tag.created = Some(Utc.timestamp_opt(1_700_000_000 + i as i64, 0).unwrap());
+    }
+    let newest = Policy::new(Strategy::parse("newest-build", None, Order::Asc).unwrap());
+    assert_eq!(
+        winner(&newest, &built).as_deref(),
+        Some("20240102"),
+        "pushed last, still not a signature"
+    );
+    for (name, signature) in [
+        ("flux's default", "v1.sig"),
+        ("cosign signature", sig.as_str()),
+        ("cosign attestation", att.as_str()),
+        ("cosign sbom", sbom.as_str()),
+        ("not a cosign digest", "v1.att"),
+        ("a real tag", "signed-v1"),
+    ] {
+        let want = !matches!(name, "not a cosign digest" | "a real tag");
+        assert_eq!(is_signature_tag(signature), want, "{name}");
+    }
+}
+
 #[test]
 fn numerical_rejects_nan_and_infinity() {
     let numerical = Policy::new(Strategy::parse("numerical", None, Order::Asc).unwrap());

@@ -139,6 +139,16 @@ impl Strategy {
         }
     }
 
+    /// Whether tags of signatures and attestations (`*.sig`, cosign's `sha256-….att` / `.sbom`) are left out by
+    /// default, as Flux does: they sort among real tags by name, number or push time, never by version, and are
+    /// never an image to run.
+    pub fn skips_signature_tags(&self) -> bool {
+        matches!(
+            self,
+            Strategy::NewestBuild | Strategy::Alphabetical { .. } | Strategy::Numerical { .. }
+        )
+    }
+
     /// Whether this strategy needs each candidate's build time (so the registry must read config blobs).
     pub fn needs_creation_time(&self) -> bool {
         matches!(self, Strategy::NewestBuild)
