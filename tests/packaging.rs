@@ -306,7 +306,9 @@ fn example_mounts_the_optional_registry_settings() {
             .as_str(),
         Some("argocd")
     );
-    let mount = format!("{pull_secrets_dir}/argocd-image-resolver-pull-secret");
+    // Regression (issue 11, item 7): mounted as <dir>/<namespace>/<name>, so a `pullsecret:<ns>/<name>` reference
+    // is checked against the namespace the secret came from.
+    let mount = format!("{pull_secrets_dir}/argocd/argocd-image-resolver-pull-secret");
     let (_, volume) = mount_at(pod, sidecar, &mount, "pull-secret");
     assert_eq!(
         volume["secret"]["secretName"].as_str(),
