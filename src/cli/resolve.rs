@@ -320,27 +320,11 @@ struct Report<'a> {
 struct RegistryReport<'a> {
     registry: &'a str,
     api_url: String,
-    credential: Option<CredentialReport>,
+    credential: Option<&'a CredentialSource>,
     pages: u32,
     requests: u64,
     retries: u64,
     elapsed_ms: u128,
-}
-
-/// Which credential was used: its kind and name, never the secret.
-#[derive(Serialize)]
-pub(super) struct CredentialReport {
-    kind: &'static str,
-    name: String,
-}
-
-impl From<&CredentialSource> for CredentialReport {
-    fn from(source: &CredentialSource) -> Self {
-        CredentialReport {
-            kind: source.kind,
-            name: source.name.clone(),
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -390,7 +374,7 @@ fn json_output(
             RegistryReport {
                 registry: &o.client.endpoint().registry,
                 api_url: crate::registry::urls::redact(&o.client.endpoint().api_url),
-                credential: o.client.credential_source().map(CredentialReport::from),
+                credential: o.client.credential_source(),
                 pages: o.pages,
                 requests: stats.requests,
                 retries: stats.retries,

@@ -24,7 +24,7 @@ struct Report<'a> {
     repository: String,
     registry: &'a str,
     api_url: String,
-    credential: Option<super::resolve::CredentialReport>,
+    credential: Option<&'a crate::registry::CredentialSource>,
     tags: Vec<&'a str>,
     pages: u32,
     requests: u64,
@@ -55,9 +55,7 @@ pub fn run(global: &GlobalArgs, args: TagsArgs) -> Result<String, Failure> {
                     repository: image.name(),
                     registry: &client.endpoint().registry,
                     api_url: crate::registry::urls::redact(&client.endpoint().api_url),
-                    credential: client
-                        .credential_source()
-                        .map(super::resolve::CredentialReport::from),
+                    credential: client.credential_source(),
                     tags: listing.tags.iter().map(|t| t.name.as_str()).collect(),
                     pages: listing.pages,
                     requests: client.stats().requests,

@@ -38,7 +38,6 @@ pub struct RegistryTrace {
     pub entry: Option<String>,
     /// Without userinfo.
     pub api_url: Option<String>,
-    #[serde(serialize_with = "credential_json")]
     pub credential: Option<CredentialSource>,
     /// Requests sent for this request (exact when requests are resolved one at a time, as `explain` does).
     pub requests: u64,
@@ -230,26 +229,6 @@ fn as_text<S: Serializer, T: fmt::Display>(
         .as_ref()
         .map(ToString::to_string)
         .serialize(serializer)
-}
-
-/// The credential as `resolve -o json` reports it: kind and name, never the secret.
-fn credential_json<S: Serializer>(
-    source: &Option<CredentialSource>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    source
-        .as_ref()
-        .map(|s| CredentialJson {
-            kind: s.kind,
-            name: &s.name,
-        })
-        .serialize(serializer)
-}
-
-#[derive(Serialize)]
-struct CredentialJson<'a> {
-    kind: &'a str,
-    name: &'a str,
 }
 
 #[cfg(test)]

@@ -119,8 +119,9 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// Where a credential came from: safe to show in logs, errors and `explain` output (never the secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where a credential came from: safe to show in logs, errors and `explain` output (never the secret). Serialises
+/// as `{"kind", "name"}`, the form every JSON report uses.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CredentialSource {
     /// The kind of source: `env`, `ext`, `pull-secret`, `secret`, `docker-config`, `credential-helper`,
     /// `gcp-metadata`.
