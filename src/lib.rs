@@ -20,3 +20,4 @@ pub mod process;
 pub mod registry;
 pub mod render;
 pub mod resolver;
+pub mod spool;

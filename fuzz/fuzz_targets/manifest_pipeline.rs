@@ -16,7 +16,7 @@ use argocd_image_resolver::generate::{
 use argocd_image_resolver::image::ImageRef;
 use argocd_image_resolver::manifest::{self, Edit};
 use argocd_image_resolver::policy::Strategy;
-use argocd_image_resolver::policy::source::{Action, Parameter};
+use argocd_image_resolver::policy::source::Parameter;
 use libfuzzer_sys::fuzz_target;
 
 const NEW_TAG: &str = "9.9.9-fuzz";
@@ -102,37 +102,42 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(plan.scan.images, first.images, "plan scanned differently");
 
     // What resolve_plan would hand over, with every registry answering NEW_TAG.
-    let outcomes: Vec<Option<Outcome>> = plan
-        .images
-        .iter()
-        .map(|planned| {
+    let outcome_of = |planned: &generate::PlannedImage| {
+        Outcome::without_registry(planned).or_else(|| {
             let tracked = planned.tracked.as_ref()?;
-            let (tag, digest, decision) = match tracked.action() {
-                Action::Resolve => {
-                    let digest = matches!(tracked.policy.strategy, Strategy::Digest { .. })
-                        .then(|| NEW_DIGEST.to_string());
-                    (NEW_TAG.to_string(), digest, Decision::Registry)
-                }
-                Action::Pin(tag) => (tag.to_string(), None, Decision::Pin),
-                Action::Hold => (
-                    planned.image.tag().unwrap_or_default().to_string(),
-                    planned.image.digest().map(str::to_string),
-                    Decision::Hold,
-                ),
-            };
+            let digest = matches!(tracked.policy.strategy, Strategy::Digest { .. })
+                .then(|| NEW_DIGEST.to_string());
             Some(Outcome {
-                tag,
+                tag: NEW_TAG.to_string(),
                 digest,
-                decision,
+                decision: Decision::Registry,
                 fallback_reason: None,
             })
         })
-        .collect();
+    };
+    let outcomes: Vec<Option<Outcome>> = plan.images.iter().map(outcome_of).collect();
     let resolutions = Resolutions {
         outcomes,
         ..Resolutions::default()
     };
-    let out = match generate::apply(src, &plan, &resolutions) {
+    // `generate` itself plans twice, a document at a time: it must write what planning whole writes.
+    let mut seen = Vec::new();
+    let warnings = generate::plan_each(src, &app, &mut || false, &mut |p| seen.push(p.field))
+        .expect("a stream that plans whole plans a document at a time");
+    assert_eq!(warnings, plan.warnings, "warnings differ a document at a time");
+    assert_eq!(seen.len(), plan.images.len(), "images differ a document at a time");
+    let mut streamed = String::new();
+    let streamed = generate::apply_each(src, &app, &mut || false, &mut |p| outcome_of(p), &mut |piece| {
+        streamed.push_str(piece)
+    })
+    .map(|()| streamed);
+    let whole = generate::apply(src, &plan, &resolutions);
+    match (&whole, &streamed) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "output differs a document at a time"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "errors differ"),
+        _ => panic!("whole: {whole:?}, a document at a time: {streamed:?}"),
+    }
+    let out = match whole {
         Ok(out) => out,
         // metadata or annotations that are not a mapping: refused, naming the object.
         Err(GenerateError::Annotate(_)) => return,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::message;
 use crate::registry::AccessError;
+use crate::spool::Spooled;
 
 /// Why a command failed, and so which exit code it gets.
 #[derive(Debug)]
@@ -56,16 +57,30 @@ pub fn access_failure(error: AccessError) -> Failure {
     }
 }
 
+/// What a command prints on success: text, or output too large to hold that was kept aside until complete.
+#[derive(Debug)]
+pub enum Output {
+    Text(String),
+    Spooled(Spooled),
+}
+
+impl From<String> for Output {
+    fn from(text: String) -> Output {
+        Output::Text(text)
+    }
+}
+
 /// Prints the outcome of [`run`](super::run) and turns it into the process's exit code. A closed stdout (`| head`)
 /// is not an error.
-pub fn exit_code(outcome: Result<String, Failure>) -> ExitCode {
+pub fn exit_code(outcome: Result<Output, Failure>) -> ExitCode {
     match outcome {
         Ok(data) => {
             let mut stdout = io::stdout().lock();
-            match stdout
-                .write_all(data.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
+            let written = match data {
+                Output::Text(text) => stdout.write_all(text.as_bytes()),
+                Output::Spooled(spooled) => spooled.copy_to(&mut stdout).map(drop),
+            };
+            match written.and_then(|()| stdout.flush()) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
                     eprintln!("argocd-image-resolver: cannot write the output: {e}");
                     ExitCode::from(1)

@@ -19,6 +19,7 @@ use crate::pipeline::{self, AppSettings, PipelineError, Planned, RenderSettings}
 use crate::registry::Registries;
 use crate::resolver::RegistryCache;
 use crate::size::ByteSize;
+use crate::spool::Spooled;
 
 /// Options of `init`, which only prepares the application's source.
 #[derive(Debug, Args)]
@@ -193,6 +194,22 @@ pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<String, Failure> {
     Ok(String::new())
 }
 
+/// When the pipeline must be done: what is left of `budget`, less the time printing needs.
+fn resolve_deadline(budget: Budget) -> Instant {
+    Instant::from_std(budget::deadline_after(
+        std::time::Instant::now(),
+        budget.left().saturating_sub(generate::OUTPUT_MARGIN),
+    ))
+}
+
+/// The cache of tag lists, build times and last-known-good answers `args` name.
+fn registry_cache(args: &GenerateArgs) -> Result<RegistryCache, Failure> {
+    Ok(RegistryCache {
+        cache: open_cache(&args.app)?,
+        tags_ttl: args.tags_ttl,
+    })
+}
+
 /// Everything up to resolved tags (after `init` when `prepare`), within what is left of `budget`. Shared by
 /// `generate` and `parameters`.
 async fn render_and_resolve(
@@ -202,17 +219,11 @@ async fn render_and_resolve(
     request: &ArgoRequest,
     prepare: bool,
 ) -> Result<(Planned, Resolutions), Failure> {
-    let deadline = Instant::from_std(budget::deadline_after(
-        std::time::Instant::now(),
-        budget.left().saturating_sub(generate::OUTPUT_MARGIN),
-    ));
+    let deadline = resolve_deadline(budget);
     let settings = settings(&args.app)?;
     let dir = app_dir(&args.app.source)?;
     let registries = Arc::new(app_registries(global, &args.app, request, &settings)?);
-    let cache = RegistryCache {
-        cache: open_cache(&args.app)?,
-        tags_ttl: args.tags_ttl,
-    };
+    let cache = registry_cache(args)?;
     pipeline::render_and_resolve(
         request,
         &settings,
@@ -227,7 +238,7 @@ async fn render_and_resolve(
 }
 
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
-pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failure> {
+pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<Spooled, Failure> {
     let request = request()?;
     // argocd-cmp-server has just run `init` in this directory, under the same deadline.
     let budget = Budget::left_in(&app_dir(&args.app.source)?, global.budget);
@@ -244,15 +255,23 @@ pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Failu
         tracing::debug!("{}generate has {budget}", request.prefix());
     }
     super::within(budget, "generate", async {
-        let (planned, resolutions) =
-            render_and_resolve(global, budget, &args, &request, false).await?;
-        if resolutions.failures.is_empty() {
-            super::warn_all(
-                &request.prefix(),
-                planned.plan.warnings.iter().chain(&resolutions.warnings),
-            );
-        }
-        pipeline::apply(&planned, &resolutions).map_err(|e| failure(&request, e))
+        let deadline = resolve_deadline(budget);
+        let settings = settings(&args.app)?;
+        let dir = app_dir(&args.app.source)?;
+        let registries = Arc::new(app_registries(global, &args.app, &request, &settings)?);
+        let cache = registry_cache(&args)?;
+        let generated = pipeline::generate(
+            &request,
+            &settings,
+            &dir,
+            &registries,
+            Some(&cache),
+            deadline,
+        )
+        .await
+        .map_err(|e| failure(&request, e))?;
+        super::warn_all(&request.prefix(), &generated.warnings);
+        Ok(generated.output)
     })
 }
 

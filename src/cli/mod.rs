@@ -27,7 +27,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use budget::Budget;
 
-pub use failure::{Failure, access_failure, exit_code};
+pub use failure::{Failure, Output, access_failure, exit_code};
 pub use logging::{condensed, init_logging, warn_all};
 pub use registries::{credential_spec, registries, registries_scoped};
 
@@ -259,15 +259,15 @@ fn parse_from(args: &[std::ffi::OsString]) -> Result<Cli, ExitCode> {
 }
 
 /// Runs the parsed command line; the data to print goes to stdout only on success.
-pub fn run(cli: Cli) -> Result<String, Failure> {
+pub fn run(cli: Cli) -> Result<Output, Failure> {
     match cli.command {
-        Command::Resolve(args) => resolve::run(&cli.global, *args),
-        Command::Tags(args) => tags::run(&cli.global, args),
-        Command::Generate(args) => generate::generate(&cli.global, args),
-        Command::Init(args) => generate::init(&cli.global, args),
-        Command::Parameters(args) => generate::parameters(&cli.global, args),
-        Command::Explain(args) => explain::run(&cli.global, *args),
-        Command::Completions { shell } => Ok(completions(shell)),
+        Command::Resolve(args) => resolve::run(&cli.global, *args).map(Output::from),
+        Command::Tags(args) => tags::run(&cli.global, args).map(Output::from),
+        Command::Generate(args) => generate::generate(&cli.global, args).map(Output::Spooled),
+        Command::Init(args) => generate::init(&cli.global, args).map(Output::from),
+        Command::Parameters(args) => generate::parameters(&cli.global, args).map(Output::from),
+        Command::Explain(args) => explain::run(&cli.global, *args).map(Output::from),
+        Command::Completions { shell } => Ok(Output::Text(completions(shell))),
     }
 }
 

@@ -17,7 +17,9 @@ use thiserror::Error;
 use tokio::time::Instant;
 
 pub use options::{RenderSettings, RequestError, render_options, source_options};
-pub use resolve::{ResolveOptions, ResolvedPlan, resolve_plan, resolve_traced};
+pub use resolve::{
+    Answered, Requests, ResolveOptions, ResolvedPlan, ask_all, resolve_plan, resolve_traced,
+};
 
 use crate::argo::ArgoRequest;
 use crate::generate::{self, AppContext, GenerateError, Plan, Resolutions};
@@ -28,6 +30,7 @@ use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
 use crate::render::{self, RenderError, SourceFile};
 use crate::resolver::RegistryCache;
+use crate::spool::{Spool, Spooled};
 
 /// The operator's settings for every Application (flags and `IMAGE_RESOLVER_*`), validated.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +43,16 @@ pub struct AppSettings {
 }
 
 impl AppSettings {
+    /// What the pipeline knows about the Application of `request` besides its rendered text.
+    pub fn context(&self, request: &ArgoRequest, image_defaults: ImageDefaults) -> AppContext {
+        AppContext {
+            extra_paths: self.extra_paths.clone(),
+            image_defaults,
+            secret_scope: Some(self.secret_scope(request)),
+            ..AppContext::for_request(request)
+        }
+    }
+
     /// Which namespaces' pull secrets the Application of `request` may use: its destination namespace's and the
     /// operator's shared ones.
     pub fn secret_scope(&self, request: &ArgoRequest) -> SecretScope {
@@ -82,6 +95,12 @@ pub enum PipelineError {
     Resolve(Box<GenerateError>),
     #[error("{0}")]
     Apply(Box<GenerateError>),
+    /// The output outgrew memory and could not be kept in a temporary file.
+    #[error(
+        "cannot keep the output (past {limit} MiB it goes to a temporary file in TMPDIR): {0}",
+        limit = crate::spool::IN_MEMORY >> 20
+    )]
+    Output(io::Error),
 }
 
 impl PipelineError {
@@ -105,7 +124,7 @@ impl PipelineError {
                     )
             ),
             PipelineError::Plan { error, .. } => !error.is_out_of_time(),
-            PipelineError::Resolve(_) => false,
+            PipelineError::Resolve(_) | PipelineError::Output(_) => false,
             // A stream whose anchors would make an edit change more than the image is the source's to fix.
             PipelineError::Apply(e) => {
                 matches!(**e, GenerateError::Annotate(_) | GenerateError::Replace(_))
@@ -167,21 +186,9 @@ pub async fn render_and_plan(
     let rendered = render::render(dir, &options, deadline.into_std())
         .await
         .map_err(PipelineError::Render)?;
-    let context = AppContext {
-        extra_paths: settings.extra_paths.clone(),
-        image_defaults,
-        secret_scope: Some(settings.secret_scope(request)),
-        ..AppContext::for_request(request)
-    };
-    // Scanning a large stream is CPU work no async timeout interrupts: the plan asks the clock itself.
-    let stop_at = deadline.into_std();
-    let plan = generate::plan_until(&rendered.output, &context, &mut || {
-        std::time::Instant::now() >= stop_at
-    })
-    .map_err(|error| PipelineError::Plan {
-        located: located(&error, &rendered.sources),
-        error: Box::new(error),
-    })?;
+    let context = settings.context(request, image_defaults);
+    let plan = generate::plan_until(&rendered.output, &context, &mut stop_at(deadline))
+        .map_err(|error| plan_error(error, &rendered.sources))?;
     Ok(Planned {
         rendered: rendered.output,
         sources: rendered.sources,
@@ -215,14 +222,90 @@ pub async fn render_and_resolve(
     Ok((planned, resolutions))
 }
 
-/// The manifests to hand Argo CD: the rendered text with every tracked image resolved, or the first request that
-/// has no answer at all (rendering the old tag silently would look like success).
-pub fn apply(planned: &Planned, resolutions: &Resolutions) -> Result<String, PipelineError> {
-    if let Some(failure) = resolutions.failures.first() {
+/// What `generate` hands Argo CD, and what the sidecar's log should say about it.
+#[derive(Debug)]
+pub struct Generated {
+    /// The rendered text with every tracked image resolved.
+    pub output: Spooled,
+    /// The plan's warnings, then the resolution's (fallbacks to last-known-good).
+    pub warnings: Vec<String>,
+}
+
+/// `generate`: render the application in `dir`, resolve every tracked image through `cache`, and write the new
+/// image strings into the rendered text, all before `deadline`. Fails on the first request that has no answer at
+/// all: rendering the old tag silently would look like success.
+///
+/// A stream is planned twice, a document at a time, rather than held planned whole: the first pass finds the
+/// distinct requests, the second (after the registries answered) plans each document again and writes it out.
+/// Planning is deterministic, so both passes decide alike. What is held at once is the rendered text, the
+/// requests, one document's plan, and the output up to [`crate::spool::IN_MEMORY`] (past that it goes to a
+/// temporary file), whatever the number of objects: a stream planned whole takes ~1 KB an object.
+pub async fn generate(
+    request: &ArgoRequest,
+    settings: &AppSettings,
+    dir: &Path,
+    registries: &Arc<Registries>,
+    cache: Option<&RegistryCache>,
+    deadline: Instant,
+) -> Result<Generated, PipelineError> {
+    let options = render_options(request, &settings.render, dir)?;
+    let rendered = render::render(dir, &options, deadline.into_std())
+        .await
+        .map_err(PipelineError::Render)?;
+    let context = settings.context(request, registries.image_defaults());
+    let text = &rendered.output;
+    let planning = std::time::Instant::now();
+    let mut requests = Requests::new(registries.secret_scope());
+    let mut warnings =
+        generate::plan_each(text, &context, &mut stop_at(deadline), &mut |planned| {
+            requests.add(planned);
+        })
+        .map_err(|error| plan_error(error, &rendered.sources))?;
+    // The second pass costs about what the first did: resolution leaves it that much time.
+    let answering = deadline.checked_sub(planning.elapsed()).unwrap_or(deadline);
+    let answered = ask_all(
+        &requests,
+        registries,
+        ResolveOptions::through(cache),
+        answering,
+    )
+    .await;
+    if let Some(failure) = answered.failures.first() {
         return Err(PipelineError::Resolve(Box::new(failure.clone())));
     }
-    generate::apply(&planned.rendered, &planned.plan, resolutions)
-        .map_err(|e| PipelineError::Apply(Box::new(e)))
+    warnings.extend(answered.warnings.iter().cloned());
+    let mut output = Spool::default();
+    generate::apply_each(
+        text,
+        &context,
+        &mut stop_at(deadline),
+        &mut |planned| answered.outcome(planned, requests.of(planned)),
+        &mut |piece| output.push_str(piece),
+    )
+    .map_err(|error| match error {
+        GenerateError::Annotate(_) | GenerateError::Replace(_) | GenerateError::Splice(_) => {
+            PipelineError::Apply(Box::new(error))
+        }
+        error => plan_error(error, &rendered.sources),
+    })?;
+    Ok(Generated {
+        output: output.finish().map_err(PipelineError::Output)?,
+        warnings,
+    })
+}
+
+/// A `stop` for the core's long loops: scanning a large stream is CPU work no async timeout interrupts, so the
+/// core asks the clock itself.
+fn stop_at(deadline: Instant) -> impl FnMut() -> bool {
+    let deadline = deadline.into_std();
+    move || std::time::Instant::now() >= deadline
+}
+
+fn plan_error(error: GenerateError, sources: &[SourceFile]) -> PipelineError {
+    PipelineError::Plan {
+        located: located(&error, sources),
+        error: Box::new(error),
+    }
 }
 
 /// `error`'s message, with a YAML error located in the file it came from (`b.yaml at line 3`) when the stream was

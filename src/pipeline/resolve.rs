@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::trace::{FallbackTrace, RegistryTrace, RequestTrace, ResolveFailure, TagsTrace};
 use crate::cache::{Cache, ResolutionKey, Resolved};
-use crate::generate::{Decision, GenerateError, Outcome, Plan, Resolutions};
+use crate::generate::{Decision, GenerateError, Outcome, Plan, PlannedImage, Resolutions};
 use crate::policy::source::{Action, TrackedImage};
 use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
@@ -103,30 +103,113 @@ pub async fn resolve_traced(
     options: ResolveOptions<'_>,
     deadline: Instant,
 ) -> ResolvedPlan {
-    let scope = registries.secret_scope();
-    // The requests in text order: answers arrive in any order, but what is reported about them must not change
-    // between renders of the same state (Argo CD shows the failure in the UI and keeps it for a while).
-    let mut keys: Vec<RequestKey> = Vec::new();
-    let mut first_use: Vec<&TrackedImage> = Vec::new();
-    let mut index_of: HashMap<RequestKey, usize> = HashMap::new();
-    let request_of: Vec<Option<usize>> = plan
+    let mut requests = Requests::new(registries.secret_scope());
+    let request_of: Vec<Option<usize>> = plan.images.iter().map(|p| requests.add(p)).collect();
+    let answered = ask_all(&requests, registries, options, deadline).await;
+    let outcomes = plan
         .images
         .iter()
-        .map(|planned| {
-            let tracked = planned.tracked.as_ref()?;
-            if tracked.action() != Action::Resolve {
-                return None;
-            }
-            let key = request_key(tracked, scope);
-            Some(*index_of.entry(key.clone()).or_insert_with(|| {
-                keys.push(key);
-                first_use.push(tracked);
-                first_use.len() - 1
-            }))
-        })
+        .zip(&request_of)
+        .map(|(planned, request)| answered.outcome(planned, *request))
         .collect();
-    let mut traces: Vec<Option<RequestTrace>> = vec![None; keys.len()];
-    let mut answers: Vec<Option<Resolved>> = vec![None; keys.len()];
+    ResolvedPlan {
+        resolutions: Resolutions {
+            outcomes,
+            warnings: answered.warnings,
+            failures: answered.failures,
+        },
+        requests: answered.traces,
+        request_of,
+    }
+}
+
+/// The distinct requests of the images of a plan, or of a stream planned a document at a time: the images a
+/// registry is asked about, grouped by [`RequestKey`], in the order first used. Answers arrive in any order, but
+/// what is reported about them must not change between renders of the same state (Argo CD shows a failure in the
+/// UI and keeps it for a while).
+pub struct Requests {
+    scope: Option<SecretScope>,
+    keys: Vec<RequestKey>,
+    first_use: Vec<TrackedImage>,
+    index_of: HashMap<RequestKey, usize>,
+}
+
+impl Requests {
+    pub fn new(scope: Option<&SecretScope>) -> Requests {
+        Requests {
+            scope: scope.cloned(),
+            keys: Vec::new(),
+            first_use: Vec::new(),
+            index_of: HashMap::new(),
+        }
+    }
+
+    /// The request of `planned`, added when it is the first of its kind; `None` for images no registry is asked
+    /// about (untracked, pinned, held).
+    pub fn add(&mut self, planned: &PlannedImage) -> Option<usize> {
+        let tracked = Self::asked(planned)?;
+        let key = request_key(tracked, self.scope.as_ref());
+        Some(*self.index_of.entry(key.clone()).or_insert_with(|| {
+            self.keys.push(key);
+            self.first_use.push(tracked.clone());
+            self.first_use.len() - 1
+        }))
+    }
+
+    /// The request of `planned` when [`Requests::add`] has seen its kind.
+    pub fn of(&self, planned: &PlannedImage) -> Option<usize> {
+        let tracked = Self::asked(planned)?;
+        self.index_of
+            .get(&request_key(tracked, self.scope.as_ref()))
+            .copied()
+    }
+
+    fn asked(planned: &PlannedImage) -> Option<&TrackedImage> {
+        planned
+            .tracked
+            .as_deref()
+            .filter(|t| t.action() == Action::Resolve)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// What the registries (or, failing them, the last-known-good answers) said to each request.
+pub struct Answered {
+    /// Per request: `None` when there was no answer at all.
+    pub outcomes: Vec<Option<Outcome>>,
+    pub traces: Vec<RequestTrace>,
+    /// Fallbacks to last-known-good, answers that could not be recorded; in request order.
+    pub warnings: Vec<String>,
+    /// Requests with no answer, in request order.
+    pub failures: Vec<GenerateError>,
+}
+
+impl Answered {
+    /// The outcome of `planned`, whose request (from [`Requests`]) is `request`.
+    pub fn outcome(&self, planned: &PlannedImage, request: Option<usize>) -> Option<Outcome> {
+        Outcome::without_registry(planned).or_else(|| self.outcomes[request?].clone())
+    }
+}
+
+/// Asks every request once, all within `deadline`, as `options` say. A request that fails or runs late falls
+/// back to the last tag recorded for it (with a warning); without one it is a failure naming the image and its
+/// policy.
+pub async fn ask_all(
+    requests: &Requests,
+    registries: &Arc<Registries>,
+    options: ResolveOptions<'_>,
+    deadline: Instant,
+) -> Answered {
+    let count = requests.len();
+    let mut traces: Vec<Option<RequestTrace>> = vec![None; count];
+    let mut answers: Vec<Option<Resolved>> = vec![None; count];
     let tags_cache = options.tags.cloned();
     let detail = if options.detail {
         Detail::Names
@@ -134,12 +217,9 @@ pub async fn resolve_traced(
         Detail::Counts
     };
     let mut work = JoinSet::new();
-    for (index, tracked) in first_use.iter().enumerate() {
-        let (tracked, registries, tags_cache) = (
-            (*tracked).clone(),
-            Arc::clone(registries),
-            tags_cache.clone(),
-        );
+    for (index, tracked) in requests.first_use.iter().enumerate() {
+        let (tracked, registries, tags_cache) =
+            (tracked.clone(), Arc::clone(registries), tags_cache.clone());
         let asking = async move {
             let (trace, answer) =
                 ask(&registries, tracked, tags_cache.as_ref(), detail, deadline).await;
@@ -156,10 +236,13 @@ pub async fn resolve_traced(
         let (index, trace, answer) = joined.expect("resolving an image does not panic");
         (traces[index], answers[index]) = (Some(trace), answer);
     }
-    let mut resolutions = Resolutions::default();
-    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(keys.len());
-    let mut requests = Vec::with_capacity(keys.len());
-    for ((key, trace), answer) in keys.iter().zip(traces).zip(answers) {
+    let mut answered = Answered {
+        outcomes: Vec::with_capacity(count),
+        traces: Vec::with_capacity(count),
+        warnings: Vec::new(),
+        failures: Vec::new(),
+    };
+    for ((key, trace), answer) in requests.keys.iter().zip(traces).zip(answers) {
         let mut trace = trace.expect("every request was asked");
         let cache_key = key.resolution_key();
         let outcome = match (answer, &trace.error) {
@@ -168,7 +251,7 @@ pub async fn resolve_traced(
                     && let Some(cache) = options.answers
                     && let Err(e) = cache.record(&cache_key, &resolved).await
                 {
-                    resolutions.warnings.push(format!(
+                    answered.warnings.push(format!(
                         "cannot record the resolved tag of {}: {e}",
                         cache_key.name()
                     ));
@@ -191,7 +274,7 @@ pub async fn resolve_traced(
                 let tracked = &trace.tracked;
                 match known {
                     Some(known) => {
-                        resolutions.warnings.push(format!(
+                        answered.warnings.push(format!(
                             "image {} ({}): {error}; using {}, the tag last resolved for it",
                             tracked.image, tracked.policy, known.tag
                         ));
@@ -208,7 +291,7 @@ pub async fn resolve_traced(
                         })
                     }
                     None => {
-                        resolutions.failures.push(GenerateError::Resolve {
+                        answered.failures.push(GenerateError::Resolve {
                             image: tracked.image.to_string(),
                             policy: tracked.policy.to_string(),
                             reason: error.to_string(),
@@ -218,37 +301,10 @@ pub async fn resolve_traced(
                 }
             }
         };
-        outcomes.push(outcome);
-        requests.push(trace);
+        answered.outcomes.push(outcome);
+        answered.traces.push(trace);
     }
-    resolutions.outcomes = plan
-        .images
-        .iter()
-        .zip(&request_of)
-        .map(|(planned, request)| {
-            let tracked = planned.tracked.as_ref()?;
-            Some(match tracked.action() {
-                Action::Resolve => return request.and_then(|i| outcomes[i].clone()),
-                Action::Pin(tag) => Outcome {
-                    tag: tag.to_string(),
-                    digest: None,
-                    decision: Decision::Pin,
-                    fallback_reason: None,
-                },
-                Action::Hold => Outcome {
-                    tag: planned.image.tag().unwrap_or_default().to_string(),
-                    digest: planned.image.digest().map(str::to_string),
-                    decision: Decision::Hold,
-                    fallback_reason: None,
-                },
-            })
-        })
-        .collect();
-    ResolvedPlan {
-        resolutions,
-        requests,
-        request_of,
-    }
+    answered
 }
 
 /// Asks `tracked`'s registry for its tags and the policy's choice among them, recording the exchange: the trace,

@@ -87,7 +87,9 @@ pub(super) fn join_plain(
     if total > limit.bytes() {
         return Err(too_large(total));
     }
-    let mut out = String::with_capacity(usize::try_from(total).unwrap_or(0));
+    // Each file is read straight onto the end of the stream, so that the stream is held once, never beside a copy
+    // of its largest file.
+    let mut out: Vec<u8> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     let mut sources = Vec::new();
     let mut lines = 0;
     let mut read: u64 = 0;
@@ -95,36 +97,49 @@ pub(super) fn join_plain(
         if let Some(error) = late() {
             return Err(error);
         }
-        let mut bytes = Vec::new();
-        std::fs::File::open(&path)
+        let before = out.len();
+        if !out.is_empty() {
+            // Any of YAML's line breaks ends the file's last line (a CR-only file's `\r` too).
+            if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(b"---\n");
+        }
+        let start = out.len();
+        let got = std::fs::File::open(&path)
             .and_then(|file| {
-                io::Read::take(file, (limit.bytes() - read).saturating_add(1))
-                    .read_to_end(&mut bytes)
+                io::Read::take(file, (limit.bytes() - read).saturating_add(1)).read_to_end(&mut out)
             })
             .map_err(|source| RenderError::Read {
                 path: path.clone(),
                 source,
             })?;
-        read += bytes.len() as u64;
+        read += got as u64;
         if read > limit.bytes() {
             return Err(too_large(read));
         }
-        let text =
-            String::from_utf8(bytes).map_err(|_| RenderError::NotUtf8 { path: path.clone() })?;
-        // Argo CD parses each file as a stream of its own, which may start with a byte order mark; in the joined
-        // stream a mark would sit inside a document, where YAML forbids it.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        if text.trim().is_empty() {
+        let Ok(text) = std::str::from_utf8(&out[start..]) else {
+            return Err(RenderError::NotUtf8 { path });
+        };
+        if text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(text)
+            .trim()
+            .is_empty()
+        {
+            out.truncate(before);
             continue;
         }
-        if !out.is_empty() {
-            // Any of YAML's line breaks ends the file's last line (a CR-only file's `\r` too).
-            if !out.ends_with(['\n', '\r']) {
-                out.push('\n');
-                lines += 1;
-            }
-            out.push_str("---\n");
-            lines += 1;
+        // Argo CD parses each file as a stream of its own, which may start with a byte order mark; in the joined
+        // stream a mark would sit inside a document, where YAML forbids it.
+        let text_lines = crate::manifest::line_breaks(text);
+        if text.starts_with('\u{feff}') {
+            out.drain(start..start + '\u{feff}'.len_utf8());
+        }
+        if before > 0 {
+            lines += crate::manifest::line_breaks(
+                std::str::from_utf8(&out[before..start]).expect("line breaks and dashes"),
+            );
         }
         sources.push(SourceFile {
             path: path
@@ -135,8 +150,7 @@ pub(super) fn join_plain(
             first_line: lines + 1,
             verbatim: true,
         });
-        lines += crate::manifest::line_breaks(text);
-        out.push_str(text);
+        lines += text_lines;
     }
     if out.is_empty() {
         return Err(RenderError::NoManifests {
@@ -144,6 +158,7 @@ pub(super) fn join_plain(
             recursive,
         });
     }
+    let out = String::from_utf8(out).expect("every file was checked to be UTF-8");
     Ok((out, sources))
 }
 

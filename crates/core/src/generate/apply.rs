@@ -3,8 +3,12 @@
 
 use serde::Serialize;
 
-use super::{Decision, GenerateError, Outcome, Plan, RESOLVED_ANNOTATION, Resolutions};
-use crate::manifest::{self, Edit};
+use super::plan::Planner;
+use super::{
+    AppContext, Decision, GenerateError, Outcome, Plan, PlannedImage, RESOLVED_ANNOTATION,
+    Resolutions,
+};
+use crate::manifest::{self, Edit, Scan, Splicer};
 use crate::policy::Strategy;
 use crate::policy::source::TrackedImage;
 
@@ -48,22 +52,64 @@ struct AnnotationEntry<'a> {
 /// The rendered text with every tracked image replaced and each object holding tracked images annotated.
 /// Untracked images and everything else stay byte for byte.
 ///
-/// The output is written front to back and each object's annotation made just before it is written, so that a
-/// large stream is held about twice (the rendered text and the output), not once more in edits.
+/// # Errors
+///
+/// An edit would change more than an image (anchors), or an object cannot be annotated.
 pub fn apply(
     rendered: &str,
     plan: &Plan,
     resolutions: &Resolutions,
 ) -> Result<String, GenerateError> {
+    let edits = edits_of(&plan.scan, &plan.images, &resolutions.outcomes)?;
+    Ok(manifest::splice(rendered, &edits)?)
+}
+
+/// [`apply`] for a stream too large to hold planned whole, the second pass after [`super::plan_each`]: plans the
+/// stream again a document at a time (the same decisions: planning is deterministic), asks `outcome_of` for each
+/// image's outcome, and hands the output to `out` piece by piece, front to back. What it holds at once is one
+/// document's plan and edits.
+///
+/// # Errors
+///
+/// As [`apply`], and as [`super::plan_until`]. On error, `out` has had the output up to the document at fault:
+/// the caller must drop it.
+pub fn apply_each(
+    rendered: &str,
+    app: &AppContext,
+    stop: &mut dyn FnMut() -> bool,
+    outcome_of: &mut dyn FnMut(&PlannedImage) -> Option<Outcome>,
+    out: &mut dyn FnMut(&str),
+) -> Result<(), GenerateError> {
+    let mut planner = Planner::new(app)?;
+    let mut splicer = Splicer::new(rendered);
+    manifest::scan_each(rendered, &app.extra_paths, stop, &mut |document, stop| {
+        let images = planner.plan_scan(&document, stop)?;
+        let outcomes: Vec<Option<Outcome>> = images.iter().map(&mut *outcome_of).collect();
+        for edit in edits_of(&document, &images, &outcomes)? {
+            splicer.push(&edit, out)?;
+        }
+        Ok::<_, GenerateError>(())
+    })?;
+    splicer.finish(out);
+    Ok(())
+}
+
+/// The edits that write the outcomes of `images` (planned from `scan`) and annotate their objects, in text
+/// order.
+fn edits_of(
+    scan: &Scan,
+    images: &[PlannedImage],
+    outcomes: &[Option<Outcome>],
+) -> Result<Vec<Edit>, GenerateError> {
     // Every image's value, untracked ones as written: an anchor may share one text between both kinds.
-    let mut values: Vec<Option<String>> = vec![None; plan.scan.images.len()];
-    // The tracked images (indices into `plan.images`) by object, each object's in text order.
+    let mut values: Vec<Option<String>> = vec![None; scan.images.len()];
+    // The tracked images (indices into `images`) by object, each object's in text order.
     let mut annotated: Vec<(usize, usize)> = Vec::new();
-    for (index, (planned, outcome)) in plan.images.iter().zip(&resolutions.outcomes).enumerate() {
+    for (index, (planned, outcome)) in images.iter().zip(outcomes).enumerate() {
         let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
             continue;
         };
-        let field = &plan.scan.images[planned.field];
+        let field = &scan.images[planned.field];
         values[planned.field] = Some(if outcome.decision == Decision::Hold {
             field.value.clone()
         } else {
@@ -72,14 +118,13 @@ pub fn apply(
         annotated.push((field.object, index));
     }
     annotated.sort_by_key(|&(object, _)| object);
-    let images = manifest::replace_images(&plan.scan, &values)?;
-    let annotation = |chunk: &[(usize, usize)]| {
+    let mut edits = manifest::replace_images(scan, &values)?;
+    for chunk in annotated.chunk_by(|a, b| a.0 == b.0) {
         let mut list = String::from("[");
         for (n, &(_, index)) in chunk.iter().enumerate() {
-            let planned = &plan.images[index];
-            let field = &plan.scan.images[planned.field];
-            let (Some(tracked), Some(outcome)) = (&planned.tracked, &resolutions.outcomes[index])
-            else {
+            let planned = &images[index];
+            let field = &scan.images[planned.field];
+            let (Some(tracked), Some(outcome)) = (&planned.tracked, &outcomes[index]) else {
                 continue;
             };
             let entry = AnnotationEntry {
@@ -95,43 +140,9 @@ pub fn apply(
             list.push_str(&serde_json::to_string(&entry).expect("strings serialise"));
         }
         list.push(']');
-        plan.scan.objects[chunk[0].0].set_annotation(RESOLVED_ANNOTATION, &list)
-    };
-    let mut failed = None;
-    let annotations = annotated
-        .chunk_by(|a, b| a.0 == b.0)
-        .map_while(|chunk| annotation(chunk).map_err(|e| failed = Some(e)).ok());
-    let grow = images.iter().map(|e| e.text.len()).sum::<usize>() + 256 * annotated.len();
-    let out =
-        manifest::splice_in_order(rendered, merged(images.iter().cloned(), annotations), grow);
-    if let Some(e) = failed {
-        return Err(e.into());
+        edits.push(scan.objects[chunk[0].0].set_annotation(RESOLVED_ANNOTATION, &list)?);
     }
-    match out {
-        // Objects come in text order, and so do the places of their annotations; should a stream ever break
-        // that (through aliases), all edits at once, sorted.
-        Err(manifest::SpliceError::OutOfOrder { .. }) => {
-            let mut edits = images;
-            for chunk in annotated.chunk_by(|a, b| a.0 == b.0) {
-                edits.push(annotation(chunk)?);
-            }
-            Ok(manifest::splice(rendered, &edits)?)
-        }
-        out => Ok(out?),
-    }
-}
-
-/// Two streams of edits, each in text order, as one in text order.
-fn merged(
-    a: impl Iterator<Item = Edit>,
-    b: impl Iterator<Item = Edit>,
-) -> impl Iterator<Item = Edit> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    std::iter::from_fn(move || match (a.peek(), b.peek()) {
-        (Some(x), Some(y)) if (y.range.start, y.range.end) < (x.range.start, x.range.end) => {
-            b.next()
-        }
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
-    })
+    // Objects come in text order, and so do the places of their annotations, but aliases may reorder images.
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    Ok(edits)
 }

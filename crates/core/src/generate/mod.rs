@@ -19,12 +19,12 @@ use crate::argo::ArgoRequest;
 use crate::credential_spec::SecretScope;
 use crate::image::{ImageDefaults, ImageRef};
 use crate::manifest::{self, ImagePath, Scan};
-use crate::policy::source::{Parameter, Settings, SourceError, TrackedImage};
+use crate::policy::source::{Action, Parameter, Settings, SourceError, TrackedImage};
 use serde::Serialize;
 use thiserror::Error;
 
-pub use apply::{apply, new_image_value};
-pub use plan::{object_label, plan, plan_until};
+pub use apply::{apply, apply_each, new_image_value};
+pub use plan::{Planner, object_label, plan, plan_each, plan_until};
 
 /// The annotation each object whose images are tracked gets: a JSON list saying, per container, what the image
 /// was rendered as, what it is now, under which policy and how that was decided. Deterministic: no timestamps.
@@ -110,9 +110,9 @@ pub enum GenerateError {
     #[error("cannot apply the edits: {0}")]
     Splice(#[from] manifest::SpliceError),
     #[error(
-        "gave up matching images to their policies after {done} of {total}: the time allowed ran out"
+        "gave up matching images to their policies after {done} of them: the time allowed ran out"
     )]
-    OutOfTime { done: usize, total: usize },
+    OutOfTime { done: usize },
 }
 
 impl GenerateError {
@@ -169,6 +169,28 @@ pub struct Outcome {
     pub decision: Decision,
     /// Why the registry was not used, for [`Decision::LastKnownGood`].
     pub fallback_reason: Option<String>,
+}
+
+impl Outcome {
+    /// The outcome of an image no registry is asked about: a pin's tag, or a held image as rendered. `None` for
+    /// untracked images and for those a registry resolves.
+    pub fn without_registry(planned: &PlannedImage) -> Option<Outcome> {
+        let (tag, digest, decision) = match planned.tracked.as_ref()?.action() {
+            Action::Resolve => return None,
+            Action::Pin(tag) => (tag.to_string(), None, Decision::Pin),
+            Action::Hold => (
+                planned.image.tag().unwrap_or_default().to_string(),
+                planned.image.digest().map(str::to_string),
+                Decision::Hold,
+            ),
+        };
+        Some(Outcome {
+            tag,
+            digest,
+            decision,
+            fallback_reason: None,
+        })
+    }
 }
 
 /// What the registries answered (the main crate's `resolve_plan`): the outcome per [`Plan::images`] entry (`None` for untracked images and for failed

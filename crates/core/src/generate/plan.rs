@@ -1,6 +1,7 @@
 //! The half before the registries: scan the rendered text, work out each object's policies, match every image
 //! to the tracked image that governs it, and refuse pull secrets the application may not use.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -40,111 +41,248 @@ pub fn plan_until(
     stop: &mut dyn FnMut() -> bool,
 ) -> Result<Plan, GenerateError> {
     let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
-    let app_wide = app
-        .app_wide_settings()
-        .map_err(|e| GenerateError::Policy(Box::new(e)))?;
-    let mut plan = Plan {
-        images: Vec::with_capacity(scan.images.len()),
-        warnings: Vec::new(),
+    let mut planner = Planner::new(app)?;
+    let images = planner.plan_scan(&scan, stop)?;
+    Ok(Plan {
         scan,
-    };
-    let mut per_object: HashMap<usize, Arc<[Arc<TrackedImage>]>> = HashMap::new();
-    // Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
-    let mut app_wide_only: Option<Arc<[Arc<TrackedImage>]>> = None;
-    let mut aliases: Vec<String> = Vec::new();
-    // Every image-list entry met, in order, and those an image matched: an entry nothing matches is a typo (or an
-    // image only in `args`), which must not pass in silence.
-    let mut listed: Vec<(EntryId, Arc<TrackedImage>)> = Vec::new();
-    let mut listed_ids: HashSet<EntryId> = HashSet::new();
-    let mut matched: HashSet<EntryId> = HashSet::new();
-    let total = plan.scan.images.len();
-    for (index, field) in plan.scan.images.iter().enumerate() {
-        if index % IMAGES_PER_STOP_CHECK == IMAGES_PER_STOP_CHECK - 1 && stop() {
-            return Err(GenerateError::OutOfTime { done: index, total });
+        images,
+        warnings: planner.finish(),
+    })
+}
+
+/// [`plan_until`] a document at a time, keeping nothing of a document once planned: `each` gets each image of
+/// the stream in text order with the tracked image that governs it, and the plan's warnings are returned. The
+/// first pass of a stream too large to hold planned whole; see [`super::apply_each`] for the second.
+///
+/// # Errors
+///
+/// As [`plan_until`].
+pub fn plan_each(
+    rendered: &str,
+    app: &AppContext,
+    stop: &mut dyn FnMut() -> bool,
+    each: &mut dyn FnMut(&PlannedImage),
+) -> Result<Vec<String>, GenerateError> {
+    let mut planner = match Planner::new(app) {
+        Ok(planner) => planner,
+        // The stream's own errors first, as when it is planned whole.
+        Err(e) => {
+            manifest::scan_each(rendered, &app.extra_paths, stop, &mut |_, _| {
+                Ok::<_, GenerateError>(())
+            })?;
+            return Err(e);
         }
-        let object = &plan.scan.objects[field.object];
-        let image = match ImageRef::parse_with(&field.value, &app.image_defaults) {
-            Ok(image) => image,
-            Err(e) => {
-                let warning = format!(
-                    "{object}: {} is not an image reference, left as is: {e}",
-                    field.path
-                );
-                plan.warnings.push(warning);
-                continue;
+    };
+    manifest::scan_each(rendered, &app.extra_paths, stop, &mut |document, stop| {
+        for planned in planner.plan_scan(&document, stop)? {
+            each(&planned);
+        }
+        Ok::<_, GenerateError>(())
+    })?;
+    Ok(planner.finish())
+}
+
+/// Decides which policy governs each image, a [`manifest::Scan`] (a stream, or a part of one) at a time; what it
+/// keeps between parts is the app-wide policies and what the warnings need.
+pub struct Planner<'a> {
+    app: &'a AppContext,
+    app_wide: Settings,
+    /// Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
+    app_wide_only: Option<Arc<[Arc<TrackedImage>]>>,
+    /// The aliases of every tracked image met.
+    aliases: HashSet<String>,
+    /// Image-list entries of the parameters and the plugin env, in the order met, and those an image matched:
+    /// an entry nothing matches is a typo (or an image only in `args`), which must not pass in silence. Entries
+    /// of an object's annotations can only match in that object, so they are settled part by part.
+    app_wide_entries: Vec<(EntryId, Arc<TrackedImage>)>,
+    app_wide_ids: HashSet<EntryId>,
+    matched: HashSet<EntryId>,
+    warnings: Vec<String>,
+    seen_warnings: HashSet<String>,
+    /// Images planned so far, for the deadline's message.
+    done: usize,
+}
+
+impl<'a> Planner<'a> {
+    /// # Errors
+    ///
+    /// The Application's parameters or plugin env are wrong.
+    pub fn new(app: &'a AppContext) -> Result<Planner<'a>, GenerateError> {
+        let app_wide = app
+            .app_wide_settings()
+            .map_err(|e| GenerateError::Policy(Box::new(e)))?;
+        Ok(Planner {
+            app,
+            app_wide,
+            app_wide_only: None,
+            aliases: HashSet::new(),
+            app_wide_entries: Vec::new(),
+            app_wide_ids: HashSet::new(),
+            matched: HashSet::new(),
+            warnings: Vec::new(),
+            seen_warnings: HashSet::new(),
+            done: 0,
+        })
+    }
+
+    fn warn(&mut self, warning: String) {
+        if self.seen_warnings.insert(warning.clone()) {
+            self.warnings.push(warning);
+        }
+    }
+
+    /// Every image of `scan` that parses as an image reference, in text order, with the tracked image that
+    /// governs it.
+    ///
+    /// # Errors
+    ///
+    /// An object's policy annotations are wrong, it names a pull secret the application may not use, or `stop`
+    /// said to give up.
+    pub fn plan_scan(
+        &mut self,
+        scan: &manifest::Scan,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<PlannedImage>, GenerateError> {
+        let mut planned = Vec::with_capacity(scan.images.len());
+        let mut per_object: HashMap<usize, Arc<[Arc<TrackedImage>]>> = HashMap::new();
+        // The annotation entries of the document being planned (see `app_wide_entries`): settled when it ends,
+        // so that a stream planned whole and one planned a document at a time warn alike.
+        let mut own_entries: Vec<(EntryId, Arc<TrackedImage>)> = Vec::new();
+        let mut own_ids: HashSet<EntryId> = HashSet::new();
+        let mut document = None;
+        for (index, field) in scan.images.iter().enumerate() {
+            self.done += 1;
+            if self.done.is_multiple_of(IMAGES_PER_STOP_CHECK) && stop() {
+                return Err(GenerateError::OutOfTime {
+                    done: self.done - 1,
+                });
             }
-        };
-        if let std::collections::hash_map::Entry::Vacant(slot) = per_object.entry(field.object) {
-            let own = object
-                .annotations
-                .iter()
-                .any(|(key, _)| key.starts_with(source::PREFIX));
-            let shared = if own { None } else { app_wide_only.clone() };
-            let tracked = match shared {
-                Some(tracked) => tracked,
-                None => {
-                    let label = object_label(object);
-                    let settings = Settings::from_annotations(&label, &object.annotations)
-                        .overridden_by(&app_wide);
-                    let tracked =
-                        settings
-                            .tracked_images_in(&app.image_defaults)
-                            .map_err(|source| GenerateError::ObjectPolicy {
-                                object: object.to_string(),
-                                source: Box::new(source),
-                            })?;
-                    if let Some(scope) = &app.secret_scope {
-                        tracked
-                            .images
-                            .iter()
-                            .try_for_each(|t| check_secret_scope(t, scope))?;
-                    }
-                    aliases.extend(tracked.images.iter().filter_map(|t| t.alias.clone()));
-                    plan.warnings.extend(tracked.warnings);
-                    let tracked: Arc<[Arc<TrackedImage>]> =
-                        tracked.images.into_iter().map(Arc::new).collect();
-                    for t in tracked.iter() {
-                        let id = entry_id(t);
-                        if listed_ids.insert(id.clone()) {
-                            listed.push((id, Arc::clone(t)));
-                        }
-                    }
-                    if !own {
-                        app_wide_only = Some(Arc::clone(&tracked));
-                    }
-                    tracked
+            let object = &scan.objects[field.object];
+            if document
+                .replace(object.document)
+                .is_some_and(|d| d != object.document)
+            {
+                own_ids.clear();
+                self.settle(std::mem::take(&mut own_entries));
+            }
+            let image = match ImageRef::parse_with(&field.value, &self.app.image_defaults) {
+                Ok(image) => image,
+                Err(e) => {
+                    self.warn(format!(
+                        "{object}: {} is not an image reference, left as is: {e}",
+                        field.path
+                    ));
+                    continue;
                 }
             };
-            slot.insert(tracked);
+            if let Entry::Vacant(slot) = per_object.entry(field.object) {
+                let tracked = self.tracked_of(object)?;
+                for t in tracked.iter() {
+                    let id = entry_id(t);
+                    let own = matches!(t.origins[0].origin, source::Origin::Annotation { .. });
+                    if own && own_ids.insert(id.clone()) {
+                        own_entries.push((id, Arc::clone(t)));
+                    } else if !own && self.app_wide_ids.insert(id.clone()) {
+                        self.app_wide_entries.push((id, Arc::clone(t)));
+                    }
+                }
+                slot.insert(tracked);
+            }
+            let tracked = per_object[&field.object]
+                .iter()
+                .find(|candidate| candidate.match_name.same_repository(&image))
+                .cloned();
+            if let Some(t) = &tracked {
+                self.matched.insert(entry_id(t));
+            }
+            planned.push(PlannedImage {
+                field: index,
+                image,
+                tracked,
+            });
         }
-        let tracked = per_object[&field.object]
+        self.settle(own_entries);
+        Ok(planned)
+    }
+
+    /// Warns about the entries of a document's annotations no image matched.
+    fn settle(&mut self, entries: Vec<(EntryId, Arc<TrackedImage>)>) {
+        for (id, t) in entries {
+            if !self.matched.remove(&id) {
+                self.warn(unmatched_entry(&t));
+            }
+        }
+    }
+
+    /// The tracked images of `object`: its own annotations overridden by the app-wide settings.
+    fn tracked_of(
+        &mut self,
+        object: &manifest::Object,
+    ) -> Result<Arc<[Arc<TrackedImage>]>, GenerateError> {
+        let own = object
+            .annotations
             .iter()
-            .find(|candidate| candidate.match_name.same_repository(&image))
-            .cloned();
-        if let Some(t) = &tracked {
-            matched.insert(entry_id(t));
+            .any(|(key, _)| key.starts_with(source::PREFIX));
+        if !own && let Some(shared) = &self.app_wide_only {
+            return Ok(Arc::clone(shared));
         }
-        plan.images.push(PlannedImage {
-            field: index,
-            image,
-            tracked,
-        });
-    }
-    for (id, t) in &listed {
-        if !matched.contains(id) {
-            let entry = &t.origins[0];
-            plan.warnings.push(format!(
-                "{} lists '{}', which matches no image in the rendered manifests (only `image:` fields are \
-                 tracked, not args or env): check its spelling",
-                entry.origin, entry.value
-            ));
+        let label = object_label(object);
+        let settings =
+            Settings::from_annotations(&label, &object.annotations).overridden_by(&self.app_wide);
+        let tracked = settings
+            .tracked_images_in(&self.app.image_defaults)
+            .map_err(|source| GenerateError::ObjectPolicy {
+                object: object.to_string(),
+                source: Box::new(source),
+            })?;
+        if let Some(scope) = &self.app.secret_scope {
+            tracked
+                .images
+                .iter()
+                .try_for_each(|t| check_secret_scope(t, scope))?;
         }
+        for alias in tracked.images.iter().filter_map(|t| t.alias.as_ref()) {
+            if !self.aliases.contains(alias) {
+                self.aliases.insert(alias.clone());
+            }
+        }
+        for warning in tracked.warnings {
+            self.warn(warning);
+        }
+        let tracked: Arc<[Arc<TrackedImage>]> = tracked.images.into_iter().map(Arc::new).collect();
+        if !own {
+            self.app_wide_only = Some(Arc::clone(&tracked));
+        }
+        Ok(tracked)
     }
-    let in_use: Vec<&str> = aliases.iter().map(String::as_str).collect();
-    plan.warnings.extend(app_wide.app_wide_warnings(&in_use));
-    let mut seen = HashSet::new();
-    plan.warnings.retain(|w| seen.insert(w.clone()));
-    Ok(plan)
+
+    /// The warnings of everything planned: each once, in the order met, then the app-wide entries no image
+    /// matched and the app-wide keys of aliases no image has.
+    #[must_use]
+    pub fn finish(mut self) -> Vec<String> {
+        for (id, t) in std::mem::take(&mut self.app_wide_entries) {
+            if !self.matched.contains(&id) {
+                self.warn(unmatched_entry(&t));
+            }
+        }
+        let mut in_use: Vec<&str> = self.aliases.iter().map(String::as_str).collect();
+        in_use.sort_unstable();
+        for warning in self.app_wide.app_wide_warnings(&in_use) {
+            if self.seen_warnings.insert(warning.clone()) {
+                self.warnings.push(warning);
+            }
+        }
+        self.warnings
+    }
+}
+
+fn unmatched_entry(tracked: &TrackedImage) -> String {
+    let entry = &tracked.origins[0];
+    format!(
+        "{} lists '{}', which matches no image in the rendered manifests (only `image:` fields are tracked, not \
+         args or env): check its spelling",
+        entry.origin, entry.value
+    )
 }
 
 /// Which image-list entry a tracked image comes from: where the list was written and the repository it names

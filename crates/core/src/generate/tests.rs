@@ -116,7 +116,7 @@ fn planning_stops_when_asked() {
             // 24 events a Pod: the scan asks 4 times.
             "between images",
             4,
-            "gave up matching images to their policies after 63 of 200: the time allowed ran out",
+            "gave up matching images to their policies after 63 of them: the time allowed ran out",
         ),
     ];
     for (name, questions, want) in cases {
@@ -178,6 +178,7 @@ fn entries_matching_no_image_are_warned_about() {
         .unwrap(),
         ..AppContext::default()
     };
+    // An object's own entries are settled with its document, the app-wide ones at the end.
     let plan = plan(&rendered, &app).unwrap();
     let unmatched: Vec<&String> = plan
         .warnings
@@ -187,12 +188,155 @@ fn entries_matching_no_image_are_warned_about() {
     assert_eq!(
         unmatched,
         [
-            "parameter image-list lists 'gone=org/gone', which matches no image in the rendered manifests (only \
-             `image:` fields are tracked, not args or env): check its spelling",
             "annotation on Pod/a lists 'typo=org/wbe', which matches no image in the rendered manifests (only \
+             `image:` fields are tracked, not args or env): check its spelling",
+            "parameter image-list lists 'gone=org/gone', which matches no image in the rendered manifests (only \
              `image:` fields are tracked, not args or env): check its spelling",
         ],
         "{:?}",
         plan.warnings
+    );
+}
+
+/// What a registry would answer in these tests: a tag naming the repository.
+fn fake_outcome(planned: &PlannedImage) -> Option<Outcome> {
+    Outcome::without_registry(planned).or_else(|| {
+        planned.tracked.as_ref()?;
+        Some(Outcome {
+            tag: format!("{}-new", planned.image.repository().replace('/', "-")),
+            digest: None,
+            decision: Decision::Registry,
+            fallback_reason: None,
+        })
+    })
+}
+
+/// `generate` plans a stream twice, a document at a time (`plan_each`, then `apply_each`), rather than holding it
+/// planned whole: it must see the same images, warn alike, write the same bytes and fail alike.
+#[test]
+fn planning_a_document_at_a_time_decides_as_planning_whole() {
+    let pod = |name: &str, annotations: &str, images: &[&str]| {
+        let mut text = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n{annotations}spec:\n  containers:\n"
+        );
+        for (n, image) in images.iter().enumerate() {
+            text.push_str(&format!("  - name: c{n}\n    image: {image}\n"));
+        }
+        text
+    };
+    let own_pin = "  annotations:\n    argocd-image-updater.argoproj.io/image-list: w=org/web, typo=org/wbe\n    \
+                   argocd-image-updater.argoproj.io/w.pin: 9.9.9\n";
+    let held = "  annotations:\n    argocd-image-updater.argoproj.io/image-list: a=org/api\n    \
+                argocd-image-updater.argoproj.io/a.hold: \"true\"\n";
+    // Two containers share one text: both move.
+    let shared_image = "kind: Pod\nmetadata:\n  name: shared\nspec:\n  containers:\n  - name: a\n    \
+                        image: &i org/web:1\n  - name: b\n    image: *i\n";
+    // The image's text is a label's too: writing it would change the label.
+    let shared_label = "kind: Pod\nspec:\n  containers:\n  - name: a\n    image: &i org/web:1\nmetadata:\n  \
+                        name: labelled\n  labels:\n    image: *i\n";
+    let list = "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  metadata: {name: one}\n  spec:\n    \
+                containers:\n    - {name: c, image: \"org/api:1\"}\n- kind: Pod\n  metadata: {name: two}\n  \
+                spec: {containers: [{name: c, image: org/web:2}]}\n";
+    let streams = [
+        (
+            "documents of every kind",
+            [
+                "# leading comment\n".to_owned(),
+                pod("a", "", &["org/web:1", "org/other:1", "org/api:1"]),
+                "--- # empty\n---\n".to_owned(),
+                pod("b", own_pin, &["org/web:1"]),
+                "---\n".to_owned(),
+                pod(
+                    "c",
+                    held,
+                    &[&format!("org/api:1@sha256:{}", "a".repeat(64))],
+                ),
+                "...\n---\n".to_owned(),
+                list.to_owned(),
+                "---\nkind: ConfigMap\ndata: {image: org/web:1}\n---\n".to_owned(),
+                shared_image.to_owned(),
+            ]
+            .concat(),
+        ),
+        (
+            "an anchor that a label shares, in a later document",
+            [
+                pod("a", "", &["org/web:1"]),
+                "---\n".to_owned(),
+                shared_label.to_owned(),
+            ]
+            .concat(),
+        ),
+        ("one document", pod("only", "", &["org/web:1", "org/web:1"])),
+        ("no object", "# nothing\n---\n...\n".to_owned()),
+    ];
+    let app = AppContext {
+        parameters: source::parse_parameters(
+            r#"[{"name":"image-list","string":"w=org/web, a=org/api, gone=org/gone"}]"#,
+        )
+        .unwrap(),
+        ..AppContext::default()
+    };
+    let mut outputs = Vec::new();
+    for (name, stream) in &streams {
+        let whole = plan(stream, &app).unwrap();
+        let outcomes: Vec<Option<Outcome>> = whole.images.iter().map(fake_outcome).collect();
+        let resolutions = Resolutions {
+            outcomes,
+            ..Resolutions::default()
+        };
+        let whole_out = apply(stream, &whole, &resolutions).map_err(|e| e.to_string());
+        let whole_seen: Vec<String> = whole.images.iter().map(|p| p.image.to_string()).collect();
+
+        let mut seen = Vec::new();
+        let warnings = plan_each(stream, &app, &mut || false, &mut |p| {
+            seen.push(p.image.to_string());
+        })
+        .unwrap();
+        let mut out = String::new();
+        let streamed_out = apply_each(stream, &app, &mut || false, &mut fake_outcome, &mut |p| {
+            out.push_str(p);
+        })
+        .map(|()| out)
+        .map_err(|e| e.to_string());
+        assert_eq!(seen, whole_seen, "{name}: images");
+        assert_eq!(warnings, whole.warnings, "{name}: warnings");
+        assert_eq!(streamed_out, whole_out, "{name}: output");
+        outputs.push((warnings, streamed_out));
+    }
+    // The cases do what they say: changes made and warnings given, the shared label refused.
+    let (warnings, out) = &outputs[0];
+    let out = out.as_ref().unwrap();
+    for want in ["'typo=org/wbe'", "'gone=org/gone'"] {
+        assert!(
+            warnings.iter().any(|w| w.contains(want)),
+            "{want}: {warnings:?}"
+        );
+    }
+    for want in [
+        "image: org/web:org-web-new\n    image: org/other:1\n    image: org/api:org-api-new",
+        "image: org/web:9.9.9",
+        &format!("image: org/api:1@sha256:{}", "a".repeat(64)),
+        "image: &i org/web:org-web-new",
+    ] {
+        assert!(
+            out.replace("  - name: c1\n", "")
+                .replace("  - name: c2\n", "")
+                .contains(want),
+            "{want} in:\n{out}"
+        );
+    }
+    assert!(
+        outputs[1]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("anchor '&i'")),
+        "{:?}",
+        outputs[1].1
+    );
+    assert_eq!(
+        outputs[3].1.as_deref(),
+        Ok(streams[3].1.as_str()),
+        "nothing to change"
     );
 }

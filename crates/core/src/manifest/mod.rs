@@ -28,8 +28,8 @@ pub use annotate::AnnotateError;
 pub use object::{ImageField, Object, ScalarStyle};
 pub use path::{ImagePath, ImagePathError};
 pub use replace::{ReplaceError, replace_images};
-pub use scan::{Scan, ScanError, scan, scan_until};
-pub use splice::{Edit, SpliceError, splice, splice_in_order};
+pub use scan::{Scan, ScanError, Stop, scan, scan_each, scan_until};
+pub use splice::{Edit, SpliceError, Splicer, splice, splice_in_order};
 pub use text::line_breaks;
 
 #[cfg(test)]

@@ -107,33 +107,77 @@ pub fn splice_in_order(
     grow: usize,
 ) -> Result<String, SpliceError> {
     let mut out = String::with_capacity(src.len().saturating_add(grow));
-    let mut previous: Option<Range<usize>> = None;
+    let mut splicer = Splicer::new(src);
     for edit in edits {
-        check(src, &edit)?;
-        if let Some(first) = previous.take() {
+        splicer.push(&edit, &mut |piece| out.push_str(piece))?;
+    }
+    splicer.finish(&mut |piece| out.push_str(piece));
+    Ok(out)
+}
+
+/// Edits in text order, each applied as it comes, the output handed on piece by piece: neither the edits nor
+/// the output need to be held at once (a stream spliced document by document, say).
+///
+/// ```
+/// use argocd_image_resolver_core::manifest::{Edit, Splicer};
+/// let mut out = String::new();
+/// let mut splicer = Splicer::new("image: 1\nimage: 2\n");
+/// splicer.push(&Edit { range: 7..8, text: "3".into() }, &mut |s| out.push_str(s)).unwrap();
+/// splicer.finish(&mut |s| out.push_str(s));
+/// assert_eq!(out, "image: 3\nimage: 2\n");
+/// ```
+#[derive(Debug)]
+pub struct Splicer<'a> {
+    src: &'a str,
+    /// Where the text not yet handed on starts.
+    at: usize,
+    previous: Option<Range<usize>>,
+}
+
+impl<'a> Splicer<'a> {
+    #[must_use]
+    pub fn new(src: &'a str) -> Splicer<'a> {
+        Splicer {
+            src,
+            at: 0,
+            previous: None,
+        }
+    }
+
+    /// Hands `out` the text up to `edit`, then the edit's text.
+    ///
+    /// # Errors
+    ///
+    /// As [`splice_in_order`]; nothing is handed on then.
+    pub fn push(&mut self, edit: &Edit, out: &mut dyn FnMut(&str)) -> Result<(), SpliceError> {
+        check(self.src, edit)?;
+        if let Some(first) = &self.previous {
             let both_insert_here =
                 first.is_empty() && edit.range.is_empty() && first.start == edit.range.start;
             if edit.range.start < first.start {
                 return Err(SpliceError::OutOfOrder {
-                    first,
-                    second: edit.range,
+                    first: first.clone(),
+                    second: edit.range.clone(),
                 });
             }
             if edit.range.start < first.end || both_insert_here {
                 return Err(SpliceError::Overlap {
-                    first,
-                    second: edit.range,
+                    first: first.clone(),
+                    second: edit.range.clone(),
                 });
             }
-            out.push_str(&src[first.end..edit.range.start]);
-        } else {
-            out.push_str(&src[..edit.range.start]);
         }
-        out.push_str(&edit.text);
-        previous = Some(edit.range);
+        out(&self.src[self.at..edit.range.start]);
+        out(&edit.text);
+        self.at = edit.range.end;
+        self.previous = Some(edit.range.clone());
+        Ok(())
     }
-    out.push_str(&src[previous.map_or(0, |r| r.end)..]);
-    Ok(out)
+
+    /// Hands `out` the rest of the text.
+    pub fn finish(self, out: &mut dyn FnMut(&str)) {
+        out(&self.src[self.at..]);
+    }
 }
 
 #[cfg(test)]

@@ -192,6 +192,49 @@ pub fn scan_until(
     extra: &[ImagePath],
     stop: &mut dyn FnMut() -> bool,
 ) -> Result<Scan, ScanError> {
+    let mut found = Scan {
+        documents: 0,
+        objects: Vec::new(),
+        images: Vec::new(),
+    };
+    found.documents = scan_each(src, extra, stop, &mut |document: Scan, _: &mut Stop<'_>| {
+        let first = found.objects.len();
+        found.objects.extend(document.objects);
+        found
+            .images
+            .extend(document.images.into_iter().map(|mut image| {
+                image.object += first;
+                image
+            }));
+        Ok::<_, ScanError>(())
+    })?;
+    // Both grew by doubling: up to half of each is spare room, kept through planning and applying otherwise.
+    found.objects.shrink_to_fit();
+    found.images.shrink_to_fit();
+    Ok(found)
+}
+
+/// A caller's question whether to give up (its deadline has passed, say).
+pub type Stop<'a> = dyn FnMut() -> bool + 'a;
+
+/// [`scan_until`] one document at a time: `each` gets a [`Scan`] of each document that holds an object, in text
+/// order, as soon as it has been read, with `stop` to share (a caller that works on each document can keep its
+/// deadline too). Nothing of a document is kept once `each` has it, so a caller that keeps little can read a
+/// stream of any size in about the memory of its largest document. In each part, [`ImageField::object`] indexes
+/// that part's objects, [`Object::document`] still counts from the start of the stream, and
+/// [`Scan::documents`] is the number of documents read so far.
+///
+/// Returns the number of documents in the stream.
+///
+/// # Errors
+///
+/// As [`scan_until`], or whatever `each` returns: reading stops at the first error.
+pub fn scan_each<E: From<ScanError>>(
+    src: &str,
+    extra: &[ImagePath],
+    stop: &mut dyn FnMut() -> bool,
+    each: &mut dyn FnMut(Scan, &mut Stop<'_>) -> Result<(), E>,
+) -> Result<usize, E> {
     check_printable(src)?;
     let mut paths = builtin_paths();
     paths.extend_from_slice(extra);
@@ -199,26 +242,22 @@ pub fn scan_until(
     let mut parser = Parser::new_from_str(src);
     let mut cursor = CharCursor::new(src);
     let mut builder = Builder::new(&patterns);
-    let mut found = Scan {
-        documents: 0,
-        objects: Vec::new(),
-        images: Vec::new(),
-    };
+    let mut documents = 0usize;
     let mut in_document = false;
     let mut events = 0usize;
     while let Some(next) = parser.next_event() {
         // The document being read, or the next one when between documents.
         let document = if in_document {
-            found.documents - 1
+            documents - 1
         } else {
-            found.documents
+            documents
         };
         events += 1;
         if events.is_multiple_of(EVENTS_PER_STOP_CHECK) && stop() {
             let line = next
                 .as_ref()
                 .map_or_else(|e| e.marker().line(), |(_, span)| span.start.line());
-            return Err(ScanError::Stopped { document, line });
+            return Err(ScanError::Stopped { document, line }.into());
         }
         let (event, span) = next.map_err(|e| ScanError::Yaml {
             document,
@@ -229,13 +268,32 @@ pub fn scan_until(
         match event {
             Event::DocumentStart(_) => {
                 in_document = true;
-                found.documents += 1;
+                documents += 1;
             }
             Event::DocumentEnd => {
                 in_document = false;
-                if let Some(doc) = builder.take_document() {
-                    collect_document(src, document, &doc, &paths, &mut found)?;
+                let Some(doc) = builder.take_document() else {
+                    continue;
+                };
+                let mut found = Scan {
+                    documents,
+                    objects: Vec::new(),
+                    images: Vec::new(),
+                };
+                collect_document(src, document, &doc, &paths, &mut found)?;
+                drop(doc);
+                if found.objects.is_empty() {
+                    continue;
                 }
+                // Text order; a place reached by two paths (a built-in and an extra one) once. Places an anchor
+                // repeats share a span and stay apart. (Aliases never reach across documents.)
+                found.images.sort_by(|a, b| {
+                    (a.span.start, a.object, &a.path).cmp(&(b.span.start, b.object, &b.path))
+                });
+                found.images.dedup_by(|a, b| {
+                    a.span.start == b.span.start && a.object == b.object && a.path == b.path
+                });
+                each(found, stop)?;
             }
             event => {
                 builder
@@ -248,16 +306,5 @@ pub fn scan_until(
             }
         }
     }
-    // Text order; a place reached by two paths (a built-in and an extra one) once. Places an anchor repeats
-    // share a span and stay apart.
-    found
-        .images
-        .sort_by(|a, b| (a.span.start, a.object, &a.path).cmp(&(b.span.start, b.object, &b.path)));
-    found
-        .images
-        .dedup_by(|a, b| a.span.start == b.span.start && a.object == b.object && a.path == b.path);
-    // Both grew by doubling: up to half of each is spare room, kept through planning and applying otherwise.
-    found.objects.shrink_to_fit();
-    found.images.shrink_to_fit();
-    Ok(found)
+    Ok(documents)
 }
