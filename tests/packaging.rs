@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_norway::Value;
 
 use argocd_image_resolver::cache::CACHE_DIR_ENV;
+use fixtures::Fixture;
 
 const SIDECAR: &str = "argocd-image-resolver";
 const CMP_SERVER: &str = "/var/run/argocd/argocd-cmp-server";
@@ -59,13 +60,11 @@ fn kustomize(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The kustomization a user writes: Argo CD's install manifest, the base component, the image they built; `None`
-/// without the shared fixture.
-fn render_with_argocd_install() -> Option<Vec<Value>> {
-    let install = fixtures::argocd_install()?;
+/// The kustomization a user writes: an install manifest of Argo CD, the base component, the image they built.
+fn render_with_install(install: &Fixture) -> Vec<Value> {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     // Kustomize loads resource files only from inside the kustomization's directory, symlinks included.
-    std::fs::copy(install, dir.path().join("install.yaml")).unwrap();
+    std::fs::write(dir.path().join("install.yaml"), &install.text).unwrap();
     // Components, unlike files, may live anywhere, but only at a relative path.
     let base = relative_path(dir.path(), &project().join("manifests/base"));
     std::fs::write(
@@ -77,7 +76,7 @@ fn render_with_argocd_install() -> Option<Vec<Value>> {
         ),
     )
     .unwrap();
-    Some(kustomize(dir.path()))
+    kustomize(dir.path())
 }
 
 fn relative_path(from: &Path, to: &Path) -> PathBuf {
@@ -231,36 +230,47 @@ fn example_and_argocd_install_render_the_sidecar() {
         &kustomize(&project().join("manifests/example")),
         "manifests/example",
     );
-    if let Some(objects) = render_with_argocd_install() {
-        assert_sidecar(&objects, "Argo CD install + manifests/base");
+    for install in fixtures::install_manifests() {
+        assert_sidecar(
+            &render_with_install(&install),
+            &format!("{} + manifests/base", install.name),
+        );
     }
 }
 
 #[test]
 fn the_image_is_set_from_the_users_kustomization() {
-    let Some(objects) = render_with_argocd_install() else {
-        return;
-    };
-    let pod =
-        &find(&objects, "Deployment", "argocd-repo-server").unwrap()["spec"]["template"]["spec"];
-    let image = |name: &str| {
-        one(&pod["containers"], name, "install")["image"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    assert_eq!(
-        image(SIDECAR),
-        "registry.test/team/argocd-image-resolver:v9.9.9"
-    );
-    assert_eq!(
-        image("argocd-repo-server"),
-        "quay.io/argoproj/argocd:latest",
-        "Argo CD's own image untouched"
-    );
-    // Argo CD's volumes are reused, not duplicated.
-    for volume in ["var-files", "plugins"] {
-        one(&pod["volumes"], volume, "install");
+    for install in fixtures::install_manifests() {
+        let case = install.name;
+        let objects = render_with_install(&install);
+        let pod = &find(&objects, "Deployment", "argocd-repo-server").unwrap()["spec"]["template"]
+            ["spec"];
+        let image = |name: &str| {
+            one(&pod["containers"], name, case)["image"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            image(SIDECAR),
+            "registry.test/team/argocd-image-resolver:v9.9.9",
+            "{case}"
+        );
+        let written = install
+            .want
+            .images
+            .iter()
+            .find(|i| i.name == "argocd-repo-server" && i.container == "argocd-repo-server")
+            .unwrap();
+        assert_eq!(
+            image("argocd-repo-server"),
+            written.value,
+            "{case}: Argo CD's own image untouched"
+        );
+        // Argo CD's volumes are reused, not duplicated.
+        for volume in ["var-files", "plugins"] {
+            one(&pod["volumes"], volume, case);
+        }
     }
 }
 

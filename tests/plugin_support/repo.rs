@@ -28,14 +28,6 @@ impl Repo {
         }
     }
 
-    /// Copies a file from outside into the repository at `to`.
-    pub fn copy_in(&self, from: &Path, to: &str) {
-        let to = self.dir.path().join(to);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(from, &to)
-            .unwrap_or_else(|e| panic!("copy {} into the repository: {e}", from.display()));
-    }
-
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
