@@ -340,6 +340,18 @@ async fn flat_mounted_secrets_are_one_named_namespaces() {
             }
         }
     }
+
+    // The option is the operator's: an Application's plugin env cannot say the flat secrets are its namespace's.
+    let sidecar = flat_sidecar(&registry, Some("argocd"));
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment(Some("pullsecret:kube-system/regcred")),
+    )]);
+    let app =
+        app_in("kube-system").env("IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE", "kube-system");
+    let output = sidecar.generate(&repo, &app).await;
+    assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+    assert!(output.stderr.contains(elsewhere), "{}", output.stderr);
 }
 
 /// A sidecar whose pull-secrets directory holds a secret for the registry mounted flat, as `regcred/`, and
