@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use argocd_image_resolver::registry::credentials::{
-    Clock as _, Credential, CredentialOptions, CredentialStore, Secret,
+    Clock as _, Credential, CredentialOptions, CredentialStore, Secret, SecretScope,
 };
 use credentials_support::{Sandbox, assert_hidden, auth_field, basic};
 
@@ -379,7 +379,7 @@ async fn pull_secret_directory_scan() {
     let sandbox = Sandbox::new();
     let root = sandbox.path().join("pull-secrets");
     let ghcr_b = mount_pull_secret(&root, "team-b/ghcr", "https://ghcr.io", "team-b");
-    mount_pull_secret(&root, "team-c/ghcr", "ghcr.io", "team-c");
+    let ghcr_c = mount_pull_secret(&root, "team-c/ghcr", "ghcr.io", "team-c");
     let hub = mount_pull_secret(&root, "hub", "https://index.docker.io/v1/", "hubber");
     sandbox.file("pull-secrets/team-a/broken/.dockerconfigjson", "{not json");
     sandbox.file(
@@ -393,24 +393,56 @@ async fn pull_secret_directory_scan() {
             auth_field("from-config", SECRET)
         ),
     );
-    let store = CredentialStore::new(CredentialOptions {
-        pull_secrets_dir: Some(root.clone()),
-        ..docker_options(&sandbox)
-    });
+    let store = |flat_namespace: Option<&str>, scope: Option<SecretScope>| {
+        CredentialStore::new(CredentialOptions {
+            pull_secrets_dir: Some(root.clone()),
+            pull_secrets_flat_namespace: flat_namespace.map(String::from),
+            pull_secret_scope: scope,
+            ..docker_options(&sandbox)
+        })
+    };
+    let scope = |namespace: &str| Some(SecretScope::new(Some(namespace.into()), Vec::new()));
     let cases = [
         (
             "first by path, before docker config, broken file skipped",
+            store(None, None),
             "ghcr.io",
-            Some((basic("team-b", SECRET), "pull-secret", ghcr_b)),
+            Some((basic("team-b", SECRET), "pull-secret", ghcr_b.clone())),
         ),
         (
-            "flat layout",
+            "namespaces the scope does not permit are skipped",
+            store(None, scope("team-c")),
+            "ghcr.io",
+            Some((basic("team-c", SECRET), "pull-secret", ghcr_c)),
+        ),
+        (
+            "flat layout, the operator naming its namespace",
+            store(Some("argocd"), None),
+            "docker.io",
+            Some((basic("hubber", SECRET), "pull-secret", hub.clone())),
+        ),
+        (
+            "flat layout, its namespace in scope",
+            store(Some("argocd"), scope("argocd")),
             "docker.io",
             Some((basic("hubber", SECRET), "pull-secret", hub)),
         ),
-        ("no entry anywhere", "example.com", None),
+        // Regression (issue 11, item 7): flat secrets served every namespace.
+        (
+            "flat layout, no namespace named: not read",
+            store(None, None),
+            "docker.io",
+            None,
+        ),
+        (
+            "flat layout of a namespace out of scope",
+            store(Some("argocd"), scope("team-b")),
+            "docker.io",
+            None,
+        ),
+        ("no entry anywhere", store(None, None), "example.com", None),
     ];
-    for (name, registry, want) in cases {
+    for (name, store, registry, want) in cases {
         let got = store
             .credential_for(registry, None)
             .await

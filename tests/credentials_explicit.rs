@@ -258,8 +258,10 @@ async fn mounted_secret_specs() {
         "pull-secrets/argocd/quay/creds",
         &format!("quayer:{SECRET}\n"),
     );
+    // The operator says the flat secrets are argocd's.
     let store = CredentialStore::new(CredentialOptions {
         pull_secrets_dir: Some(dir.clone()),
+        pull_secrets_flat_namespace: Some("argocd".into()),
         ..sandbox.options(&[])
     });
     let cases = [
@@ -272,7 +274,7 @@ async fn mounted_secret_specs() {
             &namespaced,
         ),
         (
-            "pull secret, flat layout",
+            "pull secret, flat layout of the namespace the operator names",
             "docker.io",
             "pullsecret:argocd/hub",
             basic("hubber", SECRET),
@@ -324,8 +326,17 @@ async fn mounted_secret_failures() {
         &format!(r#"{{"auths":{{"ghcr.io":"{SECRET}"}}}}"#),
     );
     let field = sandbox.file("pull-secrets/argocd/quay/token", SECRET);
+    let flat = sandbox.file(
+        "pull-secrets/hub/.dockerconfigjson",
+        &dockerconfigjson("https://index.docker.io/v1/", "hubber", SECRET),
+    );
     let with_dir = CredentialStore::new(CredentialOptions {
         pull_secrets_dir: Some(dir.clone()),
+        ..sandbox.options(&[])
+    });
+    let flat_argocd = CredentialStore::new(CredentialOptions {
+        pull_secrets_dir: Some(dir.clone()),
+        pull_secrets_flat_namespace: Some("argocd".into()),
         ..sandbox.options(&[])
     });
     let without_dir = CredentialStore::new(sandbox.options(&[]));
@@ -344,9 +355,63 @@ async fn mounted_secret_failures() {
             "ghcr.io",
             "pullsecret:team/regcred",
             format!(
-                "the secret of credential spec 'pullsecret:team/regcred' is not mounted: none of {}, {} exists",
+                "the secret of credential spec 'pullsecret:team/regcred' is not mounted: {} does not exist",
                 d(&dir.join("team/regcred/.dockerconfigjson")),
+            ),
+        ),
+        (
+            "not mounted, in either layout of the flat namespace",
+            &flat_argocd,
+            "ghcr.io",
+            "pullsecret:argocd/regcred",
+            format!(
+                "the secret of credential spec 'pullsecret:argocd/regcred' is not mounted: none of {}, {} exists",
+                d(&dir.join("argocd/regcred/.dockerconfigjson")),
                 d(&dir.join("regcred/.dockerconfigjson"))
+            ),
+        ),
+        // Regression (issue 11, item 7): `<dir>/<name>/` answered for every namespace.
+        (
+            "mounted flat, and no flat namespace named",
+            &with_dir,
+            "docker.io",
+            "pullsecret:argocd/hub",
+            format!(
+                "the secret of credential spec 'pullsecret:argocd/hub' is not mounted: {} does not exist; {} is \
+                 mounted without a namespace directory, which is read for no namespace unless \
+                 --pull-secrets-flat-namespace (IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE) names the one \
+                 namespace such secrets come from; mount the secret as <pull-secrets-dir>/argocd/<name>/, or set \
+                 that option",
+                d(&dir.join("argocd/hub/.dockerconfigjson")),
+                d(&flat),
+            ),
+        ),
+        (
+            "mounted flat, for another namespace",
+            &flat_argocd,
+            "docker.io",
+            "pullsecret:kube-system/hub",
+            format!(
+                "the secret of credential spec 'pullsecret:kube-system/hub' is not mounted: {} does not exist; {} \
+                 is mounted without a namespace directory, so it is a secret of namespace argocd \
+                 (--pull-secrets-flat-namespace), not of kube-system; mount kube-system's secret as \
+                 <pull-secrets-dir>/kube-system/<name>/",
+                d(&dir.join("kube-system/hub/.dockerconfigjson")),
+                d(&flat),
+            ),
+        ),
+        (
+            "a secret: field mounted flat, for another namespace",
+            &flat_argocd,
+            "docker.io",
+            "secret:kube-system/hub#.dockerconfigjson",
+            format!(
+                "the secret of credential spec 'secret:kube-system/hub#.dockerconfigjson' is not mounted: {} does \
+                 not exist; {} is mounted without a namespace directory, so it is a secret of namespace argocd \
+                 (--pull-secrets-flat-namespace), not of kube-system; mount kube-system's secret as \
+                 <pull-secrets-dir>/kube-system/<name>/",
+                d(&dir.join("kube-system/hub/.dockerconfigjson")),
+                d(&flat),
             ),
         ),
         (

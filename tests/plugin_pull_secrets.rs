@@ -252,3 +252,163 @@ async fn a_refused_pull_secret_never_falls_back_to_its_owners_last_known_good_ta
     assert_eq!(announced[0]["name"], "web.pin");
     assert_eq!(announced[0]["string"], "", "{}", parameters.stderr);
 }
+
+/// Regression (issue 11, item 7): a secret mounted flat (`<dir>/<name>/`, as the shipped component mounted argocd's)
+/// answered `pullsecret:<any namespace>/<name>`, so an Application deploying to kube-system read argocd's secret by
+/// naming `pullsecret:kube-system/regcred`. The flat layout is now the operator's choice of the one namespace it
+/// stands for (`--pull-secrets-flat-namespace`), read for that namespace only; without it, it is not read at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flat_mounted_secrets_are_one_named_namespaces() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7"]).await;
+    let unset = "is mounted without a namespace directory, which is read for no namespace unless \
+                 --pull-secrets-flat-namespace (IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE) names the one namespace \
+                 such secrets come from";
+    let elsewhere = "is mounted without a namespace directory, so it is a secret of namespace argocd \
+                     (--pull-secrets-flat-namespace), not of kube-system";
+    for (name, flat_namespace, namespace, pull_secret, want) in [
+        (
+            "no flat namespace: named by the app's own namespace",
+            None,
+            "kube-system",
+            Some("pullsecret:kube-system/regcred"),
+            Err((1, unset)),
+        ),
+        (
+            "no flat namespace: named by any namespace",
+            None,
+            "argocd",
+            Some("pullsecret:argocd/regcred"),
+            Err((1, unset)),
+        ),
+        (
+            // The scan skips the flat secret, so the registry sees no credential and says so.
+            "no flat namespace: never found",
+            None,
+            "argocd",
+            None,
+            Err((1, "401")),
+        ),
+        (
+            "the flat namespace: named",
+            Some("argocd"),
+            "argocd",
+            Some("pullsecret:argocd/regcred"),
+            Ok(()),
+        ),
+        (
+            "the flat namespace: found",
+            Some("argocd"),
+            "argocd",
+            None,
+            Ok(()),
+        ),
+        (
+            "another namespace: named",
+            Some("argocd"),
+            "kube-system",
+            Some("pullsecret:kube-system/regcred"),
+            Err((1, elsewhere)),
+        ),
+        (
+            "another namespace: never found",
+            Some("argocd"),
+            "kube-system",
+            None,
+            Err((1, "401")),
+        ),
+    ] {
+        let sidecar = flat_sidecar(&registry, flat_namespace);
+        let repo = Repo::new(&[("apps/web/deployment.yaml", &deployment(pull_secret))]);
+        let output = sidecar.generate(&repo, &app_in(namespace)).await;
+        match want {
+            Ok(()) => assert_eq!(
+                images(output.success()),
+                ["apps.test/team-b/web:1.0.7"],
+                "{name}"
+            ),
+            Err((code, message)) => {
+                assert_eq!(
+                    output.status.code(),
+                    Some(code),
+                    "{name}: {}",
+                    output.stderr
+                );
+                assert_eq!(output.stdout, "", "{name}");
+                assert!(output.stderr.contains(message), "{name}: {}", output.stderr);
+                assert!(!output.stderr.contains(PASSWORD), "{name}");
+            }
+        }
+    }
+
+    // The option is the operator's: an Application's plugin env cannot say the flat secrets are its namespace's.
+    let sidecar = flat_sidecar(&registry, Some("argocd"));
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment(Some("pullsecret:kube-system/regcred")),
+    )]);
+    let app =
+        app_in("kube-system").env("IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE", "kube-system");
+    let output = sidecar.generate(&repo, &app).await;
+    assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+    assert!(output.stderr.contains(elsewhere), "{}", output.stderr);
+}
+
+/// A sidecar whose pull-secrets directory holds a secret for the registry mounted flat, as `regcred/`, and
+/// `flat_namespace` as the operator's `--pull-secrets-flat-namespace`.
+fn flat_sidecar(registry: &TestRegistry, flat_namespace: Option<&str>) -> Sidecar {
+    let mut sidecar = Sidecar::new(&[("apps.test", registry)]);
+    let secrets = sidecar.tmp_dir().join("../pull-secrets");
+    let dir = secrets.join("regcred");
+    std::fs::create_dir_all(&dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        dir.join(".dockerconfigjson"),
+        format!(r#"{{"auths":{{"apps.test":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    sidecar.env.push((
+        "IMAGE_RESOLVER_PULL_SECRETS_DIR".into(),
+        secrets.display().to_string(),
+    ));
+    if let Some(flat_namespace) = flat_namespace {
+        sidecar.env.push((
+            "IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE".into(),
+            flat_namespace.into(),
+        ));
+    }
+    sidecar
+}
+
+/// A tag read with a flat secret while it stood for the Application's namespace (before this option existed, it
+/// stood for every namespace) is not handed out once the secret no longer does: the last-known-good tag kept under
+/// `pullsecret:<namespace>/<name>` was read with another namespace's secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flat_secret_that_is_not_the_namespaces_never_falls_back_to_what_it_read() {
+    let registry = TestRegistry::htpasswd(USER, PASSWORD).await;
+    push_tags(&registry, "team-b/web", &["1.0.0", "1.0.7"]).await;
+    let repo = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment(Some("pullsecret:kube-system/regcred")),
+    )]);
+    let mut sidecar = flat_sidecar(&registry, Some("kube-system"));
+    let before = sidecar.generate(&repo, &app_in("kube-system")).await;
+    assert_eq!(images(before.success()), ["apps.test/team-b/web:1.0.7"]);
+
+    // The operator says the flat secrets are argocd's; the cache volume stays.
+    sidecar
+        .env
+        .retain(|(name, _)| name != "IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE");
+    sidecar.env.push((
+        "IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE".into(),
+        "argocd".into(),
+    ));
+    let after = sidecar.generate(&repo, &app_in("kube-system")).await;
+    assert_eq!(after.status.code(), Some(1), "{}", after.stderr);
+    assert_eq!(after.stdout, "", "{}", after.stderr);
+    assert!(
+        after.stderr.contains("a secret of namespace argocd"),
+        "{}",
+        after.stderr
+    );
+}

@@ -40,6 +40,7 @@ pub fn access_failure(error: AccessError) -> Failure {
                 | E::EnvMalformed { .. }
                 | E::NoPullSecretsDir { .. }
                 | E::SecretNotMounted { .. }
+                | E::SecretMountedFlat { .. }
                 | E::SecretMalformed { .. }
                 | E::NoAuthInPullSecret { .. }
                 | E::DockerConfigSyntax { .. }

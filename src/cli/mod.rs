@@ -78,9 +78,20 @@ pub struct RegistryArgs {
     /// ~/.docker.
     #[arg(long, env = "IMAGE_RESOLVER_DOCKER_CONFIG", value_name = "DIR")]
     pub docker_config: Option<PathBuf>,
-    /// Directory of mounted pull secrets: <namespace>/<name>/.dockerconfigjson (or <name>/.dockerconfigjson).
+    /// Directory of mounted pull secrets: <namespace>/<name>/.dockerconfigjson, the namespace being the one the
+    /// Secret comes from.
     #[arg(long, env = "IMAGE_RESOLVER_PULL_SECRETS_DIR", value_name = "DIR")]
     pub pull_secrets_dir: Option<PathBuf>,
+    /// The one namespace whose secrets are mounted flat in the pull-secrets directory (<name>/.dockerconfigjson,
+    /// no namespace directory): they are read as that namespace's secrets, and for no other namespace. Unset:
+    /// only <namespace>/<name>/ is read.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE",
+        value_name = "NAMESPACE",
+        value_parser = parse_namespace
+    )]
+    pub pull_secrets_flat_namespace: Option<String>,
     /// Skip TLS certificate verification of registries (argocd-image-updater's `insecure`).
     #[arg(long, env = "IMAGE_RESOLVER_INSECURE")]
     pub insecure: bool,
@@ -111,6 +122,16 @@ fn parse_budget(value: &str) -> Result<Duration, String> {
         _ => Err(format!(
             "'{value}' is not a positive duration such as 40s or 1m30s"
         )),
+    }
+}
+
+fn parse_namespace(value: &str) -> Result<String, String> {
+    if crate::registry::credentials::is_dns_label(value) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "'{value}' is not a Kubernetes namespace name (a DNS-1123 label: lower-case letters, digits and '-')"
+        ))
     }
 }
 

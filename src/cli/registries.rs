@@ -46,6 +46,9 @@ pub fn registries_scoped(
         options.docker_config_dir = Some(dir.clone());
     }
     options.pull_secrets_dir = args.pull_secrets_dir.clone();
+    options
+        .pull_secrets_flat_namespace
+        .clone_from(&args.pull_secrets_flat_namespace);
     options.pull_secret_scope = scope;
     let client_options = ClientOptions {
         deadline: global.budget.min(ClientOptions::default().deadline),

@@ -162,3 +162,31 @@ fn completions_cover_every_subcommand() {
         assert!(script.contains("max-manifest-size"), "{shell}: options too");
     }
 }
+
+#[test]
+fn the_flat_namespace_is_a_namespace_name() {
+    let cases: &[(&str, &str, Result<&str, &str>)] = &[
+        ("a namespace", "argocd", Ok("argocd")),
+        (
+            "a path",
+            "../argocd",
+            Err(
+                "'../argocd' is not a Kubernetes namespace name (a DNS-1123 label: lower-case letters, digits and '-')",
+            ),
+        ),
+        (
+            "upper case",
+            "ArgoCD",
+            Err(
+                "'ArgoCD' is not a Kubernetes namespace name (a DNS-1123 label: lower-case letters, digits and '-')",
+            ),
+        ),
+    ];
+    for (name, value, want) in cases {
+        assert_eq!(
+            parse_namespace(value),
+            want.map(String::from).map_err(String::from),
+            "{name}"
+        );
+    }
+}

@@ -84,15 +84,18 @@ pub fn source_options(
         env: Env::current(),
         ..RenderOptions::default()
     };
-    // Argo CD unpacks the whole repository and runs the plugin in the app's path inside it.
+    // argocd-cmp-server unpacks what Argo CD sent (the repository, or a part of it) and runs the plugin in the
+    // app's path inside it: see `repo_root`.
     if let Some(source_path) = &request.source_path {
-        options.repo_root =
-            Some(
-                repo_root(app_dir, source_path).map_err(|reason| RequestError::SourcePath {
+        let unpacked_into = cmp_work_base();
+        options.repo_root = Some(
+            repo_root(app_dir, source_path, unpacked_into.as_deref()).map_err(|reason| {
+                RequestError::SourcePath {
                     path: source_path.clone(),
                     reason,
-                })?,
-            );
+                }
+            })?,
+        );
     }
     let helm = &mut options.helm;
     // ARGOCD_APP_NAME is `<namespace>_<name>` for apps outside the control plane's namespace; names have no `_`.
@@ -201,14 +204,47 @@ fn helm_set_value(value: &str) -> String {
     out
 }
 
-/// The repository holding `app_dir`, the directory Argo CD runs the plugin in: `app_dir` less the trailing
-/// directories it shares with the application's `source_path`. Everything the repository may reach is judged
-/// against it, so it must never come out larger than what Argo CD unpacked: only directories whose names match
-/// the path are climbed, judged on the resolved `app_dir`, so `..` in the path or a symlinked directory on the way
-/// cannot lift it, and where Argo CD unpacks only part of the repository (`manifest-generate-paths`: the working
-/// directory then ends with only the end of the path) it stops at what was unpacked. A path that climbs out of the
-/// repository is refused.
-pub(crate) fn repo_root(app_dir: &Path, source_path: &str) -> Result<PathBuf, &'static str> {
+/// The directory argocd-cmp-server unpacks each call's files in, one fresh `<uuid>` directory per call: Argo CD's
+/// `common.GetCMPWorkDir()`, `_cmp_server` under `ARGOCD_CMP_WORKDIR`, else under Go's `os.TempDir()` (`TMPDIR`,
+/// else `/tmp`). The plugin runs with the server's own environment, so it sees the same variables. Resolved, as the
+/// working directory is; `None` when it does not exist (the plugin runs outside argocd-cmp-server).
+fn cmp_work_base() -> Option<PathBuf> {
+    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let parent = set("ARGOCD_CMP_WORKDIR")
+        .or_else(|| set("TMPDIR"))
+        .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    std::fs::canonicalize(parent.join(CMP_WORK_DIR_NAME)).ok()
+}
+
+/// Argo CD's `common.DefaultCMPWorkDirName`.
+const CMP_WORK_DIR_NAME: &str = "_cmp_server";
+
+/// The root of what Argo CD sent for the application in `app_dir` (resolved), the directory the plugin runs in:
+/// everything the repository may reach (values files, followed symlinks, `file://` chart dependencies) is judged
+/// against it, so it must never come out above what was unpacked. `unpacked_into` is argocd-cmp-server's
+/// [`cmp_work_base`], when it exists. A `source_path` that climbs out of the repository is refused.
+///
+/// Why this is right (argo-cd v2.4 to v3.5: `reposerver/repository`, `util/cmp/stream.go`,
+/// `cmpserver/plugin/plugin.go`): repo-server tars `rootPath` and sends it with `appRelPath`, the app's path
+/// relative to `rootPath`; argocd-cmp-server untars it into a fresh `<unpacked_into>/<uuid>` and runs the plugin
+/// in `<uuid>/<appRelPath>`. `rootPath` is the repository, except with `reposerver.plugin.use.manifest.generate.paths`
+/// (v2.14+): then it is the common root of the app's path and its `manifest-generate-paths` annotation
+/// (`getApplicationRootPath`), anywhere from the repository down to the app's path itself. `ARGOCD_APP_SOURCE_PATH`
+/// is the Application's `spec.source.path` as written, relative to the repository, in both modes; neither the
+/// annotation nor `rootPath` reaches the plugin. So:
+///
+/// - under `unpacked_into`, the root is `<unpacked_into>/<uuid>`, the one directory of the path below it: that is
+///   what was sent, by construction, whatever part of the repository it holds;
+/// - elsewhere (the plugin run by hand or by another server), `app_dir` less the trailing directories it shares
+///   with `source_path`, judged on the resolved `app_dir`, so that `..` in the path or a symlinked directory on
+///   the way cannot lift it. Matching names alone cannot tell the directory above a sent part from the
+///   repository: where they happen to match (`<x>/apps/web` holding only `apps/`'s part, for `apps/web`) it climbs
+///   above what was sent, which is why the work directory decides when there is one.
+pub(crate) fn repo_root(
+    app_dir: &Path,
+    source_path: &str,
+    unpacked_into: Option<&Path>,
+) -> Result<PathBuf, &'static str> {
     use std::path::Component;
     let mut clean: Vec<&std::ffi::OsStr> = Vec::new();
     for component in Path::new(source_path).components() {
@@ -222,6 +258,12 @@ pub(crate) fn repo_root(app_dir: &Path, source_path: &str) -> Result<PathBuf, &'
             }
             Component::Prefix(_) => return Err("is not a path inside the repository"),
         }
+    }
+    if let Some(base) = unpacked_into
+        && let Ok(inside) = app_dir.strip_prefix(base)
+        && let Some(Component::Normal(call)) = inside.components().next()
+    {
+        return Ok(base.join(call));
     }
     let mut root = app_dir;
     for name in clean.iter().rev() {
@@ -279,7 +321,88 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                repo_root(Path::new(app_dir), source_path),
+                repo_root(Path::new(app_dir), source_path, None),
+                want.map(PathBuf::from),
+                "{name}"
+            );
+        }
+    }
+
+    /// Regression (issue 11, item 5): with `reposerver.plugin.use.manifest.generate.paths` Argo CD sends only the
+    /// common root of the app's path and its `manifest-generate-paths`, and the names above the app's directory
+    /// matched `ARGOCD_APP_SOURCE_PATH` by chance, so the root climbed above what was sent and a values file
+    /// could read a sibling of the call's work directory. Under argocd-cmp-server's work directory, the call's
+    /// directory is the root, whatever the names.
+    #[test]
+    fn under_the_cmp_servers_work_directory_the_root_is_what_it_unpacked() {
+        let base = Some(Path::new("/tmp/_cmp_server"));
+        for (name, app_dir, source_path, unpacked_into, want) in [
+            (
+                "the whole repository",
+                "/tmp/_cmp_server/3f2a/apps/web",
+                "apps/web",
+                base,
+                Ok("/tmp/_cmp_server/3f2a"),
+            ),
+            (
+                "the common root apps/ sent, names matching",
+                "/tmp/_cmp_server/apps/web",
+                "apps/web",
+                base,
+                Ok("/tmp/_cmp_server/apps"),
+            ),
+            (
+                "the common root apps/ sent",
+                "/tmp/_cmp_server/3f2a/web",
+                "apps/web",
+                base,
+                Ok("/tmp/_cmp_server/3f2a"),
+            ),
+            (
+                "the app's directory alone sent",
+                "/tmp/_cmp_server/3f2a",
+                "apps/web",
+                base,
+                Ok("/tmp/_cmp_server/3f2a"),
+            ),
+            (
+                "a symlinked app directory in the repository",
+                "/tmp/_cmp_server/3f2a/apps/web",
+                "current",
+                base,
+                Ok("/tmp/_cmp_server/3f2a"),
+            ),
+            (
+                "the same names without that work directory",
+                "/tmp/_cmp_server/apps/web",
+                "apps/web",
+                None,
+                Ok("/tmp/_cmp_server"),
+            ),
+            (
+                "outside the work directory",
+                "/home/me/repo/apps/web",
+                "apps/web",
+                base,
+                Ok("/home/me/repo"),
+            ),
+            (
+                "the work directory itself",
+                "/tmp/_cmp_server",
+                "_cmp_server",
+                base,
+                Ok("/tmp"),
+            ),
+            (
+                "climbs out, even there",
+                "/tmp/_cmp_server/3f2a/web",
+                "../web",
+                base,
+                Err("climbs out of the repository"),
+            ),
+        ] {
+            assert_eq!(
+                repo_root(Path::new(app_dir), source_path, unpacked_into),
                 want.map(PathBuf::from),
                 "{name}"
             );

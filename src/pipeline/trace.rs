@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::policy::source::TrackedImage;
 use crate::policy::{Order, Policy, Strategy};
+use crate::registry::credentials::CredentialError;
 use crate::registry::{AccessError, CredentialSource, RegistryError};
 use crate::resolver::Resolution;
 use crate::tag::Tag;
@@ -112,6 +113,11 @@ pub enum ResolveFailure {
         namespace: String,
         reason: String,
     },
+    /// The named secret is mounted only without its namespace directory, for another namespace or for none:
+    /// failed outright, with no fallback, since a last-known-good tag kept under that name may have been read
+    /// with that flat secret when it still answered for every namespace.
+    #[error("{0}")]
+    SecretMountedFlat(String),
     #[error("{0}")]
     Access(String),
     #[error("{0}")]
@@ -129,14 +135,23 @@ pub enum ResolveFailure {
 
 impl From<AccessError> for ResolveFailure {
     fn from(error: AccessError) -> Self {
-        ResolveFailure::Access(error.to_string())
+        match &error {
+            AccessError::Credential {
+                source: CredentialError::SecretMountedFlat { .. },
+                ..
+            } => ResolveFailure::SecretMountedFlat(error.to_string()),
+            _ => ResolveFailure::Access(error.to_string()),
+        }
     }
 }
 
 impl ResolveFailure {
     /// Whether the last-known-good tag may stand in.
     pub fn may_fall_back(&self) -> bool {
-        !matches!(self, ResolveFailure::SecretScope { .. })
+        !matches!(
+            self,
+            ResolveFailure::SecretScope { .. } | ResolveFailure::SecretMountedFlat(_)
+        )
     }
 }
 

@@ -173,7 +173,7 @@ pub struct RenderOptions {
     /// Default: this process's.
     pub env: Env,
     /// The directory values files and followed symlinks must stay inside; `None` means the app directory itself.
-    /// In the sidecar: the working directory minus `ARGOCD_APP_SOURCE_PATH`.
+    /// In the sidecar: what Argo CD sent for the call (`pipeline::options::repo_root`).
     pub repo_root: Option<PathBuf>,
     /// The most a renderer may print on stdout (it is stopped past it), and the most the files of a plain
     /// directory may add up to (checked before any is read), so that an application cannot fill the sidecar's

@@ -189,10 +189,10 @@ async fn app_controlled_values_never_become_helm_flags() {
     }
 }
 
-/// `stderr` with the call's working directory (a fresh `cmp-server-*` directory in the sidecar's temp dir) written
+/// `stderr` with the call's working directory (a fresh `_cmp_server/*` directory in the sidecar's temp dir) written
 /// `WORKDIR`.
 fn mask_workdir(sidecar: &Sidecar, stderr: &str) -> String {
-    let prefix = format!("{}/cmp-server-", sidecar.tmp_dir().display());
+    let prefix = format!("{}/", sidecar.cmp_work_dir().display());
     let mut out = String::new();
     let mut rest = stderr;
     while let Some(at) = rest.find(&prefix) {

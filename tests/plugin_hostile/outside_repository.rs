@@ -57,7 +57,7 @@ async fn symlinks_never_lead_out_of_the_repository() {
     outside_files(outside.path());
     let out = |p: &str| outside.path().join(p).display().to_string();
     // Outside the call's working directory, but a sibling of it: reached through a link inside the repository.
-    std::fs::write(sidecar.tmp_dir().join("next-door"), "s3cr3t-next-door").unwrap();
+    std::fs::write(sidecar.cmp_work_dir().join("next-door"), "s3cr3t-next-door").unwrap();
     let refused = |link: &str| {
         Err(format!(
             "argocd-image-resolver: application web: symlink {link} points outside WORKDIR: an application may only \
@@ -251,7 +251,7 @@ async fn chart_dependencies_stay_inside_the_repository() {
 async fn the_source_path_never_widens_the_repository() {
     let sidecar = Sidecar::with_urls(&[]);
     std::fs::write(
-        sidecar.tmp_dir().join("next-door.yaml"),
+        sidecar.cmp_work_dir().join("next-door.yaml"),
         "x: s3cr3t-next-door\n",
     )
     .unwrap();
@@ -319,4 +319,75 @@ async fn values_files_are_judged_where_helm_opens_them() {
     let output = sidecar.manifest_request(&repo, &app).await;
     assert!(!output.stdout.contains("s3cr3t"), "{}", output.stdout);
     assert_eq!(output.status.code(), Some(INVALID), "{}", output.stderr);
+}
+
+/// Regression (issue 11, item 5): with `reposerver.plugin.use.manifest.generate.paths` Argo CD sends only the common
+/// root of the app's path and its `manifest-generate-paths` (here `apps/`), while `ARGOCD_APP_SOURCE_PATH` stays
+/// `apps/web`. The root was the working directory less the names it shares with that path, so where the directory
+/// the part is unpacked into bears the part's name it climbed above what was sent, and a values file read a sibling
+/// of the call's directory. What Argo CD sent is still the application's to read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_what_argo_cd_sent_is_the_repository() {
+    let sidecar = Sidecar::with_urls(&[]);
+    std::fs::write(
+        sidecar.cmp_work_dir().join("secret.yaml"),
+        "x: s3cr3t-next-door\n",
+    )
+    .unwrap();
+    let repo = chart_repo();
+    repo.write(&[
+        ("apps/shared.yaml", "x: from-apps\n"),
+        ("top.yaml", "x: from-the-top\n"),
+    ]);
+    let outside = Err(
+        "argocd-image-resolver: application web: parameter values-files: values file '../../secret.yaml' is \
+         outside WORKDIR: values files must stay inside the repository\n",
+    );
+    for (name, sent, unpacked_as, values_file, want) in [
+        (
+            "the whole repository: a file of it",
+            "",
+            "apps",
+            "../../top.yaml",
+            Ok("x: \"from-the-top\""),
+        ),
+        (
+            "apps/ only: a file of it",
+            "apps",
+            "apps",
+            "../shared.yaml",
+            Ok("x: \"from-apps\""),
+        ),
+        (
+            "apps/ only, unpacked under its own name: above it",
+            "apps",
+            "apps",
+            "../../secret.yaml",
+            outside,
+        ),
+        (
+            "apps/ only: above it",
+            "apps",
+            "3f2a9c",
+            "../../secret.yaml",
+            outside,
+        ),
+    ] {
+        let app = Application::new("web", "apps/web").array("values-files", &[values_file]);
+        let run = sidecar
+            .manifest_request_of_part(&repo, &app, sent, unpacked_as)
+            .await;
+        assert!(
+            !run.stdout.contains("s3cr3t"),
+            "case {name}: leaked {}",
+            run.stdout
+        );
+        match want {
+            Ok(want) => assert!(run.success().contains(want), "case {name}: {}", run.stdout),
+            Err(want) => {
+                assert_eq!(run.status.code(), Some(INVALID), "case {name}: {run:?}");
+                assert_eq!(mask_workdir(&sidecar, &run.stderr), want, "case {name}");
+            }
+        }
+    }
 }

@@ -58,7 +58,7 @@ impl Sidecar {
     /// A sidecar whose `registries.conf` maps each image prefix to an API URL.
     pub fn with_urls(registries: &[(&str, String)]) -> Sidecar {
         let dir = tempfile::tempdir().expect("temp dir");
-        for sub in ["home", "tmp", "cache"] {
+        for sub in ["home", "tmp", "tmp/_cmp_server", "cache"] {
             std::fs::create_dir(dir.path().join(sub)).unwrap();
         }
         let mut conf = String::from("registries:\n");
@@ -108,15 +108,29 @@ impl Sidecar {
         vars
     }
 
-    /// Receives the repository into a fresh working directory (argocd-cmp-server's `_cmp_server/<uuid>` under
-    /// its temp dir), deleted when the returned guard drops.
+    /// Receives the repository into a fresh working directory, deleted when the returned guard drops.
     fn unpack(&self, repo: &Repo) -> TempDir {
-        let work = tempfile::Builder::new()
-            .prefix("cmp-server-")
-            .tempdir_in(self.dir.path().join("tmp"))
-            .unwrap();
-        copy_tree(repo.path(), work.path());
+        self.unpack_part(repo, "", None)
+    }
+
+    /// Receives `part` of the repository (`""`: all of it) into a fresh working directory, as argocd-cmp-server
+    /// does: `_cmp_server/<uuid>` in its temp dir (here `<name>` instead of a UUID when one is given), deleted when
+    /// the returned guard drops.
+    fn unpack_part(&self, repo: &Repo, part: &str, name: Option<&str>) -> TempDir {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("");
+        if let Some(name) = name {
+            builder.prefix(name).rand_bytes(0);
+        }
+        let work = builder.tempdir_in(self.cmp_work_dir()).unwrap();
+        copy_tree(&repo.path().join(part), work.path());
         work
+    }
+
+    /// Where argocd-cmp-server unpacks each call: `_cmp_server` in its temp dir (`TMPDIR`, shared with the
+    /// plugin).
+    pub fn cmp_work_dir(&self) -> PathBuf {
+        self.tmp_dir().join("_cmp_server")
     }
 
     /// What argocd-cmp-server does for a manifest request: unpack, `init`, then (if it succeeded) `generate` in
@@ -153,7 +167,30 @@ impl Sidecar {
     /// only when `init` succeeded. Returns the outcome of the last command run (the one Argo CD reports).
     pub async fn manifest_request(&self, repo: &Repo, app: &Application) -> Run {
         let work = self.unpack(repo);
-        let dir = work.path().join(&app.path);
+        self.init_then_generate(work.path().join(&app.path), app)
+            .await
+    }
+
+    /// [`Sidecar::manifest_request`] as it goes with `reposerver.plugin.use.manifest.generate.paths`: Argo CD sends
+    /// only `root`, the common root of the app's path and its `manifest-generate-paths` (a directory of the
+    /// repository above or at `app.path`), unpacked as `_cmp_server/<name>`; the plugin runs in the app's path
+    /// inside it, and `ARGOCD_APP_SOURCE_PATH` is still the app's path in the repository.
+    pub async fn manifest_request_of_part(
+        &self,
+        repo: &Repo,
+        app: &Application,
+        root: &str,
+        name: &str,
+    ) -> Run {
+        let inside = Path::new(&app.path)
+            .strip_prefix(root)
+            .expect("the common root is above the app's path");
+        let work = self.unpack_part(repo, root, Some(name));
+        self.init_then_generate(work.path().join(inside), app).await
+    }
+
+    /// `init` in `dir`, then `generate` when it succeeded; the outcome of the last command run.
+    async fn init_then_generate(&self, dir: PathBuf, app: &Application) -> Run {
         let mut vars = self.base_vars();
         vars.extend(app.generate_vars());
         let init = run(dir.clone(), "init", vars.clone()).await;

@@ -50,10 +50,26 @@ pub enum CredentialError {
         reason: String,
     },
     #[error(
-        "the secret of credential spec '{spec}' is not mounted: none of {} exists",
-        join_paths(tried)
+        "the secret of credential spec '{spec}' is not mounted: {}",
+        none_exists(tried)
     )]
     SecretNotMounted { spec: String, tried: Vec<PathBuf> },
+    /// Where the namespaced mount is missing but a secret of that name is mounted flat, for another namespace or
+    /// (no `--pull-secrets-flat-namespace`) for none.
+    #[error(
+        "the secret of credential spec '{spec}' is not mounted: {} does not exist; {} is mounted without a \
+         namespace directory, {}",
+        expected.display(),
+        flat.display(),
+        flat_owner(namespace, flat_namespace.as_deref())
+    )]
+    SecretMountedFlat {
+        spec: String,
+        namespace: String,
+        expected: PathBuf,
+        flat: PathBuf,
+        flat_namespace: Option<String>,
+    },
     #[error("cannot read {}: {source}", path.display())]
     ReadFile { path: PathBuf, source: io::Error },
     #[error("secret file {} does not hold 'user:pass'", path.display())]
@@ -103,10 +119,26 @@ pub enum CredentialError {
     HttpClient { source: reqwest::Error },
 }
 
-fn join_paths(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `a does not exist`, or `none of a, b exists`.
+fn none_exists(paths: &[PathBuf]) -> String {
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    match shown.as_slice() {
+        [one] => format!("{one} does not exist"),
+        _ => format!("none of {} exists", shown.join(", ")),
+    }
+}
+
+/// Why a flat secret is not `namespace`'s, and what the operator can do about it.
+fn flat_owner(namespace: &str, flat_namespace: Option<&str>) -> String {
+    match flat_namespace {
+        None => format!(
+            "which is read for no namespace unless --pull-secrets-flat-namespace \
+             (IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE) names the one namespace such secrets come from; mount \
+             the secret as <pull-secrets-dir>/{namespace}/<name>/, or set that option"
+        ),
+        Some(owner) => format!(
+            "so it is a secret of namespace {owner} (--pull-secrets-flat-namespace), not of {namespace}; mount \
+             {namespace}'s secret as <pull-secrets-dir>/{namespace}/<name>/"
+        ),
+    }
 }

@@ -28,7 +28,8 @@
 //! # Mounted secrets
 //!
 //! The sidecar has no Kubernetes API access; secrets are volumes under `--pull-secrets-dir`, at
-//! `<dir>/<namespace>/<name>/<key>` or, when all come from one namespace, `<dir>/<name>/<key>`. A
+//! `<dir>/<namespace>/<name>/<key>`. The flat `<dir>/<name>/<key>` is read only when the operator names the one
+//! namespace such secrets come from (`--pull-secrets-flat-namespace`), and then only as that namespace's. A
 //! `kubernetes.io/dockerconfigjson` secret's key is `.dockerconfigjson`; a `secret:` spec names its key.
 //!
 //! # Caching

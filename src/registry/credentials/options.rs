@@ -37,8 +37,11 @@ pub struct CredentialOptions {
     /// Directory of mounted secrets (`--pull-secrets-dir`, layout in the module docs); `None` skips the scan and
     /// makes `pullsecret:`/`secret:` specs an error.
     pub pull_secrets_dir: Option<PathBuf>,
+    /// The one namespace the secrets mounted flat (`<dir>/<name>/`) come from (`--pull-secrets-flat-namespace`):
+    /// they are read as that namespace's, and only for it. `None`: the flat layout is not read.
+    pub pull_secrets_flat_namespace: Option<String>,
     /// Which namespaces' mounted secrets may be used, explicitly or found by the scan; `None`: all of them (the
-    /// operator's own commands). Secrets mounted without a namespace directory are the operator's, usable by all.
+    /// operator's own commands).
     pub pull_secret_scope: Option<SecretScope>,
     /// `host[:port]` of the GCP metadata server; `None` disables that source.
     pub gcp_metadata_host: Option<String>,
@@ -65,6 +68,7 @@ impl Default for CredentialOptions {
         CredentialOptions {
             docker_config_dir: None,
             pull_secrets_dir: None,
+            pull_secrets_flat_namespace: None,
             pull_secret_scope: None,
             gcp_metadata_host: None,
             search_path: None,
@@ -111,6 +115,10 @@ impl fmt::Debug for CredentialOptions {
         f.debug_struct("CredentialOptions")
             .field("docker_config_dir", &self.docker_config_dir)
             .field("pull_secrets_dir", &self.pull_secrets_dir)
+            .field(
+                "pull_secrets_flat_namespace",
+                &self.pull_secrets_flat_namespace,
+            )
             .field("pull_secret_scope", &self.pull_secret_scope)
             .field("gcp_metadata_host", &self.gcp_metadata_host)
             .field("search_path", &self.search_path)
@@ -200,8 +208,8 @@ mod tests {
         let shown = format!("{options:?}");
         assert_eq!(
             shown,
-            "CredentialOptions { docker_config_dir: None, pull_secrets_dir: None, pull_secret_scope: None, \
-             gcp_metadata_host: None, \
+            "CredentialOptions { docker_config_dir: None, pull_secrets_dir: None, \
+             pull_secrets_flat_namespace: None, pull_secret_scope: None, gcp_metadata_host: None, \
              search_path: None, command_timeout: 10s, discovery_ttl: 300s, metadata_connect_timeout: 1s, \
              metadata_timeout: 3s, metadata_retry_after: 300s, .. }"
         );

@@ -172,6 +172,7 @@ impl CredentialStore {
                 let dir = self.pull_secrets_dir(spec)?;
                 let (path, bytes) = files::read_mounted(
                     dir,
+                    self.flat_namespace(),
                     namespace,
                     name,
                     files::DOCKERCONFIGJSON,
@@ -195,8 +196,15 @@ impl CredentialStore {
                 field,
             } => {
                 let dir = self.pull_secrets_dir(spec)?;
-                let (path, bytes) =
-                    files::read_mounted(dir, namespace, name, field, &spec.to_string()).await?;
+                let (path, bytes) = files::read_mounted(
+                    dir,
+                    self.flat_namespace(),
+                    namespace,
+                    name,
+                    field,
+                    &spec.to_string(),
+                )
+                .await?;
                 let (username, password) = std::str::from_utf8(&bytes)
                     .ok()
                     .and_then(spec::parse_user_pass)
@@ -225,6 +233,11 @@ impl CredentialStore {
             })
     }
 
+    /// The namespace the secrets mounted flat belong to (`--pull-secrets-flat-namespace`); `None`: no one.
+    fn flat_namespace(&self) -> Option<&str> {
+        self.inner.options.pull_secrets_flat_namespace.as_deref()
+    }
+
     /// Sources 2–5. `ttl_end` is when a file- or helper-based credential is looked up again.
     async fn discover(
         &self,
@@ -238,8 +251,13 @@ impl CredentialStore {
             expires_at: Some(ttl_end),
         };
         if let Some(dir) = &options.pull_secrets_dir
-            && let Some((path, credential)) =
-                files::scan_pull_secrets(dir, registry, options.pull_secret_scope.as_ref()).await?
+            && let Some((path, credential)) = files::scan_pull_secrets(
+                dir,
+                self.flat_namespace(),
+                registry,
+                options.pull_secret_scope.as_ref(),
+            )
+            .await?
         {
             return Ok(Some(with_ttl((
                 credential,
