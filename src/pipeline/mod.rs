@@ -100,6 +100,7 @@ impl PipelineError {
                     RenderError::KustomizeNotFound
                         | RenderError::SymlinkCheckTimedOut { .. }
                         | RenderError::Read { .. }
+                        | RenderError::Write { .. }
                         | RenderError::HelmHome { .. }
                         | RenderError::HelmRepositoryFile { .. }
                         | RenderError::TimedOut { .. }

@@ -107,6 +107,9 @@ pub enum RenderError {
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+
     #[error("{} is not UTF-8 text", path.display())]
     NotUtf8 { path: PathBuf },
 

@@ -288,34 +288,31 @@ fn copy_entries(
     let mut file: serde_norway::Mapping = serde_norway::from_str::<Option<_>>(&text)
         .map_err(|e| bad_file(e.to_string()))?
         .unwrap_or_default();
-    let entries: Vec<RepositoryEntry> = match file.get("repositories") {
-        None | Some(serde_norway::Value::Null) => Vec::new(),
-        Some(value) => {
-            serde_norway::from_value(value.clone()).map_err(|e| bad_file(e.to_string()))?
-        }
+    let all = match file.get("repositories") {
+        None | Some(serde_norway::Value::Null) => return Ok(Vec::new()),
+        Some(serde_norway::Value::Sequence(all)) => all.clone(),
+        Some(_) => return Err(bad_file("`repositories` is not a list".to_owned())),
     };
-    let wanted: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, entry)| {
-            names.contains(entry.name.as_str()) || urls.iter().any(|url| same_url(url, &entry.url))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if wanted.is_empty() {
+    let mut kept = Vec::new();
+    let mut urls_kept = Vec::new();
+    for value in all {
+        let entry: RepositoryEntry =
+            serde_norway::from_value(value.clone()).map_err(|e| bad_file(e.to_string()))?;
+        if names.contains(entry.name.as_str()) || urls.iter().any(|url| same_url(url, &entry.url)) {
+            kept.push(value);
+            urls_kept.push(entry.url);
+        }
+    }
+    if kept.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(serde_norway::Value::Sequence(all)) = file.get("repositories").cloned() else {
-        unreachable!("entries were read from a sequence");
-    };
-    let kept: Vec<serde_norway::Value> = wanted.iter().map(|&i| all[i].clone()).collect();
     file.insert("repositories".into(), serde_norway::Value::Sequence(kept));
     let written = serde_norway::to_string(&file).map_err(|e| bad_file(e.to_string()))?;
-    std::fs::write(to, written).map_err(|source| RenderError::HelmHome {
+    std::fs::write(to, written).map_err(|source| RenderError::Write {
         path: to.to_path_buf(),
         source,
     })?;
-    Ok(wanted.into_iter().map(|i| entries[i].url.clone()).collect())
+    Ok(urls_kept)
 }
 
 /// What [`copy_entries`] reads of an entry of helm's repository file.
