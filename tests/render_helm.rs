@@ -625,7 +625,9 @@ async fn helm_gets_the_proxy_and_ca_variables() {
 }
 
 /// Issue 11, item 3: `helm dependency build` prints the real cause of a failed download on stdout and only a
-/// summary on stderr ("no cached repository"); the error carries both.
+/// summary on stderr ("no cached repository"); the error carries both. Since `init` adds a chart's repositories
+/// itself (item 1, where `helm repo add` reports an unreachable one), the build refreshes only the operator's
+/// repositories: here one that is down.
 #[tokio::test]
 async fn a_failed_dependency_build_says_why() {
     let tmp = tempfile::tempdir().unwrap();
@@ -634,15 +636,25 @@ async fn a_failed_dependency_build_says_why() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
+    let url = format!("http://127.0.0.1:{closed}/charts");
     let chart = format!(
         "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: sub\n  version: 1.0.0\n  \
-         repository: http://127.0.0.1:{closed}/charts\n"
+         repository: {url}\n"
     );
     write_files(&app, &[("Chart.yaml", chart.as_str())]);
-    let err = init(&app, &options(tmp.path()), generous_deadline())
+    let repositories = tmp.path().join("repositories.yaml");
+    std::fs::write(
+        &repositories,
+        format!("repositories:\n- name: corp\n  url: {url}\n"),
+    )
+    .unwrap();
+    let mut opts = options(tmp.path());
+    opts.env.set("HELM_REPOSITORY_CONFIG", &repositories);
+    let err = init(&app, &opts, generous_deadline())
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("connection refused"), "{err}");
     assert!(err.contains("`helm dependency build` failed"), "{err}");
+    assert!(err.contains("no cached repository"), "{err}");
 }

@@ -109,20 +109,22 @@ impl PipelineError {
     pub fn is_invalid_input(&self) -> bool {
         match self {
             PipelineError::AppDir { .. } | PipelineError::Request(_) => true,
-            PipelineError::Render(e) => !matches!(
-                e,
-                RenderError::KustomizeNotFound
-                    | RenderError::SymlinkCheckTimedOut { .. }
-                    | RenderError::Read { .. }
-                    | RenderError::HelmHome { .. }
-                    | RenderError::TimedOut { .. }
-                    | RenderError::Process(
-                        ProcessError::NotFound { .. }
-                            | ProcessError::Spawn { .. }
-                            | ProcessError::TimedOut { .. }
-                            | ProcessError::Output { .. },
-                    )
-            ),
+            PipelineError::Render(e) => match e {
+                RenderError::Process(e) => tool_judged_the_input(e),
+                RenderError::DependencyRepositoryAdd { source, .. } => {
+                    tool_judged_the_input(source)
+                }
+                _ => !matches!(
+                    e,
+                    RenderError::KustomizeNotFound
+                        | RenderError::SymlinkCheckTimedOut { .. }
+                        | RenderError::Read { .. }
+                        | RenderError::Write { .. }
+                        | RenderError::HelmHome { .. }
+                        | RenderError::HelmRepositoryFile { .. }
+                        | RenderError::TimedOut { .. }
+                ),
+            },
             PipelineError::Plan { error, .. } => !error.is_out_of_time(),
             PipelineError::Resolve(_) | PipelineError::Output(_) => false,
             // A stream whose anchors would make an edit change more than the image is the source's to fix.
@@ -136,6 +138,18 @@ impl PipelineError {
     pub fn is_out_of_time(&self) -> bool {
         matches!(self, PipelineError::Plan { error, .. } if error.is_out_of_time())
     }
+}
+
+/// Whether a tool that failed this way failed on the Application's input (it ran and refused it), rather than
+/// being missing, unable to start or out of time.
+fn tool_judged_the_input(error: &ProcessError) -> bool {
+    !matches!(
+        error,
+        ProcessError::NotFound { .. }
+            | ProcessError::Spawn { .. }
+            | ProcessError::TimedOut { .. }
+            | ProcessError::Output { .. }
+    )
 }
 
 /// A values file's trouble is the `values-files` parameter's.

@@ -107,6 +107,9 @@ pub enum RenderError {
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
 
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+
     #[error("{} is not UTF-8 text", path.display())]
     NotUtf8 { path: PathBuf },
 
@@ -119,8 +122,31 @@ pub enum RenderError {
         root: PathBuf,
     },
 
+    /// `repository` is shown without user name and password.
+    #[error("dependency {} of {} has repository '{}': {problem}", shown(name), chart_file.display(), shown(repository))]
+    DependencyRepository {
+        name: String,
+        chart_file: PathBuf,
+        repository: String,
+        problem: RepositoryProblem,
+    },
+
+    /// `helm repo add` failed for a dependency's chart repository: unreachable, or not a chart repository.
+    #[error("cannot add chart repository {} for dependency {} of {}: {source}", shown(url), shown(name),
+        chart_file.display())]
+    DependencyRepositoryAdd {
+        name: String,
+        chart_file: PathBuf,
+        url: String,
+        source: Box<ProcessError>,
+    },
+
     #[error("cannot parse {}: {message}", path.display())]
     ChartMetadata { path: PathBuf, message: String },
+
+    /// The operator's helm repository file (`HELM_REPOSITORY_CONFIG`, or `repositories.yaml` in helm's config home).
+    #[error("cannot parse helm's repository file {}: {message}", path.display())]
+    HelmRepositoryFile { path: PathBuf, message: String },
 
     #[error("cannot create helm's directory {}: {source}", path.display())]
     HelmHome { path: PathBuf, source: io::Error },
@@ -131,6 +157,23 @@ pub enum RenderError {
 
     #[error("reading the manifests in {} did not finish within its deadline of {:.1}s", dir.display(), allowed.as_secs_f64())]
     TimedOut { dir: PathBuf, allowed: Duration },
+}
+
+/// Why a chart dependency's `repository` is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RepositoryProblem {
+    #[error(
+        "a dependency comes from an http://, https:// or oci:// chart repository, a file:// directory of the \
+        repository, or a repository the sidecar's helm knows by name (@name or alias:name)"
+    )]
+    Scheme,
+    #[error("not a URL with a host")]
+    NotUrl,
+    #[error(
+        "a chart repository URL may not carry a user name or password; configure the repository's credentials in \
+        the sidecar's helm repository file (HELM_REPOSITORY_CONFIG) instead"
+    )]
+    Credentials,
 }
 
 /// What kind of application a directory holds, decided as Argo CD decides it (a kustomization wins over a chart).
@@ -267,8 +310,9 @@ pub async fn render(
 }
 
 /// Prepares `dir` for [`render`]: for a chart whose dependencies (in `Chart.yaml` or `requirements.yaml`) are not
-/// all in `charts/`, `helm dependency build`. Nothing for other kinds of application. Refuses first a repository
-/// with a symlink leading outside it (`helm dependency build` packs linked files too).
+/// all in `charts/`, each `http(s)://` chart repository they or the lock file name added to a private repository
+/// list (`helm repo add`), then `helm dependency build`. Nothing for other kinds of application. Refuses first a
+/// repository with a symlink leading outside it (`helm dependency build` packs linked files too).
 pub async fn init(dir: &Path, opts: &RenderOptions, deadline: Instant) -> Result<(), RenderError> {
     check_symlinks(dir, opts, deadline).await?;
     if detect(dir) != AppKind::Helm {

@@ -22,6 +22,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 mod app;
+mod charts;
 mod fixtures;
 mod output;
 mod repo;
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 #[allow(unused_imports)]
 pub use self::{
     app::Application,
+    charts::{ChartRepository, deployment_chart, lock, push_chart},
     fixtures::{WEB_TAGS, WORKER_TAGS, helm_repo, shop_registry, unreachable_url},
     output::{
         LineDiff, annotated, documents, image_change, image_of_line, images, line_diff,

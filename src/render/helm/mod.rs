@@ -1,19 +1,21 @@
 //! The helm wrapper: `helm template` with every value the Application controls in `--flag=value` form, values
-//! files checked to stay inside the repository, helm's own directories made writable; and for `init`, the chart
-//! dependencies `helm dependency build` would fetch, refused when a `file://` one leaves the repository.
+//! files checked to stay inside the repository, helm's own directories made writable; and for `init`,
+//! `dependencies`: the chart repositories the dependencies name added to a private repository list, then
+//! `helm dependency build`.
 
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
-
-use serde::Deserialize;
 
 use super::{
     ApiVersion, BASE_ALLOW, KubeVersion, Namespace, ReleaseName, RenderError, RenderOptions,
     SourceFile, normalize,
 };
-use crate::process::{Tool, ToolCommand};
+use crate::process::{Env, Tool, ToolCommand};
+
+mod dependencies;
+
+pub(super) use dependencies::build_missing_dependencies;
 
 /// Variable naming the helm binary to use.
 pub const HELM_OVERRIDE: &str = "IMAGE_RESOLVER_HELM";
@@ -78,6 +80,12 @@ pub(super) fn helm_sources(output: &str) -> Vec<SourceFile> {
 
 fn helm_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderError> {
     let tool = Tool::locate("helm", HELM_OVERRIDE, &opts.env)?;
+    Ok(tool.command().current_dir(dir).env(helm_env(opts)?))
+}
+
+/// What helm gets of the source environment, with its config, cache and data directories made (see
+/// [`HelmOptions::home`]).
+fn helm_env(opts: &RenderOptions) -> Result<Env, RenderError> {
     let allow: Vec<&str> = BASE_ALLOW.iter().chain(&HELM_ALLOW).copied().collect();
     let mut env = opts.env.allowed(&allow);
     for (var, sub) in [
@@ -88,13 +96,7 @@ fn helm_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderE
         let path = match &opts.helm.home {
             Some(home) => home.join(sub),
             None if env.get(var).is_some() => continue,
-            None => {
-                let tmp = opts
-                    .env
-                    .get("TMPDIR")
-                    .map_or_else(std::env::temp_dir, PathBuf::from);
-                tmp.join("argocd-image-resolver-helm").join(sub)
-            }
+            None => temp_dir(opts).join("argocd-image-resolver-helm").join(sub),
         };
         std::fs::create_dir_all(&path).map_err(|source| RenderError::HelmHome {
             path: path.clone(),
@@ -102,7 +104,14 @@ fn helm_command(dir: &Path, opts: &RenderOptions) -> Result<ToolCommand, RenderE
         })?;
         env.set(var, path);
     }
-    Ok(tool.command().current_dir(dir).env(env))
+    Ok(env)
+}
+
+/// The source environment's `TMPDIR`, else the system's temp dir.
+fn temp_dir(opts: &RenderOptions) -> PathBuf {
+    opts.env
+        .get("TMPDIR")
+        .map_or_else(std::env::temp_dir, PathBuf::from)
 }
 
 pub(super) fn helm_template_command(
@@ -189,141 +198,4 @@ fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<PathBu
         return Err(outside());
     }
     Ok(resolved)
-}
-
-/// [`super::init`] for a chart: `helm dependency build` when a dependency declared in `Chart.yaml` or
-/// `requirements.yaml` is not in `charts/`, after refusing a `file://` dependency outside the repository.
-pub(super) async fn build_missing_dependencies(
-    dir: &Path,
-    opts: &RenderOptions,
-    deadline: Instant,
-) -> Result<(), RenderError> {
-    let declared = declared_dependencies(dir)?;
-    if missing_dependencies(dir, &declared)?.is_empty() {
-        return Ok(());
-    }
-    check_local_dependencies(dir, opts.repo_root.as_deref().unwrap_or(dir), &declared)?;
-    helm_command(dir, opts)?
-        .args(["dependency", "build"])
-        .max_stdout(opts.max_manifest_size)
-        .cause_on_stdout()
-        .run(deadline)
-        .await?;
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct ChartDependencies {
-    #[serde(default)]
-    dependencies: Option<Vec<ChartDependency>>,
-}
-
-#[derive(Deserialize)]
-struct ChartDependency {
-    name: String,
-    #[serde(default)]
-    repository: Option<String>,
-}
-
-/// Refuses a dependency that `helm dependency build` would copy from a directory outside `root`
-/// (`repository: file://…`, absolute or relative to the chart, as helm reads it).
-fn check_local_dependencies(
-    dir: &Path,
-    root: &Path,
-    declared: &[(PathBuf, ChartDependency)],
-) -> Result<(), RenderError> {
-    let read_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RenderError::Read { path, source }
-    };
-    let dir_abs = std::path::absolute(dir).map_err(read_error(dir))?;
-    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
-    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
-    for (file, dependency) in declared {
-        let Some(repository) = &dependency.repository else {
-            continue;
-        };
-        let Some(local) = repository.strip_prefix("file://") else {
-            continue;
-        };
-        let written = normalize(&dir_abs.join(local));
-        let inside = written.starts_with(normalize(&root_abs))
-            && written
-                .canonicalize()
-                .map_or(true, |resolved| resolved.starts_with(&root_resolved));
-        if !inside {
-            return Err(RenderError::DependencyOutside {
-                name: dependency.name.clone(),
-                chart_file: file.clone(),
-                repository: repository.clone(),
-                root: root.to_path_buf(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The dependencies declared in `Chart.yaml` / `requirements.yaml`, each with the file declaring it.
-fn declared_dependencies(dir: &Path) -> Result<Vec<(PathBuf, ChartDependency)>, RenderError> {
-    let mut declared = Vec::new();
-    for file in ["Chart.yaml", "requirements.yaml"] {
-        let path = dir.join(file);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(RenderError::Read { path, source }),
-        };
-        let parsed: ChartDependencies =
-            serde_norway::from_str(&text).map_err(|e| RenderError::ChartMetadata {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        declared.extend(
-            parsed
-                .dependencies
-                .unwrap_or_default()
-                .into_iter()
-                .map(|d| (path.clone(), d)),
-        );
-    }
-    Ok(declared)
-}
-
-/// Names of the `declared` dependencies that `charts/` lacks, judged by file name: a directory `charts/NAME` or
-/// an archive `charts/NAME-VERSION.tgz`.
-fn missing_dependencies(
-    dir: &Path,
-    declared: &[(PathBuf, ChartDependency)],
-) -> Result<Vec<String>, RenderError> {
-    let charts = dir.join("charts");
-    let present: Vec<String> = match std::fs::read_dir(&charts) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            return Err(RenderError::Read {
-                path: charts,
-                source,
-            });
-        }
-    };
-    let satisfied = |name: &str| {
-        present.iter().any(|entry| {
-            entry == name
-                || entry
-                    .strip_prefix(name)
-                    .and_then(|rest| rest.strip_prefix('-'))
-                    .and_then(|rest| rest.strip_suffix(".tgz"))
-                    .is_some_and(|version| {
-                        version.starts_with(|c: char| c.is_ascii_digit() || c == 'v')
-                    })
-        })
-    };
-    Ok(declared
-        .iter()
-        .map(|(_, d)| d.name.clone())
-        .filter(|name| !satisfied(name))
-        .collect())
 }
