@@ -11,19 +11,32 @@ use std::fmt::Write as _;
 /// Events arrive in text order, so a cursor that walks forward (and, rarely, back) costs one pass over the text in
 /// total; an ASCII text needs no walking at all.
 pub(crate) struct CharCursor<'a> {
+    /// The whole stream, which positions index.
     src: &'a str,
-    bytes: &'a [u8],
+    /// The part of it the parser reads (all of it, or one run: see `scan`), whose characters the parser counts.
+    text: &'a str,
+    /// Where `text` starts in `src`.
+    offset: usize,
     ascii: bool,
     chars: usize,
     byte: usize,
 }
 
 impl<'a> CharCursor<'a> {
+    #[cfg(test)]
     pub(crate) fn new(src: &'a str) -> Self {
+        Self::within(src, 0..src.len())
+    }
+
+    /// A cursor for a parser that reads `src[run]`: it counts characters from the start of the run, and the byte
+    /// offsets it gives are in `src`.
+    pub(crate) fn within(src: &'a str, run: std::ops::Range<usize>) -> Self {
+        let text = &src[run.clone()];
         Self {
             src,
-            bytes: src.as_bytes(),
-            ascii: src.is_ascii(),
+            text,
+            offset: run.start,
+            ascii: text.is_ascii(),
             chars: 0,
             byte: 0,
         }
@@ -33,32 +46,34 @@ impl<'a> CharCursor<'a> {
         self.src
     }
 
-    /// The byte offset of the character at `char_index`, or `None` past the end of the text.
+    /// The byte offset (in the whole stream) of the character at `char_index` (counted from the start of the
+    /// run), or `None` past the end of the run.
     pub(crate) fn byte_of(&mut self, char_index: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
         if self.ascii {
-            return (char_index <= self.bytes.len()).then_some(char_index);
+            return (char_index <= bytes.len()).then_some(self.offset + char_index);
         }
         while self.chars < char_index {
             // A window of as many bytes as characters are missing holds at most that many characters, so counting
             // them (fast in std) never overshoots; repeat for what the multi-byte ones left.
-            let mut end = (self.byte + (char_index - self.chars)).min(self.bytes.len());
-            while !self.src.is_char_boundary(end) {
+            let mut end = (self.byte + (char_index - self.chars)).min(bytes.len());
+            while !self.text.is_char_boundary(end) {
                 end += 1;
             }
             if end == self.byte {
                 return None;
             }
-            self.chars += self.src[self.byte..end].chars().count();
+            self.chars += self.text[self.byte..end].chars().count();
             self.byte = end;
         }
         while self.chars > char_index {
             self.byte -= 1;
-            while self.byte > 0 && (self.bytes[self.byte] & 0xC0) == 0x80 {
+            while self.byte > 0 && (bytes[self.byte] & 0xC0) == 0x80 {
                 self.byte -= 1;
             }
             self.chars -= 1;
         }
-        (self.byte <= self.bytes.len()).then_some(self.byte)
+        (self.byte <= bytes.len()).then_some(self.offset + self.byte)
     }
 }
 
@@ -86,10 +101,11 @@ pub(crate) fn line_break_at(src: &str, at: usize) -> &'static str {
 /// ```
 pub fn line_breaks(text: &str) -> usize {
     let b = text.as_bytes();
-    b.iter()
-        .enumerate()
-        .filter(|&(i, &c)| c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')))
-        .count()
+    // Every `\n`, plus each `\r` that is not the start of a `\r\n` (rare: found with memchr, not byte by byte).
+    let lone_cr = memchr::memchr_iter(b'\r', b)
+        .filter(|&i| b.get(i + 1) != Some(&b'\n'))
+        .count();
+    memchr::memchr_iter(b'\n', b).count() + lone_cr
 }
 
 /// The end of the line holding `at` (before its break) and the start of the next one.
@@ -420,6 +436,19 @@ mod tests {
             ("jump past end", 9, None),
         ] {
             assert_eq!(CharCursor::new(src).byte_of(index), want, "{name}");
+        }
+        // A run of the stream: characters count from the run's start, bytes from the stream's.
+        let stream = format!("é\n{src}");
+        for (name, index, want) in [
+            ("run start", 0, Some(3)),
+            ("run, after CJK", 4, Some(13)),
+            ("run end", 5, Some(14)),
+        ] {
+            assert_eq!(
+                CharCursor::within(&stream, 3..stream.len()).byte_of(index),
+                want,
+                "{name}"
+            );
         }
     }
 

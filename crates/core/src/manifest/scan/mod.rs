@@ -4,8 +4,9 @@
 //! objects and images.
 
 mod collect;
+mod crd;
 
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Marker, Parser, Span};
 
 use super::object::{ImageField, Object};
 use super::path::ImagePath;
@@ -54,20 +55,7 @@ pub enum ScanError {
 /// would carry it, and Argo CD's own YAML reader refuses it anyway. Also NEL, U+2028 and U+2029, which readers
 /// disagree about. Such a character belongs escaped in a double-quoted string.
 fn check_printable(src: &str) -> Result<(), ScanError> {
-    let bytes = src.as_bytes();
-    let bad = bytes.iter().enumerate().position(|(i, &b)| match b {
-        b'\t' | b'\n' | b'\r' => false,
-        0..=0x1f | 0x7f => true,
-        // U+0080..U+009F: C2 80..C2 9F (NEL, U+0085, among them: see below).
-        0xc2 => bytes
-            .get(i + 1)
-            .is_some_and(|&n| (0x80..=0x9f).contains(&n)),
-        // U+2028, U+2029: E2 80 A8, E2 80 A9.
-        0xe2 => bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)),
-        // U+FFFE, U+FFFF: EF BF BE, EF BF BF.
-        0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
-        _ => false,
-    });
+    let bad = first_refused(src.as_bytes());
     let Some(at) = bad else {
         return Ok(());
     };
@@ -99,6 +87,47 @@ fn check_printable(src: &str) -> Result<(), ScanError> {
             "the character {character} {why}; write it escaped in a double-quoted string"
         ),
     })
+}
+
+/// Where the first character [`check_printable`] refuses starts. Chunks of text are first looked over without
+/// branches (which the compiler turns into vector instructions: this runs over every byte of every render), and
+/// only a chunk with a byte that may start such a character is looked at byte by byte.
+fn first_refused(bytes: &[u8]) -> Option<usize> {
+    const CHUNK: usize = 64;
+    // C0 controls but tab and line breaks, DEL, and the lead bytes of the refused multi-byte characters.
+    let suspect = |b: u8| {
+        (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')
+            | (b == 0x7f)
+            | (b == 0xc2)
+            | (b == 0xe2)
+            | (b == 0xef)
+    };
+    let refused = |i: usize| match bytes[i] {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f | 0x7f => true,
+        // U+0080..U+009F: C2 80..C2 9F (NEL, U+0085, among them: see below).
+        0xc2 => bytes
+            .get(i + 1)
+            .is_some_and(|&n| (0x80..=0x9f).contains(&n)),
+        // U+2028, U+2029: E2 80 A8, E2 80 A9.
+        0xe2 => bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)),
+        // U+FFFE, U+FFFF: EF BF BE, EF BF BF.
+        0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    };
+    // Fixed-size chunks, so that the look-over is unrolled into vector instructions; then the rest.
+    let chunks = bytes.chunks_exact(CHUNK);
+    let rest = chunks.remainder().len();
+    for (n, chunk) in chunks.enumerate() {
+        let any = chunk.iter().fold(0u8, |any, &b| any | u8::from(suspect(b)));
+        if any != 0 {
+            let start = n * CHUNK;
+            if let Some(i) = (start..start + CHUNK).find(|&i| refused(i)) {
+                return Some(i);
+            }
+        }
+    }
+    (bytes.len() - rest..bytes.len()).find(|&i| refused(i))
 }
 
 /// How many parser events pass between two questions to the caller's `stop`: asking costs a clock read, an event
@@ -239,72 +268,174 @@ pub fn scan_each<E: From<ScanError>>(
     let mut paths = builtin_paths();
     paths.extend_from_slice(extra);
     let patterns = patterns(&paths);
-    let mut parser = Parser::new_from_str(src);
-    let mut cursor = CharCursor::new(src);
-    let mut builder = Builder::new(&patterns);
-    let mut documents = 0usize;
-    let mut in_document = false;
-    let mut events = 0usize;
-    while let Some(next) = parser.next_event() {
-        // The document being read, or the next one when between documents.
-        let document = if in_document {
-            documents - 1
-        } else {
-            documents
-        };
-        events += 1;
-        if events.is_multiple_of(EVENTS_PER_STOP_CHECK) && stop() {
-            let line = next
-                .as_ref()
-                .map_or_else(|e| e.marker().line(), |(_, span)| span.start.line());
-            return Err(ScanError::Stopped { document, line }.into());
+    let mut reader = Reader {
+        src,
+        paths: &paths,
+        patterns: &patterns,
+        documents: 0,
+        events: 0,
+        lines_at: (0, 0),
+    };
+    // A path of the operator's that may apply to a CRD would have to be looked for in its spec too.
+    let cuts = if extra
+        .iter()
+        .all(|p| p.kind().is_some_and(|k| k != "CustomResourceDefinition"))
+    {
+        crd::crd_cuts(src)
+    } else {
+        Vec::new()
+    };
+    let mut at = 0;
+    for cut in cuts {
+        reader.read(at..cut.document.start, stop, each)?;
+        match reader.read_crd_head(cut.head, stop)? {
+            Some(head) => each(head, stop)?,
+            None => reader.read(cut.document.clone(), stop, each)?,
         }
-        let (event, span) = next.map_err(|e| ScanError::Yaml {
-            document,
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info().to_owned(),
-        })?;
-        match event {
-            Event::DocumentStart(_) => {
-                in_document = true;
-                documents += 1;
-            }
-            Event::DocumentEnd => {
-                in_document = false;
-                let Some(doc) = builder.take_document() else {
-                    continue;
-                };
-                let mut found = Scan {
-                    documents,
-                    objects: Vec::new(),
-                    images: Vec::new(),
-                };
-                collect_document(src, document, &doc, &paths, &mut found)?;
-                drop(doc);
-                if found.objects.is_empty() {
-                    continue;
-                }
-                // Text order; a place reached by two paths (a built-in and an extra one) once. Places an anchor
-                // repeats share a span and stay apart. (Aliases never reach across documents.)
-                found.images.sort_by(|a, b| {
-                    (a.span.start, a.object, &a.path).cmp(&(b.span.start, b.object, &b.path))
-                });
-                found.images.dedup_by(|a, b| {
-                    a.span.start == b.span.start && a.object == b.object && a.path == b.path
-                });
-                each(found, stop)?;
-            }
-            event => {
-                builder
-                    .event(event, span, &mut cursor)
-                    .map_err(|bad| ScanError::Position {
-                        document,
-                        line: bad.line,
-                        column: bad.col + 1,
-                    })?
-            }
-        }
+        at = cut.document.end;
+        reader.lines_at = (at, cut.lines_before_end);
     }
-    Ok(documents)
+    reader.read(at..src.len(), stop, each)?;
+    Ok(reader.documents)
+}
+
+/// Reads a stream run by run (see [`crd`]): a parser per run, positions in the whole stream.
+struct Reader<'s, 'p> {
+    src: &'s str,
+    paths: &'p [ImagePath],
+    patterns: &'p Patterns,
+    /// Documents met so far.
+    documents: usize,
+    /// Parser events so far, for the `stop` questions.
+    events: usize,
+    /// A byte offset and the line breaks before it, to number a run's lines from without recounting.
+    lines_at: (usize, usize),
+}
+
+impl<'s> Reader<'s, '_> {
+    /// The line breaks before `at` (at or after the last offset asked about).
+    fn lines_before(&mut self, at: usize) -> usize {
+        let (from, lines) = self.lines_at;
+        self.lines_at = (
+            at,
+            lines + crate::manifest::line_breaks(&self.src[from..at]),
+        );
+        self.lines_at.1
+    }
+
+    /// Parses `src[run]` (whole documents, or a CRD's head), handing each document that holds an object to `each`.
+    fn read<E: From<ScanError>>(
+        &mut self,
+        run: std::ops::Range<usize>,
+        stop: &mut dyn FnMut() -> bool,
+        each: &mut dyn FnMut(Scan, &mut Stop<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let src = self.src;
+        let lines = self.lines_before(run.start);
+        let shift = |m: Marker| Marker::new(m.index(), m.line() + lines, m.col());
+        let mut parser = Parser::new_from_str(&src[run.clone()]);
+        let mut cursor = CharCursor::within(src, run);
+        let mut builder = Builder::new(self.patterns);
+        let mut in_document = false;
+        while let Some(next) = parser.next_event() {
+            // The document being read, or the next one when between documents.
+            let document = if in_document {
+                self.documents - 1
+            } else {
+                self.documents
+            };
+            self.events += 1;
+            if self.events.is_multiple_of(EVENTS_PER_STOP_CHECK) && stop() {
+                let line = next
+                    .as_ref()
+                    .map_or_else(|e| e.marker().line(), |(_, span)| span.start.line());
+                return Err(ScanError::Stopped {
+                    document,
+                    line: line + lines,
+                }
+                .into());
+            }
+            let (event, span) = next.map_err(|e| ScanError::Yaml {
+                document,
+                line: e.marker().line() + lines,
+                column: e.marker().col() + 1,
+                message: e.info().to_owned(),
+            })?;
+            let span = Span::new(shift(span.start), shift(span.end));
+            match event {
+                Event::DocumentStart(_) => {
+                    in_document = true;
+                    self.documents += 1;
+                }
+                Event::DocumentEnd => {
+                    in_document = false;
+                    let Some(doc) = builder.take_document() else {
+                        continue;
+                    };
+                    let mut found = Scan {
+                        documents: self.documents,
+                        objects: Vec::new(),
+                        images: Vec::new(),
+                    };
+                    collect_document(src, document, &doc, self.paths, &mut found)?;
+                    drop(doc);
+                    if found.objects.is_empty() {
+                        continue;
+                    }
+                    // Text order; a place reached by two paths (a built-in and an extra one) once. Places an
+                    // anchor repeats share a span and stay apart. (Aliases never reach across documents.)
+                    found.images.sort_by(|a, b| {
+                        (a.span.start, a.object, &a.path).cmp(&(b.span.start, b.object, &b.path))
+                    });
+                    found.images.dedup_by(|a, b| {
+                        a.span.start == b.span.start && a.object == b.object && a.path == b.path
+                    });
+                    each(found, stop)?;
+                }
+                event => {
+                    builder
+                        .event(event, span, &mut cursor)
+                        .map_err(|bad| ScanError::Position {
+                            document,
+                            line: bad.line,
+                            column: bad.col + 1,
+                        })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The scan of a CRD read up to its `spec`, or `None` when that head does not read as one CRD (the caller
+    /// then reads the whole document, which gives the right objects or the right error).
+    fn read_crd_head(
+        &mut self,
+        head: std::ops::Range<usize>,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<Scan>, ScanError> {
+        let (documents, lines_at) = (self.documents, self.lines_at);
+        let mut scans = Vec::new();
+        let read = self.read(head, stop, &mut |scan, _: &mut Stop<'_>| {
+            scans.push(scan);
+            Ok::<_, ScanError>(())
+        });
+        let crd = match (read, scans.as_slice()) {
+            (Err(e @ ScanError::Stopped { .. }), _) => return Err(e),
+            (Ok(()), [scan]) => {
+                self.documents == documents + 1
+                    && matches!(scan.objects.as_slice(), [object]
+                        if object.kind.as_deref() == Some(crd::CRD_KIND)
+                            && object.api_version.as_deref().is_some_and(|v| v.starts_with(crd::CRD_API_GROUP)))
+            }
+            _ => false,
+        };
+        if crd {
+            return Ok(scans.pop());
+        }
+        (self.documents, self.lines_at) = (documents, lines_at);
+        Ok(None)
+    }
 }

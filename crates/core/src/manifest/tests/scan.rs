@@ -541,3 +541,85 @@ fn stops_when_asked() {
         1000
     );
 }
+
+/// Issue 11, item 14: a CRD's `spec` (its schema, most of an install's bytes) is not parsed. Everything else must
+/// come out as when the whole stream is parsed: objects, annotations, images and their places, line numbers of
+/// what follows, errors. A path of the operator's that names no kind makes the scanner parse CRDs whole, which
+/// is the reference here.
+#[test]
+fn a_crd_spec_goes_unread_and_nothing_else_changes() {
+    let crd = |name: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name}\n  \
+             annotations:\n    note: \"é — 漢\"\nspec:\n  group: example.com\n  versions:\n  - name: v1\n    \
+             schema:\n      openAPIV3Schema:\n        description: \"containers: image: x — 😀\"\n        \
+             properties:\n          image: {{type: string}}\n# a comment in column 0\n"
+        )
+    };
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      \
+                      containers:\n      - name: web\n        image: \"reg.example/web:1 — é\"\n";
+    let streams = [
+        (
+            "CRDs between workloads",
+            format!(
+                "{deployment}---\n{}--- # next\n{deployment}---\n{}",
+                crd("a"),
+                crd("b")
+            ),
+        ),
+        (
+            "CRLF",
+            format!("{}---\n{deployment}", crd("a")).replace('\n', "\r\n"),
+        ),
+        (
+            "a head that does not parse alone (`spec:` inside a flow mapping, which is invalid anyway)",
+            format!(
+                "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: a,\nspec:\n  \
+                 b}}\n---\n{deployment}"
+            ),
+        ),
+    ];
+    let whole: [ImagePath; 1] = ["spec.nothing.here[*].image".parse().unwrap()];
+    for (name, stream) in &streams {
+        // Everything: documents, objects with their annotation sites, images, or the error.
+        let (cut, full) = (scan(stream, &[]), scan(stream, &whole));
+        assert_eq!(format!("{cut:#?}"), format!("{full:#?}"), "{name}");
+    }
+    assert!(
+        scan(&streams[2].1, &[]).is_err(),
+        "invalid YAML, refused as before"
+    );
+    let cut = scan(&streams[0].1, &[]).unwrap();
+    assert_eq!(cut.images.len(), 2, "both Deployments' images");
+    let second = &cut.images[1];
+    let line = line_breaks(&streams[0].1[..second.span.start]) + 1;
+    assert_eq!(
+        (second.line, line),
+        (38, 38),
+        "the second image's line, after a CRD"
+    );
+    assert_eq!(
+        cut.objects[1].annotation("note"),
+        Some("é — 漢"),
+        "a CRD's annotations are read"
+    );
+
+    // A pod-shaped template in a CRD's spec is not a pod spec the API server keeps: not an image.
+    let shaped = crd("a").replace(
+        "  group: example.com\n",
+        "  template:\n    spec:\n      containers:\n      - image: x:1\n",
+    );
+    assert!(scan(&shaped, &[]).unwrap().images.is_empty());
+    assert_eq!(
+        scan(&shaped, &whole).unwrap().images.len(),
+        1,
+        "read whole, the shape matches"
+    );
+
+    // An error after a CRD is reported at its line in the stream.
+    let broken = format!("{}---\nkind: Pod\nspec: [\n", crd("a"));
+    assert_eq!(
+        scan(&broken, &[]).unwrap_err(),
+        scan(&broken, &whole).unwrap_err()
+    );
+}
