@@ -203,8 +203,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The outcome of an image no registry is asked about: a pin's tag, or a held image as rendered. `None` for
-    /// untracked images and for those a registry resolves.
+    /// The outcome of an image no registry resolves: a pin's tag (once the main crate has checked that its registry
+    /// has it, or could not), or a held image as rendered. `None` for untracked images and for those a registry
+    /// resolves.
     pub fn without_registry(planned: &PlannedImage) -> Option<Outcome> {
         let (tag, digest, decision) = match planned.tracked.as_ref()?.action() {
             Action::Resolve => return None,
@@ -224,14 +225,16 @@ impl Outcome {
     }
 }
 
-/// What the registries answered (the main crate's `resolve_plan`): the outcome per [`Plan::images`] entry (`None` for untracked images and for failed
-/// requests), warnings (fallbacks to last-known-good) and failures.
+/// What the registries answered (the main crate's `resolve_plan`): the outcome per [`Plan::images`] entry (`None` for
+/// untracked images, failed requests and pins to a tag the registry does not have), warnings (fallbacks to
+/// last-known-good, pins that could not be checked) and failures.
 #[derive(Debug, Default)]
 pub struct Resolutions {
     pub outcomes: Vec<Option<Outcome>>,
     pub warnings: Vec<String>,
-    /// Requests with no answer at all, neither from the registry nor from the cache, in text order. `generate`
-    /// must fail on the first: rendering the old tag silently would look like success.
+    /// Requests with no answer at all, neither from the registry nor from the cache, and pins to a tag the
+    /// registry does not have, in text order. `generate` must fail on the first: rendering the old tag silently
+    /// would look like success, and rendering a missing pin would only fail later, in the cluster.
     pub failures: Vec<GenerateError>,
 }
 
