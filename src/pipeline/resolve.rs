@@ -536,3 +536,77 @@ async fn check_pin(
     });
     trace
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{self, AppContext};
+
+    /// A Deployment named `name` running `reg.test/team/web:0.1`, tracked with these annotations (keys without
+    /// the prefix).
+    fn deployment(name: &str, annotations: &[(&str, &str)]) -> String {
+        let annotations: String = annotations
+            .iter()
+            .map(|(k, v)| format!("    argocd-image-updater.argoproj.io/{k}: \"{v}\"\n"))
+            .collect();
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  annotations:\n{annotations}\
+             spec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: reg.test/team/web:0.1\n"
+        )
+    }
+
+    #[test]
+    fn pins_are_requests_of_their_own_one_per_repository_tag_and_credentials() {
+        let stream = [
+            deployment(
+                "a",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.0"),
+                ],
+            ),
+            deployment(
+                "b",
+                &[
+                    ("image-list", "web=reg.test/team/web:^1"),
+                    ("web.pin", "1.0.0"),
+                ],
+            ),
+            deployment(
+                "c",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.1"),
+                ],
+            ),
+            deployment("d", &[("image-list", "web=reg.test/team/web:~1")]),
+            deployment(
+                "e",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.0"),
+                    ("web.pull-secret", "pullsecret:shop/regcred"),
+                ],
+            ),
+            deployment(
+                "f",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.hold", "true"),
+                ],
+            ),
+        ]
+        .concat();
+        let plan = generate::plan(&stream, &AppContext::default()).unwrap();
+        let mut requests = Requests::new(None);
+        let request_of: Vec<Option<usize>> = plan.images.iter().map(|p| requests.add(p)).collect();
+        assert_eq!(
+            request_of,
+            [Some(0), Some(0), Some(1), Some(2), Some(3), None],
+            "a and b pin one tag under different policies: one check; another tag, a resolution and another \
+             credential are requests of their own; a hold asks nothing"
+        );
+        assert!(matches!(&requests.keys[0], RequestKey::Pin { tag, .. } if tag == "1.0.0"));
+        assert!(matches!(requests.keys[2], RequestKey::Resolve(_)));
+    }
+}
