@@ -170,13 +170,16 @@ spec:
 
 const WEB_TAGS: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0-debug", "2.0.0", "latest"];
 
-/// The worker is pinned by a parameter and has no tags in the registry at all: a pin asks no registry.
+/// The worker is pinned by a parameter, to a tag of [`WORKER_TAGS`]: a pin's tag is checked with one HEAD.
 const PARAMETERS: &str = r#"[{"name": "worker.pin", "string": "2024.02.02"}]"#;
+
+const WORKER_TAGS: &[&str] = &["2024.01.01", "2024.02.02"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_report_shows_winner_drops_origins_credential_pin_and_untracked() {
     let registry = TestRegistry::htpasswd("puller", "s3cret").await;
     push(&registry, "shop/web", WEB_TAGS).await;
+    push(&registry, "shop/worker", WORKER_TAGS).await;
     let app = App::new(
         &[WEB, API],
         registry.base.as_str(),
@@ -285,9 +288,29 @@ async fn json_report_shows_winner_drops_origins_credential_pin_and_untracked() {
     assert_eq!(api["origins"][0]["name"], "Deployment/api");
 
     let worker = &images[2]["tracked"];
+    assert_eq!(worker["request"], 1);
+    let checked = &worker["resolution"];
     assert_eq!(
-        (worker["request"].clone(), worker["resolution"].clone()),
-        (Value::Null, Value::Null)
+        checked["registry"]["credential"],
+        json!({"kind": "env", "name": "EXPLAIN_PULL"})
+    );
+    assert_eq!(
+        (
+            &checked["registry"]["requests"],
+            &checked["tags"],
+            &checked["error"]
+        ),
+        (&json!(1), &Value::Null, &Value::Null),
+        "one HEAD, no tag list"
+    );
+    let pin = &checked["pin"];
+    assert_eq!(
+        (&pin["status"], &pin["tag"], &pin["by"]),
+        (&json!("verified"), &json!("2024.02.02"), &json!("head"))
+    );
+    assert!(
+        pin["digest"].as_str().unwrap().starts_with("sha256:"),
+        "{pin}"
     );
     assert_eq!(worker["policy"]["pin"], "2024.02.02");
     assert_eq!(
@@ -306,6 +329,7 @@ async fn json_report_shows_winner_drops_origins_credential_pin_and_untracked() {
 async fn text_report_has_a_block_per_image() {
     let registry = TestRegistry::plain().await;
     push(&registry, "shop/web", WEB_TAGS).await;
+    push(&registry, "shop/worker", WORKER_TAGS).await;
     let app = App::new(&[WEB, API], registry.base.as_str(), None);
     let mut env = app.env();
     env.push(("ARGOCD_APP_PARAMETERS".into(), PARAMETERS.into()));
@@ -337,8 +361,8 @@ async fn text_report_has_a_block_per_image() {
          \x20            unparsable   latest\n\
          \x20            constraint   2.0.0\n",
         "  registry   the same request as [1]: resolved once\n",
-        "  image      explain.test/shop/worker:2024.01.01 → explain.test/shop/worker:2024.02.02 \
-         (pinned: no registry asked)\n",
+        "  image      explain.test/shop/worker:2024.01.01 → explain.test/shop/worker:2024.02.02 (pinned)\n",
+        "  pin        2024.02.02 verified: the registry has it, as sha256:",
         "  image      nginx:1.27 (not tracked: no image-list entry matches)\n",
         "warnings\n  - env ARGOCD_ENV_nope.pin = '1.0.0': ignored: no image-list entry has the alias \
          'nope'\n",
@@ -433,10 +457,20 @@ async fn invalid_policy_fails_before_any_registry_is_asked() {
     );
 }
 
+/// No tag satisfying a policy and a pin to a tag the registry does not have both fail explain (exit 1) after the
+/// report: the one with every drop, the other with the nearest existing tags.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_tag_satisfying_the_policy_shows_every_drop_and_a_hold_asks_nothing() {
+async fn no_tag_satisfying_the_policy_shows_every_drop_a_missing_pin_its_nearest_tags_and_a_hold_asks_nothing()
+ {
     let registry = TestRegistry::plain().await;
     push(&registry, "shop/web", WEB_TAGS).await;
+    // Not the pinned 2024.02.02.
+    push(
+        &registry,
+        "shop/worker",
+        &["2024.01.01", "2024.02.01", "latest"],
+    )
+    .await;
     let app_yaml = WEB
         .replace(
             "web=explain.test/shop/web:~1",
@@ -450,6 +484,7 @@ async fn no_tag_satisfying_the_policy_shows_every_drop_and_a_hold_asks_nothing()
     let mut env = app.env();
     env.push(("ARGOCD_APP_PARAMETERS".into(), PARAMETERS.into()));
     env.push(("ARGOCD_ENV_DB_HOLD".into(), "true".into()));
+    let app_env = env.clone();
 
     let output = cli(&["explain", &app.app_dir(), "-o", "json"], None, env).await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -472,6 +507,16 @@ async fn no_tag_satisfying_the_policy_shows_every_drop_and_a_hold_asks_nothing()
             "unparsable": ["latest"], "constraint": ["1.0.0", "1.1.0", "1.2.0", "2.0.0"],
         })
     );
+    let worker = &report["images"][1];
+    assert_eq!(
+        (&worker["status"], &worker["new_image"]),
+        (&json!("failed"), &Value::Null)
+    );
+    assert_eq!(
+        worker["tracked"]["resolution"]["pin"],
+        json!({"status": "not-found", "tag": "2024.02.02", "nearest": ["2024.02.01", "2024.01.01", "latest"],
+               "unlisted": null})
+    );
     let db = &report["images"][2];
     assert_eq!(
         (
@@ -491,10 +536,24 @@ async fn no_tag_satisfying_the_policy_shows_every_drop_and_a_hold_asks_nothing()
     );
     assert_eq!(
         stderr(&output),
-        "argocd-image-resolver: 1 image request(s) got no tag from the registry: image explain.test/shop/web \
+        "argocd-image-resolver: 2 image request(s) got no tag from the registry: image explain.test/shop/web \
          (strategy semver, constraint '~3', ignore-tags '*-debug'): no tag satisfies the policy: of 6 tags, 6 were \
-         dropped by its filters or constraint\n"
+         dropped by its filters or constraint; parameter worker.pin = '2024.02.02' pins image \
+         explain.test/shop/worker to a tag its registry does not have; nearest existing tags: 2024.02.01, \
+         2024.01.01, latest; pin one of those, or remove the pin to follow the policy again\n"
     );
+
+    let output = cli(&["explain", &app.app_dir()], None, app_env).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    for want in [
+        "  image      explain.test/shop/worker:2024.01.01 → not rendered: the registry does not have the pinned \
+         tag\n",
+        "  pin        2024.02.02 not found: the registry does not have it; nearest existing tags: 2024.02.01 · \
+         2024.01.01 · latest\n",
+    ] {
+        assert!(text.contains(want), "missing:\n{want}\nin:\n{text}");
+    }
 }
 
 /// In a plain directory, each image is placed in its own file, at its line there.
@@ -502,6 +561,7 @@ async fn no_tag_satisfying_the_policy_shows_every_drop_and_a_hold_asks_nothing()
 async fn plain_directories_name_the_file_and_its_line() {
     let registry = TestRegistry::plain().await;
     push(&registry, "shop/web", WEB_TAGS).await;
+    push(&registry, "shop/worker", WORKER_TAGS).await;
     let app = App::new(&[WEB, API], registry.base.as_str(), None);
     std::fs::remove_file(std::path::Path::new(&app.app_dir()).join("kustomization.yaml")).unwrap();
     let mut env = app.env();

@@ -1,6 +1,7 @@
 //! Where an image's policy comes from when argocd-cmp-server runs the plugin: annotations on the rendered objects,
 //! the Application's plugin parameters over them key by key, its plugin env over both; the plugin's own options
-//! from plugin env; pins and holds; and bad annotations failing the render with a message for the Argo CD UI.
+//! from plugin env; pins (checked against the registry) and holds; and bad annotations failing the render with a
+//! message for the Argo CD UI.
 
 mod plugin_support;
 mod support;
@@ -8,6 +9,7 @@ mod support;
 use plugin_support::{
     Application, Repo, Sidecar, documents, images, resolved_entries, shop_registry, unreachable_url,
 };
+use support::MockServer;
 
 /// A Deployment whose annotations track two images, with one key the plugin does not know.
 const ANNOTATED: &str = r#"apiVersion: apps/v1
@@ -140,7 +142,7 @@ async fn plugin_env_sets_the_plugins_own_options() {
     );
 }
 
-/// One tracked image; the tests point its registry at a port nothing listens on.
+/// One tracked image, `web` ([`plugin_support::WEB_TAGS`] in the shop registry).
 const PINNED: &str = r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -155,25 +157,123 @@ spec:
         image: apps.test/team/web:1.0.0
 "#;
 
+/// What the render of a missing pin `1.0.9` offers instead, from the shop registry's `team/web` tags.
+const NEAREST_TO_1_0_9: &str = "nearest existing tags: 1.0.5, 1.0.0, 1.2.0, 2.0.0, 2.1.0; pin one of those, or \
+                                remove the pin to follow the policy again";
+
+/// Regression (issue 11, item 6): a pin to a tag that does not exist rendered it, exit 0, and the pod went into
+/// ImagePullBackOff — on a rollback typo, the worst moment. The registry is asked (one HEAD): a tag it has renders,
+/// one it does not have fails the render naming the pin, where it was written and the nearest existing tags.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pin_and_hold_need_no_registry() {
-    let sidecar = Sidecar::with_urls(&[("apps.test", unreachable_url())]);
+async fn a_pin_to_a_tag_the_registry_does_not_have_fails_naming_the_nearest_tags() {
+    let registry = shop_registry().await;
+    let sidecar = Sidecar::new(&[("apps.test", &registry)]);
     let repo = Repo::new(&[("apps/web/deployment.yaml", PINNED)]);
     let app = Application::new("web", "apps/web");
-    for (name, app, want_image, want_decision, want_warning) in [
+
+    let existing = sidecar
+        .generate(&repo, &app.clone().string("web.pin", "1.0.5"))
+        .await;
+    let manifests = existing.success();
+    assert_eq!(images(manifests), ["apps.test/team/web:1.0.5"]);
+    assert_eq!(
+        resolved_entries(&documents(manifests)[0])[0]["decision"],
+        "pin"
+    );
+    assert_eq!(existing.stderr, "", "a verified pin says nothing");
+
+    let annotated = Repo::new(&[(
+        "apps/web/deployment.yaml",
+        &PINNED.replace(
+            "web=apps.test/team/web:~1.0\n",
+            "web=apps.test/team/web:~1.0\n    argocd-image-updater.argoproj.io/web.pin: \"1.0.9\"\n",
+        ),
+    )]);
+    for (name, repo, app, at) in [
+        (
+            "a parameter",
+            &repo,
+            app.clone().string("web.pin", "1.0.9"),
+            "parameter web.pin = '1.0.9'",
+        ),
+        (
+            "plugin env",
+            &repo,
+            app.clone().env("WEB_PIN", "1.0.9"),
+            "env ARGOCD_ENV_WEB_PIN = '1.0.9'",
+        ),
+        (
+            "an annotation",
+            &annotated,
+            app.clone(),
+            "annotation argocd-image-updater.argoproj.io/web.pin = '1.0.9' (on Deployment/web)",
+        ),
+    ] {
+        let output = sidecar.generate(repo, &app).await;
+        // The Application's pin is at fault, not the registry: exit 2, as for a pin that is no tag at all.
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", output.stderr);
+        assert_eq!(output.stdout, "", "{name}: nothing rendered");
+        assert_eq!(
+            output.stderr,
+            format!(
+                "argocd-image-resolver: application web: {at} pins image apps.test/team/web to a tag its \
+                 registry does not have; {NEAREST_TO_1_0_9}\n"
+            ),
+            "{name}"
+        );
+    }
+
+    // The Parameters tab stays: it is where the pin gets corrected.
+    let announced = sidecar
+        .parameters(&repo, &app.clone().string("web.pin", "1.0.9"))
+        .await;
+    let announced: serde_json::Value = serde_json::from_str(announced.success()).unwrap();
+    let web = &announced[0];
+    assert_eq!(
+        (&web["name"], &web["title"], &web["string"]),
+        (
+            &serde_json::json!("web.pin"),
+            &serde_json::json!("web: apps.test/team/web (pinned tag not found)"),
+            &serde_json::json!("1.0.9")
+        )
+    );
+    assert_eq!(
+        web["tooltip"],
+        "The pinned tag 1.0.9 of apps.test/team/web does not exist in its registry (nearest existing tags: 1.0.5, \
+         1.0.0, 1.2.0, 2.0.0, 2.1.0), so the application does not render. Set this parameter to an existing tag, or \
+         remove it to follow the policy again (strategy semver, constraint '~1.0')."
+    );
+}
+
+/// A pin is for emergencies, and a registry that is down may be one: the pin renders, with a warning in the
+/// sidecar's log saying it was not verified and why. A hold asks no registry at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_renders_unverified_when_the_registry_is_down_and_a_hold_asks_nothing() {
+    let down = unreachable_url();
+    let sidecar = Sidecar::with_urls(&[("apps.test", down.clone())]);
+    let repo = Repo::new(&[("apps/web/deployment.yaml", PINNED)]);
+    let app = Application::new("web", "apps/web");
+    let not_verified = |at: &str, tag: &str| {
+        format!(
+            "application web: {at} pins image apps.test/team/web to a tag that could not be verified, rendered as \
+             pinned: registry apps.test, repository team/web (anonymous): cannot reach \
+             {down}/v2/team/web/manifests/{tag}"
+        )
+    };
+    for (name, app, want_image, want_decision, want_warnings) in [
         (
             "pin: exactly that tag, even outside the constraint",
             app.clone().string("web.pin", "0.9.3"),
             "apps.test/team/web:0.9.3",
             "pin",
-            None,
+            vec![not_verified("parameter web.pin = '0.9.3'", "0.9.3")],
         ),
         (
             "hold: as rendered",
             app.clone().string("web.hold", "true"),
             "apps.test/team/web:1.0.0",
             "hold",
-            None,
+            vec![],
         ),
         (
             "pin wins over hold",
@@ -182,10 +282,12 @@ async fn pin_and_hold_need_no_registry() {
                 .env("web.pin", "1.0.1"),
             "apps.test/team/web:1.0.1",
             "pin",
-            Some(
+            vec![
                 "application web: env ARGOCD_ENV_web.pin = '1.0.1' wins over parameter web.hold = 'true': the \
-                 image runs the pinned tag\n",
-            ),
+                 image runs the pinned tag\n"
+                    .to_string(),
+                not_verified("env ARGOCD_ENV_web.pin = '1.0.1'", "1.0.1"),
+            ],
         ),
     ] {
         let output = sidecar.generate(&repo, &app).await;
@@ -194,15 +296,69 @@ async fn pin_and_hold_need_no_registry() {
         let entries = resolved_entries(&documents(manifests)[0]);
         assert_eq!(entries[0]["decision"], want_decision, "{name}");
         assert_eq!(entries[0]["from"], "apps.test/team/web:1.0.0", "{name}");
-        match want_warning {
-            None => assert_eq!(output.stderr, "", "{name}"),
-            Some(warning) => assert!(
-                output.stderr.ends_with(warning),
-                "{name}: {}",
-                output.stderr
-            ),
+        assert_eq!(
+            output.stderr.lines().count(),
+            want_warnings.len(),
+            "{name}: {}",
+            output.stderr
+        );
+        let mut rest = output.stderr.as_str();
+        for warning in &want_warnings {
+            let at = rest
+                .find(warning.as_str())
+                .unwrap_or_else(|| panic!("{name}: no {warning:?} in order in {}", output.stderr));
+            rest = &rest[at + warning.len()..];
         }
     }
+}
+
+/// Warm renders stay request-free: a fresh cached tag list that holds the pinned tag verifies it. A recording
+/// proxy in front of the real registry counts the requests, since the real registry keeps no request log the test
+/// can read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_the_cached_tag_list_holds_is_verified_without_a_request() {
+    let registry = shop_registry().await;
+    let proxy = MockServer::proxy(registry.base.clone()).await;
+    let sidecar = Sidecar::with_urls(&[("apps.test", proxy.url().to_string())]);
+    let repo = Repo::new(&[("apps/web/deployment.yaml", PINNED)]);
+    let app = Application::new("web", "apps/web");
+    let requests = || {
+        proxy
+            .seen()
+            .into_iter()
+            .map(|s| format!("{} {}", s.method, s.uri))
+    };
+
+    // Following the policy lists the tags, which the cache keeps (for 30s, --tags-ttl's default).
+    let following = sidecar.generate(&repo, &app).await;
+    assert_eq!(images(following.success()), ["apps.test/team/web:1.0.5"]);
+    let warm = requests().count();
+    assert!(warm > 0, "the first render asked the registry");
+
+    // Then a rollback: pinned to a tag the cached list holds.
+    let rollback = sidecar
+        .generate(&repo, &app.clone().string("web.pin", "1.0.0"))
+        .await;
+    assert_eq!(images(rollback.success()), ["apps.test/team/web:1.0.0"]);
+    assert_eq!(rollback.stderr, "");
+    assert_eq!(
+        requests().skip(warm).collect::<Vec<_>>(),
+        Vec::<String>::new(),
+        "verified from the cached tag list"
+    );
+
+    // A tag the list does not hold is asked about (it may be newer than the list), and the nearest tags come from
+    // the cached list.
+    let typo = sidecar
+        .generate(&repo, &app.clone().string("web.pin", "1.0.9"))
+        .await;
+    assert_eq!(typo.status.code(), Some(2), "{}", typo.stderr);
+    assert!(typo.stderr.contains(NEAREST_TO_1_0_9), "{}", typo.stderr);
+    assert_eq!(
+        requests().skip(warm).collect::<Vec<_>>(),
+        ["HEAD /v2/team/web/manifests/1.0.9"],
+        "one HEAD, no tag list"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

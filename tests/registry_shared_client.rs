@@ -11,10 +11,6 @@ use std::sync::Arc;
 use argocd_image_resolver::image::ImageRef;
 use argocd_image_resolver::registry::credentials::{CredentialOptions, CredentialStore};
 use argocd_image_resolver::registry::{ClientOptions, Registries, RegistryClient, config};
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
 use support::{MockServer, TestRegistry};
 
 /// Pushes one image to each of `repositories` under the tags `1.0.0` and `1.1.0`.
@@ -76,55 +72,14 @@ async fn concurrent_client_for_hands_out_one_client_per_registry_entry() {
     );
 }
 
-/// Forwards every request to `upstream` (the real registry) and answers with its reply; [`MockServer`] records
-/// each one. A proxy because the real registry keeps no request log the test can read.
-async fn forward(
-    State(upstream): State<Arc<(reqwest::Client, url::Url)>>,
-    request: Request,
-) -> Response {
-    let (http, base) = &*upstream;
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_string();
-    let mut outgoing = http.request(request.method().clone(), base.join(&path).unwrap());
-    for name in ["accept", "authorization", "content-type"] {
-        if let Some(value) = request.headers().get(name) {
-            outgoing = outgoing.header(name, value);
-        }
-    }
-    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let reply = outgoing
-        .body(body)
-        .send()
-        .await
-        .expect("registry reachable");
-    let mut response = Response::builder().status(reply.status());
-    for (name, value) in reply.headers() {
-        if name != "content-length" && name != "transfer-encoding" {
-            response = response.header(name, value);
-        }
-    }
-    response
-        .body(Body::from(reply.bytes().await.unwrap()))
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_generate_pings_a_registry_once_for_many_repositories() {
     const IMAGES: usize = 8;
     let registry = TestRegistry::plain().await;
     let repositories: Vec<String> = (0..IMAGES).map(|i| format!("team/app-{i}")).collect();
     push(&registry, &repositories).await;
-    let proxy = MockServer::start(
-        Router::new()
-            .fallback(forward)
-            .with_state(Arc::new((reqwest::Client::new(), registry.base.clone()))),
-    )
-    .await;
+    // A recording proxy: the real registry keeps no request log the test can read.
+    let proxy = MockServer::proxy(registry.base.clone()).await;
 
     let dir = tempfile::tempdir().unwrap();
     // `ping: yes`: each client sends `GET /v2/` once before its first request, so pings count clients.

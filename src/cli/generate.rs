@@ -13,7 +13,7 @@ use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::argo::ArgoRequest;
 use crate::cache::{self, Cache, FileCache};
-use crate::generate::{self, Decision, Resolutions};
+use crate::generate::{self, Decision, GenerateError, Resolutions};
 use crate::manifest::ImagePath;
 use crate::pipeline::{self, AppSettings, PipelineError, Planned, RenderSettings};
 use crate::registry::Registries;
@@ -333,6 +333,38 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
                 continue;
             }
             let image = tracked.image.familiar_name();
+            // A pin to a tag the registry does not have is announced all the same: the Parameters tab is where
+            // the user corrects it.
+            if let (None, Some(pin)) = (outcome, &tracked.pin) {
+                let nearest = resolutions.failures.iter().find_map(|f| match f {
+                    GenerateError::PinNotFound {
+                        image,
+                        tag,
+                        nearest,
+                        ..
+                    } if *image == tracked.image.to_string() && tag == pin => {
+                        Some(nearest.join(", "))
+                    }
+                    _ => None,
+                });
+                let nearest = nearest
+                    .filter(|n| !n.is_empty())
+                    .map(|n| format!(" (nearest existing tags: {n})"))
+                    .unwrap_or_default();
+                announcements.push(Announcement {
+                    title: format!("{alias}: {image} (pinned tag not found)"),
+                    tooltip: format!(
+                        "The pinned tag {pin} of {image} does not exist in its registry{nearest}, so the \
+                         application does not render. Set this parameter to an existing tag, or remove it to \
+                         follow the policy again ({}).",
+                        tracked.policy
+                    ),
+                    collection_type: "string",
+                    string: pin.clone(),
+                    name,
+                });
+                continue;
+            }
             let Some(outcome) = outcome else {
                 announcements.push(Announcement {
                     title: format!("{alias}: {image} (registry unavailable)"),

@@ -90,7 +90,8 @@ pub enum PipelineError {
         error: Box<GenerateError>,
         located: String,
     },
-    /// An image no registry answered for and nothing was resolved before.
+    /// An image no registry answered for and nothing was resolved before, or a pinned tag its registry does not
+    /// have.
     #[error("{0}")]
     Resolve(Box<GenerateError>),
     #[error("{0}")]
@@ -126,7 +127,12 @@ impl PipelineError {
                 ),
             },
             PipelineError::Plan { error, .. } => !error.is_out_of_time(),
-            PipelineError::Resolve(_) | PipelineError::Output(_) => false,
+            // A registry that gave no answer is nobody's fault in the Application (exit 1: try again later). A
+            // registry that answered that the pinned tag does not exist is: the fix is the Application's pin
+            // (a parameter, an annotation or plugin env), as with a pin that is no tag at all, which planning
+            // refuses with exit 2. Retrying will not help; editing the pin will.
+            PipelineError::Resolve(e) => matches!(**e, GenerateError::PinNotFound { .. }),
+            PipelineError::Output(_) => false,
             // A stream whose anchors would make an edit change more than the image is the source's to fix.
             PipelineError::Apply(e) => {
                 matches!(**e, GenerateError::Annotate(_) | GenerateError::Replace(_))
@@ -247,7 +253,7 @@ pub struct Generated {
 
 /// `generate`: render the application in `dir`, resolve every tracked image through `cache`, and write the new
 /// image strings into the rendered text, all before `deadline`. Fails on the first request that has no answer at
-/// all: rendering the old tag silently would look like success.
+/// all (rendering the old tag silently would look like success), and on a pinned tag the registry does not have.
 ///
 /// A stream is planned twice, a document at a time, rather than held planned whole: the first pass finds the
 /// distinct requests, the second (after the registries answered) plans each document again and writes it out.

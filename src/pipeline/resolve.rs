@@ -1,6 +1,12 @@
 //! The one step of the pipeline that talks to registries: every distinct request (repository, policy,
-//! credentials) of a plan resolved once, within the deadline, falling back to the last tag recorded for it, with a
-//! [`RequestTrace`] of each. `generate` and `parameters` use the outcomes, `explain` the traces.
+//! credentials) of a plan resolved once, within the deadline, falling back to the last tag recorded for it, and
+//! every distinct pin (repository, tag, credentials) checked once, with a [`RequestTrace`] of each. `generate` and
+//! `parameters` use the outcomes, `explain` the traces.
+//!
+//! A pin is checked rather than trusted: a tag the registry says it does not have fails the render, naming the pin
+//! and the nearest existing tags (rendered, it would only turn into an `ImagePullBackOff`, on a rollback of all
+//! moments). When the registry cannot say, the pin is rendered with a warning: a pin is for emergencies, and the
+//! registry being down may be one. Last-known-good answers play no part in pins.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,14 +15,16 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::trace::{FallbackTrace, RegistryTrace, RequestTrace, ResolveFailure, TagsTrace};
+use super::trace::{
+    FallbackTrace, PinEvidence, PinTrace, RegistryTrace, RequestTrace, ResolveFailure, TagsTrace,
+};
 use crate::cache::{Cache, ResolutionKey, Resolved};
 use crate::generate::{Decision, GenerateError, Outcome, Plan, PlannedImage, Resolutions};
 use crate::policy::source::{Action, TrackedImage};
-use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
 use crate::registry::urls::redact;
-use crate::resolver::{self, Detail, RegistryCache};
+use crate::registry::{Registries, RegistryClient};
+use crate::resolver::{self, Detail, PinCheck, RegistryCache};
 
 /// How long after the deadline the caller still needs for printing: resolution stops this much earlier.
 pub const OUTPUT_MARGIN: Duration = Duration::from_millis(500);
@@ -53,38 +61,54 @@ pub struct ResolvedPlan {
     pub resolutions: Resolutions,
     /// One per distinct request, in the order the plan first uses them.
     pub requests: Vec<RequestTrace>,
-    /// Per [`Plan::images`] entry: its request (`None` for untracked, pinned and held images).
+    /// Per [`Plan::images`] entry: its request (`None` for untracked and held images).
     pub request_of: Vec<Option<usize>>,
 }
 
-/// The request identity: same repository, policy and credentials resolve alike. It is the cache key of the
-/// request's answer, so requests and cached answers group alike.
+/// The request identity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct RequestKey(ResolutionKey);
+pub(crate) enum RequestKey {
+    /// Same repository, policy and credentials resolve alike. The key is the cache key of the request's answer,
+    /// so requests and cached answers group alike.
+    Resolve(ResolutionKey),
+    /// Same repository, tag and credentials check a pin alike, whatever policies the images have.
+    Pin {
+        /// The repository with its registry, normalised.
+        repository: String,
+        tag: String,
+        /// As in [`ResolutionKey::credential`] and [`ResolutionKey::scope`].
+        credential: Option<String>,
+        scope: Option<String>,
+    },
+}
 
-impl RequestKey {
-    /// Where the last answer to this request is kept.
-    pub(crate) fn resolution_key(&self) -> ResolutionKey {
-        self.0.clone()
+/// The request of `tracked` (resolved or pinned) under `scope`: what a secret read is kept for the scope it was
+/// read in (an image the application names no pull secret for is read with whatever secret the scope lets the
+/// store find), so one namespace's secrets never answer another namespace's application, not even as a
+/// last-known-good tag.
+pub(crate) fn request_key(tracked: &TrackedImage, scope: Option<&SecretScope>) -> RequestKey {
+    match tracked.action() {
+        Action::Pin(tag) => RequestKey::Pin {
+            repository: tracked.image.name(),
+            tag: tag.to_string(),
+            credential: tracked.pull_secret.as_ref().map(ToString::to_string),
+            scope: scope.map(SecretScope::label),
+        },
+        Action::Resolve | Action::Hold => RequestKey::Resolve(ResolutionKey::with_credentials(
+            &tracked.image,
+            &tracked.policy,
+            tracked.pull_secret.as_ref(),
+            scope,
+        )),
     }
 }
 
-/// The request of `tracked` under `scope`: what a secret read is kept for the scope it was read in (an image the
-/// application names no pull secret for is read with whatever secret the scope lets the store find), so one
-/// namespace's secrets never answer another namespace's application, not even as a last-known-good tag.
-pub(crate) fn request_key(tracked: &TrackedImage, scope: Option<&SecretScope>) -> RequestKey {
-    RequestKey(ResolutionKey::with_credentials(
-        &tracked.image,
-        &tracked.policy,
-        tracked.pull_secret.as_ref(),
-        scope,
-    ))
-}
-
-/// Resolves every tracked image of `plan` that is not pinned or held, each distinct request once, all within
-/// `deadline`, through `cache` when given. A request that fails or runs late falls back to the last tag recorded
-/// in `cache` for it (with a warning); without one it is a failure naming the image and its policy. Warnings and
-/// failures come in text order, so what Argo CD shows does not change between renders of the same state.
+/// Resolves every tracked image of `plan` that is not pinned or held, and checks every pin, each distinct request
+/// once, all within `deadline`, through `cache` when given. A request that fails or runs late falls back to the
+/// last tag recorded in `cache` for it (with a warning); without one it is a failure naming the image and its
+/// policy. A pinned tag the registry does not have is a failure naming the pin; one the registry could not be
+/// asked about is rendered, with a warning. Warnings and failures come in text order, so what Argo CD shows does
+/// not change between renders of the same state.
 pub async fn resolve_plan(
     plan: &Plan,
     registries: &Arc<Registries>,
@@ -145,7 +169,7 @@ impl Requests {
     }
 
     /// The request of `planned`, added when it is the first of its kind; `None` for images no registry is asked
-    /// about (untracked, pinned, held).
+    /// about (untracked, held).
     pub fn add(&mut self, planned: &PlannedImage) -> Option<usize> {
         let tracked = Self::asked(planned)?;
         let key = request_key(tracked, self.scope.as_ref());
@@ -168,7 +192,7 @@ impl Requests {
         planned
             .tracked
             .as_deref()
-            .filter(|t| t.action() == Action::Resolve)
+            .filter(|t| t.action() != Action::Hold)
     }
 
     pub fn len(&self) -> usize {
@@ -185,22 +209,48 @@ pub struct Answered {
     /// Per request: `None` when there was no answer at all.
     pub outcomes: Vec<Option<Outcome>>,
     pub traces: Vec<RequestTrace>,
-    /// Fallbacks to last-known-good, answers that could not be recorded; in request order.
+    /// Fallbacks to last-known-good, answers that could not be recorded, pins that could not be checked; in
+    /// request order.
     pub warnings: Vec<String>,
-    /// Requests with no answer, in request order.
+    /// Requests with no answer, and pinned tags the registry does not have, in request order.
     pub failures: Vec<GenerateError>,
 }
 
 impl Answered {
     /// The outcome of `planned`, whose request (from [`Requests`]) is `request`.
     pub fn outcome(&self, planned: &PlannedImage, request: Option<usize>) -> Option<Outcome> {
-        Outcome::without_registry(planned).or_else(|| self.outcomes[request?].clone())
+        match request {
+            Some(request) => self.outcomes[request].clone(),
+            None => Outcome::without_registry(planned),
+        }
+    }
+
+    /// The outcome of a pin's request: the pin, when its tag exists or could not be checked (with a warning); a
+    /// failure when the registry does not have it.
+    fn pinned(&mut self, trace: &RequestTrace) -> Option<Outcome> {
+        if let Some(failure) = trace.pin_not_found() {
+            self.failures.push(failure);
+            return None;
+        }
+        self.warnings.extend(trace.pin_not_verified());
+        let tag = trace
+            .tracked
+            .pin
+            .clone()
+            .expect("a pin's request is pinned");
+        // Without the digest the check may have read: a pin renders alike however it was checked.
+        Some(Outcome {
+            tag,
+            digest: None,
+            decision: Decision::Pin,
+            fallback_reason: None,
+        })
     }
 }
 
 /// Asks every request once, all within `deadline`, as `options` say. A request that fails or runs late falls
 /// back to the last tag recorded for it (with a warning); without one it is a failure naming the image and its
-/// policy.
+/// policy. A pin's request checks that its tag exists (see the module documentation).
 pub async fn ask_all(
     requests: &Requests,
     registries: &Arc<Registries>,
@@ -221,8 +271,16 @@ pub async fn ask_all(
         let (tracked, registries, tags_cache) =
             (tracked.clone(), Arc::clone(registries), tags_cache.clone());
         let asking = async move {
-            let (trace, answer) =
-                ask(&registries, tracked, tags_cache.as_ref(), detail, deadline).await;
+            let (trace, answer) = match tracked.action() {
+                Action::Pin(tag) => {
+                    let tag = tag.to_string();
+                    let trace = check_pin(&registries, tracked, tag, tags_cache.as_ref(), deadline);
+                    (trace.await, None)
+                }
+                Action::Resolve | Action::Hold => {
+                    ask(&registries, tracked, tags_cache.as_ref(), detail, deadline).await
+                }
+            };
             (index, trace, answer)
         };
         if options.detail {
@@ -244,12 +302,20 @@ pub async fn ask_all(
     };
     for ((key, trace), answer) in requests.keys.iter().zip(traces).zip(answers) {
         let mut trace = trace.expect("every request was asked");
-        let cache_key = key.resolution_key();
+        let cache_key = match key {
+            RequestKey::Resolve(cache_key) => cache_key,
+            RequestKey::Pin { .. } => {
+                let outcome = answered.pinned(&trace);
+                answered.outcomes.push(outcome);
+                answered.traces.push(trace);
+                continue;
+            }
+        };
         let outcome = match (answer, &trace.error) {
             (Some(resolved), _) => {
                 if options.record
                     && let Some(cache) = options.answers
-                    && let Err(e) = cache.record(&cache_key, &resolved).await
+                    && let Err(e) = cache.record(cache_key, &resolved).await
                 {
                     answered.warnings.push(format!(
                         "cannot record the resolved tag of {}: {e}",
@@ -268,7 +334,7 @@ pub async fn ask_all(
                     .clone()
                     .expect("a request without an answer has its reason");
                 let known = match options.answers {
-                    Some(cache) if error.may_fall_back() => cache.last_known_good(&cache_key).await,
+                    Some(cache) if error.may_fall_back() => cache.last_known_good(cache_key).await,
                     _ => None,
                 };
                 let tracked = &trace.tracked;
@@ -307,20 +373,13 @@ pub async fn ask_all(
     answered
 }
 
-/// Asks `tracked`'s registry for its tags and the policy's choice among them, recording the exchange: the trace,
-/// and the answer when there is one. A pull secret the application may not use fails the request unasked.
-async fn ask(
-    registries: &Registries,
-    tracked: TrackedImage,
-    tags_cache: Option<&RegistryCache>,
-    detail: Detail,
-    deadline: Instant,
-) -> (RequestTrace, Option<Resolved>) {
+/// A trace of `tracked`'s request with the registry configuration's part filled in, nothing asked yet.
+fn new_trace(registries: &Registries, tracked: &TrackedImage) -> RequestTrace {
     let image = &tracked.image;
     let configured = registries
         .conf()
         .endpoint(image.registry(), image.repository());
-    let mut trace = RequestTrace {
+    RequestTrace {
         registry: RegistryTrace {
             registry: image.registry().to_string(),
             entry: configured.as_ref().ok().map(|e| e.name.clone()),
@@ -332,42 +391,75 @@ async fn ask(
         tags: None,
         error: None,
         fallback: None,
+        pin: None,
         tracked: tracked.clone(),
-    };
-    if let (Some(scope), Some(spec)) = (registries.secret_scope(), &tracked.pull_secret)
-        && let Some(namespace) = spec.namespace().filter(|ns| !scope.permits(ns))
-    {
-        trace.error = Some(ResolveFailure::SecretScope {
-            spec: spec.to_string(),
-            namespace: namespace.to_string(),
-            reason: scope.refusal(namespace),
-        });
-        return (trace, None);
     }
-    let started = std::time::Instant::now();
-    // Name the registry that kept us waiting: the message ends up in the Argo CD UI.
-    let timed_out = || ResolveFailure::TimedOut {
-        registry: image.registry().to_string(),
-    };
+}
+
+/// Why `tracked`'s pull secret may not be used by this application, if it may not.
+fn scope_refusal(registries: &Registries, tracked: &TrackedImage) -> Option<ResolveFailure> {
+    let (scope, spec) = (registries.secret_scope()?, tracked.pull_secret.as_ref()?);
+    let namespace = spec.namespace().filter(|ns| !scope.permits(ns))?;
+    Some(ResolveFailure::SecretScope {
+        spec: spec.to_string(),
+        namespace: namespace.to_string(),
+        reason: scope.refusal(namespace),
+    })
+}
+
+/// Names the registry that kept a request waiting: the message ends up in the Argo CD UI.
+fn timed_out(tracked: &TrackedImage) -> ResolveFailure {
+    ResolveFailure::TimedOut {
+        registry: tracked.image.registry().to_string(),
+    }
+}
+
+/// The client for `tracked`'s registry and credential, within `deadline`, recorded in `trace`.
+async fn client_for(
+    registries: &Registries,
+    tracked: &TrackedImage,
+    deadline: Instant,
+    trace: &mut RequestTrace,
+) -> Result<RegistryClient, ResolveFailure> {
     let client = tokio::time::timeout_at(
         deadline,
-        registries.client_for(image, tracked.pull_secret.as_ref()),
+        registries.client_for(&tracked.image, tracked.pull_secret.as_ref()),
     )
-    .await;
-    let resolution = match client {
-        Err(_) => Err(timed_out()),
-        Ok(Err(e)) => Err(ResolveFailure::from(e)),
-        Ok(Ok(client)) => {
-            trace.registry.entry = Some(client.endpoint().name.clone());
-            trace.registry.api_url = Some(redact(&client.endpoint().api_url));
-            trace.registry.credential = client.credential_source().cloned();
+    .await
+    .map_err(|_| timed_out(tracked))?
+    .map_err(ResolveFailure::from)?;
+    trace.registry.entry = Some(client.endpoint().name.clone());
+    trace.registry.api_url = Some(redact(&client.endpoint().api_url));
+    trace.registry.credential = client.credential_source().cloned();
+    Ok(client)
+}
+
+/// Asks `tracked`'s registry for its tags and the policy's choice among them, recording the exchange: the trace,
+/// and the answer when there is one. A pull secret the application may not use fails the request unasked.
+async fn ask(
+    registries: &Registries,
+    tracked: TrackedImage,
+    tags_cache: Option<&RegistryCache>,
+    detail: Detail,
+    deadline: Instant,
+) -> (RequestTrace, Option<Resolved>) {
+    let mut trace = new_trace(registries, &tracked);
+    if let Some(refusal) = scope_refusal(registries, &tracked) {
+        trace.error = Some(refusal);
+        return (trace, None);
+    }
+    let image = &tracked.image;
+    let started = std::time::Instant::now();
+    let resolution = match client_for(registries, &tracked, deadline, &mut trace).await {
+        Err(e) => Err(e),
+        Ok(client) => {
             let before = client.stats().requests;
             let resolving =
                 resolver::resolve_with(&client, image, &tracked.policy, tags_cache, detail);
             let resolved = tokio::time::timeout_at(deadline, resolving).await;
             trace.registry.requests = client.stats().requests - before;
             match resolved {
-                Err(_) => Err(timed_out()),
+                Err(_) => Err(timed_out(&tracked)),
                 Ok(resolved) => resolved.map_err(|e| ResolveFailure::Registry(Box::new(e))),
             }
         }
@@ -390,4 +482,131 @@ async fn ask(
         }
     };
     (trace, answer)
+}
+
+/// Checks that `tracked`'s pinned `tag` exists (see [`resolver::check_pin`]), recording the exchange in the
+/// trace's `pin`. Whatever keeps the registry from saying — a pull secret the application may not use (never sent
+/// for it), the registry unreachable, late or refusing the credential — leaves the pin not verified.
+async fn check_pin(
+    registries: &Registries,
+    tracked: TrackedImage,
+    tag: String,
+    tags_cache: Option<&RegistryCache>,
+    deadline: Instant,
+) -> RequestTrace {
+    let mut trace = new_trace(registries, &tracked);
+    let started = std::time::Instant::now();
+    let checked = match scope_refusal(registries, &tracked) {
+        Some(refusal) => Err(refusal),
+        None => match client_for(registries, &tracked, deadline, &mut trace).await {
+            Err(e) => Err(e),
+            Ok(client) => {
+                let before = client.stats().requests;
+                let checking = resolver::check_pin(&client, &tracked.image, &tag, tags_cache);
+                let checked = tokio::time::timeout_at(deadline, checking).await;
+                trace.registry.requests = client.stats().requests - before;
+                match checked {
+                    Err(_) => Err(timed_out(&tracked)),
+                    Ok(checked) => checked.map_err(|e| ResolveFailure::Registry(Box::new(e))),
+                }
+            }
+        },
+    };
+    trace.registry.elapsed_ms = started.elapsed().as_millis();
+    trace.pin = Some(match checked {
+        Ok(PinCheck::Cached) => PinTrace::Verified {
+            tag,
+            by: PinEvidence::CachedTagList,
+            digest: None,
+        },
+        Ok(PinCheck::Found { digest }) => PinTrace::Verified {
+            tag,
+            by: PinEvidence::Head,
+            digest: Some(digest),
+        },
+        Ok(PinCheck::Missing { nearest, unlisted }) => PinTrace::NotFound {
+            tag,
+            nearest,
+            unlisted: unlisted.map(|e| e.to_string()),
+        },
+        Err(e) => PinTrace::NotVerified {
+            tag,
+            reason: e.to_string(),
+        },
+    });
+    trace
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{self, AppContext};
+
+    /// A Deployment named `name` running `reg.test/team/web:0.1`, tracked with these annotations (keys without
+    /// the prefix).
+    fn deployment(name: &str, annotations: &[(&str, &str)]) -> String {
+        let annotations: String = annotations
+            .iter()
+            .map(|(k, v)| format!("    argocd-image-updater.argoproj.io/{k}: \"{v}\"\n"))
+            .collect();
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  annotations:\n{annotations}\
+             spec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: reg.test/team/web:0.1\n"
+        )
+    }
+
+    #[test]
+    fn pins_are_requests_of_their_own_one_per_repository_tag_and_credentials() {
+        let stream = [
+            deployment(
+                "a",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.0"),
+                ],
+            ),
+            deployment(
+                "b",
+                &[
+                    ("image-list", "web=reg.test/team/web:^1"),
+                    ("web.pin", "1.0.0"),
+                ],
+            ),
+            deployment(
+                "c",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.1"),
+                ],
+            ),
+            deployment("d", &[("image-list", "web=reg.test/team/web:~1")]),
+            deployment(
+                "e",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.0"),
+                    ("web.pull-secret", "pullsecret:shop/regcred"),
+                ],
+            ),
+            deployment(
+                "f",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.hold", "true"),
+                ],
+            ),
+        ]
+        .concat();
+        let plan = generate::plan(&stream, &AppContext::default()).unwrap();
+        let mut requests = Requests::new(None);
+        let request_of: Vec<Option<usize>> = plan.images.iter().map(|p| requests.add(p)).collect();
+        assert_eq!(
+            request_of,
+            [Some(0), Some(0), Some(1), Some(2), Some(3), None],
+            "a and b pin one tag under different policies: one check; another tag, a resolution and another \
+             credential are requests of their own; a hold asks nothing"
+        );
+        assert!(matches!(&requests.keys[0], RequestKey::Pin { tag, .. } if tag == "1.0.0"));
+        assert!(matches!(requests.keys[2], RequestKey::Resolve(_)));
+    }
 }

@@ -1,5 +1,6 @@
 //! What happened to each registry request of a plan: the registry and credential used, the requests sent, the
-//! tags listed, what each step dropped, the winner and why, the failure and the fallback. `explain` prints it as
+//! tags listed, what each step dropped, the winner and why, the failure and the fallback; for a pin, whether its
+//! tag exists. `explain` prints it as
 //! it is (the JSON field names are its report's); `generate` needs only the outcome it leads to.
 
 use std::fmt;
@@ -7,7 +8,8 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
-use crate::policy::source::TrackedImage;
+use crate::generate::GenerateError;
+use crate::policy::source::{Located, TrackedImage};
 use crate::policy::{Order, Policy, Strategy};
 use crate::registry::credentials::CredentialError;
 use crate::registry::{AccessError, CredentialSource, RegistryError};
@@ -28,6 +30,86 @@ pub struct RequestTrace {
     pub error: Option<ResolveFailure>,
     /// The tag recorded the last time this request got an answer, used when this time it got none.
     pub fallback: Option<FallbackTrace>,
+    /// For a pin: whether the registry has the pinned tag (a pin's request lists no tags and has no fallback).
+    pub pin: Option<PinTrace>,
+}
+
+impl RequestTrace {
+    /// For a pin's request whose tag the registry does not have: what `generate` fails with, naming the pin, the
+    /// image and the nearest existing tags.
+    pub fn pin_not_found(&self) -> Option<GenerateError> {
+        let Some(PinTrace::NotFound {
+            tag,
+            nearest,
+            unlisted,
+        }) = &self.pin
+        else {
+            return None;
+        };
+        Some(GenerateError::PinNotFound {
+            at: pin_at(&self.tracked),
+            image: self.tracked.image.to_string(),
+            tag: tag.clone(),
+            nearest: nearest.clone(),
+            unlisted: unlisted.clone(),
+        })
+    }
+
+    /// For a pin's request the registry could not answer: the warning naming the pin and why.
+    pub fn pin_not_verified(&self) -> Option<String> {
+        let Some(PinTrace::NotVerified { reason, .. }) = &self.pin else {
+            return None;
+        };
+        Some(format!(
+            "{} pins image {} to a tag that could not be verified, rendered as pinned: {reason}",
+            pin_at(&self.tracked),
+            self.tracked.image
+        ))
+    }
+}
+
+/// The pin's key, value and where it was written, for messages.
+fn pin_at(tracked: &TrackedImage) -> Box<Located> {
+    Box::new(
+        tracked
+            .pin_origin()
+            .expect("a pinned image records where its pin was written")
+            .located(),
+    )
+}
+
+/// What came of checking that a pinned tag exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum PinTrace {
+    /// The registry has the tag: rendered.
+    Verified {
+        tag: String,
+        by: PinEvidence,
+        /// The manifest digest the `HEAD` named (none from a cached tag list).
+        digest: Option<String>,
+    },
+    /// The registry answered that it does not have the tag: the render fails.
+    NotFound {
+        tag: String,
+        /// The existing tags nearest to it, nearest first.
+        nearest: Vec<String>,
+        /// Why the repository's tags could not be listed, when they could not.
+        unlisted: Option<String>,
+    },
+    /// The registry could not say (unreachable, late, a 5xx, a credential refused): rendered anyway, with a
+    /// warning, since a pin is for emergencies.
+    NotVerified { tag: String, reason: String },
+}
+
+/// What showed that a pinned tag exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinEvidence {
+    /// A fresh cached tag list holds it: no request.
+    CachedTagList,
+    /// A `HEAD` of its manifest.
+    Head,
 }
 
 /// The registry side of a request.

@@ -58,6 +58,10 @@ pub enum RegistryErrorKind {
     Denied { failure: String },
     #[error("{what} not found: {failure}")]
     NotFound { what: String, failure: String },
+    /// A 404 to a manifest request: the registry says the tag or digest does not exist in the repository (or the
+    /// repository does not exist). Apart from [`RegistryErrorKind::NotFound`] because a pin is checked by it.
+    #[error("manifest '{reference}' not found: {failure}")]
+    ManifestNotFound { reference: String, failure: String },
     #[error(
         "rate limited after {attempts} attempts: {failure}; lower 'limit' for this registry or try later"
     )]
@@ -227,8 +231,8 @@ mod tests {
                 "anonymous not found",
                 RegistryError::new(
                     anonymous.clone(),
-                    RegistryErrorKind::NotFound {
-                        what: "manifest 'v1'".into(),
+                    RegistryErrorKind::ManifestNotFound {
+                        reference: "v1".into(),
                         failure: "HTTP 404".into(),
                     },
                 ),

@@ -235,9 +235,15 @@ impl Transport {
                         hint: op.target.unauthorized_hint(),
                     },
                     FailureKind::Denied => RegistryErrorKind::Denied { failure: text },
-                    FailureKind::NotFound => RegistryErrorKind::NotFound {
-                        what: purpose.what(),
-                        failure: text,
+                    FailureKind::NotFound => match purpose {
+                        Purpose::Manifest { reference } => RegistryErrorKind::ManifestNotFound {
+                            reference: reference.to_string(),
+                            failure: text,
+                        },
+                        _ => RegistryErrorKind::NotFound {
+                            what: purpose.what(),
+                            failure: text,
+                        },
                     },
                     FailureKind::RateLimited => RegistryErrorKind::RateLimited {
                         failure: text,

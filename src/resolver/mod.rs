@@ -6,6 +6,8 @@
 //! listing, plus one manifest read of the winner when platforms are named. With a [`RegistryCache`], the listing
 //! comes from a short-lived cache that every render shares, and `newest-build` reads only the build times of images
 //! it has not seen before.
+//!
+//! A pinned tag is not resolved but checked ([`check_pin`]): a fresh cached tag list or one `HEAD` says it exists.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -22,8 +24,10 @@ use crate::registry::{RegistryClient, RegistryError, RegistryErrorKind, TagSortM
 use crate::tag::Tag;
 
 mod choice;
+mod pin;
 
 pub use choice::{Choice, ChoiceNames, Detail};
+pub use pin::{NEAREST_SHOWN, PinCheck, check_pin};
 
 /// The tags of a repository as far as the policy needed to read them.
 #[derive(Debug, Clone)]

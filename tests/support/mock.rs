@@ -1,10 +1,12 @@
 //! In-process HTTP servers (axum) on random loopback ports, recording every request they see: for behaviour no
-//! real component here shows (other registries' paging, faults, redirects) and for the token server.
+//! real component here shows (other registries' paging, faults, redirects), for the token server, and as a
+//! recording proxy in front of a real registry ([`MockServer::proxy`]), which keeps no request log a test can read.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -71,6 +73,13 @@ impl MockServer {
         }
     }
 
+    /// Forwards every request to `upstream` (a real registry) and answers with its reply, recording each one:
+    /// what the real registry was asked, in order.
+    pub async fn proxy(upstream: Url) -> MockServer {
+        let state = Arc::new((reqwest::Client::new(), upstream));
+        MockServer::start(Router::new().fallback(forward).with_state(state)).await
+    }
+
     /// `http://127.0.0.1:<port>/`.
     pub fn url(&self) -> Url {
         Url::parse(&format!("http://{}/", self.addr)).expect("mock URL")
@@ -93,4 +102,41 @@ impl Drop for MockServer {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// [`MockServer::proxy`]'s one handler: the request sent on to the upstream as it came (method, path and query,
+/// the headers a registry client sends, body), its reply returned as it came.
+async fn forward(
+    State(upstream): State<Arc<(reqwest::Client, Url)>>,
+    request: Request,
+) -> Response {
+    let (http, base) = &*upstream;
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_string();
+    let mut outgoing = http.request(request.method().clone(), base.join(&path).unwrap());
+    for name in ["accept", "authorization", "content-type"] {
+        if let Some(value) = request.headers().get(name) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let reply = outgoing
+        .body(body)
+        .send()
+        .await
+        .expect("registry reachable");
+    let mut response = Response::builder().status(reply.status());
+    for (name, value) in reply.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(Body::from(reply.bytes().await.unwrap()))
+        .unwrap()
 }

@@ -5,13 +5,14 @@
 //! The application is rendered and planned exactly as `generate` does it (same options, same Argo CD environment,
 //! so it runs by hand or inside the plugin's sidecar alike). Each distinct request (repository, policy,
 //! credentials) is resolved once, as the pipeline does, but one after the other so that each one's request count is
-//! its own. Pins and holds are shown without asking a registry. When a registry fails or no tag satisfies the
-//! policy, the report shows the error and the last-known-good tag `generate` would fall back to. `explain` reads
-//! the cache and never records a tag in it.
+//! its own. Holds are shown without asking a registry; a pin's tag is checked with one `HEAD`, as `generate`
+//! checks it: verified, not found (with the nearest existing tags), or not verified and why. When a registry fails
+//! or no tag satisfies the policy, the report shows the error and the last-known-good tag `generate` would fall
+//! back to. `explain` reads the cache and never records a tag in it.
 //!
 //! Exit codes: 0 when every tracked image was resolved (or pinned or held); 1 when rendering failed, or when a
-//! request got no tag from its registry — the report is still printed to stdout then, the failures summarised on
-//! stderr; 2 when the policy or an option is invalid (nothing on stdout).
+//! request got no tag from its registry or a pinned tag does not exist — the report is still printed to stdout
+//! then, the failures summarised on stderr; 2 when the policy or an option is invalid (nothing on stdout).
 //!
 //! # JSON (`-o json`)
 //!
@@ -32,7 +33,7 @@
 //!       "origins": [{"key": "web.ignore-tags", "value": "*-debug" | null,     key without the annotation prefix
 //!                    "source": "annotation" | "parameter" | "env", "name": "Deployment/web"}],
 //!       "request": 0 | null,              index of the distinct request; images sharing it were resolved once
-//!       "resolution": null | {            null for pins and holds
+//!       "resolution": null | {            null for holds
 //!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
 //!                      "requests", "elapsed_ms"},
 //!         "tags": null | {"listed", "invalid", "pages", "candidates": ["…"],
@@ -40,7 +41,10 @@
 //!                  "dropped": {"allow_tags", "ignore_tags", "tag_pattern", "platforms", "unparsable",
 //!                              "constraint"}},       complete lists, each sorted
 //!         "error": "…" | null,            why the registry gave no tag
-//!         "fallback": null | {"tag", "digest" | null, "resolved_at"}   the last-known-good tag, when used
+//!         "fallback": null | {"tag", "digest" | null, "resolved_at"},  the last-known-good tag, when used
+//!         "pin": null | {"status": "verified", "tag", "by": "head" | "cached-tag-list", "digest" | null}
+//!                | {"status": "not-found", "tag", "nearest": ["…"], "unlisted": "…" | null}
+//!                | {"status": "not-verified", "tag", "reason"}     for a pin: does its registry have the tag
 //!       }
 //!     }
 //!   }],
@@ -250,11 +254,14 @@ fn origins(tracked: &TrackedImage) -> Vec<OriginReport> {
         .collect()
 }
 
-/// One line per request that got no tag from its registry, for the error message.
+/// One line per request that got no tag from its registry or pins a tag it does not have, for the error message.
 fn failure_lines(requests: &[RequestTrace]) -> Vec<String> {
     requests
         .iter()
         .filter_map(|request| {
+            if let Some(failure) = request.pin_not_found() {
+                return Some(failure.to_string());
+            }
             let error = request.error.as_ref()?;
             let tracked = &request.tracked;
             let mut line = format!("image {} ({}): {error}", tracked.image, tracked.policy);

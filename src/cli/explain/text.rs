@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, Status, TrackedReport};
-use crate::pipeline::trace::RequestTrace;
+use crate::pipeline::trace::{PinEvidence, PinTrace, RequestTrace};
 
 /// How many tags of one list the text output shows before "… and N more".
 const TEXT_LIST_LIMIT: usize = 10;
@@ -43,11 +43,14 @@ pub(super) fn text(report: &Report) -> String {
                     .unwrap_or_default();
                 format!("{new} (last known good, resolved {when})")
             }
-            (Some(new), Status::Pin) => format!("{new} (pinned: no registry asked)"),
+            (Some(new), Status::Pin) => format!("{new} (pinned)"),
             (Some(new), Status::Hold) => {
                 format!("{new} (held: left as rendered, no registry asked)")
             }
             (Some(new), _) => format!("{new} (resolved from the registry)"),
+            (None, _) if tracked.policy.pin.is_some() => {
+                "not rendered: the registry does not have the pinned tag".to_string()
+            }
             (None, _) => {
                 "not resolved: no tag was resolved before, so there is nothing to fall back to"
                     .to_string()
@@ -137,6 +140,10 @@ fn resolution_rows(out: &mut String, resolution: &RequestTrace) {
         r.requests
     );
     row(out, "registry", &registry);
+    if let Some(pin) = &resolution.pin {
+        row(out, "pin", &pin_text(pin));
+        return;
+    }
     if let Some(error) = &resolution.error {
         row(out, "error", &error.to_string());
     }
@@ -179,6 +186,41 @@ fn resolution_rows(out: &mut String, resolution: &RequestTrace) {
             heading,
             &format!("{label:<width$}  {}", truncated(dropped)),
         );
+    }
+}
+
+/// What the check of a pinned tag found: `1.2.0 verified: …`, `1.2.9 not found; nearest existing tags: …`.
+fn pin_text(pin: &PinTrace) -> String {
+    match pin {
+        PinTrace::Verified {
+            tag,
+            by: PinEvidence::CachedTagList,
+            ..
+        } => format!("{tag} verified: the cached tag list holds it"),
+        PinTrace::Verified {
+            tag,
+            by: PinEvidence::Head,
+            digest,
+        } => match digest {
+            Some(digest) => format!("{tag} verified: the registry has it, as {digest}"),
+            None => format!("{tag} verified: the registry has it"),
+        },
+        PinTrace::NotFound {
+            tag,
+            nearest,
+            unlisted,
+        } => {
+            let mut text = format!("{tag} not found: the registry does not have it");
+            let _ = match (nearest.is_empty(), unlisted) {
+                (false, _) => write!(text, "; nearest existing tags: {}", truncated(nearest)),
+                (true, Some(reason)) => write!(text, "; its tags could not be listed: {reason}"),
+                (true, None) => write!(text, "; the repository has no tags"),
+            };
+            text
+        }
+        PinTrace::NotVerified { tag, reason } => {
+            format!("{tag} not verified, rendered as pinned: {reason}")
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::argo::ArgoRequest;
 use crate::credential_spec::SecretScope;
 use crate::image::{ImageDefaults, ImageRef};
 use crate::manifest::{self, ImagePath, Scan};
-use crate::policy::source::{Action, Parameter, Settings, SourceError, TrackedImage};
+use crate::policy::source::{Action, Located, Parameter, Settings, SourceError, TrackedImage};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -92,6 +92,22 @@ pub enum GenerateError {
         policy: String,
         reason: String,
     },
+    /// The registry answered that the pinned tag does not exist: rendering it would only trade this message for
+    /// an `ImagePullBackOff`, on a rollback of all moments.
+    #[error(
+        "{at} pins image {image} to a tag its registry does not have; {}",
+        pin_alternatives(.nearest, .unlisted.as_deref())
+    )]
+    PinNotFound {
+        /// The pin's key, value and where it was written.
+        at: Box<Located>,
+        image: String,
+        tag: String,
+        /// The existing tags nearest to the pinned one, nearest first.
+        nearest: Vec<String>,
+        /// Why the repository's tags could not be listed for `nearest`, when they could not.
+        unlisted: Option<String>,
+    },
     #[error(
         "{origin} names pull secret '{spec}' for image {image}, which is in namespace {namespace}: {reason}"
     )]
@@ -123,6 +139,21 @@ impl GenerateError {
             GenerateError::OutOfTime { .. }
                 | GenerateError::Scan(manifest::ScanError::Stopped { .. })
         )
+    }
+}
+
+/// What a [`GenerateError::PinNotFound`] offers instead of the missing tag.
+fn pin_alternatives(nearest: &[String], unlisted: Option<&str>) -> String {
+    let fix = "or remove the pin to follow the policy again";
+    match (nearest, unlisted) {
+        ([], None) => format!("the repository has no tags; check the image name, {fix}"),
+        ([], Some(reason)) => {
+            format!("its tags could not be listed ({reason}); pin an existing tag, {fix}")
+        }
+        (nearest, _) => format!(
+            "nearest existing tags: {}; pin one of those, {fix}",
+            nearest.join(", ")
+        ),
     }
 }
 
@@ -172,8 +203,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The outcome of an image no registry is asked about: a pin's tag, or a held image as rendered. `None` for
-    /// untracked images and for those a registry resolves.
+    /// The outcome of an image no registry resolves: a pin's tag (once the main crate has checked that its registry
+    /// has it, or could not), or a held image as rendered. `None` for untracked images and for those a registry
+    /// resolves.
     pub fn without_registry(planned: &PlannedImage) -> Option<Outcome> {
         let (tag, digest, decision) = match planned.tracked.as_ref()?.action() {
             Action::Resolve => return None,
@@ -193,14 +225,16 @@ impl Outcome {
     }
 }
 
-/// What the registries answered (the main crate's `resolve_plan`): the outcome per [`Plan::images`] entry (`None` for untracked images and for failed
-/// requests), warnings (fallbacks to last-known-good) and failures.
+/// What the registries answered (the main crate's `resolve_plan`): the outcome per [`Plan::images`] entry (`None` for
+/// untracked images, failed requests and pins to a tag the registry does not have), warnings (fallbacks to
+/// last-known-good, pins that could not be checked) and failures.
 #[derive(Debug, Default)]
 pub struct Resolutions {
     pub outcomes: Vec<Option<Outcome>>,
     pub warnings: Vec<String>,
-    /// Requests with no answer at all, neither from the registry nor from the cache, in text order. `generate`
-    /// must fail on the first: rendering the old tag silently would look like success.
+    /// Requests with no answer at all, neither from the registry nor from the cache, and pins to a tag the
+    /// registry does not have, in text order. `generate` must fail on the first: rendering the old tag silently
+    /// would look like success, and rendering a missing pin would only fail later, in the cluster.
     pub failures: Vec<GenerateError>,
 }
 

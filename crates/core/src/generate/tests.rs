@@ -340,3 +340,43 @@ fn planning_a_document_at_a_time_decides_as_planning_whole() {
         "nothing to change"
     );
 }
+
+#[test]
+fn a_missing_pin_names_its_key_the_image_and_what_to_pin_instead() {
+    let at = Box::new(source::Located {
+        origin: source::Origin::Parameter {
+            name: "web.pin".into(),
+        },
+        key: format!("{}web.pin", source::PREFIX),
+        value: "1.2.9".into(),
+        entry: false,
+    });
+    let error = |nearest: &[&str], unlisted: Option<&str>| GenerateError::PinNotFound {
+        at: at.clone(),
+        image: "reg.example/team/web".into(),
+        tag: "1.2.9".into(),
+        nearest: nearest.iter().map(ToString::to_string).collect(),
+        unlisted: unlisted.map(String::from),
+    };
+    let start = "parameter web.pin = '1.2.9' pins image reg.example/team/web to a tag its registry does not have";
+    for (name, error, want) in [
+        (
+            "nearest tags",
+            error(&["1.2.8", "1.2.10"], None),
+            "nearest existing tags: 1.2.8, 1.2.10; pin one of those, or remove the pin to follow the policy again",
+        ),
+        (
+            "no tags",
+            error(&[], None),
+            "the repository has no tags; check the image name, or remove the pin to follow the policy again",
+        ),
+        (
+            "tags not listed",
+            error(&[], Some("HTTP 503")),
+            "its tags could not be listed (HTTP 503); pin an existing tag, or remove the pin to follow the policy \
+             again",
+        ),
+    ] {
+        assert_eq!(error.to_string(), format!("{start}; {want}"), "{name}");
+    }
+}

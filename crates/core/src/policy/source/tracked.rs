@@ -1,7 +1,8 @@
 //! What the sources make of an image list: the images tracked, each with its policy, pin, hold, pull secret and
 //! the keys that shaped it.
 
-use super::Origin;
+use super::keys::{Opt, alias_key, key_form};
+use super::{Located, Origin};
 use crate::credential_spec::CredentialSpec;
 use crate::image::ImageRef;
 use crate::policy::Policy;
@@ -37,6 +38,18 @@ pub struct KeyOrigin {
     pub origin: Origin,
 }
 
+impl KeyOrigin {
+    /// The key, its value and where it was written, as messages show them (escaped and cut).
+    pub fn located(&self) -> Located {
+        Located {
+            origin: self.origin.clone(),
+            key: self.key.clone(),
+            value: self.value.clone(),
+            entry: false,
+        }
+    }
+}
+
 /// What to do with an image, with `pin` winning over `hold`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action<'a> {
@@ -53,6 +66,15 @@ impl TrackedImage {
             (None, true) => Action::Hold,
             (None, false) => Action::Resolve,
         }
+    }
+
+    /// The key that pinned the image, with where it was written: what a message about the pin names.
+    pub fn pin_origin(&self) -> Option<&KeyOrigin> {
+        self.pin.as_ref()?;
+        // A pin is per alias (never an app-wide default), recorded under the alias's canonical key however the
+        // source spelt it.
+        let key = alias_key(&key_form(self.alias.as_deref()?), Opt::Pin);
+        self.origins.iter().find(|o| o.key == key)
     }
 }
 

@@ -336,6 +336,53 @@ fn pin_wins_and_hold_keeps_the_rendered_image() {
     );
 }
 
+/// What a message about a pin that does not exist names: the key as written, its value and where.
+#[test]
+fn the_pin_origin_names_where_the_pin_was_written() {
+    let over = |base: Settings, later: Settings| base.overridden_by(&later);
+    for (name, settings, want) in [
+        (
+            "annotation",
+            annotations(&[("image-list", "web=org/web"), ("web.pin", "v1")]),
+            Some(format!(
+                "annotation {PREFIX}web.pin = 'v1' (on Deployment/web)"
+            )),
+        ),
+        (
+            "parameter over annotation",
+            over(
+                annotations(&[("image-list", "web=org/web"), ("web.pin", "v1")]),
+                Settings::from_parameters_json(r#"[{"name": "web.pin", "string": "v2"}]"#).unwrap(),
+            ),
+            Some("parameter web.pin = 'v2'".to_string()),
+        ),
+        (
+            "upper-snake env",
+            over(
+                annotations(&[("image-list", "web=org/web")]),
+                env(&[("ARGOCD_ENV_WEB_PIN", "v3")]).unwrap(),
+            ),
+            Some("env ARGOCD_ENV_WEB_PIN = 'v3'".to_string()),
+        ),
+        (
+            "an alias with '/', keyed with '_'",
+            annotations(&[("image-list", "team/web=org/web"), ("team_web.pin", "v1")]),
+            Some(format!(
+                "annotation {PREFIX}team_web.pin = 'v1' (on Deployment/web)"
+            )),
+        ),
+        (
+            "held, not pinned",
+            annotations(&[("image-list", "web=org/web"), ("web.hold", "true")]),
+            None,
+        ),
+    ] {
+        let got = tracked(&settings);
+        let origin = got.images[0].pin_origin();
+        assert_eq!(origin.map(|o| o.located().to_string()), want, "{name}");
+    }
+}
+
 /// What `explain` shows as the `image-list` origin's value: the entry that lists the image (moved here from
 /// explain's own list parsing, which read the list a second time).
 #[test]

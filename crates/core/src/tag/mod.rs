@@ -3,6 +3,8 @@
 //! The format is one tag per line, optionally followed by whitespace and an RFC 3339 creation time, then optionally
 //! a digest: `v1.2.3 2024-05-01T10:00:00Z sha256:…`. Blank lines and lines starting with `#` are skipped. A `-` in
 //! the time column means "unknown", so a digest can be given without a time.
+//!
+//! [`nearest`] ranks a repository's tags by closeness to one it does not have (a mistyped pin).
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -15,6 +17,10 @@ use thiserror::Error;
 
 use crate::image::is_valid_digest;
 pub use crate::image::is_valid_tag;
+
+mod nearest;
+
+pub use nearest::nearest;
 
 /// A tag name in the OCI distribution grammar `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`, checked when it is made, so it
 /// is safe to put into an image reference, a URL path, a file or a log line as it is. Every [`Tag`] has one, so
