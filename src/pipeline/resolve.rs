@@ -23,7 +23,7 @@ use crate::generate::{Decision, GenerateError, Outcome, Plan, PlannedImage, Reso
 use crate::policy::source::{Action, TrackedImage};
 use crate::registry::credentials::SecretScope;
 use crate::registry::urls::redact;
-use crate::registry::{Registries, RegistryClient};
+use crate::registry::{Registries, RegistryClient, RegistryError};
 use crate::resolver::{self, Detail, PinCheck, RegistryCache};
 
 /// How long after the deadline the caller still needs for printing: resolution stops this much earlier.
@@ -434,6 +434,23 @@ async fn client_for(
     Ok(client)
 }
 
+/// Runs `work` (on `client`) until `deadline`, counting the registry requests it made in the trace.
+async fn counted<T>(
+    client: &RegistryClient,
+    tracked: &TrackedImage,
+    trace: &mut RequestTrace,
+    deadline: Instant,
+    work: impl std::future::Future<Output = Result<T, RegistryError>>,
+) -> Result<T, ResolveFailure> {
+    let before = client.stats().requests;
+    let done = tokio::time::timeout_at(deadline, work).await;
+    trace.registry.requests = client.stats().requests - before;
+    match done {
+        Err(_) => Err(timed_out(tracked)),
+        Ok(done) => done.map_err(|e| ResolveFailure::Registry(Box::new(e))),
+    }
+}
+
 /// Asks `tracked`'s registry for its tags and the policy's choice among them, recording the exchange: the trace,
 /// and the answer when there is one. A pull secret the application may not use fails the request unasked.
 async fn ask(
@@ -453,15 +470,9 @@ async fn ask(
     let resolution = match client_for(registries, &tracked, deadline, &mut trace).await {
         Err(e) => Err(e),
         Ok(client) => {
-            let before = client.stats().requests;
             let resolving =
                 resolver::resolve_with(&client, image, &tracked.policy, tags_cache, detail);
-            let resolved = tokio::time::timeout_at(deadline, resolving).await;
-            trace.registry.requests = client.stats().requests - before;
-            match resolved {
-                Err(_) => Err(timed_out(&tracked)),
-                Ok(resolved) => resolved.map_err(|e| ResolveFailure::Registry(Box::new(e))),
-            }
+            counted(&client, &tracked, &mut trace, deadline, resolving).await
         }
     };
     trace.registry.elapsed_ms = started.elapsed().as_millis();
@@ -501,14 +512,8 @@ async fn check_pin(
         None => match client_for(registries, &tracked, deadline, &mut trace).await {
             Err(e) => Err(e),
             Ok(client) => {
-                let before = client.stats().requests;
                 let checking = resolver::check_pin(&client, &tracked.image, &tag, tags_cache);
-                let checked = tokio::time::timeout_at(deadline, checking).await;
-                trace.registry.requests = client.stats().requests - before;
-                match checked {
-                    Err(_) => Err(timed_out(&tracked)),
-                    Ok(checked) => checked.map_err(|e| ResolveFailure::Registry(Box::new(e))),
-                }
+                counted(&client, &tracked, &mut trace, deadline, checking).await
             }
         },
     };
