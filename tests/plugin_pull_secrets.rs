@@ -27,9 +27,23 @@ fn deployment(pull_secret: Option<&str>) -> String {
 /// A sidecar whose pull-secrets directory holds team-b's secret for the registry (mounted per namespace, as
 /// manifests/ mounts them), with `shared` as the operator's `--pull-secret-namespaces`.
 fn sidecar(registry: &TestRegistry, shared: Option<&str>) -> Sidecar {
+    secret_sidecar(
+        registry,
+        "team-b/regcred",
+        shared.map(|s| ("IMAGE_RESOLVER_PULL_SECRET_NAMESPACES", s)),
+    )
+}
+
+/// A sidecar whose pull-secrets directory holds the registry's secret at `mounted` (below the directory), and
+/// the operator's `setting`, if any.
+fn secret_sidecar(
+    registry: &TestRegistry,
+    mounted: &str,
+    setting: Option<(&str, &str)>,
+) -> Sidecar {
     let mut sidecar = Sidecar::new(&[("apps.test", registry)]);
     let secrets = sidecar.tmp_dir().join("../pull-secrets");
-    let dir = secrets.join("team-b/regcred");
+    let dir = secrets.join(mounted);
     std::fs::create_dir_all(&dir).unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
     std::fs::write(
@@ -41,11 +55,8 @@ fn sidecar(registry: &TestRegistry, shared: Option<&str>) -> Sidecar {
         "IMAGE_RESOLVER_PULL_SECRETS_DIR".into(),
         secrets.display().to_string(),
     ));
-    if let Some(shared) = shared {
-        sidecar.env.push((
-            "IMAGE_RESOLVER_PULL_SECRET_NAMESPACES".into(),
-            shared.into(),
-        ));
+    if let Some((name, value)) = setting {
+        sidecar.env.push((name.into(), value.into()));
     }
     sidecar
 }
@@ -357,27 +368,11 @@ async fn flat_mounted_secrets_are_one_named_namespaces() {
 /// A sidecar whose pull-secrets directory holds a secret for the registry mounted flat, as `regcred/`, and
 /// `flat_namespace` as the operator's `--pull-secrets-flat-namespace`.
 fn flat_sidecar(registry: &TestRegistry, flat_namespace: Option<&str>) -> Sidecar {
-    let mut sidecar = Sidecar::new(&[("apps.test", registry)]);
-    let secrets = sidecar.tmp_dir().join("../pull-secrets");
-    let dir = secrets.join("regcred");
-    std::fs::create_dir_all(&dir).unwrap();
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    std::fs::write(
-        dir.join(".dockerconfigjson"),
-        format!(r#"{{"auths":{{"apps.test":{{"auth":"{auth}"}}}}}}"#),
+    secret_sidecar(
+        registry,
+        "regcred",
+        flat_namespace.map(|n| ("IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE", n)),
     )
-    .unwrap();
-    sidecar.env.push((
-        "IMAGE_RESOLVER_PULL_SECRETS_DIR".into(),
-        secrets.display().to_string(),
-    ));
-    if let Some(flat_namespace) = flat_namespace {
-        sidecar.env.push((
-            "IMAGE_RESOLVER_PULL_SECRETS_FLAT_NAMESPACE".into(),
-            flat_namespace.into(),
-        ));
-    }
-    sidecar
 }
 
 /// A tag read with a flat secret while it stood for the Application's namespace (before this option existed, it
