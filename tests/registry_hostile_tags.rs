@@ -160,7 +160,10 @@ async fn hostile_names_in_a_tag_list_are_skipped_and_counted() {
             assert_eq!(report["tag"], "1.1.0", "{case}: {stdout}");
             // The registry's address (a random port: `127.0.0.1:39995`) may hold the winner's digits.
             let reported = stdout.replace(&server.registry(), "REGISTRY");
-            assert!(!reported.contains(winner), "{case}: in the output: {stdout}");
+            assert!(
+                !reported.contains(winner),
+                "{case}: in the output: {stdout}"
+            );
             assert!(
                 stderr.contains("invalid=1")
                     && !stderr.contains(&bad)
