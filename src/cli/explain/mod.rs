@@ -40,7 +40,8 @@
 //!                  "dropped": {"allow_tags", "ignore_tags", "tag_pattern", "platforms", "unparsable",
 //!                              "constraint"}},       complete lists, each sorted
 //!         "error": "…" | null,            why the registry gave no tag
-//!         "fallback": null | {"tag", "digest" | null, "resolved_at"}   the last-known-good tag, when used
+//!         "fallback": null | {"tag", "digest" | null, "resolved_at"}   the last-known-good tag, when used;
+//!                                         resolved_at: when a registry last gave it, to within 10 minutes
 //!       }
 //!     }
 //!   }],
