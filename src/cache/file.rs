@@ -10,10 +10,13 @@
 //! v1/metadata/<sha256 of repository NUL platforms>.json  build time per image digest (immutable)
 //! ```
 //!
-//! Files are written to a temporary name in the same directory and renamed over the old one, so a reader sees the
-//! old file or the new one, never a mix. The files are small and local: they are read and written inline rather
-//! than on tokio's blocking pool (the [`Cache`] futures are ready when first polled), which also keeps
-//! [`super::tags_or_fetch`]'s steps in a fixed order.
+//! Files are written to a temporary name in the same directory, synced, and renamed over the old one, so a reader
+//! sees the old file or the new one, never a mix. Nothing is written that has not changed: a render that reads a
+//! fresh tag list and known build times from the cache, and gets the answers already recorded, writes no file
+//! (a last-known-good answer is rewritten only when its tag or digest changes, or every
+//! [`super::RESOLVED_AT_REFRESH`]), and opening the cache creates nothing once its directories exist. The files
+//! are small and local: they are read and written inline rather than on tokio's blocking pool (the [`Cache`]
+//! futures are ready when first polled), which also keeps [`super::tags_or_fetch`]'s steps in a fixed order.
 //!
 //! A last-known-good file's name hashes [`ResolutionKey::encode`], which carries the key's version: a new key
 //! scheme names new files and never reads an old one (that stays until the volume goes, a few hundred bytes).
@@ -30,6 +33,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
+use nix::unistd::{AccessFlags, access};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +137,11 @@ impl FileCache {
     /// Creates the cache's directories under `dir` (mode 0700: the cache decides which image is deployed when a
     /// registry is down) and checks that files can be created there, so that a read-only volume fails the command
     /// at once, naming the directory and the option, rather than every write later.
+    ///
+    /// The check asks the kernel (`access(2)`: permissions, ACLs, read-only mounts; the binary is not setuid, so
+    /// the real ids it checks are the ones that write) instead of creating and removing a probe file in each
+    /// directory: every render opens the cache and most write nothing. What `access` cannot foresee (a full disk)
+    /// fails the write that meets it, with its own error, as it did after a probe.
     pub fn open_with(dir: impl Into<PathBuf>, options: CacheOptions) -> Result<Self, CacheError> {
         let given = dir.into();
         let dir = std::path::absolute(&given).map_err(|source| CacheError::Unwritable {
@@ -153,14 +162,8 @@ impl FileCache {
                 .mode(0o700)
                 .create(sub)
                 .map_err(unwritable)?;
-            let probe = sub.join(temp_name("probe"));
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&probe)
-                .map_err(unwritable)?;
-            fs::remove_file(&probe).map_err(unwritable)?;
+            access(sub.as_path(), AccessFlags::W_OK | AccessFlags::X_OK)
+                .map_err(|errno| unwritable(io::Error::from(errno)))?;
         }
         Ok(FileCache {
             dir,
@@ -200,15 +203,21 @@ impl FileCache {
     }
 
     /// [`Cache::record`], at once: replaces the previous one atomically (concurrent writers: the
-    /// last rename wins, and every reader sees one whole answer).
+    /// last rename wins, and every reader sees one whole answer), unless it already records `resolved`
+    /// ([`Resolved::is_recorded_by`]). Skipping is safe among concurrent writers too: it is the same as having
+    /// written just before whichever write comes next.
     pub fn record(&self, key: &ResolutionKey, resolved: &Resolved) -> Result<(), CacheError> {
+        let path = self.resolved_path(key);
+        if stored_resolution(&path, key).is_some_and(|stored| resolved.is_recorded_by(&stored)) {
+            return Ok(());
+        }
         let file = ResolvedFile {
             key: Cow::Borrowed(key),
             tag: Cow::Borrowed(&resolved.tag),
             digest: resolved.digest.as_deref().map(Cow::Borrowed),
             resolved_at: resolved.resolved_at,
         };
-        write_json(&self.resolved_path(key), &file)
+        write_json(&path, &file)
     }
 
     /// [`Cache::tags`], at once: the cached tag list of `key` when it is younger than `max_age` (pass
@@ -421,6 +430,19 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
         Ok(value) => Some(value),
         Err(e) => ignore(path, &format!("it is not a valid cache file: {e}")),
     }
+}
+
+/// The answer stored at `path` for `key`, read quietly for [`FileCache::record`] (one small read): a missing,
+/// unreadable or broken file, or one holding another key, is `None`, and the write that follows replaces it. A
+/// broken file is reported where it matters, when [`FileCache::last_known_good`] reads it for a fallback.
+fn stored_resolution(path: &Path, key: &ResolutionKey) -> Option<Resolved> {
+    let bytes = fs::read(path).ok()?;
+    let file: ResolvedFile = serde_json::from_slice(&bytes).ok()?;
+    (*file.key == *key).then(|| Resolved {
+        tag: file.tag.into_owned(),
+        digest: file.digest.map(Cow::into_owned),
+        resolved_at: file.resolved_at,
+    })
 }
 
 fn ignore<T>(path: &Path, why: &str) -> Option<T> {

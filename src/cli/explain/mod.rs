@@ -41,7 +41,8 @@
 //!                  "dropped": {"allow_tags", "ignore_tags", "tag_pattern", "platforms", "unparsable",
 //!                              "constraint"}},       complete lists, each sorted
 //!         "error": "…" | null,            why the registry gave no tag
-//!         "fallback": null | {"tag", "digest" | null, "resolved_at"},  the last-known-good tag, when used
+//!         "fallback": null | {"tag", "digest" | null, "resolved_at"},  the last-known-good tag, when used;
+//!                                         resolved_at: when a registry last gave it, to within 10 minutes
 //!         "pin": null | {"status": "verified", "tag", "by": "head" | "cached-tag-list", "digest" | null}
 //!                | {"status": "not-found", "tag", "nearest": ["…"], "unlisted": "…" | null}
 //!                | {"status": "not-verified", "tag", "reason"}     for a pin: does its registry have the tag

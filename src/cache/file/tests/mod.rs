@@ -1,9 +1,11 @@
 //! Tests of the file backend, and of single flight across its instances (as across processes): `entries` what is
 //! stored and read back (keys, round trips, broken files, directories), `flight` freshness and concurrent fetches
-//! (within an instance, among instances, torn writes). Here the fixtures they share.
+//! (within an instance, among instances, torn writes), `writes` what is left alone (answers already recorded,
+//! directories that exist). Here the fixtures they share.
 
 mod entries;
 mod flight;
+mod writes;
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
