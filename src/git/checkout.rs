@@ -54,6 +54,7 @@ impl Git {
             deadline,
         )
         .await?;
+        remove_leftovers(&self.inner.clones, &key)?;
         let mut checkout = Checkout {
             git: self.clone(),
             remote: remote.clone(),
@@ -176,16 +177,7 @@ impl Checkout {
     /// Clones into a temp directory beside the clone's place, then renames it there.
     async fn clone_fresh(&mut self, key: &str, deadline: Instant) -> Result<(), GitError> {
         let clones = self.dir.parent().unwrap_or(Path::new("."));
-        // Leftovers of a clone killed half-way: ours, since this process holds the lock for this key.
-        let prefix = format!(".tmp-{key}-");
-        if let Ok(entries) = fs::read_dir(clones) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&prefix) {
-                    remove_dir(&entry.path())?;
-                }
-            }
-        }
-        let tmp = clones.join(format!("{prefix}{}", std::process::id()));
+        let tmp = clones.join(format!("{}{}", tmp_prefix(key), std::process::id()));
         let mut branch_arg = std::ffi::OsString::from("--branch=");
         branch_arg.push(self.branch.as_str());
         let clone = self
@@ -299,6 +291,25 @@ async fn lock(
         tokio::time::sleep(pause.min(deadline - now)).await;
         pause = (pause * 2).min(MAX_LOCK_PAUSE);
     }
+}
+
+/// The name of a temp clone of `key` starts with this.
+fn tmp_prefix(key: &str) -> String {
+    format!(".tmp-{key}-")
+}
+
+/// Removes the temp clones of `key` left by a process killed while cloning: dead, since this process holds the
+/// lock of `key`.
+fn remove_leftovers(clones: &Path, key: &str) -> Result<(), GitError> {
+    let prefix = tmp_prefix(key);
+    if let Ok(entries) = fs::read_dir(clones) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                remove_dir(&entry.path())?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn remove_dir(dir: &Path) -> Result<(), GitError> {

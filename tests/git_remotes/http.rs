@@ -1,0 +1,158 @@
+//! Smart HTTP with basic auth: `git http-backend` as CGI behind an in-test axum server that answers 401 without
+//! the right `Authorization` (no HTTP server is installed here; TEST-INFRA's nginx+fcgiwrap would do the same).
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use argocd_image_resolver::git::{GitCredentials, GitError, HttpCredentials, Remote, RemoteUrl};
+
+use crate::servers::{Silent, SmartHttp, redirector};
+use crate::{Origin, assert_no_secret, deadline, main_branch, round_trip, test_git};
+
+const PASSWORD: &str = "pa55-Correct-Horse";
+const WRONG: &str = "wr0ng-Battery-Staple";
+
+fn password_file(dir: &std::path::Path, name: &str, secret: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, format!("{secret}\n")).unwrap();
+    path
+}
+
+fn remote(url: &str, credentials: GitCredentials) -> Remote {
+    Remote::new(RemoteUrl::parse(url).unwrap(), credentials).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_basic_auth_round_trip() {
+    let origin = Origin::seeded();
+    let server = SmartHttp::start(origin.root(), "alice", PASSWORD).await;
+    let file = password_file(origin.root(), "password", PASSWORD);
+    let creds = GitCredentials::Http(HttpCredentials::new("alice", &file).unwrap());
+    round_trip(&remote(&server.url("repo.git"), creds), &origin).await;
+    let seen = server.server.seen();
+    assert!(
+        seen.iter().any(|s| s.authorization.is_some()),
+        "credentials were sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_the_password_of_x_access_token() {
+    let origin = Origin::seeded();
+    let server = SmartHttp::start(origin.root(), "x-access-token", PASSWORD).await;
+    let token = password_file(origin.root(), "token", PASSWORD);
+    let creds = GitCredentials::Http(HttpCredentials::token(&token, None).unwrap());
+    let git = test_git();
+    let checkout = git
+        .git
+        .checkout(
+            &remote(&server.url("repo.git"), creds),
+            &main_branch(),
+            deadline(),
+        )
+        .await
+        .expect("clone with a token");
+    assert_eq!(checkout.head().as_str(), origin.tip("main"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_or_missing_credentials_are_an_auth_error_without_the_secret() {
+    let origin = Origin::seeded();
+    let server = SmartHttp::start(origin.root(), "alice", PASSWORD).await;
+    let url = server.url("repo.git");
+    let wrong = password_file(origin.root(), "wrong", WRONG);
+    let cases = [
+        (
+            "wrong password",
+            GitCredentials::Http(HttpCredentials::new("alice", &wrong).unwrap()),
+        ),
+        ("no credentials", GitCredentials::None),
+    ];
+    for (name, creds) in cases {
+        let git = test_git();
+        let err = git
+            .git
+            .checkout(&remote(&url, creds), &main_branch(), deadline())
+            .await
+            .expect_err(name);
+        assert!(
+            matches!(err, GitError::AuthFailed { .. }),
+            "case {name}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "repository {url} (branch 'main') refused the credentials"
+            )),
+            "case {name}: {text}"
+        );
+        assert_no_secret(&text, &[PASSWORD, WRONG]);
+        assert_no_secret(&format!("{err:?}"), &[PASSWORD, WRONG]);
+    }
+}
+
+/// A server redirecting to another origin (another port) never gets the credentials: the askpass refuses the
+/// prompt naming the new origin, and the target server sees no `Authorization` at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_do_not_follow_a_redirect_to_another_origin() {
+    let origin = Origin::seeded();
+    let target = SmartHttp::start(origin.root(), "alice", PASSWORD).await;
+    let redirect = redirector(target.server.addr).await;
+    let file = password_file(origin.root(), "password", PASSWORD);
+    let creds = GitCredentials::Http(HttpCredentials::new("alice", &file).unwrap());
+    let url = format!("http://{}/repo.git", redirect.addr);
+    let git = test_git();
+    let err = git
+        .git
+        .checkout(&remote(&url, creds), &main_branch(), deadline())
+        .await
+        .expect_err("redirected");
+    assert!(matches!(err, GitError::AuthFailed { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("refusing to send the credentials"), "{text}");
+    assert_no_secret(&text, &[PASSWORD]);
+    assert!(
+        !target.server.seen().is_empty(),
+        "git followed the redirect"
+    );
+    for seen in target.server.seen() {
+        assert_eq!(
+            seen.authorization, None,
+            "credentials reached another origin: {seen:?}"
+        );
+    }
+}
+
+/// A server that accepts and never answers: the deadline stops git and its helpers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_server_times_out() {
+    let silent = Silent::start();
+    let url = format!("http://127.0.0.1:{}/repo.git", silent.port);
+    let git = test_git();
+    let started = Instant::now();
+    let err = git
+        .git
+        .checkout(
+            &remote(&url, GitCredentials::None),
+            &main_branch(),
+            Instant::now() + Duration::from_secs(2),
+        )
+        .await
+        .expect_err("hangs");
+    assert!(
+        matches!(
+            err,
+            GitError::TimedOut {
+                operation: "clone",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped promptly: {:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains(&url), "{err}");
+}
