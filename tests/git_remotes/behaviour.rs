@@ -380,3 +380,59 @@ async fn an_empty_message_is_refused() {
         .expect_err("empty message");
     assert_eq!(err.to_string(), "commit message is not usable: it is empty");
 }
+
+/// No hook runs: not from the clone's `.git/hooks`, nor from a `core.hooksPath` its config names (someone with
+/// access to the cache volume could plant either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hook_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let origin = Origin::seeded();
+    let remote = file_remote(&origin);
+    let test = test_git();
+    let checkout = test
+        .git
+        .checkout(&remote, &main_branch(), deadline())
+        .await
+        .unwrap();
+    let dir = checkout.dir().to_path_buf();
+    drop(checkout);
+    let marker = test.dir.path().join("hook-ran");
+    let planted = test.dir.path().join("planted-hooks");
+    fs::create_dir_all(&planted).unwrap();
+    for hooks in [dir.join(".git/hooks"), planted.clone()] {
+        fs::create_dir_all(&hooks).unwrap();
+        for name in [
+            "post-checkout",
+            "pre-commit",
+            "commit-msg",
+            "post-commit",
+            "pre-push",
+            "reference-transaction",
+        ] {
+            let hook = hooks.join(name);
+            fs::write(
+                &hook,
+                format!("#!/bin/sh\necho {name} >> {}\n", marker.display()),
+            )
+            .unwrap();
+            fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    git(
+        &dir,
+        &["config", "core.hooksPath", planted.to_str().unwrap()],
+    );
+
+    let mut checkout = test
+        .git
+        .checkout(&remote, &main_branch(), deadline())
+        .await
+        .unwrap();
+    bump(&mut checkout, "shop: v7\n").await;
+    checkout.push(deadline()).await.unwrap();
+    assert!(
+        !marker.exists(),
+        "a hook ran: {}",
+        fs::read_to_string(&marker).unwrap_or_default()
+    );
+}

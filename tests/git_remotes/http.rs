@@ -123,22 +123,48 @@ async fn credentials_do_not_follow_a_redirect_to_another_origin() {
     }
 }
 
-/// A server that accepts and never answers: the deadline stops git and its helpers.
+/// A server that accepts and never answers: the deadline stops git and its helpers. While git waits, no process
+/// on the machine has the password in its argument vector or environment (what `ps` and `/proc` show).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_server_times_out() {
+async fn a_hanging_server_times_out_and_no_process_shows_the_secret() {
     let silent = Silent::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = password_file(dir.path(), "password", PASSWORD);
+    let creds = GitCredentials::Http(HttpCredentials::new("alice", &file).unwrap());
     let url = format!("http://127.0.0.1:{}/repo.git", silent.port);
     let git = test_git();
     let started = Instant::now();
-    let err = git
-        .git
-        .checkout(
-            &remote(&url, GitCredentials::None),
-            &main_branch(),
-            Instant::now() + Duration::from_secs(2),
-        )
-        .await
-        .expect_err("hangs");
+    let clone = {
+        let (git, remote) = (git.git.clone(), remote(&url, creds));
+        tokio::spawn(async move {
+            git.checkout(
+                &remote,
+                &main_branch(),
+                Instant::now() + Duration::from_secs(3),
+            )
+            .await
+            .map(drop)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut seen_git = 0;
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let proc_dir = entry.path();
+        let Ok(cmdline) = fs::read(proc_dir.join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let environ =
+            String::from_utf8_lossy(&fs::read(proc_dir.join("environ")).unwrap_or_default())
+                .into_owned();
+        if cmdline.contains(&silent.port.to_string()) {
+            seen_git += 1;
+        }
+        assert_no_secret(&cmdline, &[PASSWORD]);
+        assert_no_secret(&environ, &[PASSWORD]);
+    }
+    assert!(seen_git > 0, "git was running against the silent server");
+    let err = clone.await.unwrap().expect_err("hangs");
     assert!(
         matches!(
             err,
@@ -150,7 +176,7 @@ async fn a_hanging_server_times_out() {
         "{err:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(12),
         "stopped promptly: {:?}",
         started.elapsed()
     );
