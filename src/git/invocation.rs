@@ -32,6 +32,8 @@ pub(super) struct Setting<'a> {
     pub clone_dir: Option<&'a Path>,
     /// `ssh-keygen` and the key, when this command signs a commit.
     pub signing: Option<(&'a Path, &'a SigningKey)>,
+    /// The CA certificates an `https://` remote's certificate must chain to, instead of the system's.
+    pub ca_file: Option<&'a Path>,
 }
 
 /// The config every command runs with, as `GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n` (command-line scope: above any
@@ -67,6 +69,15 @@ pub(super) fn config(setting: &Setting<'_>) -> Vec<(String, String)> {
     }
     if setting.transport == Transport::Ssh {
         config.push(("ssh.variant".into(), "ssh".into()));
+    }
+    if let Transport::Http { .. } = setting.transport {
+        config.push(("http.sslVerify".into(), "true".into()));
+        if let Some(ca_file) = setting.ca_file {
+            config.push((
+                "http.sslCAInfo".into(),
+                ca_file.to_string_lossy().into_owned(),
+            ));
+        }
     }
     match setting.signing {
         Some((program, SigningKey::Ssh { key_file })) => {
@@ -207,6 +218,7 @@ mod tests {
             credentials,
             clone_dir: Some(Path::new("/cache/git/clones/config-0123")),
             signing: None,
+            ca_file: None,
         }
     }
 

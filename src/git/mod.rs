@@ -182,6 +182,7 @@ impl Git {
             credentials: &remote.credentials,
             clone_dir,
             signing,
+            ca_file: remote.ca_file.as_deref(),
         });
         let mut command = inner.git.command().env(env).max_stdout(MAX_STDOUT);
         if let Some(dir) = clone_dir {
@@ -200,6 +201,7 @@ impl Git {
 pub struct Remote {
     url: RemoteUrl,
     credentials: GitCredentials,
+    ca_file: Option<PathBuf>,
 }
 
 impl Remote {
@@ -210,7 +212,32 @@ impl Remote {
                 repo: url.clone(),
                 problem,
             })?;
-        Ok(Remote { url, credentials })
+        Ok(Remote {
+            url,
+            credentials,
+            ca_file: None,
+        })
+    }
+
+    /// Trusts the CA certificates (PEM) in `ca_file` for an `https://` remote, instead of the system's: a server
+    /// with a private CA. TLS is always verified.
+    pub fn with_ca_file(mut self, ca_file: &Path) -> Result<Remote, GitError> {
+        if self.url.transport() != (Transport::Http { tls: true }) {
+            return Err(GitError::CredentialsMismatch {
+                repo: self.url,
+                problem: "a CA file serves only https:// remotes",
+            });
+        }
+        fs::metadata(ca_file).map_err(|e| GitError::CredentialFile {
+            path: ca_file.to_path_buf(),
+            problem: format!("cannot be read: {e}"),
+        })?;
+        self.ca_file = Some(std::path::absolute(ca_file).map_err(|source| GitError::Io {
+            action: "cannot make absolute",
+            path: ca_file.to_path_buf(),
+            source,
+        })?);
+        Ok(self)
     }
 
     pub fn url(&self) -> &RemoteUrl {

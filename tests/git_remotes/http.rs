@@ -182,3 +182,38 @@ async fn a_hanging_server_times_out_and_no_process_shows_the_secret() {
     );
     assert!(err.to_string().contains(&url), "{err}");
 }
+
+/// HTTPS: the server's certificate from a private CA, trusted through the remote's CA file; without it the
+/// certificate is refused (never skipped) and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_private_ca_round_trip() {
+    let origin = Origin::seeded();
+    let server = SmartHttp::start(origin.root(), "alice", PASSWORD).await;
+    let pki = tempfile::tempdir().unwrap();
+    let ca = crate::support::pki::TestCa::create(pki.path());
+    let tls =
+        crate::servers::TlsProxy::start(server.server.addr, &ca.server_cert, &ca.server_key).await;
+    let file = password_file(origin.root(), "password", PASSWORD);
+    let creds = GitCredentials::Http(HttpCredentials::new("alice", &file).unwrap());
+    let url = format!("https://127.0.0.1:{}/repo.git", tls.port);
+
+    let untrusted = remote(&url, creds.clone());
+    let git = test_git();
+    let err = git
+        .git
+        .checkout(&untrusted, &main_branch(), deadline())
+        .await
+        .expect_err("certificate of an unknown CA");
+    assert!(matches!(err, GitError::Network { .. }), "{err:?}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert!(
+        server.server.seen().is_empty(),
+        "nothing reached the server"
+    );
+
+    let trusted = remote(&url, creds).with_ca_file(&ca.ca_cert).unwrap();
+    round_trip(&trusted, &origin).await;
+}

@@ -359,3 +359,55 @@ impl SshServer {
 pub fn server_dir() -> TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// TLS in front of a plain server: accepts on its own loopback port with the test CA's server certificate and
+/// relays the bytes to `upstream`. (No TLS-terminating server is installed here; rustls is what the package uses.)
+pub struct TlsProxy {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsProxy {
+    pub async fn start(upstream: std::net::SocketAddr, cert: &Path, key: &Path) -> TlsProxy {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .expect("server certificate")
+            .map(|c| c.expect("certificate"))
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(key).expect("server key");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        TlsProxy { port, task }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
