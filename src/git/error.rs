@@ -144,7 +144,7 @@ pub enum GitError {
 
     #[error(
         "revision {revision} is not in the history of branch '{branch}' of repository {repo}: the branch was \
-         rewritten since"
+         rewritten since, or the revision is from elsewhere"
     )]
     NotAncestor {
         repo: RemoteUrl,
@@ -175,7 +175,8 @@ pub enum GitError {
     },
 
     #[error(
-        "the clone of repository {repo} at {} is in use by another process, still after {:.1}s",
+        "the clone of repository {repo} at {} is still in use by another checkout (of this or another process) \
+         after {:.1}s",
         dir.display(), waited.as_secs_f64()
     )]
     Locked {
@@ -278,6 +279,8 @@ pub(super) fn cause_text(stderr: &str) -> String {
     let kept: Vec<&str> = stderr
         .lines()
         .filter(|l| !l.trim_start().starts_with("hint:"))
+        // ssh's banner around "REMOTE HOST IDENTIFICATION HAS CHANGED!".
+        .filter(|l| !l.trim().chars().all(|c| c == '@'))
         .map(str::trim_end)
         .filter(|l| !l.is_empty())
         .collect();
@@ -397,5 +400,11 @@ mod tests {
             "error: failed to push some refs to 'https://<redacted>@h/r.git'"
         );
         assert_eq!(cause_text(" \n"), "git printed nothing on stderr");
+        assert_eq!(
+            cause_text(
+                "@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@\nHost key verification failed.\n"
+            ),
+            "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nHost key verification failed."
+        );
     }
 }
