@@ -4,7 +4,7 @@
 //! planning and applying halves of `generate`) is the `argocd-image-resolver-core` crate, re-exported here module
 //! by module so that one path names each item. This crate holds the I/O edges: [`registry`] talks to OCI
 //! registries, [`render`] runs Kustomize and Helm through the one [`process`] runner, [`resolver`] joins a policy
-//! to a registry, [`cache`] keeps answers, and [`generate::resolve_plan`] asks the registries for a plan.
+//! to a registry, [`cache`] keeps answers, [`git`] wraps the `git` CLI for the committer, and [`generate::resolve_plan`] asks the registries for a plan.
 //! `src/main.rs` only parses the command line and dispatches to [`cli`].
 
 pub use argocd_image_resolver_core::{
@@ -15,6 +15,7 @@ pub use argocd_image_resolver_core::{
 pub mod cache;
 pub mod cli;
 pub mod generate;
+pub mod git;
 pub mod pipeline;
 pub mod process;
 pub mod registry;

@@ -105,6 +105,12 @@ impl ToolCommand {
         self
     }
 
+    /// Sets one variable in the child's environment, on top of [`ToolCommand::env`]'s.
+    pub fn env_var(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.set(name, value);
+        self
+    }
+
     /// Stops the program once it has printed more than `limit` on stdout (see [`ToolCommand::run`]).
     pub fn max_stdout(mut self, limit: ByteSize) -> Self {
         self.max_stdout = Some(limit);

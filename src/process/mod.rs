@@ -177,7 +177,7 @@ fn stderr_suffix(stderr: &str) -> String {
 
 /// The end of a program's stderr: at most the last [`STDERR_MAX_LINES`] lines and [`STDERR_MAX_BYTES`] bytes,
 /// trimmed, with `…` in front when something was cut.
-fn trim_stderr(stderr: &[u8]) -> String {
+pub(crate) fn trim_stderr(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let text = text.trim();
     let mut start = text
