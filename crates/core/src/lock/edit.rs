@@ -55,6 +55,8 @@ pub enum EditError {
         "{FILE_NAME}: entry '{entry}': cannot reject {tag}, the tag the entry renders; move it first"
     )]
     RejectsItsTag { entry: LockKey, tag: TagName },
+    #[error("{FILE_NAME}: entry '{entry}': cannot move to {tag}, one of its rejected tags")]
+    MovesToRejected { entry: LockKey, tag: TagName },
     #[error("{FILE_NAME}: cannot change {what} in place: {why}; change the file by hand")]
     Layout { what: String, why: String },
     /// The change did not read back as intended: a layout the edits misjudged. Reported rather than written.
@@ -68,7 +70,8 @@ pub enum EditError {
 ///
 /// # Errors
 ///
-/// The file does not parse, has no such entry, or lays it out in a way that cannot be changed in place.
+/// The file does not parse, has no such entry, `tag` is one of the entry's rejected tags, or the entry is laid out
+/// in a way that cannot be changed in place.
 pub fn set_resolved(
     src: &str,
     key: &LockKey,
@@ -80,6 +83,12 @@ pub fn set_resolved(
         .lock
         .get(key)
         .ok_or_else(|| EditError::NoEntry(key.clone()))?;
+    if old.rejected.contains(resolved.tag) {
+        return Err(EditError::MovesToRejected {
+            entry: key.clone(),
+            tag: resolved.tag.clone(),
+        });
+    }
     let map = doc.entry_map(key)?;
     let mut edits = Vec::new();
     let (_, tag) =
@@ -147,7 +156,7 @@ pub fn add_entry(src: &str, entry: &LockEntry) -> Result<String, EditError> {
             let indent = text::column(doc.src, last.0.start());
             let mut lines = vec![format!("{}images:", " ".repeat(indent))];
             lines.extend(block_entry(entry, indent + 2, indent + 4));
-            vec![doc.insert_lines(last.1.end(), indent, &lines)]
+            vec![doc.insert_lines(&last.1, indent, &lines, &what)?]
         }
         Some((key, value)) if value.is_null() || is_empty_flow_map(value) => {
             // `images:`, `images: ~` or `images: {}`: the value goes, the entry comes on the lines below.
@@ -162,7 +171,7 @@ pub fn add_entry(src: &str, entry: &LockEntry) -> Result<String, EditError> {
                 });
             }
             let lines = block_entry(entry, indent + 2, indent + 4);
-            edits.push(doc.insert_lines(value.end().max(colon), indent, &lines));
+            edits.push(doc.insert_lines(value, indent, &lines, &what)?);
             edits
         }
         Some((_, Node::Map(images))) if images.flow => {
@@ -187,7 +196,7 @@ pub fn add_entry(src: &str, entry: &LockEntry) -> Result<String, EditError> {
                 Node::Map(_) => vec![format!("{}{}", " ".repeat(indent), flow_entry(entry))],
                 _ => block_entry(entry, indent, indent + 2),
             };
-            vec![doc.insert_lines(last_value.end(), indent, &lines)]
+            vec![doc.insert_lines(last_value, indent, &lines, &what)?]
         }
         Some(_) => return Err(doc.layout(&what, "`images` is not a mapping written in the file")),
     };
@@ -256,7 +265,7 @@ pub fn add_rejected(src: &str, key: &LockKey, tag: &TagName) -> Result<String, E
             }
             let indent = dash.len() - 1;
             let item = format!("{}- {}", " ".repeat(indent), value_text(tag, false));
-            doc.insert_lines(last.end(), indent, &[item])
+            doc.insert_lines(last, indent, &[item], &what)?
         }
         Some(_) => return Err(doc.layout(&what, "`rejected` is not a list written in the file")),
     };
@@ -497,6 +506,7 @@ impl<'a> Doc<'a> {
             span,
             exact,
             anchored,
+            ..
         }) = node
         else {
             return Err(self.layout(what, "a value is not a scalar written out"));
@@ -593,7 +603,7 @@ impl<'a> Doc<'a> {
             .iter()
             .map(|(k, v)| format!("{}{k}: {v}", " ".repeat(indent)))
             .collect();
-        Ok(self.line_after(value.end(), &lines))
+        self.line_after(value, &lines, what)
     }
 
     /// Adds `text` (`, …`) to a flow mapping after its last item (or inside its braces when it has none).
@@ -613,10 +623,17 @@ impl<'a> Doc<'a> {
         })
     }
 
-    /// `lines` inserted after the line holding `end` and any comment lines indented deeper than `indent` below
+    /// `lines` inserted after the line `after` ends on and any comment lines indented deeper than `indent` below
     /// it (they belong to what ends there).
-    fn insert_lines(&self, end: usize, indent: usize, lines: &[String]) -> Edit {
-        let (_, mut next) = text::line_end(self.src, end);
+    fn insert_lines(
+        &self,
+        after: &Node,
+        indent: usize,
+        lines: &[String],
+        what: &str,
+    ) -> Result<Edit, EditError> {
+        self.not_after_block_scalar(after, what)?;
+        let (_, mut next) = text::line_end(self.src, after.end());
         while next < self.src.len() {
             let (line_end, after) = text::line_end(self.src, next);
             let line = &self.src[next..line_end];
@@ -627,12 +644,33 @@ impl<'a> Doc<'a> {
                 break;
             }
         }
-        self.lines_at(next, lines)
+        Ok(self.lines_at(next, lines))
     }
 
-    /// `lines` inserted after the line holding `end`.
-    fn line_after(&self, end: usize, lines: &[String]) -> Edit {
-        self.lines_at(text::line_end(self.src, end).1, lines)
+    /// `lines` inserted after the line `after` ends on.
+    fn line_after(&self, after: &Node, lines: &[String], what: &str) -> Result<Edit, EditError> {
+        self.not_after_block_scalar(after, what)?;
+        Ok(self.lines_at(text::line_end(self.src, after.end()).1, lines))
+    }
+
+    /// Refuses lines after a node that ends in a block scalar (`|`, `>`): the line break after its last line, and
+    /// the blank lines below it, are part of its value (`|+` keeps them), so lines put there would change it.
+    fn not_after_block_scalar(&self, after: &Node, what: &str) -> Result<(), EditError> {
+        fn ends_in_block(node: &Node) -> bool {
+            match node {
+                Node::Scalar(s) => !s.exact,
+                Node::Map(m) if !m.flow => m.items.last().is_some_and(|(_, v)| ends_in_block(v)),
+                Node::Seq(s) if !s.flow => s.items.last().is_some_and(ends_in_block),
+                _ => false,
+            }
+        }
+        if ends_in_block(after) {
+            return Err(self.layout(
+                what,
+                "a block scalar (`|`, `>`) ends where the new lines would go",
+            ));
+        }
+        Ok(())
     }
 
     /// `lines` inserted at the start of the line at `at`, or after the last line when it has no line break.

@@ -13,6 +13,8 @@ use crate::manifest::text::{self, CharCursor};
 pub(super) struct Scalar {
     pub(super) value: String,
     pub(super) style: ScalarStyle,
+    /// Where the node starts: its anchor or tag when it has one, else its text.
+    pub(super) start: usize,
     /// The text as written, anchor and tag excluded; an empty value (`key:`) is placed just after its `:`.
     pub(super) span: Range<usize>,
     /// Whether `span` is exact: not for a block scalar (`|`, `>`), which the edits never replace, and whose end
@@ -55,7 +57,7 @@ pub(super) enum Node {
 impl Node {
     pub(super) fn start(&self) -> usize {
         match self {
-            Node::Scalar(s) => s.span.start,
+            Node::Scalar(s) => s.start,
             Node::Map(m) => m.start,
             Node::Seq(s) => s.start,
             Node::Alias(r) => r.start,
@@ -71,9 +73,11 @@ impl Node {
         }
     }
 
-    /// Whether the node means null: an empty plain scalar, `~` or `null`.
+    /// Whether the node is a null the edits can replace: an empty plain scalar, `~` or `null`, written plainly
+    /// (no anchor, no tag leaving its place unsure).
     pub(super) fn is_null(&self) -> bool {
-        matches!(self, Node::Scalar(s) if s.style == ScalarStyle::Plain && text::is_core_null(&s.value))
+        matches!(self, Node::Scalar(s) if s.style == ScalarStyle::Plain && text::is_core_null(&s.value)
+            && s.exact && !s.anchored)
     }
 }
 
@@ -89,8 +93,14 @@ enum Frame {
 
 /// The first document's root node, `None` when the text holds none.
 pub(super) fn read(src: &str) -> Result<Option<Node>, Unreadable> {
-    let mut parser = Parser::new_from_str(src);
-    let mut cursor = CharCursor::within(src, 0..src.len());
+    // Past a byte order mark, which the parser would count as a character; positions stay the whole text's.
+    let from = if src.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut parser = Parser::new_from_str(&src[from..]);
+    let mut cursor = CharCursor::within(src, from..src.len());
     let mut stack: Vec<Frame> = Vec::new();
     let mut root = None;
     while let Some(next) = parser.next_event() {
@@ -103,20 +113,25 @@ pub(super) fn read(src: &str) -> Result<Option<Node>, Unreadable> {
         let node = match event {
             Event::DocumentEnd if root.is_some() => break,
             Event::Scalar(value, style, anchor, tag) => {
-                let start = at(span.start.index())?;
-                let start = if anchor > 0 || tag.is_some() {
-                    text::skip_properties(src, start)
+                let marker = at(span.start.index())?;
+                let props = anchor > 0 || tag.is_some();
+                let start = if props {
+                    text::skip_properties(src, marker)
                 } else {
-                    start
+                    marker
                 };
-                Some(Node::Scalar(scalar(
+                let mut scalar = scalar(
                     src,
                     &stack,
                     value.into_owned(),
                     style,
                     start,
-                    anchor > 0,
-                )?))
+                    (anchor > 0, props),
+                )?;
+                if props {
+                    scalar.start = marker;
+                }
+                Some(Node::Scalar(scalar))
             }
             Event::Alias(_) => {
                 let start = at(span.start.index())?;
@@ -161,11 +176,28 @@ pub(super) fn read(src: &str) -> Result<Option<Node>, Unreadable> {
                 None
             }
             Event::MappingEnd | Event::SequenceEnd => {
-                let closing = at(span.start.index())?;
+                let marker = at(span.start.index())?;
+                // A flow collection's end marker is on its bracket, or on a trailing `,` before it.
+                let closing = |bracket: u8| {
+                    let mut at = marker;
+                    loop {
+                        at = text::skip_separation(src, at);
+                        match src.as_bytes().get(at) {
+                            Some(b',') => at += 1,
+                            Some(&b) if b == bracket => return Ok(at),
+                            _ => {
+                                return Err(Unreadable(format!(
+                                    "no `{}` where a collection ends",
+                                    bracket as char
+                                )));
+                            }
+                        }
+                    }
+                };
                 match stack.pop() {
                     Some(Frame::Map { mut map, .. }) => {
                         map.end = if map.flow {
-                            closing + 1
+                            closing(b'}')? + 1
                         } else {
                             map.items.last().map_or(map.start, |(_, v)| v.end())
                         };
@@ -173,7 +205,7 @@ pub(super) fn read(src: &str) -> Result<Option<Node>, Unreadable> {
                     }
                     Some(Frame::Seq(mut seq)) => {
                         seq.end = if seq.flow {
-                            closing + 1
+                            closing(b']')? + 1
                         } else {
                             seq.items.last().map_or(seq.start, Node::end)
                         };
@@ -199,14 +231,15 @@ pub(super) fn read(src: &str) -> Result<Option<Node>, Unreadable> {
 }
 
 /// A scalar starting at `start` (properties skipped), its end found from its style. An empty value (`key:`)
-/// is placed just after its key's `:`; a block scalar's end is its last line more indented than its key.
+/// is placed just after its key's `:`, unless it has properties (`key: !!str`), which leave its place unsure;
+/// a block scalar's end is its last line more indented than its key.
 fn scalar(
     src: &str,
     stack: &[Frame],
     value: String,
     style: ScalarStyle,
     start: usize,
-    anchored: bool,
+    (anchored, props): (bool, bool),
 ) -> Result<Scalar, Unreadable> {
     let lost = || Unreadable(format!("cannot find the scalar '{value}' in the text"));
     // The key this scalar is the value of, in a block mapping.
@@ -218,6 +251,7 @@ fn scalar(
         _ => None,
     };
     let (span, exact) = match style {
+        ScalarStyle::Plain if value.is_empty() && props => (start..start, false),
         ScalarStyle::Plain if value.is_empty() => {
             let at = key_end
                 .and_then(|(end, _)| text::after_colon(src, end))
@@ -249,6 +283,7 @@ fn scalar(
     Ok(Scalar {
         value,
         style,
+        start: span.start,
         span,
         exact,
         anchored,

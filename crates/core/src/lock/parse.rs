@@ -44,6 +44,9 @@ struct RawEntry {
 }
 
 pub(super) fn parse(text: &str) -> Result<LockFile, LockError> {
+    // A byte order mark (some editors write one) is no part of the YAML; libyaml would read it as a second
+    // document's start.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let place = RefCell::new(Place::default());
     let read = FileSeed(&place).deserialize(serde_norway::Deserializer::from_str(text));
     let raw = match read {

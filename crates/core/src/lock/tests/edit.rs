@@ -134,6 +134,12 @@ fn set_resolved_changes_only_the_values() {
             ),
         ),
         (
+            "a byte order mark",
+            format!("\u{feff}version: 1\nimages:\n  {WEB}:\n    tag: 1.4.2\n    policy: p\n"),
+            Op::Set(WEB, "1.5.0", None, "p"),
+            format!("\u{feff}version: 1\nimages:\n  {WEB}:\n    tag: 1.5.0\n    policy: p\n"),
+        ),
+        (
             "multi-byte text before and after the value",
             format!("# 漢字 ☕\nversion: 1\nimages:\n  {WEB}:   # é\n    tag: 1.4.2 # ünï\n    policy: p\n# ✓\n"),
             Op::Set(WEB, "1.5.0", None, "p"),
@@ -234,6 +240,20 @@ fn add_entry_follows_the_layout_around_it() {
             ),
         ),
         (
+            // Found by the lock_file fuzz target: the parser's end of a flow mapping was its trailing comma.
+            "flow mappings with trailing commas",
+            format!("{{version: 1, images: {{{WEB}: {{tag: 1.4.2,}},}}}}"),
+            entry("worker=ghcr.io/shop/worker", "build-10"),
+            format!("{{version: 1, images: {{{WEB}: {{tag: 1.4.2,}}, worker=ghcr.io/shop/worker: {{tag: build-10}},}}}}"),
+        ),
+        (
+            // Found by the lock_file fuzz target: the indentation was taken after the key's YAML tag.
+            "after a key with a YAML tag",
+            format!("version: 1\nimages:\n  !!str {WEB}: {{tag: 1.4.2}}\n"),
+            entry("worker=ghcr.io/shop/worker", "build-10"),
+            format!("version: 1\nimages:\n  !!str {WEB}: {{tag: 1.4.2}}\n  worker=ghcr.io/shop/worker: {{tag: build-10}}\n"),
+        ),
+        (
             "every key, block style",
             "version: 1\nimages: {}\n".into(),
             LockEntry {
@@ -332,6 +352,12 @@ fn edits_that_cannot_be_made_fail_and_say_why() {
             format!("entry '{WEB}': cannot reject 1.4.2, the tag the entry renders; move it first"),
         ),
         (
+            "moving to a rejected tag",
+            format!("version: 1\nimages:\n  {WEB}:\n    tag: 1.4.2\n    rejected: [1.4.3]\n"),
+            Op::Set(WEB, "1.4.3", None, "p"),
+            format!("entry '{WEB}': cannot move to 1.4.3, one of its rejected tags"),
+        ),
+        (
             "an entry that is a YAML alias",
             format!("version: 1\nimages:\n  {WEB}: &e {{tag: 1.4.2}}\n  canary=ghcr.io/shop/web: *e\n"),
             Op::Set("canary=ghcr.io/shop/web", "1.5.0", None, "p"),
@@ -356,6 +382,24 @@ fn edits_that_cannot_be_made_fail_and_say_why() {
                 "cannot change entry '{WEB}' in place: a value has an anchor or is a block scalar; change the \
                  file by hand"
             ),
+        ),
+        (
+            // Found by the lock_file fuzz target: the tag stayed, and tagged the entries written below it.
+            "a null with a YAML tag",
+            "version: 1\nimages: !!str # none yet\n".into(),
+            Op::Add(worker()),
+            "cannot change entry 'worker=ghcr.io/shop/worker' in place: `images` is not a mapping written in the \
+             file; change the file by hand"
+                .into(),
+        ),
+        (
+            // Found by the lock_file fuzz target: the new entry's line break became the block scalar's.
+            "after a block scalar at the end of the file",
+            format!("version: 1\nimages:\n  {WEB}:\n    tag: 1.4.2\n    policy: >\n      strategy semver"),
+            Op::Add(worker()),
+            "cannot change entry 'worker=ghcr.io/shop/worker' in place: a block scalar (`|`, `>`) ends where the \
+             new lines would go; change the file by hand"
+                .into(),
         ),
         (
             "a file that does not parse",

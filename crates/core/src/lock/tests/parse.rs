@@ -66,6 +66,7 @@ fn valid_files_read_as_their_entries() {
             vec![web(), entry("canary=ghcr.io/shop/web", "1.4.2")],
         ),
         ("no images", "version: 1\n".into(), vec![]),
+        ("a byte order mark", "\u{feff}version: 1\n".into(), vec![]),
         ("images null", "version: 1\nimages:   # none yet\n".into(), vec![]),
         ("images empty", "version: 1\nimages: {}\n".into(), vec![]),
     ] {
