@@ -263,6 +263,8 @@ pub struct Generated {
 /// `generate`: render the application in `dir`, resolve every tracked image through `cache`, and write the new
 /// image strings into the rendered text, all before `deadline`. Fails on the first request that has no answer at
 /// all (rendering the old tag silently would look like success), and on a pinned tag the registry does not have.
+////// With a lock file in `dir` (see [`crate::lock`]), an image its entry decides is written as the entry says and
+/// makes no request; the file unusable fails the render, naming it.
 ///
 /// A stream is planned twice, a document at a time, rather than held planned whole: the first pass finds the
 /// distinct requests, the second (after the registries answered) plans each document again and writes it out.
