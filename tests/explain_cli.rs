@@ -613,3 +613,87 @@ async fn plain_directories_name_the_file_and_its_line() {
         "{text}"
     );
 }
+
+/// Lock mode (issue 12): `explain` shows the lock file entry that decided an image (no registry asked for it, a
+/// policy changed since warned about), and the entry of an image the Application pins (not used).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_file_entry_that_decided_an_image_is_shown() {
+    let registry = TestRegistry::plain().await;
+    push(&registry, "shop/web", WEB_TAGS).await;
+    push(&registry, "shop/worker", WORKER_TAGS).await;
+    let app = App::new(&[WEB, API], registry.base.as_str(), None);
+    std::fs::write(
+        Path::new(&app.app_dir()).join("image-resolver.lock.yaml"),
+        "version: 1\nimages:\n  web=explain.test/shop/web:\n    tag: 1.1.0\n    policy: \"strategy semver, \
+         constraint '~1'\"\n    rejected: [1.2.0]\n  worker=explain.test/shop/worker: {tag: 2024.01.01}\n",
+    )
+    .unwrap();
+    let mut env = app.env();
+    env.push(("ARGOCD_APP_PARAMETERS".into(), PARAMETERS.into()));
+
+    let output = cli(
+        &["explain", &app.app_dir(), "-o", "json"],
+        None,
+        env.clone(),
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_report(&output);
+    let container = |name: &str| {
+        report["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["container"] == name)
+            .unwrap()
+            .clone()
+    };
+    for name in ["web", "api"] {
+        let image = container(name);
+        assert_eq!(
+            (&image["status"], &image["new_image"]),
+            (&json!("lock"), &json!("explain.test/shop/web:1.1.0")),
+            "{name}"
+        );
+        assert_eq!(
+            image["tracked"]["lock"],
+            json!({"entry": "web=explain.test/shop/web", "tag": "1.1.0", "digest": null,
+                   "policy": "strategy semver, constraint '~1'", "policy_changed": true, "pin": null,
+                   "hold": false, "rejected": ["1.2.0"], "decided": true}),
+            "{name}"
+        );
+        assert_eq!(
+            image["tracked"]["request"],
+            Value::Null,
+            "{name}: no request"
+        );
+        assert_eq!(image["tracked"]["resolution"], Value::Null, "{name}");
+    }
+    let worker = container("worker");
+    assert_eq!(
+        worker["status"], "pin",
+        "the Application's pin wins over the lock file"
+    );
+    assert_eq!(worker["tracked"]["lock"]["decided"], json!(false));
+    assert_eq!(
+        report["warnings"],
+        json!([
+            "image-resolver.lock.yaml entry 'web=explain.test/shop/web' was resolved under another policy (strategy \
+             semver, constraint '~1') than the image's now (strategy semver, constraint '~1', ignore-tags \
+             '*-debug'): its tag 1.1.0 renders until the committer resolves it again"
+        ])
+    );
+
+    let text = stdout(&cli(&["explain", &app.app_dir()], None, env).await);
+    for want in [
+        "  image      explain.test/shop/web:1.1.0 → explain.test/shop/web:1.1.0 (from image-resolver.lock.yaml, \
+         no registry asked)\n",
+        "  lock       entry 'web=explain.test/shop/web': tag 1.1.0, resolved under another policy (strategy semver, \
+         constraint '~1') than the image's now; rejected 1.2.0\n",
+        "  lock       entry 'worker=explain.test/shop/worker': tag 2024.01.01 (not used: the Application pins or \
+         holds the image)\n",
+        "2 from the lock file, 1 pinned, 1 not tracked\n",
+    ] {
+        assert!(text.contains(want), "missing:\n{want}\nin:\n{text}");
+    }
+}

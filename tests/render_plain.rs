@@ -80,6 +80,9 @@ async fn joins_manifest_files_in_path_order() {
             ("sub/deeper/f.json", "{\"kind\": \"F\"}"),
             ("sub.yaml", "kind: SubFile\n"),
             ("unicode.yaml", "kind: Ü # é\n"),
+            // Regression (issue 12): the lock file is no manifest, and went into the stream as a document.
+            ("image-resolver.lock.yaml", "version: 1\nimages: {}\n"),
+            ("sub/image-resolver.lock.yaml", "version: 1\nimages: {}\n"),
         ],
     );
     let top = "kind: A # no newline at the end\n---\nkind: B\n---\n{\"kind\": \"C\"}\n---\n---\nkind: M1\n---\nkind: M2\n";

@@ -384,6 +384,7 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
                 Decision::Hold => "held",
                 Decision::LastKnownGood => "last known tag, registry unavailable",
                 Decision::Registry => "newest allowed",
+                Decision::Lock => "locked in image-resolver.lock.yaml",
             };
             announcements.push(Announcement {
                 title: format!("{alias}: {image} ({state})"),

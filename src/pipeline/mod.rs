@@ -5,6 +5,7 @@
 //! The steps are separate functions because the commands stop at different places: `explain` plans and then
 //! resolves with a report of every request, `parameters` resolves and announces, `generate` applies.
 
+pub mod lock;
 mod options;
 pub mod resolve;
 pub mod trace;
@@ -24,11 +25,12 @@ pub use resolve::{
 use crate::argo::ArgoRequest;
 use crate::generate::{self, AppContext, GenerateError, Plan, Resolutions};
 use crate::image::ImageDefaults;
+use crate::lock::LockFile;
 use crate::manifest::{ImagePath, ScanError};
 use crate::process::ProcessError;
 use crate::registry::Registries;
 use crate::registry::credentials::SecretScope;
-use crate::render::{self, RenderError, SourceFile};
+use crate::render::{self, RenderError, RenderOptions, SourceFile};
 use crate::resolver::RegistryCache;
 use crate::spool::{Spool, Spooled};
 
@@ -83,6 +85,9 @@ pub enum PipelineError {
     Request(#[from] RequestError),
     #[error("{}", render_message(.0))]
     Render(RenderError),
+    /// The application's lock file is there but cannot be used.
+    #[error(transparent)]
+    Lock(lock::LockFileError),
     /// The stream or its policies are wrong (or planning ran out of time); `located` names the source file of a
     /// YAML error when the stream was joined from files.
     #[error("{located}")]
@@ -126,6 +131,7 @@ impl PipelineError {
                         | RenderError::TimedOut { .. }
                 ),
             },
+            PipelineError::Lock(e) => e.is_invalid_input(),
             PipelineError::Plan { error, .. } => !error.is_out_of_time(),
             // A registry that gave no answer is nobody's fault in the Application (exit 1: try again later). A
             // registry that answered that the pinned tag does not exist is: the fix is the Application's pin
@@ -206,7 +212,10 @@ pub async fn render_and_plan(
     let rendered = render::render(dir, &options, deadline.into_std())
         .await
         .map_err(PipelineError::Render)?;
-    let context = settings.context(request, image_defaults);
+    let context = AppContext {
+        lock: app_lock(dir, &options)?,
+        ..settings.context(request, image_defaults)
+    };
     let plan = generate::plan_until(&rendered.output, &context, &mut stop_at(deadline))
         .map_err(|error| plan_error(error, &rendered.sources))?;
     Ok(Planned {
@@ -254,6 +263,8 @@ pub struct Generated {
 /// `generate`: render the application in `dir`, resolve every tracked image through `cache`, and write the new
 /// image strings into the rendered text, all before `deadline`. Fails on the first request that has no answer at
 /// all (rendering the old tag silently would look like success), and on a pinned tag the registry does not have.
+////// With a lock file in `dir` (see [`crate::lock`]), an image its entry decides is written as the entry says and
+/// makes no request; the file unusable fails the render, naming it.
 ///
 /// A stream is planned twice, a document at a time, rather than held planned whole: the first pass finds the
 /// distinct requests, the second (after the registries answered) plans each document again and writes it out.
@@ -272,7 +283,10 @@ pub async fn generate(
     let rendered = render::render(dir, &options, deadline.into_std())
         .await
         .map_err(PipelineError::Render)?;
-    let context = settings.context(request, registries.image_defaults());
+    let context = AppContext {
+        lock: app_lock(dir, &options)?,
+        ..settings.context(request, registries.image_defaults())
+    };
     let text = &rendered.output;
     let planning = std::time::Instant::now();
     let mut requests = Requests::new(registries.secret_scope());
@@ -312,6 +326,21 @@ pub async fn generate(
         output: output.finish().map_err(PipelineError::Output)?,
         warnings,
     })
+}
+
+/// The lock file of the application in `dir` (read after rendering, which checked the repository's symlinks):
+/// with one, each tracked image it has an entry for renders as the entry says.
+fn app_lock(dir: &Path, options: &RenderOptions) -> Result<Option<Arc<LockFile>>, PipelineError> {
+    let root = options.repo_root.as_deref().unwrap_or(dir);
+    let lock = lock::read(dir, root).map_err(PipelineError::Lock)?;
+    if let Some(lock) = &lock {
+        tracing::debug!(
+            "lock mode: {} with {} entries",
+            crate::lock::FILE_NAME,
+            lock.entries().len()
+        );
+    }
+    Ok(lock.map(Arc::new))
 }
 
 /// A `stop` for the core's long loops: scanning a large stream is CPU work no async timeout interrupts, so the

@@ -1,7 +1,8 @@
 //! The one step of the pipeline that talks to registries: every distinct request (repository, policy,
 //! credentials) of a plan resolved once, within the deadline, falling back to the last tag recorded for it, and
 //! every distinct pin (repository, tag, credentials) checked once, with a [`RequestTrace`] of each. `generate` and
-//! `parameters` use the outcomes, `explain` the traces.
+//! `parameters` use the outcomes, `explain` the traces. An image its lock file entry decides is no request: its
+//! outcome is the entry's ([`Outcome::without_registry`]).
 //!
 //! A pin is checked rather than trusted: a tag the registry says it does not have fails the render, naming the pin
 //! and the nearest existing tags (rendered, it would only turn into an `ImagePullBackOff`, on a rollback of all
@@ -61,7 +62,7 @@ pub struct ResolvedPlan {
     pub resolutions: Resolutions,
     /// One per distinct request, in the order the plan first uses them.
     pub requests: Vec<RequestTrace>,
-    /// Per [`Plan::images`] entry: its request (`None` for untracked and held images).
+    /// Per [`Plan::images`] entry: its request (`None` for untracked, held and locked images).
     pub request_of: Vec<Option<usize>>,
 }
 
@@ -169,7 +170,7 @@ impl Requests {
     }
 
     /// The request of `planned`, added when it is the first of its kind; `None` for images no registry is asked
-    /// about (untracked, held).
+    /// about (untracked, held, and those their lock file entry decides).
     pub fn add(&mut self, planned: &PlannedImage) -> Option<usize> {
         let tracked = Self::asked(planned)?;
         let key = request_key(tracked, self.scope.as_ref());
@@ -189,6 +190,9 @@ impl Requests {
     }
 
     fn asked(planned: &PlannedImage) -> Option<&TrackedImage> {
+        if planned.lock.is_some() {
+            return None;
+        }
         planned
             .tracked
             .as_deref()
@@ -613,5 +617,39 @@ mod tests {
         );
         assert!(matches!(&requests.keys[0], RequestKey::Pin { tag, .. } if tag == "1.0.0"));
         assert!(matches!(requests.keys[2], RequestKey::Resolve(_)));
+    }
+
+    /// Lock mode (issue 12): an image its lock file entry decides asks no registry, so a render is a function of
+    /// the revision; a pin of the Application still is a request, and an image without an entry is resolved.
+    #[test]
+    fn images_the_lock_file_decides_are_no_requests() {
+        let stream = [
+            deployment("a", &[("image-list", "web=reg.test/team/web:~1")]),
+            deployment(
+                "b",
+                &[
+                    ("image-list", "web=reg.test/team/web:~1"),
+                    ("web.pin", "1.0.0"),
+                ],
+            ),
+            deployment("c", &[("image-list", "other=reg.test/team/web:~1")]),
+        ]
+        .concat();
+        let lock = crate::lock::LockFile::parse(
+            "version: 1\nimages:\n  web=reg.test/team/web: {tag: 1.0.3}\n",
+        )
+        .unwrap();
+        let app = AppContext {
+            lock: Some(Arc::new(lock)),
+            ..AppContext::default()
+        };
+        let plan = generate::plan(&stream, &app).unwrap();
+        let mut requests = Requests::new(None);
+        let request_of: Vec<Option<usize>> = plan.images.iter().map(|p| requests.add(p)).collect();
+        assert_eq!(request_of, [None, Some(0), Some(1)]);
+        assert_eq!(
+            Outcome::without_registry(&plan.images[0]).map(|o| (o.tag, o.decision)),
+            Some(("1.0.3".to_owned(), Decision::Lock))
+        );
     }
 }

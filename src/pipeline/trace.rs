@@ -1,7 +1,7 @@
 //! What happened to each registry request of a plan: the registry and credential used, the requests sent, the
 //! tags listed, what each step dropped, the winner and why, the failure and the fallback; for a pin, whether its
-//! tag exists. `explain` prints it as
-//! it is (the JSON field names are its report's); `generate` needs only the outcome it leads to.
+//! tag exists; and, for an image of an application with a lock file, its entry ([`LockTrace`]). `explain` prints
+//! it as it is (the JSON field names are its report's); `generate` needs only the outcome it leads to.
 
 use std::fmt;
 
@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 use crate::generate::GenerateError;
+use crate::lock::LockEntry;
 use crate::policy::source::{Located, TrackedImage};
 use crate::policy::{Order, Policy, Strategy};
 use crate::registry::credentials::CredentialError;
@@ -174,6 +175,44 @@ impl DroppedTrace {
             ("unparsable", &self.unparsable),
             ("constraint", &self.constraint),
         ]
+    }
+}
+
+/// An image's entry in its application's lock file, and whether it decided the image.
+#[derive(Clone, Debug, Serialize)]
+pub struct LockTrace {
+    /// The entry's key: `alias=repository`.
+    pub entry: String,
+    pub tag: String,
+    pub digest: Option<String>,
+    /// The policy the entry was resolved under, as recorded.
+    pub policy: Option<String>,
+    /// Whether that policy is not the image's now (the entry renders all the same until the committer moves it).
+    pub policy_changed: bool,
+    pub pin: Option<String>,
+    pub hold: bool,
+    pub rejected: Vec<String>,
+    /// Whether the entry decided the image; not when the Application pins or holds it.
+    pub decided: bool,
+}
+
+impl LockTrace {
+    /// The trace of `entry` for `tracked`, which it `decided` or not.
+    pub fn of(entry: &LockEntry, tracked: &TrackedImage, decided: bool) -> LockTrace {
+        LockTrace {
+            entry: entry.key.to_string(),
+            tag: entry.tag.to_string(),
+            digest: entry.digest.clone(),
+            policy: entry.policy.clone(),
+            policy_changed: entry
+                .policy
+                .as_deref()
+                .is_some_and(|p| p != tracked.policy.to_string()),
+            pin: entry.pin.as_ref().map(ToString::to_string),
+            hold: entry.hold,
+            rejected: entry.rejected.iter().map(ToString::to_string).collect(),
+            decided,
+        }
     }
 }
 

@@ -358,6 +358,59 @@ async fn run_tool(
     }
     Ok((text, Some(display)))
 }
+/// Why [`repository_file`] refuses a file the application names.
+#[derive(Debug)]
+pub enum RepositoryFileError {
+    /// `..`, an absolute path or a symlink leads out of the repository.
+    Outside,
+    /// Nothing is there (judged on the resolved path); `dir` is where it was looked for.
+    Missing {
+        dir: PathBuf,
+    },
+    Read {
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+/// `file` (relative to `dir`) resolved as the kernel resolves it, refused when it leaves `root`: by `..` or an
+/// absolute path (checked on the path as written) or through a symlink (checked on the resolved path). What
+/// values files and the lock file go through before they are read.
+pub fn repository_file(
+    dir: &Path,
+    root: &Path,
+    file: &str,
+) -> Result<PathBuf, RepositoryFileError> {
+    let read_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RepositoryFileError::Read { path, source }
+    };
+    let dir = std::path::absolute(dir).map_err(read_error(dir))?;
+    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
+    let written = normalize(&dir.join(file));
+    if !written.starts_with(normalize(&root_abs)) {
+        return Err(RepositoryFileError::Outside);
+    }
+    // Not `written`: `..` after a symlink climbs from the link's target, not from where the link is.
+    let resolved = match dir.join(file).canonicalize() {
+        Ok(path) => path,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(RepositoryFileError::Missing { dir });
+        }
+        Err(source) => {
+            return Err(RepositoryFileError::Read {
+                path: written,
+                source,
+            });
+        }
+    };
+    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
+    if !resolved.starts_with(root_resolved) {
+        return Err(RepositoryFileError::Outside);
+    }
+    Ok(resolved)
+}
+
 /// `a/b/../c` → `a/c` without touching the file system (`..` above the root stays at the root).
 fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();

@@ -42,9 +42,9 @@ pub(super) async fn read_plain(
 
 /// The manifest files in `dir`, in path order (depth-first, entries by name, as Argo CD walks a directory), as
 /// one stream: each file's bytes unchanged but for a leading byte order mark, `---` on a line of its own between
-/// files. Hidden entries (`.git`) are skipped, so are empty files and symlinked directories; a symlinked file is
-/// read only when it resolves inside `root`. Refused when the files add up to more than `limit`, judged from
-/// their metadata before any is read (and again while reading, should one grow).
+/// files. Hidden entries (`.git`) and lock files are skipped, so are empty files and symlinked directories; a
+/// symlinked file is read only when it resolves inside `root`. Refused when the files add up to more than
+/// `limit`, judged from their metadata before any is read (and again while reading, should one grow).
 pub(super) fn join_plain(
     dir: &Path,
     root: &Path,
@@ -181,7 +181,9 @@ fn collect_manifest_files(
         let entry = entry.map_err(read_error(dir))?;
         let path = entry.path();
         let name = entry.file_name();
-        if name.as_encoded_bytes().starts_with(b".") {
+        // Hidden entries, and the lock file (`image-resolver.lock.yaml`, never a manifest: it says which tags the
+        // manifests get), whichever application's it is.
+        if name.as_encoded_bytes().starts_with(b".") || name == crate::lock::FILE_NAME {
             continue;
         }
         let file_type = entry.file_type().map_err(read_error(&path))?;

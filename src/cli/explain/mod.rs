@@ -5,7 +5,8 @@
 //! The application is rendered and planned exactly as `generate` does it (same options, same Argo CD environment,
 //! so it runs by hand or inside the plugin's sidecar alike). Each distinct request (repository, policy,
 //! credentials) is resolved once, as the pipeline does, but one after the other so that each one's request count is
-//! its own. Holds are shown without asking a registry; a pin's tag is checked with one `HEAD`, as `generate`
+//! its own. Holds, and images their lock file entry decides, are shown without asking a registry (with the
+//! entry, and whether its policy changed since); a pin's tag is checked with one `HEAD`, as `generate`
 //! checks it: verified, not found (with the nearest existing tags), or not verified and why. When a registry fails
 //! or no tag satisfies the policy, the report shows the error and the last-known-good tag `generate` would fall
 //! back to. `explain` reads the cache and never records a tag in it.
@@ -25,7 +26,7 @@
 //!     "file": "deployment.yaml" | null,   the file it came from (plain files, Helm templates)
 //!     "file_line": 9 | null,              its line in that file (plain files; `line` counts in the rendered output)
 //!     "image": "…",                       as rendered
-//!     "status": "registry" | "last-known-good" | "pin" | "hold" | "failed" | "not-tracked",
+//!     "status": "registry" | "last-known-good" | "pin" | "hold" | "lock" | "failed" | "not-tracked",
 //!     "new_image": "…" | null,            what generate writes; null when failed or not tracked
 //!     "tracked": null | {
 //!       "alias": "web" | null, "repository": "demo.local/shop/web",
@@ -33,7 +34,10 @@
 //!       "origins": [{"key": "web.ignore-tags", "value": "*-debug" | null,     key without the annotation prefix
 //!                    "source": "annotation" | "parameter" | "env", "name": "Deployment/web"}],
 //!       "request": 0 | null,              index of the distinct request; images sharing it were resolved once
-//!       "resolution": null | {            null for holds
+//!       "lock": null | {"entry": "web=demo.local/shop/web", "tag", "digest" | null, "policy" | null,
+//!                "policy_changed", "pin" | null, "hold", "rejected": ["…"],
+//!                "decided"},              the image's lock file entry; decided false when pinned or held
+//!       "resolution": null | {            null for holds and images the lock file decides
 //!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
 //!                      "requests", "elapsed_ms"},
 //!         "tags": null | {"listed", "invalid", "pages", "candidates": ["…"],
@@ -68,7 +72,8 @@ use tokio::time::Instant;
 use super::generate::{AppArgs, open_cache};
 use super::{Failure, GlobalArgs, OutputFormat};
 use crate::generate::{self, Decision};
-use crate::pipeline::trace::RequestTrace;
+use crate::lock::LockKey;
+use crate::pipeline::trace::{LockTrace, RequestTrace};
 use crate::pipeline::{self, Planned, ResolveOptions, ResolvedPlan};
 use crate::policy::source::{Origin, PREFIX, TrackedImage};
 use crate::render::SourceFile;
@@ -161,7 +166,12 @@ fn build_report(
     resolved: &ResolvedPlan,
     warnings: Vec<String>,
 ) -> Report {
-    let Planned { plan, sources, .. } = planned;
+    let Planned {
+        plan,
+        sources,
+        context,
+        ..
+    } = planned;
     let images = plan
         .images
         .iter()
@@ -201,6 +211,7 @@ fn build_report(
                     Decision::LastKnownGood => Status::LastKnownGood,
                     Decision::Pin => Status::Pin,
                     Decision::Hold => Status::Hold,
+                    Decision::Lock => Status::Lock,
                 },
                 None => Status::Failed,
             };
@@ -221,6 +232,11 @@ fn build_report(
                 },
                 origins: origins(tracked),
                 request,
+                lock: context
+                    .lock
+                    .as_ref()
+                    .and_then(|lock| lock.get(&LockKey::of(tracked)))
+                    .map(|entry| LockTrace::of(entry, tracked, planned.lock.is_some())),
                 resolution,
             });
             report
@@ -318,6 +334,7 @@ enum Status {
     LastKnownGood,
     Pin,
     Hold,
+    Lock,
     Failed,
     NotTracked,
 }
@@ -329,6 +346,7 @@ struct TrackedReport {
     policy: PolicyReport,
     origins: Vec<OriginReport>,
     request: Option<usize>,
+    lock: Option<LockTrace>,
     resolution: Option<RequestTrace>,
 }
 

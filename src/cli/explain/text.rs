@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{Report, Status, TrackedReport};
-use crate::pipeline::trace::{PinEvidence, PinTrace, RequestTrace};
+use crate::lock::FILE_NAME;
+use crate::pipeline::trace::{LockTrace, PinEvidence, PinTrace, RequestTrace};
 
 /// How many tags of one list the text output shows before "… and N more".
 const TEXT_LIST_LIMIT: usize = 10;
@@ -47,6 +48,7 @@ pub(super) fn text(report: &Report) -> String {
             (Some(new), Status::Hold) => {
                 format!("{new} (held: left as rendered, no registry asked)")
             }
+            (Some(new), Status::Lock) => format!("{new} (from {FILE_NAME}, no registry asked)"),
             (Some(new), _) => format!("{new} (resolved from the registry)"),
             (None, _) if tracked.policy.pin.is_some() => {
                 "not rendered: the registry does not have the pinned tag".to_string()
@@ -58,6 +60,9 @@ pub(super) fn text(report: &Report) -> String {
         };
         row(&mut out, "image", &format!("{} → {target}", image.image));
         policy_rows(&mut out, tracked);
+        if let Some(lock) = &tracked.lock {
+            row(&mut out, "lock", &lock_text(lock));
+        }
         if let (Some(resolution), Some(request)) = (&tracked.resolution, tracked.request) {
             match first_of_request.iter().find(|(r, _)| *r == request) {
                 Some((_, first)) => row(
@@ -189,6 +194,37 @@ fn resolution_rows(out: &mut String, resolution: &RequestTrace) {
     }
 }
 
+/// An image's lock file entry: `entry 'web=…': tag 1.4.2, digest sha256:…, resolved under …; rejected 1.4.3`.
+fn lock_text(lock: &LockTrace) -> String {
+    let mut text = format!("entry '{}': tag {}", lock.entry, lock.tag);
+    if let Some(digest) = &lock.digest {
+        let _ = write!(text, ", digest {digest}");
+    }
+    match (&lock.policy, lock.policy_changed) {
+        (Some(policy), true) => {
+            let _ = write!(
+                text,
+                ", resolved under another policy ({policy}) than the image's now"
+            );
+        }
+        (Some(_), false) => text.push_str(", resolved under this policy"),
+        (None, _) => {}
+    }
+    if let Some(pin) = &lock.pin {
+        let _ = write!(text, "; pinned to {pin}");
+    }
+    if lock.hold {
+        text.push_str("; held: the committer leaves it");
+    }
+    if !lock.rejected.is_empty() {
+        let _ = write!(text, "; rejected {}", truncated(&lock.rejected));
+    }
+    if !lock.decided {
+        text.push_str(" (not used: the Application pins or holds the image)");
+    }
+    text
+}
+
 /// What the check of a pinned tag found: `1.2.0 verified: …`, `1.2.9 not found; nearest existing tags: …`.
 fn pin_text(pin: &PinTrace) -> String {
     match pin {
@@ -240,6 +276,7 @@ fn summary(report: &Report) -> String {
     let parts: Vec<String> = [
         (Status::Registry, "resolved from the registry"),
         (Status::LastKnownGood, "last known good"),
+        (Status::Lock, "from the lock file"),
         (Status::Pin, "pinned"),
         (Status::Hold, "held"),
         (Status::Failed, "failed"),

@@ -4,12 +4,11 @@
 //! `helm dependency build`.
 
 use std::ffi::OsString;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{
     ApiVersion, BASE_ALLOW, KubeVersion, Namespace, ReleaseName, RenderError, RenderOptions,
-    SourceFile, normalize,
+    RepositoryFileError, SourceFile,
 };
 use crate::process::{Env, Tool, ToolCommand};
 
@@ -160,42 +159,17 @@ pub(super) fn helm_template_command(
 }
 
 /// The values file `file` (relative to the chart) resolved as the kernel resolves it, refused when it leaves
-/// `root`, by `..` or an absolute path (checked on the path as written) or through a symlink (checked on the
-/// resolved path).
+/// `root` (see [`super::repository_file`]).
 fn check_values_file(chart_dir: &Path, root: &Path, file: &str) -> Result<PathBuf, RenderError> {
-    let outside = || RenderError::ValuesFileOutside {
-        file: file.to_owned(),
-        root: root.to_path_buf(),
-    };
-    let read_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RenderError::Read { path, source }
-    };
-    let chart_dir = std::path::absolute(chart_dir).map_err(read_error(chart_dir))?;
-    let root_abs = std::path::absolute(root).map_err(read_error(root))?;
-    let written = normalize(&chart_dir.join(file));
-    if !written.starts_with(normalize(&root_abs)) {
-        return Err(outside());
-    }
-    // Not `written`: `..` after a symlink climbs from the link's target, not from where the link is.
-    let resolved = match chart_dir.join(file).canonicalize() {
-        Ok(path) => path,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(RenderError::ValuesFileMissing {
-                file: file.to_owned(),
-                dir: chart_dir,
-            });
-        }
-        Err(source) => {
-            return Err(RenderError::Read {
-                path: written,
-                source,
-            });
-        }
-    };
-    let root_resolved = root_abs.canonicalize().map_err(read_error(&root_abs))?;
-    if !resolved.starts_with(root_resolved) {
-        return Err(outside());
-    }
-    Ok(resolved)
+    super::repository_file(chart_dir, root, file).map_err(|e| match e {
+        RepositoryFileError::Outside => RenderError::ValuesFileOutside {
+            file: file.to_owned(),
+            root: root.to_path_buf(),
+        },
+        RepositoryFileError::Missing { dir } => RenderError::ValuesFileMissing {
+            file: file.to_owned(),
+            dir,
+        },
+        RepositoryFileError::Read { path, source } => RenderError::Read { path, source },
+    })
 }

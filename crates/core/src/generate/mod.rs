@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::argo::ArgoRequest;
 use crate::credential_spec::SecretScope;
 use crate::image::{ImageDefaults, ImageRef};
+use crate::lock::{LockEntry, LockFile};
 use crate::manifest::{self, ImagePath, Scan};
 use crate::policy::source::{Action, Located, Parameter, Settings, SourceError, TrackedImage};
 use serde::Serialize;
@@ -45,6 +46,9 @@ pub struct AppContext {
     pub image_defaults: ImageDefaults,
     /// Which namespaces' pull secrets the application may name; `None`: any (not an Application's request).
     pub secret_scope: Option<SecretScope>,
+    /// The application's lock file (`image-resolver.lock.yaml`), when it has one: each tracked image with an
+    /// entry renders as the entry says, unless the Application pins or holds it (see [`PlannedImage::lock`]).
+    pub lock: Option<Arc<LockFile>>,
 }
 
 impl AppContext {
@@ -129,6 +133,14 @@ pub enum GenerateError {
         "gave up matching images to their policies after {done} of them: the time allowed ran out"
     )]
     OutOfTime { done: usize },
+    /// A lock entry without the digest its policy renders: rendering the tag alone would run whatever the tag
+    /// names now, which is what the lock file is there to prevent.
+    #[error(
+        "{} entry '{entry}' has no digest, which its policy ({policy}) renders with the tag: add the digest \
+         the tag named when it was resolved, or take the entry out to resolve the image from its registry",
+        crate::lock::FILE_NAME
+    )]
+    LockDigestMissing { entry: String, policy: String },
 }
 
 impl GenerateError {
@@ -166,6 +178,10 @@ pub struct PlannedImage {
     pub image: ImageRef,
     /// Shared by every image the same policy governs (objects without policy annotations share them all).
     pub tracked: Option<Arc<TrackedImage>>,
+    /// The lock file's entry that decides this image: the entry of its alias and repository, when the
+    /// application has a lock file holding one and neither pins nor holds the image (a pin or a hold set on the
+    /// Application wins over the lock file, as over the registry). No registry is asked about such an image.
+    pub lock: Option<Arc<LockEntry>>,
 }
 
 /// Everything decided before talking to a registry.
@@ -190,6 +206,8 @@ pub enum Decision {
     Pin,
     /// Left as rendered by `<alias>.hold`.
     Hold,
+    /// As the lock file's entry says, no registry asked.
+    Lock,
 }
 
 /// The outcome for one tracked image.
@@ -203,10 +221,19 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The outcome of an image no registry resolves: a pin's tag (once the main crate has checked that its registry
-    /// has it, or could not), or a held image as rendered. `None` for untracked images and for those a registry
-    /// resolves.
+    /// The outcome of an image no registry resolves: its lock entry's tag (the pin there is one, else the tag)
+    /// and the digest the entry records for that tag; a pin's tag (once the main crate has checked that its
+    /// registry has it, or could not); or a held image as rendered. `None` for untracked images and for those a
+    /// registry resolves.
     pub fn without_registry(planned: &PlannedImage) -> Option<Outcome> {
+        if let Some(entry) = &planned.lock {
+            return Some(Outcome {
+                tag: entry.rendered_tag().to_string(),
+                digest: entry.rendered_digest().map(str::to_owned),
+                decision: Decision::Lock,
+                fallback_reason: None,
+            });
+        }
         let (tag, digest, decision) = match planned.tracked.as_ref()?.action() {
             Action::Resolve => return None,
             Action::Pin(tag) => (tag.to_string(), None, Decision::Pin),
@@ -245,6 +272,7 @@ impl fmt::Display for Decision {
             Decision::LastKnownGood => "last known good (registry unavailable)",
             Decision::Pin => "pinned",
             Decision::Hold => "held",
+            Decision::Lock => "from the lock file",
         })
     }
 }

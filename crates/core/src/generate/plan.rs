@@ -1,5 +1,6 @@
 //! The half before the registries: scan the rendered text, work out each object's policies, match every image
-//! to the tracked image that governs it, and refuse pull secrets the application may not use.
+//! to the tracked image that governs it (and to its lock file entry, when the application has a lock file), and
+//! refuse pull secrets the application may not use.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -8,8 +9,10 @@ use std::sync::Arc;
 use super::{AppContext, GenerateError, Plan, PlannedImage};
 use crate::credential_spec::SecretScope;
 use crate::image::ImageRef;
+use crate::lock::{FILE_NAME, LockEntry, LockKey};
 use crate::manifest;
-use crate::policy::source::{self, Settings, TrackedImage};
+use crate::policy::Strategy;
+use crate::policy::source::{self, Action, Settings, TrackedImage};
 
 /// The `Kind/name` label policy messages (and [`source::Origin::Annotation`]) use for an object.
 pub fn object_label(object: &manifest::Object) -> String {
@@ -101,6 +104,8 @@ pub struct Planner<'a> {
     seen_warnings: HashSet<String>,
     /// Images planned so far, for the deadline's message.
     done: usize,
+    /// The lock file's entries some tracked image has (whatever decides it): the others are warned about.
+    locked: HashSet<LockKey>,
 }
 
 impl<'a> Planner<'a> {
@@ -122,6 +127,7 @@ impl<'a> Planner<'a> {
             warnings: Vec::new(),
             seen_warnings: HashSet::new(),
             done: 0,
+            locked: HashSet::new(),
         })
     }
 
@@ -195,14 +201,68 @@ impl<'a> Planner<'a> {
             if let Some(t) = &tracked {
                 self.matched.insert(entry_id(t));
             }
+            let lock = match &tracked {
+                Some(t) => self.lock_of(t)?,
+                None => None,
+            };
             planned.push(PlannedImage {
                 field: index,
                 image,
                 tracked,
+                lock,
             });
         }
         self.settle(own_entries);
         Ok(planned)
+    }
+
+    /// The lock file's entry that decides `tracked`, when there is one and the Application neither pins nor holds
+    /// the image; warns about an image the lock file lacks (resolved from the registry until the committer adds
+    /// it) and about an entry resolved under another policy (rendered all the same: the committer resolves it
+    /// again).
+    ///
+    /// # Errors
+    ///
+    /// The entry lacks the digest its policy renders.
+    fn lock_of(&mut self, tracked: &TrackedImage) -> Result<Option<Arc<LockEntry>>, GenerateError> {
+        let app = self.app;
+        let Some(lock) = &app.lock else {
+            return Ok(None);
+        };
+        let key = LockKey::of(tracked);
+        let entry = lock.get(&key).cloned();
+        if entry.is_some() {
+            self.locked.insert(key.clone());
+        }
+        if tracked.action() != Action::Resolve {
+            return Ok(None);
+        }
+        let Some(entry) = entry else {
+            self.warn(format!(
+                "{FILE_NAME} has no entry '{key}': image {} is resolved from its registry at each render until \
+                 the committer adds it",
+                tracked.image.familiar_name()
+            ));
+            return Ok(None);
+        };
+        let policy = tracked.policy.to_string();
+        if matches!(tracked.policy.strategy, Strategy::Digest { .. })
+            && entry.rendered_digest().is_none()
+            && entry.pin.is_none()
+        {
+            return Err(GenerateError::LockDigestMissing {
+                entry: key.to_string(),
+                policy,
+            });
+        }
+        if let Some(resolved_under) = entry.policy.as_deref().filter(|p| *p != policy) {
+            self.warn(format!(
+                "{FILE_NAME} entry '{key}' was resolved under another policy ({resolved_under}) than the \
+                 image's now ({policy}): its tag {} renders until the committer resolves it again",
+                entry.tag
+            ));
+        }
+        Ok(Some(entry))
     }
 
     /// Warns about the entries of a document's annotations no image matched.
@@ -257,12 +317,24 @@ impl<'a> Planner<'a> {
     }
 
     /// The warnings of everything planned: each once, in the order met, then the app-wide entries no image
-    /// matched and the app-wide keys of aliases no image has.
+    /// matched, the lock file's entries no tracked image has, and the app-wide keys of aliases no image has.
     #[must_use]
     pub fn finish(mut self) -> Vec<String> {
         for (id, t) in std::mem::take(&mut self.app_wide_entries) {
             if !self.matched.contains(&id) {
                 self.warn(unmatched_entry(&t));
+            }
+        }
+        let app = self.app;
+        if let Some(lock) = &app.lock {
+            for entry in lock.entries() {
+                if !self.locked.contains(&entry.key) {
+                    self.warn(format!(
+                        "{FILE_NAME} entry '{}' is for no image tracked in the rendered manifests: remove it, or \
+                         check the image-list that should track it",
+                        entry.key
+                    ));
+                }
             }
         }
         let mut in_use: Vec<&str> = self.aliases.iter().map(String::as_str).collect();

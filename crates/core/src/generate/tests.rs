@@ -380,3 +380,121 @@ fn a_missing_pin_names_its_key_the_image_and_what_to_pin_instead() {
         assert_eq!(error.to_string(), format!("{start}; {want}"), "{name}");
     }
 }
+
+/// Lock mode (issue 12): an image whose lock entry exists renders as the entry says, asking nothing; a pin or a
+/// hold of the Application wins over the entry; an image without an entry is resolved (with a warning naming the
+/// entry to add), an entry nothing uses and one resolved under another policy are warned about.
+#[test]
+fn lock_entries_decide_their_images() {
+    let deployment = |name: &str, image: &str| {
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      \
+             containers:\n      - name: c\n        image: {image}\n"
+        )
+    };
+    let rendered = [
+        deployment("web", "apps.test/team/web:0.1"),
+        deployment("worker", "apps.test/team/worker:0.1"),
+        deployment("api", "apps.test/team/api:latest"),
+    ]
+    .concat();
+    let digest = "sha256:0f3a5e8b7c2d4f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a";
+    let lock_text = format!(
+        "version: 1\nimages:\n  web=apps.test/team/web:\n    tag: 1.0.0\n    digest: {digest}\n    policy: \
+         \"strategy semver, constraint '~1.0'\"\n  api=apps.test/team/api:\n    tag: latest\n    digest: {digest}\n    \
+         policy: \"strategy digest, tracking 'latest'\"\n  gone=apps.test/team/gone:\n    tag: 1.0.0\n"
+    );
+    let list = r#"[{"name": "image-list", "string": "web=apps.test/team/web:~1.0, worker=apps.test/team/worker, api=apps.test/team/api"},
+        {"name": "api.update-strategy", "string": "digest"}"#;
+    let no_entry = "image-resolver.lock.yaml has no entry 'worker=apps.test/team/worker': image apps.test/team/worker \
+                    is resolved from its registry at each render until the committer adds it";
+    let unused = "image-resolver.lock.yaml entry 'gone=apps.test/team/gone' is for no image tracked in the rendered \
+                  manifests: remove it, or check the image-list that should track it";
+    for (name, extra, want_images, want_decisions, want_warnings) in [
+        (
+            "the lock decides; no entry, live; an unused entry warned about",
+            "",
+            [
+                "apps.test/team/web:1.0.0",
+                "apps.test/team/worker:team-worker-new",
+                &format!("apps.test/team/api:latest@{digest}"),
+            ],
+            ["lock", "registry", "lock"],
+            vec![no_entry.to_string(), unused.to_string()],
+        ),
+        (
+            "a pin and a hold of the Application win over the lock; their entries are in use",
+            r#", {"name": "web.pin", "string": "1.0.5"}, {"name": "api.hold", "string": "true"}"#,
+            [
+                "apps.test/team/web:1.0.5",
+                "apps.test/team/worker:team-worker-new",
+                "apps.test/team/api:latest",
+            ],
+            ["pin", "registry", "hold"],
+            vec![no_entry.to_string(), unused.to_string()],
+        ),
+        (
+            "a changed policy: the entry still renders, with a warning",
+            r#", {"name": "web.ignore-tags", "string": "1.0.1"}"#,
+            [
+                "apps.test/team/web:1.0.0",
+                "apps.test/team/worker:team-worker-new",
+                &format!("apps.test/team/api:latest@{digest}"),
+            ],
+            ["lock", "registry", "lock"],
+            vec![
+                "image-resolver.lock.yaml entry 'web=apps.test/team/web' was resolved under another policy \
+                 (strategy semver, constraint '~1.0') than the image's now (strategy semver, constraint '~1.0', \
+                 ignore-tags '1.0.1'): its tag 1.0.0 renders until the committer resolves it again"
+                    .to_string(),
+                no_entry.to_string(),
+                unused.to_string(),
+            ],
+        ),
+    ] {
+        let app = AppContext {
+            parameters: source::parse_parameters(&format!("{list}{extra}]")).unwrap(),
+            lock: Some(Arc::new(crate::lock::LockFile::parse(&lock_text).unwrap())),
+            ..AppContext::default()
+        };
+        let plan = plan(&rendered, &app).unwrap();
+        assert_eq!(plan.warnings, want_warnings, "{name}");
+        let resolutions = Resolutions {
+            outcomes: plan.images.iter().map(fake_outcome).collect(),
+            ..Resolutions::default()
+        };
+        let decisions: Vec<String> = resolutions
+            .outcomes
+            .iter()
+            .map(|o| serde_json::to_value(&o.as_ref().unwrap().decision).unwrap().as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(decisions, want_decisions, "{name}");
+        let out = apply(&rendered, &plan, &resolutions).unwrap();
+        let images: Vec<String> = manifest::scan(&out, &[]).unwrap().images.into_iter().map(|i| i.value).collect();
+        assert_eq!(images, want_images, "{name}");
+        // Planned a document at a time, as generate does: the same warnings.
+        let each = plan_each(&rendered, &app, &mut || false, &mut |_| {}).unwrap();
+        assert_eq!(each, want_warnings, "{name}: plan_each");
+    }
+}
+
+#[test]
+fn a_lock_entry_without_the_digest_its_policy_renders_fails_the_plan() {
+    let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: apps.test/api:latest\n";
+    let app = AppContext {
+        parameters: source::parse_parameters(
+            r#"[{"name": "image-list", "string": "api=apps.test/api"}, {"name": "api.update-strategy", "string": "digest"}]"#,
+        )
+        .unwrap(),
+        lock: Some(Arc::new(
+            crate::lock::LockFile::parse("version: 1\nimages:\n  api=apps.test/api: {tag: latest}\n").unwrap(),
+        )),
+        ..AppContext::default()
+    };
+    assert_eq!(
+        plan(rendered, &app).unwrap_err().to_string(),
+        "image-resolver.lock.yaml entry 'api=apps.test/api' has no digest, which its policy (strategy digest, \
+         tracking 'latest') renders with the tag: add the digest the tag named when it was resolved, or take the \
+         entry out to resolve the image from its registry"
+    );
+}

@@ -21,7 +21,8 @@ mod replace;
 mod scan;
 mod site;
 mod splice;
-mod text;
+// Also the lock file's editor's: where a scalar ends, how a value is written.
+pub(crate) mod text;
 mod tree;
 
 pub use annotate::AnnotateError;

@@ -109,7 +109,7 @@ pub fn line_breaks(text: &str) -> usize {
 }
 
 /// The end of the line holding `at` (before its break) and the start of the next one.
-fn line_end(src: &str, at: usize) -> (usize, usize) {
+pub(crate) fn line_end(src: &str, at: usize) -> (usize, usize) {
     match src[at..].find(BREAKS) {
         Some(n) if src[at + n..].starts_with("\r\n") => (at + n, at + n + 2),
         Some(n) => (at + n, at + n + 1),
@@ -161,7 +161,7 @@ pub(crate) fn anchor_name(src: &str, mut at: usize) -> &str {
 }
 
 /// Skips white space, line breaks and comments.
-fn skip_separation(src: &str, mut at: usize) -> usize {
+pub(crate) fn skip_separation(src: &str, mut at: usize) -> usize {
     let b = src.as_bytes();
     while at < b.len() {
         if is_space(b[at]) {
