@@ -441,6 +441,54 @@ impl LockFile {
     }
 }
 
+/// Whether the positions read (`root`) show the keys the values were read from (`lock`): the file's keys, each
+/// entry's key in order, each entry's keys. The two parsers disagree on a few corners of YAML (`?key` in a flow
+/// mapping, say); an edit there would land in the wrong place.
+fn agrees(root: &Node, lock: &LockFile) -> bool {
+    fn keys(map: &Map) -> Option<Vec<&str>> {
+        map.items
+            .iter()
+            .map(|(k, _)| match k {
+                Node::Scalar(s) => Some(s.value.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+    let Node::Map(root) = root else {
+        return false;
+    };
+    let Some(root_keys) = keys(root) else {
+        return false;
+    };
+    if root_keys
+        .iter()
+        .any(|k| !matches!(*k, "version" | "images"))
+    {
+        return false;
+    }
+    let written: Vec<String> = lock.entries().iter().map(|e| e.key.to_string()).collect();
+    match map_get(root, "images") {
+        None => written.is_empty(),
+        Some((_, images)) if images.is_null() || is_empty_flow_map(images) => written.is_empty(),
+        Some((_, Node::Map(images))) => {
+            keys(images).is_some_and(|k| k == written)
+                && images.items.iter().all(|(_, entry)| match entry {
+                    Node::Map(fields) => keys(fields).is_some_and(|k| {
+                        k.iter().all(|k| {
+                            matches!(
+                                *k,
+                                "tag" | "digest" | "policy" | "pin" | "hold" | "rejected"
+                            )
+                        })
+                    }),
+                    _ => true,
+                })
+        }
+        // An alias, or what the edits cannot change anyway: they say so.
+        Some(_) => true,
+    }
+}
+
 /// A lock file read twice: its values, and where they are.
 struct Doc<'a> {
     src: &'a str,
@@ -460,6 +508,11 @@ impl<'a> Doc<'a> {
         let root = layout::read(src)
             .map_err(|e| layout_error(format!("its YAML reads differently here: {}", e.0)))?
             .ok_or_else(|| layout_error("it holds no document".into()))?;
+        if !agrees(&root, &lock) {
+            return Err(layout_error(
+                "its YAML reads differently to the parsers that read it (an unusual spelling of a key?)".into(),
+            ));
+        }
         Ok(Doc {
             src,
             lock,
@@ -624,7 +677,7 @@ impl<'a> Doc<'a> {
     }
 
     /// `lines` inserted after the line `after` ends on and any comment lines indented deeper than `indent` below
-    /// it (they belong to what ends there).
+    /// it (they belong to what ends there), or indented with a tab.
     fn insert_lines(
         &self,
         after: &Node,
@@ -637,8 +690,11 @@ impl<'a> Doc<'a> {
         while next < self.src.len() {
             let (line_end, after) = text::line_end(self.src, next);
             let line = &self.src[next..line_end];
-            let body = line.trim_start_matches(' ');
-            if body.starts_with('#') && line.len() - body.len() > indent {
+            let body = line.trim_start_matches([' ', '\t']);
+            let lead = line.len() - body.len();
+            // A tab before a comment (or on a blank line) is fine where it is, and not inside the new lines' block.
+            let tabbed = line[..lead].contains('\t');
+            if (body.starts_with('#') && (lead > indent || tabbed)) || (body.is_empty() && tabbed) {
                 next = after;
             } else {
                 break;
@@ -693,7 +749,19 @@ impl<'a> Doc<'a> {
             what: what.to_owned(),
             why,
         };
-        let out = splice(self.src, edits).map_err(|e: SpliceError| unverified(e.to_string()))?;
+        // Insertions at one place (a value after its `:`, then a line after it, at the end of a file without a
+        // final line break) go in the order they were made, which is the text's.
+        let mut merged: Vec<Edit> = Vec::with_capacity(edits.len());
+        for edit in edits {
+            match merged
+                .iter_mut()
+                .find(|m| m.range.is_empty() && m.range == edit.range)
+            {
+                Some(m) if edit.range.is_empty() => m.text.push_str(&edit.text),
+                _ => merged.push(edit.clone()),
+            }
+        }
+        let out = splice(self.src, &merged).map_err(|e: SpliceError| unverified(e.to_string()))?;
         match LockFile::parse(&out) {
             Ok(lock) if lock == *expected => Ok(out),
             Ok(_) => Err(unverified("it reads as another change".into())),

@@ -120,6 +120,13 @@ fn set_resolved_changes_only_the_values() {
             format!("version: 1\nimages: {{{WEB}: {{tag: 1.5.0, policy: p}}}}\n"),
         ),
         (
+            // Found by the lock_file fuzz target: the digest's value and the policy's line went to one place.
+            "an empty digest on the last line, no final line break",
+            format!("version: 1\nimages:\n  {WEB}:\n    tag: 1.4.2\n    digest:"),
+            Op::Set(WEB, "1.5.0", Some(DIGEST), "p"),
+            format!("version: 1\nimages:\n  {WEB}:\n    tag: 1.5.0\n    digest: {DIGEST}\n    policy: p"),
+        ),
+        (
             "CRLF line breaks, in the new lines too",
             format!("version: 1\r\nimages:\r\n  {WEB}:\r\n    tag: 1.4.2\r\n    pin: 1.4.0\r\n"),
             Op::Set(WEB, "1.5.0", None, "p"),
@@ -252,6 +259,13 @@ fn add_entry_follows_the_layout_around_it() {
             format!("version: 1\nimages:\n  !!str {WEB}: {{tag: 1.4.2}}\n"),
             entry("worker=ghcr.io/shop/worker", "build-10"),
             format!("version: 1\nimages:\n  !!str {WEB}: {{tag: 1.4.2}}\n  worker=ghcr.io/shop/worker: {{tag: build-10}}\n"),
+        ),
+        (
+            // Found by the lock_file fuzz target: a comment indented with a tab ended up inside the new block.
+            "before a comment indented with a tab",
+            "version: 1\n \t# tabbed\n# end\n".into(),
+            entry("worker=ghcr.io/shop/worker", "build-10"),
+            "version: 1\n \t# tabbed\nimages:\n  worker=ghcr.io/shop/worker:\n    tag: build-10\n# end\n".into(),
         ),
         (
             "every key, block style",
@@ -399,6 +413,16 @@ fn edits_that_cannot_be_made_fail_and_say_why() {
             Op::Add(worker()),
             "cannot change entry 'worker=ghcr.io/shop/worker' in place: a block scalar (`|`, `>`) ends where the \
              new lines would go; change the file by hand"
+                .into(),
+        ),
+        (
+            // Found by the lock_file fuzz target: libyaml reads `?images` in a flow mapping as the key `images`,
+            // saphyr-parser as `?images`.
+            "a key the two parsers read differently",
+            format!("{{version: 1, ?images: {{{WEB}: {{tag: 1.4.2}}}}}}"),
+            Op::Add(worker()),
+            "cannot change the file in place: its YAML reads differently to the parsers that read it (an unusual \
+             spelling of a key?); change the file by hand"
                 .into(),
         ),
         (
