@@ -22,3 +22,4 @@ pub mod policy;
 pub mod size;
 pub mod tag;
 pub mod version;
+pub mod writeback;

@@ -21,7 +21,7 @@ mod replace;
 mod scan;
 mod site;
 mod splice;
-mod text;
+pub(crate) mod text;
 mod tree;
 
 pub use annotate::AnnotateError;

@@ -161,7 +161,7 @@ pub(crate) fn anchor_name(src: &str, mut at: usize) -> &str {
 }
 
 /// Skips white space, line breaks and comments.
-fn skip_separation(src: &str, mut at: usize) -> usize {
+pub(crate) fn skip_separation(src: &str, mut at: usize) -> usize {
     let b = src.as_bytes();
     while at < b.len() {
         if is_space(b[at]) {
