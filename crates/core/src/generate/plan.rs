@@ -9,7 +9,8 @@ use super::{AppContext, GenerateError, Plan, PlannedImage};
 use crate::credential_spec::SecretScope;
 use crate::image::ImageRef;
 use crate::manifest;
-use crate::policy::source::{self, Settings, TrackedImage};
+use crate::policy::source::{self, Settings, SourceError, TrackedImage};
+use crate::writeback::WriteBack;
 
 /// The `Kind/name` label policy messages (and [`source::Origin::Annotation`]) use for an object.
 pub fn object_label(object: &manifest::Object) -> String {
@@ -43,10 +44,12 @@ pub fn plan_until(
     let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
     let mut planner = Planner::new(app)?;
     let images = planner.plan_scan(&scan, stop)?;
+    let write_back = planner.write_back().clone();
     Ok(Plan {
         scan,
         images,
         warnings: planner.finish(),
+        write_back,
     })
 }
 
@@ -87,6 +90,7 @@ pub fn plan_each(
 pub struct Planner<'a> {
     app: &'a AppContext,
     app_wide: Settings,
+    write_back: WriteBack,
     /// Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
     app_wide_only: Option<Arc<[Arc<TrackedImage>]>>,
     /// The aliases of every tracked image met.
@@ -106,14 +110,24 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     /// # Errors
     ///
-    /// The Application's parameters or plugin env are wrong.
+    /// The Application's parameters or plugin env are wrong: a policy key, or a write-back key (its git
+    /// credentials in a namespace the application may not use, too).
     pub fn new(app: &'a AppContext) -> Result<Planner<'a>, GenerateError> {
-        let app_wide = app
-            .app_wide_settings()
-            .map_err(|e| GenerateError::Policy(Box::new(e)))?;
-        Ok(Planner {
+        let policy = |e: SourceError| GenerateError::Policy(Box::new(e));
+        let app_wide = app.app_wide_settings().map_err(policy)?;
+        let (write_back, write_back_warnings) = app_wide
+            .write_back_spec()
+            .build()
+            .map_err(|e| policy(e.into()))?;
+        if let Some(scope) = &app.secret_scope {
+            write_back
+                .check_scope(scope)
+                .map_err(|e| policy(e.into()))?;
+        }
+        let mut planner = Planner {
             app,
             app_wide,
+            write_back,
             app_wide_only: None,
             aliases: HashSet::new(),
             app_wide_entries: Vec::new(),
@@ -122,7 +136,16 @@ impl<'a> Planner<'a> {
             warnings: Vec::new(),
             seen_warnings: HashSet::new(),
             done: 0,
-        })
+        };
+        for warning in write_back_warnings {
+            planner.warn(warning);
+        }
+        Ok(planner)
+    }
+
+    /// The application's write-back settings, read from its parameters and plugin env.
+    pub fn write_back(&self) -> &WriteBack {
+        &self.write_back
     }
 
     fn warn(&mut self, warning: String) {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::branch::{BranchProblem, BranchTemplate, check_branch_name};
+use super::image::ValuePathError;
 use crate::credential_spec::{SecretScope, is_dns_label, is_secret_name};
 use crate::policy::source::{KeyOrigin, Located};
 
@@ -160,6 +161,8 @@ pub enum Problem {
     Repository(String),
     #[error("{0}")]
     SecretNamespace(String),
+    #[error("{0}")]
+    ValuePath(ValuePathError),
 }
 
 /// The write-back keys as the sources gave them (the latest source's value of each), not yet validated.
