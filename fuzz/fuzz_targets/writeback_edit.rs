@@ -22,14 +22,63 @@ fuzz_target!(|data: &[u8]| {
     let (Some(edit), Some(value), Some(src)) = (lines.next(), lines.next(), lines.next()) else {
         return;
     };
-    let Ok(before) = serde_norway::from_str::<Value>(src) else {
+    // Where the two readers disagree before any edit: serde_norway reads a file with a byte order mark and more
+    // than one line as several documents; `{?a}` is key `?a` to YAML 1.2 readers (saphyr, the editors'), key `a`
+    // to libyaml; libyaml refuses a tab in the indentation of a comment line after some plain scalars.
+    if odd_anchor_names(src)
+        || src.contains('\u{feff}')
+        || indicator_then_text(src, '?')
+        || src.lines().any(|line| line.trim_start_matches(' ').starts_with('\t'))
+    {
+        return;
+    }
+    let Ok(before) = read(src) else {
         return;
     };
+    if odd_keys(&before) {
+        return;
+    }
     match edit.strip_prefix("kustomize:") {
         Some(name) => kustomize(src, before, name, value),
         None => helm(src, before, edit, value),
     }
 });
+
+/// The file as a full YAML reader reads it.
+fn read(text: &str) -> Result<Value, serde_norway::Error> {
+    serde_norway::from_str(text)
+}
+
+/// Whether a local tag (`!thing`) or a key that is no string (`1:`, `true:`, `~:`) is anywhere: the editors
+/// match keys by their text (as Helm's and kustomize's string-keyed decoding does), the expectation here by value.
+fn odd_keys(value: &Value) -> bool {
+    match value {
+        Value::Tagged(_) => true,
+        Value::Sequence(items) => items.iter().any(odd_keys),
+        Value::Mapping(map) => map
+            .iter()
+            .any(|(k, v)| !matches!(k, Value::String(_)) || odd_keys(v)),
+        _ => false,
+    }
+}
+
+/// Whether `indicator` is followed by something other than white space somewhere.
+fn indicator_then_text(src: &str, indicator: char) -> bool {
+    src.match_indices(indicator)
+        .any(|(at, _)| src[at + 1..].chars().next().is_some_and(|c| !c.is_whitespace()))
+}
+
+/// Whether an anchor or alias name holds characters other than letters, digits, `-` and `_`: YAML 1.2 readers
+/// (saphyr, which the editors use; go-yaml v3) take `&a:` as anchor `a:`, libyaml and go-yaml v2 as anchor `a`
+/// and a `:`, so the two readings of such a file differ before any edit.
+fn odd_anchor_names(src: &str) -> bool {
+    src.match_indices(['&', '*']).any(|(at, _)| {
+        src[at + 1..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+            .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    })
+}
 
 fn helm(src: &str, before: Value, path: &str, value: &str) {
     let Ok(path) = ValuePath::parse(path) else {
@@ -38,7 +87,7 @@ fn helm(src: &str, before: Value, path: &str, value: &str) {
     let Ok(edited) = set_helm_value("values.yaml", src, &path, value) else {
         return;
     };
-    let after: Value = serde_norway::from_str(&edited)
+    let after: Value = read(&edited)
         .unwrap_or_else(|e| panic!("the edit broke the file: {e}\n{src:?}\n--- gave\n{edited:?}"));
     let want = expected_helm(before, &path, value);
     assert_eq!(after, want, "set {path} = {value:?}\n{src:?}\n--- gave\n{edited:?}");
@@ -75,7 +124,6 @@ fn expected_helm(mut before: Value, path: &ValuePath, value: &str) -> Value {
     }
     let mut at = &mut before;
     for (i, step) in steps.iter().enumerate() {
-        at = untagged(at);
         if at.is_null() {
             *at = Value::Mapping(Mapping::new());
         }
@@ -98,14 +146,6 @@ fn expected_helm(mut before: Value, path: &ValuePath, value: &str) -> Value {
     before
 }
 
-/// The value under a local tag (`!thing {…}`), which the editor writes into as into any mapping.
-fn untagged(value: &mut Value) -> &mut Value {
-    match value {
-        Value::Tagged(tagged) => untagged(&mut tagged.value),
-        value => value,
-    }
-}
-
 fn kustomize(src: &str, before: Value, name: &str, tag: &str) {
     // Names that are not strings to a YAML reader (`name: 1`) are matched by their text; leave them out.
     let names = before.get("images").and_then(Value::as_sequence).into_iter().flatten();
@@ -121,7 +161,7 @@ fn kustomize(src: &str, before: Value, name: &str, tag: &str) {
     let Ok(edited) = set_kustomize_image("kustomization.yaml", src, &image) else {
         return;
     };
-    let after: Value = serde_norway::from_str(&edited)
+    let after: Value = read(&edited)
         .unwrap_or_else(|e| panic!("the edit broke the file: {e}\n{src:?}\n--- gave\n{edited:?}"));
     let mut want = if before.is_null() {
         Value::Mapping(Mapping::new())

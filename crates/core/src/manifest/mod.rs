@@ -18,7 +18,7 @@ mod annotate;
 mod object;
 mod path;
 mod replace;
-mod scan;
+pub(crate) mod scan;
 mod site;
 mod splice;
 pub(crate) mod text;

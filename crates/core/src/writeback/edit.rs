@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use super::yaml::{Doc, Kind, Node};
 use crate::manifest::text;
+use crate::manifest::{Edit, splice};
 
 /// Why a file could not be edited: the file, and what in it.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -97,6 +98,19 @@ pub enum EditError {
         "images holds {count} entries named '{name}'; kustomize applies one, so remove the others"
     )]
     DuplicateImage { name: String, count: usize },
+    #[error(
+        "cannot add {path} after the block scalar that ends the file without a line break: the line break before \
+         the new line would become part of that value; end the file with a line break first"
+    )]
+    BlockScalarAtEnd { path: String },
+    /// The edited text does not read back (a bug or a parser's quirk), reported rather than written.
+    #[error(
+        "the edited file would not read back ({0}); set the value by hand, and please report this with the file"
+    )]
+    Unreadable(String),
+    /// The editor's own edits collide: a bug, reported rather than written.
+    #[error("the edits collide ({0}); please report this with the file")]
+    Overlap(String),
 }
 
 impl EditError {
@@ -154,13 +168,15 @@ pub(crate) fn plain_reads_back(value: &str, flow: bool) -> bool {
         return false;
     };
     if "-?:,[]{}#&*!|>'\"%@`~".contains(first)
-        || value.ends_with([' ', ':'])
-        || value.starts_with(' ')
+        || value.ends_with([' ', '\t', ':'])
+        || value.starts_with([' ', '\t'])
         || value.contains(": ")
         || value.contains(" #")
-        || value
+        || value.contains(":\t")
+        || value.contains("\t#")
+        || !value
             .chars()
-            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{feff}'))
+            .all(|c| text::is_plain_printable(c) && c != '\t')
         || (flow && value.contains([',', '[', ']', '{', '}', ':']))
     {
         return false;
@@ -350,4 +366,83 @@ pub(crate) fn flow_value(keys: &[&str], value: &str, json: bool) -> String {
         out = format!("{{{}: {out}}}", key_text(key, true, json));
     }
     out
+}
+
+/// What goes between a flow collection's last value `node` and a `, next` written after it: a blank when the value
+/// is empty just after its `:` (`{a:, b}` would make the `:` part of a plain key for some readers).
+pub(crate) fn flow_gap(src: &str, node: &Node<'_>) -> &'static str {
+    if node.body == node.end && src[..node.end].ends_with(':') {
+        " "
+    } else {
+        ""
+    }
+}
+
+/// Applies `edits`, insertions at one place joined in the order they were made (a value written into an empty
+/// `key:` and the keys added after it, say).
+pub(crate) fn apply(src: &str, edits: Vec<Edit>) -> Result<String, EditError> {
+    let mut edits: Vec<(usize, Edit)> = edits.into_iter().enumerate().collect();
+    edits.sort_by_key(|(n, e)| (e.range.start, e.range.end, *n));
+    let mut joined: Vec<Edit> = Vec::with_capacity(edits.len());
+    for (_, edit) in edits {
+        match joined.last_mut() {
+            Some(last)
+                if last.range.is_empty()
+                    && edit.range.is_empty()
+                    && last.range.start == edit.range.start =>
+            {
+                last.text.push_str(&edit.text);
+            }
+            _ => joined.push(edit),
+        }
+    }
+    let out = splice(src, &joined).map_err(|e| EditError::Overlap(e.to_string()))?;
+    // What is written must read back, by this reader too (the next edit starts from it).
+    if let Err(e) = super::yaml::parse(&out) {
+        return Err(EditError::Unreadable(e.to_string()));
+    }
+    Ok(out)
+}
+
+/// Refuses text inserted at `at` when that is the end of a file without a final line break and the last value is a
+/// block scalar that keeps its final line break (`|`, `>`, `|+`): the break before the new text would join it.
+pub(crate) fn check_tail(doc: &Doc<'_>, at: usize, path: &str) -> Result<(), EditError> {
+    let src = doc.src;
+    if at != src.len() || src.ends_with(['\n', '\r']) {
+        return Ok(());
+    }
+    let mut node = match &doc.root {
+        Some(root) => root,
+        None => return Ok(()),
+    };
+    loop {
+        node = match &node.kind {
+            Kind::Map { entries, .. } => match entries.last() {
+                Some((_, value)) => value,
+                None => return Ok(()),
+            },
+            Kind::Seq { items, .. } => match items.last() {
+                Some(item) => item,
+                None => return Ok(()),
+            },
+            Kind::Scalar {
+                style: ScalarStyle::Literal | ScalarStyle::Folded,
+                ..
+            } => {
+                let header = &src[node.body
+                    ..src[node.body..]
+                        .find(['\n', '\r'])
+                        .map_or(src.len(), |n| node.body + n)];
+                let strip = header.split('#').next().unwrap_or_default().contains('-');
+                return if strip {
+                    Ok(())
+                } else {
+                    Err(EditError::BlockScalarAtEnd {
+                        path: path.to_string(),
+                    })
+                };
+            }
+            _ => return Ok(()),
+        };
+    }
 }

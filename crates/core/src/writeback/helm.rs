@@ -10,13 +10,13 @@
 use saphyr_parser::ScalarStyle;
 
 use super::edit::{
-    EditError, FileEditError, Quote, block_lines, flow_value, indent_unit, json_keys, key_text,
-    line_break, line_end, preferred_quote, scalar_text,
+    EditError, FileEditError, Quote, apply, block_lines, check_tail, flow_gap, flow_value,
+    indent_unit, json_keys, key_text, line_break, line_end, preferred_quote, scalar_text,
 };
 use super::image::{Step, ValuePath};
 use super::yaml::{self, Doc, Kind, Node};
+use crate::manifest::Edit;
 use crate::manifest::text;
-use crate::manifest::{Edit, splice};
 
 /// Sets `path` to `value` (a string) in the values file `src`, named `file` in messages. Only the value's bytes
 /// change (or the new keys' are added); the result equals `src` when it already says so.
@@ -124,14 +124,31 @@ fn set(src: &str, path: &ValuePath, value: &str) -> Result<String, EditError> {
         check_alias(&doc, literal, path.as_str(), path.as_str())?;
         place = Place::Scalar(scalar_at_node(literal, path.as_str())?, flow_map(root));
     }
+    // What is created is mappings: a list item on the way cannot be.
+    if let Place::Into(_, from) | Place::Null(_, _, from) = place
+        && let Some(Step::Item(key, index)) = path.steps()[from..]
+            .iter()
+            .find(|s| matches!(s, Step::Item(..)))
+    {
+        return Err(EditError::NoList {
+            path: path.to_string(),
+            at: key.clone(),
+            index: *index,
+        });
+    }
     let edits = match place {
-        Place::Scalar(node, flow) => vec![replace_scalar(src, node, value, flow, quote)],
-        Place::Into(map, from) => into_map(&doc, map, &keys[from..], value, unit, quote),
+        Place::Scalar(node, flow) => {
+            check_colon(node, flow, path.as_str())?;
+            vec![replace_scalar(src, node, value, flow, quote)]
+        }
+        Place::Into(map, from) => {
+            into_map(&doc, map, &keys[from..], value, unit, quote, path.as_str())?
+        }
         Place::Null(null, key, from) => {
             make_map(&doc, null, key, &keys[from..], value, unit, quote)
         }
     };
-    splice(src, &edits).map_err(|_| EditError::Position { line: 0, column: 0 })
+    apply(src, edits)
 }
 
 /// Follows `path` from `root` as far as it exists.
@@ -255,13 +272,42 @@ pub(crate) fn replace_scalar(
         _ => None,
     };
     let mut text = scalar_text(value, style, flow, quote);
-    if node.body == node.end && src[..node.body].ends_with([':', '-']) {
-        text.insert(0, ' ');
+    // saphyr-parser refuses a plain scalar starting with a letter or digit right after `:` and a tab (`a:\tv2`),
+    // which other readers take: quoted, it reads back everywhere.
+    if src[..node.body].ends_with(":\t") && text == value {
+        text = scalar_text(value, Some(ScalarStyle::DoubleQuoted), flow, quote);
     }
+    text.insert_str(0, empty_prefix(src, node));
     Edit {
         range: node.body..node.end,
         text,
     }
+}
+
+/// What goes before text written in place of the empty value `node`: its missing `:`, or a blank after its
+/// `:`, `-` or properties.
+pub(crate) fn empty_prefix(src: &str, node: &Node<'_>) -> &'static str {
+    if node.body != node.end {
+        ""
+    } else if node.colon_missing {
+        ": "
+    } else if src[..node.body].ends_with(|c: char| !c.is_whitespace()) {
+        // After its `:`, `-` or properties (`&a`).
+        " "
+    } else {
+        ""
+    }
+}
+
+/// Refuses the value of an explicit block key written without `:` (`? key`): text after the key would join it.
+pub(crate) fn check_colon(node: &Node<'_>, flow: bool, path: &str) -> Result<(), EditError> {
+    if node.colon_missing && !flow {
+        return Err(EditError::NotValue {
+            path: path.to_string(),
+            found: "the missing value of an explicit key (? key)",
+        });
+    }
+    Ok(())
 }
 
 /// `node` when it is a value a string can replace: a plain or quoted scalar, untagged or `!!str`.
@@ -348,7 +394,8 @@ fn into_map(
     value: &str,
     unit: usize,
     quote: Quote,
-) -> Vec<Edit> {
+    path: &str,
+) -> Result<Vec<Edit>, EditError> {
     let src = doc.src;
     let Kind::Map { flow, entries } = &map.kind else {
         unreachable!("into_map takes mappings");
@@ -356,7 +403,14 @@ fn into_map(
     if *flow {
         let json = json_keys(map);
         let (at, sep) = match entries.last() {
-            Some((_, last)) => (last.end, ", "),
+            Some((_, last)) => (
+                last.end,
+                if flow_gap(src, last).is_empty() {
+                    ", "
+                } else {
+                    " , "
+                },
+            ),
             None => (map.body + 1, ""),
         };
         let like = json.then_some(ScalarStyle::DoubleQuoted);
@@ -365,13 +419,14 @@ fn into_map(
             key_text(keys[0], true, json),
             flow_value(&keys[1..], &scalar_text(value, like, true, quote), json)
         );
-        return vec![Edit {
+        return Ok(vec![Edit {
             range: at..at,
             text,
-        }];
+        }]);
     }
     let at = line_end(src, map.end);
     let indent = text::column(src, map.body);
+    check_tail(doc, at, path)?;
     let lines = block_lines(
         keys,
         &scalar_text(value, None, false, quote),
@@ -379,10 +434,10 @@ fn into_map(
         unit,
         line_break(src, at),
     );
-    vec![Edit {
+    Ok(vec![Edit {
         range: at..at,
         text: lines,
-    }]
+    }])
 }
 
 /// Makes the null `node` a mapping holding `keys: value`: nested lines after its key's line in a block mapping,
@@ -399,11 +454,7 @@ fn make_map(
     let src = doc.src;
     let Some(key) = key else {
         let flow = flow_value(keys, &scalar_text(value, None, true, quote), false);
-        let text = if node.body == node.end && src[..node.body].ends_with('-') {
-            format!(" {flow}")
-        } else {
-            flow
-        };
+        let text = format!("{}{flow}", empty_prefix(src, node));
         return vec![Edit {
             range: node.body..node.end,
             text,
@@ -412,7 +463,7 @@ fn make_map(
     let mut edits = Vec::new();
     if node.end > node.body {
         // `key: ~` → `key:`, the blanks before the `~` going with it.
-        let from = src[..node.start].trim_end_matches([' ', '\t']).len();
+        let from = src[..node.body].trim_end_matches([' ', '\t']).len();
         edits.push(Edit {
             range: from..node.end,
             text: String::new(),

@@ -48,13 +48,14 @@ pub enum Step {
 
 /// Why a values path was refused.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error(
-    "'{path}' is not a values path: write keys separated by '.', such as image.tag, each optionally followed by \
-     [n] for an item of a list (containers[0].image)"
-)]
+#[error("'{path}' is not a values path: {problem}")]
 pub struct ValuePathError {
     pub path: String,
+    pub problem: &'static str,
 }
+
+/// The most keys a values path may have: values files are a few levels deep, and YAML readers limit nesting.
+pub const MAX_PATH_STEPS: usize = 64;
 
 impl ValuePath {
     /// ```
@@ -71,7 +72,15 @@ impl ValuePath {
     pub fn parse(text: &str) -> Result<ValuePath, ValuePathError> {
         let error = || ValuePathError {
             path: text.to_string(),
+            problem: "write keys separated by '.', such as image.tag, each optionally followed by [n] for an item \
+                      of a list (containers[0].image)",
         };
+        if text.split('.').count() > MAX_PATH_STEPS {
+            return Err(ValuePathError {
+                path: text.to_string(),
+                problem: "it has more than 64 keys",
+            });
+        }
         let steps = text
             .split('.')
             .map(|segment| {

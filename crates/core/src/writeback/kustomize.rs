@@ -12,14 +12,16 @@
 use saphyr_parser::ScalarStyle;
 
 use super::edit::{
-    EditError, FileEditError, Quote, json_keys, key_text, line_break, line_end, preferred_quote,
-    scalar_text,
+    EditError, FileEditError, Quote, apply, check_tail, flow_gap, json_keys, key_text, line_break,
+    line_end, preferred_quote, scalar_text,
 };
-use super::helm::{check_alias, check_shared, replace_scalar, scalar_at_node};
+use super::helm::{
+    check_alias, check_colon, check_shared, empty_prefix, replace_scalar, scalar_at_node,
+};
 use super::image::KustomizeImage;
 use super::yaml::{self, Doc, Kind, Node, dash_before};
+use crate::manifest::Edit;
 use crate::manifest::text;
-use crate::manifest::{Edit, splice};
 
 /// The fields of an `images:` entry this editor writes, in the order kustomize writes them.
 const FIELDS: [&str; 3] = ["newName", "newTag", "digest"];
@@ -83,7 +85,7 @@ fn set(src: &str, image: &KustomizeImage) -> Result<String, EditError> {
             return Ok(out);
         }
     };
-    splice(src, &edits).map_err(|_| EditError::Position { line: 0, column: 0 })
+    apply(src, edits)
 }
 
 /// How the existing entries write each key's value (the first entry that has it), and their layout.
@@ -152,7 +154,14 @@ fn edits(
         if *root_flow {
             let json = json_keys(root);
             let (at, sep) = match entries.last() {
-                Some((_, last)) => (last.end, ", "),
+                Some((_, last)) => (
+                    last.end,
+                    if flow_gap(src, last).is_empty() {
+                        ", "
+                    } else {
+                        " , "
+                    },
+                ),
                 None => (root.body + 1, ""),
             };
             let styles = Styles {
@@ -170,6 +179,7 @@ fn edits(
             }]);
         }
         let at = line_end(src, root.end);
+        check_tail(doc, at, "images")?;
         let brk = line_break(src, at);
         let indent = text::column(src, root.body);
         let entry = block_entry(
@@ -187,6 +197,7 @@ fn edits(
     };
     check_alias(doc, images, "images", "images")?;
     check_shared(doc, images, "images", "images")?;
+    check_colon(images, *root_flow, "images")?;
     if images.is_null() {
         let styles = Styles::default();
         if *root_flow {
@@ -194,14 +205,14 @@ fn edits(
                 range: images.body..images.end,
                 text: format!(
                     "{}[{}]",
-                    if images.body == images.end { " " } else { "" },
+                    empty_prefix(src, images),
                     flow_entry(image, &styles, quote)
                 ),
             }]);
         }
         let mut edits = Vec::new();
         if images.end > images.body {
-            let from = src[..images.start].trim_end_matches([' ', '\t']).len();
+            let from = src[..images.body].trim_end_matches([' ', '\t']).len();
             edits.push(Edit {
                 range: from..images.end,
                 text: String::new(),
@@ -230,7 +241,7 @@ fn edits(
     match matching.as_slice() {
         [] => Ok(vec![append_entry(
             doc, images, items, *flow, image, &styles, quote,
-        )]),
+        )?]),
         [entry] => edit_entry(doc, entry, image, &styles, quote),
         many => Err(EditError::DuplicateImage {
             name: image.name.clone(),
@@ -272,19 +283,27 @@ fn append_entry(
     image: &KustomizeImage,
     styles: &Styles,
     quote: Quote,
-) -> Edit {
+) -> Result<Edit, EditError> {
     let src = doc.src;
     if flow {
         let (at, sep) = match items.last() {
-            Some(last) => (last.end, ", "),
+            Some(last) => (
+                last.end,
+                if flow_gap(src, last).is_empty() {
+                    ", "
+                } else {
+                    " , "
+                },
+            ),
             None => (images.body + 1, ""),
         };
-        return Edit {
+        return Ok(Edit {
             range: at..at,
             text: format!("{sep}{}", flow_entry(image, styles, quote)),
-        };
+        });
     }
     let at = line_end(src, images.end);
+    check_tail(doc, at, &format!("images entry '{}'", image.name))?;
     let dash = text::column(src, images.body);
     // The entries' key column after their `-` (`- name:` is 2), from the first entry written that way.
     let offset = items
@@ -296,10 +315,10 @@ fn append_entry(
         })
         .filter(|&o| o > 0)
         .unwrap_or(2);
-    Edit {
+    Ok(Edit {
         range: at..at,
         text: block_entry(image, styles, dash, offset, quote, line_break(src, at)),
-    }
+    })
 }
 
 /// A block list entry for `image`, each line after `brk`: `- name: …` at `dash` columns, the other keys at
@@ -369,6 +388,8 @@ fn edit_entry(
     let mut edits = Vec::new();
     let mut removed = Vec::new();
     let mut added = Vec::new();
+    // Values written over (an empty one gets its blank after the `:` then).
+    let mut filled = Vec::new();
     for (i, (field, value)) in FIELDS.iter().zip(wanted(image)).enumerate() {
         let path = format!("{label}: {field}");
         let index = entries.iter().rposition(|(k, _)| k.text() == Some(field));
@@ -376,10 +397,12 @@ fn edit_entry(
             (Some(j), Some(value)) => {
                 let node = &entries[j].1;
                 check_alias(doc, node, &path, field)?;
+                check_colon(node, *flow, &path)?;
                 check_shared(doc, node, &path, field)?;
                 let node = scalar_at_node(node, &path)?;
                 if node.text() != Some(value) {
                     edits.push(replace_scalar(src, node, value, *flow, quote));
+                    filled.push(j);
                 }
             }
             (Some(j), None) => {
@@ -403,15 +426,20 @@ fn edit_entry(
             .iter()
             .enumerate()
             .filter(|(j, _)| !removed.contains(j))
-            .map(|(_, (_, v))| v.end)
-            .max()
-            .unwrap_or(entry.end);
+            .max_by_key(|(_, (_, v))| v.end)
+            .expect("the name is kept");
+        let gap = if *flow && !filled.contains(&last_kept.0) {
+            flow_gap(src, &(last_kept.1).1)
+        } else {
+            ""
+        };
+        let last_kept = (last_kept.1).1.end;
         let text: String = if *flow {
             added
                 .iter()
                 .map(|(i, field, value)| {
                     format!(
-                        ", {}: {}",
+                        "{gap}, {}: {}",
                         key_text(field, true, styles.json),
                         scalar_text(value, styles.like(Some(*i)), true, quote)
                     )
@@ -419,6 +447,7 @@ fn edit_entry(
                 .collect()
         } else {
             let at = line_end(src, last_kept);
+            check_tail(doc, at, &label)?;
             let brk = line_break(src, at);
             let indent = text::column(src, entry.body);
             added

@@ -13,6 +13,8 @@ use std::collections::HashSet;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::edit::EditError;
+use crate::manifest::ScanError;
+use crate::manifest::scan::check_printable;
 use crate::manifest::text::{self, CharCursor};
 
 /// One parsed document.
@@ -38,6 +40,9 @@ pub(crate) struct Node<'a> {
     pub(crate) anchor: usize,
     /// Whether it has a tag, and whether that tag is `!!str` (or the non-specific `!`).
     pub(crate) tag: Tag,
+    /// An empty value whose key has no `:` (`{a, b: 1}`, `? a`): placed just after its key, and a value written
+    /// there needs the `:` too.
+    pub(crate) colon_missing: bool,
     pub(crate) kind: Kind<'a>,
 }
 
@@ -145,6 +150,20 @@ enum Frame<'a> {
 
 /// Parses `src`, which must hold at most one document.
 pub(crate) fn parse(src: &str) -> Result<Doc<'_>, EditError> {
+    // As the scanner: no character YAML forbids, nor one readers take for a line break or not (NEL, U+2028).
+    if let Err(ScanError::Yaml {
+        line,
+        column,
+        message,
+        ..
+    }) = check_printable(src)
+    {
+        return Err(EditError::Yaml {
+            line,
+            column,
+            message,
+        });
+    }
     let mut parser = Parser::new_from_str(src);
     let mut cursor = CharCursor::within(src, 0..src.len());
     let mut stack: Vec<Frame<'_>> = Vec::new();
@@ -214,6 +233,7 @@ pub(crate) fn parse(src: &str) -> Result<Doc<'_>, EditError> {
                     end: body + 1 + text::anchor_name(src, body).len(),
                     anchor: 0,
                     tag: Tag::None,
+                    colon_missing: false,
                     kind: Kind::Alias,
                 }
             }
@@ -231,10 +251,17 @@ pub(crate) fn parse(src: &str) -> Result<Doc<'_>, EditError> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Map {
-                body, entries, key, ..
+                start,
+                body,
+                entries,
+                key,
+                ..
             }) => match key.take() {
                 None => {
-                    body.get_or_insert(node.start);
+                    // A block mapping starts at its first key, or at the `?` of an explicit one (its own: not
+                    // the `?` of the mapping it is the key of).
+                    let question = explicit_key(src, node.start).filter(|q| q >= start);
+                    body.get_or_insert(question.unwrap_or(node.start));
                     *key = Some(node);
                 }
                 Some(k) => entries.push((k, node)),
@@ -249,6 +276,14 @@ pub(crate) fn parse(src: &str) -> Result<Doc<'_>, EditError> {
     })
 }
 
+/// The `?` before a key starting at `at` (`? key`), if it is one.
+fn explicit_key(src: &str, at: usize) -> Option<usize> {
+    let before = src[..at].trim_end_matches([' ', '\t', '\n', '\r']);
+    let question = before.strip_suffix('?')?;
+    (before.len() < at && (question.is_empty() || question.ends_with([' ', '\t', '\n', '\r'])))
+        .then_some(question.len())
+}
+
 /// A collection opened at `start` (its properties, or its first token).
 fn open<'a>(src: &str, is_map: bool, start: usize, anchor: usize, tag: Tag) -> Frame<'a> {
     let after = if anchor > 0 || tag != Tag::None {
@@ -257,7 +292,9 @@ fn open<'a>(src: &str, is_map: bool, start: usize, anchor: usize, tag: Tag) -> F
         start
     };
     let flow = src.as_bytes().get(after) == Some(if is_map { &b'{' } else { &b'[' });
-    let body = flow.then_some(after);
+    // The parser's marker of a block mapping without properties is its first key, or the `?` of an explicit one;
+    // with properties, the first key says.
+    let body = (flow || (is_map && after == start)).then_some(after);
     if is_map {
         Frame::Map {
             start,
@@ -331,6 +368,11 @@ fn close<'a>(src: &str, frame: Frame<'a>, at: usize) -> Option<Node<'a>> {
                     .first()
                     .and_then(|first| dash_before(src, first.start)),
             };
+            // Without properties, a block sequence starts at its first `-` (the parser's marker is past it).
+            let start = match body {
+                Some(dash) if !flow && anchor == 0 && tag == Tag::None => dash,
+                _ => start,
+            };
             let last_end = items.last().map(|i| i.end);
             (
                 start,
@@ -354,18 +396,37 @@ fn close<'a>(src: &str, frame: Frame<'a>, at: usize) -> Option<Node<'a>> {
         end,
         anchor,
         tag,
+        colon_missing: false,
         kind,
     })
 }
 
-/// The `-` of the block sequence item whose content starts at `at` (on the same line, or on a line before).
+/// The `-` of the block sequence item whose content starts at `at` (on the same line, or on a line before, past
+/// blank lines and comments).
 pub(crate) fn dash_before(src: &str, at: usize) -> Option<usize> {
     let b = src.as_bytes();
     let mut i = at;
-    while i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') {
-        i -= 1;
+    loop {
+        // This line up to `i`, without a comment.
+        let line_start = text::line_start(src, i);
+        let line = &src[line_start..i];
+        if let Some((n, _)) = line
+            .char_indices()
+            .find(|&(n, c)| c == '#' && (n == 0 || line[..n].ends_with([' ', '\t'])))
+        {
+            i = line_start + n;
+        }
+        while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+            i -= 1;
+        }
+        match i.checked_sub(1).map(|p| b[p]) {
+            Some(b'-') if i == 1 || matches!(b[i - 2], b' ' | b'\t' | b'\n' | b'\r') => {
+                return Some(i - 1);
+            }
+            Some(b'\n' | b'\r') => i -= 1,
+            _ => return None,
+        }
     }
-    (i > 0 && b[i - 1] == b'-').then(|| i - 1)
 }
 
 /// A scalar node, placed by its parent: an empty value just after its `:` or `-`, a block scalar from its
@@ -383,16 +444,18 @@ fn scalar<'a>(
     let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
     // Where the value's text would start in block context (after the key's `:`, or after the item's `-`), and
     // the indentation a block scalar's lines must exceed.
+    // The key of a mapping value, and whether its `:` is there.
+    let (key_end, colon) = match parent {
+        Some(Frame::Map { key: Some(key), .. }) => (Some(key.end), colon_after(src, key.end)),
+        _ => (None, None),
+    };
     let (after_indicator, parent_indent) = match parent {
         Some(Frame::Map {
             flow: false,
-            key: Some(key),
+            key: Some(_),
             body,
             ..
-        }) => (
-            colon_after(src, key.end),
-            body.map_or(0, |b| text::column(src, b)),
-        ),
+        }) => (colon, body.map_or(0, |b| text::column(src, b))),
         Some(Frame::Seq { flow: false, .. }) => {
             // A block scalar's marker is its first content line: its `-` is on the header line before.
             let dash = if block {
@@ -405,18 +468,59 @@ fn scalar<'a>(
                 dash.map_or(0, |d| text::column(src, d)),
             )
         }
+        Some(Frame::Map { flow: true, .. }) => (colon, 0),
         _ => (None, 0),
+    };
+    let empty = style == ScalarStyle::Plain && value.is_empty() && !props;
+    let colon_missing = empty && key_end.is_some() && colon.is_none();
+    let after_indicator = if colon_missing {
+        key_end
+    } else {
+        after_indicator
     };
     let (start, body, end) = if block {
         let indicator = text::value_start(src, after_indicator?);
-        (
-            indicator,
-            indicator,
-            text::block_end(src, indicator, parent_indent),
-        )
-    } else if style == ScalarStyle::Plain && value.is_empty() && !props {
-        let at = after_indicator.unwrap_or(start);
+        let mut end = text::block_end(src, indicator, parent_indent);
+        // With keep chomping (`|+`) the blank lines after the last one are part of the value too.
+        let header = &src[indicator
+            ..src[indicator..]
+                .find(['\n', '\r'])
+                .map_or(src.len(), |n| indicator + n)];
+        if header
+            .trim_start_matches(['|', '>'])
+            .starts_with(|c: char| c == '+' || c.is_ascii_digit())
+            && header.split('#').next().unwrap_or_default().contains('+')
+        {
+            loop {
+                let next = src[end..]
+                    .strip_prefix("\r\n")
+                    .or_else(|| src[end..].strip_prefix(['\n', '\r']))
+                    .map(|rest| src.len() - rest.len());
+                let Some(line) = next else { break };
+                let line_end = src[line..]
+                    .find(['\n', '\r'])
+                    .map_or(src.len(), |n| line + n);
+                if line_end == src.len() || !src[line..line_end].bytes().all(|b| b == b' ') {
+                    break;
+                }
+                end = line_end;
+            }
+        }
+        (indicator, indicator, end)
+    } else if empty {
+        let at = after_indicator.unwrap_or_else(|| {
+            // An empty key (`? # comment`): the parser marks the next token; it is where the text before ends.
+            if matches!(parent, Some(Frame::Map { key: None, .. })) {
+                src[..start].trim_end_matches([' ', '\t', '\n', '\r']).len()
+            } else {
+                start
+            }
+        });
         (at, at, at)
+    } else if style == ScalarStyle::Plain && value.is_empty() {
+        // Properties and nothing else (`key: &anchor`): the value is empty, just after them.
+        let at = properties_end(src, start);
+        (start, at, at)
     } else {
         let body = if props {
             text::skip_properties(src, start)
@@ -436,8 +540,34 @@ fn scalar<'a>(
         end,
         anchor,
         tag,
+        colon_missing,
         kind: Kind::Scalar { value, style },
     })
+}
+
+/// Just past the anchor and tag starting at `at` (`&a !!str`, possibly on lines of their own), not past the white
+/// space or comments after them.
+fn properties_end(src: &str, mut at: usize) -> usize {
+    let b = src.as_bytes();
+    let mut end = at;
+    loop {
+        at = text::skip_separation(src, at);
+        if !matches!(b.get(at), Some(b'&' | b'!')) {
+            return end;
+        }
+        if src[at..].starts_with("!<") {
+            at = src[at..].find('>').map_or(b.len(), |n| at + n + 1);
+        }
+        while at < b.len()
+            && !matches!(
+                b[at],
+                b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}'
+            )
+        {
+            at += 1;
+        }
+        end = at;
+    }
 }
 
 /// Just past the `:` after a block mapping key ending at `key_end` (on the same line, or after an explicit `? key`).

@@ -414,3 +414,180 @@ fn paths_are_validated() {
         assert_eq!(ValuePath::parse(path).is_ok(), ok, "{path}");
     }
 }
+
+/// Regression (fuzz `writeback_edit`): `{a }` (a key without `:`) gained a value without its `:`.
+#[test]
+fn keys_without_a_colon() {
+    for (name, src, path, want) in [
+        (
+            "flow, made a mapping",
+            "{a }\n",
+            "a.sb",
+            Ok("{a: {sb: v2} }\n"),
+        ),
+        ("flow, value set", "{a, b: 1}\n", "a", Ok("{a: v2, b: 1}\n")),
+        (
+            "explicit block key",
+            "? a\n",
+            "a",
+            Err(
+                "values.yaml: cannot set a: it is the missing value of an explicit key (? key), not a plain or quoted value",
+            ),
+        ),
+    ] {
+        assert_eq!(
+            set(src, path, "v2").as_deref(),
+            want.map_err(String::from).as_deref(),
+            "{name}"
+        );
+    }
+}
+
+/// Regression (fuzz `writeback_edit`): `{k:, new: v}` — a key added after an empty value right after its `:` made
+/// the `:` part of a plain key for libyaml.
+#[test]
+fn added_after_an_empty_flow_value() {
+    assert_eq!(
+        set("{a: 1, k: \n}\n", "b", "v2").as_deref(),
+        Ok("{a: 1, k: , b: v2 \n}\n")
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): after `? key` the new key went in at the explicit key's column, inside it.
+#[test]
+fn added_beside_an_explicit_key() {
+    assert_eq!(
+        set("? resources:\n  -\n", "b", "v2").as_deref(),
+        Ok("? resources:\n  -\nb: v2\n")
+    );
+}
+
+#[test]
+fn a_mapping_as_explicit_key_keeps_its_own_column() {
+    assert_eq!(
+        set("? a: 1\n  b: 2\n: x\nc:\n  d: 1\n", "c.e", "v2").as_deref(),
+        Ok("? a: 1\n  b: 2\n: x\nc:\n  d: 1\n  e: v2\n")
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): a list item after a missing key was created as a key named `c`.
+#[test]
+fn list_items_after_missing_keys_are_not_created() {
+    assert_eq!(
+        set("b: 1\n", "a.c[0].image", "v2").unwrap_err(),
+        "values.yaml: cannot set a.c[0].image: there is no c to take item [0] of; list items are never created"
+    );
+    assert_eq!(
+        set("a:\nb: 1\n", "a.c[0].image", "v2").unwrap_err(),
+        "values.yaml: cannot set a.c[0].image: there is no c to take item [0] of; list items are never created"
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): a block list as an explicit key on the lines after its `?`.
+#[test]
+fn added_beside_a_list_as_explicit_key() {
+    assert_eq!(
+        set("?\n- a\n: x\n", "b", "v2").as_deref(),
+        Ok("?\n- a\n: x\nb: v2\n")
+    );
+    assert_eq!(set("?\r- a\r", "b", "v2").as_deref(), Ok("?\r- a\rb: v2\r"));
+}
+
+/// Regression (fuzz `writeback_edit`): `a:\tv2` is refused by saphyr-parser (the editors' reader) though other
+/// readers take it, so the next edit could not read the file.
+#[test]
+fn a_plain_value_after_a_colon_and_a_tab_is_quoted() {
+    assert_eq!(set("a:\t$v1\n", "a", "v2").as_deref(), Ok("a:\t\"v2\"\n"));
+    assert_eq!(set("a: \t$v1\n", "a", "v2").as_deref(), Ok("a: \tv2\n"));
+}
+
+/// Regression (fuzz `writeback_edit`): a key added after a `|+` scalar went before its trailing blank lines, which
+/// are part of its value.
+#[test]
+fn added_after_a_keep_block_scalar() {
+    for (src, want) in [
+        ("x: |+\n  a\n\n", "x: |+\n  a\n\nb: v2\n"),
+        ("x: |+\n  a\n\n\ny: 1\n", "x: |+\n  a\n\n\ny: 1\nb: v2\n"),
+        ("x: |\n  a\n\n", "x: |\n  a\nb: v2\n\n"),
+    ] {
+        assert_eq!(set(src, "b", "v2").as_deref(), Ok(want), "{src:?}");
+    }
+}
+
+/// Regression (fuzz `writeback_edit`): an explicit key holding only a comment placed the mapping at the comment's
+/// end.
+#[test]
+fn added_beside_an_empty_explicit_key() {
+    assert_eq!(set("? # c\n", "b", "v2").as_deref(), Ok("? # c\nb: v2\n"));
+}
+
+/// Regression (fuzz `writeback_edit`): a key added after a `>` scalar ending the file without a line break gave
+/// that value a final line break.
+#[test]
+fn nothing_is_added_after_a_block_scalar_ending_the_file() {
+    assert_eq!(
+        set("x: >\n  a", "b", "v2").unwrap_err(),
+        "values.yaml: cannot add b after the block scalar that ends the file without a line break: the line break \
+         before the new line would become part of that value; end the file with a line break first"
+    );
+    assert_eq!(
+        set("x: >-\n  a", "b", "v2").as_deref(),
+        Ok("x: >-\n  a\nb: v2")
+    );
+    assert_eq!(
+        set("x: >\n  a\n", "b", "v2").as_deref(),
+        Ok("x: >\n  a\nb: v2\n")
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): a path of 150 keys made a file YAML readers refuse to nest that deep.
+#[test]
+fn paths_are_at_most_64_keys() {
+    let long = vec!["a"; 65].join(".");
+    assert_eq!(
+        ValuePath::parse(&long).unwrap_err().to_string(),
+        format!("'{long}' is not a values path: it has more than 64 keys")
+    );
+    assert!(ValuePath::parse(&vec!["a"; 64].join(".")).is_ok());
+}
+
+#[test]
+fn an_anchored_empty_value_is_set_after_its_anchor() {
+    assert_eq!(
+        set("tag: &t\nx: 1\n", "tag", "v2").as_deref(),
+        Ok("tag: &t v2\nx: 1\n")
+    );
+    assert_eq!(
+        set("{tag: &t}\n", "tag", "v2").as_deref(),
+        Ok("{tag: &t v2}\n")
+    );
+}
+
+#[test]
+fn an_anchored_null_keeps_its_anchor() {
+    assert_eq!(
+        set("image: &i ~\n", "image.tag", "v2").as_deref(),
+        Ok("image: &i\n  tag: v2\n")
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): a NEL in a comment is a line break to YAML 1.1 readers (Helm's), text to
+/// others: the key added after it read differently. Refused, as the scanner refuses it.
+#[test]
+fn characters_readers_disagree_about_are_refused() {
+    assert_eq!(
+        set("# a\u{85}b\n", "x", "v2").unwrap_err(),
+        "values.yaml: invalid YAML at line 1, column 4: the character \\u{85} is a line break to some YAML readers \
+         (Argo CD's among them) and not to others; write it escaped in a double-quoted string"
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): a tag on the line after an anchor (`a: &1\n !!str`) belongs to the same
+/// empty value; the key added after the first line took the tag.
+#[test]
+fn properties_across_lines_stay_with_their_value() {
+    assert_eq!(
+        set("a: &1\n !!str\n", "b", "v2").as_deref(),
+        Ok("a: &1\n !!str\nb: v2\n")
+    );
+}

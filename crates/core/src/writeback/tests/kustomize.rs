@@ -235,3 +235,59 @@ fn refuses() {
         assert_eq!(set(src, &tag("web", "v2")).unwrap_err(), want, "{name}");
     }
 }
+
+#[test]
+fn keys_without_a_colon() {
+    assert_eq!(
+        set("{images}\n", &tag("web", "v1")).as_deref(),
+        Ok("{images: [{name: web, newTag: v1}]}\n")
+    );
+    assert_eq!(
+        set("images: [{name: web, newTag}]\n", &tag("web", "v1")).as_deref(),
+        Ok("images: [{name: web, newTag: v1}]\n")
+    );
+}
+
+#[test]
+fn empty_fields_filled_beside_added_ones() {
+    let with_name = image("web", Some("r/web"), Some("v1"), None);
+    for (name, src, want) in [
+        (
+            "block",
+            "images:\n- name: web\n  newTag:\n",
+            "images:\n- name: web\n  newTag: v1\n  newName: r/web\n",
+        ),
+        (
+            "flow",
+            "images: [{name: web, newTag:}]\n",
+            "images: [{name: web, newTag: v1, newName: r/web}]\n",
+        ),
+        (
+            "flow, spaced",
+            "images: [{name: web, newTag: }]\n",
+            "images: [{name: web, newTag: v1, newName: r/web }]\n",
+        ),
+    ] {
+        assert_eq!(set(src, &with_name).as_deref(), Ok(want), "{name}");
+    }
+}
+
+/// Regression (fuzz `writeback_edit`): the `-` at the end of a comment after an empty entry was taken for the
+/// list's, and the new entry went in at its column, inside the first one.
+#[test]
+fn a_dash_in_a_comment_is_no_item() {
+    assert_eq!(
+        set("images:\n- #eb -\ne: x\n", &tag("web", "v2")).as_deref(),
+        Ok("images:\n- #eb -\n- name: web\n  newTag: v2\ne: x\n")
+    );
+}
+
+/// Regression (fuzz `writeback_edit`): an anchored empty value (`key: &a`) was taken to end at the next line's
+/// key, and the new entry went in after that line.
+#[test]
+fn an_anchored_empty_value_ends_at_its_anchor() {
+    assert_eq!(
+        set("images:\n- newTag: &t\nother: 1\n", &tag("web", "v2")).as_deref(),
+        Ok("images:\n- newTag: &t\n- name: web\n  newTag: v2\nother: 1\n")
+    );
+}
