@@ -480,32 +480,7 @@ fn scalar<'a>(
     };
     let (start, body, end) = if block {
         let indicator = text::value_start(src, after_indicator?);
-        let mut end = text::block_end(src, indicator, parent_indent);
-        // With keep chomping (`|+`) the blank lines after the last one are part of the value too.
-        let header = &src[indicator
-            ..src[indicator..]
-                .find(['\n', '\r'])
-                .map_or(src.len(), |n| indicator + n)];
-        if header
-            .trim_start_matches(['|', '>'])
-            .starts_with(|c: char| c == '+' || c.is_ascii_digit())
-            && header.split('#').next().unwrap_or_default().contains('+')
-        {
-            loop {
-                let next = src[end..]
-                    .strip_prefix("\r\n")
-                    .or_else(|| src[end..].strip_prefix(['\n', '\r']))
-                    .map(|rest| src.len() - rest.len());
-                let Some(line) = next else { break };
-                let line_end = src[line..]
-                    .find(['\n', '\r'])
-                    .map_or(src.len(), |n| line + n);
-                if line_end == src.len() || !src[line..line_end].bytes().all(|b| b == b' ') {
-                    break;
-                }
-                end = line_end;
-            }
-        }
+        let end = block_scalar_end(src, indicator, parent_indent);
         (indicator, indicator, end)
     } else if empty {
         let at = after_indicator.unwrap_or_else(|| {
@@ -568,6 +543,56 @@ fn properties_end(src: &str, mut at: usize) -> usize {
         }
         end = at;
     }
+}
+
+/// The end of a block scalar whose indicator is at `indicator`: its last content line, which may hold only spaces
+/// when they are more than its indentation (`text::block_end` stops before those), and with keep chomping (`|+`)
+/// the blank lines after it too.
+fn block_scalar_end(src: &str, indicator: usize, parent_indent: usize) -> usize {
+    let mut end = text::block_end(src, indicator, parent_indent);
+    let next_line = |at: usize| {
+        src[at..]
+            .strip_prefix("\r\n")
+            .or_else(|| src[at..].strip_prefix(['\n', '\r']))
+            .map(|rest| src.len() - rest.len())
+    };
+    let line_end = |at: usize| src[at..].find(['\n', '\r']).map_or(src.len(), |n| at + n);
+    let header = src[indicator..line_end(indicator)]
+        .split('#')
+        .next()
+        .unwrap_or_default();
+    let keep = header.contains('+');
+    let content_indent = match header.bytes().find(u8::is_ascii_digit) {
+        Some(d) => Some(parent_indent + usize::from(d - b'0')),
+        None => {
+            let mut at = next_line(line_end(indicator));
+            let mut found = None;
+            while let Some(line) = at {
+                let text = &src[line..line_end(line)];
+                if !text.bytes().all(|b| b == b' ') {
+                    found = Some(text.bytes().take_while(|&b| b == b' ').count());
+                    break;
+                }
+                at = next_line(line_end(line));
+            }
+            found
+        }
+    };
+    // From the line after its last content line, or after its header when it has none.
+    let mut at = next_line(line_end(end));
+    // (The text after a final line break is no line.)
+    while let Some(line) = at.filter(|&line| line < src.len()) {
+        let line_stop = line_end(line);
+        let text = &src[line..line_stop];
+        if !text.bytes().all(|b| b == b' ') {
+            break;
+        }
+        if keep || content_indent.is_some_and(|indent| text.len() > indent) {
+            end = line_stop;
+        }
+        at = next_line(line_stop);
+    }
+    end
 }
 
 /// Just past the `:` after a block mapping key ending at `key_end` (on the same line, or after an explicit `? key`).

@@ -591,3 +591,10 @@ fn properties_across_lines_stay_with_their_value() {
         Ok("a: &1\n !!str\nb: v2\n")
     );
 }
+
+/// Regression (fuzz `writeback_edit`): a `|+` scalar of blank lines only (with lone CR breaks) lost them to the key
+/// added after its header.
+#[test]
+fn added_after_a_keep_block_scalar_of_blank_lines() {
+    assert_eq!(set("x: |+\r\r\r", "b", "v2").as_deref(), Ok("x: |+\r\r\rb: v2\r"));
+}

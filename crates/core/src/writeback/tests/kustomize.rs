@@ -291,3 +291,17 @@ fn an_anchored_empty_value_ends_at_its_anchor() {
         Ok("images:\n- newTag: &t\n- name: web\n  newTag: v2\nother: 1\n")
     );
 }
+
+/// Regression (fuzz `writeback_edit`): a last line of spaces deeper than a block scalar's indentation is part of
+/// it; `images:` went in before that line.
+#[test]
+fn a_block_scalars_line_of_spaces_stays_with_it() {
+    assert_eq!(
+        set("patch: >-\n  a\n   \nx: 1\n", &tag("web", "v2")).as_deref(),
+        Ok("patch: >-\n  a\n   \nx: 1\nimages:\n- name: web\n  newTag: v2\n")
+    );
+    assert_eq!(
+        set("l:\n- >-\n a\n  ", &tag("web", "v2")).as_deref(),
+        Ok("l:\n- >-\n a\n  \nimages:\n- name: web\n  newTag: v2")
+    );
+}
