@@ -5,6 +5,7 @@
 //! The steps are separate functions because the commands stop at different places: `explain` plans and then
 //! resolves with a report of every request, `parameters` resolves and announces, `generate` applies.
 
+pub mod leftovers;
 pub mod lock;
 mod options;
 pub mod resolve;
@@ -101,6 +102,9 @@ pub enum PipelineError {
     Resolve(Box<GenerateError>),
     #[error("{0}")]
     Apply(Box<GenerateError>),
+    /// argocd-image-updater's `.argocd-source` file would make Argo CD refuse the plugin (see [`leftovers`]).
+    #[error("{0}")]
+    Leftover(String),
     /// The output outgrew memory and could not be kept in a temporary file.
     #[error(
         "cannot keep the output (past {limit} MiB it goes to a temporary file in TMPDIR): {0}",
@@ -114,7 +118,9 @@ impl PipelineError {
     /// registry, the file system or the clock).
     pub fn is_invalid_input(&self) -> bool {
         match self {
-            PipelineError::AppDir { .. } | PipelineError::Request(_) => true,
+            PipelineError::AppDir { .. }
+            | PipelineError::Request(_)
+            | PipelineError::Leftover(_) => true,
             PipelineError::Render(e) => match e {
                 RenderError::Process(e) => tool_judged_the_input(e),
                 RenderError::DependencyRepositoryAdd { source, .. } => {
@@ -216,8 +222,10 @@ pub async fn render_and_plan(
         lock: app_lock(dir, &options)?,
         ..settings.context(request, image_defaults)
     };
-    let plan = generate::plan_until(&rendered.output, &context, &mut stop_at(deadline))
+    let mut plan = generate::plan_until(&rendered.output, &context, &mut stop_at(deadline))
         .map_err(|error| plan_error(error, &rendered.sources))?;
+    plan.warnings
+        .extend(leftovers::find(dir, request.app_name.as_deref()));
     Ok(Planned {
         rendered: rendered.output,
         sources: rendered.sources,
@@ -283,6 +291,7 @@ pub async fn generate(
     let rendered = render::render(dir, &options, deadline.into_std())
         .await
         .map_err(PipelineError::Render)?;
+    leftovers::refuse(dir, request)?;
     let context = AppContext {
         lock: app_lock(dir, &options)?,
         ..settings.context(request, registries.image_defaults())

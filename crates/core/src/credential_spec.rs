@@ -322,10 +322,15 @@ fn check_names(namespace: &str, name: &str) -> Result<(), SpecProblem> {
     if !is_dns_label(namespace) {
         return Err(SpecProblem::Namespace(namespace.to_string()));
     }
-    if name.len() > 253 || !name.split('.').all(is_dns_label) {
+    if !is_secret_name(name) {
         return Err(SpecProblem::SecretName(name.to_string()));
     }
     Ok(())
+}
+
+/// A Kubernetes secret name: an RFC 1123 subdomain (dot-separated labels, at most 253 characters).
+pub fn is_secret_name(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
 /// RFC 1123 label, as Kubernetes requires of namespaces (and of each dot-separated part of a secret name).

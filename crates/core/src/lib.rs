@@ -23,3 +23,4 @@ pub mod policy;
 pub mod size;
 pub mod tag;
 pub mod version;
+pub mod writeback;

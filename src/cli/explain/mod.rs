@@ -53,7 +53,15 @@
 //!       }
 //!     }
 //!   }],
-//!   "warnings": ["…"]                     the plan's (unknown keys, unparsable images, …), an unusable cache
+//!   "write_back": {                       how resolved tags reach the cluster
+//!     "method": "render-time" | "git", "summary": "…",
+//!     "target": null | {"kind": "lock-file" | "kustomization" | "helm-values", "path": "…" | null},
+//!     "base_branch": "…" | null, "write_branch": "…" | null, "repository": "…" | null,   null: the Application's
+//!     "credentials": null | {"kind": "repo-creds"} | {"kind": "secret", "namespace": "…" | null, "name": "…"},
+//!     "origins": [{"key", "value", "source", "name"}]                                  as for images
+//!   },
+//!   "warnings": ["…"]                     the plan's (unknown keys, unparsable images, leftover
+//!                                         .argocd-source files, …), an unusable cache
 //! }
 //! ```
 //!
@@ -75,7 +83,7 @@ use crate::generate::{self, Decision};
 use crate::lock::LockKey;
 use crate::pipeline::trace::{LockTrace, RequestTrace};
 use crate::pipeline::{self, Planned, ResolveOptions, ResolvedPlan};
-use crate::policy::source::{Origin, PREFIX, TrackedImage};
+use crate::policy::source::{KeyOrigin, Origin, PREFIX, TrackedImage};
 use crate::render::SourceFile;
 
 /// `explain`'s options: those of `generate`, the directory as a positional argument, and the output format.
@@ -245,14 +253,18 @@ fn build_report(
     Report {
         app_dir,
         images,
+        write_back: WriteBackReport::of(&plan.write_back),
         warnings,
     }
 }
 
 /// Each key that shaped `tracked`, with the value it gave and where it was written, as the plan recorded them.
 fn origins(tracked: &TrackedImage) -> Vec<OriginReport> {
-    tracked
-        .origins
+    origin_reports(&tracked.origins)
+}
+
+fn origin_reports(origins: &[KeyOrigin]) -> Vec<OriginReport> {
+    origins
         .iter()
         .map(|o| {
             let (source, name) = match &o.origin {
@@ -294,6 +306,7 @@ fn failure_lines(requests: &[RequestTrace]) -> Vec<String> {
 struct Report {
     app_dir: String,
     images: Vec<ImageReport>,
+    write_back: WriteBackReport,
     warnings: Vec<String>,
 }
 
@@ -372,6 +385,9 @@ struct OriginReport {
 }
 
 mod text;
+mod write_back;
+
+use write_back::WriteBackReport;
 
 #[cfg(test)]
 mod tests;

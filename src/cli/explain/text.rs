@@ -78,6 +78,7 @@ pub(super) fn text(report: &Report) -> String {
         }
         out.push('\n');
     }
+    report.write_back.rows(&mut out);
     if !report.warnings.is_empty() {
         out.push_str("warnings\n");
         for warning in &report.warnings {
@@ -90,7 +91,7 @@ pub(super) fn text(report: &Report) -> String {
 }
 
 /// `  label      value`, the label column as wide as the longest label (`candidates`).
-fn row(out: &mut String, label: &str, value: &str) {
+pub(super) fn row(out: &mut String, label: &str, value: &str) {
     let _ = writeln!(out, "  {label:<10} {value}");
 }
 

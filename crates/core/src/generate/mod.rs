@@ -21,6 +21,7 @@ use crate::image::{ImageDefaults, ImageRef};
 use crate::lock::{LockEntry, LockFile};
 use crate::manifest::{self, ImagePath, Scan};
 use crate::policy::source::{Action, Located, Parameter, Settings, SourceError, TrackedImage};
+use crate::writeback::WriteBack;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -192,6 +193,8 @@ pub struct Plan {
     pub images: Vec<PlannedImage>,
     /// Things the user should know (unknown keys, images that do not parse); deduplicated, in order.
     pub warnings: Vec<String>,
+    /// The application's write-back settings, for the committer and `explain`.
+    pub write_back: WriteBack,
 }
 
 /// How an image's new value was decided.

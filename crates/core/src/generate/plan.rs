@@ -12,7 +12,8 @@ use crate::image::ImageRef;
 use crate::lock::{FILE_NAME, LockEntry, LockKey};
 use crate::manifest;
 use crate::policy::Strategy;
-use crate::policy::source::{self, Action, Settings, TrackedImage};
+use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
+use crate::writeback::WriteBack;
 
 /// The `Kind/name` label policy messages (and [`source::Origin::Annotation`]) use for an object.
 pub fn object_label(object: &manifest::Object) -> String {
@@ -46,10 +47,12 @@ pub fn plan_until(
     let scan = manifest::scan_until(rendered, &app.extra_paths, stop)?;
     let mut planner = Planner::new(app)?;
     let images = planner.plan_scan(&scan, stop)?;
+    let write_back = planner.write_back().clone();
     Ok(Plan {
         scan,
         images,
         warnings: planner.finish(),
+        write_back,
     })
 }
 
@@ -90,6 +93,7 @@ pub fn plan_each(
 pub struct Planner<'a> {
     app: &'a AppContext,
     app_wide: Settings,
+    write_back: WriteBack,
     /// Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
     app_wide_only: Option<Arc<[Arc<TrackedImage>]>>,
     /// The aliases of every tracked image met.
@@ -111,14 +115,24 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     /// # Errors
     ///
-    /// The Application's parameters or plugin env are wrong.
+    /// The Application's parameters or plugin env are wrong: a policy key, or a write-back key (its git
+    /// credentials in a namespace the application may not use, too).
     pub fn new(app: &'a AppContext) -> Result<Planner<'a>, GenerateError> {
-        let app_wide = app
-            .app_wide_settings()
-            .map_err(|e| GenerateError::Policy(Box::new(e)))?;
-        Ok(Planner {
+        let policy = |e: SourceError| GenerateError::Policy(Box::new(e));
+        let app_wide = app.app_wide_settings().map_err(policy)?;
+        let (write_back, write_back_warnings) = app_wide
+            .write_back_spec()
+            .build()
+            .map_err(|e| policy(e.into()))?;
+        if let Some(scope) = &app.secret_scope {
+            write_back
+                .check_scope(scope)
+                .map_err(|e| policy(e.into()))?;
+        }
+        let mut planner = Planner {
             app,
             app_wide,
+            write_back,
             app_wide_only: None,
             aliases: HashSet::new(),
             app_wide_entries: Vec::new(),
@@ -128,7 +142,16 @@ impl<'a> Planner<'a> {
             seen_warnings: HashSet::new(),
             done: 0,
             locked: HashSet::new(),
-        })
+        };
+        for warning in write_back_warnings {
+            planner.warn(warning);
+        }
+        Ok(planner)
+    }
+
+    /// The application's write-back settings, read from its parameters and plugin env.
+    pub fn write_back(&self) -> &WriteBack {
+        &self.write_back
     }
 
     fn warn(&mut self, warning: String) {

@@ -498,3 +498,55 @@ fn a_lock_entry_without_the_digest_its_policy_renders_fails_the_plan() {
          entry out to resolve the image from its registry"
     );
 }
+
+#[test]
+fn the_plan_carries_the_write_back_settings_and_refuses_bad_ones() {
+    let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: reg.example/a:1.0\n";
+    let app = |parameters: &str, scope: Option<SecretScope>| AppContext {
+        parameters: source::parse_parameters(parameters).unwrap(),
+        secret_scope: scope,
+        ..AppContext::default()
+    };
+    let git = app(
+        r#"[{"name":"image-list","string":"a=reg.example/a"},{"name":"write-back-method","string":"git"},
+            {"name":"write-back-target","string":"helmvalues:/values.yaml"}]"#,
+        None,
+    );
+    let planned = plan(rendered, &git).unwrap();
+    assert_eq!(
+        planned.write_back.method.to_string(),
+        "git: the image values of the Helm values file /values.yaml; the Application's target revision; repository \
+         of the Application's source; credentials: Argo CD's repository credentials"
+    );
+    let no_method = app(r#"[{"name":"git-branch","string":"main"}]"#, None);
+    assert_eq!(
+        plan(rendered, &no_method).unwrap().warnings,
+        [
+            "parameter git-branch = 'main': has no effect: no write-back-method is set, so tags are resolved at render \
+          time and nothing is written back; set write-back-method: git to record them in git"
+        ]
+    );
+    for (name, parameters, scope, want) in [
+        (
+            "unknown method",
+            r#"[{"name":"write-back-method","string":"git-hub"}]"#,
+            None,
+            "parameter write-back-method = 'git-hub': unknown write-back method; use 'argocd' (tags resolved at render \
+             time, nothing written back) or 'git', 'git:repocreds', 'git:secret:[<namespace>/]<name>'",
+        ),
+        (
+            "credentials of another namespace",
+            r#"[{"name":"write-back-method","string":"git:secret:team-b/git"}]"#,
+            Some(SecretScope::new(Some("team-a".into()), vec![])),
+            "parameter write-back-method = 'git:secret:team-b/git': the git credentials are in namespace team-b, but \
+             an application deploying to namespace team-a may only use secrets of team-a and of the namespaces the \
+             operator shares (--pull-secret-namespaces); use a secret of team-a, or ask the operator to share team-b",
+        ),
+    ] {
+        let error = plan(rendered, &app(parameters, scope)).unwrap_err();
+        assert_eq!(error.to_string(), want, "{name}");
+        // The first pass of generate refuses it too, before any registry is asked.
+        let first_pass = plan_each(rendered, &app(parameters, None), &mut || false, &mut |_| {});
+        assert_eq!(first_pass.is_err(), name == "unknown method", "{name}");
+    }
+}

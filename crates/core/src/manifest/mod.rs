@@ -18,7 +18,7 @@ mod annotate;
 mod object;
 mod path;
 mod replace;
-mod scan;
+pub(crate) mod scan;
 mod site;
 mod splice;
 // Also the lock file's editor's: where a scalar ends, how a value is written.

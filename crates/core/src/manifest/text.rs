@@ -357,7 +357,7 @@ pub(crate) fn plain_ok(value: &str) -> bool {
 }
 
 /// Whether a character may appear unescaped in a YAML scalar (YAML's printable set, minus line breaks).
-fn is_plain_printable(c: char) -> bool {
+pub(crate) fn is_plain_printable(c: char) -> bool {
     matches!(c, '\t' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
         && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
 }

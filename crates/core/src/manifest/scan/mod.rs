@@ -54,7 +54,7 @@ pub enum ScanError {
 /// breaks, DEL, C1 controls, U+FFFE and U+FFFF), which the parser would take into a scalar: the image written back
 /// would carry it, and Argo CD's own YAML reader refuses it anyway. Also NEL, U+2028 and U+2029, which readers
 /// disagree about. Such a character belongs escaped in a double-quoted string.
-fn check_printable(src: &str) -> Result<(), ScanError> {
+pub(crate) fn check_printable(src: &str) -> Result<(), ScanError> {
     let bad = first_refused(src.as_bytes());
     let Some(at) = bad else {
         return Ok(());

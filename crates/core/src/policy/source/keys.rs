@@ -12,14 +12,33 @@ pub const ENV_PREFIX: &str = "ARGOCD_ENV_";
 /// never policy keys, even when they end like one (`IMAGE_RESOLVER_ALLOW_TAGS`).
 const OWN_OPTIONS_PREFIX: &str = "IMAGE_RESOLVER_";
 
-/// argocd-image-updater's application settings for its write-back, which mean nothing to a renderer.
-const WRITE_BACK_KEYS: [&str; 5] = [
-    "write-back-method",
-    "write-back-target",
-    "write-back-template",
-    "git-branch",
-    "git-repository",
-];
+/// argocd-image-updater's application-wide write-back settings: how the committer records resolved tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WriteBackKey {
+    Method,
+    Target,
+    Branch,
+    Repository,
+}
+
+impl WriteBackKey {
+    pub const ALL: [WriteBackKey; 4] = [
+        WriteBackKey::Method,
+        WriteBackKey::Target,
+        WriteBackKey::Branch,
+        WriteBackKey::Repository,
+    ];
+
+    /// The key as annotations spell it, without prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteBackKey::Method => "write-back-method",
+            WriteBackKey::Target => "write-back-target",
+            WriteBackKey::Branch => "git-branch",
+            WriteBackKey::Repository => "git-repository",
+        }
+    }
+}
 
 /// One per-image option: the part of a key after `<alias>.`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,13 +126,10 @@ impl Opt {
         )
     }
 
-    /// Whether this is one of upstream's options for writing its update back (which Helm values to set, and
-    /// whether to set them for an image the application does not run): known, and of no use to a renderer.
-    pub fn is_upstream_write_back(self) -> bool {
-        matches!(
-            self,
-            Opt::ForceUpdate | Opt::HelmImageName | Opt::HelmImageTag | Opt::HelmImageSpec
-        )
+    /// Whether this is upstream's `force-update` (write an image back even where the application does not run
+    /// it): known, and not used; the committer writes back the images it finds.
+    pub fn is_ignored_upstream_option(self) -> bool {
+        matches!(self, Opt::ForceUpdate)
     }
 
     /// The upper-snake spelling of plugin env names: `UPDATE_STRATEGY`, `HELM_IMAGE_NAME`.
@@ -135,8 +151,8 @@ pub enum Key {
     Snake(String, Opt),
     /// An option that only makes sense per image (`pin`, `helm.image-name`, …), given without alias.
     NeedsAlias(Opt),
-    /// One of argocd-image-updater's write-back settings (the key without prefix): known, and of no use here.
-    WriteBack(String),
+    /// One of argocd-image-updater's application-wide write-back settings.
+    WriteBack(WriteBackKey),
     /// Under our prefix, but nothing known (the key without prefix).
     Unknown(String),
 }
@@ -147,8 +163,8 @@ impl Key {
         if rest == "image-list" {
             return Some(Key::ImageList);
         }
-        if WRITE_BACK_KEYS.contains(&rest) {
-            return Some(Key::WriteBack(rest.to_string()));
+        if let Some(key) = WriteBackKey::ALL.into_iter().find(|k| k.name() == rest) {
+            return Some(Key::WriteBack(key));
         }
         option_or_aliased(rest, '.', |opt| opt.suffix().to_string(), Key::Alias)
     }
@@ -177,6 +193,12 @@ impl Key {
         }
         if name == "IMAGE_LIST" {
             return Some(Key::ImageList);
+        }
+        if let Some(key) = WriteBackKey::ALL
+            .into_iter()
+            .find(|k| snake(k.name()) == name)
+        {
+            return Some(Key::WriteBack(key));
         }
         option_or_aliased(name, '_', Opt::snake, Key::Snake)
     }
@@ -218,7 +240,8 @@ impl fmt::Display for Key {
             Key::App(opt) | Key::NeedsAlias(opt) => write!(f, "{PREFIX}{}", opt.suffix()),
             Key::Alias(alias, opt) => write!(f, "{PREFIX}{alias}.{}", opt.suffix()),
             Key::Snake(alias, opt) => write!(f, "{ENV_PREFIX}{alias}_{}", opt.snake()),
-            Key::WriteBack(rest) | Key::Unknown(rest) => write!(f, "{PREFIX}{rest}"),
+            Key::WriteBack(key) => write!(f, "{PREFIX}{}", key.name()),
+            Key::Unknown(rest) => write!(f, "{PREFIX}{rest}"),
         }
     }
 }

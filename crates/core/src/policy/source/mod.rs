@@ -23,11 +23,13 @@
 //!   `tag-pattern`, `extract`, `order`, `include-prerelease`, `strict-semver`. An alias's own key beats the default
 //!   whichever sources they come from. An image listed without alias gets the defaults only, as upstream (where its
 //!   keys would start with a bare `.`).
-//! - upstream's write-back keys (`write-back-method`, `write-back-target`, `write-back-template`, `git-branch`,
-//!   `git-repository`) and per-image write-back options (`force-update`, `helm.image-name`, `helm.image-tag`,
-//!   `helm.image-spec`: which Helm values to set, and whether to set them for an image the application does not
-//!   run) are recognised and ignored with a warning: this plugin patches the images it finds in the rendered
-//!   output.
+//! - upstream's write-back keys, read into [`crate::writeback`]'s types for the committer and `explain`: the
+//!   application-wide `write-back-method`, `write-back-target`, `git-branch`, `git-repository` (from parameters
+//!   and plugin env only: [`Settings::write_back_spec`]; on an object's annotations they are ignored with a
+//!   warning, as the application's settings cannot differ per object), and per image `kustomize.image-name`,
+//!   `helm.image-name`, `helm.image-tag`, `helm.image-spec` ([`TrackedImage::write_back`], validated like any
+//!   option). `force-update` (write back an image the application does not run) is recognised and ignored with
+//!   a warning.
 //!
 //! Values: surrounding whitespace is ignored, and an empty value counts as not set, so a field cleared in the Argo CD
 //! UI never erases a policy kept in git. `update-strategy` ignores case, as upstream. Booleans are `true` or `false`
@@ -93,8 +95,9 @@ use thiserror::Error;
 
 use super::spec::PolicyError;
 use crate::image::ImageRefError;
+use crate::writeback::{WriteBackError, WriteBackSpec};
 use keys::{ENV_PREFIX, Key, Opt};
-pub use keys::{PREFIX, is_valid_alias};
+pub use keys::{PREFIX, WriteBackKey, is_valid_alias};
 pub use parameters::{Parameter, parse_parameters};
 pub use tracked::{Action, KeyOrigin, Tracked, TrackedImage, find};
 
@@ -227,6 +230,9 @@ pub enum SourceError {
         aliases: String,
         example: String,
     },
+    /// A write-back key's value (`write-back-method`, `helm.image-tag`, …), named by its key.
+    #[error(transparent)]
+    WriteBack(#[from] WriteBackError),
 }
 
 /// Policy settings from one or more sources: each key's value with its [`Origin`], merged key by key.
@@ -429,6 +435,26 @@ impl Settings {
         self
     }
 
+    /// The application's write-back keys: the latest parameter or plugin env value of each, with where it was
+    /// written; annotations never set them (see the module documentation). Validate with
+    /// [`WriteBackSpec::build`].
+    pub fn write_back_spec(&self) -> WriteBackSpec {
+        let latest = |wanted: WriteBackKey| {
+            self.entries
+                .iter()
+                .filter(|e| e.key == Key::WriteBack(wanted))
+                .filter(|e| !matches!(e.origin, Origin::Annotation { .. }))
+                .max_by_key(|e| e.layer)
+                .map(|e| *e.located())
+        };
+        WriteBackSpec {
+            method: latest(WriteBackKey::Method),
+            target: latest(WriteBackKey::Target),
+            branch: latest(WriteBackKey::Branch),
+            repository: latest(WriteBackKey::Repository),
+        }
+    }
+
     /// Whether no source set any policy key.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -543,7 +569,7 @@ fn check_twice(entries: &[Entry]) -> Result<(), SourceError> {
     for (i, second) in entries.iter().enumerate() {
         let settable = matches!(
             second.key,
-            Key::ImageList | Key::App(_) | Key::Alias(..) | Key::Snake(..)
+            Key::ImageList | Key::App(_) | Key::Alias(..) | Key::Snake(..) | Key::WriteBack(_)
         );
         if !settable {
             continue;

@@ -10,6 +10,7 @@ use crate::credential_spec::{CredentialSpec, SpecSource};
 use crate::image::{self, ImageDefaults, ImageRef};
 use crate::policy::Policy;
 use crate::policy::spec::{Naming, PolicySpec, SpecValue, ValueOrigin, parse_bool};
+use crate::writeback::{ImageWriteBack, Problem, ValuePath, WriteBackError, written_name};
 
 /// Characters that start a comparison and never an image or alias.
 const COMPARISON_START: &[char] = &['<', '>', '=', '!', '~', '^', '|'];
@@ -35,6 +36,8 @@ struct ListItem<'a> {
     alias_key: Option<String>,
     image: ImageRef,
     constraint: Option<String>,
+    /// The image as written, without alias, constraint or digest.
+    written: String,
 }
 
 impl ListItem<'_> {
@@ -211,7 +214,8 @@ impl Settings {
             Some(e) => Some(app_credential(e)?),
             None => None,
         };
-        let match_name = match get.get(Opt::KustomizeImageName)? {
+        let kustomize_name = get.get(Opt::KustomizeImageName)?;
+        let match_name = match kustomize_name {
             Some(e) => ImageRef::parse_with(&e.value, defaults)
                 .map(|image| image.repository_only())
                 .map_err(|source| SourceError::Image {
@@ -220,6 +224,27 @@ impl Settings {
                 })?,
             None => item.image.clone(),
         };
+        let write_back = ImageWriteBack {
+            written: item.written.clone(),
+            kustomize_name: kustomize_name.map(|e| e.value.clone()),
+            helm_name: get.value_path(Opt::HelmImageName)?,
+            helm_tag: get.value_path(Opt::HelmImageTag)?,
+            helm_spec: get.value_path(Opt::HelmImageSpec)?,
+        };
+        if write_back.helm_spec.is_some() {
+            for opt in [Opt::HelmImageName, Opt::HelmImageTag] {
+                if let Some(e) = get.get(opt)? {
+                    warnings.push(format!(
+                        "{}: ignored: {} sets the whole image",
+                        e.located(),
+                        alias_key(
+                            item.alias_key.as_deref().unwrap_or_default(),
+                            Opt::HelmImageSpec
+                        )
+                    ));
+                }
+            }
+        }
         Ok(TrackedImage {
             alias: item.alias.clone(),
             image: item.image.clone(),
@@ -228,6 +253,7 @@ impl Settings {
             pin: pin_entry.map(|e| e.value.clone()),
             hold,
             pull_secret,
+            write_back,
             origins: get.origins,
         })
     }
@@ -315,6 +341,19 @@ impl<'s> Lookup<'s, '_> {
             }
         }
         Ok(best)
+    }
+
+    /// A Helm values path option (`helm.image-tag`, …), validated.
+    fn value_path(&mut self, opt: Opt) -> Result<Option<ValuePath>, SourceError> {
+        let Some(e) = self.get(opt)? else {
+            return Ok(None);
+        };
+        ValuePath::parse(&e.value).map(Some).map_err(|problem| {
+            SourceError::WriteBack(WriteBackError {
+                at: e.located(),
+                problem: Problem::ValuePath(problem),
+            })
+        })
     }
 
     /// The value of `opt` for the image, with where it was written, for the policy builder.
@@ -424,6 +463,7 @@ fn parse_item<'a>(
         alias_key: alias.map(key_form),
         image,
         constraint: constraint.map(|c| c.trim().to_string()),
+        written: written_name(reference).to_string(),
     })
 }
 
@@ -434,8 +474,8 @@ fn flag(entry: Option<&Entry>) -> Result<bool, SourceError> {
     })
 }
 
-/// Warnings about keys that set nothing: unknown, upstream's write-back settings and options (`force-update`,
-/// `helm.*`), per-image options without alias,
+/// Warnings about keys that set nothing: unknown, upstream's `force-update`, write-back settings on an object's
+/// annotations, per-image options without alias,
 /// and options for aliases that no image has (`alias_keys` in key form, `snakes` in upper-snake form).
 fn key_warnings<'a>(
     entries: impl Iterator<Item = &'a Entry>,
@@ -446,22 +486,23 @@ fn key_warnings<'a>(
     for entry in entries {
         let why = match &entry.key {
             Key::App(opt) | Key::Alias(_, opt) | Key::Snake(_, opt) | Key::NeedsAlias(opt)
-                if opt.is_upstream_write_back() =>
+                if opt.is_ignored_upstream_option() =>
             {
                 format!(
-                    "ignored: argocd-image-updater uses {} to write its update back; this plugin resolves the \
-                     images in the rendered output and patches them there",
+                    "ignored: argocd-image-updater uses {} to write back images the application does not run; \
+                     this plugin writes back the images it finds in the rendered output",
                     opt.suffix()
                 )
             }
             Key::Unknown(_) => {
                 "ignored: argocd-image-updater and this plugin know no such key".to_string()
             }
-            Key::WriteBack(_) => {
-                "ignored: argocd-image-updater's write-back settings do not apply, \
-                                  this plugin patches the rendered output"
-                    .to_string()
-            }
+            Key::WriteBack(key) if matches!(entry.origin, Origin::Annotation { .. }) => format!(
+                "ignored: {} applies to the whole application, not to one object; set it as a plugin \
+                 parameter or plugin env",
+                key.name()
+            ),
+            Key::WriteBack(_) => continue,
             Key::NeedsAlias(opt) => format!(
                 "ignored: {0} applies to one image; write <alias>.{0}",
                 opt.suffix()

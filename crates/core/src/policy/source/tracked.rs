@@ -6,6 +6,7 @@ use super::{Located, Origin};
 use crate::credential_spec::CredentialSpec;
 use crate::image::ImageRef;
 use crate::policy::Policy;
+use crate::writeback::ImageWriteBack;
 
 /// One `image-list` entry with everything that applies to it, validated.
 #[derive(Clone, Debug)]
@@ -23,6 +24,8 @@ pub struct TrackedImage {
     /// Leave the image as rendered.
     pub hold: bool,
     pub pull_secret: Option<CredentialSpec>,
+    /// Where the committer writes its tag back in the source (`kustomize.image-name`, `helm.image-*`).
+    pub write_back: ImageWriteBack,
     /// Each key that shaped this image, `image-list` first: what `explain` shows as the policy's origins.
     pub origins: Vec<KeyOrigin>,
 }

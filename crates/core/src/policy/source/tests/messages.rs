@@ -351,30 +351,33 @@ fn warnings() {
             )],
         ),
         (
-            "write-back key",
+            "write-back key on an object",
             vec![("image-list", "web=org/web"), ("write-back-method", "git")],
             vec![format!(
-                "annotation {PREFIX}write-back-method = 'git' {on}: ignored: argocd-image-updater's write-back \
-                 settings do not apply, this plugin patches the rendered output"
+                "annotation {PREFIX}write-back-method = 'git' {on}: ignored: write-back-method applies to the whole \
+                 application, not to one object; set it as a plugin parameter or plugin env"
             )],
         ),
         (
-            "upstream's write-back options",
+            "force-update",
+            vec![("image-list", "web=org/web"), ("web.force-update", "true")],
+            vec![format!(
+                "annotation {PREFIX}web.force-update = 'true' {on}: ignored: argocd-image-updater uses force-update \
+                 to write back images the application does not run; this plugin writes back the images it finds in \
+                 the rendered output"
+            )],
+        ),
+        (
+            "helm image-spec beside image-tag",
             vec![
                 ("image-list", "web=org/web"),
-                ("web.force-update", "true"),
-                ("web.helm.image-spec", "image.spec"),
+                ("web.helm.image-spec", "web.image"),
+                ("web.helm.image-tag", "web.tag"),
             ],
-            ["force-update = 'true'", "helm.image-spec = 'image.spec'"]
-                .iter()
-                .map(|kv| {
-                    format!(
-                        "annotation {PREFIX}web.{kv} {on}: ignored: argocd-image-updater uses {} to write its \
-                         update back; this plugin resolves the images in the rendered output and patches them there",
-                        kv.split(' ').next().unwrap()
-                    )
-                })
-                .collect(),
+            vec![format!(
+                "annotation {PREFIX}web.helm.image-tag = 'web.tag' {on}: ignored: {PREFIX}web.helm.image-spec sets \
+                 the whole image"
+            )],
         ),
         (
             "per-image option without alias",

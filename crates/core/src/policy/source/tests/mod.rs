@@ -51,3 +51,4 @@ fn key_origins(origins: &[KeyOrigin]) -> Vec<(String, Origin)> {
 mod layering;
 mod lists;
 mod messages;
+mod write_back;
