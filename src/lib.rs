@@ -14,6 +14,7 @@ pub use argocd_image_resolver_core::{
 
 pub mod cache;
 pub mod cli;
+pub mod commit;
 pub mod generate;
 pub mod git;
 pub mod pipeline;

@@ -34,11 +34,26 @@ pub struct InitArgs {
     pub app_dir: PathBuf,
 }
 
-/// Options of the commands that render the application.
+/// Options of the commands that render the application in a directory.
 #[derive(Debug, Args)]
 pub struct AppArgs {
     #[command(flatten)]
     pub source: InitArgs,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+impl std::ops::Deref for AppArgs {
+    type Target = RenderArgs;
+
+    fn deref(&self) -> &RenderArgs {
+        &self.render
+    }
+}
+
+/// Options of the commands that render applications: the cache, rendering, and the registries.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
     /// Where registry answers are kept: the last resolved tag of each image (for when its registry is
     /// unavailable), shared tag lists and build times. Default: the user's cache directory (the sidecar mounts a
     /// volume at /var/cache/argocd-image-resolver).
@@ -111,7 +126,7 @@ pub(super) fn request() -> Result<ArgoRequest, Failure> {
 }
 
 /// The operator's settings for every Application, validated before anything is rendered.
-pub(super) fn settings(args: &AppArgs) -> Result<AppSettings, Failure> {
+pub(super) fn settings(args: &RenderArgs) -> Result<AppSettings, Failure> {
     let extra_paths = args
         .image_paths
         .iter()
@@ -145,7 +160,7 @@ pub(super) fn settings(args: &AppArgs) -> Result<AppSettings, Failure> {
 /// The registries an Application's images are resolved from: credentials limited to its secret scope.
 pub(super) fn app_registries(
     global: &GlobalArgs,
-    args: &AppArgs,
+    args: &RenderArgs,
     request: &ArgoRequest,
     settings: &AppSettings,
 ) -> Result<Registries, Failure> {
@@ -153,7 +168,7 @@ pub(super) fn app_registries(
 }
 
 /// The cache the command's options name: the one place a backend is chosen.
-pub(super) fn open_cache(args: &AppArgs) -> Result<Arc<dyn Cache>, Failure> {
+pub(super) fn open_cache(args: &RenderArgs) -> Result<Arc<dyn Cache>, Failure> {
     let dir = args
         .cache_dir
         .clone()

@@ -7,6 +7,7 @@
 //! stderr, and nothing is printed to stdout on error.
 
 pub mod budget;
+pub mod commit;
 pub mod explain;
 pub mod generate;
 pub mod message;
@@ -29,7 +30,7 @@ use budget::Budget;
 
 pub use failure::{Failure, Output, access_failure, exit_code};
 pub use logging::{condensed, init_logging, warn_all};
-pub use registries::{credential_spec, registries, registries_scoped};
+pub use registries::{credential_spec, registries, registries_scoped, registries_within};
 
 /// Resolve container image tags from OCI registries while Argo CD renders an application.
 #[derive(Debug, Parser)]
@@ -184,6 +185,9 @@ pub enum Command {
     /// Explain, for an application directory, each image's policy and where its keys came from, the registry and
     /// credential asked, the tags dropped by each filter, and the winner and why.
     Explain(Box<explain::ExplainArgs>),
+    /// Record the tags the applications' policies resolve now in git, one commit per application: in its lock
+    /// file, or where its source declares them (argocd-image-updater's write-back-method: git).
+    Commit(Box<commit::CommitArgs>),
     /// Print a shell completion script: `source <(argocd-image-resolver completions bash)`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -288,6 +292,7 @@ pub fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Init(args) => generate::init(&cli.global, args).map(Output::from),
         Command::Parameters(args) => generate::parameters(&cli.global, args).map(Output::from),
         Command::Explain(args) => explain::run(&cli.global, *args).map(Output::from),
+        Command::Commit(args) => commit::run(&cli.global, *args).map(Output::from),
         Command::Completions { shell } => Ok(Output::Text(completions(shell))),
     }
 }

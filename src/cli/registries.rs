@@ -23,6 +23,15 @@ pub fn registries_scoped(
     args: &RegistryArgs,
     scope: Option<SecretScope>,
 ) -> Result<Registries, Failure> {
+    registries_within(global.budget, args, scope)
+}
+
+/// [`registries_scoped`] whose requests are cut off after `budget` at most.
+pub fn registries_within(
+    budget: std::time::Duration,
+    args: &RegistryArgs,
+    scope: Option<SecretScope>,
+) -> Result<Registries, Failure> {
     let conf_path = args.registries_conf.clone().or_else(|| {
         Path::new(DEFAULT_REGISTRIES_CONF)
             .is_file()
@@ -51,7 +60,7 @@ pub fn registries_scoped(
         .clone_from(&args.pull_secrets_flat_namespace);
     options.pull_secret_scope = scope;
     let client_options = ClientOptions {
-        deadline: global.budget.min(ClientOptions::default().deadline),
+        deadline: budget.min(ClientOptions::default().deadline),
         max_response_size: args.max_response_size,
         ..ClientOptions::default()
     };

@@ -51,6 +51,69 @@ impl Checkout {
         parse_log(&String::from_utf8_lossy(&out))
     }
 
+    /// The newest commits up to the head that changed `path` and whose message holds `needle` (a fixed string),
+    /// newest first, at most `limit`: how the committer finds its own last change of an image. The clone is
+    /// deepened step by step until `limit` are found or the history is complete, so a shallow clone costs only
+    /// as much history as the answer needs (once: later fetches keep it).
+    pub async fn commits_mentioning(
+        &self,
+        path: &RepoPath,
+        needle: &str,
+        limit: usize,
+        deadline: Instant,
+    ) -> Result<Vec<CommitInfo>, GitError> {
+        let mut steps = DEEPEN_STEPS.iter();
+        loop {
+            let log = self.command(None)?.args([
+                "log",
+                "-z",
+                FORMAT,
+                "--fixed-strings",
+                &format!("--grep={needle}"),
+                &format!("--max-count={limit}"),
+                self.head.as_str(),
+                "--",
+                path.as_str(),
+            ]);
+            let out = self.run("log").success(&log, deadline, false).await?;
+            let found = parse_log(&String::from_utf8_lossy(&out))?;
+            if found.len() >= limit || !self.deepen(steps.next().copied(), deadline).await? {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Fetches `step` more commits of history (all of it when `None`); `false` when the history was complete
+    /// already.
+    async fn deepen(&self, step: Option<u32>, deadline: Instant) -> Result<bool, GitError> {
+        let shallow = self
+            .command(None)?
+            .args(["rev-parse", "--is-shallow-repository"]);
+        let out = self
+            .run("rev-parse")
+            .success(&shallow, deadline, false)
+            .await?;
+        if String::from_utf8_lossy(&out).trim() != "true" {
+            return Ok(false);
+        }
+        let deepen = match step {
+            Some(n) => format!("--deepen={n}"),
+            None => "--unshallow".to_owned(),
+        };
+        let fetch = self.command(None)?.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            &deepen,
+            "--",
+            self.remote.url().as_str(),
+            &format!("+{}:{}", self.branch.full_ref(), self.branch.tracking_ref()),
+        ]);
+        self.run("fetch").success(&fetch, deadline, true).await?;
+        Ok(true)
+    }
+
     /// Deepens the clone until `since` is an ancestor of the head, or the history is complete.
     async fn reach(&self, since: &Oid, deadline: Instant) -> Result<(), GitError> {
         let mut steps = DEEPEN_STEPS.iter();
@@ -71,35 +134,13 @@ impl Checkout {
             {
                 return Ok(());
             }
-            let shallow = self
-                .command(None)?
-                .args(["rev-parse", "--is-shallow-repository"]);
-            let out = self
-                .run("rev-parse")
-                .success(&shallow, deadline, false)
-                .await?;
-            if String::from_utf8_lossy(&out).trim() != "true" {
+            if !self.deepen(steps.next().copied(), deadline).await? {
                 return Err(GitError::NotAncestor {
                     repo: self.remote.url().clone(),
                     branch: self.branch.clone(),
                     revision: since.to_string(),
                 });
             }
-            let deepen = match steps.next() {
-                Some(n) => format!("--deepen={n}"),
-                None => "--unshallow".to_owned(),
-            };
-            let fetch = self.command(None)?.args([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                &deepen,
-                "--",
-                self.remote.url().as_str(),
-                &format!("+{}:{}", self.branch.full_ref(), self.branch.tracking_ref()),
-            ]);
-            self.run("fetch").success(&fetch, deadline, true).await?;
         }
     }
 }

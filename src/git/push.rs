@@ -202,6 +202,33 @@ impl Checkout {
             .transpose()
     }
 
+    /// Whether the remote's `branch`, at `tip`, already holds what the head holds: the same tree on the same
+    /// parents (a review branch rebuilt from the same target tip with the same change). Fetches `branch` to see.
+    pub async fn same_change(
+        &self,
+        branch: &BranchName,
+        tip: &Oid,
+        deadline: Instant,
+    ) -> Result<bool, GitError> {
+        if self.fetch_branch(branch, deadline).await?.as_ref() != Some(tip) {
+            return Ok(false);
+        }
+        let mut shapes = Vec::new();
+        for commit in [self.head.as_str(), tip.as_str()] {
+            let show = self.command(None)?.args(["cat-file", "commit", commit]);
+            let out = self.run("cat-file").success(&show, deadline, false).await?;
+            let text = String::from_utf8_lossy(&out).into_owned();
+            // The header up to the author: `tree` and `parent` lines.
+            let shape: Vec<String> = text
+                .lines()
+                .take_while(|line| line.starts_with("tree ") || line.starts_with("parent "))
+                .map(str::to_owned)
+                .collect();
+            shapes.push(shape);
+        }
+        Ok(shapes[0] == shapes[1])
+    }
+
     /// Fetches `branch` of the remote at depth 1 (into `refs/remotes/origin/<branch>`), so that its files can be
     /// read with [`Checkout::read_file_at`]; its tip, or `None` when the remote has no such branch.
     pub async fn fetch_branch(

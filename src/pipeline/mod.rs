@@ -209,6 +209,48 @@ pub async fn render_and_plan(
     deadline: Instant,
     prepare: bool,
 ) -> Result<Planned, PipelineError> {
+    render_and_plan_with(
+        request,
+        settings,
+        dir,
+        image_defaults,
+        deadline,
+        prepare,
+        true,
+    )
+    .await
+}
+
+/// [`render_and_plan`] as the committer needs it: every tracked image planned to be resolved from its registry,
+/// whatever the application's lock file says (the committer compares the two itself).
+pub async fn render_and_plan_live(
+    request: &ArgoRequest,
+    settings: &AppSettings,
+    dir: &Path,
+    image_defaults: ImageDefaults,
+    deadline: Instant,
+) -> Result<Planned, PipelineError> {
+    render_and_plan_with(
+        request,
+        settings,
+        dir,
+        image_defaults,
+        deadline,
+        true,
+        false,
+    )
+    .await
+}
+
+async fn render_and_plan_with(
+    request: &ArgoRequest,
+    settings: &AppSettings,
+    dir: &Path,
+    image_defaults: ImageDefaults,
+    deadline: Instant,
+    prepare: bool,
+    with_lock: bool,
+) -> Result<Planned, PipelineError> {
     let options = render_options(request, &settings.render, dir)?;
     if prepare {
         render::init(dir, &options, deadline.into_std())
@@ -219,7 +261,11 @@ pub async fn render_and_plan(
         .await
         .map_err(PipelineError::Render)?;
     let context = AppContext {
-        lock: app_lock(dir, &options)?,
+        lock: if with_lock {
+            app_lock(dir, &options)?
+        } else {
+            None
+        },
         ..settings.context(request, image_defaults)
     };
     let mut plan = generate::plan_until(&rendered.output, &context, &mut stop_at(deadline))

@@ -8,6 +8,7 @@
 //! lines, key order, quoting, flow and block styles, line breaks (CRLF too) and multi-byte text stay byte for
 //! byte. Nothing here reads a file or runs git: the committer does, around them.
 
+mod apply;
 mod branch;
 mod config;
 mod edit;
@@ -16,6 +17,9 @@ mod image;
 mod kustomize;
 mod yaml;
 
+pub use apply::{
+    ApplyError, Change, Planned, ResolvedImage, Skip, TargetKind, plan as plan_target,
+};
 pub use branch::{
     BranchChange, BranchContext, BranchProblem, BranchTemplate, MAX_BRANCH_BYTES, changes_sha256,
     check_branch_name, target_key,

@@ -1,0 +1,283 @@
+//! The committer's changes to its target file: which images move, which stay (held, pinned, rejected), the
+//! rejections recorded in a lock file, and every other byte kept.
+
+use std::collections::HashSet;
+
+use crate::lock::{LockFile, LockKey};
+use crate::tag::TagName;
+use crate::writeback::{
+    ImageWriteBack, ResolvedImage, Skip, TargetKind, ValuePath, plan_target as plan,
+};
+
+fn image(alias: &str, repo: &str, rendered: &str, tag: &str) -> ResolvedImage {
+    ResolvedImage {
+        key: LockKey::parse(&format!("{alias}={repo}")).unwrap(),
+        alias: Some(alias.to_owned()),
+        write_back: ImageWriteBack {
+            written: repo.to_owned(),
+            ..ImageWriteBack::default()
+        },
+        rendered: Some(rendered.to_owned()),
+        tag: TagName::new(tag).unwrap(),
+        digest: None,
+        digest_recorded: None,
+        policy: "strategy semver".to_owned(),
+    }
+}
+
+fn none() -> HashSet<(LockKey, TagName)> {
+    HashSet::new()
+}
+
+fn rejecting(image: &ResolvedImage) -> HashSet<(LockKey, TagName)> {
+    HashSet::from([(image.key.clone(), image.tag.clone())])
+}
+
+const LOCK: &str = "version: 1   # kept\nimages:\n  # the shop's front end\n  web=apps.test/shop/web:\n    tag: 1.0.0\n    policy: strategy semver\n\n  api=apps.test/shop/api:\n    tag: 2.0.0\n    policy: strategy semver\n    hold: true\n  db=apps.test/shop/db:\n    tag: 3.0.0\n    pin: 2.9.0\n    policy: strategy semver\n  job=apps.test/shop/job:\n    tag: 1.0.0\n    rejected: [1.1.0]\n    policy: strategy semver\n";
+
+#[test]
+fn a_lock_file_moves_what_it_may_and_keeps_the_rest() {
+    let images = [
+        image("web", "apps.test/shop/web", "1.0.0", "1.1.0"),
+        image("api", "apps.test/shop/api", "2.0.0", "2.1.0"),
+        image("db", "apps.test/shop/db", "2.9.0", "3.1.0"),
+        image("job", "apps.test/shop/job", "1.0.0", "1.1.0"),
+        image("new", "apps.test/shop/new", "0.1", "0.2"),
+    ];
+    let planned = plan(
+        TargetKind::LockFile,
+        "apps/web/image-resolver.lock.yaml",
+        Some(LOCK),
+        &images,
+        &none(),
+    )
+    .unwrap();
+    let text = planned.text.unwrap();
+    assert_eq!(
+        text,
+        LOCK.replace(
+            "    tag: 1.0.0\n    policy: strategy semver\n\n",
+            "    tag: 1.1.0\n    policy: strategy semver\n\n"
+        ) + "  new=apps.test/shop/new:\n    tag: \"0.2\"\n    policy: \"strategy semver\"\n"
+    );
+    let lock = LockFile::parse(&text).unwrap();
+    assert_eq!(lock.entries().len(), 5);
+    let moved: Vec<(String, Option<String>, String)> = planned
+        .changes
+        .iter()
+        .map(|c| (c.key.to_string(), c.old.clone(), c.new.clone()))
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            (
+                "web=apps.test/shop/web".to_owned(),
+                Some("1.0.0".to_owned()),
+                "1.1.0".to_owned()
+            ),
+            ("new=apps.test/shop/new".to_owned(), None, "0.2".to_owned()),
+        ]
+    );
+    let skipped: Vec<(String, Skip)> = planned
+        .skipped
+        .iter()
+        .map(|(k, s)| (k.to_string(), s.clone()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("api=apps.test/shop/api".to_owned(), Skip::Held),
+            (
+                "db=apps.test/shop/db".to_owned(),
+                Skip::Pinned(TagName::new("2.9.0").unwrap())
+            ),
+            (
+                "job=apps.test/shop/job".to_owned(),
+                Skip::Rejected(TagName::new("1.1.0").unwrap())
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_tag_taken_back_is_recorded_as_rejected_and_not_written() {
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let planned = plan(
+        TargetKind::LockFile,
+        "l",
+        Some(LOCK),
+        std::slice::from_ref(&web),
+        &rejecting(&web),
+    )
+    .unwrap();
+    assert!(planned.changes.is_empty());
+    assert_eq!(planned.rejected, [(web.key.clone(), web.tag.clone())]);
+    let lock = LockFile::parse(planned.text.as_deref().unwrap()).unwrap();
+    let entry = lock.get(&web.key).unwrap();
+    assert_eq!(
+        (entry.tag.as_str(), entry.rejected.clone()),
+        ("1.0.0", vec![web.tag.clone()])
+    );
+    // The next round finds it in the file: nothing changes.
+    let again = plan(
+        TargetKind::LockFile,
+        "l",
+        planned.text.as_deref(),
+        std::slice::from_ref(&web),
+        &none(),
+    )
+    .unwrap();
+    assert!(!again.changes_file());
+    assert_eq!(
+        again.skipped,
+        [(web.key.clone(), Skip::Rejected(web.tag.clone()))]
+    );
+    // A newer tag moves it.
+    let newer = image("web", "apps.test/shop/web", "1.0.0", "1.2.0");
+    let moved = plan(
+        TargetKind::LockFile,
+        "l",
+        planned.text.as_deref(),
+        &[newer],
+        &none(),
+    )
+    .unwrap();
+    assert_eq!(moved.changes.len(), 1);
+}
+
+#[test]
+fn without_a_lock_file_one_is_written_with_every_image() {
+    let images = [
+        image("web", "apps.test/shop/web", "1.0.0", "1.1.0"),
+        image("web", "apps.test/shop/web", "x", "1.1.0"),
+    ];
+    let planned = plan(TargetKind::LockFile, "l", None, &images, &none()).unwrap();
+    assert_eq!(planned.changes.len(), 1, "one change a key");
+    let lock = LockFile::parse(planned.text.as_deref().unwrap()).unwrap();
+    assert_eq!(lock.get(&images[0].key).unwrap().tag.as_str(), "1.1.0");
+    // Nothing resolved, nothing written.
+    assert_eq!(
+        plan(TargetKind::LockFile, "l", None, &[], &none())
+            .unwrap()
+            .text,
+        None
+    );
+}
+
+#[test]
+fn an_unchanged_lock_changes_nothing() {
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.0.0");
+    let planned = plan(TargetKind::LockFile, "l", Some(LOCK), &[web], &none()).unwrap();
+    assert!(!planned.changes_file());
+    assert_eq!(planned.text.as_deref(), Some(LOCK));
+}
+
+#[test]
+fn a_kustomization_moves_only_the_tags_bytes() {
+    let src = "# prod\nresources:\n- ../base   # shared\n\nimages:\n- name: apps.test/shop/web\n  newTag: \"1.0.0\"  # bumped by the bot\n";
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let planned = plan(
+        TargetKind::Kustomization,
+        "apps/web/kustomization.yaml",
+        Some(src),
+        std::slice::from_ref(&web),
+        &none(),
+    )
+    .unwrap();
+    assert_eq!(
+        planned.text.as_deref(),
+        Some(src.replace("\"1.0.0\"", "\"1.1.0\"").as_str())
+    );
+    assert_eq!(planned.changes[0].old.as_deref(), Some("1.0.0"));
+    // Taken back: left as it is, and nothing recorded in the file.
+    let rejected = plan(
+        TargetKind::Kustomization,
+        "k",
+        Some(src),
+        std::slice::from_ref(&web),
+        &rejecting(&web),
+    )
+    .unwrap();
+    assert_eq!(rejected.text.as_deref(), Some(src));
+    assert_eq!(
+        rejected.skipped,
+        [(web.key.clone(), Skip::Rejected(web.tag.clone()))]
+    );
+    assert!(!rejected.changes_file());
+    // Already there: no change.
+    let same = image("web", "apps.test/shop/web", "1.0.0", "1.0.0");
+    assert!(
+        !plan(TargetKind::Kustomization, "k", Some(src), &[same], &none())
+            .unwrap()
+            .changes_file()
+    );
+}
+
+#[test]
+fn helm_values_take_the_aliased_images_paths() {
+    let src = "image:\n  repository: apps.test/shop/web   # ÿ multi-byte ✓\n  tag: 1.0.0\nworker:\n  image: {repository: apps.test/shop/job, tag: '1.0.0'}\n";
+    let mut web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    web.write_back.helm_name = Some(ValuePath::parse("image.repository").unwrap());
+    let mut job = image("job", "apps.test/shop/job", "1.0.0", "1.2.0");
+    job.write_back.helm_name = Some(ValuePath::parse("worker.image.repository").unwrap());
+    job.write_back.helm_tag = Some(ValuePath::parse("worker.image.tag").unwrap());
+    job.digest = Some(format!("sha256:{}", "a".repeat(64)));
+    let mut unaliased = image("x", "apps.test/shop/x", "1", "2");
+    unaliased.alias = None;
+    unaliased.key = LockKey::parse("apps.test/shop/x").unwrap();
+    let planned = plan(
+        TargetKind::HelmValues,
+        "values.yaml",
+        Some(src),
+        &[web, job, unaliased.clone()],
+        &none(),
+    )
+    .unwrap();
+    assert_eq!(
+        planned.text.as_deref(),
+        Some(
+            src.replace("tag: 1.0.0", "tag: 1.1.0")
+                .replace(
+                    "tag: '1.0.0'",
+                    &format!("tag: '1.2.0@sha256:{}'", "a".repeat(64))
+                )
+                .as_str()
+        )
+    );
+    assert_eq!(
+        planned.changes[1].new,
+        format!("1.2.0@sha256:{}", "a".repeat(64))
+    );
+    assert_eq!(planned.skipped, [(unaliased.key, Skip::NoAlias)]);
+}
+
+#[test]
+fn a_file_the_editors_cannot_read_is_an_error_naming_it() {
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let lock = plan(
+        TargetKind::LockFile,
+        "apps/web/image-resolver.lock.yaml",
+        Some("version: 2\n"),
+        std::slice::from_ref(&web),
+        &none(),
+    );
+    assert!(
+        lock.unwrap_err()
+            .to_string()
+            .starts_with("apps/web/image-resolver.lock.yaml: ")
+    );
+    let values = plan(
+        TargetKind::HelmValues,
+        "apps/web/values.yaml",
+        Some("image: [1, 2]\n"),
+        &[web],
+        &none(),
+    );
+    assert!(
+        values
+            .unwrap_err()
+            .to_string()
+            .starts_with("apps/web/values.yaml: "),
+        ""
+    );
+}

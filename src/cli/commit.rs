@@ -1,0 +1,371 @@
+//! `commit`: one round of the committer for each application — the ones a config file lists, or one repository's
+//! paths named on the command line — printing what each round did. `watch` runs the same rounds on an interval.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::time::Instant;
+
+use super::generate::{RenderArgs, open_cache, settings};
+use super::{Failure, GlobalArgs, OutputFormat};
+use crate::argo::ArgoRequest;
+use crate::commit::{
+    AppSpec, CommitError, Committer, CredentialFiles, DEFAULT_ATTEMPTS, DEFAULT_REVIEW_BRANCH,
+    GitAccess, Outcome, RepoCredentials, Report,
+};
+use crate::git::{Author, Git, GitOptions, SigningKey};
+use crate::policy::source::Parameter;
+use crate::resolver::RegistryCache;
+use crate::writeback::BranchTemplate;
+
+/// Which applications, and how to reach their repositories.
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// The repository of the application(s) to commit for (https://, http://, ssh://, git://, file://).
+    #[arg(long, value_name = "URL", requires = "branch")]
+    pub repo: Option<String>,
+    /// The branch the applications deploy (their targetRevision): commits go there, or are based on it in
+    /// review-branch mode.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// An application's directory in the repository; repeat for several. Default: the repository's root.
+    #[arg(long = "path", value_name = "DIR")]
+    pub paths: Vec<String>,
+    /// The application's name (default: the last component of its path). Only with one --path.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// The applications' destination namespace: scopes the pull secrets and git:secret credentials they may use.
+    #[arg(long, value_name = "NAMESPACE", value_parser = super::parse_namespace)]
+    pub namespace: Option<String>,
+    /// A plugin parameter or argocd-image-updater key, such as image-list=web=ghcr.io/org/web:^1 or
+    /// write-back-target=kustomization; repeat for several.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Push to a review branch per application, kept one commit ahead of --branch, instead of to --branch. Its
+    /// name is a template (default image-resolver/{{.AppName}}); only that branch is ever replaced, and only
+    /// with --force-with-lease.
+    #[arg(long, value_name = "TEMPLATE", num_args = 0..=1, default_missing_value = DEFAULT_REVIEW_BRANCH)]
+    pub review_branch: Option<String>,
+    /// How long one application's round may take: clone or fetch, render, registries, commit and push.
+    #[arg(long, env = "IMAGE_RESOLVER_ROUND_TIMEOUT", default_value = "5m", value_parser = super::parse_ttl, value_name = "DURATION")]
+    pub round_timeout: Duration,
+    /// How long a repository's tag list answers later rounds (see generate's --tags-ttl); 0 asks every time.
+    #[arg(long, env = "IMAGE_RESOLVER_TAGS_TTL", default_value = "30s", value_parser = super::parse_ttl, value_name = "DURATION")]
+    pub tags_ttl: Duration,
+    #[command(flatten)]
+    pub git: GitArgs,
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Output format of the report.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Git credentials, identity and signing.
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The user name for the password or token file (https remotes).
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_USERNAME", value_name = "NAME")]
+    pub git_username: Option<String>,
+    /// A file holding the password for --git-username.
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_PASSWORD_FILE", value_name = "FILE", requires = "git_username", conflicts_with_all = ["git_token_file", "git_ssh_key_file"])]
+    pub git_password_file: Option<PathBuf>,
+    /// A file holding an access token (sent as the password of --git-username, default x-access-token).
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_GIT_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "git_ssh_key_file"
+    )]
+    pub git_token_file: Option<PathBuf>,
+    /// An ssh private key file (ssh remotes); the server's host key must be in --git-known-hosts-file.
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_SSH_KEY_FILE", value_name = "FILE")]
+    pub git_ssh_key_file: Option<PathBuf>,
+    /// The ssh servers' host keys (known_hosts format).
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_KNOWN_HOSTS_FILE", value_name = "FILE")]
+    pub git_known_hosts_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) trusted for https remotes.
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_CA_FILE", value_name = "FILE")]
+    pub git_ca_file: Option<PathBuf>,
+    /// Where write-back-method git:secret:<namespace>/<name> secrets are mounted: <dir>/<namespace>/<name>/
+    /// holding username and password, or sshPrivateKey.
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_SECRETS_DIR", value_name = "DIR")]
+    pub git_secrets_dir: Option<PathBuf>,
+    /// The commits' author and committer name.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_GIT_AUTHOR_NAME",
+        default_value = "argocd-image-resolver",
+        value_name = "NAME"
+    )]
+    pub git_author_name: String,
+    /// The commits' author and committer email.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_GIT_AUTHOR_EMAIL",
+        default_value = "argocd-image-resolver@localhost",
+        value_name = "EMAIL"
+    )]
+    pub git_author_email: String,
+    /// Sign commits with this ssh private key (git's gpg.format=ssh).
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_SIGNING_KEY", value_name = "FILE")]
+    pub git_signing_key: Option<PathBuf>,
+}
+
+/// `commit`: one round per application; the report on stdout. Fails (after every application had its round)
+/// when one failed: exit 2 when its settings are at fault, else 1.
+pub fn run(global: &GlobalArgs, args: CommitArgs) -> Result<String, Failure> {
+    let (committer, apps) = setup(global, &args)?;
+    let whole = args.round_timeout * u32::try_from(apps.len()).unwrap_or(u32::MAX).max(1);
+    super::within(super::budget::Budget::whole(whole), "commit", async {
+        let mut reports = Vec::new();
+        let mut failures = Vec::new();
+        for app in &apps {
+            let deadline = Instant::now() + args.round_timeout;
+            match committer.round(app, deadline).await {
+                Ok(report) => reports.push(report),
+                Err(error) => failures.push((app.request.prefix(), error)),
+            }
+        }
+        finish(&reports, failures, args.output)
+    })
+}
+
+/// The report, or the first failure after the others were logged.
+fn finish(
+    reports: &[Report],
+    failures: Vec<(String, CommitError)>,
+    format: OutputFormat,
+) -> Result<String, Failure> {
+    let out = match format {
+        OutputFormat::Json => super::json(&reports),
+        OutputFormat::Text => reports.iter().map(text).collect(),
+    };
+    let Some(((first_prefix, first), rest)) = failures.split_first() else {
+        return Ok(out);
+    };
+    for (prefix, error) in rest {
+        tracing::error!("{prefix}{error}");
+    }
+    let message = format!("{first_prefix}{first}");
+    // What did work is still reported.
+    if !out.is_empty() {
+        use std::io::Write as _;
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+    if failures.iter().any(|(_, e)| e.is_invalid_input()) {
+        Err(Failure::Invalid(message))
+    } else {
+        Err(Failure::NoResult(message))
+    }
+}
+
+/// One round's report as a few lines of text.
+pub fn text(report: &Report) -> String {
+    let mut out = match &report.outcome {
+        Outcome::Committed { commit } => format!(
+            "{}: committed {} to {} ({})\n",
+            report.app,
+            &commit[..commit.len().min(12)],
+            report.branch,
+            report.file
+        ),
+        Outcome::Unchanged => format!("{}: up to date ({})\n", report.app, report.file),
+        Outcome::UpToDate { commit } => format!(
+            "{}: review branch {} already at {}\n",
+            report.app,
+            report.branch,
+            &commit[..commit.len().min(12)]
+        ),
+    };
+    if matches!(
+        report.outcome,
+        Outcome::Committed { .. } | Outcome::UpToDate { .. }
+    ) {
+        for change in &report.changes {
+            out.push_str(&format!(
+                "  {}: {} → {} ({})\n",
+                change.image,
+                change.old.as_deref().unwrap_or("(none)"),
+                change.new,
+                change.policy
+            ));
+        }
+    }
+    for rejection in &report.rejected {
+        out.push_str(&format!(
+            "  {}: {} rejected, taken back in {}\n",
+            rejection.image,
+            rejection.tag,
+            &rejection.reverted_in[..rejection.reverted_in.len().min(12)]
+        ));
+    }
+    for skip in &report.skipped {
+        out.push_str(&format!("  {}: {}\n", skip.key, skip.why));
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("  warning: {warning}\n"));
+    }
+    out
+}
+
+/// The committer and the applications `args` describe.
+pub(super) fn setup(
+    global: &GlobalArgs,
+    args: &CommitArgs,
+) -> Result<(Committer, Vec<AppSpec>), Failure> {
+    let invalid = |m: String| Failure::Invalid(m);
+    let apps = command_line_apps(args)?;
+    let settings = settings(&args.render)?;
+    let cache_dir = args
+        .render
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
+    let git = Git::new(GitOptions {
+        dir: cache_dir.join("git"),
+        env: crate::process::Env::current(),
+        askpass: std::env::current_exe()
+            .map_err(|e| Failure::NoResult(format!("cannot find this program's path: {e}")))?,
+    })
+    .map_err(|e| Failure::NoResult(e.to_string()))?;
+    let author = Author::new(&args.git.git_author_name, &args.git.git_author_email)
+        .map_err(|e| invalid(format!("--git-author-name/--git-author-email: {e}")))?;
+    let signing = args
+        .git
+        .git_signing_key
+        .as_deref()
+        .map(SigningKey::ssh)
+        .transpose()
+        .map_err(|e| invalid(format!("--git-signing-key: {e}")))?;
+    let cache = RegistryCache {
+        cache: open_cache(&args.render)?,
+        tags_ttl: args.tags_ttl,
+    };
+    let registry_args = args.render.registry.clone();
+    let budget = global.budget;
+    let shared = settings.shared_secret_namespaces.clone();
+    let registries = move |request: &ArgoRequest| {
+        let scope = crate::registry::credentials::SecretScope::new(
+            request.namespace.clone(),
+            shared.clone(),
+        );
+        super::registries_within(budget, &registry_args, Some(scope))
+            .map(Arc::new)
+            .map_err(|e| e.message().to_owned())
+    };
+    Ok((
+        Committer {
+            git,
+            settings,
+            access: access(&args.git, args.repo.as_deref()),
+            author,
+            signing,
+            cache: Some(cache),
+            registries: Box::new(registries),
+            max_attempts: DEFAULT_ATTEMPTS,
+            backoff: Duration::from_millis(200),
+        },
+        apps,
+    ))
+}
+
+/// The git credentials the flags name, for the one repository of the command line.
+fn access(args: &GitArgs, repo: Option<&str>) -> GitAccess {
+    let files = if let Some(password_file) = &args.git_password_file {
+        Some(CredentialFiles::Password {
+            username: args.git_username.clone().unwrap_or_default(),
+            password_file: password_file.clone(),
+        })
+    } else if let Some(token_file) = &args.git_token_file {
+        Some(CredentialFiles::Token {
+            username: args.git_username.clone(),
+            token_file: token_file.clone(),
+        })
+    } else {
+        args.git_ssh_key_file
+            .clone()
+            .map(|key_file| CredentialFiles::SshKey { key_file })
+    };
+    GitAccess {
+        repo_credentials: files
+            .into_iter()
+            .map(|files| RepoCredentials {
+                url_prefix: repo.unwrap_or_default().to_owned(),
+                files,
+            })
+            .collect(),
+        secrets_dir: args.git_secrets_dir.clone(),
+        known_hosts_file: args.git_known_hosts_file.clone(),
+        ca_file: args.git_ca_file.clone(),
+    }
+}
+
+/// The applications of `--repo`, `--branch` and `--path`.
+fn command_line_apps(args: &CommitArgs) -> Result<Vec<AppSpec>, Failure> {
+    let invalid = |m: String| Failure::Invalid(m);
+    let (Some(repo), Some(branch)) = (&args.repo, &args.branch) else {
+        return Err(invalid(
+            "name the applications: --repo URL --branch BRANCH [--path DIR]...".to_owned(),
+        ));
+    };
+    let paths = if args.paths.is_empty() {
+        vec![".".to_owned()]
+    } else {
+        args.paths.clone()
+    };
+    if args.app.is_some() && paths.len() > 1 {
+        return Err(invalid(
+            "--app names one application: give one --path with it".to_owned(),
+        ));
+    }
+    let parameters = args
+        .params
+        .iter()
+        .map(|param| {
+            let (name, value) = param
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("--param '{param}' is not NAME=VALUE")))?;
+            Ok(Parameter {
+                name: name.trim().to_owned(),
+                string: Some(value.to_owned()),
+                array: None,
+                map: None,
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let review = args
+        .review_branch
+        .as_deref()
+        .map(|t| {
+            BranchTemplate::parse(t).map_err(|e| invalid(format!("--review-branch '{t}': {e}")))
+        })
+        .transpose()?;
+    paths
+        .iter()
+        .map(|path| {
+            let path = path.trim_matches('/');
+            let path = if path.is_empty() { "." } else { path };
+            let name = args.app.clone().unwrap_or_else(|| {
+                path.rsplit('/')
+                    .find(|c| !c.is_empty() && *c != ".")
+                    .unwrap_or("root")
+                    .to_owned()
+            });
+            Ok(AppSpec {
+                request: ArgoRequest {
+                    app_name: Some(name),
+                    namespace: args.namespace.clone(),
+                    repo_url: Some(repo.clone()),
+                    source_path: Some(path.to_owned()),
+                    parameters: parameters.clone(),
+                    ..ArgoRequest::default()
+                },
+                branch: branch.clone(),
+                review: review.clone(),
+            })
+        })
+        .collect()
+}

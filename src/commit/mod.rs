@@ -1,0 +1,740 @@
+//! The committer: one round for one application records the tags its policies resolve now in git — in its lock
+//! file, or where its source declares them — as one commit on the target branch, or on a review branch.
+//!
+//! A round: check out the branch (a reused shallow clone), render and plan the application there with every image
+//! resolved from its registry (the same pipeline `generate` runs), let the core decide the target file's new text
+//! ([`crate::writeback::plan_target`]), look in the history whether a person took back a tag about to be written
+//! again (then it is rejected, not re-applied), commit, and push. A push the remote refuses because someone
+//! pushed first starts the round again on the new tip — render, decide, edit — after a pause that doubles each
+//! time, a bounded number of times: never a force push to the target branch, never a stale file pushed.
+//! Review-branch mode rebuilds the application's review branch as one commit on the target branch's tip and
+//! replaces it only with `--force-with-lease`.
+//!
+//! Crash safety is git's: a commit reaches the remote whole in one ref update or not at all, and a clone left
+//! damaged is cloned again by the next round.
+
+pub mod access;
+mod message;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+use tokio::time::Instant;
+
+pub use access::{CredentialFiles, GitAccess, RepoCredentials};
+
+use crate::argo::ArgoRequest;
+use crate::generate::{AppContext, Planner};
+use crate::git::{
+    Author, BranchName, Checkout, CommitOutcome, Git, GitError, Lease, RepoPath, SigningKey,
+};
+use crate::lock::LockKey;
+use crate::pipeline::{self, AppSettings, PipelineError};
+use crate::policy::source::TrackedImage;
+use crate::registry::Registries;
+use crate::resolver::RegistryCache;
+use crate::tag::TagName;
+use crate::writeback::{
+    self, BranchChange, BranchContext, BranchTemplate, Change, Method, ResolvedImage, Skip, Target,
+    TargetKind,
+};
+
+/// The review branch's name when review-branch mode is on without a template.
+pub const DEFAULT_REVIEW_BRANCH: &str = "image-resolver/{{.AppName}}";
+
+/// The most rounds one call makes when its pushes keep being refused.
+pub const DEFAULT_ATTEMPTS: u32 = 6;
+
+/// One application the committer looks after: what an Argo CD Application says about its source.
+#[derive(Clone, Debug)]
+pub struct AppSpec {
+    /// What Argo CD would send the plugin for it: name, destination namespace, repository URL, source path,
+    /// parameters and plugin env (the write-back keys among them).
+    pub request: ArgoRequest,
+    /// The branch it deploys (`targetRevision`).
+    pub branch: String,
+    /// Review-branch mode: push to this branch (a template), kept one commit ahead of `branch`.
+    pub review: Option<BranchTemplate>,
+}
+
+impl AppSpec {
+    pub fn name(&self) -> &str {
+        self.request.app_name.as_deref().unwrap_or("(unnamed)")
+    }
+
+    fn path(&self) -> &str {
+        self.request.source_path.as_deref().unwrap_or(".")
+    }
+}
+
+/// Builds the registries for an application (their pull-secret scope is the application's).
+pub type RegistriesFor = dyn Fn(&ArgoRequest) -> Result<Arc<Registries>, String> + Send + Sync;
+
+/// Everything a round needs besides the application.
+pub struct Committer {
+    pub git: Git,
+    pub settings: AppSettings,
+    pub access: GitAccess,
+    pub author: Author,
+    pub signing: Option<SigningKey>,
+    pub cache: Option<RegistryCache>,
+    pub registries: Box<RegistriesFor>,
+    pub max_attempts: u32,
+    /// The first pause after a refused push; it doubles each time, with jitter, up to 10 s.
+    pub backoff: Duration,
+}
+
+/// What a round did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub app: String,
+    pub repository: String,
+    /// The branch pushed to (the review branch in review mode), or that would have been.
+    pub branch: String,
+    /// The file edited, from the repository's root.
+    pub file: String,
+    pub outcome: Outcome,
+    pub changes: Vec<ChangeReport>,
+    /// Tags a person took back, newly found: recorded in the lock file, or left out of a source file.
+    pub rejected: Vec<Rejection>,
+    /// Images left as they are, and why.
+    pub skipped: Vec<SkipReport>,
+    /// Images no registry answered for (left as they are), and other warnings of the render.
+    pub warnings: Vec<String>,
+    /// How many times the round ran (more than one when a push was refused).
+    pub attempts: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A commit pushed.
+    Committed { commit: String },
+    /// Nothing to change.
+    Unchanged,
+    /// The review branch already holds this change on the current tip.
+    UpToDate { commit: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeReport {
+    pub image: String,
+    pub key: String,
+    pub old: Option<String>,
+    pub new: String,
+    pub policy: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Rejection {
+    pub image: String,
+    pub key: String,
+    pub tag: String,
+    /// The commit that took it back.
+    pub reverted_in: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SkipReport {
+    pub key: String,
+    pub why: String,
+}
+
+/// Why a round failed. Shown after `application <name>: `; nothing was pushed.
+#[derive(Debug, Error)]
+pub enum CommitError {
+    /// The application's settings (its write-back keys, its path, its credentials) are wrong.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{0}")]
+    Edit(String),
+    #[error("{0}")]
+    Registries(String),
+    #[error(
+        "the push to branch '{branch}' of {repository} was refused {attempts} times because others pushed first; \
+         the next round tries again"
+    )]
+    GaveUp {
+        repository: String,
+        branch: String,
+        attempts: u32,
+    },
+}
+
+impl CommitError {
+    /// Whether the application's own settings are at fault (exit 2) rather than a registry, git or time (1).
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            CommitError::Invalid(_) | CommitError::Edit(_) => true,
+            CommitError::Pipeline(e) => e.is_invalid_input(),
+            CommitError::Git(e) => matches!(
+                e,
+                GitError::BranchNotFound { .. }
+                    | GitError::InvalidUrl { .. }
+                    | GitError::InvalidBranch { .. }
+                    | GitError::InvalidPath { .. }
+                    | GitError::CredentialFile { .. }
+                    | GitError::CredentialsMismatch { .. }
+                    | GitError::InvalidCredentials { .. }
+            ),
+            CommitError::Registries(_) | CommitError::GaveUp { .. } => false,
+        }
+    }
+}
+
+/// Where a round writes.
+struct Destination {
+    remote: crate::git::Remote,
+    repository: String,
+    base: BranchName,
+    review: Option<BranchTemplate>,
+    kind: TargetKind,
+    target: Target,
+}
+
+impl Committer {
+    /// One round for `app`, before `deadline`.
+    ///
+    /// # Errors
+    ///
+    /// See [`CommitError`]; nothing is pushed then.
+    pub async fn round(&self, app: &AppSpec, deadline: Instant) -> Result<Report, CommitError> {
+        let destination = self.destination(app)?;
+        let registries = (self.registries)(&app.request).map_err(CommitError::Registries)?;
+        let mut checkout: Option<Checkout> = None;
+        let mut pause = self.backoff;
+        for attempt in 1..=self.max_attempts.max(1) {
+            let clone = match checkout.as_mut() {
+                Some(clone) => {
+                    clone.refresh(deadline.into_std()).await?;
+                    clone
+                }
+                None => checkout.insert(
+                    self.git
+                        .checkout(&destination.remote, &destination.base, deadline.into_std())
+                        .await?,
+                ),
+            };
+            match self
+                .attempt(app, &destination, &registries, clone, deadline)
+                .await?
+            {
+                Attempt::Done(mut report) => {
+                    report.attempts = attempt;
+                    return Ok(*report);
+                }
+                Attempt::Refused(why) => {
+                    tracing::info!(
+                        app = app.name(),
+                        branch = %destination.base,
+                        attempt,
+                        "push refused ({why}); starting again on the new tip"
+                    );
+                    let jitter =
+                        Duration::from_millis(fastrand::u64(0..=pause.as_millis() as u64 / 2));
+                    tokio::time::sleep(
+                        (pause + jitter).min(deadline.saturating_duration_since(Instant::now())),
+                    )
+                    .await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        Err(CommitError::GaveUp {
+            repository: destination.repository,
+            branch: destination
+                .review
+                .as_ref()
+                .map_or_else(|| destination.base.to_string(), |t| t.as_str().to_owned()),
+            attempts: self.max_attempts.max(1),
+        })
+    }
+
+    /// The application's write-back settings turned into where to write.
+    fn destination(&self, app: &AppSpec) -> Result<Destination, CommitError> {
+        let context = AppContext {
+            secret_scope: Some(self.settings.secret_scope(&app.request)),
+            ..AppContext::for_request(&app.request)
+        };
+        let planner = Planner::new(&context).map_err(|e| CommitError::Invalid(e.to_string()))?;
+        let write_back = planner.write_back();
+        let git = match &write_back.method {
+            Method::Git(git) => git.clone(),
+            Method::RenderTime if write_back.origins.is_empty() => writeback::GitWriteBack {
+                credentials: writeback::GitCredentials::RepoCreds,
+                target: Target::LockFile,
+                branch: writeback::GitBranch::default(),
+                repository: None,
+            },
+            Method::RenderTime => {
+                return Err(CommitError::Invalid(
+                    "write-back-method is argocd: its tags are resolved at render time and nothing is committed; \
+                     set write-back-method: git, or leave the application out of the committer's applications"
+                        .to_owned(),
+                ));
+            }
+        };
+        let repository = match &git.repository {
+            Some(repository) => repository.url().to_owned(),
+            None => app.request.repo_url.clone().ok_or_else(|| {
+                CommitError::Invalid("the application names no repository".to_owned())
+            })?,
+        };
+        let remote = self
+            .access
+            .remote(
+                &repository,
+                &git.credentials,
+                app.request.namespace.as_deref(),
+            )
+            .map_err(CommitError::Invalid)?;
+        let base_name = git.branch.base.as_deref().unwrap_or(&app.branch);
+        let base = BranchName::new(base_name).map_err(|e| {
+            CommitError::Invalid(format!(
+                "{e}; name the branch the application deploys (targetRevision, or git-branch)"
+            ))
+        })?;
+        let kind = match &git.target {
+            Target::LockFile => TargetKind::LockFile,
+            Target::Kustomization(_) => TargetKind::Kustomization,
+            Target::HelmValues(_) => TargetKind::HelmValues,
+        };
+        Ok(Destination {
+            remote,
+            repository,
+            base,
+            review: git.branch.write.clone().or_else(|| app.review.clone()),
+            kind,
+            target: git.target,
+        })
+    }
+
+    async fn attempt(
+        &self,
+        app: &AppSpec,
+        destination: &Destination,
+        registries: &Arc<Registries>,
+        checkout: &mut Checkout,
+        deadline: Instant,
+    ) -> Result<Attempt, CommitError> {
+        let path = app.path();
+        let app_dir = checkout.dir().join(path);
+        if !app_dir.is_dir() {
+            return Err(CommitError::Invalid(format!(
+                "path '{path}' is not a directory in branch '{}' of {}",
+                destination.base, destination.repository
+            )));
+        }
+        let app_dir = pipeline::app_dir(&app_dir)?;
+        let request = ArgoRequest {
+            revision: Some(checkout.head().to_string()),
+            ..app.request.clone()
+        };
+        let planned = pipeline::render_and_plan_live(
+            &request,
+            &self.settings,
+            &app_dir,
+            registries.image_defaults(),
+            deadline,
+        )
+        .await?;
+        let resolutions =
+            pipeline::resolve_plan(&planned.plan, registries, self.cache.as_ref(), deadline).await;
+        let mut warnings = planned.plan.warnings.clone();
+        warnings.extend(
+            resolutions
+                .failures
+                .iter()
+                .map(|f| format!("{f}; the image is left as it is")),
+        );
+        warnings.extend(resolutions.warnings.iter().cloned());
+        let mut images = resolved_images(&planned.plan, &resolutions);
+        record_digests(&mut images, registries, deadline, &mut warnings).await;
+        let images: Vec<ResolvedImage> = images.into_iter().map(|(image, _)| image).collect();
+
+        let file = target_file(checkout.dir(), path, &destination.target)?;
+        let repo_path = RepoPath::new(&file)?;
+        let text = read_target(checkout.dir(), &file, destination.kind)?;
+        let first = writeback::plan_target(
+            destination.kind,
+            &file,
+            text.as_deref(),
+            &images,
+            &HashSet::new(),
+        )
+        .map_err(|e| CommitError::Edit(e.to_string()))?;
+        // A tag about to be written again that a person took back since the committer wrote it: rejected.
+        let mut rejections = HashSet::new();
+        let mut rejected = Vec::new();
+        for change in &first.changes {
+            if let Some(commit) = taken_back(checkout, &repo_path, change, deadline).await? {
+                rejections.insert((change.key.clone(), change.tag.clone()));
+                rejected.push(Rejection {
+                    image: name_of(change),
+                    key: change.key.to_string(),
+                    tag: change.tag.to_string(),
+                    reverted_in: commit,
+                });
+            }
+        }
+        let planned_file = if rejections.is_empty() {
+            first
+        } else {
+            writeback::plan_target(
+                destination.kind,
+                &file,
+                text.as_deref(),
+                &images,
+                &rejections,
+            )
+            .map_err(|e| CommitError::Edit(e.to_string()))?
+        };
+        let mut report = Report {
+            app: app.name().to_owned(),
+            repository: destination.repository.clone(),
+            branch: destination.base.to_string(),
+            file: file.clone(),
+            outcome: Outcome::Unchanged,
+            changes: planned_file.changes.iter().map(change_report).collect(),
+            rejected,
+            skipped: planned_file
+                .skipped
+                .iter()
+                .map(|(key, skip)| SkipReport {
+                    key: key.to_string(),
+                    why: skip_text(skip),
+                })
+                .collect(),
+            warnings,
+            attempts: 0,
+        };
+        // A rejection that only leaves a source file as it is changes nothing to commit.
+        if !planned_file.changes_file() {
+            return Ok(Attempt::Done(Box::new(report)));
+        }
+        let new_text = planned_file.text.unwrap_or_default();
+        checkout.write_file(&repo_path, new_text.as_bytes())?;
+        let recorded: Vec<(LockKey, TagName, String)> = report
+            .rejected
+            .iter()
+            .filter(|r| {
+                planned_file
+                    .rejected
+                    .iter()
+                    .any(|(k, _)| k.to_string() == r.key)
+            })
+            .filter_map(|r| {
+                Some((
+                    LockKey::parse(&r.key).ok()?,
+                    TagName::new(&r.tag).ok()?,
+                    r.reverted_in.clone(),
+                ))
+            })
+            .collect();
+        let message = message::render(
+            app,
+            destination.base.as_str(),
+            &file,
+            &planned_file.changes,
+            &recorded,
+        );
+        let commit = match checkout
+            .commit(
+                &message,
+                &self.author,
+                self.signing.as_ref(),
+                deadline.into_std(),
+            )
+            .await?
+        {
+            CommitOutcome::Committed(oid) => oid,
+            CommitOutcome::NothingChanged => return Ok(Attempt::Done(Box::new(report))),
+        };
+        match &destination.review {
+            None => match checkout.push(deadline.into_std()).await {
+                Ok(()) => {}
+                Err(GitError::PushRejected { .. }) => {
+                    return Ok(Attempt::Refused("someone pushed first".to_owned()));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Some(template) => {
+                let branch =
+                    review_branch(template, app, destination, &planned_file.changes, &file)?;
+                report.branch = branch.to_string();
+                let tip = checkout.remote_tip(&branch, deadline.into_std()).await?;
+                if let Some(tip) = &tip
+                    && checkout
+                        .same_change(&branch, tip, deadline.into_std())
+                        .await?
+                {
+                    report.outcome = Outcome::UpToDate {
+                        commit: tip.to_string(),
+                    };
+                    return Ok(Attempt::Done(Box::new(report)));
+                }
+                let lease = tip.map_or(Lease::Absent, Lease::At);
+                match checkout
+                    .push_review(&branch, &lease, deadline.into_std())
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(GitError::LeaseBroken { .. }) => {
+                        return Ok(Attempt::Refused("the review branch moved".to_owned()));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        report.outcome = Outcome::Committed {
+            commit: commit.to_string(),
+        };
+        tracing::info!(app = app.name(), branch = %report.branch, %commit, changes = report.changes.len(), "committed");
+        Ok(Attempt::Done(Box::new(report)))
+    }
+}
+
+enum Attempt {
+    Done(Box<Report>),
+    /// The push was refused: someone pushed first, or the review branch moved.
+    Refused(String),
+}
+
+/// The digest each resolved tag names now, for the images whose policy did not ask for it: the lock file records
+/// it, so that git says exactly which image ran. An image whose registry does not answer keeps no digest.
+async fn record_digests(
+    images: &mut [(ResolvedImage, Arc<TrackedImage>)],
+    registries: &Registries,
+    deadline: Instant,
+    warnings: &mut Vec<String>,
+) {
+    for (image, tracked) in images
+        .iter_mut()
+        .filter(|(image, _)| image.digest.is_none())
+    {
+        let asked = async {
+            let client = registries
+                .client_for(&tracked.image, tracked.pull_secret.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            client
+                .digest(tracked.image.repository(), image.tag.as_str())
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout_at(deadline, asked).await {
+            Ok(Ok(digest)) => image.digest_recorded = Some(digest),
+            Ok(Err(e)) => warnings.push(format!(
+                "image {}: the digest of tag {} is not recorded: {e}",
+                tracked.image, image.tag
+            )),
+            Err(_) => warnings.push(format!(
+                "image {}: the digest of tag {} is not recorded: out of time",
+                tracked.image, image.tag
+            )),
+        }
+    }
+}
+
+/// Each tracked image the registries resolved, once per lock key, in text order.
+fn resolved_images(
+    plan: &crate::generate::Plan,
+    resolutions: &crate::generate::Resolutions,
+) -> Vec<(ResolvedImage, Arc<TrackedImage>)> {
+    let mut seen = HashSet::new();
+    let mut images = Vec::new();
+    for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
+        let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
+            continue;
+        };
+        // A pin or a hold set on the Application is what renders; nothing to record for it.
+        if matches!(
+            outcome.decision,
+            crate::generate::Decision::Pin | crate::generate::Decision::Hold
+        ) {
+            continue;
+        }
+        let key = LockKey::of(tracked);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let Ok(tag) = TagName::new(&outcome.tag) else {
+            continue;
+        };
+        let rendered = planned.image.tag().map(|tag| match planned.image.digest() {
+            Some(digest) => format!("{tag}@{digest}"),
+            None => tag.to_owned(),
+        });
+        images.push((
+            ResolvedImage {
+                key,
+                alias: tracked.alias.clone(),
+                write_back: tracked.write_back.clone(),
+                rendered,
+                tag,
+                digest: outcome.digest.clone(),
+                digest_recorded: None,
+                policy: tracked.policy.to_string(),
+            },
+            Arc::clone(tracked),
+        ));
+    }
+    images
+}
+
+/// The target file's path from the repository's root.
+fn target_file(root: &Path, app_path: &str, target: &Target) -> Result<String, CommitError> {
+    let in_repo = |path: &writeback::TargetPath| {
+        path.in_repo(app_path)
+            .map_err(|e| CommitError::Invalid(format!("write-back-target: {e}")))
+    };
+    let join = |dir: &str, name: &str| {
+        if dir.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{dir}/{name}")
+        }
+    };
+    match target {
+        Target::LockFile => Ok(join(
+            &writeback::TargetPath::App(String::new())
+                .in_repo(app_path)
+                .map_err(CommitError::Invalid)?,
+            writeback::LOCK_FILE,
+        )),
+        Target::HelmValues(path) => in_repo(path),
+        Target::Kustomization(path) => {
+            let dir = in_repo(path)?;
+            writeback::KUSTOMIZATION_FILES
+                .iter()
+                .map(|name| join(&dir, name))
+                .find(|file| root.join(file).is_file())
+                .ok_or_else(|| {
+                    CommitError::Invalid(format!(
+                        "write-back-target kustomization: there is no kustomization.yaml in '{}'",
+                        if dir.is_empty() { "." } else { &dir }
+                    ))
+                })
+        }
+    }
+}
+
+/// The target file's text; `None` when a lock file does not exist yet (the round writes it). A source file that
+/// does not exist is an error naming it.
+fn read_target(root: &Path, file: &str, kind: TargetKind) -> Result<Option<String>, CommitError> {
+    let path = root.join(file);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if kind == TargetKind::LockFile {
+                Ok(None)
+            } else {
+                Err(CommitError::Invalid(format!(
+                    "write-back-target: the values file '{file}' does not exist in the repository"
+                )))
+            }
+        }
+        Ok(meta) if !meta.is_file() => Err(CommitError::Invalid(format!(
+            "write-back-target: '{file}' is not a regular file"
+        ))),
+        _ => {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| CommitError::Edit(format!("cannot read {file}: {e}")))?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| CommitError::Edit(format!("{file} is not UTF-8 text")))
+        }
+    }
+}
+
+/// When `change` writes a tag again that the committer wrote before and a person changed since: the commit
+/// that changed it. A change of digest alone (a `digest` strategy) is not looked at: its tag stays.
+async fn taken_back(
+    checkout: &Checkout,
+    file: &RepoPath,
+    change: &Change,
+    deadline: Instant,
+) -> Result<Option<String>, CommitError> {
+    let Some(old) = &change.old else {
+        return Ok(None);
+    };
+    if old.split('@').next() == Some(change.tag.as_str()) {
+        return Ok(None);
+    }
+    let needle = message::update_needle(&change.key);
+    let found = checkout
+        .commits_mentioning(file, &needle, 1, deadline.into_std())
+        .await?;
+    let Some(last) = found.first() else {
+        return Ok(None);
+    };
+    if message::updated_to(&last.message, &change.key).as_deref() != Some(change.new.as_str()) {
+        return Ok(None);
+    }
+    let since = checkout
+        .commits_touching(file, &last.oid, deadline.into_std())
+        .await?;
+    Ok(since.last().map(|c| c.oid.to_string()))
+}
+
+fn review_branch(
+    template: &BranchTemplate,
+    app: &AppSpec,
+    destination: &Destination,
+    changes: &[Change],
+    file: &str,
+) -> Result<BranchName, CommitError> {
+    let context = BranchContext {
+        app_name: app.name().to_owned(),
+        app_namespace: app.request.namespace.clone().unwrap_or_default(),
+        target_key: writeback::target_key(&destination.repository, destination.base.as_str(), file),
+        changes: changes
+            .iter()
+            .filter_map(|c| {
+                let image = crate::image::ImageRef::parse(c.key.repository()).ok()?;
+                Some(BranchChange::new(
+                    &image,
+                    c.alias.as_deref(),
+                    c.old.as_deref().unwrap_or_default(),
+                    &c.new,
+                ))
+            })
+            .collect(),
+    };
+    let name = template
+        .render(&context)
+        .map_err(|e| CommitError::Invalid(format!("review branch '{}': {e}", template.as_str())))?;
+    Ok(BranchName::new(&name)?)
+}
+
+fn name_of(change: &Change) -> String {
+    change.alias.clone().unwrap_or_else(|| change.image.clone())
+}
+
+fn change_report(change: &Change) -> ChangeReport {
+    ChangeReport {
+        image: name_of(change),
+        key: change.key.to_string(),
+        old: change.old.clone(),
+        new: change.new.clone(),
+        policy: change.policy.clone(),
+    }
+}
+
+fn skip_text(skip: &Skip) -> String {
+    match skip {
+        Skip::Held => "held (hold: true in the lock file)".to_owned(),
+        Skip::Pinned(tag) => format!("pinned to {tag} in the lock file"),
+        Skip::Rejected(tag) => format!("{tag} was taken back by a revert; waiting for a newer tag"),
+        Skip::NoAlias => {
+            "no alias in image-list: Helm values are written only for aliased images".to_owned()
+        }
+    }
+}
