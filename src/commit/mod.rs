@@ -562,6 +562,11 @@ fn resolved_images(
         ) {
             continue;
         }
+        // As `generate` writes it: with the digest only where the policy pins one.
+        let renders_digest = matches!(
+            tracked.policy.strategy,
+            crate::policy::Strategy::Digest { .. }
+        );
         let key = LockKey::of(tracked);
         if !seen.insert(key.clone()) {
             continue;
@@ -580,8 +585,8 @@ fn resolved_images(
                 write_back: tracked.write_back.clone(),
                 rendered,
                 tag,
-                digest: outcome.digest.clone(),
-                digest_recorded: None,
+                digest: outcome.digest.clone().filter(|_| renders_digest),
+                digest_recorded: outcome.digest.clone().filter(|_| !renders_digest),
                 policy: tracked.policy.to_string(),
             },
             Arc::clone(tracked),

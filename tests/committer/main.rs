@@ -207,7 +207,16 @@ impl Operator {
         self.run_in(self.dir.path(), "commit", args)
     }
 
+    /// `commit` with extra variables (the operator's `IMAGE_RESOLVER_*`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_full(self.dir.path(), "commit", args, env)
+    }
+
     pub fn run_in(&self, cwd: &Path, command: &str, args: &[&str]) -> Run {
+        self.run_full(cwd, command, args, &[])
+    }
+
+    fn run_full(&self, cwd: &Path, command: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = Command::new(BIN)
             .current_dir(cwd)
             .arg(command)
@@ -224,6 +233,7 @@ impl Operator {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path().join("home"))
+            .envs(env.iter().copied())
             .output()
             .expect("run the binary");
         Run {
