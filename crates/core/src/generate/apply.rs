@@ -110,7 +110,7 @@ fn edits_of(
             continue;
         };
         let field = &scan.images[planned.field];
-        values[planned.field] = Some(if outcome.decision == Decision::Hold {
+        values[planned.field] = Some(if outcome.decision.keeps_rendered() {
             field.value.clone()
         } else {
             new_image_value(&field.value, tracked, outcome)
