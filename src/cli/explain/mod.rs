@@ -31,7 +31,8 @@
 //!     "new_image": "…" | null,            what generate writes; null when failed or not tracked
 //!     "tracked": null | {
 //!       "alias": "web" | null, "repository": "demo.local/shop/web",
-//!       "policy": {"summary", "strategy", "constraint" | null, "pin" | null, "hold", "pull_secret" | null},
+//!       "policy": {"summary", "strategy", "constraint" | null, "pin" | null, "hold", "pin_digest",
+//!                  "pull_secret" | null},
 //!       "origins": [{"key": "web.ignore-tags", "value": "*-debug" | null,     key without the annotation prefix
 //!                    "source": "annotation" | "parameter" | "env", "name": "Deployment/web"}],
 //!       "request": 0 | null,              index of the distinct request; images sharing it were resolved once
@@ -243,6 +244,7 @@ fn build_report(
                     constraint: tracked.policy.strategy.constraint().map(String::from),
                     pin: tracked.pin.clone(),
                     hold: tracked.hold,
+                    pin_digest: tracked.policy.pin_digest,
                     pull_secret: tracked.pull_secret.as_ref().map(ToString::to_string),
                 },
                 origins: origins(tracked),
@@ -379,6 +381,8 @@ struct PolicyReport {
     constraint: Option<String>,
     pin: Option<String>,
     hold: bool,
+    /// `pin-digest`: rendered `tag@<digest>`.
+    pin_digest: bool,
     pull_secret: Option<String>,
 }
 

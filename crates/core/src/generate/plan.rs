@@ -11,7 +11,6 @@ use crate::credential_spec::SecretScope;
 use crate::image::ImageRef;
 use crate::lock::{FILE_NAME, LockEntry, LockKey};
 use crate::manifest;
-use crate::policy::Strategy;
 use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
 use crate::writeback::WriteBack;
 
@@ -291,7 +290,7 @@ impl<'a> Planner<'a> {
             return Ok(None);
         };
         let policy = tracked.policy.to_string();
-        if matches!(tracked.policy.strategy, Strategy::Digest { .. })
+        if tracked.policy.renders_digest()
             && entry.rendered_digest().is_none()
             && entry.pin.is_none()
         {
