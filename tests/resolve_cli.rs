@@ -91,6 +91,18 @@ fn picks_the_tag_each_policy_allows() {
             "1.27.0-alpine\n",
         ),
         (
+            "--pin-digest: the winner with the digest its tag names",
+            vec![
+                "nginx",
+                "--allow-tags",
+                "regexp:^latest$",
+                "--strategy",
+                "alphabetical",
+                "--pin-digest",
+            ],
+            "latest@sha256:56b388b0d79c738f4cf51bbaf184a14fab19337f4819ceb2cae7d94100262de8\n",
+        ),
+        (
             "digest of the tracked tag",
             vec!["nginx:stable", "--strategy", "digest"],
             "stable@sha256:0c86dddac19f2ce4fd716ac58c0fd87bf69bfd4edabfd6971fb885bafd12a00b\n",
@@ -292,6 +304,12 @@ fn bad_input_exits_2_with_a_message_naming_it() {
             "--strict-semver applies to the semver strategy only, not to alphabetical",
         ),
         (
+            "pin-digest with the digest strategy, which renders the digest already",
+            vec!["nginx:stable", "--strategy", "digest", "--pin-digest"],
+            "--pin-digest applies to the semver, newest-build, alphabetical and numerical strategies only, not to \
+             digest",
+        ),
+        (
             "order with a strategy that has none (issue 10: one policy builder)",
             vec!["nginx", "--order", "desc"],
             "--order applies to the alphabetical and numerical strategies only, not to semver",
@@ -359,6 +377,14 @@ fn digest_strategy_needs_a_digest() {
         .stdout("")
         .stderr(predicate::str::contains(
             "the digest strategy needs the digest of nginx:latest",
+        ));
+    resolve()
+        .args(["nginx:^1", "--pin-digest", "--tags", "1.0.0,1.1.0"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "--pin-digest needs the digest of nginx:1.1.0",
         ));
 }
 

@@ -155,7 +155,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let field = &first.images[planned.field];
-        let value = if outcome.decision == Decision::Hold {
+        let value = if outcome.decision.keeps_rendered() {
             field.value.clone()
         } else {
             let value = generate::new_image_value(&field.value, tracked, outcome);

@@ -400,6 +400,7 @@ pub fn parameters(global: &GlobalArgs, args: GenerateArgs) -> Result<String, Fai
                 Decision::LastKnownGood => "last known tag, registry unavailable",
                 Decision::Registry => "newest allowed",
                 Decision::Lock => "locked in image-resolver.lock.yaml",
+                Decision::Source { .. } => "as written in the source, which the committer edits",
             };
             announcements.push(Announcement {
                 title: format!("{alias}: {image} ({state})"),

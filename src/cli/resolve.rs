@@ -49,6 +49,10 @@ pub struct ResolveArgs {
     /// semver: accept only MAJOR.MINOR.PATCH versions (optional `v`), as Flux does.
     #[arg(long, env = "IMAGE_RESOLVER_STRICT_SEMVER")]
     pub strict_semver: bool,
+    /// Print the winner as `tag@sha256:…`, the digest the tag names now (for a multi-platform image, its index's),
+    /// as the `<alias>.pin-digest` key renders it; any strategy but `digest`, which always does.
+    #[arg(long, env = "IMAGE_RESOLVER_PIN_DIGEST")]
+    pub pin_digest: bool,
     /// Read the candidate tags from FILE (`-` = stdin) instead of the registry: one per line, optionally followed
     /// by an RFC 3339 creation time (or `-`) and a digest.
     #[arg(long, value_name = "FILE", conflicts_with = "tags")]
@@ -138,10 +142,15 @@ fn report(
         }
         return Err(Failure::NoResult(message));
     };
-    if request.policy.strategy.needs_digest() && winner.digest.is_none() {
+    if request.policy.renders_digest() && winner.digest.is_none() {
+        let what = if request.policy.pin_digest {
+            "--pin-digest"
+        } else {
+            "the digest strategy"
+        };
         return Err(Failure::NoResult(format!(
-            "the digest strategy needs the digest of {}:{}, and the tag list gives none: add it after the \
-             creation time (`{} - sha256:…`)",
+            "{what} needs the digest of {}:{}, and the tag list gives none: add it after the creation time \
+             (`{} - sha256:…`)",
             request.image.familiar_name(),
             winner.name,
             winner.name
@@ -195,6 +204,7 @@ fn validate(args: &ResolveArgs, defaults: &ImageDefaults) -> Result<Request, Fai
     spec.platforms = flag(&args.platforms, "--platforms");
     spec.include_prerelease = switch(args.include_prerelease, "--include-prerelease");
     spec.strict_semver = switch(args.strict_semver, "--strict-semver");
+    spec.pin_digest = switch(args.pin_digest, "--pin-digest");
     let (policy, warnings) = spec.build().map_err(|e| Failure::Invalid(e.to_string()))?;
     for warning in warnings {
         tracing::warn!("{warning}");
@@ -291,9 +301,10 @@ fn outside_reason(strategy: &Strategy) -> &'static str {
 }
 
 fn text_output(request: &Request, winner: &Tag) -> String {
-    match (&request.policy.strategy, &winner.digest) {
-        // What a digest policy resolves to is the digest: print it so the output can be used as is.
-        (Strategy::Digest { .. }, Some(digest)) => format!("{}@{digest}\n", winner.name),
+    match (request.policy.renders_digest(), &winner.digest) {
+        // What a digest policy (or --pin-digest) resolves to is the digest: print it so the output can be used as
+        // is.
+        (true, Some(digest)) => format!("{}@{digest}\n", winner.name),
         _ => format!("{}\n", winner.name),
     }
 }
@@ -345,7 +356,8 @@ fn json_output(
 ) -> String {
     let reference = winner.map(|winner| {
         let mut reference = request.image.with_tag(&winner.name);
-        if let (Strategy::Digest { .. }, Some(digest)) = (&request.policy.strategy, &winner.digest)
+        if request.policy.renders_digest()
+            && let Some(digest) = &winner.digest
         {
             reference = reference.with_digest(digest);
         }

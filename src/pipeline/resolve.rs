@@ -2,7 +2,8 @@
 //! credentials) of a plan resolved once, within the deadline, falling back to the last tag recorded for it, and
 //! every distinct pin (repository, tag, credentials) checked once, with a [`RequestTrace`] of each. `generate` and
 //! `parameters` use the outcomes, `explain` the traces. An image its lock file entry decides is no request: its
-//! outcome is the entry's ([`Outcome::without_registry`]).
+//! outcome is the entry's ([`Outcome::without_registry`]); nor is one whose source the committer edits
+//! (source write-back), which renders as written.
 //!
 //! A pin is checked rather than trusted: a tag the registry says it does not have fails the render, naming the pin
 //! and the nearest existing tags (rendered, it would only turn into an `ImagePullBackOff`, on a rollback of all
@@ -170,7 +171,7 @@ impl Requests {
     }
 
     /// The request of `planned`, added when it is the first of its kind; `None` for images no registry is asked
-    /// about (untracked, held, and those their lock file entry decides).
+    /// about (untracked, held, and those their lock file entry or their source decides).
     pub fn add(&mut self, planned: &PlannedImage) -> Option<usize> {
         let tracked = Self::asked(planned)?;
         let key = request_key(tracked, self.scope.as_ref());
@@ -190,7 +191,7 @@ impl Requests {
     }
 
     fn asked(planned: &PlannedImage) -> Option<&TrackedImage> {
-        if planned.lock.is_some() {
+        if planned.lock.is_some() || planned.source.is_some() {
             return None;
         }
         planned

@@ -3,7 +3,7 @@
 //! tag exists; and, for an image of an application with a lock file, its entry ([`LockTrace`]). `explain` prints
 //! it as it is (the JSON field names are its report's); `generate` needs only the outcome it leads to.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Serialize, Serializer};
 use thiserror::Error;
@@ -353,6 +353,11 @@ fn winner_reason(policy: &Policy, winner: &Tag) -> String {
     };
     if policy.extract.is_some() && !matches!(policy.strategy, Strategy::Digest { .. }) {
         reason.push_str(", ordered on what the tag pattern extracts");
+    }
+    if policy.pin_digest
+        && let Some(digest) = &winner.digest
+    {
+        let _ = write!(reason, "; rendered with its digest {digest} (pin-digest)");
     }
     reason
 }

@@ -181,13 +181,49 @@ pub async fn resolve_with(
                 }
                 Err(e) => return Err(e),
             }
-        } else if policy.strategy.needs_digest() && resolution.tags[index].digest.is_none() {
-            resolution.tags[index].digest = Some(client.digest(repository, &name).await?);
+        } else if policy.renders_digest() && resolution.tags[index].digest.is_none() {
+            let digest = tag_digest(client, image, &name, &platforms, cache).await?;
+            resolution.tags[index].digest = Some(digest);
         }
         break choice;
     };
     resolution.elapsed = started.elapsed();
     Ok(resolution)
+}
+
+/// The digest `tag` names now (what `HEAD /v2/<repository>/manifests/<tag>` answers: for a multi-platform image,
+/// its index's), for the `digest` strategy and `pin-digest`. With a cache, the digest each tag named is kept with
+/// the repository's images for `platforms` ([`KnownImages::tags`], which `newest-build` keeps too) and trusted
+/// for the tag-list TTL, as the list itself is: within it no `HEAD`; past it one, and a re-pushed tag's new digest
+/// is what renders.
+async fn tag_digest(
+    client: &RegistryClient,
+    image: &ImageRef,
+    tag: &str,
+    platforms: &[Platform],
+    cache: Option<&RegistryCache>,
+) -> Result<String, RegistryError> {
+    let repository = image.repository();
+    let Some(cache) = cache.filter(|c| !c.tags_ttl.is_zero()) else {
+        return client.digest(repository, tag).await;
+    };
+    let key = MetadataKey::new(image.name(), platforms);
+    let mut known = cache.cache.image_metadata(&key).await;
+    let now = cache.cache.now();
+    let fresh = known.tags_fresh(now, cache.tags_ttl);
+    if fresh && let Some(digest) = known.tags.get(tag) {
+        return Ok(digest.clone());
+    }
+    let digest = client.digest(repository, tag).await?;
+    if !fresh {
+        known.tags.clear();
+        known.tags_checked_at = Some(now);
+    }
+    known.tags.insert(tag.to_string(), digest.clone());
+    if let Err(e) = cache.cache.store_image_metadata(&key, &known).await {
+        tracing::warn!(repository = %key.repository, error = %e, "cannot cache the digest of a tag");
+    }
+    Ok(digest)
 }
 
 /// `image`'s tags, the pages this call fetched for them and the invalid names it skipped.

@@ -97,6 +97,8 @@ fn any_differing_field_gives_another_key() {
             "strategy",
             with_policy(|p| p.strategy = Strategy::NewestBuild),
         ),
+        // Its answers carry the winner's digest; without it the encoding is the one from before the option.
+        ("pin-digest", with_policy(|p| p.pin_digest = true)),
         (
             "constraint",
             with_policy(|p| p.strategy = semver("~1.26").strategy),

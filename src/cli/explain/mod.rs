@@ -5,8 +5,9 @@
 //! The application is rendered and planned exactly as `generate` does it (same options, same Argo CD environment,
 //! so it runs by hand or inside the plugin's sidecar alike). Each distinct request (repository, policy,
 //! credentials) is resolved once, as the pipeline does, but one after the other so that each one's request count is
-//! its own. Holds, and images their lock file entry decides, are shown without asking a registry (with the
-//! entry, and whether its policy changed since); a pin's tag is checked with one `HEAD`, as `generate`
+//! its own. Holds, images their lock file entry decides (with the entry, and whether its policy changed since),
+//! and images whose source the committer edits (source write-back: rendered as written) are shown without asking
+//! a registry; a pin's tag is checked with one `HEAD`, as `generate`
 //! checks it: verified, not found (with the nearest existing tags), or not verified and why. When a registry fails
 //! or no tag satisfies the policy, the report shows the error and the last-known-good tag `generate` would fall
 //! back to. `explain` reads the cache and never records a tag in it.
@@ -26,18 +27,19 @@
 //!     "file": "deployment.yaml" | null,   the file it came from (plain files, Helm templates)
 //!     "file_line": 9 | null,              its line in that file (plain files; `line` counts in the rendered output)
 //!     "image": "…",                       as rendered
-//!     "status": "registry" | "last-known-good" | "pin" | "hold" | "lock" | "failed" | "not-tracked",
+//!     "status": "registry" | "last-known-good" | "pin" | "hold" | "lock" | "source" | "failed" | "not-tracked",
 //!     "new_image": "…" | null,            what generate writes; null when failed or not tracked
 //!     "tracked": null | {
 //!       "alias": "web" | null, "repository": "demo.local/shop/web",
-//!       "policy": {"summary", "strategy", "constraint" | null, "pin" | null, "hold", "pull_secret" | null},
+//!       "policy": {"summary", "strategy", "constraint" | null, "pin" | null, "hold", "pin_digest",
+//!                  "pull_secret" | null},
 //!       "origins": [{"key": "web.ignore-tags", "value": "*-debug" | null,     key without the annotation prefix
 //!                    "source": "annotation" | "parameter" | "env", "name": "Deployment/web"}],
 //!       "request": 0 | null,              index of the distinct request; images sharing it were resolved once
 //!       "lock": null | {"entry": "web=demo.local/shop/web", "tag", "digest" | null, "policy" | null,
 //!                "policy_changed", "pin" | null, "hold", "rejected": ["…"],
 //!                "decided"},              the image's lock file entry; decided false when pinned or held
-//!       "resolution": null | {            null for holds and images the lock file decides
+//!       "resolution": null | {            null for holds and images the lock file or the source decides
 //!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
 //!                      "requests", "elapsed_ms"},
 //!         "tags": null | {"listed", "invalid", "pages", "candidates": ["…"],
@@ -55,6 +57,8 @@
 //!   }],
 //!   "write_back": {                       how resolved tags reach the cluster
 //!     "method": "render-time" | "git", "summary": "…",
+//!     "tags": "registry" | "lock-file" | "source",   where generate takes tracked images' tags from
+//!     "tags_summary": "…",                what that means, in a sentence
 //!     "target": null | {"kind": "lock-file" | "kustomization" | "helm-values", "path": "…" | null},
 //!     "base_branch": "…" | null, "write_branch": "…" | null, "repository": "…" | null,   null: the Application's
 //!     "credentials": null | {"kind": "repo-creds"} | {"kind": "secret", "namespace": "…" | null, "name": "…"},
@@ -220,12 +224,16 @@ fn build_report(
                     Decision::Pin => Status::Pin,
                     Decision::Hold => Status::Hold,
                     Decision::Lock => Status::Lock,
+                    Decision::Source { .. } => Status::Source,
                 },
                 None => Status::Failed,
             };
-            report.new_image = outcome.map(|o| match o.decision {
-                Decision::Hold => field.value.clone(),
-                _ => generate::new_image_value(&field.value, tracked, &o),
+            report.new_image = outcome.map(|o| {
+                if o.decision.keeps_rendered() {
+                    field.value.clone()
+                } else {
+                    generate::new_image_value(&field.value, tracked, &o)
+                }
             });
             report.tracked = Some(TrackedReport {
                 alias: tracked.alias.clone(),
@@ -236,6 +244,7 @@ fn build_report(
                     constraint: tracked.policy.strategy.constraint().map(String::from),
                     pin: tracked.pin.clone(),
                     hold: tracked.hold,
+                    pin_digest: tracked.policy.pin_digest,
                     pull_secret: tracked.pull_secret.as_ref().map(ToString::to_string),
                 },
                 origins: origins(tracked),
@@ -253,7 +262,7 @@ fn build_report(
     Report {
         app_dir,
         images,
-        write_back: WriteBackReport::of(&plan.write_back),
+        write_back: WriteBackReport::of(&plan.write_back, context.lock.is_some()),
         warnings,
     }
 }
@@ -348,6 +357,8 @@ enum Status {
     Pin,
     Hold,
     Lock,
+    /// As the source writes it: the committer edits the tag there (source write-back).
+    Source,
     Failed,
     NotTracked,
 }
@@ -370,6 +381,8 @@ struct PolicyReport {
     constraint: Option<String>,
     pin: Option<String>,
     hold: bool,
+    /// `pin-digest`: rendered `tag@<digest>`.
+    pin_digest: bool,
     pull_secret: Option<String>,
 }
 

@@ -49,6 +49,10 @@ pub(super) fn text(report: &Report) -> String {
                 format!("{new} (held: left as rendered, no registry asked)")
             }
             (Some(new), Status::Lock) => format!("{new} (from {FILE_NAME}, no registry asked)"),
+            (Some(new), Status::Source) => format!(
+                "{new} (as written in the source, no registry asked: the committer writes tags to {})",
+                report.write_back.target_text()
+            ),
             (Some(new), _) => format!("{new} (resolved from the registry)"),
             (None, _) if tracked.policy.pin.is_some() => {
                 "not rendered: the registry does not have the pinned tag".to_string()
@@ -278,6 +282,7 @@ fn summary(report: &Report) -> String {
         (Status::Registry, "resolved from the registry"),
         (Status::LastKnownGood, "last known good"),
         (Status::Lock, "from the lock file"),
+        (Status::Source, "as written in the source"),
         (Status::Pin, "pinned"),
         (Status::Hold, "held"),
         (Status::Failed, "failed"),

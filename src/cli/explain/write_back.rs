@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{OriginReport, origin_reports, text::row};
-use crate::writeback::{GitCredentials, Method, Target, TargetPath, WriteBack};
+use crate::writeback::{GitCredentials, LOCK_FILE, Method, Target, TargetPath, WriteBack};
 
 /// The write-back settings as `explain` reports them.
 #[derive(Serialize)]
@@ -13,6 +13,11 @@ pub(super) struct WriteBackReport {
     method: &'static str,
     /// One line, as the text output shows it.
     summary: String,
+    /// Where `generate` takes tracked images' tags from: `registry` (render time), `lock-file`, or `source` (the
+    /// committer edits the kustomization or values file, and the source renders as written).
+    tags: &'static str,
+    /// What `tags` means, in a sentence.
+    tags_summary: String,
     /// For `git`: `lock-file`, `kustomization` or `helm-values`, and the path as written (`null` for the lock file).
     target: Option<TargetReport>,
     /// For `git`: the branch to check out (`null`: the Application's target revision) and the push template.
@@ -22,6 +27,8 @@ pub(super) struct WriteBackReport {
     repository: Option<String>,
     credentials: Option<GitCredentials>,
     origins: Vec<OriginReport>,
+    #[serde(skip)]
+    target_words: String,
 }
 
 #[derive(Serialize)]
@@ -31,8 +38,30 @@ struct TargetReport {
 }
 
 impl WriteBackReport {
-    pub(super) fn of(write_back: &WriteBack) -> WriteBackReport {
+    /// `has_lock`: the application has a lock file, which decides its images whatever the target.
+    pub(super) fn of(write_back: &WriteBack, has_lock: bool) -> WriteBackReport {
         let git = write_back.git();
+        let source = write_back.source_target().filter(|_| !has_lock);
+        let (tags, tags_summary) = match (source, git, has_lock) {
+            (Some(target), _, _) => (
+                "source",
+                format!(
+                    "as written in the source: generate renders tracked images as the source writes them, no \
+                     registry asked; the committer writes new tags to {target}"
+                ),
+            ),
+            (None, _, true) | (None, Some(_), false) => (
+                "lock-file",
+                format!(
+                    "from the lock file {LOCK_FILE}: generate renders its entries, no registry asked, and \
+                     resolves from the registries the images it has no entry for"
+                ),
+            ),
+            (None, None, false) => (
+                "registry",
+                "resolved from the registries at each render".to_string(),
+            ),
+        };
         let target = git.map(|git| {
             let (kind, path) = match &git.target {
                 Target::LockFile => ("lock-file", None),
@@ -50,19 +79,28 @@ impl WriteBackReport {
                 Method::Git(_) => "git",
             },
             summary: write_back.method.to_string(),
+            tags,
+            tags_summary,
             target,
             base_branch: git.and_then(|g| g.branch.base.clone()),
             write_branch: git.and_then(|g| g.branch.write.as_ref().map(ToString::to_string)),
             repository: git.and_then(|g| g.repository.as_ref().map(ToString::to_string)),
             credentials: git.map(|g| g.credentials.clone()),
             origins: origin_reports(&write_back.origins),
+            target_words: git.map(|g| g.target.to_string()).unwrap_or_default(),
         }
+    }
+
+    /// The file the committer writes tags to, in words (`the images of the kustomization in ../base`).
+    pub(super) fn target_text(&self) -> &str {
+        &self.target_words
     }
 
     /// The text section: the summary, then each key with where it was written.
     pub(super) fn rows(&self, out: &mut String) {
         out.push_str("write-back\n");
         row(out, "method", &self.summary);
+        row(out, "tags", &self.tags_summary);
         for origin in &self.origins {
             let value = origin.value.as_deref().unwrap_or("?");
             row(

@@ -9,12 +9,12 @@ use super::{
     Resolutions,
 };
 use crate::manifest::{self, Edit, Scan, Splicer};
-use crate::policy::Strategy;
 use crate::policy::source::TrackedImage;
 
 /// The image string to write: the rendered spelling of the repository (`nginx` stays `nginx`) with the new tag,
 /// or the tracked repository when `kustomize.image-name` made the policy govern a differently named image. A
-/// digest is written only for the digest strategy, where it is what the policy pins.
+/// digest is written only where the policy renders one ([`crate::policy::Policy::renders_digest`]: the digest
+/// strategy, or `pin-digest`).
 pub fn new_image_value(written: &str, tracked: &TrackedImage, outcome: &Outcome) -> String {
     let repository = if tracked.match_name == tracked.image {
         repository_as_written(written).to_string()
@@ -22,7 +22,9 @@ pub fn new_image_value(written: &str, tracked: &TrackedImage, outcome: &Outcome)
         tracked.image.familiar_name()
     };
     let mut value = format!("{repository}:{}", outcome.tag);
-    if let (Strategy::Digest { .. }, Some(digest)) = (&tracked.policy.strategy, &outcome.digest) {
+    if tracked.policy.renders_digest()
+        && let Some(digest) = &outcome.digest
+    {
         value.push('@');
         value.push_str(digest);
     }
@@ -110,7 +112,7 @@ fn edits_of(
             continue;
         };
         let field = &scan.images[planned.field];
-        values[planned.field] = Some(if outcome.decision == Decision::Hold {
+        values[planned.field] = Some(if outcome.decision.keeps_rendered() {
             field.value.clone()
         } else {
             new_image_value(&field.value, tracked, outcome)

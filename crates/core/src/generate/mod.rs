@@ -183,6 +183,11 @@ pub struct PlannedImage {
     /// application has a lock file holding one and neither pins nor holds the image (a pin or a hold set on the
     /// Application wins over the lock file, as over the registry). No registry is asked about such an image.
     pub lock: Option<Arc<LockEntry>>,
+    /// The application's `write-back-target` (`kustomization[:path]`, `helmvalues[:path]`) when the committer
+    /// writes this image's tag into the source: the image renders as the source writes it ([`Decision::Source`]),
+    /// and no registry is asked. Set for a resolved image (not a pin or a hold, which win as over the registry) of
+    /// an application without a lock file (one present decides as in lock mode).
+    pub source: Option<Arc<str>>,
 }
 
 /// Everything decided before talking to a registry.
@@ -197,9 +202,9 @@ pub struct Plan {
     pub write_back: WriteBack,
 }
 
-/// How an image's new value was decided.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// How an image's new value was decided. Serialised (in the annotation, in `explain`'s JSON) as its
+/// [`Decision::name`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Resolved from the registry just now.
     Registry,
@@ -211,6 +216,35 @@ pub enum Decision {
     Hold,
     /// As the lock file's entry says, no registry asked.
     Lock,
+    /// As the source writes it, no registry asked: the committer edits the tag in the source
+    /// (`write-back-method: git` with this `write-back-target`).
+    Source { target: Arc<str> },
+}
+
+impl Decision {
+    /// The decision's kebab-case name: `registry`, `last-known-good`, `pin`, `hold`, `lock`, `source`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Decision::Registry => "registry",
+            Decision::LastKnownGood => "last-known-good",
+            Decision::Pin => "pin",
+            Decision::Hold => "hold",
+            Decision::Lock => "lock",
+            Decision::Source { .. } => "source",
+        }
+    }
+
+    /// Whether the image is written back as rendered (held, or as its source writes it), not rebuilt from the
+    /// outcome's tag.
+    pub fn keeps_rendered(&self) -> bool {
+        matches!(self, Decision::Hold | Decision::Source { .. })
+    }
+}
+
+impl Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 /// The outcome for one tracked image.
@@ -226,8 +260,8 @@ pub struct Outcome {
 impl Outcome {
     /// The outcome of an image no registry resolves: its lock entry's tag (the pin there is one, else the tag)
     /// and the digest the entry records for that tag; a pin's tag (once the main crate has checked that its
-    /// registry has it, or could not); or a held image as rendered. `None` for untracked images and for those a
-    /// registry resolves.
+    /// registry has it, or could not); a held image, or one whose source the committer edits, as rendered. `None`
+    /// for untracked images and for those a registry resolves.
     pub fn without_registry(planned: &PlannedImage) -> Option<Outcome> {
         if let Some(entry) = &planned.lock {
             return Some(Outcome {
@@ -237,14 +271,26 @@ impl Outcome {
                 fallback_reason: None,
             });
         }
-        let (tag, digest, decision) = match planned.tracked.as_ref()?.action() {
-            Action::Resolve => return None,
-            Action::Pin(tag) => (tag.to_string(), None, Decision::Pin),
-            Action::Hold => (
+        let as_rendered = || {
+            (
                 planned.image.tag().unwrap_or_default().to_string(),
                 planned.image.digest().map(str::to_string),
-                Decision::Hold,
-            ),
+            )
+        };
+        let (tag, digest, decision) = match planned.tracked.as_ref()?.action() {
+            Action::Resolve => {
+                let target = planned.source.as_ref()?;
+                let (tag, digest) = as_rendered();
+                let decision = Decision::Source {
+                    target: Arc::clone(target),
+                };
+                (tag, digest, decision)
+            }
+            Action::Pin(tag) => (tag.to_string(), None, Decision::Pin),
+            Action::Hold => {
+                let (tag, digest) = as_rendered();
+                (tag, digest, Decision::Hold)
+            }
         };
         Some(Outcome {
             tag,
@@ -270,12 +316,16 @@ pub struct Resolutions {
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Decision::Registry => "resolved from the registry",
-            Decision::LastKnownGood => "last known good (registry unavailable)",
-            Decision::Pin => "pinned",
-            Decision::Hold => "held",
-            Decision::Lock => "from the lock file",
-        })
+        match self {
+            Decision::Registry => f.write_str("resolved from the registry"),
+            Decision::LastKnownGood => f.write_str("last known good (registry unavailable)"),
+            Decision::Pin => f.write_str("pinned"),
+            Decision::Hold => f.write_str("held"),
+            Decision::Lock => f.write_str("from the lock file"),
+            Decision::Source { target } => write!(
+                f,
+                "as written in the source (write-back-method: git, write-back-target: {target})"
+            ),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The half before the registries: scan the rendered text, work out each object's policies, match every image
-//! to the tracked image that governs it (and to its lock file entry, when the application has a lock file), and
-//! refuse pull secrets the application may not use.
+//! to the tracked image that governs it (and to its lock file entry, when the application has a lock file; or to
+//! the source, when the committer writes tags there), and refuse pull secrets the application may not use.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -11,7 +11,6 @@ use crate::credential_spec::SecretScope;
 use crate::image::ImageRef;
 use crate::lock::{FILE_NAME, LockEntry, LockKey};
 use crate::manifest;
-use crate::policy::Strategy;
 use crate::policy::source::{self, Action, Settings, SourceError, TrackedImage};
 use crate::writeback::WriteBack;
 
@@ -94,6 +93,9 @@ pub struct Planner<'a> {
     app: &'a AppContext,
     app_wide: Settings,
     write_back: WriteBack,
+    /// The `write-back-target` when the committer edits the source and there is no lock file: resolved images
+    /// then render as the source writes them ([`PlannedImage::source`]).
+    source: Option<Arc<str>>,
     /// Objects without policy annotations of their own all get the app-wide policies: worked out once, shared.
     app_wide_only: Option<Arc<[Arc<TrackedImage>]>>,
     /// The aliases of every tracked image met.
@@ -129,9 +131,16 @@ impl<'a> Planner<'a> {
                 .check_scope(scope)
                 .map_err(|e| policy(e.into()))?;
         }
+        let target = write_back.source_target().and_then(|t| t.key_value());
+        let lock_file_wins = target.is_some() && app.lock.is_some();
+        let source = target
+            .as_deref()
+            .filter(|_| app.lock.is_none())
+            .map(Arc::from);
         let mut planner = Planner {
             app,
             app_wide,
+            source,
             write_back,
             app_wide_only: None,
             aliases: HashSet::new(),
@@ -145,6 +154,13 @@ impl<'a> Planner<'a> {
         };
         for warning in write_back_warnings {
             planner.warn(warning);
+        }
+        if lock_file_wins && let Some(target) = target {
+            planner.warn(format!(
+                "the application has a {FILE_NAME} and write-back-target is '{target}': the lock file decides the \
+                 images it has an entry for (and the others are resolved from their registries), while the \
+                 committer writes tags to the source; delete {FILE_NAME} to render the source as written"
+            ));
         }
         Ok(planner)
     }
@@ -228,11 +244,16 @@ impl<'a> Planner<'a> {
                 Some(t) => self.lock_of(t)?,
                 None => None,
             };
+            let source = match &tracked {
+                Some(t) if t.action() == Action::Resolve => self.source.clone(),
+                _ => None,
+            };
             planned.push(PlannedImage {
                 field: index,
                 image,
                 tracked,
                 lock,
+                source,
             });
         }
         self.settle(own_entries);
@@ -269,7 +290,7 @@ impl<'a> Planner<'a> {
             return Ok(None);
         };
         let policy = tracked.policy.to_string();
-        if matches!(tracked.policy.strategy, Strategy::Digest { .. })
+        if tracked.policy.renders_digest()
             && entry.rendered_digest().is_none()
             && entry.pin.is_none()
         {

@@ -20,6 +20,10 @@ pub struct PolicyKey {
     pub tag_pattern: Option<TagPatternKey>,
     /// The wanted platforms in order, each `os/arch[/variant]`.
     pub platforms: Vec<String>,
+    /// `pin-digest`: the answer must carry the winner's digest. Left out of the encoding when false, so the keys
+    /// of policies without it are those written before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pin_digest: bool,
 }
 
 /// A strategy with its parameters, tagged by the strategy's canonical name.
@@ -87,6 +91,7 @@ impl Policy {
                 extract: e.extract().to_string(),
             }),
             platforms: self.platforms.iter().map(platform_key).collect(),
+            pin_digest: self.pin_digest,
         }
     }
 }

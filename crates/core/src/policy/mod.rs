@@ -34,6 +34,10 @@ pub struct Policy {
     pub extract: Option<Extract>,
     /// Platforms whose image must exist (and whose build time counts for `newest-build`); empty = `linux/amd64`.
     pub platforms: Vec<Platform>,
+    /// `pin-digest`: render the chosen tag as `tag@<digest>`, the digest the tag names when resolved (for a
+    /// multi-platform image, its index's). Only for strategies other than `digest`, which always renders one.
+    /// Changes no choice, only what is written.
+    pub pin_digest: bool,
 }
 
 impl Policy {
@@ -45,7 +49,14 @@ impl Policy {
             ignore: IgnoreTags::none(),
             extract: None,
             platforms: Vec::new(),
+            pin_digest: false,
         }
+    }
+
+    /// Whether the image is rendered `tag@<digest>`: the `digest` strategy, or `pin-digest`. Resolving it must
+    /// learn the winner's digest, and a lock file entry under it must record one.
+    pub fn renders_digest(&self) -> bool {
+        self.strategy.needs_digest() || self.pin_digest
     }
 
     /// Picks the tag this policy allows, from tags in any order. Pure: the input is not changed.
@@ -292,6 +303,9 @@ impl fmt::Display for Policy {
         if !self.platforms.is_empty() {
             let platforms: Vec<String> = self.platforms.iter().map(ToString::to_string).collect();
             write!(f, ", platforms '{}'", platforms.join(","))?;
+        }
+        if self.pin_digest {
+            f.write_str(", pin-digest")?;
         }
         Ok(())
     }

@@ -122,6 +122,8 @@ pub struct PolicySpec {
     pub include_prerelease: Option<SpecValue>,
     /// `true` or `false`, for `semver`.
     pub strict_semver: Option<SpecValue>,
+    /// `true` or `false`: render `tag@<digest>`; for every strategy but `digest` (which always does).
+    pub pin_digest: Option<SpecValue>,
     /// How messages ask for an option that is missing.
     pub naming: Naming,
 }
@@ -229,15 +231,31 @@ impl PolicySpec {
             platforms: None,
             include_prerelease: None,
             strict_semver: None,
+            pin_digest: None,
             naming,
         }
     }
 
     /// Validates every value into the policy, with warnings about options that change nothing. The first error
-    /// found is returned, checking the strategy, then `allow-tags`, `ignore-tags`, the tag pattern and `platforms`.
+    /// found is returned, checking the strategy, then `pin-digest`, `allow-tags`, `ignore-tags`, the tag pattern and `platforms`.
     pub fn build(&self) -> Result<(Policy, Vec<Warning>), PolicyError> {
         let mut warnings = Vec::new();
         let mut policy = Policy::new(self.strategy(&mut warnings)?);
+        if let Some(value) = &self.pin_digest
+            && self.boolean(Some(value))?
+        {
+            if policy.strategy.needs_digest() {
+                inapplicable(
+                    value,
+                    // The digest strategy renders `tag@digest` already.
+                    "the semver, newest-build, alphabetical and numerical strategies",
+                    &policy.strategy,
+                    &mut warnings,
+                )?;
+            } else {
+                policy.pin_digest = true;
+            }
+        }
         if let Some(value) = &self.allow_tags {
             policy.allow =
                 AllowTags::parse(&value.text).map_err(|e| value.error(Problem::Filter(e)))?;

@@ -322,6 +322,16 @@ impl WriteBack {
             Method::RenderTime => None,
         }
     }
+
+    /// The source file the committer edits, when it edits one (`write-back-method: git` with a
+    /// `write-back-target` of `kustomization[:path]` or `helmvalues[:path]`): then the source, not a registry,
+    /// says which tag each tracked image runs, and `generate` renders it as written. `None` at render time and for
+    /// the lock file target.
+    pub fn source_target(&self) -> Option<&Target> {
+        self.git()
+            .map(|git| &git.target)
+            .filter(|target| !matches!(target, Target::LockFile))
+    }
 }
 
 /// `argocd` → `None`; `git[:<credentials>]` → the credentials (argocd-image-updater's split at the first `:`).
@@ -581,6 +591,33 @@ impl fmt::Display for TargetPath {
             TargetPath::App(path) => f.write_str(path),
             TargetPath::Repo(path) => write!(f, "/{path}"),
         }
+    }
+}
+
+impl Target {
+    /// The `write-back-target` value that selects this target, in its shortest form: `kustomization`,
+    /// `kustomization:../base`, `helmvalues`, `helmvalues:/env/values.yaml`; `None` for the lock file (no target).
+    ///
+    /// ```
+    /// use argocd_image_resolver_core::writeback::{Target, TargetPath};
+    ///
+    /// assert_eq!(Target::Kustomization(TargetPath::App(".".into())).key_value().as_deref(), Some("kustomization"));
+    /// assert_eq!(
+    ///     Target::HelmValues(TargetPath::Repo("env/values.yaml".into())).key_value().as_deref(),
+    ///     Some("helmvalues:/env/values.yaml")
+    /// );
+    /// assert_eq!(Target::LockFile.key_value(), None);
+    /// ```
+    pub fn key_value(&self) -> Option<String> {
+        let (kind, path, default) = match self {
+            Target::LockFile => return None,
+            Target::Kustomization(path) => ("kustomization", path, "."),
+            Target::HelmValues(path) => ("helmvalues", path, DEFAULT_VALUES_FILE),
+        };
+        Some(match path {
+            TargetPath::App(p) if p == default => kind.to_string(),
+            path => format!("{kind}:{path}"),
+        })
     }
 }
 

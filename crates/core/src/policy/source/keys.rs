@@ -62,10 +62,11 @@ pub enum Opt {
     Order,
     IncludePrerelease,
     StrictSemver,
+    PinDigest,
 }
 
 impl Opt {
-    pub const ALL: [Opt; 18] = [
+    pub const ALL: [Opt; 19] = [
         Opt::UpdateStrategy,
         Opt::AllowTags,
         Opt::TagMatch,
@@ -84,6 +85,7 @@ impl Opt {
         Opt::Order,
         Opt::IncludePrerelease,
         Opt::StrictSemver,
+        Opt::PinDigest,
     ];
 
     /// The option as annotation keys spell it after the alias.
@@ -107,6 +109,7 @@ impl Opt {
             Opt::Order => "order",
             Opt::IncludePrerelease => "include-prerelease",
             Opt::StrictSemver => "strict-semver",
+            Opt::PinDigest => "pin-digest",
         }
     }
 

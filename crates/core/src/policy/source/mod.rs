@@ -14,12 +14,12 @@
 //!   `nginx:>` for one). A digest in an entry is ignored with a warning: a policy is about a repository.
 //! - `<alias>.<option>`, per image: upstream's `update-strategy`, `allow-tags` (and its deprecated name `tag-match`,
 //!   read only when no `allow-tags` applies), `ignore-tags`, `platforms`, `pull-secret`, `kustomize.image-name`;
-//!   this plugin's `pin` (use exactly this tag), `hold` (leave the image as rendered), and Flux-style
-//!   `tag-pattern`, `extract`, `order`,
-//!   `include-prerelease`, `strict-semver`, meaning what the `resolve` flags of the same names mean. An alias holding
-//!   `/` is written with `_` in keys, as upstream does (`argoproj/argocd` → `argoproj_argocd.update-strategy`).
+//!   this plugin's `pin` (use exactly this tag), `hold` (leave the image as rendered), `pin-digest` (render
+//!   `tag@<digest>`), and Flux-style `tag-pattern`, `extract`, `order`, `include-prerelease`, `strict-semver`,
+//!   meaning what the `resolve` flags of the same names mean. An alias holding `/` is written with `_` in keys, as
+//!   upstream does (`argoproj/argocd` → `argoproj_argocd.update-strategy`).
 //! - the same options without alias are defaults for every image where upstream has them (`update-strategy`,
-//!   `allow-tags`, `ignore-tags`, `pull-secret`) and for this plugin's `platforms`, `hold`,
+//!   `allow-tags`, `ignore-tags`, `pull-secret`) and for this plugin's `platforms`, `hold`, `pin-digest`,
 //!   `tag-pattern`, `extract`, `order`, `include-prerelease`, `strict-semver`. An alias's own key beats the default
 //!   whichever sources they come from. An image listed without alias gets the defaults only, as upstream (where its
 //!   keys would start with a bare `.`).

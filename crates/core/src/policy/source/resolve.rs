@@ -377,6 +377,7 @@ impl<'s> Lookup<'s, '_> {
         spec.order = self.value(Opt::Order)?;
         spec.include_prerelease = self.value(Opt::IncludePrerelease)?;
         spec.strict_semver = self.value(Opt::StrictSemver)?;
+        spec.pin_digest = self.value(Opt::PinDigest)?;
         let mut deprecated = None;
         spec.allow_tags = match self.get(Opt::AllowTags)? {
             Some(e) => Some(e),

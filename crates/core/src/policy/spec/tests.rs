@@ -30,6 +30,7 @@ fn flag(option: &str) -> &'static str {
         "platforms" => "--platforms",
         "include-prerelease" => "--include-prerelease",
         "strict-semver" => "--strict-semver",
+        "pin-digest" => "--pin-digest",
         other => panic!("no flag for {other}"),
     }
 }
@@ -88,6 +89,7 @@ fn spec(front: Front, constraint: Option<&str>, options: &[(&str, &str)]) -> Pol
             "platforms" => &mut spec.platforms,
             "include-prerelease" => &mut spec.include_prerelease,
             "strict-semver" => &mut spec.strict_semver,
+            "pin-digest" => &mut spec.pin_digest,
             other => panic!("unknown option {other}"),
         };
         *slot = Some(SpecValue::new(*value, origin));
@@ -131,8 +133,28 @@ fn the_same_values_give_the_same_policy_from_every_front_end() {
         (
             "booleans set to false",
             None,
-            vec![("include-prerelease", "false"), ("strict-semver", "false")],
+            vec![
+                ("include-prerelease", "false"),
+                ("strict-semver", "false"),
+                ("pin-digest", "false"),
+            ],
             "strategy semver",
+        ),
+        (
+            "pin-digest with semver",
+            Some("~1.2"),
+            vec![("pin-digest", "true")],
+            "strategy semver, constraint '~1.2', pin-digest",
+        ),
+        (
+            "pin-digest shown last, with newest-build and filters",
+            None,
+            vec![
+                ("update-strategy", "newest-build"),
+                ("pin-digest", "true"),
+                ("ignore-tags", "latest"),
+            ],
+            "strategy newest-build, ignore-tags 'latest', pin-digest",
         ),
         (
             "old name latest, any case",
@@ -307,6 +329,13 @@ fn each_bad_value_names_its_origin() {
             ),
         ),
         (
+            "pin-digest boolean",
+            None,
+            vec![("pin-digest", "yes")],
+            "invalid --pin-digest: expected 'true' or 'false'".to_string(),
+            format!("annotation {PREFIX}web.pin-digest = 'yes' {ON}: expected 'true' or 'false'"),
+        ),
+        (
             "the strategy is checked first",
             None,
             vec![("platforms", "linux"), ("update-strategy", "newest")],
@@ -361,6 +390,24 @@ fn options_a_strategy_does_not_use() {
             ],
             ok(&[format!(
                 "annotation {PREFIX}web.strict-semver = 'true' {ON}: has no effect on the alphabetical strategy"
+            )]),
+        ),
+        (
+            "pin-digest as a flag with the digest strategy, which renders the digest already",
+            Front::Flags,
+            Some("latest"),
+            vec![("update-strategy", "digest"), ("pin-digest", "true")],
+            Err("--pin-digest applies to the semver, newest-build, alphabetical and numerical strategies only, \
+                 not to digest"
+                .to_string()),
+        ),
+        (
+            "pin-digest as an alias's key with the digest strategy",
+            Front::OwnKeys,
+            Some("latest"),
+            vec![("update-strategy", "digest"), ("pin-digest", "true")],
+            ok(&[format!(
+                "annotation {PREFIX}web.pin-digest = 'true' {ON}: has no effect on the digest strategy"
             )]),
         ),
         (

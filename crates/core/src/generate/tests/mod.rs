@@ -4,6 +4,9 @@ use super::apply::repository_as_written;
 use super::*;
 use crate::policy::source;
 
+mod pin_digest;
+mod source_mode;
+
 /// Regression (issue 9, item 7): `kustomize.image-name` made `docker.io/my.org/app` be written `my.org/app`,
 /// which names registry `my.org`.
 #[test]
