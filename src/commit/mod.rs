@@ -563,10 +563,7 @@ fn resolved_images(
             continue;
         }
         // As `generate` writes it: with the digest only where the policy pins one.
-        let renders_digest = matches!(
-            tracked.policy.strategy,
-            crate::policy::Strategy::Digest { .. }
-        );
+        let renders_digest = tracked.policy.renders_digest();
         let key = LockKey::of(tracked);
         if !seen.insert(key.clone()) {
             continue;

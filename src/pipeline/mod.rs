@@ -266,6 +266,7 @@ async fn render_and_plan_with(
         } else {
             None
         },
+        live: !with_lock,
         ..settings.context(request, image_defaults)
     };
     let mut plan = generate::plan_until(&rendered.output, &context, &mut stop_at(deadline))

@@ -50,6 +50,9 @@ pub struct AppContext {
     /// The application's lock file (`image-resolver.lock.yaml`), when it has one: each tracked image with an
     /// entry renders as the entry says, unless the Application pins or holds it (see [`PlannedImage::lock`]).
     pub lock: Option<Arc<LockFile>>,
+    /// The committer's plan: every tracked image is resolved from its registry, whatever the application's
+    /// write-back target says `generate` renders (the committer compares the two itself).
+    pub live: bool,
 }
 
 impl AppContext {

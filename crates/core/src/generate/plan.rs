@@ -135,7 +135,7 @@ impl<'a> Planner<'a> {
         let lock_file_wins = target.is_some() && app.lock.is_some();
         let source = target
             .as_deref()
-            .filter(|_| app.lock.is_none())
+            .filter(|_| app.lock.is_none() && !app.live)
             .map(Arc::from);
         let mut planner = Planner {
             app,
