@@ -48,23 +48,23 @@
 //!   their lock file entries: a warning says to move the keys into parameters (source write-back, where `generate`
 //!   renders the edited source as it is, needs no such move).
 
-use std::fmt;
+mod app;
+mod raw;
+
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use thiserror::Error;
 
 use super::message::MessageTemplate;
 use super::template::TemplateError;
 use crate::argo::{ArgoRequest, PLUGIN_ENV_PREFIX};
-use crate::credential_spec::{is_dns_label, is_secret_name};
 use crate::duration::parse_go_duration;
-use crate::policy::source::{Located, Origin, PREFIX, Parameter, Settings, SourceError};
+use crate::policy::source::{PREFIX, Parameter, SourceError};
 use crate::writeback::{
-    BranchProblem, BranchTemplate, GitRepository, Method, Target, TargetPath, Transport, WriteBack,
-    WriteBackError, WriteBackSpec, check_branch_name,
+    BranchProblem, BranchTemplate, GitRepository, Transport, WriteBack, WriteBackError,
 };
+use app::{app_config, repository};
+use raw::{RawCredential, RawFile, RawGit};
 
 /// `interval` when the file has none.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(120);
@@ -279,127 +279,10 @@ pub enum ConfigProblem {
     ReviewAndGitBranch(String),
 }
 
-fn error(at: impl Into<String>, problem: ConfigProblem) -> ConfigError {
+pub(super) fn error(at: impl Into<String>, problem: ConfigProblem) -> ConfigError {
     ConfigError {
         at: at.into(),
         problem: Box::new(problem),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawFile {
-    interval: Option<String>,
-    git: Option<RawGit>,
-    applications: Option<Vec<RawApp>>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawGit {
-    author: Option<RawAuthor>,
-    signing_key: Option<String>,
-    commit_message_template: Option<String>,
-    known_hosts_file: Option<String>,
-    ca_file: Option<String>,
-    secrets_dir: Option<String>,
-    credentials: Option<Vec<RawCredential>>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAuthor {
-    name: Option<String>,
-    email: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawCredential {
-    url: String,
-    username: Option<String>,
-    username_file: Option<String>,
-    password_file: Option<String>,
-    token_file: Option<String>,
-    ssh_private_key_file: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawApp {
-    name: String,
-    namespace: Option<String>,
-    repository: String,
-    target_revision: Option<String>,
-    path: Option<String>,
-    #[serde(default)]
-    annotations: Pairs,
-    #[serde(default)]
-    parameters: Pairs,
-    #[serde(default)]
-    env: Pairs,
-    review_branch: Option<RawReview>,
-}
-
-/// A mapping of strings kept in the order written, each key once; null is empty.
-#[derive(Default)]
-struct Pairs(Vec<(String, String)>);
-
-impl<'de> Deserialize<'de> for Pairs {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Pairs;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mapping of names to strings")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Pairs, E> {
-                Ok(Pairs::default())
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Pairs, E> {
-                Ok(Pairs::default())
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Pairs, D::Error> {
-                d.deserialize_map(V)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
-                let mut pairs: Vec<(String, String)> = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if pairs.iter().any(|(k, _)| *k == key) {
-                        return Err(de::Error::custom(format!("{key} is written twice")));
-                    }
-                    let value = map.next_value::<String>()?;
-                    pairs.push((key, value));
-                }
-                Ok(Pairs(pairs))
-            }
-        }
-        d.deserialize_option(V)
-    }
-}
-
-/// `reviewBranch`: a boolean or a template.
-enum RawReview {
-    Flag(bool),
-    Template(String),
-}
-
-impl<'de> Deserialize<'de> for RawReview {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawReview, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = RawReview;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("true, false or a branch template")
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawReview, E> {
-                Ok(RawReview::Flag(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawReview, E> {
-                Ok(RawReview::Template(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -642,185 +525,6 @@ fn transport_name(transport: Transport) -> &'static str {
     }
 }
 
-/// A repository URL read as `git-repository` is: the write-back key's rules, its words.
-fn repository(at: &str, url: &str) -> Result<GitRepository, ConfigError> {
-    let located = |key: &str, value: &str| Located {
-        origin: Origin::Parameter { name: key.into() },
-        key: format!("{PREFIX}{key}"),
-        value: value.into(),
-        entry: false,
-    };
-    let spec = WriteBackSpec {
-        method: Some(located("write-back-method", "git")),
-        repository: Some(located("git-repository", url)),
-        ..WriteBackSpec::default()
-    };
-    match spec.build() {
-        Ok((write_back, _)) => write_back
-            .git()
-            .and_then(|git| git.repository.clone())
-            .ok_or_else(|| error(at, ConfigProblem::Repository("not a repository URL".into()))),
-        Err(e) => Err(error(at, ConfigProblem::Repository(e.problem.to_string()))),
-    }
-}
-
-/// Whether `text` names a commit rather than a branch: 40 or 64 hex digits.
-fn is_commit_id(text: &str) -> bool {
-    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn app_config(at: &str, raw: RawApp) -> Result<AppConfig, ConfigError> {
-    let key = |key: &str| format!("{at}.{key}");
-    let name_ok = match raw.name.split_once('_') {
-        Some((namespace, name)) => is_dns_label(namespace) && is_secret_name(name),
-        None => is_secret_name(&raw.name),
-    };
-    if !name_ok {
-        return Err(error(key("name"), ConfigProblem::AppName(raw.name)));
-    }
-    if let Some(namespace) = raw.namespace.as_ref().filter(|ns| !is_dns_label(ns)) {
-        return Err(error(
-            key("namespace"),
-            ConfigProblem::Namespace(namespace.clone()),
-        ));
-    }
-    let repository = repository(&key("repository"), &raw.repository)?;
-    let target_revision = raw
-        .target_revision
-        .unwrap_or_else(|| DEFAULT_REVISION.to_string());
-    let revision_problem = if target_revision == DEFAULT_REVISION {
-        None
-    } else if target_revision.starts_with("refs/") {
-        Some(ConfigProblem::RevisionRef(target_revision.clone()))
-    } else if is_commit_id(&target_revision) {
-        Some(ConfigProblem::RevisionCommit(target_revision.clone()))
-    } else {
-        check_branch_name(&target_revision)
-            .err()
-            .map(ConfigProblem::Revision)
-    };
-    if let Some(problem) = revision_problem {
-        return Err(error(key("targetRevision"), problem));
-    }
-    let path = app_path(&key("path"), raw.path.as_deref().unwrap_or("."))?;
-    for (name, pairs) in [("parameters", &raw.parameters), ("env", &raw.env)] {
-        for (n, _) in &pairs.0 {
-            if n.is_empty() {
-                return Err(error(key(name), ConfigProblem::EmptyName));
-            }
-            if name == "env" && n.contains(|c: char| c == '=' || c.is_control()) {
-                return Err(error(key(name), ConfigProblem::EnvName(n.clone())));
-            }
-        }
-    }
-    // An annotation and a parameter setting one key would be one source setting it twice.
-    for (annotation, _) in &raw.annotations.0 {
-        let Some(bare) = annotation.strip_prefix(PREFIX) else {
-            continue;
-        };
-        if let Some((parameter, _)) = raw
-            .parameters
-            .0
-            .iter()
-            .find(|(name, _)| name.strip_prefix(PREFIX).unwrap_or(name) == bare)
-        {
-            return Err(error(
-                format!("{at}.parameters.{parameter}"),
-                ConfigProblem::KeyTwice {
-                    key: bare.to_string(),
-                    other: format!("{at}.annotations.{annotation}"),
-                },
-            ));
-        }
-    }
-    let mut app = AppConfig {
-        name: raw.name,
-        namespace: raw.namespace,
-        repository,
-        target_revision,
-        path,
-        annotations: raw.annotations.0,
-        parameters: raw.parameters.0,
-        env: raw.env.0,
-        write_back: WriteBack::default(),
-        review_branch: None,
-    };
-    let request = app.request();
-    let parameters = Settings::from_parameters(request.parameters)
-        .map_err(|e| error(at, ConfigProblem::Policy(Box::new(e))))?;
-    let env = Settings::from_env(request.plugin_env)
-        .map_err(|e| error(key("env"), ConfigProblem::Policy(Box::new(e))))?;
-    let (write_back, _) = parameters
-        .overridden_by(&env)
-        .write_back_spec()
-        .build()
-        .map_err(|e| error(at, ConfigProblem::WriteBack(Box::new(e))))?;
-    app.write_back = write_back;
-    app.review_branch = match raw.review_branch {
-        None | Some(RawReview::Flag(false)) => None,
-        Some(RawReview::Flag(true)) => Some(
-            BranchTemplate::parse(DEFAULT_REVIEW_BRANCH)
-                .map_err(|e| error(key("reviewBranch"), ConfigProblem::ReviewBranch(e)))?,
-        ),
-        Some(RawReview::Template(text)) => {
-            let template = BranchTemplate::parse(&text)
-                .map_err(|e| error(key("reviewBranch"), ConfigProblem::ReviewBranch(e)))?;
-            if template.is_static() {
-                check_branch_name(template.as_str())
-                    .map_err(|e| error(key("reviewBranch"), ConfigProblem::ReviewBranch(e)))?;
-                if template.as_str() == app.target_revision {
-                    return Err(error(
-                        key("reviewBranch"),
-                        ConfigProblem::ReviewIsTarget(app.target_revision),
-                    ));
-                }
-            }
-            Some(template)
-        }
-    };
-    if app.review_branch.is_some()
-        && let Some(git) = app.write_back.git()
-        && let Some(write) = &git.branch.write
-    {
-        return Err(error(
-            key("reviewBranch"),
-            ConfigProblem::ReviewAndGitBranch(write.to_string()),
-        ));
-    }
-    Ok(app)
-}
-
-/// `spec.source.path` normalised from the repository's root: `.` for the root itself.
-fn app_path(at: &str, path: &str) -> Result<String, ConfigError> {
-    if path.starts_with('/') {
-        return Err(error(at, ConfigProblem::PathAbsolute(path.to_string())));
-    }
-    if path.chars().any(char::is_control) {
-        return Err(error(
-            at,
-            ConfigProblem::Path(format!(
-                "'{}' holds a control character",
-                crate::escape::escape(path)
-            )),
-        ));
-    }
-    let normal = TargetPath::Repo(path.to_string())
-        .in_repo("")
-        .map_err(|_| {
-            error(
-                at,
-                ConfigProblem::Path(format!(
-                    "'{path}' leaves the repository; write a path inside it"
-                )),
-            )
-        })?;
-    Ok(if normal.is_empty() {
-        ".".to_string()
-    } else {
-        normal
-    })
-}
-
 impl GitSettings {
     /// The repository credentials for `url`: the entry whose `url` is the longest prefix of it, as Argo CD picks
     /// repository credential templates. `None`: no entry matches.
@@ -870,32 +574,5 @@ impl AppConfig {
             parameters,
             plugin_env,
         }
-    }
-
-    /// What is questionable about the application, worded to follow its key path.
-    fn warnings(&self) -> Vec<String> {
-        let policy_annotations: Vec<&str> = self
-            .annotations
-            .iter()
-            .filter_map(|(name, _)| name.strip_prefix(PREFIX))
-            .filter(|key| {
-                !crate::policy::source::WriteBackKey::ALL
-                    .iter()
-                    .any(|w| w.name() == *key)
-            })
-            .collect();
-        let lock_target = matches!(
-            &self.write_back.method,
-            Method::Git(git) if git.target == Target::LockFile
-        );
-        if lock_target && !policy_annotations.is_empty() {
-            return vec![format!(
-                "the policy keys {} are Application annotations, which Argo CD never passes to the plugin: \
-                 generate will not read the lock file's entries for their images, so what the committer records \
-                 there will not be deployed; move them into parameters, or set write-back-target",
-                policy_annotations.join(", ")
-            )];
-        }
-        Vec::new()
     }
 }
