@@ -6,8 +6,9 @@
 //! `{{.Name}}`, `{{.Alias}}`, `{{.OldTag}}`, `{{.NewTag}}` inside (and `{{$.SHA256}}` etc. for the outer
 //! fields), plus `{{/* comments */}}` and the `{{-`/`-}}` white-space trimming. Anything else (conditions,
 //! functions, pipelines, variables) is refused when the key is read, naming the action, rather than failing at
-//! the first commit. Rendered names longer than 255 bytes are cut, as upstream cuts them, and must then be a valid
-//! branch name.
+//! the first commit. Commit message templates share the reader (`crate::commit::template`), so both read Go's
+//! trim markers and comments alike. Rendered names longer than 255 bytes are cut, as upstream cuts them, and must
+//! then be a valid branch name.
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::commit::template::{Node, TemplateError, TemplateProblem, Vocabulary, render};
 use crate::image::ImageRef;
 
 /// The longest branch name a template renders to; longer ones are cut (upstream's limit).
@@ -24,38 +26,16 @@ pub const MAX_BRANCH_BYTES: usize = 255;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BranchTemplate {
     text: String,
-    parts: Vec<Part>,
+    parts: Vec<Node>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Part {
-    Text(String),
-    Field(AppField),
-    Images(Vec<ImagePart>),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum ImagePart {
-    Text(String),
-    Field(ImageField),
-    App(AppField),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AppField {
-    Sha256,
-    AppName,
-    AppNamespace,
-    TargetKey,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ImageField {
-    Name,
-    Alias,
-    OldTag,
-    NewTag,
-}
+/// The fields a branch template names, in the order [`Node::Field`] and [`Node::ItemField`] count them.
+const VOCABULARY: Vocabulary = Vocabulary {
+    what: "branch template",
+    list: ".Images",
+    fields: &["SHA256", "AppName", "AppNamespace", "TargetKey"],
+    item_fields: &["Name", "Alias", "OldTag", "NewTag"],
+};
 
 /// What a branch name or template is refused for.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -82,6 +62,9 @@ pub enum BranchProblem {
     StrayEnd,
     #[error("{{{{range}}}} inside {{{{range}}}} is not supported in the branch template")]
     NestedRange,
+    /// A comment not written as Go reads one.
+    #[error("{0}")]
+    Syntax(TemplateError),
     #[error("the branch template renders '{rendered}', which is not a valid branch name: {reason}")]
     Rendered {
         rendered: String,
@@ -183,46 +166,27 @@ impl BranchTemplate {
     /// An action outside the supported subset, an unclosed `{{` or `range`, or literal text no branch name may
     /// hold.
     pub fn parse(text: &str) -> Result<BranchTemplate, BranchProblem> {
-        let mut parts: Vec<Part> = Vec::new();
-        let mut range: Option<Vec<ImagePart>> = None;
-        let mut rest = text;
-        let mut trim_next = false;
-        loop {
-            let (literal, action) = match rest.find("{{") {
-                Some(open) => (&rest[..open], Some(&rest[open + 2..])),
-                None => (rest, None),
-            };
-            let mut literal = if trim_next {
-                literal.trim_start_matches(is_go_space)
-            } else {
-                literal
-            };
-            let Some(after_open) = action else {
-                push_text(&mut parts, &mut range, literal)?;
-                break;
-            };
-            let trim_before = after_open.starts_with('-')
-                && after_open[1..].starts_with(|c: char| is_go_space(c));
-            if trim_before {
-                literal = literal.trim_end_matches(is_go_space);
-            }
-            push_text(&mut parts, &mut range, literal)?;
-            let close = after_open.find("}}").ok_or(BranchProblem::Unclosed)?;
-            let mut inner = &after_open[..close];
-            if trim_before {
-                inner = &inner[1..];
-            }
-            trim_next = inner.ends_with('-')
-                && inner[..inner.len() - 1].ends_with(|c: char| is_go_space(c));
-            if trim_next {
-                inner = &inner[..inner.len() - 1];
-            }
-            rest = &after_open[close + 2..];
-            action_into(inner.trim_matches(is_go_space), &mut parts, &mut range)?;
-        }
-        if range.is_some() {
-            return Err(BranchProblem::UnclosedRange);
-        }
+        let parts = VOCABULARY
+            .parse(text)
+            .map_err(|e| match e.problem.clone() {
+                TemplateProblem::Unsupported { action, .. } => {
+                    BranchProblem::Unsupported { action }
+                }
+                TemplateProblem::OuterField { action, field, .. } => {
+                    BranchProblem::OuterField { action, field }
+                }
+                TemplateProblem::ItemFieldOutside { action, .. } => {
+                    BranchProblem::ImageFieldOutside { action }
+                }
+                TemplateProblem::Unclosed => BranchProblem::Unclosed,
+                TemplateProblem::UnclosedRange { .. } => BranchProblem::UnclosedRange,
+                TemplateProblem::StrayEnd { .. } => BranchProblem::StrayEnd,
+                TemplateProblem::NestedRange => BranchProblem::NestedRange,
+                TemplateProblem::UnclosedComment
+                | TemplateProblem::CommentNotAtClose
+                | TemplateProblem::Nul => BranchProblem::Syntax(e),
+            })?;
+        check_text(&parts)?;
         Ok(BranchTemplate {
             text: text.to_string(),
             parts,
@@ -235,35 +199,22 @@ impl BranchTemplate {
     ///
     /// What it renders to is no valid branch name (an image's fields can hold anything a tag can).
     pub fn render(&self, context: &BranchContext) -> Result<String, BranchProblem> {
-        let app = |field: AppField| match field {
-            AppField::Sha256 => changes_sha256(&context.changes),
-            AppField::AppName => context.app_name.clone(),
-            AppField::AppNamespace => context.app_namespace.clone(),
-            AppField::TargetKey => context.target_key.clone(),
+        let app = |field: usize, out: &mut String| match field {
+            0 => out.push_str(&changes_sha256(&context.changes)),
+            1 => out.push_str(&context.app_name),
+            2 => out.push_str(&context.app_namespace),
+            _ => out.push_str(&context.target_key),
+        };
+        let image = |change: &BranchChange, field: usize, out: &mut String| {
+            out.push_str(match field {
+                0 => &change.name,
+                1 => &change.alias,
+                2 => &change.old_tag,
+                _ => &change.new_tag,
+            });
         };
         let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Field(field) => out.push_str(&app(*field)),
-                Part::Images(body) => {
-                    for change in &context.changes {
-                        for part in body {
-                            match part {
-                                ImagePart::Text(text) => out.push_str(text),
-                                ImagePart::App(field) => out.push_str(&app(*field)),
-                                ImagePart::Field(field) => out.push_str(match field {
-                                    ImageField::Name => &change.name,
-                                    ImageField::Alias => &change.alias,
-                                    ImageField::OldTag => &change.old_tag,
-                                    ImageField::NewTag => &change.new_tag,
-                                }),
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        render(&self.parts, &context.changes, &mut out, &app, &image);
         if out.len() > MAX_BRANCH_BYTES {
             let mut cut = MAX_BRANCH_BYTES;
             while !out.is_char_boundary(cut) {
@@ -283,7 +234,7 @@ impl BranchTemplate {
 
     /// Whether it has no actions: the same name whatever changed.
     pub fn is_static(&self) -> bool {
-        self.parts.iter().all(|part| matches!(part, Part::Text(_)))
+        self.parts.iter().all(|part| matches!(part, Node::Text(_)))
     }
 
     /// The template as written.
@@ -298,93 +249,21 @@ impl fmt::Display for BranchTemplate {
     }
 }
 
-/// Go's white space for `{{-` and `-}}`: space, tab, CR, LF.
-fn is_go_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-fn push_text(
-    parts: &mut Vec<Part>,
-    range: &mut Option<Vec<ImagePart>>,
-    text: &str,
-) -> Result<(), BranchProblem> {
-    if text.is_empty() {
-        return Ok(());
-    }
-    if let Some(reason) = text.chars().find_map(forbidden_char) {
-        return Err(BranchProblem::Name {
-            name: text.to_string(),
-            reason,
-        });
-    }
-    match range {
-        Some(body) => body.push(ImagePart::Text(text.to_string())),
-        None => parts.push(Part::Text(text.to_string())),
-    }
-    Ok(())
-}
-
-fn action_into(
-    action: &str,
-    parts: &mut Vec<Part>,
-    range: &mut Option<Vec<ImagePart>>,
-) -> Result<(), BranchProblem> {
-    if action.starts_with("/*") && action.ends_with("*/") && action.len() >= 4 {
-        return Ok(());
-    }
-    let unsupported = || BranchProblem::Unsupported {
-        action: format!("{{{{{action}}}}}"),
-    };
-    let app_field = |name: &str| match name {
-        "SHA256" => Some(AppField::Sha256),
-        "AppName" => Some(AppField::AppName),
-        "AppNamespace" => Some(AppField::AppNamespace),
-        "TargetKey" => Some(AppField::TargetKey),
-        _ => None,
-    };
-    let image_field = |name: &str| match name {
-        "Name" => Some(ImageField::Name),
-        "Alias" => Some(ImageField::Alias),
-        "OldTag" => Some(ImageField::OldTag),
-        "NewTag" => Some(ImageField::NewTag),
-        _ => None,
-    };
-    let words: Vec<&str> = action.split_whitespace().collect();
-    match (words.as_slice(), range.as_mut()) {
-        (["range", ".Images"], None) => *range = Some(Vec::new()),
-        (["range", ..], Some(_)) => return Err(BranchProblem::NestedRange),
-        (["end"], Some(_)) => {
-            let body = range.take().unwrap_or_default();
-            parts.push(Part::Images(body));
-        }
-        (["end"], None) => return Err(BranchProblem::StrayEnd),
-        ([word], body) => {
-            if let Some(field) = word.strip_prefix("$.").and_then(app_field) {
-                match body {
-                    Some(body) => body.push(ImagePart::App(field)),
-                    None => parts.push(Part::Field(field)),
-                }
-                return Ok(());
-            }
-            let name = word.strip_prefix('.').ok_or_else(unsupported)?;
-            match (body, app_field(name), image_field(name)) {
-                (None, Some(field), _) => parts.push(Part::Field(field)),
-                (Some(body), _, Some(field)) => body.push(ImagePart::Field(field)),
-                (Some(_), Some(_), None) => {
-                    return Err(BranchProblem::OuterField {
-                        action: format!("{{{{{action}}}}}"),
-                        field: name.to_string(),
+/// Refuses literal text no branch name may hold, wherever the template has it.
+fn check_text(parts: &[Node]) -> Result<(), BranchProblem> {
+    for part in parts {
+        match part {
+            Node::Text(text) => {
+                if let Some(reason) = text.chars().find_map(forbidden_char) {
+                    return Err(BranchProblem::Name {
+                        name: text.clone(),
+                        reason,
                     });
                 }
-                (None, None, Some(_)) => {
-                    return Err(BranchProblem::ImageFieldOutside {
-                        action: format!("{{{{{action}}}}}"),
-                    });
-                }
-                _ => return Err(unsupported()),
             }
+            Node::Range(body) => check_text(body)?,
+            Node::Field(_) | Node::ItemField(_) => {}
         }
-        _ => return Err(unsupported()),
     }
     Ok(())
 }
