@@ -11,9 +11,14 @@ use tokio::time::Instant;
 use super::generate::{RenderArgs, open_cache, settings};
 use super::{Failure, GlobalArgs, OutputFormat};
 use crate::argo::ArgoRequest;
+use argocd_image_resolver_core::commit::{
+    DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, GitSettings, SecretFile, Username,
+};
+
 use crate::commit::{
-    AppSpec, CommitError, Committer, CredentialFiles, DEFAULT_ATTEMPTS, DEFAULT_REVIEW_BRANCH,
-    GitAccess, Outcome, RepoCredentials, Report,
+    AppSpec, CommitConfig, CommitError, Committer, CredentialFiles, DEFAULT_ATTEMPTS,
+    DEFAULT_REVIEW_BRANCH, GitAccess, MessageTemplate, Outcome, RepoCredentials, Report,
+    UsernameSource,
 };
 use crate::git::{Author, Git, GitOptions, SigningKey};
 use crate::policy::source::Parameter;
@@ -23,6 +28,10 @@ use crate::writeback::BranchTemplate;
 /// Which applications, and how to reach their repositories.
 #[derive(Debug, Args)]
 pub struct CommitArgs {
+    /// The committer's config file: its applications, git credentials, author, signing and commit message
+    /// (docs/committer.md). Instead of --repo, --branch and --path.
+    #[arg(long, env = "IMAGE_RESOLVER_COMMIT_CONFIG", value_name = "FILE", conflicts_with_all = ["repo", "paths", "app", "params", "review_branch"])]
+    pub config: Option<PathBuf>,
     /// The repository of the application(s) to commit for (https://, http://, ssh://, git://, file://).
     #[arg(long, value_name = "URL", requires = "branch")]
     pub repo: Option<String>,
@@ -93,22 +102,21 @@ pub struct GitArgs {
     /// holding username and password, or sshPrivateKey.
     #[arg(long, env = "IMAGE_RESOLVER_GIT_SECRETS_DIR", value_name = "DIR")]
     pub git_secrets_dir: Option<PathBuf>,
-    /// The commits' author and committer name.
+    /// The commits' author and committer name (default: the config file's, else argocd-image-resolver).
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_AUTHOR_NAME", value_name = "NAME")]
+    pub git_author_name: Option<String>,
+    /// The commits' author and committer email (default: the config file's).
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_AUTHOR_EMAIL", value_name = "EMAIL")]
+    pub git_author_email: Option<String>,
+    /// A file holding the commit message template (Go template syntax, argocd-image-updater's
+    /// git.commit-message-template: {{ .AppName }}, {{ range .AppChanges }}{{ .Image }} {{ .OldTag }}
+    /// {{ .NewTag }}{{ end }}).
     #[arg(
         long,
-        env = "IMAGE_RESOLVER_GIT_AUTHOR_NAME",
-        default_value = "argocd-image-resolver",
-        value_name = "NAME"
+        env = "IMAGE_RESOLVER_COMMIT_MESSAGE_TEMPLATE_FILE",
+        value_name = "FILE"
     )]
-    pub git_author_name: String,
-    /// The commits' author and committer email.
-    #[arg(
-        long,
-        env = "IMAGE_RESOLVER_GIT_AUTHOR_EMAIL",
-        default_value = "argocd-image-resolver@localhost",
-        value_name = "EMAIL"
-    )]
-    pub git_author_email: String,
+    pub commit_message_template_file: Option<PathBuf>,
     /// Sign commits with this ssh private key (git's gpg.format=ssh).
     #[arg(long, env = "IMAGE_RESOLVER_GIT_SIGNING_KEY", value_name = "FILE")]
     pub git_signing_key: Option<PathBuf>,
@@ -117,7 +125,7 @@ pub struct GitArgs {
 /// `commit`: one round per application; the report on stdout. Fails (after every application had its round)
 /// when one failed: exit 2 when its settings are at fault, else 1.
 pub fn run(global: &GlobalArgs, args: CommitArgs) -> Result<String, Failure> {
-    let (committer, apps) = setup(global, &args)?;
+    let (committer, apps, _) = setup(global, &args)?;
     let whole = args.round_timeout * u32::try_from(apps.len()).unwrap_or(u32::MAX).max(1);
     super::within(super::budget::Budget::whole(whole), "commit", async {
         let mut reports = Vec::new();
@@ -215,9 +223,14 @@ pub fn text(report: &Report) -> String {
 pub(super) fn setup(
     global: &GlobalArgs,
     args: &CommitArgs,
-) -> Result<(Committer, Vec<AppSpec>), Failure> {
+) -> Result<(Committer, Vec<AppSpec>, Option<CommitConfig>), Failure> {
     let invalid = |m: String| Failure::Invalid(m);
-    let apps = command_line_apps(args)?;
+    let config = args.config.as_deref().map(read_config).transpose()?;
+    let apps = match &config {
+        Some(config) => config_apps(config),
+        None => command_line_apps(args)?,
+    };
+    let git_settings = config.as_ref().map(|c| &c.git);
     let settings = settings(&args.render)?;
     let cache_dir = args
         .render
@@ -231,15 +244,49 @@ pub(super) fn setup(
             .map_err(|e| Failure::NoResult(format!("cannot find this program's path: {e}")))?,
     })
     .map_err(|e| Failure::NoResult(e.to_string()))?;
-    let author = Author::new(&args.git.git_author_name, &args.git.git_author_email)
+    let author_name = args
+        .git
+        .git_author_name
+        .clone()
+        .or_else(|| git_settings.map(|g| g.author.name.clone()))
+        .unwrap_or_else(|| DEFAULT_AUTHOR_NAME.to_owned());
+    let author_email = args
+        .git
+        .git_author_email
+        .clone()
+        .or_else(|| git_settings.map(|g| g.author.email.clone()))
+        .unwrap_or_else(|| DEFAULT_AUTHOR_EMAIL.to_owned());
+    let author = Author::new(&author_name, &author_email)
         .map_err(|e| invalid(format!("--git-author-name/--git-author-email: {e}")))?;
-    let signing = args
+    let signing_key = args
         .git
         .git_signing_key
+        .clone()
+        .or_else(|| git_settings.and_then(|g| g.signing_key.as_ref().map(PathBuf::from)));
+    let signing = signing_key
         .as_deref()
         .map(SigningKey::ssh)
         .transpose()
-        .map_err(|e| invalid(format!("--git-signing-key: {e}")))?;
+        .map_err(|e| invalid(format!("git signing key: {e}")))?;
+    let message = match &args.git.commit_message_template_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                invalid(format!(
+                    "cannot read --commit-message-template-file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            MessageTemplate::parse(&text).map_err(|e| {
+                invalid(format!(
+                    "--commit-message-template-file {}: {e}",
+                    file.display()
+                ))
+            })?
+        }
+        None => git_settings
+            .map(|g| g.commit_message_template.clone())
+            .unwrap_or_default(),
+    };
     let cache = RegistryCache {
         cache: open_cache(&args.render)?,
         tags_ttl: args.tags_ttl,
@@ -260,28 +307,61 @@ pub(super) fn setup(
         Committer {
             git,
             settings,
-            access: access(&args.git, args.repo.as_deref()),
+            access: access(&args.git, args.repo.as_deref(), git_settings),
             author,
             signing,
+            message,
             cache: Some(cache),
             registries: Box::new(registries),
             max_attempts: DEFAULT_ATTEMPTS,
             backoff: Duration::from_millis(200),
         },
         apps,
+        config,
     ))
 }
 
-/// The git credentials the flags name, for the one repository of the command line.
-fn access(args: &GitArgs, repo: Option<&str>) -> GitAccess {
+/// The config file, read and checked; its warnings logged.
+fn read_config(path: &std::path::Path) -> Result<CommitConfig, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Invalid(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let config = CommitConfig::parse(&text)
+        .map_err(|e| Failure::Invalid(format!("config file {}: {e}", path.display())))?;
+    for warning in &config.warnings {
+        tracing::warn!("config file {}: {warning}", path.display());
+    }
+    Ok(config)
+}
+
+/// The applications of the config file.
+fn config_apps(config: &CommitConfig) -> Vec<AppSpec> {
+    config
+        .applications
+        .iter()
+        .map(|app| AppSpec {
+            request: app.request(),
+            branch: app.target_revision.clone(),
+            review: app.review_branch.clone(),
+        })
+        .collect()
+}
+
+/// The git credentials the flags name (for the one repository of the command line), then the config file's.
+fn access(args: &GitArgs, repo: Option<&str>, config: Option<&GitSettings>) -> GitAccess {
     let files = if let Some(password_file) = &args.git_password_file {
         Some(CredentialFiles::Password {
-            username: args.git_username.clone().unwrap_or_default(),
+            username: args.git_username.clone(),
+            username_file: None,
             password_file: password_file.clone(),
         })
     } else if let Some(token_file) = &args.git_token_file {
         Some(CredentialFiles::Token {
             username: args.git_username.clone(),
+            username_file: None,
             token_file: token_file.clone(),
         })
     } else {
@@ -289,17 +369,56 @@ fn access(args: &GitArgs, repo: Option<&str>) -> GitAccess {
             .clone()
             .map(|key_file| CredentialFiles::SshKey { key_file })
     };
+    let mut repo_credentials: Vec<RepoCredentials> = files
+        .into_iter()
+        .map(|files| RepoCredentials {
+            url_prefix: repo.unwrap_or_default().to_owned(),
+            files,
+        })
+        .collect();
+    let path = |p: &Option<String>| p.as_ref().map(PathBuf::from);
+    if let Some(config) = config {
+        repo_credentials.extend(config.credentials.iter().map(|c| {
+            let username = match &c.username {
+                Some(Username::Name(name)) => Some(UsernameSource::Name(name.clone())),
+                Some(Username::File(file)) => Some(UsernameSource::File(PathBuf::from(file))),
+                None => None,
+            };
+            RepoCredentials {
+                url_prefix: c.url.clone(),
+                files: match &c.secret {
+                    SecretFile::Password(file) => CredentialFiles::Password {
+                        username: None,
+                        username_file: None,
+                        password_file: PathBuf::from(file),
+                    },
+                    SecretFile::Token(file) => CredentialFiles::Token {
+                        username: None,
+                        username_file: None,
+                        token_file: PathBuf::from(file),
+                    },
+                    SecretFile::SshPrivateKey(file) => CredentialFiles::SshKey {
+                        key_file: PathBuf::from(file),
+                    },
+                },
+            }
+            .with_username(username)
+        }));
+    }
     GitAccess {
-        repo_credentials: files
-            .into_iter()
-            .map(|files| RepoCredentials {
-                url_prefix: repo.unwrap_or_default().to_owned(),
-                files,
-            })
-            .collect(),
-        secrets_dir: args.git_secrets_dir.clone(),
-        known_hosts_file: args.git_known_hosts_file.clone(),
-        ca_file: args.git_ca_file.clone(),
+        repo_credentials,
+        secrets_dir: args
+            .git_secrets_dir
+            .clone()
+            .or_else(|| config.and_then(|c| path(&c.secrets_dir))),
+        known_hosts_file: args
+            .git_known_hosts_file
+            .clone()
+            .or_else(|| config.and_then(|c| path(&c.known_hosts_file))),
+        ca_file: args
+            .git_ca_file
+            .clone()
+            .or_else(|| config.and_then(|c| path(&c.ca_file))),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod message;
 pub mod resolve;
 pub mod tags;
+pub mod watch;
 
 mod failure;
 mod logging;
@@ -188,6 +189,9 @@ pub enum Command {
     /// Record the tags the applications' policies resolve now in git, one commit per application: in its lock
     /// file, or where its source declares them (argocd-image-updater's write-back-method: git).
     Commit(Box<commit::CommitArgs>),
+    /// Run the committer as a daemon: a round for every application of the config file each interval, until
+    /// SIGTERM.
+    Watch(Box<watch::WatchArgs>),
     /// Print a shell completion script: `source <(argocd-image-resolver completions bash)`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -293,6 +297,7 @@ pub fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Parameters(args) => generate::parameters(&cli.global, args).map(Output::from),
         Command::Explain(args) => explain::run(&cli.global, *args).map(Output::from),
         Command::Commit(args) => commit::run(&cli.global, *args).map(Output::from),
+        Command::Watch(args) => watch::run(&cli.global, *args).map(Output::from),
         Command::Completions { shell } => Ok(Output::Text(completions(shell))),
     }
 }

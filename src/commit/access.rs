@@ -14,17 +14,54 @@ pub struct RepoCredentials {
     pub files: CredentialFiles,
 }
 
+/// Where a user name comes from: written in the configuration, or a file (a secret's `username` key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UsernameSource {
+    Name(String),
+    File(PathBuf),
+}
+
+impl RepoCredentials {
+    /// These credentials with `username` as the user name of a password or token, when given.
+    pub fn with_username(mut self, username: Option<UsernameSource>) -> RepoCredentials {
+        let Some(username) = username else {
+            return self;
+        };
+        let source = Some(username);
+        match &mut self.files {
+            CredentialFiles::Password {
+                username_file,
+                username,
+                ..
+            }
+            | CredentialFiles::Token {
+                username_file,
+                username,
+                ..
+            } => match source {
+                Some(UsernameSource::Name(name)) => *username = Some(name),
+                Some(UsernameSource::File(file)) => *username_file = Some(file),
+                None => {}
+            },
+            CredentialFiles::SshKey { .. } => {}
+        }
+        self
+    }
+}
+
 /// Where a repository's secret is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CredentialFiles {
     /// A user name and the file holding the password.
     Password {
-        username: String,
+        username: Option<String>,
+        username_file: Option<PathBuf>,
         password_file: PathBuf,
     },
     /// A token file, sent as the password of `username` (or [`crate::git::TOKEN_USERNAME`]).
     Token {
         username: Option<String>,
+        username_file: Option<PathBuf>,
         token_file: PathBuf,
     },
     /// An ssh private key file; the server's key must be in the known_hosts file.
@@ -85,15 +122,32 @@ impl GitAccess {
             return Ok(GitCredentials::None);
         };
         let what = format!("the credentials for {}", found.url_prefix);
+        let named = |username: &Option<String>, file: &Option<PathBuf>| match file {
+            Some(file) => read_username(file).map(Some),
+            None => Ok(username.clone()),
+        };
         match &found.files {
             CredentialFiles::Password {
                 username,
+                username_file,
                 password_file,
-            } => HttpCredentials::new(username, password_file).map(GitCredentials::Http),
+            } => {
+                let username = named(username, username_file)
+                    .map_err(|e| format!("{what}: {e}"))?
+                    .ok_or_else(|| {
+                        format!("{what}: a password needs a user name (username or usernameFile)")
+                    })?;
+                HttpCredentials::new(&username, password_file).map(GitCredentials::Http)
+            }
             CredentialFiles::Token {
                 username,
+                username_file,
                 token_file,
-            } => HttpCredentials::token(token_file, username.as_deref()).map(GitCredentials::Http),
+            } => {
+                let username =
+                    named(username, username_file).map_err(|e| format!("{what}: {e}"))?;
+                HttpCredentials::token(token_file, username.as_deref()).map(GitCredentials::Http)
+            }
             CredentialFiles::SshKey { key_file } => self.ssh(key_file, &what)?,
         }
         .map_err(|e| format!("{what}: {e}"))
@@ -144,4 +198,18 @@ impl GitAccess {
         };
         Ok(SshCredentials::new(key_file, known_hosts).map(GitCredentials::Ssh))
     }
+}
+
+/// A user name kept in a file (a mounted secret's `username`): one line, trailing line break ignored.
+fn read_username(file: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the user name file {}: {e}", file.display()))?;
+    let name = text.trim_end_matches(['\n', '\r']);
+    if name.is_empty() || name.contains(['\n', '\r']) {
+        return Err(format!(
+            "the user name file {} must hold one non-empty line",
+            file.display()
+        ));
+    }
+    Ok(name.to_owned())
 }

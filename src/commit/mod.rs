@@ -14,7 +14,6 @@
 //! damaged is cloned again by the next round.
 
 pub mod access;
-mod message;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -25,7 +24,11 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::time::Instant;
 
-pub use access::{CredentialFiles, GitAccess, RepoCredentials};
+pub use access::{CredentialFiles, GitAccess, RepoCredentials, UsernameSource};
+pub use argocd_image_resolver_core::commit::{
+    AppConfig, Change, CommitConfig, ConfigError, MessageContext, MessageTemplate, Trailer,
+    UPDATE_TRAILER, parse_trailers,
+};
 
 use crate::argo::ArgoRequest;
 use crate::generate::{AppContext, Planner};
@@ -39,7 +42,7 @@ use crate::registry::Registries;
 use crate::resolver::RegistryCache;
 use crate::tag::TagName;
 use crate::writeback::{
-    self, BranchChange, BranchContext, BranchTemplate, Change, Method, ResolvedImage, Skip, Target,
+    self, BranchChange, BranchContext, BranchTemplate, Method, ResolvedImage, Skip, Target,
     TargetKind,
 };
 
@@ -81,6 +84,7 @@ pub struct Committer {
     pub access: GitAccess,
     pub author: Author,
     pub signing: Option<SigningKey>,
+    pub message: MessageTemplate,
     pub cache: Option<RegistryCache>,
     pub registries: Box<RegistriesFor>,
     pub max_attempts: u32,
@@ -207,7 +211,7 @@ impl Committer {
     ///
     /// See [`CommitError`]; nothing is pushed then.
     pub async fn round(&self, app: &AppSpec, deadline: Instant) -> Result<Report, CommitError> {
-        let destination = self.destination(app)?;
+        let destination = self.destination(app, deadline).await?;
         let registries = (self.registries)(&app.request).map_err(CommitError::Registries)?;
         let mut checkout: Option<Checkout> = None;
         let mut pause = self.backoff;
@@ -259,7 +263,11 @@ impl Committer {
     }
 
     /// The application's write-back settings turned into where to write.
-    fn destination(&self, app: &AppSpec) -> Result<Destination, CommitError> {
+    async fn destination(
+        &self,
+        app: &AppSpec,
+        deadline: Instant,
+    ) -> Result<Destination, CommitError> {
         let context = AppContext {
             secret_scope: Some(self.settings.secret_scope(&app.request)),
             ..AppContext::for_request(&app.request)
@@ -297,11 +305,17 @@ impl Committer {
             )
             .map_err(CommitError::Invalid)?;
         let base_name = git.branch.base.as_deref().unwrap_or(&app.branch);
-        let base = BranchName::new(base_name).map_err(|e| {
-            CommitError::Invalid(format!(
-                "{e}; name the branch the application deploys (targetRevision, or git-branch)"
-            ))
-        })?;
+        let base = if base_name == "HEAD" {
+            self.git
+                .default_branch(&remote, deadline.into_std())
+                .await?
+        } else {
+            BranchName::new(base_name).map_err(|e| {
+                CommitError::Invalid(format!(
+                    "{e}; name the branch the application deploys (targetRevision, or git-branch)"
+                ))
+            })?
+        };
         let kind = match &git.target {
             Target::LockFile => TargetKind::LockFile,
             Target::Kustomization(_) => TargetKind::Kustomization,
@@ -375,14 +389,17 @@ impl Committer {
         let mut rejections = HashSet::new();
         let mut rejected = Vec::new();
         for change in &first.changes {
-            if let Some(commit) = taken_back(checkout, &repo_path, change, deadline).await? {
-                rejections.insert((change.key.clone(), change.tag.clone()));
+            let Some(tag) = new_tag(change) else {
+                continue;
+            };
+            if let Some(commit) = taken_back(checkout, &repo_path, change, &tag, deadline).await? {
                 rejected.push(Rejection {
                     image: name_of(change),
                     key: change.key.to_string(),
-                    tag: change.tag.to_string(),
+                    tag: tag.to_string(),
                     reverted_in: commit,
                 });
+                rejections.insert((change.key.clone(), tag));
             }
         }
         let planned_file = if rejections.is_empty() {
@@ -422,7 +439,7 @@ impl Committer {
         }
         let new_text = planned_file.text.unwrap_or_default();
         checkout.write_file(&repo_path, new_text.as_bytes())?;
-        let recorded: Vec<(LockKey, TagName, String)> = report
+        let recorded: Vec<argocd_image_resolver_core::commit::Rejection> = report
             .rejected
             .iter()
             .filter(|r| {
@@ -432,20 +449,24 @@ impl Committer {
                     .any(|(k, _)| k.to_string() == r.key)
             })
             .filter_map(|r| {
-                Some((
-                    LockKey::parse(&r.key).ok()?,
-                    TagName::new(&r.tag).ok()?,
-                    r.reverted_in.clone(),
-                ))
+                let key = LockKey::parse(&r.key).ok()?;
+                Some(argocd_image_resolver_core::commit::Rejection {
+                    image: key.repository().to_owned(),
+                    alias: key.alias().map(str::to_owned),
+                    key,
+                    tag: r.tag.clone(),
+                    reverted_in: r.reverted_in.clone(),
+                })
             })
             .collect();
-        let message = message::render(
-            app,
-            destination.base.as_str(),
-            &file,
-            &planned_file.changes,
-            &recorded,
-        );
+        let message = self.message.render(&MessageContext {
+            app_name: app.name(),
+            app_namespace: app.request.namespace.as_deref(),
+            branch: destination.base.as_str(),
+            file: &file,
+            changes: &planned_file.changes,
+            rejections: &recorded,
+        });
         let commit = match checkout
             .commit(
                 &message,
@@ -662,28 +683,37 @@ async fn taken_back(
     checkout: &Checkout,
     file: &RepoPath,
     change: &Change,
+    tag: &TagName,
     deadline: Instant,
 ) -> Result<Option<String>, CommitError> {
     let Some(old) = &change.old else {
         return Ok(None);
     };
-    if old.split('@').next() == Some(change.tag.as_str()) {
+    if old.split('@').next() == Some(tag.as_str()) {
         return Ok(None);
     }
-    let needle = message::update_needle(&change.key);
+    let needle = format!("{UPDATE_TRAILER}: {} ", change.key);
     let found = checkout
         .commits_mentioning(file, &needle, 1, deadline.into_std())
         .await?;
     let Some(last) = found.first() else {
         return Ok(None);
     };
-    if message::updated_to(&last.message, &change.key).as_deref() != Some(change.new.as_str()) {
+    let wrote = parse_trailers(&last.message).into_iter().any(|trailer| {
+        matches!(trailer, Trailer::Update { key, new, .. } if key == change.key && new == change.new)
+    });
+    if !wrote {
         return Ok(None);
     }
     let since = checkout
         .commits_touching(file, &last.oid, deadline.into_std())
         .await?;
     Ok(since.last().map(|c| c.oid.to_string()))
+}
+
+/// The bare tag a change writes (`tag@digest` without the digest).
+fn new_tag(change: &Change) -> Option<TagName> {
+    TagName::new(change.new.split('@').next()?).ok()
 }
 
 fn review_branch(

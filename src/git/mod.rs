@@ -135,6 +135,41 @@ impl Git {
         &self.inner.git
     }
 
+    /// The remote's default branch (where its `HEAD` points), as `git ls-remote --symref` reports it: what
+    /// Argo CD's `targetRevision: HEAD` deploys.
+    pub async fn default_branch(
+        &self,
+        remote: &Remote,
+        deadline: Instant,
+    ) -> Result<BranchName, GitError> {
+        let head = BranchName::new("main")?;
+        let command = self.command(remote, None, None)?.args([
+            "ls-remote",
+            "--symref",
+            "--",
+            remote.url.as_str(),
+            "HEAD",
+        ]);
+        let run = Run {
+            remote,
+            branch: &head,
+            operation: "ls-remote",
+        };
+        let out = run.success(&command, deadline, true).await?;
+        String::from_utf8_lossy(&out)
+            .lines()
+            .find_map(|line| {
+                let (target, name) = line.strip_prefix("ref: ")?.split_once('\t')?;
+                (name == "HEAD").then(|| target.strip_prefix("refs/heads/").map(BranchName::new))?
+            })
+            .unwrap_or_else(|| {
+                Err(GitError::InvalidBranch {
+                    branch: "HEAD".to_owned(),
+                    reason: format!("{} names no default branch; name the branch", remote.url),
+                })
+            })
+    }
+
     /// A git command for `remote`, run in `clone_dir` (as `--git-dir`/`--work-tree`) when given, with the
     /// isolated environment; `signing` adds the signing config.
     fn command(

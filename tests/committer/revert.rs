@@ -39,7 +39,7 @@ async fn a_reverted_bump_is_rejected_until_a_newer_tag_appears() {
     let message = origin.message("main");
     assert!(
         message.contains(&format!(
-            "Rejected web=apps.test/shop/web: 1.1.0, reverted in {revert}"
+            "Rejected web: 1.1.0, reverted in {revert}; it is not applied again.\n\nImage-Resolver-Reject: web=apps.test/shop/web 1.1.0"
         )),
         "{message}"
     );

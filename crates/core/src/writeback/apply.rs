@@ -14,6 +14,7 @@ use thiserror::Error;
 use super::edit::FileEditError;
 use super::image::{ImageWriteBack, NewImage};
 use super::{set_helm_values, set_kustomize_image};
+use crate::commit::Change;
 use crate::lock::{self, LockEntry, LockFile, LockKey};
 use crate::tag::TagName;
 
@@ -62,22 +63,6 @@ impl ResolvedImage {
     pub fn name(&self) -> &str {
         self.alias.as_deref().unwrap_or(&self.write_back.written)
     }
-}
-
-/// A change the committer makes for one image.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    pub key: LockKey,
-    pub alias: Option<String>,
-    /// The image as its image-list entry writes it.
-    pub image: String,
-    /// The tag before (`tag@digest` when it had one); `None`: the image had no entry.
-    pub old: Option<String>,
-    /// The tag after, the same way.
-    pub new: String,
-    /// The bare tag after: what a later round compares with what a person may have taken back.
-    pub tag: TagName,
-    pub policy: String,
 }
 
 /// Why an image does not move.
@@ -302,7 +287,6 @@ fn change(image: &ResolvedImage, old: Option<String>) -> Change {
         image: image.write_back.written.clone(),
         old,
         new: image.written(),
-        tag: image.tag.clone(),
         policy: image.policy.clone(),
     }
 }

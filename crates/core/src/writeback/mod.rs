@@ -17,9 +17,7 @@ mod image;
 mod kustomize;
 mod yaml;
 
-pub use apply::{
-    ApplyError, Change, Planned, ResolvedImage, Skip, TargetKind, plan as plan_target,
-};
+pub use apply::{ApplyError, Planned, ResolvedImage, Skip, TargetKind, plan as plan_target};
 pub use branch::{
     BranchChange, BranchContext, BranchProblem, BranchTemplate, MAX_BRANCH_BYTES, changes_sha256,
     check_branch_name, target_key,
