@@ -1,0 +1,254 @@
+//! What the committer's tests share: a bare git repository with a person's clone to push from ([`Origin`]), the
+//! operator's side running the binary ([`Operator`]), and a real `docker-registry` holding `shop/web`.
+//!
+//! Each test binary compiles this module and uses a part of it, so unused-item warnings are silenced here.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+use crate::support::TestRegistry;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_argocd-image-resolver");
+
+/// A plain Deployment of `image`.
+pub fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      \
+         containers:\n      - name: {name}\n        image: {image}\n"
+    )
+}
+
+/// Runs the test's own git (never the wrapper) and returns its trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Human",
+            "-c",
+            "user.email=human@example.com",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A bare repository with branch `main`, and a person's clone of it to push from.
+pub struct Origin {
+    dir: TempDir,
+}
+
+impl Origin {
+    pub fn new(files: &[(&str, &str)]) -> Origin {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git(
+            dir.path(),
+            &["init", "--quiet", "--bare", "-b", "main", "repo.git"],
+        );
+        git(dir.path(), &["clone", "--quiet", "repo.git", "human"]);
+        let origin = Origin { dir };
+        origin.push(files, "seed");
+        origin
+    }
+
+    pub fn bare(&self) -> PathBuf {
+        self.dir.path().join("repo.git")
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.bare().display())
+    }
+
+    fn human(&self) -> PathBuf {
+        self.dir.path().join("human")
+    }
+
+    /// Brings the person's clone to the remote's `main`.
+    pub fn pull(&self) {
+        let human = self.human();
+        git(&human, &["fetch", "--quiet", "origin"]);
+        if !git(&human, &["branch", "-r", "--list", "origin/main"]).is_empty() {
+            git(
+                &human,
+                &["checkout", "--quiet", "-B", "main", "origin/main"],
+            );
+        }
+    }
+
+    /// A person's commit of `files` on `main`, pushed; its id.
+    pub fn push(&self, files: &[(&str, &str)], message: &str) -> String {
+        self.pull();
+        let human = self.human();
+        for (path, content) in files {
+            let file = human.join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(file, content).unwrap();
+        }
+        git(&human, &["add", "--all"]);
+        git(&human, &["commit", "--quiet", "-m", message]);
+        git(
+            &human,
+            &["push", "--quiet", "origin", "HEAD:refs/heads/main"],
+        );
+        git(&human, &["rev-parse", "HEAD"])
+    }
+
+    /// A person's `git revert` of the commit at `main`'s tip, pushed; its id.
+    pub fn revert_tip(&self) -> String {
+        self.pull();
+        let human = self.human();
+        git(&human, &["revert", "--no-edit", "HEAD"]);
+        git(
+            &human,
+            &["push", "--quiet", "origin", "HEAD:refs/heads/main"],
+        );
+        git(&human, &["rev-parse", "HEAD"])
+    }
+
+    /// `git` on the bare repository.
+    pub fn git(&self, args: &[&str]) -> String {
+        let bare = self.bare();
+        let mut all = vec!["--git-dir", bare.to_str().unwrap()];
+        all.extend_from_slice(args);
+        git(self.dir.path(), &all)
+    }
+
+    pub fn file(&self, branch: &str, path: &str) -> String {
+        self.git(&["show", &format!("{branch}:{path}")])
+    }
+
+    pub fn commits(&self, branch: &str) -> usize {
+        self.git(&["rev-list", "--count", branch]).parse().unwrap()
+    }
+
+    pub fn message(&self, rev: &str) -> String {
+        self.git(&["log", "-1", "--format=%B", rev])
+    }
+}
+
+/// The operator's side: a registries.conf mapping `apps.test` to the test registry, the cache, and the
+/// committer's invocation.
+pub struct Operator {
+    pub dir: TempDir,
+}
+
+/// How one run ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn success(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "the command failed: {}{}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+}
+
+impl Operator {
+    pub fn new(registry: &TestRegistry) -> Operator {
+        Operator::with_url(registry.base.as_str())
+    }
+
+    pub fn with_url(url: &str) -> Operator {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(
+            dir.path().join("registries.conf"),
+            format!(
+                "registries:\n- name: test\n  prefix: apps.test\n  api_url: {}\n  limit: 0\n",
+                url.trim_end_matches('/')
+            ),
+        )
+        .unwrap();
+        fs::create_dir(dir.path().join("home")).unwrap();
+        Operator { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `commit` with `args`, the operator's registries.conf and cache (tag lists never cached: each run sees the
+    /// registry as it is).
+    pub fn commit(&self, args: &[&str]) -> Run {
+        self.run_in(self.dir.path(), "commit", args)
+    }
+
+    /// `commit` with extra variables (the operator's `IMAGE_RESOLVER_*`).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_full(self.dir.path(), "commit", args, env)
+    }
+
+    pub fn run_in(&self, cwd: &Path, command: &str, args: &[&str]) -> Run {
+        self.run_full(cwd, command, args, &[])
+    }
+
+    fn run_full(&self, cwd: &Path, command: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out = Command::new(BIN)
+            .current_dir(cwd)
+            .arg(command)
+            .args(args)
+            .args([
+                "--registries-conf",
+                self.dir.path().join("registries.conf").to_str().unwrap(),
+            ])
+            .args([
+                "--cache-dir",
+                self.dir.path().join("cache").to_str().unwrap(),
+            ])
+            .args(["--tags-ttl", "0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join("home"))
+            .envs(env.iter().copied())
+            .output()
+            .expect("run the binary");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A registry holding `shop/web` with `tags`.
+pub async fn registry_with(tags: &[&str]) -> TestRegistry {
+    let registry = TestRegistry::plain().await;
+    registry
+        .pusher()
+        .image_tagged("shop/web", "2024-01-01T00:00:00Z", tags)
+        .await;
+    registry
+}
+
+/// Pushes `tags` of `shop/web` (a new image, built at `created`).
+pub async fn push_tags(registry: &TestRegistry, created: &str, tags: &[&str]) {
+    registry
+        .pusher()
+        .image_tagged("shop/web", created, tags)
+        .await;
+}
