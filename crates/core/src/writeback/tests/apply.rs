@@ -281,3 +281,43 @@ fn a_file_the_editors_cannot_read_is_an_error_naming_it() {
         ""
     );
 }
+
+/// A digest the registry did not give this time is no change: the entry keeps its own (a registry hiccup must not
+/// commit a lock file without digests); a new tag without one records none.
+#[test]
+fn a_digest_not_learnt_this_time_keeps_the_entrys() {
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let lock = format!(
+        "version: 1\nimages:\n  web=apps.test/shop/web:\n    tag: 1.0.0\n    digest: {digest}\n    policy: strategy semver\n"
+    );
+    let same = image("web", "apps.test/shop/web", "1.0.0", "1.0.0");
+    assert!(
+        !plan(
+            TargetKind::LockFile,
+            "l",
+            Some(&lock),
+            std::slice::from_ref(&same),
+            &none()
+        )
+        .unwrap()
+        .changes_file()
+    );
+    let mut learnt = same.clone();
+    learnt.digest_recorded = Some(format!("sha256:{}", "c".repeat(64)));
+    let moved = plan(TargetKind::LockFile, "l", Some(&lock), &[learnt], &none()).unwrap();
+    assert_eq!(
+        moved.text.unwrap(),
+        lock.replace(&"b".repeat(64), &"c".repeat(64))
+    );
+    assert_eq!(
+        moved.changes[0].old.as_deref(),
+        Some("1.0.0"),
+        "a recorded digest is not part of the tag shown"
+    );
+    let newer = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let text = plan(TargetKind::LockFile, "l", Some(&lock), &[newer], &none())
+        .unwrap()
+        .text
+        .unwrap();
+    assert!(!text.contains("digest"), "{text}");
+}
