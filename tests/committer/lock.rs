@@ -99,3 +99,77 @@ async fn a_pushed_tag_becomes_a_commit_of_the_lock_file() {
         "0"
     );
 }
+
+/// The author and the signature operators configure: `--git-author-*`, a message template file, and an ssh
+/// signing key whose signature `git verify-commit` accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_carry_the_configured_author_message_and_signature() {
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let key = operator.path().join("signing");
+    let keygen = std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "bot",
+            "-f",
+            key.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
+    let public = std::fs::read_to_string(operator.path().join("signing.pub")).unwrap();
+    let allowed = operator.path().join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!("bot@example.org namespaces=\"git\" {public}"),
+    )
+    .unwrap();
+    let template = operator.path().join("message.tmpl");
+    std::fs::write(
+        &template,
+        "build: automatic update of {{ .AppName }}\n\n{{ range .AppChanges -}}\nupdates image {{ .Image }} tag '{{ .OldTag }}' to '{{ .NewTag }}'\n{{ end -}}\n",
+    )
+    .unwrap();
+    let mut all = args(&origin);
+    all.extend(
+        [
+            "--git-author-name",
+            "Image Bot",
+            "--git-author-email",
+            "bot@example.org",
+            "--git-signing-key",
+            key.to_str().unwrap(),
+            "--commit-message-template-file",
+            template.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    operator.commit(&strs(&all)).success();
+    assert_eq!(
+        origin.git(&["log", "-1", "--format=%an <%ae> / %cn <%ce>", "main"]),
+        "Image Bot <bot@example.org> / Image Bot <bot@example.org>"
+    );
+    let message = origin.message("main");
+    assert!(
+        message.starts_with("build: automatic update of web\n\nupdates image apps.test/shop/web tag '(none)' to '1.1.0'\n"),
+        "{message}"
+    );
+    let verify = origin.git(&[
+        "-c",
+        &format!("gpg.ssh.allowedSignersFile={}", allowed.display()),
+        "log",
+        "-1",
+        "--format=%G?",
+        "main",
+    ]);
+    assert_eq!(verify, "G", "a good signature");
+}
