@@ -329,12 +329,34 @@ fn read_config(path: &std::path::Path) -> Result<CommitConfig, Failure> {
             path.display()
         ))
     })?;
-    let config = CommitConfig::parse(&text)
-        .map_err(|e| Failure::Invalid(format!("config file {}: {e}", path.display())))?;
+    let config = CommitConfig::parse(&text).map_err(|e| {
+        let app = entry_name(&text, &e.at)
+            .map(|name| format!("application {name}: "))
+            .unwrap_or_default();
+        Failure::Invalid(format!("{app}config file {}: {e}", path.display()))
+    })?;
     for warning in &config.warnings {
         tracing::warn!("config file {}: {warning}", path.display());
     }
     Ok(config)
+}
+
+/// The `name` of the `applications[N]` entry a config error's key path `at` points into, when the file says it:
+/// an error there names the application as a round's error does, not only its position.
+fn entry_name(text: &str, at: &str) -> Option<String> {
+    let index: usize = at
+        .strip_prefix("applications[")?
+        .split_once(']')?
+        .0
+        .parse()
+        .ok()?;
+    let value: serde_norway::Value = serde_norway::from_str(text).ok()?;
+    let name = value
+        .get("applications")?
+        .get(index)?
+        .get("name")?
+        .as_str()?;
+    Some(crate::escape::escape(name))
 }
 
 /// The applications of the config file.

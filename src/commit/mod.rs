@@ -224,7 +224,8 @@ impl Committer {
                 None => checkout.insert(
                     self.git
                         .checkout(&destination.remote, &destination.base, deadline.into_std())
-                        .await?,
+                        .await
+                        .map_err(name_the_branch_key)?,
                 ),
             };
             match self
@@ -709,6 +710,18 @@ async fn taken_back(
         .commits_touching(file, &last.oid, deadline.into_std())
         .await?;
     Ok(since.last().map(|c| c.oid.to_string()))
+}
+
+/// A branch the remote does not have, with the settings that named it (the git error alone names the repository
+/// and the branch, not where the operator wrote it).
+fn name_the_branch_key(error: GitError) -> CommitError {
+    match error {
+        GitError::BranchNotFound { .. } => CommitError::Invalid(format!(
+            "{error}; the branch is the application's targetRevision (--branch on the command line), or the base of \
+             its git-branch: name a branch that exists, or push it first"
+        )),
+        error => error.into(),
+    }
 }
 
 /// The bare tag a change writes (`tag@digest` without the digest).
