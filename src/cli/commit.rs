@@ -1,6 +1,7 @@
 //! `commit`: one round of the committer for each application — the ones a config file lists, or one repository's
 //! paths named on the command line — printing what each round did. `watch` runs the same rounds on an interval.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use crate::commit::{
 };
 use crate::git::{Author, Git, GitOptions, SigningKey};
 use crate::policy::source::Parameter;
+use crate::registry::Registries;
 use crate::resolver::RegistryCache;
 use crate::writeback::BranchTemplate;
 
@@ -294,14 +296,25 @@ pub(super) fn setup(
     let registry_args = args.render.registry.clone();
     let budget = global.budget;
     let shared = settings.shared_secret_namespaces.clone();
+    // One set of clients per destination namespace (its pull-secret scope), kept across rounds: connections,
+    // tokens and rate limits carry over from one round to the next.
+    let built: std::sync::Mutex<HashMap<Option<String>, Arc<Registries>>> = Default::default();
     let registries = move |request: &ArgoRequest| {
+        let mut built = built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(registries) = built.get(&request.namespace) {
+            return Ok(Arc::clone(registries));
+        }
         let scope = crate::registry::credentials::SecretScope::new(
             request.namespace.clone(),
             shared.clone(),
         );
-        super::registries_within(budget, &registry_args, Some(scope))
+        let registries = super::registries_within(budget, &registry_args, Some(scope))
             .map(Arc::new)
-            .map_err(|e| e.message().to_owned())
+            .map_err(|e| e.message().to_owned())?;
+        built.insert(request.namespace.clone(), Arc::clone(&registries));
+        Ok(registries)
     };
     Ok((
         Committer {

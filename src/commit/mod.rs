@@ -615,7 +615,7 @@ fn resolved_images(
 }
 
 /// The target file's path from the repository's root.
-fn target_file(root: &Path, app_path: &str, target: &Target) -> Result<String, CommitError> {
+pub fn target_file(root: &Path, app_path: &str, target: &Target) -> Result<String, CommitError> {
     let in_repo = |path: &writeback::TargetPath| {
         path.in_repo(app_path)
             .map_err(|e| CommitError::Invalid(format!("write-back-target: {e}")))

@@ -26,7 +26,7 @@ pub struct CommitInfo {
 }
 
 /// `git log`'s format: fields separated by NUL, each commit ended by NUL (`-z`).
-const FORMAT: &str = "--format=%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%ct%x00%B";
+pub(super) const FORMAT: &str = "--format=%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%ct%x00%B";
 const FIELDS: usize = 8;
 
 impl Checkout {
@@ -145,7 +145,7 @@ impl Checkout {
     }
 }
 
-fn parse_log(text: &str) -> Result<Vec<CommitInfo>, GitError> {
+pub(super) fn parse_log(text: &str) -> Result<Vec<CommitInfo>, GitError> {
     let mut fields: Vec<&str> = text.split('\0').collect();
     if fields.last() == Some(&"") {
         fields.pop();

@@ -24,6 +24,7 @@ mod history;
 mod invocation;
 mod push;
 mod remote;
+mod worktree;
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -43,6 +44,7 @@ pub use error::GitError;
 pub use history::CommitInfo;
 pub use push::Lease;
 pub use remote::{BranchName, Oid, RemoteUrl, RepoPath, Transport, redact_url};
+pub use worktree::WorkTree;
 
 use error::{Cause, cause_text, classify};
 use invocation::Setting;

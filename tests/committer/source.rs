@@ -82,6 +82,33 @@ async fn a_kustomization_is_edited_in_place_with_the_newest_build() {
             .file("main", "apps/web/kustomization.yaml")
             .contains("0a1b2c3")
     );
+
+    // explain, run in a checkout, shows the tag taken back.
+    let checkout = tempfile::tempdir().unwrap();
+    crate::git(
+        checkout.path(),
+        &["clone", "--quiet", origin.bare().to_str().unwrap(), "w"],
+    );
+    let out = std::process::Command::new(crate::BIN)
+        .current_dir(checkout.path().join("w/apps/web"))
+        .args(["explain", "-o", "json", "--registries-conf"])
+        .arg(operator.path().join("registries.conf"))
+        .arg("--cache-dir")
+        .arg(operator.path().join("cache"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", operator.path().join("home"))
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name":"image-list","string":"web=apps.test/shop/web"},{"name":"web.update-strategy","string":"newest-build"},{"name":"web.ignore-tags","string":"latest"},{"name":"write-back-method","string":"git"},{"name":"write-back-target","string":"kustomization"}]"#,
+        )
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let taken_back = &report["write_back"]["taken_back"];
+    assert_eq!(taken_back[0]["tag"], "9f8e7d6", "{report:#}");
+    assert_eq!(taken_back[0]["now"], "0a1b2c3");
 }
 
 /// A chart whose values file declares the image as argocd-image-updater's `helm.image-name`/`image-tag` name it.

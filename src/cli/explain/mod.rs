@@ -62,7 +62,9 @@
 //!     "target": null | {"kind": "lock-file" | "kustomization" | "helm-values", "path": "…" | null},
 //!     "base_branch": "…" | null, "write_branch": "…" | null, "repository": "…" | null,   null: the Application's
 //!     "credentials": null | {"kind": "repo-creds"} | {"kind": "secret", "namespace": "…" | null, "name": "…"},
-//!     "origins": [{"key", "value", "source", "name"}]                                  as for images
+//!     "origins": [{"key", "value", "source", "name"}],                                 as for images
+//!     "taken_back": [{"image", "key", "tag", "written_in", "now"}]   source write-back in a git checkout: tags
+//!                                         the committer wrote that a person took back (it waits for a newer one)
 //!   },
 //!   "warnings": ["…"]                     the plan's (unknown keys, unparsable images, leftover
 //!                                         .argocd-source files, …), an unusable cache
@@ -147,7 +149,9 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
         let resolved =
             pipeline::resolve_traced(&planned.plan, &Arc::new(registries), options, deadline).await;
         let app_dir = args.app.source.app_dir.display().to_string();
-        let report = build_report(app_dir, &planned, &resolved, warnings);
+        let mut report = build_report(app_dir, &planned, &resolved, warnings);
+        let taken_back = history::taken_back(&args.app, &dir, &planned, deadline).await;
+        report.write_back.set_taken_back(taken_back);
         let failures = failure_lines(&resolved.requests);
         Ok((report, failures))
     })?;
@@ -397,6 +401,7 @@ struct OriginReport {
     text: String,
 }
 
+mod history;
 mod text;
 mod write_back;
 

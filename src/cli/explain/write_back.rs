@@ -27,8 +27,24 @@ pub(super) struct WriteBackReport {
     repository: Option<String>,
     credentials: Option<GitCredentials>,
     origins: Vec<OriginReport>,
+    /// Tags the committer wrote to a source file that a person took back since (from the work tree's history,
+    /// when `explain` runs in a git checkout): the committer does not write them again.
+    taken_back: Vec<TakenBack>,
     #[serde(skip)]
     target_words: String,
+}
+
+/// A tag the committer wrote that a person took back.
+#[derive(Clone, Debug, Serialize)]
+pub(super) struct TakenBack {
+    /// The alias, else the image.
+    pub(super) image: String,
+    pub(super) key: String,
+    pub(super) tag: String,
+    /// The committer's commit that wrote it.
+    pub(super) written_in: String,
+    /// What the source says now.
+    pub(super) now: String,
 }
 
 #[derive(Serialize)]
@@ -87,8 +103,13 @@ impl WriteBackReport {
             repository: git.and_then(|g| g.repository.as_ref().map(ToString::to_string)),
             credentials: git.map(|g| g.credentials.clone()),
             origins: origin_reports(&write_back.origins),
+            taken_back: Vec::new(),
             target_words: git.map(|g| g.target.to_string()).unwrap_or_default(),
         }
+    }
+
+    pub(super) fn set_taken_back(&mut self, taken_back: Vec<TakenBack>) {
+        self.taken_back = taken_back;
     }
 
     /// The file the committer writes tags to, in words (`the images of the kustomization in ../base`).
@@ -107,6 +128,19 @@ impl WriteBackReport {
                 out,
                 "",
                 &format!("{} = {value}   ({})", origin.key, origin.text),
+            );
+        }
+        for back in &self.taken_back {
+            row(
+                out,
+                "rejected",
+                &format!(
+                    "{}: {} (written in {}) was taken back, the source says {}; the committer waits for a newer tag",
+                    back.image,
+                    back.tag,
+                    &back.written_in[..back.written_in.len().min(12)],
+                    back.now
+                ),
             );
         }
         out.push('\n');
