@@ -1,17 +1,22 @@
 //! The install artefacts: `plugin.yaml` declares the plugin Argo CD expects, `manifests/` renders (with the real
-//! `kubectl kustomize`) into a repo-server carrying the sidecar as Argo CD's plugin contract requires, and the
-//! Dockerfile, the manifests and the plugin agree with each other.
+//! `kubectl kustomize`) into a repo-server carrying the sidecar as Argo CD's plugin contract requires and into the
+//! committer's Deployment (its example config parsed as `watch` parses it), and the Dockerfile, the manifests and
+//! the plugin agree with each other.
 
 mod fixtures;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_norway::Value;
 
 use argocd_image_resolver::cache::CACHE_DIR_ENV;
+use argocd_image_resolver::commit::CommitConfig;
+use argocd_image_resolver::writeback::{Method, Target};
+use argocd_image_resolver_core::commit::{SecretFile, Username};
 use fixtures::Fixture;
 
 const SIDECAR: &str = "argocd-image-resolver";
@@ -131,6 +136,38 @@ fn mount_at<'a>(
     (mount, volume)
 }
 
+/// The container runs as user 999 (the Dockerfile's, and Argo CD's sidecar contract's), non-root, with a read-only
+/// root file system, no capabilities, no privilege escalation and the runtime's seccomp profile.
+fn assert_locked_down(container: &Value, case: &str) {
+    let context = &container["securityContext"];
+    for (field, got, want) in [
+        ("runAsNonRoot", &context["runAsNonRoot"], "true"),
+        ("runAsUser", &context["runAsUser"], "999"),
+        (
+            "allowPrivilegeEscalation",
+            &context["allowPrivilegeEscalation"],
+            "false",
+        ),
+        (
+            "readOnlyRootFilesystem",
+            &context["readOnlyRootFilesystem"],
+            "true",
+        ),
+        ("capabilities", &context["capabilities"], "{drop: [ALL]}"),
+        (
+            "seccompProfile",
+            &context["seccompProfile"],
+            "{type: RuntimeDefault}",
+        ),
+    ] {
+        assert_eq!(
+            got,
+            &serde_norway::from_str::<Value>(want).unwrap(),
+            "{case}: securityContext.{field}"
+        );
+    }
+}
+
 /// What Argo CD's sidecar contract requires of the rendered repo-server, whatever else the install holds.
 fn assert_sidecar(objects: &[Value], case: &str) {
     let deployment = find(objects, "Deployment", "argocd-repo-server")
@@ -144,16 +181,7 @@ fn assert_sidecar(objects: &[Value], case: &str) {
         serde_norway::from_str::<Value>(&format!("[{CMP_SERVER}]")).unwrap(),
         "{case}"
     );
-    assert_eq!(
-        sidecar["securityContext"]["runAsNonRoot"].as_bool(),
-        Some(true),
-        "{case}"
-    );
-    assert_eq!(
-        sidecar["securityContext"]["runAsUser"].as_u64(),
-        Some(999),
-        "{case}"
-    );
+    assert_locked_down(sidecar, case);
     assert_eq!(
         deployment["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"]
             .as_str(),
@@ -324,6 +352,256 @@ fn example_mounts_the_optional_registry_settings() {
         volume["secret"]["secretName"].as_str(),
         Some("argocd-image-resolver-pull-secret")
     );
+}
+
+const COMMITTER: &str = "argocd-image-resolver-committer";
+const COMMITTER_CONTAINER: &str = "committer";
+const COMMITTER_CONFIG_DIR: &str = "/etc/argocd-image-resolver";
+const GIT_SECRET: &str = "argocd-image-resolver-git";
+const GIT_SECRET_DIR: &str = "/var/run/secrets/argocd-image-resolver/git";
+
+/// The committer's Deployment, its pod spec and its container.
+fn committer<'a>(objects: &'a [Value], case: &str) -> (&'a Value, &'a Value, &'a Value) {
+    let deployment = find(objects, "Deployment", COMMITTER)
+        .unwrap_or_else(|| panic!("{case}: no Deployment {COMMITTER}"));
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = one(&pod["containers"], COMMITTER_CONTAINER, case);
+    (deployment, pod, container)
+}
+
+/// The committer's config file as the Deployment mounts it: the text of the ConfigMap behind the mount.
+fn mounted_committer_config<'a>(objects: &'a [Value], case: &str) -> &'a str {
+    let (_, pod, container) = committer(objects, case);
+    let (mount, volume) = mount_at(pod, container, COMMITTER_CONFIG_DIR, case);
+    assert_eq!(mount["readOnly"].as_bool(), Some(true), "{case}");
+    // Not a subPath: the ConfigMap's hash suffix is what restarts the committer on a change.
+    assert!(mount["subPath"].is_null(), "{case}: no subPath");
+    let name = volume["configMap"]["name"].as_str().unwrap();
+    assert!(
+        name.starts_with(&format!("{COMMITTER}-")),
+        "{case}: the generated ConfigMap, with its hash: {name}"
+    );
+    let config_map = find(objects, "ConfigMap", name).unwrap_or_else(|| {
+        panic!("{case}: the config volume's ConfigMap {name} is not in the output")
+    });
+    config_map["data"]["committer.yaml"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{case}: {name} has no committer.yaml"))
+}
+
+#[test]
+fn the_committer_runs_watch_as_its_own_deployment() {
+    let case = "manifests/committer";
+    let objects = kustomize(&project().join(case));
+    let (deployment, pod, container) = committer(&objects, case);
+
+    // One committer, never two at once.
+    assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(1));
+    assert_eq!(
+        deployment["spec"]["strategy"]["type"].as_str(),
+        Some("Recreate")
+    );
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (key, value) in deployment["spec"]["selector"]["matchLabels"]
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(&labels[key], value, "the selector matches the pod: {key:?}");
+    }
+    for object in &objects {
+        assert_eq!(
+            object["metadata"]["namespace"].as_str(),
+            Some("argocd"),
+            "{:?}",
+            object["metadata"]
+        );
+    }
+
+    // `watch --config` on the file the ConfigMap puts there, from the image ../base uses (one `images:` entry
+    // sets both).
+    assert_eq!(
+        one(&pod["containers"], COMMITTER_CONTAINER, case),
+        container
+    );
+    assert_eq!(pod["containers"].as_sequence().unwrap().len(), 1);
+    assert_eq!(container["image"].as_str(), Some(SIDECAR));
+    let config_path = format!("{COMMITTER_CONFIG_DIR}/committer.yaml");
+    assert_eq!(
+        container["args"],
+        serde_norway::from_str::<Value>(&format!("[watch, --config, {config_path}]")).unwrap()
+    );
+    assert!(
+        container["command"].is_null(),
+        "the image's entrypoint runs"
+    );
+    assert_eq!(
+        mounted_committer_config(&objects, case),
+        read(&project().join("manifests/committer/committer.yaml"))
+    );
+
+    // As locked down as the sidecar, and without a Kubernetes API token.
+    assert_locked_down(container, case);
+    assert_eq!(pod["automountServiceAccountToken"].as_bool(), Some(false));
+    assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+    let (_, tmp) = mount_at(pod, container, "/tmp", case);
+    assert!(tmp["emptyDir"].is_mapping(), "/tmp is an emptyDir");
+    for bound in ["requests", "limits"] {
+        for resource in ["cpu", "memory"] {
+            assert!(
+                container["resources"][bound][resource].is_string(),
+                "resources.{bound}.{resource}"
+            );
+        }
+    }
+
+    // The cache where the sidecar and the Dockerfile keep it.
+    let cache_dir = one(&container["env"], CACHE_DIR_ENV, case)["value"]
+        .as_str()
+        .unwrap();
+    assert_eq!(cache_dir, "/var/cache/argocd-image-resolver");
+    let (_, cache) = mount_at(pod, container, cache_dir, case);
+    assert!(cache["emptyDir"].is_mapping(), "the cache is an emptyDir");
+
+    // The git credentials: a Secret the user creates, read-only.
+    let (mount, secret) = mount_at(pod, container, GIT_SECRET_DIR, case);
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    assert_eq!(secret["secret"]["secretName"].as_str(), Some(GIT_SECRET));
+    assert!(
+        find(&objects, "Secret", GIT_SECRET).is_none(),
+        "no placeholder Secret: applying the base must not overwrite the real one"
+    );
+
+    // Argo CD's ssh known hosts, optional.
+    let (mount, known_hosts) = mount_at(pod, container, "/etc/ssh", case);
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    assert_eq!(
+        known_hosts["configMap"]["name"].as_str(),
+        Some("argocd-ssh-known-hosts-cm")
+    );
+    assert_eq!(known_hosts["configMap"]["optional"].as_bool(), Some(true));
+}
+
+#[test]
+fn the_committers_example_config_parses_and_uses_the_mounted_secret() {
+    let text = read(&project().join("manifests/committer/committer.yaml"));
+    let config = CommitConfig::parse(&text).unwrap_or_else(|e| panic!("committer.yaml: {e}"));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(config.interval, Duration::from_secs(120));
+
+    let [app] = &config.applications[..] else {
+        panic!("one application: {:?}", config.applications);
+    };
+    match &app.write_back.method {
+        Method::Git(git) => assert_eq!(git.target, Target::LockFile, "lock-file mode"),
+        other => panic!("the committer writes to git: {other:?}"),
+    }
+
+    // Every secret file the config names is a key of the mounted Secret.
+    let mut files = Vec::new();
+    for credential in &config.git.credentials {
+        if let Some(Username::File(file)) = &credential.username {
+            files.push(file);
+        }
+        files.push(match &credential.secret {
+            SecretFile::Password(file)
+            | SecretFile::Token(file)
+            | SecretFile::SshPrivateKey(file) => file,
+        });
+    }
+    assert!(!files.is_empty(), "the example has a credential");
+    for file in files {
+        assert!(
+            Path::new(file).parent() == Some(Path::new(GIT_SECRET_DIR)),
+            "{file} is not a key of the Secret mounted at {GIT_SECRET_DIR}"
+        );
+    }
+    // The commented ssh settings point at the mounts the Deployment has.
+    for line in [
+        format!("sshPrivateKeyFile: {GIT_SECRET_DIR}/sshPrivateKey"),
+        "knownHostsFile: /etc/ssh/ssh_known_hosts".to_owned(),
+    ] {
+        assert!(text.contains(&line), "committer.yaml mentions '{line}'");
+    }
+}
+
+/// What the README tells users to write: the committer added to the kustomization that installs the sidecar, with
+/// their config file in place of the example and one registries.conf for both.
+#[test]
+fn the_committer_installs_beside_the_sidecar_from_the_users_kustomization() {
+    let install = fixtures::install_manifests().remove(0);
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let config = "interval: 5m\napplications:\n- name: web\n  repository: https://git.example.org/org/deploy.git\n  \
+                  parameters: {image-list: web=ghcr.io/acme/web, write-back-method: git}\n";
+    std::fs::write(dir.path().join("install.yaml"), &install.text).unwrap();
+    std::fs::write(dir.path().join("committer.yaml"), config).unwrap();
+    std::fs::copy(
+        project().join("manifests/example/registries.conf"),
+        dir.path().join("registries.conf"),
+    )
+    .unwrap();
+    let relative = |path: &str| {
+        relative_path(dir.path(), &project().join(path))
+            .display()
+            .to_string()
+    };
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!(
+            "namespace: argocd\nresources: [install.yaml, {}]\ncomponents: [{}, {}, {}]\nimages:\n  \
+             - name: {SIDECAR}\n    newName: registry.test/team/argocd-image-resolver\n    newTag: v9.9.9\n\
+             configMapGenerator:\n  - name: {COMMITTER}\n    behavior: replace\n    files: [committer.yaml]\n  \
+             - name: argocd-image-resolver-config\n    files: [registries.conf]\n",
+            relative("manifests/committer"),
+            relative("manifests/base"),
+            relative("manifests/components/registries-conf"),
+            relative("manifests/components/committer-registries-conf"),
+        ),
+    )
+    .unwrap();
+    let case = format!("{} + manifests/base + manifests/committer", install.name);
+    let case = case.as_str();
+    let objects = kustomize(dir.path());
+    assert_sidecar(&objects, case);
+    let (_, pod, container) = committer(&objects, case);
+
+    assert_eq!(
+        container["image"].as_str(),
+        Some("registry.test/team/argocd-image-resolver:v9.9.9"),
+        "{case}: the one images: entry sets the committer's image too"
+    );
+    let mounted = mounted_committer_config(&objects, case);
+    assert_eq!(
+        mounted, config,
+        "{case}: the user's config replaces the example"
+    );
+    CommitConfig::parse(mounted).unwrap();
+
+    // One registries.conf, the generated ConfigMap's name rewritten in both mounts.
+    let (mount, volume) = mount_at(pod, container, "/app/config", case);
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    let name = volume["configMap"]["name"].as_str().unwrap();
+    let config_map = find(&objects, "ConfigMap", name)
+        .unwrap_or_else(|| panic!("{case}: the registries ConfigMap {name} is not in the output"));
+    assert_eq!(
+        config_map["data"]["registries.conf"].as_str(),
+        Some(read(&project().join("manifests/example/registries.conf")).as_str())
+    );
+    let repo_server =
+        &find(&objects, "Deployment", "argocd-repo-server").unwrap()["spec"]["template"]["spec"];
+    let (_, sidecar_volume) = mount_at(
+        repo_server,
+        one(&repo_server["containers"], SIDECAR, case),
+        "/app/config",
+        case,
+    );
+    assert_eq!(
+        sidecar_volume["configMap"]["name"].as_str(),
+        Some(name),
+        "{case}"
+    );
+    // The rest of the committer is untouched by its component.
+    mount_at(pod, container, COMMITTER_CONFIG_DIR, case);
+    mount_at(pod, container, GIT_SECRET_DIR, case);
 }
 
 /// `plugin.yaml` as argocd-cmp-server reads it; unknown fields are rejected here because Argo CD would silently
