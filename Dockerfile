@@ -59,10 +59,10 @@ RUN set -eu; \
     install -D -m 0755 helm /out/helm
 
 # Debian rather than distroless: `ext:` credential scripts and docker credential helpers need a shell, and the
-# committer (`watch`) runs git. User 999 is the user Argo CD's sidecar contract runs plugins as.
+# committer (`watch`) runs git, and ssh for ssh:// remotes (ssh-keygen signs commits). User 999 is the user Argo CD's sidecar contract runs plugins as.
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates git \
+    && apt-get install -y --no-install-recommends ca-certificates git openssh-client \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 999 argocd \
     && useradd --uid 999 --gid 999 --home-dir /home/argocd --create-home --shell /usr/sbin/nologin argocd \

@@ -1,5 +1,6 @@
 //! `watch`: the committer as a daemon — every application of its config file gets a round each interval, one
-//! after the other, until SIGTERM or SIGINT (a round in progress finishes first, so no commit is cut short).
+//! after the other, until SIGTERM or SIGINT (the round in progress finishes first, so no commit is cut short; no
+//! other starts).
 //! A round that fails is logged and tried again next interval; the others go on.
 
 use std::time::Duration;
@@ -40,10 +41,22 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .map_err(|e| Failure::NoResult(format!("cannot watch for SIGTERM: {e}")))?;
+        // Set once SIGTERM or SIGINT arrives: the round in progress finishes, no other starts.
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            let _ = stop.send(true);
+        });
         tracing::info!(applications = apps.len(), ?interval, "watching");
-        loop {
+        'rounds: loop {
             let started = Instant::now();
             for app in &apps {
+                if *stopped.borrow() {
+                    break 'rounds;
+                }
                 let deadline = Instant::now() + args.commit.round_timeout;
                 match committer.round(app, deadline).await {
                     Ok(report) => {
@@ -58,8 +71,7 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
             }
             tokio::select! {
                 () = tokio::time::sleep_until(started + interval) => {}
-                _ = terminate.recv() => break,
-                _ = tokio::signal::ctrl_c() => break,
+                _ = stopped.wait_for(|stop| *stop) => break,
             }
         }
         tracing::info!("stopped");
