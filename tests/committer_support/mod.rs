@@ -22,34 +22,7 @@ pub fn deployment(name: &str, image: &str) -> String {
     )
 }
 
-/// Runs the test's own git (never the wrapper) and returns its trimmed stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Human",
-            "-c",
-            "user.email=human@example.com",
-        ])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "protocol.file.allow=always",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use crate::support::gitcli::git;
 
 /// A bare repository with branch `main`, and a person's clone of it to push from.
 pub struct Origin {

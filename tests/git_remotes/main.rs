@@ -18,7 +18,6 @@ mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use argocd_image_resolver::git::{
@@ -63,34 +62,7 @@ pub fn test_git() -> TestGit {
     TestGit { git, dir }
 }
 
-/// Runs the test's own git (not the wrapper) and returns its trimmed stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Human",
-            "-c",
-            "user.email=human@example.com",
-        ])
-        .args([
-            "-c",
-            "protocol.file.allow=always",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use crate::support::gitcli::git;
 
 /// A bare repository with branch `main` holding the lock file and a README, in a private temp dir; people push
 /// to it directly (its path), whatever transport the wrapper uses.

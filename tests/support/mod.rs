@@ -25,6 +25,7 @@
 //! Each test binary compiles this module and uses a part of it, so unused-item warnings are silenced here.
 #![allow(dead_code, unused_imports)]
 
+pub mod gitcli;
 pub mod mock;
 pub mod pki;
 pub mod push;

@@ -378,6 +378,20 @@ pub(crate) fn flow_gap(src: &str, node: &Node<'_>) -> &'static str {
     }
 }
 
+/// Where a new item of a flow collection goes, and what separates it from the one before: after the last item
+/// `last` (`, `, or ` , ` when the last value is empty), else just inside the opening bracket at `body`.
+pub(crate) fn flow_append(
+    src: &str,
+    last: Option<&Node<'_>>,
+    body: usize,
+) -> (usize, &'static str) {
+    match last {
+        Some(last) if flow_gap(src, last).is_empty() => (last.end, ", "),
+        Some(last) => (last.end, " , "),
+        None => (body + 1, ""),
+    }
+}
+
 /// Applies `edits`, insertions at one place joined in the order they were made (a value written into an empty
 /// `key:` and the keys added after it, say).
 pub(crate) fn apply(src: &str, edits: Vec<Edit>) -> Result<String, EditError> {

@@ -10,7 +10,7 @@
 use saphyr_parser::ScalarStyle;
 
 use super::edit::{
-    EditError, FileEditError, Quote, apply, block_lines, check_tail, flow_gap, flow_value,
+    EditError, FileEditError, Quote, apply, block_lines, check_tail, flow_append, flow_value,
     indent_unit, json_keys, key_text, line_break, line_end, preferred_quote, scalar_text,
 };
 use super::image::{Step, ValuePath};
@@ -402,17 +402,7 @@ fn into_map(
     };
     if *flow {
         let json = json_keys(map);
-        let (at, sep) = match entries.last() {
-            Some((_, last)) => (
-                last.end,
-                if flow_gap(src, last).is_empty() {
-                    ", "
-                } else {
-                    " , "
-                },
-            ),
-            None => (map.body + 1, ""),
-        };
+        let (at, sep) = flow_append(src, entries.last().map(|(_, last)| last), map.body);
         let like = json.then_some(ScalarStyle::DoubleQuoted);
         let text = format!(
             "{sep}{}: {}",

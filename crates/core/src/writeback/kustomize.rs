@@ -12,8 +12,8 @@
 use saphyr_parser::ScalarStyle;
 
 use super::edit::{
-    EditError, FileEditError, Quote, apply, check_tail, flow_gap, json_keys, key_text, line_break,
-    line_end, preferred_quote, scalar_text,
+    EditError, FileEditError, Quote, apply, check_tail, flow_append, flow_gap, json_keys, key_text,
+    line_break, line_end, preferred_quote, scalar_text,
 };
 use super::helm::{
     check_alias, check_colon, check_shared, empty_prefix, replace_scalar, scalar_at_node,
@@ -153,17 +153,7 @@ fn edits(
         // A new `images:` after the last entry, as a block list at the file's `- ` offset, or in flow.
         if *root_flow {
             let json = json_keys(root);
-            let (at, sep) = match entries.last() {
-                Some((_, last)) => (
-                    last.end,
-                    if flow_gap(src, last).is_empty() {
-                        ", "
-                    } else {
-                        " , "
-                    },
-                ),
-                None => (root.body + 1, ""),
-            };
+            let (at, sep) = flow_append(src, entries.last().map(|(_, last)| last), root.body);
             let styles = Styles {
                 json,
                 ..Styles::default()
@@ -286,17 +276,7 @@ fn append_entry(
 ) -> Result<Edit, EditError> {
     let src = doc.src;
     if flow {
-        let (at, sep) = match items.last() {
-            Some(last) => (
-                last.end,
-                if flow_gap(src, last).is_empty() {
-                    ", "
-                } else {
-                    " , "
-                },
-            ),
-            None => (images.body + 1, ""),
-        };
+        let (at, sep) = flow_append(src, items.last(), images.body);
         return Ok(Edit {
             range: at..at,
             text: format!("{sep}{}", flow_entry(image, styles, quote)),

@@ -193,20 +193,11 @@ pub(crate) fn parse(src: &str) -> Result<Doc<'_>, EditError> {
                 }
                 continue;
             }
-            Event::MappingStart(anchor, tag) => {
+            Event::MappingStart(anchor, ref tag) | Event::SequenceStart(anchor, ref tag) => {
+                let map = matches!(event, Event::MappingStart(..));
                 stack.push(open(
                     src,
-                    true,
-                    byte(&span)?,
-                    anchor,
-                    tag_kind(tag.as_deref()),
-                ));
-                continue;
-            }
-            Event::SequenceStart(anchor, tag) => {
-                stack.push(open(
-                    src,
-                    false,
+                    map,
                     byte(&span)?,
                     anchor,
                     tag_kind(tag.as_deref()),
