@@ -80,6 +80,14 @@ fn judge(status: &RefStatus) -> Pushed {
     }
 }
 
+/// Whether a ref update the server declined (`[remote rejected] (failed to update ref)`, or `(failed to lock)` from
+/// older servers) failed because another push moved or held the branch meanwhile: git then says `cannot lock ref
+/// '<ref>': is at <oid> but expected <oid>` or `… '<ref>.lock': File exists`.
+fn lost_ref_race(reason: &str, stderr: &[u8]) -> bool {
+    (reason == "failed to update ref" || reason == "failed to lock")
+        && String::from_utf8_lossy(stderr).contains("cannot lock ref")
+}
+
 impl Checkout {
     /// Pushes the head to the checked-out branch as a fast-forward, never forced. When someone else pushed first
     /// this is [`GitError::PushRejected`]: [`Checkout::refresh`], re-apply the edit, commit and push again.
@@ -163,6 +171,15 @@ impl Checkout {
                 branch,
                 expected: lease.map_or_else(String::new, ToString::to_string),
             }),
+            // Another push updated the branch between this push's look at it and its update: someone pushed
+            // first, though the server says it as a failed ref update.
+            Some(Pushed::Declined(reason)) if lost_ref_race(&reason, &done.stderr) => {
+                Err(GitError::PushRejected {
+                    repo,
+                    branch,
+                    cause: cause(),
+                })
+            }
             Some(Pushed::Declined(reason)) => Err(GitError::PushDeclined {
                 repo,
                 branch,
@@ -250,6 +267,50 @@ impl Checkout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ref_update_lost_to_another_push_is_someone_pushing_first() {
+        let cases = [
+            (
+                "moved meanwhile",
+                "failed to update ref",
+                "remote: error: cannot lock ref 'refs/heads/main': is at e0ae4c1e but expected 88df9321\n",
+                true,
+            ),
+            (
+                "held meanwhile",
+                "failed to update ref",
+                "remote: error: cannot lock ref 'refs/heads/main': Unable to create '/r/refs/heads/main.lock': \
+                 File exists.\n",
+                true,
+            ),
+            (
+                "older server",
+                "failed to lock",
+                "remote: error: cannot lock ref 'refs/heads/main'\n",
+                true,
+            ),
+            (
+                "disk full",
+                "failed to update ref",
+                "remote: error: unable to write file: No space left on device\n",
+                false,
+            ),
+            (
+                "hook",
+                "pre-receive hook declined",
+                "remote: cannot lock ref: not yours\n",
+                false,
+            ),
+        ];
+        for (name, reason, stderr, want) in cases {
+            assert_eq!(
+                lost_ref_race(reason, stderr.as_bytes()),
+                want,
+                "case {name}"
+            );
+        }
+    }
 
     #[test]
     fn reads_push_porcelain() {
