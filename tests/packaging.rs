@@ -547,7 +547,7 @@ fn the_committer_installs_beside_the_sidecar_from_the_users_kustomization() {
     std::fs::write(
         dir.path().join("kustomization.yaml"),
         format!(
-            "namespace: argocd\nresources: [install.yaml, {}]\ncomponents: [{}, {}, {}]\nimages:\n  \
+            "namespace: argocd\nresources: [install.yaml, {}]\ncomponents: [{}, {}, {}, {}]\nimages:\n  \
              - name: {SIDECAR}\n    newName: registry.test/team/argocd-image-resolver\n    newTag: v9.9.9\n\
              configMapGenerator:\n  - name: {COMMITTER}\n    behavior: replace\n    files: [committer.yaml]\n  \
              - name: argocd-image-resolver-config\n    files: [registries.conf]\n",
@@ -555,6 +555,7 @@ fn the_committer_installs_beside_the_sidecar_from_the_users_kustomization() {
             relative("manifests/base"),
             relative("manifests/components/registries-conf"),
             relative("manifests/components/committer-registries-conf"),
+            relative("manifests/components/pull-secret"),
         ),
     )
     .unwrap();
@@ -575,6 +576,27 @@ fn the_committer_installs_beside_the_sidecar_from_the_users_kustomization() {
         "{case}: the user's config replaces the example"
     );
     CommitConfig::parse(mounted).unwrap();
+
+    // The pull-secret component serves the committer too: it resolves the same images.
+    let (pull, pull_volume) = mount_at(
+        pod,
+        container,
+        "/app/pull-secrets/argocd/argocd-image-resolver-pull-secret",
+        case,
+    );
+    assert_eq!(pull["readOnly"].as_bool(), Some(true), "{case}");
+    assert_eq!(
+        pull_volume["secret"]["secretName"].as_str(),
+        Some("argocd-image-resolver-pull-secret"),
+        "{case}"
+    );
+    let env = named(&container["env"], "IMAGE_RESOLVER_PULL_SECRETS_DIR");
+    assert_eq!(env.len(), 1, "{case}");
+    assert_eq!(
+        env[0]["value"].as_str(),
+        Some("/app/pull-secrets"),
+        "{case}"
+    );
 
     // One registries.conf, the generated ConfigMap's name rewritten in both mounts.
     let (mount, volume) = mount_at(pod, container, "/app/config", case);
