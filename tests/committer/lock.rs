@@ -3,28 +3,10 @@
 
 use crate::{Operator, Origin, deployment, push_tags, registry_with};
 
-pub const LOCK: &str = "apps/web/image-resolver.lock.yaml";
+pub use crate::{LOCK, strs};
 
 pub fn args(origin: &Origin) -> Vec<String> {
-    [
-        "--repo",
-        &origin.url(),
-        "--branch",
-        "main",
-        "--path",
-        "apps/web",
-        "--param",
-        "image-list=web=apps.test/shop/web:~1",
-        "--param",
-        "write-back-method=git",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-pub fn strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
+    crate::app_args(&origin.url(), &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

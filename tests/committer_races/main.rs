@@ -20,39 +20,11 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use tempfile::TempDir;
 
 pub use committer_support::*;
-
-/// The lock file of the application `apps/web`.
-pub const LOCK: &str = "apps/web/image-resolver.lock.yaml";
-
-/// `commit`'s arguments for `apps/web` of `url` on `main` (lock-file mode, semver `~1`), then `extra`.
-pub fn app_args(url: &str, extra: &[&str]) -> Vec<String> {
-    [
-        "--repo",
-        url,
-        "--branch",
-        "main",
-        "--path",
-        "apps/web",
-        "--param",
-        "image-list=web=apps.test/shop/web:~1",
-        "--param",
-        "write-back-method=git",
-    ]
-    .iter()
-    .chain(extra)
-    .map(|s| s.to_string())
-    .collect()
-}
-
-pub fn strs(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
-}
 
 /// The repository every test starts from: `apps/web` deploying `shop/web:1.0.0`, and a file people edit.
 pub fn seeded_origin() -> Origin {
@@ -76,23 +48,7 @@ pub fn real_git() -> PathBuf {
         .expect("git on PATH")
 }
 
-/// Runs the test's own git in `dir` without failing: for pushes that may be refused.
-pub fn try_git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Human",
-            "-c",
-            "user.email=human@example.com",
-        ])
-        .args(["-c", "protocol.file.allow=always"])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git")
-}
+pub use crate::support::gitcli::try_git;
 
 /// The `Image-Resolver-Update` trailers of `branch`'s commits, oldest first: `(commit, old, new)` for `web`.
 pub fn bumps(origin: &Origin, branch: &str) -> Vec<(String, String, String)> {

@@ -225,3 +225,30 @@ pub async fn push_tags(registry: &TestRegistry, created: &str, tags: &[&str]) {
         .image_tagged("shop/web", created, tags)
         .await;
 }
+
+/// The lock file of the application `apps/web`.
+pub const LOCK: &str = "apps/web/image-resolver.lock.yaml";
+
+/// `commit`'s arguments for `apps/web` of `url` on `main` (lock-file mode, semver `~1`), then `extra`.
+pub fn app_args(url: &str, extra: &[&str]) -> Vec<String> {
+    [
+        "--repo",
+        url,
+        "--branch",
+        "main",
+        "--path",
+        "apps/web",
+        "--param",
+        "image-list=web=apps.test/shop/web:~1",
+        "--param",
+        "write-back-method=git",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect()
+}
+
+pub fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}

@@ -2,11 +2,11 @@
 //! repository, with no system or user config.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
-/// Runs git in `dir` as "Human <human@example.com>" and returns its trimmed stdout; panics when it fails.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
+/// Runs git in `dir` as "Human <human@example.com>" without failing: for pushes that may be refused.
+pub fn try_git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
         .current_dir(dir)
         .args([
             "-c",
@@ -24,7 +24,12 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
-        .expect("git");
+        .expect("git")
+}
+
+/// [`try_git`] that must succeed: its trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = try_git(dir, args);
     assert!(
         out.status.success(),
         "git {args:?} failed: {}",
