@@ -54,7 +54,8 @@ impl Checkout {
     /// The newest commits up to the head that changed `path` and whose message holds `needle` (a fixed string),
     /// newest first, at most `limit`: how the committer finds its own last change of an image. The clone is
     /// deepened step by step until `limit` are found or the history is complete, so a shallow clone costs only
-    /// as much history as the answer needs (once: later fetches keep it).
+    /// as much history as the answer needs (once: later fetches keep it) — and at most [`DEEPEN_STEPS`]' sum
+    /// (4,672 commits) beyond its boundary.
     pub async fn commits_mentioning(
         &self,
         path: &RepoPath,
@@ -77,7 +78,12 @@ impl Checkout {
             ]);
             let out = self.run("log").success(&log, deadline, false).await?;
             let found = parse_log(&String::from_utf8_lossy(&out))?;
-            if found.len() >= limit || !self.deepen(steps.next().copied(), deadline).await? {
+            // Bounded: past the last step the search gives up rather than fetch the whole history of a large
+            // repository (an image the committer never wrote would otherwise cost that, once per clone).
+            let Some(&step) = steps.next() else {
+                return Ok(found);
+            };
+            if found.len() >= limit || !self.deepen(Some(step), deadline).await? {
                 return Ok(found);
             }
         }

@@ -155,3 +155,72 @@ async fn commits_carry_the_configured_author_message_and_signature() {
     ]);
     assert_eq!(verify, "G", "a good signature");
 }
+
+/// The revert check's cost is bounded: the first bump of a tag a person wrote (no commit of the committer's to
+/// find) deepens the shallow clone a few thousand commits at most, never the whole history of a large
+/// repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_search_never_fetches_a_large_repository_whole() {
+    const COMMITS: usize = 6000;
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    // A person's lock file at 1.0.0, then thousands of commits of theirs elsewhere (git fast-import: fast).
+    let lock = "version: 1\nimages:\n  web=apps.test/shop/web:\n    tag: 1.0.0\n    policy: \"strategy semver, constraint '~1'\"\n";
+    origin.push(&[(LOCK, lock)], "lock web by hand");
+    let mut stream = String::new();
+    for n in 0..COMMITS {
+        let body = format!("note {n}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter Human <human@example.com> {} +0000\ndata 5\nnote\n{}M 100644 inline notes.txt\ndata {}\n{body}\n",
+            1_700_000_000 + n,
+            if n == 0 { "from refs/heads/main^0\n" } else { "" },
+            body.len()
+        ));
+    }
+    let import = std::process::Command::new("git")
+        .args([
+            "--git-dir",
+            origin.bare().to_str().unwrap(),
+            "fast-import",
+            "--quiet",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(stream.as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(import.success());
+    assert!(origin.commits("main") > COMMITS);
+
+    let out = operator.commit(&strs(&args(&origin)));
+    assert!(
+        out.success().contains("  web: 1.0.0 → 1.1.0"),
+        "{}",
+        out.stdout
+    );
+    let clones = operator.path().join("cache/git/clones");
+    let clone = std::fs::read_dir(&clones)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let depth: usize = crate::git(&clone, &["rev-list", "--count", "HEAD"])
+        .parse()
+        .unwrap();
+    assert!(
+        clone.join(".git/shallow").is_file(),
+        "the clone stays shallow"
+    );
+    assert!(
+        depth < COMMITS,
+        "{depth} commits fetched of {}",
+        origin.commits("main")
+    );
+}
