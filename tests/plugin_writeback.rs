@@ -145,6 +145,8 @@ async fn write_back_keys_are_read_validated_and_explained() {
                 {"key": "git-branch", "value": "main:image-updater-{{.SHA256}}", "source": "env",
                  "name": "ARGOCD_ENV_GIT_BRANCH"},
             ],
+            // No git history here (a directory outside any repository, as in the sidecar).
+            "taken_back": [],
         })
     );
 

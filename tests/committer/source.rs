@@ -175,3 +175,52 @@ async fn a_helm_values_file_gets_the_new_tag_at_its_path() {
     );
     assert_eq!(origin.commits("main"), 3);
 }
+
+/// `git-repository`: the committer writes to that repository instead of the Application's source repository
+/// (which is left alone), rendering the application from its checkout there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn git_repository_sends_the_commit_elsewhere() {
+    let registry = registry_with(&["0a1b2c3", "9f8e7d6"]).await;
+    let operator = Operator::new(&registry);
+    let files = [
+        (
+            "apps/web/deployment.yaml",
+            deployment("web", "apps.test/shop/web:0a1b2c3"),
+        ),
+        ("apps/web/kustomization.yaml", KUSTOMIZATION.to_owned()),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    let source = Origin::new(&files);
+    let config = Origin::new(&files);
+    let repository = format!("git-repository={}", config.url());
+    let args = [
+        "--repo",
+        &source.url(),
+        "--branch",
+        "main",
+        "--path",
+        "apps/web",
+        "--param",
+        "image-list=web=apps.test/shop/web",
+        "--param",
+        "web.update-strategy=alphabetical",
+        "--param",
+        "write-back-method=git",
+        "--param",
+        "write-back-target=kustomization",
+        "--param",
+        &repository,
+    ];
+    let out = operator.commit(&args);
+    assert!(
+        out.success().contains("  web: 0a1b2c3 → 9f8e7d6"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!((source.commits("main"), config.commits("main")), (1, 2));
+    assert!(
+        config
+            .file("main", "apps/web/kustomization.yaml")
+            .contains("\"9f8e7d6\"")
+    );
+}

@@ -100,13 +100,22 @@ impl Planned {
 /// Why the target file cannot be changed: the file and what in it, one paragraph.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum ApplyError {
-    #[error("{file}: {source}")]
+    #[error("{}", lock_message(file, source))]
     Lock {
         file: String,
         source: Box<lock::edit::EditError>,
     },
     #[error(transparent)]
     Source(#[from] FileEditError),
+}
+
+/// A lock file's error, named by its path in the repository rather than its bare name.
+fn lock_message(file: &str, source: &lock::edit::EditError) -> String {
+    let text = source.to_string();
+    match text.strip_prefix(lock::FILE_NAME) {
+        Some(rest) => format!("{file}{rest}"),
+        None => format!("{file}: {text}"),
+    }
 }
 
 /// The target file `file` (its path as messages show it) with `text` (`None`: it does not exist) changed for

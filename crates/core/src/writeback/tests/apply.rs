@@ -261,10 +261,15 @@ fn a_file_the_editors_cannot_read_is_an_error_naming_it() {
         std::slice::from_ref(&web),
         &none(),
     );
+    let message = lock.unwrap_err().to_string();
     assert!(
-        lock.unwrap_err()
-            .to_string()
-            .starts_with("apps/web/image-resolver.lock.yaml: ")
+        message.starts_with("apps/web/image-resolver.lock.yaml: "),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("image-resolver.lock.yaml").count(),
+        1,
+        "named once: {message}"
     );
     let values = plan(
         TargetKind::HelmValues,
