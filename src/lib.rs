@@ -12,6 +12,7 @@ pub use argocd_image_resolver_core::{
     tag, version, writeback,
 };
 
+pub mod argo_api;
 pub mod cache;
 pub mod cli;
 pub mod commit;

@@ -84,24 +84,21 @@ pub(super) fn app_config(at: &str, raw: RawApp) -> Result<AppConfig, ConfigError
         }
     }
     // An annotation and a parameter setting one key would be one source setting it twice.
-    for (annotation, _) in &raw.annotations.0 {
-        let Some(bare) = annotation.strip_prefix(PREFIX) else {
-            continue;
-        };
-        if let Some((parameter, _)) = raw
-            .parameters
-            .0
-            .iter()
-            .find(|(name, _)| name.strip_prefix(PREFIX).unwrap_or(name) == bare)
-        {
-            return Err(error(
-                format!("{at}.parameters.{parameter}"),
-                ConfigProblem::KeyTwice {
-                    key: bare.to_string(),
-                    other: format!("{at}.annotations.{annotation}"),
-                },
-            ));
-        }
+    let parameter_names: Vec<&str> = raw.parameters.0.iter().map(|(n, _)| n.as_str()).collect();
+    if let Some((parameter, annotation)) = super::annotation_and_parameter(
+        raw.annotations.0.iter().map(|(n, _)| n.as_str()),
+        &parameter_names,
+    ) {
+        return Err(error(
+            format!("{at}.parameters.{parameter}"),
+            ConfigProblem::KeyTwice {
+                key: annotation
+                    .strip_prefix(PREFIX)
+                    .unwrap_or(annotation)
+                    .to_string(),
+                other: format!("{at}.annotations.{annotation}"),
+            },
+        ));
     }
     let mut app = AppConfig {
         name: raw.name,
@@ -161,7 +158,7 @@ pub(super) fn app_config(at: &str, raw: RawApp) -> Result<AppConfig, ConfigError
 }
 
 /// `spec.source.path` normalised from the repository's root: `.` for the root itself.
-fn app_path(at: &str, path: &str) -> Result<String, ConfigError> {
+pub(in crate::commit) fn app_path(at: &str, path: &str) -> Result<String, ConfigError> {
     if path.starts_with('/') {
         return Err(error(at, ConfigProblem::PathAbsolute(path.to_string())));
     }

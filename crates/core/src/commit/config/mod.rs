@@ -63,6 +63,7 @@ use crate::policy::source::{PREFIX, Parameter, SourceError};
 use crate::writeback::{
     BranchProblem, BranchTemplate, GitRepository, Transport, WriteBack, WriteBackError,
 };
+pub(in crate::commit) use app::app_path;
 use app::{app_config, repository};
 use raw::{RawCredential, RawFile, RawGit};
 
@@ -545,17 +546,12 @@ impl AppConfig {
     ///
     /// Infallible: the file was validated when read, this request included.
     pub fn request(&self) -> ArgoRequest {
-        let parameter = |(name, value): &(String, String)| Parameter {
-            name: name.clone(),
-            string: Some(value.clone()),
-            ..Parameter::default()
-        };
-        let parameters = self
-            .annotations
-            .iter()
-            .filter(|(name, _)| name.starts_with(PREFIX))
-            .chain(&self.parameters)
-            .map(parameter)
+        let parameters = annotation_parameters(&self.annotations)
+            .chain(self.parameters.iter().map(|(name, value)| Parameter {
+                name: name.clone(),
+                string: Some(value.clone()),
+                ..Parameter::default()
+            }))
             .collect();
         let mut plugin_env: Vec<(String, String)> = self
             .env
@@ -575,4 +571,39 @@ impl AppConfig {
             plugin_env,
         }
     }
+}
+
+/// An Application's annotations with argocd-image-updater's prefix as the plugin parameters of the same name
+/// (string parameters, in the order given); the others are dropped. See the module documentation: the config
+/// file's applications and the ones read from the Kubernetes API (`commit::application`) both go through here.
+pub(crate) fn annotation_parameters<'a, K, V>(
+    annotations: impl IntoIterator<Item = &'a (K, V)>,
+) -> impl Iterator<Item = Parameter>
+where
+    K: AsRef<str> + 'a,
+    V: AsRef<str> + 'a,
+{
+    annotations
+        .into_iter()
+        .filter(|(name, _)| name.as_ref().starts_with(PREFIX))
+        .map(|(name, value)| Parameter {
+            name: name.as_ref().to_string(),
+            string: Some(value.as_ref().to_string()),
+            ..Parameter::default()
+        })
+}
+
+/// The first prefixed annotation and parameter that set the same key (with or without the prefix), as
+/// `(parameter, annotation)`: one source setting a key twice, which both readers refuse.
+pub(crate) fn annotation_and_parameter<'a>(
+    annotations: impl IntoIterator<Item = &'a str>,
+    parameters: &[&'a str],
+) -> Option<(&'a str, &'a str)> {
+    annotations.into_iter().find_map(|annotation| {
+        let bare = annotation.strip_prefix(PREFIX)?;
+        parameters
+            .iter()
+            .find(|name| name.strip_prefix(PREFIX).unwrap_or(name) == bare)
+            .map(|parameter| (*parameter, annotation))
+    })
 }

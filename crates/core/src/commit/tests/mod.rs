@@ -1,2 +1,3 @@
+mod application;
 mod config;
 mod message;

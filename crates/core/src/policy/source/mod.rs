@@ -98,7 +98,7 @@ use crate::image::ImageRefError;
 use crate::writeback::{WriteBackError, WriteBackSpec};
 use keys::{ENV_PREFIX, Key, Opt};
 pub use keys::{PREFIX, WriteBackKey, is_valid_alias};
-pub use parameters::{Parameter, parse_parameters};
+pub use parameters::{Parameter, parameters_from_value, parse_parameters};
 pub use tracked::{Action, KeyOrigin, Tracked, TrackedImage, find};
 
 /// Where a key's value came from, for messages and `explain`.

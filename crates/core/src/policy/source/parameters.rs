@@ -53,6 +53,12 @@ pub fn parse_parameters(json: &str) -> Result<Vec<Parameter>, SourceError> {
     let value: Value = serde_json::from_str(json).map_err(|e| SourceError::ParametersJson {
         reason: e.to_string(),
     })?;
+    parameters_from_value(value)
+}
+
+/// The same list already read as JSON: an Application's `spec.source.plugin.parameters` as the Kubernetes API
+/// serves it, which is what Argo CD passes as `ARGOCD_APP_PARAMETERS`. `null` is no parameters.
+pub fn parameters_from_value(value: Value) -> Result<Vec<Parameter>, SourceError> {
     let items = match value {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
