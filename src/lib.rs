@@ -9,7 +9,7 @@
 
 pub use argocd_image_resolver_core::{
     argo, constraint, duration, escape, gocompat, image, lock, manifest, platform, policy, size,
-    tag, version, writeback,
+    tag, version, webhook, writeback,
 };
 
 pub mod argo_api;
