@@ -18,6 +18,7 @@ pub mod cli;
 pub mod commit;
 pub mod generate;
 pub mod git;
+pub mod metrics;
 pub mod pipeline;
 pub mod process;
 pub mod registry;

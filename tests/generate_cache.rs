@@ -126,6 +126,11 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, i64, i64, u64)> {
     let mut entries = BTreeMap::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(path) = todo.pop() {
+        // The render log, which every run appends one line to for the daemon's metrics (one write, no sync or
+        // rename): not a cache entry.
+        if path.ends_with("metrics") {
+            continue;
+        }
         let meta = std::fs::symlink_metadata(&path).unwrap();
         if meta.is_dir() {
             todo.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));

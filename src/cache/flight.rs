@@ -87,6 +87,7 @@ where
             Role::Lead(flight) => break flight,
             Role::Follow(receiver) => {
                 if let Some(outcome) = follow::<E>(receiver).await {
+                    count(&outcome);
                     return outcome;
                 }
             }
@@ -94,7 +95,17 @@ where
     };
     let outcome = lead(cache, key, ttl, fetch).await;
     flight.publish(&outcome);
+    count(&outcome);
     outcome
+}
+
+/// Counts a lookup in the process's metrics, when it has some (the daemon): a hit when no fetch of this call's
+/// was needed.
+fn count<E>(outcome: &Result<TagsOutcome, Arc<E>>) {
+    if let Some(metrics) = crate::metrics::global() {
+        let hit = matches!(outcome, Ok(o) if o.source != TagsSource::Fetched);
+        metrics.cache_lookup(crate::metrics::CacheKind::Tags, hit);
+    }
 }
 
 async fn lead<C, E, F>(

@@ -15,6 +15,7 @@ use crate::argo::ArgoRequest;
 use crate::cache::{self, Cache, FileCache};
 use crate::generate::{self, Decision, GenerateError, Resolutions};
 use crate::manifest::ImagePath;
+use crate::metrics::{self, Metrics, RenderLine, RenderOutcome, ResolutionOutcome};
 use crate::pipeline::{self, AppSettings, PipelineError, Planned, RenderSettings};
 use crate::registry::Registries;
 use crate::resolver::RegistryCache;
@@ -169,12 +170,15 @@ pub(super) fn app_registries(
 
 /// The cache the command's options name: the one place a backend is chosen.
 pub(super) fn open_cache(args: &RenderArgs) -> Result<Arc<dyn Cache>, Failure> {
-    let dir = args
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| cache::default_dir(|name| std::env::var_os(name)));
-    let cache = FileCache::open(dir).map_err(|e| Failure::NoResult(e.to_string()))?;
+    let cache = FileCache::open(cache_dir(args)).map_err(|e| Failure::NoResult(e.to_string()))?;
     Ok(Arc::new(cache))
+}
+
+/// The cache directory the options name, else the user's.
+pub(super) fn cache_dir(args: &RenderArgs) -> PathBuf {
+    args.cache_dir
+        .clone()
+        .unwrap_or_else(|| cache::default_dir(|name| std::env::var_os(name)))
 }
 
 pub(super) fn app_dir(args: &InitArgs) -> Result<PathBuf, Failure> {
@@ -253,8 +257,55 @@ async fn render_and_resolve(
 }
 
 /// `generate`: print the rendered manifests with every tracked image resolved. Nothing reaches stdout on error.
+///
+/// Each run, whatever its outcome, appends one line to the render log in the cache directory
+/// ([`metrics::renders`]), which the daemon folds into its metrics: this process lives too briefly to be scraped.
 pub fn generate(global: &GlobalArgs, args: GenerateArgs) -> Result<Spooled, Failure> {
-    let request = request()?;
+    let started = std::time::Instant::now();
+    // A private registry of counters, only to count this run's resolutions for its line: never served.
+    let counts = Arc::new(Metrics::new());
+    let counts = if metrics::install(Arc::clone(&counts)) {
+        counts
+    } else {
+        Arc::clone(metrics::global().expect("installed"))
+    };
+    let dir = cache_dir(&args.app);
+    let (app, result) = match request() {
+        Ok(request) => (
+            request.app_name.clone().unwrap_or_default(),
+            render(global, args, request),
+        ),
+        Err(failure) => (String::new(), Err(failure)),
+    };
+    let count = |outcome| u32::try_from(counts.resolutions(outcome)).unwrap_or(u32::MAX);
+    let last_known_good = count(ResolutionOutcome::LastKnownGood);
+    let outcome = match &result {
+        Ok(_) if last_known_good > 0 => RenderOutcome::Stale,
+        Ok(_) => RenderOutcome::Rendered,
+        Err(Failure::Invalid(_)) => RenderOutcome::Invalid,
+        Err(Failure::NoResult(_)) => RenderOutcome::Failed,
+    };
+    metrics::renders::append(
+        &dir,
+        &RenderLine {
+            at: chrono::Utc::now().timestamp_millis(),
+            outcome,
+            ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            registry: count(ResolutionOutcome::Registry),
+            last_known_good,
+            pin: count(ResolutionOutcome::Pin),
+            failed: count(ResolutionOutcome::Failed),
+            app,
+        },
+    );
+    result
+}
+
+fn render(
+    global: &GlobalArgs,
+    args: GenerateArgs,
+    request: ArgoRequest,
+) -> Result<Spooled, Failure> {
     // argocd-cmp-server has just run `init` in this directory, under the same deadline.
     let budget = Budget::left_in(&app_dir(&args.app.source)?, global.budget);
     if budget.left() <= generate::OUTPUT_MARGIN {

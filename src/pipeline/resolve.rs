@@ -22,6 +22,7 @@ use super::trace::{
 };
 use crate::cache::{Cache, ResolutionKey, Resolved};
 use crate::generate::{Decision, GenerateError, Outcome, Plan, PlannedImage, Resolutions};
+use crate::metrics::ResolutionOutcome;
 use crate::policy::source::{Action, TrackedImage};
 use crate::registry::credentials::SecretScope;
 use crate::registry::urls::redact;
@@ -311,6 +312,7 @@ pub async fn ask_all(
             RequestKey::Resolve(cache_key) => cache_key,
             RequestKey::Pin { .. } => {
                 let outcome = answered.pinned(&trace);
+                count_resolution(ResolutionOutcome::Pin);
                 answered.outcomes.push(outcome);
                 answered.traces.push(trace);
                 continue;
@@ -372,10 +374,23 @@ pub async fn ask_all(
                 }
             }
         };
+        count_resolution(match outcome.as_ref().map(|o| &o.decision) {
+            Some(Decision::LastKnownGood) => ResolutionOutcome::LastKnownGood,
+            Some(_) => ResolutionOutcome::Registry,
+            None => ResolutionOutcome::Failed,
+        });
         answered.outcomes.push(outcome);
         answered.traces.push(trace);
     }
     answered
+}
+
+/// Counts one answered request in the process's metrics, when it has some (the daemon; `generate` for its line
+/// in the render log): the one place every render and round passes.
+fn count_resolution(outcome: ResolutionOutcome) {
+    if let Some(metrics) = crate::metrics::global() {
+        metrics.resolution(outcome);
+    }
 }
 
 /// A trace of `tracked`'s request with the registry configuration's part filled in, nothing asked yet.

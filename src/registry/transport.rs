@@ -104,6 +104,39 @@ impl Drop for Timer<'_> {
     }
 }
 
+/// One exchange for the process's metrics (the daemon's; none in the plugin commands), recorded when it ends,
+/// however it ends: the deadline drops an exchange in progress, which is then counted without a status.
+struct Observed {
+    started: Option<(Instant, String)>,
+    status: Option<u16>,
+}
+
+impl Observed {
+    fn start(url: &Url) -> Observed {
+        let host = || {
+            let host = url.host_str().unwrap_or_default();
+            match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            }
+        };
+        Observed {
+            started: crate::metrics::global().map(|_| (Instant::now(), host())),
+            status: None,
+        }
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        if let (Some((started, host)), Some(metrics)) =
+            (self.started.take(), crate::metrics::global())
+        {
+            metrics.registry_request(&host, self.status, started.elapsed());
+        }
+    }
+}
+
 impl Transport {
     /// Sends `spec` until it succeeds, fails for good, runs out of retries or hits the operation's deadline.
     /// Retries 429, 408, 500/502/503/504 and connection errors with backoff, honouring `Retry-After`.
@@ -186,6 +219,7 @@ impl Transport {
             started: Instant::now(),
             nanos: &self.counters.nanos,
         };
+        let mut observed = Observed::start(&spec.url);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         op.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = self
@@ -204,6 +238,7 @@ impl Transport {
             return Err(Attempt::TooLarge);
         }
         let status = response.status();
+        observed.status = Some(status.as_u16());
         let headers = response.headers().clone();
         let url = response.url().clone();
         // Room for a declared length at once: growing by doubling would briefly hold two copies of a large body.
