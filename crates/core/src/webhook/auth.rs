@@ -7,7 +7,7 @@
 //! - Docker Hub, Quay and Alibaba Cloud sign nothing and send no header the operator can set, so the secret
 //!   travels in the webhook URL they are given: `?token=<secret>` (or `?secret=`, as Alibaba's documentation
 //!   writes it), percent-encoded as any query value. Anyone who sees that URL can send; keep it out of logs.
-//! - CloudEvents senders: the `Authorization` header (an EventBridge API destination's API-key connection), else
+//! - CloudEvents senders: the `Authorization` header (an EventBridge API destination's API-key connection) or
 //!   `?token=` (a Pub/Sub push endpoint cannot set headers; Google's documentation suggests a URL token too).
 //!
 //! Shared secrets are compared in constant time on their SHA-256 digests, so neither the content nor the length
@@ -73,7 +73,7 @@ pub enum AuthMethod {
     AuthorizationHeader,
     /// `?token=<secret>` (or `?secret=`) in the URL.
     QueryToken,
-    /// The `Authorization` header when the request has one, else the query token.
+    /// The `Authorization` header or the query token, whichever is the secret.
     HeaderOrQueryToken,
 }
 
@@ -137,13 +137,7 @@ pub fn authenticate(
         AuthMethod::Signature => signature(secret, headers, body),
         AuthMethod::AuthorizationHeader => authorization(secret, headers),
         AuthMethod::QueryToken => query_token(secret, query),
-        AuthMethod::HeaderOrQueryToken => {
-            if headers.iter().any(|(name, _)| name == "authorization") {
-                authorization(secret, headers)
-            } else {
-                query_token(secret, query)
-            }
-        }
+        AuthMethod::HeaderOrQueryToken => header_or_token(secret, headers, query),
     };
     result.map_err(|problem| AuthError {
         sender: source,
@@ -187,6 +181,28 @@ fn authorization(secret: &WebhookSecret, headers: &[(String, String)]) -> Result
         Ok(())
     } else {
         Err(AuthProblem::WrongHeader)
+    }
+}
+
+/// Either credential will do: a Pub/Sub push with OIDC authentication sends its own `Authorization: Bearer <JWT>`
+/// beside the URL's token. Both are checked against the same secret, so accepting either is no weaker than one.
+/// When neither matches, the error is about the token if there is one, else the header.
+fn header_or_token(
+    secret: &WebhookSecret,
+    headers: &[(String, String)],
+    query: &str,
+) -> Result<(), AuthProblem> {
+    let header = authorization(secret, headers);
+    let token = query_token(secret, query);
+    match (header, token) {
+        // A repeated header or parameter is refused whatever the other says.
+        (Err(repeated @ AuthProblem::Repeated { .. }), _)
+        | (_, Err(repeated @ AuthProblem::Repeated { .. })) => Err(repeated),
+        (Ok(()), _) | (_, Ok(())) => Ok(()),
+        (Err(header), Err(AuthProblem::MissingToken)) if header != AuthProblem::MissingHeader => {
+            Err(header)
+        }
+        (_, Err(token)) => Err(token),
     }
 }
 
