@@ -24,4 +24,5 @@ pub mod process;
 pub mod registry;
 pub mod render;
 pub mod resolver;
+pub mod server;
 pub mod spool;
