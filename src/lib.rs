@@ -26,3 +26,4 @@ pub mod render;
 pub mod resolver;
 pub mod server;
 pub mod spool;
+pub mod watch;

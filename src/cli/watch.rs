@@ -1,38 +1,68 @@
-//! `watch`: the committer as a daemon — every application of its config file gets a round each interval, one
-//! after the other, until SIGTERM or SIGINT (the round in progress finishes first, so no commit is cut short; no
-//! other starts).
-//! A round that fails is logged and tried again next interval; the others go on.
+//! `watch`: the daemon. Every application of its config file (lock file or source write-back: the committer's
+//! round; `write-back-method: argocd`: a probe, and a hard refresh of the Application when what it renders
+//! changes) acts once, then again whenever one of its repositories' tag lists changes — polled once per interval
+//! per repository — and every `--resync`. Until SIGTERM or SIGINT: the action in progress finishes first, so no
+//! commit is cut short; no other starts. A failing action is logged and tried again at the next change.
 
 use std::time::Duration;
 
 use clap::Args;
-use tokio::time::Instant;
 
 use super::commit::{CommitArgs, setup, text};
 use super::{Failure, GlobalArgs};
+use crate::commit::AppSpec;
+use crate::generate::{AppContext, Planner};
+use crate::watch::{Action, Daemon, Inputs, Tracked};
+use crate::writeback::Method;
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     #[command(flatten)]
     pub commit: CommitArgs,
-    /// Time between two rounds of every application, such as 30s or 5m (default: the config file's interval,
-    /// else 2m).
+    /// Time between two polls of every watched repository, such as 30s or 5m (default: the config file's
+    /// interval, else 2m). One tag-list request per repository per interval, however many applications share it.
     #[arg(long, env = "IMAGE_RESOLVER_INTERVAL", value_parser = super::parse_ttl, value_name = "DURATION")]
     pub interval: Option<Duration>,
+    /// Time between two rounds of every application whatever the registries say: how soon images added in git
+    /// are watched.
+    #[arg(long, env = "IMAGE_RESOLVER_RESYNC", default_value = "10m", value_parser = super::parse_ttl, value_name = "DURATION")]
+    pub resync: Duration,
 }
 
-/// Runs rounds until stopped; each round's report goes to stdout as it ends. Returns once stopped.
+/// Runs until stopped; each round's report goes to stdout as it ends. Returns once stopped.
 pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
     let (committer, apps, config) = setup(global, &args.commit)?;
     let interval = args
         .interval
         .or_else(|| config.as_ref().map(|c| c.interval))
         .unwrap_or(argocd_image_resolver_core::commit::DEFAULT_INTERVAL);
-    if interval.is_zero() {
+    if interval.is_zero() || args.resync.is_zero() {
         return Err(Failure::Invalid(
-            "--interval must be more than 0".to_owned(),
+            "--interval and --resync must be more than 0".to_owned(),
         ));
     }
+    let apps = apps
+        .into_iter()
+        .map(|spec| Tracked {
+            action: action_of(&spec),
+            spec,
+        })
+        .collect();
+    let daemon = Daemon {
+        committer,
+        apps,
+        interval,
+        resync: args.resync,
+        round_timeout: args.commit.round_timeout,
+        refresher: None,
+        on_report: Box::new(|report| {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = out
+                .write_all(text(report).as_bytes())
+                .and_then(|()| out.flush());
+        }),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -41,8 +71,8 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                 .map_err(|e| Failure::NoResult(format!("cannot watch for SIGTERM: {e}")))?;
-        // Set once SIGTERM or SIGINT arrives: the round in progress finishes, no other starts.
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        // Set once SIGTERM or SIGINT arrives: the action in progress finishes, no other starts.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             tokio::select! {
                 _ = terminate.recv() => {}
@@ -50,31 +80,35 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
             }
             let _ = stop.send(true);
         });
-        tracing::info!(applications = apps.len(), ?interval, "watching");
-        'rounds: loop {
-            let started = Instant::now();
-            for app in &apps {
-                if *stopped.borrow() {
-                    break 'rounds;
-                }
-                let deadline = Instant::now() + args.commit.round_timeout;
-                match committer.round(app, deadline).await {
-                    Ok(report) => {
-                        use std::io::Write as _;
-                        let mut out = std::io::stdout().lock();
-                        let _ = out
-                            .write_all(text(&report).as_bytes())
-                            .and_then(|()| out.flush());
-                    }
-                    Err(error) => tracing::error!("{}{error}", app.request.prefix()),
-                }
-            }
-            tokio::select! {
-                () = tokio::time::sleep_until(started + interval) => {}
-                _ = stopped.wait_for(|stop| *stop) => break,
-            }
-        }
+        // Webhooks feed this channel (a later step); until then only polling wakes the daemon.
+        let (_events, events) = tokio::sync::mpsc::channel(1024);
+        tracing::info!(applications = daemon.apps.len(), ?interval, "watching");
+        daemon
+            .run(Inputs {
+                events,
+                stop: stopped,
+            })
+            .await;
         tracing::info!("stopped");
         Ok(String::new())
     })
+}
+
+/// What an application of the config file does: the committer's round, unless its `write-back-method` is
+/// `argocd` (tags resolved at render time: the daemon asks Argo CD for a refresh instead).
+fn action_of(app: &AppSpec) -> Action {
+    let context = AppContext::for_request(&app.request);
+    let Ok(planner) = Planner::new(&context) else {
+        // Invalid keys: the committer's round says which, each time.
+        return Action::Commit;
+    };
+    let write_back = planner.write_back();
+    let explicit = write_back
+        .origins
+        .iter()
+        .any(|origin| origin.key == "write-back-method");
+    match write_back.method {
+        Method::RenderTime if explicit => Action::Refresh,
+        _ => Action::Commit,
+    }
 }

@@ -35,10 +35,12 @@ use crate::generate::{AppContext, Planner};
 use crate::git::{
     Author, BranchName, Checkout, CommitOutcome, Git, GitError, Lease, RepoPath, SigningKey,
 };
+use crate::image::ImageRef;
 use crate::lock::LockKey;
 use crate::pipeline::{self, AppSettings, PipelineError};
 use crate::policy::source::TrackedImage;
 use crate::registry::Registries;
+use crate::registry::credentials::CredentialSpec;
 use crate::resolver::RegistryCache;
 use crate::tag::TagName;
 use crate::writeback::{
@@ -111,6 +113,28 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// How many times the round ran (more than one when a push was refused).
     pub attempts: u32,
+    /// The repositories the round resolved: what the daemon polls for this application.
+    #[serde(skip)]
+    pub watched: Vec<Watched>,
+}
+
+/// A repository an application's policies resolve, with what its registry is asked with: the daemon polls each
+/// distinct one once per interval, however many applications share it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Watched {
+    /// The repository (no tag, no digest).
+    pub image: ImageRef,
+    pub pull_secret: Option<CredentialSpec>,
+    /// The application's destination namespace: the pull secrets its registries may read.
+    pub namespace: Option<String>,
+}
+
+/// What a render-time application renders now: its images as `generate` writes them, and what it resolves.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// Each tracked image's key and the value `generate` would write (`tag` or `tag@digest`), sorted.
+    pub images: Vec<String>,
+    pub watched: Vec<Watched>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -433,6 +457,7 @@ impl Committer {
                 .collect(),
             warnings,
             attempts: 0,
+            watched: watched_of(&planned.plan, app),
         };
         // A rejection that only leaves a source file as it is changes nothing to commit.
         if !planned_file.changes_file() {
@@ -522,6 +547,97 @@ impl Committer {
         tracing::info!(app = app.name(), branch = %report.branch, %commit, changes = report.changes.len(), "committed");
         Ok(Attempt::Done(Box::new(report)))
     }
+}
+
+impl Committer {
+    /// A render-time application as `generate` renders it now, from a checkout of its branch: what the daemon
+    /// compares round after round, to ask Argo CD for a refresh when it changes.
+    ///
+    /// # Errors
+    ///
+    /// As a round's: the repository, the branch, the render.
+    pub async fn probe(&self, app: &AppSpec, deadline: Instant) -> Result<Probe, CommitError> {
+        let repository = app.request.repo_url.clone().ok_or_else(|| {
+            CommitError::Invalid("the application names no repository".to_owned())
+        })?;
+        let remote = self
+            .access
+            .remote(
+                &repository,
+                &writeback::GitCredentials::RepoCreds,
+                app.request.namespace.as_deref(),
+            )
+            .map_err(CommitError::Invalid)?;
+        let base = if app.branch == "HEAD" {
+            self.git
+                .default_branch(&remote, deadline.into_std())
+                .await?
+        } else {
+            BranchName::new(&app.branch).map_err(|e| CommitError::Invalid(e.to_string()))?
+        };
+        let registries = (self.registries)(&app.request).map_err(CommitError::Registries)?;
+        let checkout = self
+            .git
+            .checkout(&remote, &base, deadline.into_std())
+            .await?;
+        let path = app.path();
+        let app_dir = pipeline::app_dir(&checkout.dir().join(path))?;
+        let request = ArgoRequest {
+            revision: Some(checkout.head().to_string()),
+            ..app.request.clone()
+        };
+        let (planned, resolutions) = pipeline::render_and_resolve(
+            &request,
+            &self.settings,
+            &app_dir,
+            &registries,
+            self.cache.as_ref(),
+            deadline,
+            true,
+        )
+        .await?;
+        let mut images: Vec<String> = planned
+            .plan
+            .images
+            .iter()
+            .zip(&resolutions.outcomes)
+            .filter_map(|(planned, outcome)| {
+                let (tracked, outcome) = (planned.tracked.as_ref()?, outcome.as_ref()?);
+                let digest = outcome
+                    .digest
+                    .as_deref()
+                    .filter(|_| tracked.policy.renders_digest());
+                Some(format!(
+                    "{} {}{}",
+                    LockKey::of(tracked),
+                    outcome.tag,
+                    digest.map(|d| format!("@{d}")).unwrap_or_default()
+                ))
+            })
+            .collect();
+        images.sort();
+        images.dedup();
+        Ok(Probe {
+            images,
+            watched: watched_of(&planned.plan, app),
+        })
+    }
+}
+
+/// The distinct repositories `plan` tracks, as the registries are asked about them.
+fn watched_of(plan: &crate::generate::Plan, app: &AppSpec) -> Vec<Watched> {
+    let mut watched: Vec<Watched> = Vec::new();
+    for tracked in plan.images.iter().filter_map(|p| p.tracked.as_ref()) {
+        let one = Watched {
+            image: tracked.image.repository_only(),
+            pull_secret: tracked.pull_secret.clone(),
+            namespace: app.request.namespace.clone(),
+        };
+        if !watched.contains(&one) {
+            watched.push(one);
+        }
+    }
+    watched
 }
 
 enum Attempt {

@@ -227,6 +227,23 @@ async fn tag_digest(
 }
 
 /// `image`'s tags, the pages this call fetched for them and the invalid names it skipped.
+/// The names of `image`'s tags, through `cache`, trusting a stored list no older than `max_age`: the daemon's poll
+/// (the interval: one request per repository however many applications share it) and a webhook's (a moment: the
+/// list is fetched again, and stored for the renders that follow).
+pub async fn poll_tags(
+    client: &RegistryClient,
+    image: &ImageRef,
+    cache: &RegistryCache,
+    max_age: Duration,
+) -> Result<Vec<String>, RegistryError> {
+    let polling = RegistryCache {
+        cache: Arc::clone(&cache.cache),
+        tags_ttl: max_age.max(Duration::from_millis(1)),
+    };
+    let (tags, _, _) = list_tags(client, image, Some(&polling)).await?;
+    Ok(tags.into_iter().map(|t| t.name.to_string()).collect())
+}
+
 async fn list_tags(
     client: &RegistryClient,
     image: &ImageRef,

@@ -1,0 +1,281 @@
+//! The daemon's loop: notice new images and act on them.
+//!
+//! Each application has one action: the committer's round (lock file or source write-back), or — for a
+//! render-time application — a probe of what `generate` would render now, and a hard refresh of the Application
+//! when that changed. A first pass runs every application's action and learns the repositories each one resolves.
+//! Then, each interval, every distinct repository's tag list is fetched once however many applications share it
+//! (through the shared cache: the renders that follow read the same list), and only the applications of a
+//! repository whose list changed act again. A webhook event does the same at once for its repository, fetching
+//! the list afresh. Every `resync`, every application acts again, to learn images added in git.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::argo::ArgoRequest;
+use crate::commit::{AppSpec, Committer, Outcome, Report, Watched};
+use crate::webhook::ImageEvent;
+
+/// Asks Argo CD to render an Application again (a hard refresh), for render-time applications.
+pub trait Refresh: Send + Sync {
+    fn hard_refresh<'a>(
+        &'a self,
+        app: &'a AppSpec,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// What an application does when its images may have changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The committer's round: its lock file or source.
+    Commit,
+    /// Render-time: probe what `generate` renders, hard-refresh the Application when it changed.
+    Refresh,
+}
+
+/// One application the daemon looks after.
+#[derive(Clone, Debug)]
+pub struct Tracked {
+    pub spec: AppSpec,
+    pub action: Action,
+}
+
+/// What the daemon is told from outside while it runs.
+pub struct Inputs {
+    /// Registry webhook events.
+    pub events: mpsc::Receiver<ImageEvent>,
+    /// Set to stop: the action in progress finishes, no other starts.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The loop's settings.
+pub struct Daemon {
+    pub committer: Committer,
+    pub apps: Vec<Tracked>,
+    pub interval: Duration,
+    pub resync: Duration,
+    pub round_timeout: Duration,
+    pub refresher: Option<Arc<dyn Refresh>>,
+    /// Called with each round's report (the CLI prints it).
+    pub on_report: Box<dyn Fn(&Report) + Send + Sync>,
+}
+
+/// What the loop remembers between passes.
+#[derive(Default)]
+struct State {
+    /// Per application (index into `apps`): the repositories it resolved last time.
+    watched: Vec<Vec<Watched>>,
+    /// Per application: what a render-time probe saw last time.
+    probed: Vec<Option<Vec<String>>>,
+    /// Per repository: the fingerprint of its tag list last time.
+    lists: HashMap<Watched, u64>,
+}
+
+impl Daemon {
+    /// Runs until `inputs.stop` is set.
+    pub async fn run(&self, mut inputs: Inputs) {
+        let mut state = State {
+            watched: vec![Vec::new(); self.apps.len()],
+            probed: vec![None; self.apps.len()],
+            lists: HashMap::new(),
+        };
+        let all: Vec<usize> = (0..self.apps.len()).collect();
+        let mut last_resync = Instant::now();
+        self.act(&all, &mut state, &inputs.stop).await;
+        self.poll(&mut state, None).await;
+        let mut next_poll = Instant::now() + self.interval;
+        loop {
+            if *inputs.stop.borrow() {
+                break;
+            }
+            let dirty = tokio::select! {
+                () = tokio::time::sleep_until(next_poll) => {
+                    next_poll = Instant::now() + self.interval;
+                    if last_resync.elapsed() >= self.resync {
+                        last_resync = Instant::now();
+                        // Fingerprints first, so that the resync's rounds are not followed by a needless pass.
+                        self.poll(&mut state, None).await;
+                        all.clone()
+                    } else {
+                        self.poll(&mut state, None).await
+                    }
+                }
+                event = inputs.events.recv() => match event {
+                    Some(event) => {
+                        tracing::info!(
+                            registry = event.registry.as_deref().unwrap_or("-"),
+                            repository = %event.repository,
+                            tag = event.tag.as_deref().unwrap_or("-"),
+                            "webhook: looking now"
+                        );
+                        self.poll(&mut state, Some(&event)).await
+                    }
+                    None => std::future::pending().await,
+                },
+                _ = inputs.stop.wait_for(|stop| *stop) => break,
+            };
+            self.act(&dirty, &mut state, &inputs.stop).await;
+        }
+    }
+
+    /// Fetches each watched repository's tag list (only those `event` names, fetched afresh, when given) and
+    /// returns the applications of those whose list changed since last time.
+    async fn poll(&self, state: &mut State, event: Option<&ImageEvent>) -> Vec<usize> {
+        let mut repositories: Vec<Watched> = Vec::new();
+        for watched in state.watched.iter().flatten() {
+            if !repositories.contains(watched) && event.is_none_or(|e| names(e, &watched.image)) {
+                repositories.push(watched.clone());
+            }
+        }
+        let max_age = if event.is_some() {
+            Duration::ZERO
+        } else {
+            // A list fetched within this interval (by a render, or the last poll) is this interval's.
+            self.interval.saturating_sub(Duration::from_millis(500))
+        };
+        let mut changed = HashSet::new();
+        for watched in repositories {
+            let Some(fingerprint) = self.fingerprint(&watched, max_age).await else {
+                continue;
+            };
+            match state.lists.insert(watched.clone(), fingerprint) {
+                Some(before) if before == fingerprint => {}
+                // First sight: the applications acted when they learnt the repository.
+                None if event.is_none() => {}
+                _ => {
+                    changed.insert(watched);
+                }
+            }
+        }
+        let dirty: Vec<usize> = (0..self.apps.len())
+            .filter(|&i| state.watched[i].iter().any(|w| changed.contains(w)))
+            .collect();
+        tracing::info!(
+            repositories = state.lists.len(),
+            changed = changed.len(),
+            applications = dirty.len(),
+            "polled"
+        );
+        dirty
+    }
+
+    /// The fingerprint of `watched`'s tag list, or `None` (logged) when its registry gave none.
+    async fn fingerprint(&self, watched: &Watched, max_age: Duration) -> Option<u64> {
+        let request = ArgoRequest {
+            namespace: watched.namespace.clone(),
+            ..ArgoRequest::default()
+        };
+        let registries = match (self.committer.registries)(&request) {
+            Ok(registries) => registries,
+            Err(e) => {
+                tracing::warn!(repository = %watched.image, "cannot poll: {e}");
+                return None;
+            }
+        };
+        let cache = self.committer.cache.as_ref()?;
+        let listed = async {
+            let client = registries
+                .client_for(&watched.image, watched.pull_secret.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            crate::resolver::poll_tags(&client, &watched.image, cache, max_age)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.round_timeout, listed).await {
+            Ok(Ok(mut tags)) => {
+                tags.sort();
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                tags.hash(&mut hasher);
+                Some(hasher.finish())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(repository = %watched.image, "cannot poll: {e}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(repository = %watched.image, "cannot poll: out of time");
+                None
+            }
+        }
+    }
+
+    /// Runs the action of each application of `apps`, one after the other, until told to stop.
+    async fn act(
+        &self,
+        apps: &[usize],
+        state: &mut State,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) {
+        for &index in apps {
+            if *stop.borrow() {
+                return;
+            }
+            let app = &self.apps[index];
+            let deadline = Instant::now() + self.round_timeout;
+            match app.action {
+                Action::Commit => match self.committer.round(&app.spec, deadline).await {
+                    Ok(report) => {
+                        state.watched[index].clone_from(&report.watched);
+                        if let Outcome::Committed { commit } = &report.outcome {
+                            tracing::info!(app = app.spec.name(), %commit, "committed");
+                        }
+                        (self.on_report)(&report);
+                    }
+                    Err(error) => tracing::error!("{}{error}", app.spec.request.prefix()),
+                },
+                Action::Refresh => match self.committer.probe(&app.spec, deadline).await {
+                    Ok(probe) => {
+                        state.watched[index] = probe.watched;
+                        let before = state.probed[index].replace(probe.images.clone());
+                        if before.is_some_and(|before| before != probe.images) {
+                            self.refresh(&app.spec).await;
+                        }
+                    }
+                    Err(error) => tracing::error!("{}{error}", app.spec.request.prefix()),
+                },
+            }
+        }
+    }
+
+    async fn refresh(&self, app: &AppSpec) {
+        let Some(refresher) = &self.refresher else {
+            tracing::warn!(
+                app = app.name(),
+                "a newer image is allowed, but there is no Kubernetes access to refresh the Application; it moves at \
+                 Argo CD's next hard reconciliation"
+            );
+            return;
+        };
+        match refresher.hard_refresh(app).await {
+            Ok(()) => tracing::info!(app = app.name(), "hard refresh asked"),
+            Err(e) => tracing::error!("{}cannot refresh: {e}", app.request.prefix()),
+        }
+    }
+}
+
+/// Whether webhook `event` is about `image`'s repository: its path, and its registry when the sender names one.
+fn names(event: &ImageEvent, image: &crate::image::ImageRef) -> bool {
+    let repository = event.repository.trim_matches('/');
+    let path_matches = image.repository() == repository
+        || image
+            .repository()
+            .strip_prefix("library/")
+            .is_some_and(|r| r == repository);
+    let registry_matches = event.registry.as_deref().is_none_or(|registry| {
+        let registry = registry.trim_end_matches('/');
+        image.registry() == registry
+            || (image.registry() == "docker.io"
+                && matches!(
+                    registry,
+                    "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com"
+                ))
+    });
+    path_matches && registry_matches
+}

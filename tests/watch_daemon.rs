@@ -1,0 +1,142 @@
+//! `watch` as a daemon against a real `docker-registry` and real git remotes: applications sharing an image are
+//! polled with one tag-list request per repository per interval, and only those whose repository changed act.
+//!
+//! Needs git and docker-registry (`scripts/install-test-deps`).
+
+#[path = "committer_support/mod.rs"]
+mod committer_support;
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use committer_support::{BIN, Operator, Origin, deployment, push_tags, registry_with};
+
+/// Three applications (three repositories) tracking the same image: each interval the daemon asks the registry
+/// for its tag list once, not once per application; a pushed tag becomes one commit in each repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() {
+    let registry = registry_with(&["1.0.0"]).await;
+    // The registry's requests, counted by a recording proxy in front of it (its own access log is off).
+    let proxy = support::MockServer::proxy(registry.base.clone()).await;
+    let operator = Operator::with_url(proxy.url().as_str());
+    let origins: Vec<Origin> = (0..3)
+        .map(|_| {
+            Origin::new(&[(
+                "apps/web/deployment.yaml",
+                &deployment("web", "apps.test/shop/web:1.0.0"),
+            )])
+        })
+        .collect();
+    let mut config = String::from("interval: 1s\napplications:\n");
+    for (n, origin) in origins.iter().enumerate() {
+        config.push_str(&format!(
+            "- name: web-{n}\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
+             image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
+            origin.url()
+        ));
+    }
+    let file = operator.path().join("committer.yaml");
+    std::fs::write(&file, config).unwrap();
+    let mut daemon = Command::new(BIN)
+        .args([
+            "watch",
+            "--config",
+            file.to_str().unwrap(),
+            "--log-level",
+            "info",
+        ])
+        .args([
+            "--registries-conf",
+            operator.path().join("registries.conf").to_str().unwrap(),
+        ])
+        .args([
+            "--cache-dir",
+            operator.path().join("cache").to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", operator.path().join("home"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The daemon's log, line by line, on a thread: the test waits for what it says.
+    let (lines, log) = std::sync::mpsc::channel::<String>();
+    let stderr = daemon.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |what: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| {
+        let until = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < until {
+            match log.recv_timeout(Duration::from_secs(1)) {
+                Ok(line) => {
+                    let hit = what(&line);
+                    seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(e) => panic!("the daemon stopped: {e}: {seen:#?}"),
+            }
+        }
+        panic!("timed out: {seen:#?}");
+    };
+    let mut seen = Vec::new();
+    // The first pass writes each lock file, then the polls begin.
+    wait_for(&|l| l.contains("polled"), &mut seen);
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
+    for origin in &origins {
+        let until = Instant::now() + Duration::from_secs(120);
+        while !origin
+            .file("main", "apps/web/image-resolver.lock.yaml")
+            .contains("tag: 1.1.0")
+        {
+            assert!(Instant::now() < until, "no commit of 1.1.0: {seen:#?}");
+            wait_for(&|l| l.contains("polled"), &mut seen);
+        }
+    }
+    // Two more polls with nothing new.
+    for _ in 0..2 {
+        wait_for(&|l| l.contains("polled"), &mut seen);
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
+    for line in log.try_iter() {
+        seen.push(line);
+    }
+
+    let polls = seen.iter().filter(|l| l.contains("polled")).count();
+    let requests = proxy
+        .seen()
+        .iter()
+        .filter(|r| r.method == "GET" && r.uri.starts_with("/v2/shop/web/tags/list"))
+        .count();
+    // One per poll, plus the first pass (one list for the three applications) and the round after the push
+    // (the list the poll just stored).
+    assert!(polls >= 3, "{seen:#?}");
+    assert!(requests >= 1, "the registry's log shows its requests");
+    assert!(
+        requests <= polls + 2,
+        "{requests} tag-list requests for {polls} polls of three applications"
+    );
+    for origin in &origins {
+        assert_eq!(
+            origin.commits("main"),
+            3,
+            "the first lock file, then one bump"
+        );
+    }
+}
