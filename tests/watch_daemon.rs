@@ -140,3 +140,135 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
         );
     }
 }
+
+/// A registry's push notification wakes the daemon at once: Debian's docker-registry, configured to notify the
+/// daemon's webhook endpoint (distribution's own envelope, with the shared secret in `Authorization`), and a
+/// polling interval far longer than the test, so that only the webhook can explain the commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let secret = "notification-secret-0123456789";
+    let registry = support::TestRegistry::plain_notifying(
+        &format!("http://127.0.0.1:{port}/webhook/distribution"),
+        secret,
+    )
+    .await;
+    registry
+        .pusher()
+        .image_tagged("shop/web", "2024-01-01T00:00:00Z", &["1.0.0"])
+        .await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let config = format!(
+        "interval: 1h\napplications:\n- name: web\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  \
+         parameters:\n    image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
+        origin.url()
+    );
+    let file = operator.path().join("committer.yaml");
+    std::fs::write(&file, config).unwrap();
+    let secret_file = operator.path().join("webhook-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    let mut daemon = Command::new(BIN)
+        .args([
+            "watch",
+            "--config",
+            file.to_str().unwrap(),
+            "--log-level",
+            "info",
+        ])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg(format!(
+            "--webhook-secret=distribution={}",
+            secret_file.display()
+        ))
+        .args([
+            "--registries-conf",
+            operator.path().join("registries.conf").to_str().unwrap(),
+        ])
+        .args([
+            "--cache-dir",
+            operator.path().join("cache").to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", operator.path().join("home"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = daemon.stderr.take().unwrap();
+    let (lines, log) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    // Ready: the first pass wrote the lock file.
+    let client = reqwest::Client::new();
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ready = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "never ready: {:#?}",
+            log.try_iter().collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        origin
+            .file("main", "apps/web/image-resolver.lock.yaml")
+            .contains("tag: 1.0.0")
+    );
+
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
+    let until = Instant::now() + Duration::from_secs(60);
+    while !origin
+        .file("main", "apps/web/image-resolver.lock.yaml")
+        .contains("tag: 1.1.0")
+    {
+        assert!(
+            Instant::now() < until,
+            "no commit: {:#?}",
+            log.try_iter().collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("argocd_image_resolver_webhook_events_total")
+                && l.contains("source=\"distribution\"")
+                && l.contains("result=\"accepted\"")
+                && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
+}

@@ -4,6 +4,9 @@
 //! per repository — and every `--resync`. Until SIGTERM or SIGINT: the action in progress finishes first, so no
 //! commit is cut short; no other starts. A failing action is logged and tried again at the next change.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Args;
@@ -12,7 +15,10 @@ use super::commit::{CommitArgs, setup, text};
 use super::{Failure, GlobalArgs};
 use crate::commit::AppSpec;
 use crate::generate::{AppContext, Planner};
+use crate::metrics::{self, Metrics};
+use crate::server::{self, ServerState};
 use crate::watch::{Action, Daemon, Inputs, Tracked};
+use crate::webhook::{Source, WebhookSecret};
 use crate::writeback::Method;
 
 #[derive(Debug, Args)]
@@ -27,6 +33,53 @@ pub struct WatchArgs {
     /// are watched.
     #[arg(long, env = "IMAGE_RESOLVER_RESYNC", default_value = "10m", value_parser = super::parse_ttl, value_name = "DURATION")]
     pub resync: Duration,
+    /// Where to serve /healthz, /readyz, /metrics and the registry webhooks (POST /webhook/<source>).
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_LISTEN",
+        default_value = "0.0.0.0:8080",
+        value_name = "ADDRESS"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// A registry webhook to accept, with the file holding its shared secret: SOURCE=FILE, where SOURCE is
+    /// distribution, dockerhub, github, harbor, quay, acr, alibaba or cloudevents; repeat for several. A source
+    /// without a secret is not accepted (404).
+    #[arg(
+        long = "webhook-secret",
+        env = "IMAGE_RESOLVER_WEBHOOK_SECRETS",
+        value_delimiter = ',',
+        value_name = "SOURCE=FILE"
+    )]
+    pub webhook_secrets: Vec<String>,
+}
+
+/// The webhook secrets of `--webhook-secret`, read from their files.
+fn webhook_secrets(values: &[String]) -> Result<HashMap<Source, WebhookSecret>, Failure> {
+    let invalid = |m: String| Failure::Invalid(m);
+    let mut secrets = HashMap::new();
+    for value in values.iter().filter(|v| !v.trim().is_empty()) {
+        let (source, file) = value
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("--webhook-secret '{value}' is not SOURCE=FILE")))?;
+        let source: Source = source
+            .trim()
+            .parse()
+            .map_err(|e| invalid(format!("--webhook-secret '{value}': {e}")))?;
+        let contents = std::fs::read(file.trim()).map_err(|e| {
+            invalid(format!(
+                "--webhook-secret {source}: cannot read {}: {e}",
+                file.trim()
+            ))
+        })?;
+        let secret = WebhookSecret::from_file_contents(&contents)
+            .map_err(|e| invalid(format!("--webhook-secret {source}: {}: {e}", file.trim())))?;
+        if secrets.insert(source, secret).is_some() {
+            return Err(invalid(format!(
+                "--webhook-secret: {source} is given twice"
+            )));
+        }
+    }
+    Ok(secrets)
 }
 
 /// Runs until stopped; each round's report goes to stdout as it ends. Returns once stopped.
@@ -41,7 +94,17 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
             "--interval and --resync must be more than 0".to_owned(),
         ));
     }
-    let apps = apps
+    let webhooks = webhook_secrets(&args.webhook_secrets)?;
+    let cache_dir = args
+        .commit
+        .render
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
+    // The sidecar's renders, when this daemon shares its cache volume, are counted from their log.
+    let metrics = Arc::new(Metrics::new().with_render_log(&cache_dir));
+    metrics::install(Arc::clone(&metrics));
+    let apps: Vec<Tracked> = apps
         .into_iter()
         .map(|spec| Tracked {
             action: action_of(&spec),
@@ -55,6 +118,8 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
         resync: args.resync,
         round_timeout: args.commit.round_timeout,
         refresher: None,
+        metrics: Arc::clone(&metrics),
+        ready: Arc::new(AtomicBool::new(false)),
         on_report: Box::new(|report| {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -80,8 +145,21 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
             }
             let _ = stop.send(true);
         });
-        // Webhooks feed this channel (a later step); until then only polling wakes the daemon.
-        let (_events, events) = tokio::sync::mpsc::channel(1024);
+        let (sender, events) = tokio::sync::mpsc::channel(1024);
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| {
+                Failure::NoResult(format!("cannot listen on {} (--listen): {e}", args.listen))
+            })?;
+        tracing::info!(address = %listener.local_addr().map_or(args.listen, |a| a), "serving");
+        let mut state = ServerState::new(Arc::clone(&metrics), sender);
+        state.ready = Arc::clone(&daemon.ready);
+        state.webhooks = Arc::new(webhooks);
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(server::serve(listener, state, async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+        }));
+        metrics.set_applications(daemon.apps.len());
         tracing::info!(applications = daemon.apps.len(), ?interval, "watching");
         daemon
             .run(Inputs {
@@ -89,6 +167,10 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
                 stop: stopped,
             })
             .await;
+        daemon.ready.store(false, Ordering::Relaxed);
+        if let Ok(Err(e)) = server.await {
+            tracing::warn!("the HTTP server stopped: {e}");
+        }
         tracing::info!("stopped");
         Ok(String::new())
     })

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::argo::ArgoRequest;
 use crate::commit::{AppSpec, Committer, Outcome, Report, Watched};
+use crate::metrics::{Metrics, RefreshResult};
 use crate::webhook::ImageEvent;
 
 /// Asks Argo CD to render an Application again (a hard refresh), for render-time applications.
@@ -62,6 +64,9 @@ pub struct Daemon {
     pub resync: Duration,
     pub round_timeout: Duration,
     pub refresher: Option<Arc<dyn Refresh>>,
+    pub metrics: Arc<Metrics>,
+    /// Set once the first pass is done: `/readyz` answers 200 from then on.
+    pub ready: Arc<AtomicBool>,
     /// Called with each round's report (the CLI prints it).
     pub on_report: Box<dyn Fn(&Report) + Send + Sync>,
 }
@@ -89,6 +94,7 @@ impl Daemon {
         let mut last_resync = Instant::now();
         self.act(&all, &mut state, &inputs.stop).await;
         self.poll(&mut state, None).await;
+        self.ready.store(true, Ordering::Relaxed);
         let mut next_poll = Instant::now() + self.interval;
         loop {
             if *inputs.stop.borrow() {
@@ -129,7 +135,9 @@ impl Daemon {
     async fn poll(&self, state: &mut State, event: Option<&ImageEvent>) -> Vec<usize> {
         let mut repositories: Vec<Watched> = Vec::new();
         for watched in state.watched.iter().flatten() {
-            if !repositories.contains(watched) && event.is_none_or(|e| names(e, &watched.image)) {
+            if !repositories.contains(watched)
+                && event.is_none_or(|e| names(e, &watched.image, self.api_host(watched).as_deref()))
+            {
                 repositories.push(watched.clone());
             }
         }
@@ -163,6 +171,25 @@ impl Daemon {
             "polled"
         );
         dirty
+    }
+
+    /// The host the registry of `watched` is reached at (registries.conf's `api_url`), which a webhook may name
+    /// instead of the image's registry.
+    fn api_host(&self, watched: &Watched) -> Option<String> {
+        let request = ArgoRequest {
+            namespace: watched.namespace.clone(),
+            ..ArgoRequest::default()
+        };
+        let registries = (self.committer.registries)(&request).ok()?;
+        let endpoint = registries
+            .conf()
+            .endpoint(watched.image.registry(), watched.image.repository())
+            .ok()?;
+        let host = endpoint.api_url.host_str()?;
+        Some(match endpoint.api_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        })
     }
 
     /// The fingerprint of `watched`'s tag list, or `None` (logged) when its registry gave none.
@@ -220,16 +247,20 @@ impl Daemon {
             let app = &self.apps[index];
             let deadline = Instant::now() + self.round_timeout;
             match app.action {
-                Action::Commit => match self.committer.round(&app.spec, deadline).await {
-                    Ok(report) => {
-                        state.watched[index].clone_from(&report.watched);
-                        if let Outcome::Committed { commit } = &report.outcome {
-                            tracing::info!(app = app.spec.name(), %commit, "committed");
+                Action::Commit => {
+                    let round = self.committer.round(&app.spec, deadline).await;
+                    self.metrics.round(&round);
+                    match round {
+                        Ok(report) => {
+                            state.watched[index].clone_from(&report.watched);
+                            if let Outcome::Committed { commit } = &report.outcome {
+                                tracing::info!(app = app.spec.name(), %commit, "committed");
+                            }
+                            (self.on_report)(&report);
                         }
-                        (self.on_report)(&report);
+                        Err(error) => tracing::error!("{}{error}", app.spec.request.prefix()),
                     }
-                    Err(error) => tracing::error!("{}{error}", app.spec.request.prefix()),
-                },
+                }
                 Action::Refresh => match self.committer.probe(&app.spec, deadline).await {
                     Ok(probe) => {
                         state.watched[index] = probe.watched;
@@ -254,14 +285,21 @@ impl Daemon {
             return;
         };
         match refresher.hard_refresh(app).await {
-            Ok(()) => tracing::info!(app = app.name(), "hard refresh asked"),
-            Err(e) => tracing::error!("{}cannot refresh: {e}", app.request.prefix()),
+            Ok(()) => {
+                self.metrics.refresh(RefreshResult::Requested);
+                tracing::info!(app = app.name(), "hard refresh asked");
+            }
+            Err(e) => {
+                self.metrics.refresh(RefreshResult::Failed);
+                tracing::error!("{}cannot refresh: {e}", app.request.prefix());
+            }
         }
     }
 }
 
-/// Whether webhook `event` is about `image`'s repository: its path, and its registry when the sender names one.
-fn names(event: &ImageEvent, image: &crate::image::ImageRef) -> bool {
+/// Whether webhook `event` is about `image`'s repository: its path, and its registry (or `api_host`, where
+/// registries.conf sends its requests) when the sender names one.
+fn names(event: &ImageEvent, image: &crate::image::ImageRef, api_host: Option<&str>) -> bool {
     let repository = event.repository.trim_matches('/');
     let path_matches = image.repository() == repository
         || image
@@ -271,6 +309,7 @@ fn names(event: &ImageEvent, image: &crate::image::ImageRef) -> bool {
     let registry_matches = event.registry.as_deref().is_none_or(|registry| {
         let registry = registry.trim_end_matches('/');
         image.registry() == registry
+            || api_host == Some(registry)
             || (image.registry() == "docker.io"
                 && matches!(
                     registry,
@@ -278,4 +317,86 @@ fn names(event: &ImageEvent, image: &crate::image::ImageRef) -> bool {
                 ))
     });
     path_matches && registry_matches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::ImageRef;
+
+    fn event(registry: Option<&str>, repository: &str) -> ImageEvent {
+        ImageEvent {
+            registry: registry.map(str::to_owned),
+            repository: repository.to_owned(),
+            tag: Some("1.0".to_owned()),
+            digest: None,
+        }
+    }
+
+    #[test]
+    fn a_webhook_names_a_repository_by_its_registry_or_where_it_is_reached() {
+        let ghcr = ImageRef::parse("ghcr.io/acme/web").unwrap();
+        let hub = ImageRef::parse("nginx").unwrap();
+        let mapped = ImageRef::parse("apps.test/shop/web").unwrap();
+        for (what, event, image, api_host, want) in [
+            (
+                "same registry and path",
+                event(Some("ghcr.io"), "acme/web"),
+                &ghcr,
+                None,
+                true,
+            ),
+            (
+                "no registry named",
+                event(None, "acme/web"),
+                &ghcr,
+                None,
+                true,
+            ),
+            (
+                "another path",
+                event(Some("ghcr.io"), "acme/api"),
+                &ghcr,
+                None,
+                false,
+            ),
+            (
+                "another registry",
+                event(Some("quay.io"), "acme/web"),
+                &ghcr,
+                None,
+                false,
+            ),
+            (
+                "Docker Hub's own names",
+                event(Some("index.docker.io"), "nginx"),
+                &hub,
+                None,
+                true,
+            ),
+            (
+                "Docker Hub's library path",
+                event(Some("registry-1.docker.io"), "library/nginx"),
+                &hub,
+                None,
+                true,
+            ),
+            (
+                "registries.conf's api_url host",
+                event(Some("127.0.0.1:5000"), "shop/web"),
+                &mapped,
+                Some("127.0.0.1:5000"),
+                true,
+            ),
+            (
+                "another host",
+                event(Some("127.0.0.1:5001"), "shop/web"),
+                &mapped,
+                Some("127.0.0.1:5000"),
+                false,
+            ),
+        ] {
+            assert_eq!(names(&event, image, api_host), want, "{what}");
+        }
+    }
 }

@@ -103,7 +103,27 @@ impl TestRegistry {
         Self::start(Auth::None, true, tempfile::tempdir().expect("temp dir")).await
     }
 
+    /// Plain HTTP, calling `url` with a notification envelope for each push (distribution's `notifications`), with
+    /// `Authorization: <authorization>`.
+    pub async fn plain_notifying(url: &str, authorization: &str) -> TestRegistry {
+        let notifications = format!(
+            "notifications:\n  endpoints:\n    - name: test\n      url: {url}\n      headers:\n        \
+             Authorization: [\"{authorization}\"]\n      timeout: 2s\n      threshold: 10\n      backoff: 100ms\n"
+        );
+        Self::start_with(
+            Auth::None,
+            false,
+            tempfile::tempdir().expect("temp dir"),
+            &notifications,
+        )
+        .await
+    }
+
     async fn start(auth: Auth, tls: bool, dir: TempDir) -> TestRegistry {
+        Self::start_with(auth, tls, dir, "").await
+    }
+
+    async fn start_with(auth: Auth, tls: bool, dir: TempDir, extra_yaml: &str) -> TestRegistry {
         let ca = tls.then(|| TestCa::create(dir.path()));
         let auth_yaml = match &auth {
             Auth::None => String::new(),
@@ -142,7 +162,7 @@ impl TestRegistry {
             let config = format!(
                 "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
                  storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
-                 http:\n  addr: 127.0.0.1:{port}\n  secret: registry-test-secret\n{tls_yaml}{auth_yaml}",
+                 http:\n  addr: 127.0.0.1:{port}\n  secret: registry-test-secret\n{tls_yaml}{auth_yaml}{extra_yaml}",
                 data = dir.path().join("data").display(),
             );
             let config_path = dir.path().join("config.yml");
