@@ -441,3 +441,34 @@ async fn watch_scope(api: Api<DynamicObject>, index: usize, pauses: Pauses, shar
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_double_up_to_the_maximum_with_jitter_and_start_again_after_a_success() {
+        let settings = RetryBackoff {
+            first: Duration::from_millis(100),
+            max: Duration::from_millis(700),
+        };
+        let mut pauses = Pauses {
+            settings,
+            next: settings.first,
+        };
+        // Without jitter: 100, 200, 400, 700, 700; jitter adds up to half, never past the maximum.
+        for (attempt, base) in [100, 200, 400, 700, 700].into_iter().enumerate() {
+            let pause = pauses.next().unwrap();
+            let base = Duration::from_millis(base);
+            assert!(
+                pause >= base && pause <= (base + base / 2).min(settings.max),
+                "attempt {attempt}: {pause:?} for {base:?}"
+            );
+        }
+        pauses.reset();
+        assert!(
+            pauses.next().unwrap() <= Duration::from_millis(150),
+            "reset"
+        );
+    }
+}
