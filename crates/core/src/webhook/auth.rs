@@ -126,6 +126,15 @@ const TOKEN_PARAMETERS: [&str; 2] = ["token", "secret"];
 /// Whether a request comes from `source`'s sender, by that sender's method ([`Source::auth_method`]). `headers`
 /// have lower-case names; `query` is the raw query string without `?`; `body` the raw bytes as received (the
 /// signature covers them exactly).
+///
+/// ```
+/// use argocd_image_resolver_core::webhook::{Source, WebhookSecret, authenticate};
+///
+/// let secret = WebhookSecret::new("0d6f1c2a9b7e4c11").unwrap();
+/// assert!(authenticate(Source::DockerHub, &secret, &[], "token=0d6f1c2a9b7e4c11", b"{}").is_ok());
+/// let err = authenticate(Source::DockerHub, &secret, &[], "token=guess", b"{}").unwrap_err();
+/// assert_eq!(err.to_string(), "dockerhub webhook: the 'token' query parameter is not the configured secret");
+/// ```
 pub fn authenticate(
     source: Source,
     secret: &WebhookSecret,
