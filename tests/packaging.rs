@@ -626,6 +626,372 @@ fn the_committer_installs_beside_the_sidecar_from_the_users_kustomization() {
     mount_at(pod, container, GIT_SECRET_DIR, case);
 }
 
+const WATCH: &str = "argocd-image-resolver-watch";
+const WATCH_CONFIG_DIR: &str = "/etc/argocd-image-resolver";
+const WEBHOOK_SECRET: &str = "argocd-image-resolver-webhooks";
+const WEBHOOK_SECRET_DIR: &str = "/var/run/secrets/argocd-image-resolver/webhooks";
+/// Where kube clients find a pod's service account token, CA and namespace.
+const KUBE_API_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The kustomization docs/install.md tells users to write for the daemon: Argo CD's install manifest, the base and
+/// the watch component, the image they built.
+fn render_with_watch(install: &Fixture) -> Vec<Value> {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::write(dir.path().join("install.yaml"), &install.text).unwrap();
+    let relative = |path: &str| {
+        relative_path(dir.path(), &project().join(path))
+            .display()
+            .to_string()
+    };
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!(
+            "namespace: argocd\nresources: [install.yaml]\ncomponents: [{}, {}]\nimages:\n  - name: {SIDECAR}\n    \
+             newName: registry.test/team/argocd-image-resolver\n    newTag: v9.9.9\n",
+            relative("manifests/base"),
+            relative("manifests/components/watch"),
+        ),
+    )
+    .unwrap();
+    kustomize(dir.path())
+}
+
+fn yaml(text: &str) -> Value {
+    serde_norway::from_str(text).unwrap()
+}
+
+/// The daemon in the repo-server pod: beside the sidecar, on its cache volume, locked down as it is, with its
+/// probes, config, secrets and a Kubernetes API token of its own.
+#[test]
+fn the_watch_component_runs_the_daemon_in_the_repo_server_pod() {
+    for install in fixtures::install_manifests() {
+        let case = format!(
+            "{} + manifests/base + manifests/components/watch",
+            install.name
+        );
+        let case = case.as_str();
+        let objects = render_with_watch(&install);
+        // The sidecar as Argo CD's contract wants it, untouched by the component.
+        assert_sidecar(&objects, case);
+        let deployment = find(&objects, "Deployment", "argocd-repo-server").unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        let sidecar = one(&pod["containers"], SIDECAR, case);
+        let daemon = one(&pod["containers"], WATCH, case);
+        one(&pod["containers"], "argocd-repo-server", case);
+
+        assert_eq!(
+            daemon["image"].as_str(),
+            Some("registry.test/team/argocd-image-resolver:v9.9.9"),
+            "{case}: the one images: entry sets the daemon's image too"
+        );
+        let args: Vec<String> = daemon["args"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "watch",
+                "--config",
+                &format!("{WATCH_CONFIG_DIR}/watch.yaml"),
+                "--application-namespaces=argocd",
+                "--listen=0.0.0.0:8080",
+            ],
+            "{case}"
+        );
+        assert!(
+            daemon["command"].is_null(),
+            "{case}: the image's entrypoint runs"
+        );
+        // The flags are the binary's: a misspelt one would crash-loop the pod, and repo-server with it.
+        let argv = std::iter::once(SIDECAR.to_owned()).chain(args.iter().cloned());
+        if let Err(e) = <argocd_image_resolver::cli::Cli as clap::Parser>::try_parse_from(argv) {
+            panic!("{case}: the daemon's args do not parse: {e}");
+        }
+        assert_locked_down(daemon, case);
+        for bound in ["requests", "limits"] {
+            for resource in ["cpu", "memory"] {
+                assert!(
+                    daemon["resources"][bound][resource].is_string(),
+                    "{case}: resources.{bound}.{resource}"
+                );
+            }
+        }
+
+        // The sidecar's cache volume, at the path both are told: the tag lists the daemon fetches answer the
+        // sidecar's renders, and the sidecar's render log reaches the daemon's /metrics.
+        let cache_dir = |container: &Value| {
+            one(&container["env"], CACHE_DIR_ENV, case)["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(cache_dir(daemon), cache_dir(sidecar), "{case}");
+        let (_, daemon_cache) = mount_at(pod, daemon, &cache_dir(daemon), case);
+        let (_, sidecar_cache) = mount_at(pod, sidecar, &cache_dir(sidecar), case);
+        assert_eq!(
+            daemon_cache["name"], sidecar_cache["name"],
+            "{case}: one cache volume"
+        );
+
+        // Probes and the webhook port: 8080, where --listen says.
+        for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+            assert_eq!(
+                daemon[probe]["httpGet"],
+                yaml(&format!("{{path: {path}, port: 8080}}")),
+                "{case}: {probe}"
+            );
+        }
+        let ports = daemon["ports"].as_sequence().unwrap();
+        assert!(
+            ports
+                .iter()
+                .any(|p| p["containerPort"].as_u64() == Some(8080)),
+            "{case}: {ports:?}"
+        );
+        let (_, tmp) = mount_at(pod, daemon, "/tmp", case);
+        assert!(tmp["emptyDir"].is_mapping(), "{case}: /tmp is an emptyDir");
+
+        // Argo CD gives the pod no token; the daemon alone gets one, for the pod's service account.
+        assert_eq!(
+            pod["serviceAccountName"].as_str(),
+            Some("argocd-repo-server"),
+            "{case}"
+        );
+        if pod["automountServiceAccountToken"].as_bool() == Some(false) {
+            let (mount, volume) = mount_at(pod, daemon, KUBE_API_DIR, case);
+            assert_eq!(mount["readOnly"].as_bool(), Some(true), "{case}");
+            let sources = volume["projected"]["sources"].as_sequence().unwrap();
+            assert!(
+                sources
+                    .iter()
+                    .any(|s| s["serviceAccountToken"]["path"].as_str() == Some("token")),
+                "{case}: {sources:?}"
+            );
+            assert!(
+                sources
+                    .iter()
+                    .any(|s| s["configMap"]["name"].as_str() == Some("kube-root-ca.crt")),
+                "{case}: the cluster's CA"
+            );
+            for container in pod["containers"].as_sequence().unwrap() {
+                if container["name"].as_str() != Some(WATCH) {
+                    let mounts = container["volumeMounts"].as_sequence().unwrap();
+                    assert!(
+                        mounts.iter().all(|m| m["name"] != mount["name"]),
+                        "{case}: the token is the daemon's only, not {:?}'s",
+                        container["name"]
+                    );
+                }
+            }
+        }
+
+        // Its config: the ConfigMap's watch.yaml, as `watch` parses it, credentials in the mounted git Secret.
+        let (mount, volume) = mount_at(pod, daemon, WATCH_CONFIG_DIR, case);
+        assert_eq!(mount["readOnly"].as_bool(), Some(true), "{case}");
+        assert!(
+            mount["subPath"].is_null(),
+            "{case}: no subPath, so the hash rolls the pod"
+        );
+        let name = volume["configMap"]["name"].as_str().unwrap();
+        assert!(
+            name.starts_with(&format!("{WATCH}-")),
+            "{case}: hashed: {name}"
+        );
+        let text = find(&objects, "ConfigMap", name).unwrap()["data"]["watch.yaml"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{case}: {name} has no watch.yaml"));
+        assert_eq!(
+            text,
+            read(&project().join("manifests/components/watch/watch.yaml"))
+        );
+        let config =
+            CommitConfig::parse(text).unwrap_or_else(|e| panic!("{case}: watch.yaml: {e}"));
+        assert!(
+            config.applications.is_empty(),
+            "{case}: discovery finds them"
+        );
+        assert!(!config.git.credentials.is_empty(), "{case}");
+        for credential in &config.git.credentials {
+            let (SecretFile::Password(file)
+            | SecretFile::Token(file)
+            | SecretFile::SshPrivateKey(file)) = &credential.secret;
+            assert_eq!(
+                Path::new(file).parent(),
+                Some(Path::new(GIT_SECRET_DIR)),
+                "{case}: {file} is a key of the git Secret"
+            );
+        }
+
+        // Secrets the user creates: mounted read-only, optional (a missing one must not stop repo-server), and
+        // never a placeholder in the output.
+        for (path, secret) in [
+            (GIT_SECRET_DIR, GIT_SECRET),
+            (WEBHOOK_SECRET_DIR, WEBHOOK_SECRET),
+        ] {
+            let (mount, volume) = mount_at(pod, daemon, path, case);
+            assert_eq!(mount["readOnly"].as_bool(), Some(true), "{case}: {path}");
+            assert_eq!(
+                volume["secret"]["secretName"].as_str(),
+                Some(secret),
+                "{case}"
+            );
+            assert_eq!(
+                volume["secret"]["optional"].as_bool(),
+                Some(true),
+                "{case}: {secret}"
+            );
+            assert!(
+                find(&objects, "Secret", secret).is_none(),
+                "{case}: no placeholder {secret}"
+            );
+        }
+        for volume in pod["volumes"].as_sequence().unwrap() {
+            let name = volume["name"].as_str().unwrap();
+            if name.starts_with(WATCH)
+                && (volume["secret"].is_mapping() || volume["configMap"].is_mapping())
+            {
+                let source = if volume["secret"].is_mapping() {
+                    &volume["secret"]
+                } else {
+                    &volume["configMap"]
+                };
+                let generated = source["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with(&format!("{WATCH}-")));
+                assert!(
+                    generated || source["optional"].as_bool() == Some(true),
+                    "{case}: volume {name} must be optional: {source:?}"
+                );
+            }
+        }
+    }
+}
+
+/// RBAC: exactly what the daemon uses, in argocd only, for the repo-server's ServiceAccount; the Service and the
+/// NetworkPolicy reach the daemon's port on the repo-server pods.
+#[test]
+fn the_watch_component_grants_only_applications_in_argocd_and_exposes_its_webhooks() {
+    for install in fixtures::install_manifests() {
+        let case = format!(
+            "{} + manifests/base + manifests/components/watch",
+            install.name
+        );
+        let case = case.as_str();
+        let objects = render_with_watch(&install);
+        let deployment = find(&objects, "Deployment", "argocd-repo-server").unwrap();
+        let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+
+        let role =
+            find(&objects, "Role", WATCH).unwrap_or_else(|| panic!("{case}: no Role {WATCH}"));
+        assert_eq!(
+            role["metadata"]["namespace"].as_str(),
+            Some("argocd"),
+            "{case}"
+        );
+        assert_eq!(
+            role["rules"],
+            yaml(
+                "[{apiGroups: [argoproj.io], resources: [applications], verbs: [get, list, watch, patch]}]"
+            ),
+            "{case}"
+        );
+        let binding = find(&objects, "RoleBinding", WATCH)
+            .unwrap_or_else(|| panic!("{case}: no RoleBinding {WATCH}"));
+        assert_eq!(
+            binding["metadata"]["namespace"].as_str(),
+            Some("argocd"),
+            "{case}"
+        );
+        assert_eq!(
+            binding["roleRef"],
+            yaml(&format!(
+                "{{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {WATCH}}}"
+            )),
+            "{case}"
+        );
+        let account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            binding["subjects"],
+            yaml(&format!(
+                "[{{kind: ServiceAccount, name: {account}, namespace: argocd}}]"
+            )),
+            "{case}: bound to the ServiceAccount the repo-server pod runs as"
+        );
+        // Nothing cluster-wide from this component.
+        for object in &objects {
+            let kind = object["kind"].as_str().unwrap_or_default();
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            assert!(
+                !(kind.starts_with("Cluster") && name.contains("image-resolver")),
+                "{case}: {kind} {name}"
+            );
+        }
+
+        // The Service selects the repo-server pods (and only what Argo CD's own Deployment selects).
+        let service = find(&objects, "Service", WEBHOOK_SECRET)
+            .unwrap_or_else(|| panic!("{case}: no Service {WEBHOOK_SECRET}"));
+        assert_eq!(
+            service["metadata"]["namespace"].as_str(),
+            Some("argocd"),
+            "{case}"
+        );
+        let selector = service["spec"]["selector"].as_mapping().unwrap();
+        assert!(!selector.is_empty(), "{case}");
+        for (key, value) in selector {
+            assert_eq!(
+                &pod_labels[key], value,
+                "{case}: the Service selects the pod by {key:?}"
+            );
+        }
+        assert_eq!(
+            &service["spec"]["selector"], &deployment["spec"]["selector"]["matchLabels"],
+            "{case}: the repo-server Deployment's own selector"
+        );
+        let [port] = &service["spec"]["ports"].as_sequence().unwrap()[..] else {
+            panic!("{case}: one port");
+        };
+        assert_eq!(port["port"].as_u64(), Some(80), "{case}");
+        assert_eq!(port["targetPort"].as_u64(), Some(8080), "{case}");
+
+        // Argo CD's NetworkPolicy admits only its own ports to these pods: ours admits 8080.
+        let policy = find(&objects, "NetworkPolicy", WEBHOOK_SECRET)
+            .unwrap_or_else(|| panic!("{case}: no NetworkPolicy {WEBHOOK_SECRET}"));
+        for (key, value) in policy["spec"]["podSelector"]["matchLabels"]
+            .as_mapping()
+            .unwrap()
+        {
+            assert_eq!(
+                &pod_labels[key], value,
+                "{case}: the NetworkPolicy selects the pod by {key:?}"
+            );
+        }
+        assert_eq!(
+            policy["spec"]["ingress"],
+            yaml("[{ports: [{port: 8080, protocol: TCP}]}]"),
+            "{case}"
+        );
+    }
+}
+
+/// docs/install.md gives the webhook URL of every source `--webhook-secret` accepts, and the Secret's mount path.
+#[test]
+fn the_install_guide_lists_every_webhook_source() {
+    let guide = read(&project().join("docs/install.md"));
+    for source in argocd_image_resolver::webhook::Source::ALL {
+        let url = format!("http://{WEBHOOK_SECRET}.argocd/webhook/{}", source.as_str());
+        assert!(guide.contains(&url), "docs/install.md lacks {url}");
+    }
+    assert!(
+        guide.contains(WEBHOOK_SECRET_DIR),
+        "docs/install.md names {WEBHOOK_SECRET_DIR}"
+    );
+}
+
 /// `plugin.yaml` as argocd-cmp-server reads it; unknown fields are rejected here because Argo CD would silently
 /// ignore a misspelt one.
 #[derive(Debug, Deserialize)]

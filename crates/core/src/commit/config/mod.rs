@@ -191,7 +191,10 @@ pub enum ConfigProblem {
     Yaml(String),
     #[error("the file is empty; it needs at least `applications`")]
     Empty,
-    #[error("lists no applications; the committer has nothing to do")]
+    #[error(
+        "lists no applications; the committer has nothing to do (write `applications: []` when \
+         `watch --application-namespaces` finds them)"
+    )]
     NoApplications,
     #[error("invalid duration '{input}': {problem}; use a Go duration such as 30s or 2m")]
     Duration {
@@ -364,10 +367,11 @@ impl CommitConfig {
             }
         };
         let git = git_settings(raw.git.unwrap_or_default())?;
-        let raw_apps = raw.applications.unwrap_or_default();
-        if raw_apps.is_empty() {
+        // `applications: []` written out is a choice (`watch --application-namespaces` finds them in the
+        // cluster); no `applications` at all is more likely a mistake.
+        let Some(raw_apps) = raw.applications else {
             return Err(error("applications", ConfigProblem::NoApplications));
-        }
+        };
         let mut applications: Vec<AppConfig> = Vec::with_capacity(raw_apps.len());
         let mut warnings = Vec::new();
         for (i, raw) in raw_apps.into_iter().enumerate() {

@@ -139,7 +139,8 @@ fn every_problem_names_its_key_path() {
         (
             "no applications",
             "interval: 1m\n".into(),
-            "applications: lists no applications; the committer has nothing to do",
+            "applications: lists no applications; the committer has nothing to do (write `applications: []` \
+             when `watch --application-namespaces` finds them)",
         ),
         (
             "not YAML",
@@ -370,4 +371,17 @@ fn every_problem_names_its_key_path() {
             .to_string();
         assert_eq!(got, want, "{name}");
     }
+}
+
+/// `watch --application-namespaces` finds the applications in the cluster: its file lists none, on purpose
+/// (manifests/components/watch/watch.yaml).
+#[test]
+fn an_empty_application_list_written_out_is_accepted() {
+    let config = CommitConfig::parse(
+        "git:\n  author: {name: bot, email: bot@example.org}\napplications: []\n",
+    )
+    .unwrap();
+    assert!(config.applications.is_empty());
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert_eq!(config.git.author.name, "bot");
 }
