@@ -210,7 +210,7 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
             let _ = lines.send(line);
         }
     });
-    // Ready: the first pass wrote the lock file.
+    // Ready, and the first pass wrote the lock file.
     let client = reqwest::Client::new();
     let until = Instant::now() + Duration::from_secs(120);
     loop {
@@ -219,11 +219,14 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());
-        if ready {
+        let written = origin
+            .git(&["ls-tree", "--name-only", "main", "apps/web/"])
+            .contains("image-resolver.lock.yaml");
+        if ready && written {
             break;
         }
         assert!(
-            Instant::now() < until,
+            Instant::now() < until && daemon.try_wait().unwrap().is_none(),
             "never ready: {:#?}",
             log.try_iter().collect::<Vec<_>>()
         );
@@ -271,4 +274,141 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
     )
     .unwrap();
     assert!(daemon.wait().unwrap().success());
+}
+
+/// A render-time Application found in the cluster (the Kubernetes API is an in-test fake, see
+/// `support::kubeapi`: no kube-apiserver runs here): when its registry gets a newer tag its policy allows, the daemon
+/// asks Argo CD for a hard refresh of exactly that Application, with the merge patch `argocd app get
+/// --hard-refresh` sends; nothing is committed to its repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refresh() {
+    use support::kubeapi::{Fake, serve};
+
+    let registry = registry_with(&["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let fake = Fake::new();
+    fake.put(
+        "argocd",
+        "web",
+        serde_json::json!({}),
+        serde_json::json!({
+            "destination": {"namespace": "shop"},
+            "source": {"repoURL": origin.url(), "path": "apps/web", "targetRevision": "main",
+                       "plugin": {"name": "argocd-image-resolver-v1",
+                                  "parameters": [{"name": "image-list", "string": "web=apps.test/shop/web:~1"}]}},
+        }),
+    );
+    // Another plugin's Application: left alone.
+    fake.put(
+        "argocd",
+        "other",
+        serde_json::json!({}),
+        serde_json::json!({"source": {"repoURL": origin.url(), "path": "apps/web", "plugin": {"name": "other-v1"}}}),
+    );
+    let api = serve(&fake, 0).await;
+    let kubeconfig = operator.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{}\n\
+             contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\n\
+             users:\n- name: fake\n  user: {{}}\n",
+            api.port
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut daemon = Command::new(BIN)
+        .args([
+            "watch",
+            "--application-namespaces",
+            "argocd",
+            "--interval",
+            "1s",
+        ])
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-level",
+            "info",
+        ])
+        .args([
+            "--registries-conf",
+            operator.path().join("registries.conf").to_str().unwrap(),
+        ])
+        .args([
+            "--cache-dir",
+            operator.path().join("cache").to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", operator.path().join("home"))
+        .env("KUBECONFIG", &kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = daemon.stderr.take().unwrap();
+    let (lines, log) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(120);
+    // The first probe has seen 1.0.0 once a poll follows it.
+    loop {
+        match log.recv_timeout(Duration::from_secs(1)) {
+            Ok(line) if line.contains("polled") && line.contains("repositories=1") => break,
+            Ok(line) => seen.push(line),
+            Err(_) => {}
+        }
+        assert!(
+            Instant::now() < until && daemon.try_wait().unwrap().is_none(),
+            "no poll of the discovered application: {seen:#?}"
+        );
+    }
+    assert!(fake.store().patches.is_empty(), "nothing changed yet");
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
+    while fake.store().patches.is_empty() {
+        assert!(
+            Instant::now() < until,
+            "no refresh: {:#?}",
+            log.try_iter().collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let patches = fake.store().patches.clone();
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    let (path, content_type, body) = &patches[0];
+    assert_eq!(
+        path,
+        "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/web"
+    );
+    assert_eq!(content_type, "application/merge-patch+json");
+    assert_eq!(
+        body,
+        &serde_json::json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
+    );
+    assert_eq!(
+        origin.commits("main"),
+        1,
+        "a render-time application gets no commit"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
+    api.stop(&fake).await;
 }

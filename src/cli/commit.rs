@@ -127,7 +127,7 @@ pub struct GitArgs {
 /// `commit`: one round per application; the report on stdout. Fails (after every application had its round)
 /// when one failed: exit 2 when its settings are at fault, else 1.
 pub fn run(global: &GlobalArgs, args: CommitArgs) -> Result<String, Failure> {
-    let (committer, apps, _) = setup(global, &args)?;
+    let (committer, apps, _) = setup(global, &args, false)?;
     let whole = args.round_timeout * u32::try_from(apps.len()).unwrap_or(u32::MAX).max(1);
     super::within(super::budget::Budget::whole(whole), "commit", async {
         let mut reports = Vec::new();
@@ -225,11 +225,14 @@ pub fn text(report: &Report) -> String {
 pub(super) fn setup(
     global: &GlobalArgs,
     args: &CommitArgs,
+    discovering: bool,
 ) -> Result<(Committer, Vec<AppSpec>, Option<CommitConfig>), Failure> {
     let invalid = |m: String| Failure::Invalid(m);
     let config = args.config.as_deref().map(read_config).transpose()?;
     let apps = match &config {
         Some(config) => config_apps(config),
+        // `watch` with Application discovery needs no application named here.
+        None if args.repo.is_none() && discovering => Vec::new(),
         None => command_line_apps(args)?,
     };
     let git_settings = config.as_ref().map(|c| &c.git);

@@ -13,13 +13,12 @@ use clap::Args;
 
 use super::commit::{CommitArgs, setup, text};
 use super::{Failure, GlobalArgs};
-use crate::commit::AppSpec;
-use crate::generate::{AppContext, Planner};
+use crate::argo_api::{self, Discovery, DiscoveryOptions, Matching};
 use crate::metrics::{self, Metrics};
 use crate::server::{self, ServerState};
-use crate::watch::{Action, Daemon, Inputs, Tracked};
+use crate::watch::cluster::Cluster;
+use crate::watch::{Action, Daemon, Inputs, Tracked, action_of};
 use crate::webhook::{Source, WebhookSecret};
-use crate::writeback::Method;
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
@@ -51,6 +50,21 @@ pub struct WatchArgs {
         value_name = "SOURCE=FILE"
     )]
     pub webhook_secrets: Vec<String>,
+    /// Watch Argo CD Applications naming the plugin in these namespaces (comma-separated; `*`: every namespace,
+    /// which needs cluster-wide RBAC), besides the config file's applications. Unset: no Kubernetes access.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_APPLICATION_NAMESPACES",
+        value_delimiter = ',',
+        value_name = "NAMESPACES"
+    )]
+    pub application_namespaces: Vec<String>,
+    /// Argo CD's own namespace: Applications elsewhere are named `<namespace>_<name>` (ARGOCD_APP_NAME).
+    #[arg(long, env = "IMAGE_RESOLVER_CONTROL_PLANE_NAMESPACE", default_value = argo_api::DEFAULT_CONTROL_PLANE_NAMESPACE, value_name = "NAMESPACE")]
+    pub control_plane_namespace: String,
+    /// The plugin name Applications give (`spec.source.plugin.name`): plugin.yaml's name and version.
+    #[arg(long, env = "IMAGE_RESOLVER_PLUGIN_NAME", default_value = argo_api::DEFAULT_PLUGIN_NAME, value_name = "NAME")]
+    pub plugin_name: String,
 }
 
 /// The webhook secrets of `--webhook-secret`, read from their files.
@@ -84,7 +98,11 @@ fn webhook_secrets(values: &[String]) -> Result<HashMap<Source, WebhookSecret>, 
 
 /// Runs until stopped; each round's report goes to stdout as it ends. Returns once stopped.
 pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
-    let (committer, apps, config) = setup(global, &args.commit)?;
+    let (committer, apps, config) = setup(
+        global,
+        &args.commit,
+        !args.application_namespaces.is_empty(),
+    )?;
     let interval = args
         .interval
         .or_else(|| config.as_ref().map(|c| c.interval))
@@ -107,16 +125,17 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
     let apps: Vec<Tracked> = apps
         .into_iter()
         .map(|spec| Tracked {
-            action: action_of(&spec),
+            action: action_of(&spec, Action::Commit),
             spec,
         })
         .collect();
-    let daemon = Daemon {
+    let mut daemon = Daemon {
         committer,
         apps,
         interval,
         resync: args.resync,
         round_timeout: args.commit.round_timeout,
+        discovered: None,
         refresher: None,
         metrics: Arc::clone(&metrics),
         ready: Arc::new(AtomicBool::new(false)),
@@ -145,6 +164,11 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
             }
             let _ = stop.send(true);
         });
+        if !args.application_namespaces.is_empty() {
+            let cluster = Arc::new(cluster(&args, &metrics).await?);
+            daemon.discovered = Some(Arc::clone(&cluster) as Arc<dyn crate::watch::Applications>);
+            daemon.refresher = Some(cluster);
+        }
         let (sender, events) = tokio::sync::mpsc::channel(1024);
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -176,21 +200,40 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
     })
 }
 
-/// What an application of the config file does: the committer's round, unless its `write-back-method` is
-/// `argocd` (tags resolved at render time: the daemon asks Argo CD for a refresh instead).
-fn action_of(app: &AppSpec) -> Action {
-    let context = AppContext::for_request(&app.request);
-    let Ok(planner) = Planner::new(&context) else {
-        // Invalid keys: the committer's round says which, each time.
-        return Action::Commit;
-    };
-    let write_back = planner.write_back();
-    let explicit = write_back
-        .origins
+/// The Kubernetes client (in the pod: its service account; else the kubeconfig) and Application discovery in
+/// `--application-namespaces`.
+async fn cluster(args: &WatchArgs, metrics: &Arc<Metrics>) -> Result<Cluster, Failure> {
+    let client = kube::Client::try_default().await.map_err(|e| {
+        Failure::NoResult(format!(
+            "cannot reach the Kubernetes API for --application-namespaces: {e}"
+        ))
+    })?;
+    let namespaces: Vec<String> = args
+        .application_namespaces
         .iter()
-        .any(|origin| origin.key == "write-back-method");
-    match write_back.method {
-        Method::RenderTime if explicit => Action::Refresh,
-        _ => Action::Commit,
-    }
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty() && n != "*")
+        .collect();
+    let metrics = Arc::clone(metrics);
+    let hook: argo_api::ProblemHook = Arc::new(move |problem| {
+        metrics.discovery_problem(problem);
+    });
+    let discovery = Discovery::start(
+        &client,
+        DiscoveryOptions {
+            namespaces,
+            matching: Matching {
+                plugin_name: args.plugin_name.clone(),
+                control_plane_namespace: args.control_plane_namespace.clone(),
+                ..Matching::default()
+            },
+            backoff: argo_api::RetryBackoff::default(),
+        },
+        Some(hook),
+    );
+    Ok(Cluster {
+        client,
+        discovery,
+        control_plane_namespace: args.control_plane_namespace.clone(),
+    })
 }

@@ -135,6 +135,20 @@ label_values! {
 }
 
 label_values! {
+    /// Why discovery left an Application out, or could not read a namespace.
+    pub enum DiscoveryIssue {
+        /// Its sources name another plugin, or none.
+        OtherPlugin => "other-plugin",
+        /// Its plugin source cannot be read (a bad path, parameters or keys).
+        Malformed => "malformed",
+        /// The service account may not list or watch Applications there (403).
+        Forbidden => "forbidden",
+        /// Listing or watching failed otherwise (retried).
+        Watch => "watch",
+    }
+}
+
+label_values! {
     /// What became of one hard refresh of an Application.
     pub enum RefreshResult {
         /// The refresh annotation was patched onto the Application.
@@ -175,6 +189,11 @@ struct WebhookLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DiscoveryLabels {
+    issue: DiscoveryIssue,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefreshLabels {
     result: RefreshResult,
 }
@@ -209,6 +228,7 @@ pub struct Metrics {
     push_retries: Counter,
     webhooks: Family<WebhookLabels, Counter>,
     refreshes: Family<RefreshLabels, Counter>,
+    discovery_problems: Family<DiscoveryLabels, Counter>,
     applications: Gauge,
     renders: Family<RenderLabels, Counter>,
     render_duration: Histograms<RenderLabels>,
@@ -248,6 +268,7 @@ impl Metrics {
             push_retries: Counter::default(),
             webhooks: Family::default(),
             refreshes: Family::default(),
+            discovery_problems: Family::default(),
             applications: Gauge::default(),
             renders: Family::default(),
             render_duration: Family::new_with_constructor(render_buckets),
@@ -304,6 +325,11 @@ impl Metrics {
             metrics.refreshes.clone(),
         );
         registry.register(
+            "discovery_problems",
+            "Applications discovery left out, and namespaces it could not read, by kind",
+            metrics.discovery_problems.clone(),
+        );
+        registry.register(
             "applications",
             "Applications the daemon tracks now",
             metrics.applications.clone(),
@@ -335,6 +361,13 @@ impl Metrics {
         }
         for &result in RefreshResult::ALL {
             drop(metrics.refreshes.get_or_create(&RefreshLabels { result }));
+        }
+        for &issue in DiscoveryIssue::ALL {
+            drop(
+                metrics
+                    .discovery_problems
+                    .get_or_create(&DiscoveryLabels { issue }),
+            );
         }
         for &kind in CacheKind::ALL {
             drop(metrics.cache.get_or_create(&CacheLabels { kind }));
@@ -448,6 +481,22 @@ impl Metrics {
     pub fn refresh(&self, result: RefreshResult) {
         self.refreshes
             .get_or_create(&RefreshLabels { result })
+            .inc();
+    }
+
+    /// One problem of Application discovery (reported once each, until it changes).
+    pub fn discovery_problem(&self, problem: &crate::argo_api::DiscoveryProblem) {
+        use crate::argo_api::DiscoveryProblem as P;
+        let issue = match problem {
+            P::Skipped(error) if error.problem.is_malformed() => DiscoveryIssue::Malformed,
+            P::Skipped(_) => DiscoveryIssue::OtherPlugin,
+            P::Watch {
+                forbidden: true, ..
+            } => DiscoveryIssue::Forbidden,
+            P::Watch { .. } => DiscoveryIssue::Watch,
+        };
+        self.discovery_problems
+            .get_or_create(&DiscoveryLabels { issue })
             .inc();
     }
 

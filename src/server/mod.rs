@@ -53,8 +53,8 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct ServerState {
     pub metrics: Arc<Metrics>,
-    /// Set by the daemon once it is ready (applications discovered, first round started); `/readyz` answers 503
-    /// until then, and again if the daemon clears it.
+    /// Set by the daemon once its loop runs (before its first pass: in the repo-server pod, a daemon not ready would
+    /// take repo-server out of its Service); `/readyz` answers 503 until then, and again if the daemon clears it.
     pub ready: Arc<AtomicBool>,
     /// The webhook sources accepted, each with its secret: a source without one answers 404.
     pub webhooks: Arc<HashMap<Source, WebhookSecret>>,

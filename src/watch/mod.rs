@@ -8,6 +8,8 @@
 //! repository whose list changed act again. A webhook event does the same at once for its repository, fetching
 //! the list afresh. Every `resync`, every application acts again, to learn images added in git.
 
+pub mod cluster;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -59,13 +61,16 @@ pub struct Inputs {
 /// The loop's settings.
 pub struct Daemon {
     pub committer: Committer,
+    /// The config file's applications.
     pub apps: Vec<Tracked>,
+    /// Applications found in the cluster, when discovery is on.
+    pub discovered: Option<Arc<dyn Applications>>,
     pub interval: Duration,
     pub resync: Duration,
     pub round_timeout: Duration,
     pub refresher: Option<Arc<dyn Refresh>>,
     pub metrics: Arc<Metrics>,
-    /// Set once the first pass is done: `/readyz` answers 200 from then on.
+    /// Set once the loop runs: `/readyz` answers 200 from then on.
     pub ready: Arc<AtomicBool>,
     /// Called with each round's report (the CLI prints it).
     pub on_report: Box<dyn Fn(&Report) + Send + Sync>,
@@ -74,67 +79,139 @@ pub struct Daemon {
 /// What the loop remembers between passes.
 #[derive(Default)]
 struct State {
-    /// Per application (index into `apps`): the repositories it resolved last time.
-    watched: Vec<Vec<Watched>>,
-    /// Per application: what a render-time probe saw last time.
-    probed: Vec<Option<Vec<String>>>,
+    /// Per application (by [`app_id`]): the repositories it resolved last time.
+    watched: HashMap<String, Vec<Watched>>,
+    /// Per render-time application: what its probe saw last time.
+    probed: HashMap<String, Vec<String>>,
     /// Per repository: the fingerprint of its tag list last time.
     lists: HashMap<Watched, u64>,
+}
+
+/// Where the applications come from besides the config file: Argo CD's Applications naming the plugin.
+pub trait Applications: Send + Sync {
+    /// The applications found now, each with its action.
+    fn current(&self) -> Vec<Tracked>;
+    /// Wakes when the set may have changed.
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
+/// An application's identity across passes: its name, repository and path.
+fn app_id(app: &AppSpec) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}",
+        app.request.app_name.as_deref().unwrap_or_default(),
+        app.request.repo_url.as_deref().unwrap_or_default(),
+        app.request.source_path.as_deref().unwrap_or_default()
+    )
+}
+
+/// What an application does: the committer's round when its `write-back-method` is `git`, or when it sets none
+/// and `default` says so (the config file's applications); a refresh when it says `argocd`, or sets none and
+/// `default` says so (Applications found in the cluster: render-time unless they ask for git).
+pub fn action_of(app: &AppSpec, default: Action) -> Action {
+    let context = crate::generate::AppContext::for_request(&app.request);
+    let Ok(planner) = crate::generate::Planner::new(&context) else {
+        // Invalid keys: the committer's round says which, each time.
+        return Action::Commit;
+    };
+    let write_back = planner.write_back();
+    let explicit = write_back
+        .origins
+        .iter()
+        .any(|origin| origin.key == "write-back-method");
+    match (&write_back.method, explicit) {
+        (crate::writeback::Method::Git(_), _) => Action::Commit,
+        (crate::writeback::Method::RenderTime, true) => Action::Refresh,
+        (crate::writeback::Method::RenderTime, false) => default,
+    }
 }
 
 impl Daemon {
     /// Runs until `inputs.stop` is set.
     pub async fn run(&self, mut inputs: Inputs) {
-        let mut state = State {
-            watched: vec![Vec::new(); self.apps.len()],
-            probed: vec![None; self.apps.len()],
-            lists: HashMap::new(),
-        };
-        let all: Vec<usize> = (0..self.apps.len()).collect();
+        let mut state = State::default();
+        let mut changes = self.discovered.as_ref().map(|d| d.changes());
+        let mut apps = self.current();
         let mut last_resync = Instant::now();
-        self.act(&all, &mut state, &inputs.stop).await;
-        self.poll(&mut state, None).await;
+        // Ready as soon as it runs: in the repo-server pod, a daemon not ready would take repo-server out of its
+        // Service for the whole first pass.
         self.ready.store(true, Ordering::Relaxed);
+        self.act(&apps, &mut state, &inputs.stop).await;
+        self.poll(&apps, &mut state, None).await;
         let mut next_poll = Instant::now() + self.interval;
         loop {
             if *inputs.stop.borrow() {
                 break;
             }
-            let dirty = tokio::select! {
+            let dirty: Vec<Tracked> = tokio::select! {
                 () = tokio::time::sleep_until(next_poll) => {
                     next_poll = Instant::now() + self.interval;
                     if last_resync.elapsed() >= self.resync {
                         last_resync = Instant::now();
                         // Fingerprints first, so that the resync's rounds are not followed by a needless pass.
-                        self.poll(&mut state, None).await;
-                        all.clone()
+                        self.poll(&apps, &mut state, None).await;
+                        apps.clone()
                     } else {
-                        self.poll(&mut state, None).await
+                        self.poll(&apps, &mut state, None).await
                     }
                 }
-                event = inputs.events.recv() => match event {
-                    Some(event) => {
-                        tracing::info!(
-                            registry = event.registry.as_deref().unwrap_or("-"),
-                            repository = %event.repository,
-                            tag = event.tag.as_deref().unwrap_or("-"),
-                            "webhook: looking now"
-                        );
-                        self.poll(&mut state, Some(&event)).await
+                // A closed channel (the server stopped, as it does on SIGTERM) disables this branch rather than
+                // ending the loop here: the stop branch does that.
+                Some(event) = inputs.events.recv() => {
+                    tracing::info!(
+                        registry = event.registry.as_deref().unwrap_or("-"),
+                        repository = %event.repository,
+                        tag = event.tag.as_deref().unwrap_or("-"),
+                        "webhook: looking now"
+                    );
+                    self.poll(&apps, &mut state, Some(&event)).await
+                }
+                Some(()) = async {
+                    match changes.as_mut() {
+                        Some(changes) => changes.changed().await.ok(),
+                        None => std::future::pending().await,
                     }
-                    None => std::future::pending().await,
-                },
+                } => {
+                    // Applications found or gone: the new ones act now, to learn their repositories.
+                    apps = self.current();
+                    let known: HashSet<String> = state.watched.keys().cloned().collect();
+                    let ids: HashSet<String> = apps.iter().map(|a| app_id(&a.spec)).collect();
+                    state.watched.retain(|id, _| ids.contains(id));
+                    state.probed.retain(|id, _| ids.contains(id));
+                    self.metrics.set_applications(apps.len());
+                    apps.iter().filter(|a| !known.contains(&app_id(&a.spec))).cloned().collect()
+                }
                 _ = inputs.stop.wait_for(|stop| *stop) => break,
             };
             self.act(&dirty, &mut state, &inputs.stop).await;
         }
     }
 
+    /// The config file's applications, then those found in the cluster (one entry per identity).
+    fn current(&self) -> Vec<Tracked> {
+        let mut apps = self.apps.clone();
+        if let Some(discovered) = &self.discovered {
+            let mut seen: HashSet<String> = apps.iter().map(|a| app_id(&a.spec)).collect();
+            apps.extend(
+                discovered
+                    .current()
+                    .into_iter()
+                    .filter(|a| seen.insert(app_id(&a.spec))),
+            );
+        }
+        apps
+    }
+
     /// Fetches each watched repository's tag list (only those `event` names, fetched afresh, when given) and
     /// returns the applications of those whose list changed since last time.
-    async fn poll(&self, state: &mut State, event: Option<&ImageEvent>) -> Vec<usize> {
+    async fn poll(
+        &self,
+        apps: &[Tracked],
+        state: &mut State,
+        event: Option<&ImageEvent>,
+    ) -> Vec<Tracked> {
         let mut repositories: Vec<Watched> = Vec::new();
-        for watched in state.watched.iter().flatten() {
+        for watched in state.watched.values().flatten() {
             if !repositories.contains(watched)
                 && event.is_none_or(|e| names(e, &watched.image, self.api_host(watched).as_deref()))
             {
@@ -161,8 +238,15 @@ impl Daemon {
                 }
             }
         }
-        let dirty: Vec<usize> = (0..self.apps.len())
-            .filter(|&i| state.watched[i].iter().any(|w| changed.contains(w)))
+        let dirty: Vec<Tracked> = apps
+            .iter()
+            .filter(|app| {
+                state
+                    .watched
+                    .get(&app_id(&app.spec))
+                    .is_some_and(|watched| watched.iter().any(|w| changed.contains(w)))
+            })
+            .cloned()
             .collect();
         tracing::info!(
             repositories = state.lists.len(),
@@ -236,15 +320,15 @@ impl Daemon {
     /// Runs the action of each application of `apps`, one after the other, until told to stop.
     async fn act(
         &self,
-        apps: &[usize],
+        apps: &[Tracked],
         state: &mut State,
         stop: &tokio::sync::watch::Receiver<bool>,
     ) {
-        for &index in apps {
+        for app in apps {
             if *stop.borrow() {
                 return;
             }
-            let app = &self.apps[index];
+            let id = app_id(&app.spec);
             let deadline = Instant::now() + self.round_timeout;
             match app.action {
                 Action::Commit => {
@@ -252,7 +336,7 @@ impl Daemon {
                     self.metrics.round(&round);
                     match round {
                         Ok(report) => {
-                            state.watched[index].clone_from(&report.watched);
+                            state.watched.insert(id, report.watched.clone());
                             if let Outcome::Committed { commit } = &report.outcome {
                                 tracing::info!(app = app.spec.name(), %commit, "committed");
                             }
@@ -263,8 +347,8 @@ impl Daemon {
                 }
                 Action::Refresh => match self.committer.probe(&app.spec, deadline).await {
                     Ok(probe) => {
-                        state.watched[index] = probe.watched;
-                        let before = state.probed[index].replace(probe.images.clone());
+                        state.watched.insert(id.clone(), probe.watched);
+                        let before = state.probed.insert(id, probe.images.clone());
                         if before.is_some_and(|before| before != probe.images) {
                             self.refresh(&app.spec).await;
                         }

@@ -26,6 +26,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod gitcli;
+pub mod kubeapi;
 pub mod mock;
 pub mod pki;
 pub mod push;
