@@ -383,3 +383,25 @@ proptest! {
         }
     }
 }
+
+/// Regression (proptest `scan_never_panics`): a byte order mark, an explicit key `? ` and an image in a block
+/// sequence under it.
+#[test]
+fn a_byte_order_mark_then_an_explicit_key_holding_an_image() {
+    let src = "\u{feff}?   - image: ";
+    if let Ok(found) = scan(src, &[]) {
+        let values = vec![Some("n:2".to_owned()); found.images.len()];
+        let mut edits: Vec<Edit> = replace_images(&found, &values).unwrap_or_default();
+        edits.extend(
+            found
+                .objects
+                .iter()
+                .filter_map(|o| o.set_annotation("k", "v").ok()),
+        );
+        if let Ok(out) = splice(src, &edits) {
+            assert_only_edited(src, &out, &edits);
+            let again = scan(&out, &[]);
+            assert!(again.is_ok(), "{again:?}\n{src:?}\n{out:?}");
+        }
+    }
+}

@@ -150,8 +150,9 @@ fn map_at(src: &str, map: &Map<'_>) -> Slot {
     } else {
         // An explicit key (`? key`) is inserted before at its `?`.
         let trimmed = before.trim_end_matches(' ');
+        // (A byte order mark before it on the first line is no text.)
         if let Some(rest) = trimmed.strip_suffix('?')
-            && (rest.is_empty() || rest.ends_with([' ', '-']))
+            && (rest.trim_start_matches('\u{feff}').is_empty() || rest.ends_with([' ', '-']))
         {
             at = line_start + rest.len();
         }
