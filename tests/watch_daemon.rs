@@ -14,6 +14,60 @@ use std::time::{Duration, Instant};
 
 use committer_support::{BIN, Operator, Origin, deployment, push_tags, registry_with};
 
+/// A free loopback port for the daemon's HTTP server.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `watch` with `args`, the operator's registries.conf and cache, serving on loopback `port`, and a
+/// channel of its log lines (read on a thread: the tests wait for what it says).
+fn start_daemon(
+    operator: &Operator,
+    port: u16,
+    args: &[&str],
+    env: &[(&str, &std::path::Path)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut daemon = Command::new(BIN)
+        .arg("watch")
+        .args(args)
+        .args([
+            "--log-level",
+            "info",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--registries-conf",
+            operator.path().join("registries.conf").to_str().unwrap(),
+        ])
+        .args([
+            "--cache-dir",
+            operator.path().join("cache").to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", operator.path().join("home"))
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, log) = std::sync::mpsc::channel::<String>();
+    let stderr = daemon.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (daemon, log)
+}
+
 /// Three applications (three repositories) tracking the same image: each interval the daemon asks the registry
 /// for its tag list once, not once per application; a pushed tag becomes one commit in each repository.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,39 +94,12 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
     }
     let file = operator.path().join("committer.yaml");
     std::fs::write(&file, config).unwrap();
-    let mut daemon = Command::new(BIN)
-        .args([
-            "watch",
-            "--config",
-            file.to_str().unwrap(),
-            "--log-level",
-            "info",
-        ])
-        .args([
-            "--registries-conf",
-            operator.path().join("registries.conf").to_str().unwrap(),
-        ])
-        .args([
-            "--cache-dir",
-            operator.path().join("cache").to_str().unwrap(),
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", operator.path().join("home"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The daemon's log, line by line, on a thread: the test waits for what it says.
-    let (lines, log) = std::sync::mpsc::channel::<String>();
-    let stderr = daemon.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        free_port(),
+        &["--config", file.to_str().unwrap()],
+        &[],
+    );
     let wait_for = |what: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| {
         let until = Instant::now() + Duration::from_secs(120);
         while Instant::now() < until {
@@ -146,11 +173,7 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
 /// polling interval far longer than the test, so that only the webhook can explain the commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let secret = "notification-secret-0123456789";
     let registry = support::TestRegistry::plain_notifying(
         &format!("http://127.0.0.1:{port}/webhook/distribution"),
@@ -175,41 +198,16 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
     std::fs::write(&file, config).unwrap();
     let secret_file = operator.path().join("webhook-secret");
     std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
-    let mut daemon = Command::new(BIN)
-        .args([
-            "watch",
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        port,
+        &[
             "--config",
             file.to_str().unwrap(),
-            "--log-level",
-            "info",
-        ])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg(format!(
-            "--webhook-secret=distribution={}",
-            secret_file.display()
-        ))
-        .args([
-            "--registries-conf",
-            operator.path().join("registries.conf").to_str().unwrap(),
-        ])
-        .args([
-            "--cache-dir",
-            operator.path().join("cache").to_str().unwrap(),
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", operator.path().join("home"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = daemon.stderr.take().unwrap();
-    let (lines, log) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+            &format!("--webhook-secret=distribution={}", secret_file.display()),
+        ],
+        &[],
+    );
     // Ready, and the first pass wrote the lock file.
     let client = reqwest::Client::new();
     let until = Instant::now() + Duration::from_secs(120);
@@ -321,48 +319,13 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut daemon = Command::new(BIN)
-        .args([
-            "watch",
-            "--application-namespaces",
-            "argocd",
-            "--interval",
-            "1s",
-        ])
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log-level",
-            "info",
-        ])
-        .args([
-            "--registries-conf",
-            operator.path().join("registries.conf").to_str().unwrap(),
-        ])
-        .args([
-            "--cache-dir",
-            operator.path().join("cache").to_str().unwrap(),
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", operator.path().join("home"))
-        .env("KUBECONFIG", &kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = daemon.stderr.take().unwrap();
-    let (lines, log) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let port = free_port();
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        port,
+        &["--application-namespaces", "argocd", "--interval", "1s"],
+        &[("KUBECONFIG", kubeconfig.as_path())],
+    );
     let mut seen = Vec::new();
     let until = Instant::now() + Duration::from_secs(120);
     // The first probe has seen 1.0.0 once a poll follows it.

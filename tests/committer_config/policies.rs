@@ -168,6 +168,8 @@ async fn watch_turns_a_pushed_tag_into_a_commit_and_stops_on_sigterm() {
     let mut child = Command::new(BIN)
         .arg("watch")
         .args(["--config", file.to_str().unwrap(), "--interval", "1s"])
+        // Its HTTP port on loopback, any free one: never the default, which another process may hold.
+        .args(["--listen", "127.0.0.1:0"])
         .args([
             "--registries-conf",
             operator.path().join("registries.conf").to_str().unwrap(),
