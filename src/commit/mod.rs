@@ -330,17 +330,7 @@ impl Committer {
             )
             .map_err(CommitError::Invalid)?;
         let base_name = git.branch.base.as_deref().unwrap_or(&app.branch);
-        let base = if base_name == "HEAD" {
-            self.git
-                .default_branch(&remote, deadline.into_std())
-                .await?
-        } else {
-            BranchName::new(base_name).map_err(|e| {
-                CommitError::Invalid(format!(
-                    "{e}; name the branch the application deploys (targetRevision, or git-branch)"
-                ))
-            })?
-        };
+        let base = self.base_branch(&remote, base_name, deadline).await?;
         let kind = match &git.target {
             Target::LockFile => TargetKind::LockFile,
             Target::Kustomization(_) => TargetKind::Kustomization,
@@ -550,6 +540,24 @@ impl Committer {
 }
 
 impl Committer {
+    /// The branch `name` names on `remote`: `HEAD` is the remote's default branch (Argo CD's `targetRevision:
+    /// HEAD`).
+    async fn base_branch(
+        &self,
+        remote: &crate::git::Remote,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<BranchName, CommitError> {
+        if name == "HEAD" {
+            return Ok(self.git.default_branch(remote, deadline.into_std()).await?);
+        }
+        BranchName::new(name).map_err(|e| {
+            CommitError::Invalid(format!(
+                "{e}; name the branch the application deploys (targetRevision, or git-branch)"
+            ))
+        })
+    }
+
     /// A render-time application as `generate` renders it now, from a checkout of its branch: what the daemon
     /// compares round after round, to ask Argo CD for a refresh when it changes.
     ///
@@ -568,13 +576,7 @@ impl Committer {
                 app.request.namespace.as_deref(),
             )
             .map_err(CommitError::Invalid)?;
-        let base = if app.branch == "HEAD" {
-            self.git
-                .default_branch(&remote, deadline.into_std())
-                .await?
-        } else {
-            BranchName::new(&app.branch).map_err(|e| CommitError::Invalid(e.to_string()))?
-        };
+        let base = self.base_branch(&remote, &app.branch, deadline).await?;
         let registries = (self.registries)(&app.request).map_err(CommitError::Registries)?;
         let checkout = self
             .git

@@ -271,14 +271,19 @@ impl Daemon {
         dirty
     }
 
-    /// The host the registry of `watched` is reached at (registries.conf's `api_url`), which a webhook may name
-    /// instead of the image's registry.
-    fn api_host(&self, watched: &Watched) -> Option<String> {
+    /// The registries `watched` is asked through: those of its application's destination namespace.
+    fn registries_of(&self, watched: &Watched) -> Result<Arc<crate::registry::Registries>, String> {
         let request = ArgoRequest {
             namespace: watched.namespace.clone(),
             ..ArgoRequest::default()
         };
-        let registries = (self.committer.registries)(&request).ok()?;
+        (self.committer.registries)(&request)
+    }
+
+    /// The host the registry of `watched` is reached at (registries.conf's `api_url`), which a webhook may name
+    /// instead of the image's registry.
+    fn api_host(&self, watched: &Watched) -> Option<String> {
+        let registries = self.registries_of(watched).ok()?;
         let endpoint = registries
             .conf()
             .endpoint(watched.image.registry(), watched.image.repository())
@@ -292,11 +297,7 @@ impl Daemon {
 
     /// The fingerprint of `watched`'s tag list, or `None` (logged) when its registry gave none.
     async fn fingerprint(&self, watched: &Watched, max_age: Duration) -> Option<u64> {
-        let request = ArgoRequest {
-            namespace: watched.namespace.clone(),
-            ..ArgoRequest::default()
-        };
-        let registries = match (self.committer.registries)(&request) {
+        let registries = match self.registries_of(watched) {
             Ok(registries) => registries,
             Err(e) => {
                 tracing::warn!(repository = %watched.image, "cannot poll: {e}");
