@@ -407,13 +407,12 @@ fn names(event: &ImageEvent, image: &crate::image::ImageRef, api_host: Option<&s
             .is_some_and(|r| r == repository);
     let registry_matches = event.registry.as_deref().is_none_or(|registry| {
         let registry = registry.trim_end_matches('/');
-        image.registry() == registry
-            || api_host == Some(registry)
-            || (image.registry() == "docker.io"
-                && matches!(
-                    registry,
-                    "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com"
-                ))
+        // Docker Hub's other names as the image module knows them, and its web host, which senders may name.
+        let registry = match registry {
+            "registry.hub.docker.com" => "docker.io",
+            other => crate::image::normalise_registry(other),
+        };
+        image.registry() == registry || api_host == Some(registry)
     });
     path_matches && registry_matches
 }
