@@ -123,7 +123,9 @@ impl GitAccess {
         };
         let what = format!("the credentials for {}", found.url_prefix);
         let named = |username: &Option<String>, file: &Option<PathBuf>| match file {
-            Some(file) => read_username(file).map(Some),
+            Some(file) => HttpCredentials::username_from_file(file)
+                .map(Some)
+                .map_err(|e| e.to_string()),
             None => Ok(username.clone()),
         };
         match &found.files {
@@ -198,18 +200,4 @@ impl GitAccess {
         };
         Ok(SshCredentials::new(key_file, known_hosts).map(GitCredentials::Ssh))
     }
-}
-
-/// A user name kept in a file (a mounted secret's `username`): one line, trailing line break ignored.
-fn read_username(file: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read the user name file {}: {e}", file.display()))?;
-    let name = text.trim_end_matches(['\n', '\r']);
-    if name.is_empty() || name.contains(['\n', '\r']) {
-        return Err(format!(
-            "the user name file {} must hold one non-empty line",
-            file.display()
-        ));
-    }
-    Ok(name.to_owned())
 }

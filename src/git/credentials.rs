@@ -71,9 +71,14 @@ impl HttpCredentials {
         username_file: &Path,
         password_file: &Path,
     ) -> Result<HttpCredentials, GitError> {
+        Self::new(&Self::username_from_file(username_file)?, password_file)
+    }
+
+    /// A user name kept in a file (a mounted secret's `username`), checked as the name of [`Self::new`] is.
+    pub fn username_from_file(username_file: &Path) -> Result<String, GitError> {
         let username = read_secret_file(username_file)?;
         check_username(&username, Some(username_file))?;
-        Self::new(&username, password_file)
+        Ok(username)
     }
 
     /// A token file, sent as the password of [`TOKEN_USERNAME`] (or of `username` when the server wants another:
