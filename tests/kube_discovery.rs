@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use argocd_image_resolver::argo_api::{
-    AppKey, Discovery, DiscoveryOptions, DiscoveryProblem, Matching, RetryBackoff, Scope,
-    hard_refresh,
+    AppKey, Discovery, DiscoveryOptions, DiscoveryProblem, Matching, Refreshed, RetryBackoff,
+    Scope, hard_refresh,
 };
 use serde_json::{Value, json};
 use support::kubeapi::*;
@@ -314,8 +314,16 @@ async fn discovers_through_dropped_watches_expiry_and_a_restart_and_refreshes() 
             .contains_key(&key("secret", "hidden"))
     );
 
-    // A hard refresh is exactly Argo CD's merge patch.
-    hard_refresh(&client, "argocd", "while-down").await.unwrap();
+    // A hard refresh is exactly Argo CD's merge patch; while it is pending (Argo CD's controller has not removed
+    // the annotation yet), asking again sends nothing.
+    assert_eq!(
+        hard_refresh(&client, "argocd", "while-down").await.unwrap(),
+        Refreshed::Requested
+    );
+    assert_eq!(
+        hard_refresh(&client, "argocd", "while-down").await.unwrap(),
+        Refreshed::AlreadyPending
+    );
     let patches = fake.store().patches.clone();
     assert_eq!(
         patches,
@@ -341,9 +349,9 @@ async fn discovers_through_dropped_watches_expiry_and_a_restart_and_refreshes() 
         .to_string();
     assert!(
         refused.starts_with(
-            "application team/multi: the service account may not patch applications.argoproj.io in namespace \
-             team: applications.argoproj.io is forbidden"
-        ) && refused.ends_with("; grant it patch on applications there"),
+            "application team/multi: the service account may not get or patch applications.argoproj.io in \
+             namespace team: applications.argoproj.io is forbidden"
+        ) && refused.ends_with("; grant it get and patch on applications there"),
         "{refused}"
     );
     drop(discovery);

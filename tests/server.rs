@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use argocd_image_resolver::metrics::{Metrics, WebhookResult};
 use argocd_image_resolver::server::{self, Limits, ServerState};
-use argocd_image_resolver::webhook::{ImageEvent, Source, WebhookSecret};
+use argocd_image_resolver::webhook::{AuthMethod, ImageEvent, Source, WebhookSecret};
 use tokio::sync::{mpsc, oneshot};
 
 const SECRET: &str = "s3cret-of-sixteen-chars";
@@ -38,14 +38,25 @@ async fn start(queue: usize) -> Server {
 }
 
 async fn start_with(queue: usize, request_timeout: Duration) -> Server {
+    start_configured(
+        queue,
+        request_timeout,
+        &[Source::Distribution, Source::GitHub],
+    )
+    .await
+}
+
+async fn start_configured(queue: usize, request_timeout: Duration, sources: &[Source]) -> Server {
     let metrics = Arc::new(Metrics::new());
     let (sender, events) = mpsc::channel(queue);
     let mut state = ServerState::new(Arc::clone(&metrics), sender);
     let secret = WebhookSecret::new(SECRET).unwrap();
-    state.webhooks = Arc::new(HashMap::from([
-        (Source::Distribution, secret.clone()),
-        (Source::GitHub, secret),
-    ]));
+    state.webhooks = Arc::new(
+        sources
+            .iter()
+            .map(|source| (*source, secret.clone()))
+            .collect::<HashMap<_, _>>(),
+    );
     state.limits = Limits {
         request_timeout,
         max_webhooks: 8,
@@ -335,4 +346,134 @@ async fn a_sender_that_stalls_is_cut_off() {
         .unwrap();
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+/// GitHub's `X-Hub-Signature-256` of `body` under `secret` (GitHub Docs, "Validating webhook deliveries").
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+/// A request's credentials: headers, and a query string.
+type Credentials = (Vec<(&'static str, String)>, &'static str);
+
+/// Every sender, over HTTP, with a push in its documented format (the core's `webhook/testdata/`, whose module
+/// documentation names each document) and its credentials the way that sender sends them: the right ones queue
+/// the push, wrong ones (a signature of another body or secret, another token or header) are refused with 401,
+/// counted, and queue nothing.
+#[tokio::test]
+async fn every_sender_is_accepted_with_its_credentials_and_refused_without() {
+    let mut server = start_configured(16, Duration::from_secs(5), &Source::ALL).await;
+    let testdata = |name: &str| {
+        std::fs::read(format!(
+            "{}/crates/core/src/webhook/testdata/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let bearer = format!("Bearer {SECRET}");
+    for (source, fixture, extra, repository) in [
+        (
+            Source::Distribution,
+            "distribution_push.json",
+            vec![],
+            "acme/web",
+        ),
+        (Source::DockerHub, "dockerhub_push.json", vec![], "acme/web"),
+        (
+            Source::GitHub,
+            "github_package_published.json",
+            vec![("x-github-event", "package")],
+            "acme/web",
+        ),
+        (Source::Harbor, "harbor_push.json", vec![], "acme/web"),
+        (Source::Quay, "quay_push.json", vec![], "acme/web"),
+        (Source::Acr, "acr_push.json", vec![], "acme/web"),
+        (Source::Alibaba, "alibaba_push.json", vec![], "acme/web"),
+        (
+            Source::CloudEvents,
+            "cloudevents_ecr.json",
+            vec![],
+            "acme/web",
+        ),
+    ] {
+        let body = testdata(fixture);
+        let path = format!("/webhook/{}", source.as_str());
+        // (credentials as headers, query string) good, then bad.
+        let (good, bad): (Credentials, Credentials) = match source.auth_method() {
+            AuthMethod::Signature => (
+                (
+                    vec![("x-hub-signature-256", github_signature(SECRET, &body))],
+                    "",
+                ),
+                (
+                    vec![(
+                        "x-hub-signature-256",
+                        github_signature("another-secret-of-16", &body),
+                    )],
+                    "",
+                ),
+            ),
+            AuthMethod::AuthorizationHeader => (
+                (vec![("authorization", bearer.clone())], ""),
+                (
+                    vec![("authorization", "Bearer not-the-secret".to_owned())],
+                    "",
+                ),
+            ),
+            AuthMethod::QueryToken => (
+                (vec![], "?token=s3cret-of-sixteen-chars"),
+                (vec![], "?token=not-the-secret"),
+            ),
+            AuthMethod::HeaderOrQueryToken => (
+                (vec![("authorization", SECRET.to_owned())], ""),
+                (vec![], "?token=not-the-secret"),
+            ),
+        };
+        for ((credentials, query), want) in [(bad, 401), (good, 202)] {
+            let mut headers: Vec<(&str, &str)> = extra.clone();
+            headers.extend(credentials.iter().map(|(k, v)| (*k, v.as_str())));
+            let result = if want == 202 {
+                WebhookResult::Accepted
+            } else {
+                WebhookResult::Unauthenticated
+            };
+            let before = server.count(source.as_str(), result);
+            let status = server
+                .webhook(&format!("{path}{query}"), &headers, body.clone())
+                .await;
+            assert_eq!(status, want, "{source} {query} {headers:?}");
+            assert_eq!(
+                server.count(source.as_str(), result),
+                before + 1,
+                "{source}: counted as {result:?}"
+            );
+            if want == 202 {
+                // One event per tag pushed (Quay's can name several).
+                let events: Vec<ImageEvent> =
+                    std::iter::from_fn(|| server.events.try_recv().ok()).collect();
+                assert!(!events.is_empty(), "{source}: the push was queued");
+                for event in events {
+                    assert_eq!(event.repository, repository, "{source}");
+                    assert!(
+                        event.tag.is_some() || event.digest.is_some(),
+                        "{source}: {event:?}"
+                    );
+                }
+            } else {
+                assert!(
+                    server.events.try_recv().is_err(),
+                    "{source}: nothing queued"
+                );
+            }
+        }
+    }
 }

@@ -274,10 +274,49 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
     assert!(daemon.wait().unwrap().success());
 }
 
+/// The sidecar's `generate` of the render-time Application `web` (`shop/web:~1`) in a checkout of `origin`, as
+/// Argo CD runs it: the operator's cache directory (the volume the daemon shares) and the default tag-list TTL.
+fn sidecar_render(operator: &Operator, origin: &Origin) -> String {
+    let checkout = operator.path().join("checkout");
+    let _ = std::fs::remove_dir_all(&checkout);
+    let cloned = Command::new("git")
+        .args(["clone", "-q", &origin.url()])
+        .arg(&checkout)
+        .output()
+        .unwrap();
+    assert!(cloned.status.success(), "{cloned:?}");
+    let out = Command::new(BIN)
+        .current_dir(checkout.join("apps/web"))
+        .arg("generate")
+        .args([
+            "--registries-conf",
+            operator.path().join("registries.conf").to_str().unwrap(),
+        ])
+        .args([
+            "--cache-dir",
+            operator.path().join("cache").to_str().unwrap(),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", operator.path().join("home"))
+        .env("ARGOCD_APP_NAME", "web")
+        .env("ARGOCD_APP_NAMESPACE", "shop")
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name": "image-list", "string": "web=apps.test/shop/web:~1"}]"#,
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A render-time Application found in the cluster (the Kubernetes API is an in-test fake, see
 /// `support::kubeapi`: no kube-apiserver runs here): when its registry gets a newer tag its policy allows, the daemon
 /// asks Argo CD for a hard refresh of exactly that Application, with the merge patch `argocd app get
-/// --hard-refresh` sends; nothing is committed to its repository.
+/// --hard-refresh` sends; nothing is committed to its repository. The render that refresh brings shows the new
+/// tag at once, although the sidecar's cache held the old tag list well within its TTL: the daemon stored the
+/// list it fetched there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refresh() {
     use support::kubeapi::{Fake, serve};
@@ -341,6 +380,8 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
         );
     }
     assert!(fake.store().patches.is_empty(), "nothing changed yet");
+    // Argo CD's render before the push: the sidecar's cache now holds the list of 1.0.0, fresh for 30 s.
+    assert!(sidecar_render(&operator, &origin).contains("image: apps.test/shop/web:1.0.0"));
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
     while fake.store().patches.is_empty() {
         assert!(
@@ -367,6 +408,12 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
         1,
         "a render-time application gets no commit"
     );
+    // The render the refresh asks for.
+    let rendered = sidecar_render(&operator, &origin);
+    assert!(
+        rendered.contains("image: apps.test/shop/web:1.1.0"),
+        "{rendered}"
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(daemon.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -374,4 +421,113 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
     .unwrap();
     assert!(daemon.wait().unwrap().success());
     api.stop(&fake).await;
+}
+
+/// The config file is read again when it changes, as a mounted ConfigMap does: a version with an unknown key is
+/// logged (naming the key) and counted, and the daemon goes on with the applications it had; a valid version
+/// that adds an application gets it its first commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_config_file_is_read_again_and_a_bad_one_changes_nothing() {
+    let registry = registry_with(&["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origins: Vec<Origin> = (0..2)
+        .map(|_| {
+            Origin::new(&[(
+                "apps/web/deployment.yaml",
+                &deployment("web", "apps.test/shop/web:1.0.0"),
+            )])
+        })
+        .collect();
+    let entry = |n: usize| {
+        format!(
+            "- name: web-{n}\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
+             image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
+            origins[n].url()
+        )
+    };
+    let file = operator.path().join("committer.yaml");
+    // Replaced whole, as the kubelet swaps a ConfigMap's files.
+    let write = |text: String| {
+        let next = operator.path().join("committer.yaml.next");
+        std::fs::write(&next, text).unwrap();
+        std::fs::rename(&next, &file).unwrap();
+    };
+    write(format!("interval: 1s\napplications:\n{}", entry(0)));
+    let port = free_port();
+    let (mut daemon, log) =
+        start_daemon(&operator, port, &["--config", file.to_str().unwrap()], &[]);
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &dyn Fn(&str) -> bool| {
+        let until = Instant::now() + Duration::from_secs(120);
+        loop {
+            match log.recv_timeout(Duration::from_secs(1)) {
+                Ok(line) => {
+                    let hit = what(&line);
+                    seen.push(line);
+                    if hit {
+                        return seen.last().unwrap().clone();
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(e) => panic!("the daemon stopped: {e}: {seen:#?}"),
+            }
+            assert!(Instant::now() < until, "timed out: {seen:#?}");
+        }
+    };
+    wait_for(&|l| l.contains("polled"));
+    assert_eq!(origins[0].commits("main"), 2, "web-0's lock file");
+
+    write(format!(
+        "interval: 1s\napplications:\n{}  imageList: web=apps.test/shop/web:~2\n",
+        entry(1)
+    ));
+    let error = wait_for(&|l| l.contains("ERROR"));
+    assert!(
+        error.contains("committer.yaml") && error.contains("imageList"),
+        "the error names the file and the key: {error}"
+    );
+    assert!(
+        error.contains("the 1 applications read before stay watched"),
+        "{error}"
+    );
+    wait_for(&|l| l.contains("polled"));
+    let client = reqwest::Client::new();
+    let metrics = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"argocd_image_resolver_config_reloads_total{result="invalid"} 1"#),
+        "{metrics}"
+    );
+    assert_eq!(origins[1].commits("main"), 1, "not from the bad version");
+
+    write(format!(
+        "interval: 1s\napplications:\n{}{}",
+        entry(0),
+        entry(1)
+    ));
+    let until = Instant::now() + Duration::from_secs(120);
+    while origins[1].commits("main") < 2 {
+        assert!(Instant::now() < until, "web-1 never committed");
+        wait_for(&|l| l.contains("polled"));
+    }
+    assert!(
+        origins[1]
+            .file("main", "apps/web/image-resolver.lock.yaml")
+            .contains("tag: 1.0.0")
+    );
+    assert_eq!(origins[0].commits("main"), 2, "web-0 had nothing new");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
 }

@@ -17,7 +17,7 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 pub use discovery::{
     Discovery, DiscoveryOptions, DiscoveryProblem, ProblemHook, RetryBackoff, Scope, ScopeStatus,
 };
-pub use refresh::{REFRESH_ANNOTATION, RefreshError, hard_refresh};
+pub use refresh::{REFRESH_ANNOTATION, RefreshError, Refreshed, hard_refresh};
 
 pub use argocd_image_resolver_core::commit::{
     AppKey, ApplicationError, ApplicationProblem, DEFAULT_CONTROL_PLANE_NAMESPACE,

@@ -102,10 +102,12 @@ where
 /// Counts a lookup in the process's metrics, when it has some (the daemon): a hit when no fetch of this call's
 /// was needed.
 fn count<E>(outcome: &Result<TagsOutcome, Arc<E>>) {
-    if let Some(metrics) = crate::metrics::global() {
-        let hit = matches!(outcome, Ok(o) if o.source != TagsSource::Fetched);
-        metrics.cache_lookup(crate::metrics::CacheKind::Tags, hit);
-    }
+    let hit = matches!(outcome, Ok(o) if o.source != TagsSource::Fetched);
+    crate::metrics::count_cache_lookups(
+        crate::metrics::CacheKind::Tags,
+        u64::from(hit),
+        u64::from(!hit),
+    );
 }
 
 async fn lead<C, E, F>(

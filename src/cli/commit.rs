@@ -338,7 +338,7 @@ pub(super) fn setup(
 }
 
 /// The config file, read and checked; its warnings logged.
-fn read_config(path: &std::path::Path) -> Result<CommitConfig, Failure> {
+pub(super) fn read_config(path: &std::path::Path) -> Result<CommitConfig, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::Invalid(format!(
             "cannot read the config file {}: {e}",
@@ -376,7 +376,7 @@ fn entry_name(text: &str, at: &str) -> Option<String> {
 }
 
 /// The applications of the config file.
-fn config_apps(config: &CommitConfig) -> Vec<AppSpec> {
+pub(super) fn config_apps(config: &CommitConfig) -> Vec<AppSpec> {
     config
         .applications
         .iter()

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::commit::{CommitArgs, setup, text};
+use super::commit::{CommitArgs, config_apps, read_config, setup, text};
 use super::{Failure, GlobalArgs};
 use crate::argo_api::{self, Discovery, DiscoveryOptions, Matching};
 use crate::metrics::{self, Metrics};
 use crate::server::{self, ServerState};
 use crate::watch::cluster::Cluster;
-use crate::watch::{Action, Daemon, Inputs, Tracked, action_of};
+use crate::watch::{Action, ConfigFile, Daemon, Inputs, Tracked, action_of};
 use crate::webhook::{Source, WebhookSecret};
 
 #[derive(Debug, Args)]
@@ -122,16 +122,18 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
     // The sidecar's renders, when this daemon shares its cache volume, are counted from their log.
     let metrics = Arc::new(Metrics::new().with_render_log(&cache_dir));
     metrics::install(Arc::clone(&metrics));
-    let apps: Vec<Tracked> = apps
-        .into_iter()
-        .map(|spec| Tracked {
-            action: action_of(&spec, Action::Commit),
-            spec,
-        })
-        .collect();
+    let apps: Vec<Tracked> = apps.into_iter().map(configured).collect();
+    let config = args.commit.config.clone().map(|path| ConfigFile {
+        path,
+        read: Box::new(|path| {
+            let config = read_config(path).map_err(|e| e.message().to_owned())?;
+            Ok(config_apps(&config).into_iter().map(configured).collect())
+        }),
+    });
     let mut daemon = Daemon {
         committer,
         apps,
+        config,
         interval,
         resync: args.resync,
         round_timeout: args.commit.round_timeout,
@@ -198,6 +200,14 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
         tracing::info!("stopped");
         Ok(String::new())
     })
+}
+
+/// A config file's application: the committer's round unless it asks for render time.
+fn configured(spec: crate::commit::AppSpec) -> Tracked {
+    Tracked {
+        action: action_of(&spec, Action::Commit),
+        spec,
+    }
 }
 
 /// The Kubernetes client (in the pod: its service account; else the kubeconfig) and Application discovery in

@@ -99,6 +99,10 @@ label_values! {
     pub enum CacheKind {
         /// A repository's tag list (hit: a fresh stored list, or another call's fetch joined).
         Tags => "tags",
+        /// The digest a tag names, or an image's build time (hit: no registry request for it).
+        Digests => "digests",
+        /// The tag last resolved, when the registry cannot answer (hit: one was kept, and is used).
+        LastKnownGood => "last-known-good",
     }
 }
 
@@ -149,6 +153,16 @@ label_values! {
 }
 
 label_values! {
+    /// What became of a change of the daemon's config file.
+    pub enum ConfigResult {
+        /// Read again: its applications replace those read before.
+        Reloaded => "reloaded",
+        /// Unreadable or invalid (logged with the key at fault): the applications read before stay.
+        Invalid => "invalid",
+    }
+}
+
+label_values! {
     /// What became of one hard refresh of an Application.
     pub enum RefreshResult {
         /// The refresh annotation was patched onto the Application.
@@ -186,6 +200,11 @@ struct CommitLabels {
 struct WebhookLabels {
     source: String,
     result: WebhookResult,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConfigLabels {
+    result: ConfigResult,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -229,6 +248,7 @@ pub struct Metrics {
     webhooks: Family<WebhookLabels, Counter>,
     refreshes: Family<RefreshLabels, Counter>,
     discovery_problems: Family<DiscoveryLabels, Counter>,
+    config_reloads: Family<ConfigLabels, Counter>,
     applications: Gauge,
     renders: Family<RenderLabels, Counter>,
     render_duration: Histograms<RenderLabels>,
@@ -269,6 +289,7 @@ impl Metrics {
             webhooks: Family::default(),
             refreshes: Family::default(),
             discovery_problems: Family::default(),
+            config_reloads: Family::default(),
             applications: Gauge::default(),
             renders: Family::default(),
             render_duration: Family::new_with_constructor(render_buckets),
@@ -330,6 +351,11 @@ impl Metrics {
             metrics.discovery_problems.clone(),
         );
         registry.register(
+            "config_reloads",
+            "Changes of the config file read again, by result",
+            metrics.config_reloads.clone(),
+        );
+        registry.register(
             "applications",
             "Applications the daemon tracks now",
             metrics.applications.clone(),
@@ -367,6 +393,13 @@ impl Metrics {
                 metrics
                     .discovery_problems
                     .get_or_create(&DiscoveryLabels { issue }),
+            );
+        }
+        for &result in ConfigResult::ALL {
+            drop(
+                metrics
+                    .config_reloads
+                    .get_or_create(&ConfigLabels { result }),
             );
         }
         for &kind in CacheKind::ALL {
@@ -500,6 +533,13 @@ impl Metrics {
             .inc();
     }
 
+    /// One change of the config file, read again or refused.
+    pub fn config_reload(&self, result: ConfigResult) {
+        self.config_reloads
+            .get_or_create(&ConfigLabels { result })
+            .inc();
+    }
+
     /// The number of applications tracked now (discovered in the cluster and named in the config file).
     pub fn set_applications(&self, count: usize) {
         self.applications
@@ -571,6 +611,15 @@ pub fn install(metrics: Arc<Metrics>) -> bool {
 /// The process's metrics, when [`install`]ed (in `watch`; not in the plugin commands).
 pub fn global() -> Option<&'static Arc<Metrics>> {
     GLOBAL.get()
+}
+
+/// Counts `count` cache lookups of `kind` in the process's metrics, when it keeps some (the daemon).
+pub fn count_cache_lookups(kind: CacheKind, hits: u64, misses: u64) {
+    if let Some(metrics) = global() {
+        let labels = CacheLabels { kind };
+        metrics.cache.get_or_create(&labels).inc_by(hits);
+        metrics.cache_misses.get_or_create(&labels).inc_by(misses);
+    }
 }
 
 #[cfg(test)]

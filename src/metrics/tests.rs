@@ -67,6 +67,8 @@ fn events_are_counted() {
     metrics.registry_request("ghcr.io", Some(200), Duration::from_millis(30));
     metrics.registry_request("ghcr.io", None, Duration::from_millis(3));
     metrics.cache_lookup(CacheKind::Tags, true);
+    metrics.cache_lookup(CacheKind::Digests, false);
+    metrics.config_reload(ConfigResult::Invalid);
     metrics.webhook("github", WebhookResult::Unauthenticated);
     metrics.refresh(RefreshResult::Requested);
     metrics.set_applications(7);
@@ -96,6 +98,16 @@ fn events_are_counted() {
         (
             "cache hit",
             r#"argocd_image_resolver_cache_hits_total{kind="tags"}"#,
+            1.0,
+        ),
+        (
+            "digest miss",
+            r#"argocd_image_resolver_cache_misses_total{kind="digests"}"#,
+            1.0,
+        ),
+        (
+            "config refused",
+            r#"argocd_image_resolver_config_reloads_total{result="invalid"}"#,
             1.0,
         ),
         (

@@ -341,7 +341,16 @@ pub async fn ask_all(
                     .clone()
                     .expect("a request without an answer has its reason");
                 let known = match options.answers {
-                    Some(cache) if error.may_fall_back() => cache.last_known_good(cache_key).await,
+                    Some(cache) if error.may_fall_back() => {
+                        let known = cache.last_known_good(cache_key).await;
+                        let hit = known.is_some();
+                        crate::metrics::count_cache_lookups(
+                            crate::metrics::CacheKind::LastKnownGood,
+                            u64::from(hit),
+                            u64::from(!hit),
+                        );
+                        known
+                    }
                     _ => None,
                 };
                 let tracked = &trace.tracked;

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::cache::{self, Cache, ImageMetadata, KnownImages, MetadataKey, TagsKey};
 use crate::image::{ImageRef, is_valid_digest};
+use crate::metrics::CacheKind;
 use crate::platform::Platform;
 use crate::policy::{Policy, Selection};
 use crate::registry::{RegistryClient, RegistryError, RegistryErrorKind, TagSortMode};
@@ -212,8 +213,10 @@ async fn tag_digest(
     let now = cache.cache.now();
     let fresh = known.tags_fresh(now, cache.tags_ttl);
     if fresh && let Some(digest) = known.tags.get(tag) {
+        crate::metrics::count_cache_lookups(CacheKind::Digests, 1, 0);
         return Ok(digest.clone());
     }
+    crate::metrics::count_cache_lookups(CacheKind::Digests, 0, 1);
     let digest = client.digest(repository, tag).await?;
     if !fresh {
         known.tags.clear();
@@ -349,6 +352,10 @@ async fn read_build_times(
             // By digest when it is known: the tag may have moved since.
             None => to_read.push((name.clone(), digest.cloned().unwrap_or(name))),
         }
+    }
+    if cache.is_some() {
+        let read = to_read.len() as u64;
+        crate::metrics::count_cache_lookups(CacheKind::Digests, seen.tags.len() as u64, read);
     }
 
     let mut reads = JoinSet::new();

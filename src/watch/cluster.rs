@@ -37,11 +37,12 @@ impl Refresh for Cluster {
     fn hard_refresh<'a>(
         &'a self,
         app: &'a AppSpec,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>> {
         Box::pin(async move {
             let (namespace, name) = application_of(app.name(), &self.control_plane_namespace);
             argo_api::hard_refresh(&self.client, namespace, name)
                 .await
+                .map(|refreshed| refreshed == argo_api::Refreshed::Requested)
                 .map_err(|e| e.to_string())
         })
     }

@@ -6,13 +6,16 @@
 //! Then, each interval, every distinct repository's tag list is fetched once however many applications share it
 //! (through the shared cache: the renders that follow read the same list), and only the applications of a
 //! repository whose list changed act again. A webhook event does the same at once for its repository, fetching
-//! the list afresh. Every `resync`, every application acts again, to learn images added in git.
+//! the list afresh — also between two actions of a pass, so that a push does not wait behind a long pass. Every
+//! `resync`, every application acts again, to learn images added in git. The config file is read again when it
+//! changes: its applications replace those read before, and a file that no longer reads changes nothing.
 
 pub mod cluster;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::argo::ArgoRequest;
 use crate::commit::{AppSpec, Committer, Outcome, Report, Watched};
-use crate::metrics::{Metrics, RefreshResult};
+use crate::metrics::{ConfigResult, Metrics, RefreshResult};
 use crate::webhook::ImageEvent;
 
 /// How many tag lists a poll fetches at once.
@@ -31,10 +34,20 @@ const POLL_CONCURRENCY: usize = 16;
 
 /// Asks Argo CD to render an Application again (a hard refresh), for render-time applications.
 pub trait Refresh: Send + Sync {
+    /// `Ok(true)` when asked, `Ok(false)` when a hard refresh was pending already.
     fn hard_refresh<'a>(
         &'a self,
         app: &'a AppSpec,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>>;
+}
+
+/// Reads a config file's applications, each with its action, or says what is wrong with it (naming the key).
+pub type ReadConfig = Box<dyn Fn(&std::path::Path) -> Result<Vec<Tracked>, String> + Send + Sync>;
+
+/// The config file, read again when its contents change (a ConfigMap's mount is swapped in place).
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub read: ReadConfig,
 }
 
 /// What an application does when its images may have changed.
@@ -66,6 +79,8 @@ pub struct Daemon {
     pub committer: Committer,
     /// The config file's applications.
     pub apps: Vec<Tracked>,
+    /// Where they were read from, to read them again when it changes.
+    pub config: Option<ConfigFile>,
     /// Applications found in the cluster, when discovery is on.
     pub discovered: Option<Arc<dyn Applications>>,
     pub interval: Duration,
@@ -88,6 +103,10 @@ struct State {
     probed: HashMap<String, Vec<String>>,
     /// Per repository: the fingerprint of its tag list last time.
     lists: HashMap<Watched, u64>,
+    /// The config file's applications now.
+    configured: Vec<Tracked>,
+    /// The fingerprint of the config file's contents last read (or refused).
+    config_contents: Option<u64>,
 }
 
 /// Where the applications come from besides the config file: Argo CD's Applications naming the plugin.
@@ -132,14 +151,18 @@ pub fn action_of(app: &AppSpec, default: Action) -> Action {
 impl Daemon {
     /// Runs until `inputs.stop` is set.
     pub async fn run(&self, mut inputs: Inputs) {
-        let mut state = State::default();
+        let mut state = State {
+            configured: self.apps.clone(),
+            config_contents: self.config.as_ref().and_then(|c| contents_of(&c.path)),
+            ..State::default()
+        };
         let mut changes = self.discovered.as_ref().map(|d| d.changes());
-        let mut apps = self.current();
+        let mut apps = self.current(&state);
         let mut last_resync = Instant::now();
         // Ready as soon as it runs: in the repo-server pod, a daemon not ready would take repo-server out of its
         // Service for the whole first pass.
         self.ready.store(true, Ordering::Relaxed);
-        self.act(&apps, &mut state, &inputs.stop).await;
+        self.act(apps.clone(), &apps, &mut state, &mut inputs).await;
         self.poll(&apps, &mut state, None).await;
         let mut next_poll = Instant::now() + self.interval;
         loop {
@@ -149,24 +172,25 @@ impl Daemon {
             let dirty: Vec<Tracked> = tokio::select! {
                 () = tokio::time::sleep_until(next_poll) => {
                     next_poll = Instant::now() + self.interval;
+                    let mut added = Vec::new();
+                    if self.reload_config(&mut state) {
+                        added = self.update_apps(&mut apps, &mut state);
+                    }
                     if last_resync.elapsed() >= self.resync {
                         last_resync = Instant::now();
                         // Fingerprints first, so that the resync's rounds are not followed by a needless pass.
                         self.poll(&apps, &mut state, None).await;
                         apps.clone()
                     } else {
-                        self.poll(&apps, &mut state, None).await
+                        let mut dirty = self.poll(&apps, &mut state, None).await;
+                        dirty.extend(added);
+                        dirty
                     }
                 }
                 // A closed channel (the server stopped, as it does on SIGTERM) disables this branch rather than
                 // ending the loop here: the stop branch does that.
                 Some(event) = inputs.events.recv() => {
-                    tracing::info!(
-                        registry = event.registry.as_deref().unwrap_or("-"),
-                        repository = %event.repository,
-                        tag = event.tag.as_deref().unwrap_or("-"),
-                        "webhook: looking now"
-                    );
+                    log_event(&event);
                     self.poll(&apps, &mut state, Some(&event)).await
                 }
                 Some(()) = async {
@@ -176,23 +200,66 @@ impl Daemon {
                     }
                 } => {
                     // Applications found or gone: the new ones act now, to learn their repositories.
-                    apps = self.current();
-                    let known: HashSet<String> = state.watched.keys().cloned().collect();
-                    let ids: HashSet<String> = apps.iter().map(|a| app_id(&a.spec)).collect();
-                    state.watched.retain(|id, _| ids.contains(id));
-                    state.probed.retain(|id, _| ids.contains(id));
-                    self.metrics.set_applications(apps.len());
-                    apps.iter().filter(|a| !known.contains(&app_id(&a.spec))).cloned().collect()
+                    self.update_apps(&mut apps, &mut state)
                 }
                 _ = inputs.stop.wait_for(|stop| *stop) => break,
             };
-            self.act(&dirty, &mut state, &inputs.stop).await;
+            self.act(dirty, &apps, &mut state, &mut inputs).await;
+        }
+    }
+
+    /// Takes the applications known now into `apps`, forgets those gone, and returns the new ones (which act
+    /// next, to learn their repositories).
+    fn update_apps(&self, apps: &mut Vec<Tracked>, state: &mut State) -> Vec<Tracked> {
+        *apps = self.current(state);
+        let known: HashSet<String> = state.watched.keys().cloned().collect();
+        let ids: HashSet<String> = apps.iter().map(|a| app_id(&a.spec)).collect();
+        state.watched.retain(|id, _| ids.contains(id));
+        state.probed.retain(|id, _| ids.contains(id));
+        self.metrics.set_applications(apps.len());
+        apps.iter()
+            .filter(|a| !known.contains(&app_id(&a.spec)))
+            .cloned()
+            .collect()
+    }
+
+    /// Reads the config file again when its contents changed; whether its applications were replaced. A file
+    /// that no longer reads is logged and counted once per change, and the applications read before stay.
+    fn reload_config(&self, state: &mut State) -> bool {
+        let Some(config) = &self.config else {
+            return false;
+        };
+        let contents = contents_of(&config.path);
+        if contents == state.config_contents {
+            return false;
+        }
+        state.config_contents = contents;
+        match (config.read)(&config.path) {
+            Ok(apps) => {
+                tracing::info!(
+                    path = %config.path.display(),
+                    applications = apps.len(),
+                    "config file read again: its applications replace those before (its git settings and \
+                     interval apply from the next start)"
+                );
+                self.metrics.config_reload(ConfigResult::Reloaded);
+                state.configured = apps;
+                true
+            }
+            Err(error) => {
+                tracing::error!(
+                    "{error}; the {} applications read before stay watched until it is fixed",
+                    state.configured.len()
+                );
+                self.metrics.config_reload(ConfigResult::Invalid);
+                false
+            }
         }
     }
 
     /// The config file's applications, then those found in the cluster (one entry per identity).
-    fn current(&self) -> Vec<Tracked> {
-        let mut apps = self.apps.clone();
+    fn current(&self, state: &State) -> Vec<Tracked> {
+        let mut apps = state.configured.clone();
         if let Some(discovered) = &self.discovered {
             let mut seen: HashSet<String> = apps.iter().map(|a| app_id(&a.spec)).collect();
             apps.extend(
@@ -332,17 +399,29 @@ impl Daemon {
         }
     }
 
-    /// Runs the action of each application of `apps`, one after the other, until told to stop.
+    /// Runs the action of each application of `queue`, one after the other, until told to stop. Webhook events
+    /// that arrive meanwhile are looked at between two actions, and the applications they concern go first.
     async fn act(
         &self,
+        queue: Vec<Tracked>,
         apps: &[Tracked],
         state: &mut State,
-        stop: &tokio::sync::watch::Receiver<bool>,
+        inputs: &mut Inputs,
     ) {
-        for app in apps {
-            if *stop.borrow() {
+        let mut queue = VecDeque::from(queue);
+        loop {
+            if *inputs.stop.borrow() {
                 return;
             }
+            while let Ok(event) = inputs.events.try_recv() {
+                log_event(&event);
+                let urgent = self.poll(apps, state, Some(&event)).await;
+                put_first(&mut queue, urgent);
+            }
+            let Some(app) = queue.pop_front() else {
+                return;
+            };
+            let app = &app;
             let id = app_id(&app.spec);
             let deadline = Instant::now() + self.round_timeout;
             match app.action {
@@ -384,16 +463,43 @@ impl Daemon {
             return;
         };
         match refresher.hard_refresh(app).await {
-            Ok(()) => {
+            Ok(true) => {
                 self.metrics.refresh(RefreshResult::Requested);
                 tracing::info!(app = app.name(), "hard refresh asked");
             }
+            Ok(false) => self.metrics.refresh(RefreshResult::Skipped),
             Err(e) => {
                 self.metrics.refresh(RefreshResult::Failed);
                 tracing::error!("{}cannot refresh: {e}", app.request.prefix());
             }
         }
     }
+}
+
+/// Moves `urgent` to the front of `queue`, in its order, each application once.
+fn put_first(queue: &mut VecDeque<Tracked>, urgent: Vec<Tracked>) {
+    let ids: HashSet<String> = urgent.iter().map(|a| app_id(&a.spec)).collect();
+    queue.retain(|a| !ids.contains(&app_id(&a.spec)));
+    for app in urgent.into_iter().rev() {
+        queue.push_front(app);
+    }
+}
+
+fn log_event(event: &ImageEvent) {
+    tracing::info!(
+        registry = event.registry.as_deref().unwrap_or("-"),
+        repository = %event.repository,
+        tag = event.tag.as_deref().unwrap_or("-"),
+        "webhook: looking now"
+    );
+}
+
+/// A fingerprint of the file's contents, `None` when it cannot be read.
+fn contents_of(path: &std::path::Path) -> Option<u64> {
+    let contents = std::fs::read(path).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    contents.hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Whether webhook `event` is about `image`'s repository: its path, and its registry (or `api_host`, where
@@ -428,6 +534,45 @@ mod tests {
             repository: repository.to_owned(),
             tag: Some("1.0".to_owned()),
             digest: None,
+        }
+    }
+
+    fn tracked(name: &str) -> Tracked {
+        Tracked {
+            spec: AppSpec {
+                request: ArgoRequest {
+                    app_name: Some(name.to_owned()),
+                    ..ArgoRequest::default()
+                },
+                branch: "main".to_owned(),
+                review: None,
+            },
+            action: Action::Commit,
+        }
+    }
+
+    #[test]
+    fn applications_a_webhook_concerns_go_first_once() {
+        for (what, queue, urgent, want) in [
+            ("an empty pass", vec![], vec!["b"], vec!["b"]),
+            (
+                "ahead of the rest",
+                vec!["a", "b"],
+                vec!["c"],
+                vec!["c", "a", "b"],
+            ),
+            (
+                "moved, not repeated",
+                vec!["a", "b", "c"],
+                vec!["c", "a"],
+                vec!["c", "a", "b"],
+            ),
+            ("nothing urgent", vec!["a"], vec![], vec!["a"]),
+        ] {
+            let mut queue: VecDeque<Tracked> = queue.into_iter().map(tracked).collect();
+            put_first(&mut queue, urgent.into_iter().map(tracked).collect());
+            let names: Vec<&str> = queue.iter().map(|a| a.spec.name()).collect();
+            assert_eq!(names, want, "{what}");
         }
     }
 

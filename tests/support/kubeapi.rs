@@ -242,6 +242,29 @@ pub async fn cluster(state: State<Shared>, query: Query<HashMap<String, String>>
     collection(state, None, query).await
 }
 
+/// `GET …/applications/{name}`: the object, 404 or 403 as the API server answers.
+pub async fn get_one(
+    State(fake): State<Shared>,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
+    let store = fake.store();
+    if store.forbidden.contains(&ns) {
+        return forbidden(&ns, "get");
+    }
+    match store.apps.get(&(ns, name.clone())) {
+        Some(object) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            object.to_string(),
+        )
+            .into_response(),
+        None => status_response(
+            404,
+            "NotFound",
+            &format!("applications.argoproj.io \"{name}\" not found"),
+        ),
+    }
+}
+
 pub async fn patch(
     State(fake): State<Shared>,
     Path((ns, name)): Path<(String, String)>,
@@ -318,7 +341,7 @@ pub async fn serve(fake: &Shared, port: u16) -> Server {
         )
         .route(
             "/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications/{name}",
-            axum::routing::patch(patch),
+            get(get_one).patch(patch),
         )
         .with_state(Arc::clone(fake));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
