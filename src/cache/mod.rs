@@ -13,10 +13,16 @@
 //!
 //! The cache directory is `--cache-dir` / `IMAGE_RESOLVER_CACHE_DIR`; the sidecar sets it to an `emptyDir` mounted at
 //! `/var/cache/argocd-image-resolver` (see `manifests/`). Without it, [`default_dir`] picks a per-user directory.
+//!
+//! With several repo-server replicas, `--cache redis://…` puts the cache in Redis ([`RedisCache`]), shared by all of
+//! them; the directory then answers only while Redis cannot, and keeps a copy of the last-known-good answers.
 
+mod entry;
 mod file;
 pub mod flight;
 pub mod key;
+pub mod location;
+mod redis;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -29,10 +35,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use self::redis::{PREFIX as REDIS_PREFIX, RedisCache, RedisOptions};
 use crate::tag::Tag;
 pub use file::{CacheOptions, FileCache};
 pub use flight::{Flights, tags_or_fetch};
 pub use key::{MetadataKey, RESOLUTION_KEY_VERSION, ResolutionKey, TagsKey};
+pub use location::{RedisPassword, RedisTarget, RedisUrlError};
 
 /// A boxed future that can move between threads, as the [`Cache`] methods return (trait objects cannot return
 /// `impl Future`).

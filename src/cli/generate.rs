@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::argo::ArgoRequest;
-use crate::cache::{self, Cache, FileCache};
+use crate::cache::{self, Cache, FileCache, RedisCache, RedisOptions, RedisPassword, RedisTarget};
 use crate::generate::{self, Decision, GenerateError, Resolutions};
 use crate::manifest::ImagePath;
 use crate::metrics::{self, Metrics, RenderLine, RenderOutcome, ResolutionOutcome};
@@ -60,6 +60,15 @@ pub struct RenderArgs {
     /// volume at /var/cache/argocd-image-resolver).
     #[arg(long, env = cache::CACHE_DIR_ENV, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// A Redis server shared by every repo-server replica as the cache: redis://[user@]host[:port][/db], or
+    /// rediss://… for TLS (Argo CD's own: redis://argocd-redis:6379). The cache directory then answers while
+    /// Redis cannot, and keeps a copy of the last-known-good answers. The password: --cache-password-file, or the
+    /// variable IMAGE_RESOLVER_CACHE_PASSWORD, or the URL.
+    #[arg(long = "cache", env = "IMAGE_RESOLVER_CACHE", value_name = "URL")]
+    pub cache: Option<String>,
+    /// A file holding the Redis password (a mounted Secret, such as Argo CD's argocd-redis, key auth).
+    #[arg(long, env = "IMAGE_RESOLVER_CACHE_PASSWORD_FILE", value_name = "FILE")]
+    pub cache_password_file: Option<PathBuf>,
     /// Extra places images live in custom resources, comma-separated `[Kind:]path`, such as
     /// `MyApp:spec.image,spec.workers[*].image`.
     #[arg(
@@ -168,10 +177,40 @@ pub(super) fn app_registries(
     super::registries_scoped(global, &args.registry, Some(settings.secret_scope(request)))
 }
 
+/// The variable a Redis password may come in (from a Secret's key), never a flag: flags show in `ps`.
+pub const CACHE_PASSWORD_ENV: &str = "IMAGE_RESOLVER_CACHE_PASSWORD";
+
 /// The cache the command's options name: the one place a backend is chosen.
 pub(super) fn open_cache(args: &RenderArgs) -> Result<Arc<dyn Cache>, Failure> {
-    let cache = FileCache::open(cache_dir(args)).map_err(|e| Failure::NoResult(e.to_string()))?;
-    Ok(Arc::new(cache))
+    let local = FileCache::open(cache_dir(args)).map_err(|e| Failure::NoResult(e.to_string()))?;
+    let Some(url) = args.cache.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Ok(Arc::new(local));
+    };
+    let mut target = RedisTarget::parse(url).map_err(|e| Failure::Invalid(e.to_string()))?;
+    if let Some(file) = &args.cache_password_file {
+        let contents = std::fs::read_to_string(file).map_err(|e| {
+            Failure::Invalid(format!(
+                "--cache-password-file {}: cannot read it: {e}",
+                file.display()
+            ))
+        })?;
+        target.password = Some(RedisPassword::from_file_contents(&contents).ok_or_else(|| {
+            Failure::Invalid(format!(
+                "--cache-password-file {}: the file is empty",
+                file.display()
+            ))
+        })?);
+    } else if let Some(password) = std::env::var(CACHE_PASSWORD_ENV)
+        .ok()
+        .and_then(RedisPassword::new)
+    {
+        target.password = Some(password);
+    }
+    Ok(Arc::new(RedisCache::new(
+        &target,
+        Arc::new(local),
+        RedisOptions::default(),
+    )))
 }
 
 /// The cache directory the options name, else the user's.

@@ -1,0 +1,419 @@
+//! The Redis backend of the cache (`--cache redis://…`): what every repo-server replica's sidecar shares, so a
+//! tag list fetched by one render answers the renders of all replicas, and a restarted pod keeps its
+//! last-known-good answers. Argo CD already runs Redis (`argocd-redis`, or `argocd-redis-ha-haproxy` in front of
+//! its Sentinel-managed HA set), so nothing new needs running.
+//!
+//! Keys, under [`PREFIX`] (`argocd-image-resolver:v1:`, so a new layout never misreads an old one), hold the same
+//! JSON documents as the file backend's files ([`super::entry`]), named by the same key hashes, each with a TTL so
+//! that nothing grows without bound:
+//!
+//! ```text
+//! argocd-image-resolver:v1:resolved:<sha256>   last-known-good answer       30 days, renewed when rewritten
+//! argocd-image-resolver:v1:tags:<sha256>       tag list and fetch time      1 day (freshness is the reader's TTL)
+//! argocd-image-resolver:v1:metadata:<sha256>   build times, tag digests     30 days, renewed when rewritten
+//! argocd-image-resolver:v1:lock:<sha256>       one fetch of a tag list      `SET NX PX`, 30 s unless released
+//! ```
+//!
+//! The lock is released by a compare-and-delete script, so a holder whose lock expired never releases another's;
+//! a holder that dies (a killed `generate`) leaves it to expire.
+//!
+//! Redis is never what makes a render fail. Every operation is bounded by a timeout; when Redis cannot be
+//! reached, refuses the password, or answers garbage, the process says so once (a warning naming the server,
+//! never the password) and uses the local cache directory instead ([`FileCache`]) until a retry a little later
+//! succeeds. Last-known-good answers are also written to the local directory, so that a pod still has them when
+//! both its registry and Redis are unreachable.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisError};
+
+use super::location::RedisTarget;
+use super::{
+    BoxFuture, Cache, CacheError, CachedTags, Clock, FileCache, Flights, KnownImages, MetadataKey,
+    ResolutionKey, Resolved, SystemClock, TagsKey, TagsLock, entry,
+};
+
+/// Every key starts with it.
+pub const PREFIX: &str = "argocd-image-resolver:v1:";
+
+/// How long an answer, build time or tag digest is kept unread.
+const LONG_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long a tag list is kept: far past any tag-list TTL, for `Duration::MAX` readers.
+const TAGS_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The longest pause between two attempts to take a lock.
+const MAX_LOCK_PAUSE: Duration = Duration::from_millis(100);
+/// After Redis failed, how long the local cache answers before Redis is tried again (the daemon lives long).
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Deletes the lock only while it still holds this holder's token.
+const RELEASE: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
+
+/// How a [`RedisCache`] connects, measures ages and waits.
+pub struct RedisOptions {
+    pub clock: Arc<dyn Clock>,
+    /// Bound on connecting and on each command's answer.
+    pub timeout: Duration,
+    /// How long a render waits for another fetching the same tag list (as [`super::CacheOptions::lock_wait`]).
+    pub lock_wait: Duration,
+    /// How long a lock outlives a holder that never releases it (killed mid-fetch).
+    pub lock_ttl: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            clock: Arc::new(SystemClock),
+            timeout: Duration::from_secs(2),
+            lock_wait: Duration::from_secs(15),
+            lock_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The cache in Redis, with a local directory for when Redis cannot answer. Share one instance between a
+/// process's tasks (behind an `Arc`): it holds one multiplexed connection.
+pub struct RedisCache {
+    client: Client,
+    /// The server without its password, for messages.
+    target: String,
+    local: Arc<FileCache>,
+    options: RedisOptions,
+    connection: tokio::sync::Mutex<Connection>,
+    /// Set once a failure has been reported, so that a render with many images warns once.
+    warned: AtomicBool,
+    flights: Flights,
+}
+
+enum Connection {
+    NotYet,
+    Up(MultiplexedConnection),
+    /// Failed at this instant: the local cache answers until [`RETRY_AFTER`] has passed.
+    Down(Instant),
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache")
+            .field("target", &self.target)
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisCache {
+    /// The cache at `target`, falling back to `local`. Connects on first use, not here: a render that needs no
+    /// registry answer never touches Redis.
+    pub fn new(target: &RedisTarget, local: Arc<FileCache>, options: RedisOptions) -> Self {
+        let target_text = target.to_string();
+        let scheme = if target.tls { "rediss" } else { "redis" };
+        // The URL handed to the client holds no credentials; they are set on its settings, never formatted.
+        let url = format!("{scheme}://{}/{}", target.address(), target.db);
+        let info = url
+            .as_str()
+            .into_connection_info()
+            .expect("a URL built from a parsed target is valid");
+        let mut settings = info.redis_settings().clone();
+        if let Some(user) = &target.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &target.password {
+            settings = settings.set_password(password.expose());
+        }
+        let info = info.set_redis_settings(settings);
+        let client = Client::open(info).expect("connection info is accepted as it is");
+        RedisCache {
+            client,
+            target: target_text,
+            local,
+            options,
+            connection: tokio::sync::Mutex::new(Connection::NotYet),
+            warned: AtomicBool::new(false),
+            flights: Flights::default(),
+        }
+    }
+
+    /// The local cache that answers while Redis cannot.
+    pub fn local(&self) -> &FileCache {
+        &self.local
+    }
+
+    /// A connection, or `None` while Redis is down.
+    async fn connection(&self) -> Option<MultiplexedConnection> {
+        let mut connection = self.connection.lock().await;
+        match &*connection {
+            Connection::Up(conn) => return Some(conn.clone()),
+            Connection::Down(at) if at.elapsed() < RETRY_AFTER => return None,
+            Connection::NotYet | Connection::Down(_) => {}
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.options.timeout))
+            .set_response_timeout(Some(self.options.timeout));
+        let connecting = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config);
+        // The connection timeout bounds the TCP connect; this bounds the handshake (AUTH, SELECT) too.
+        match tokio::time::timeout(self.options.timeout * 2, connecting).await {
+            Ok(Ok(conn)) => {
+                if self.warned.swap(false, Ordering::Relaxed) {
+                    tracing::info!(redis = %self.target, "the Redis cache answers again");
+                }
+                *connection = Connection::Up(conn.clone());
+                Some(conn)
+            }
+            Ok(Err(e)) => {
+                *connection = Connection::Down(Instant::now());
+                self.report("cannot connect", &e.to_string());
+                None
+            }
+            Err(_) => {
+                *connection = Connection::Down(Instant::now());
+                self.report("cannot connect", "no answer in time");
+                None
+            }
+        }
+    }
+
+    /// Runs `command` on Redis; `None` when Redis is down or the command failed (then it is down).
+    async fn run<T: redis::FromRedisValue>(&self, what: &str, command: redis::Cmd) -> Option<T> {
+        let mut conn = self.connection().await?;
+        match command.query_async::<T>(&mut conn).await {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.failed(what, &e).await;
+                None
+            }
+        }
+    }
+
+    /// Marks Redis down after a failed command.
+    async fn failed(&self, what: &str, error: &RedisError) {
+        *self.connection.lock().await = Connection::Down(Instant::now());
+        self.report(what, &error.to_string());
+    }
+
+    fn report(&self, what: &str, why: &str) {
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                redis = %self.target,
+                "Redis cache: {what}: {why}; using the local cache directory {} meanwhile",
+                self.local.dir().display()
+            );
+        }
+    }
+
+    async fn get(&self, name: &str) -> Option<Option<Vec<u8>>> {
+        self.run("cannot read", redis::cmd("GET").arg(name).clone())
+            .await
+    }
+
+    async fn set(&self, name: &str, value: Vec<u8>, ttl: Duration) -> bool {
+        let mut command = redis::cmd("SET");
+        command.arg(name).arg(value).arg("PX").arg(millis(ttl));
+        self.run::<()>("cannot write", command).await.is_some()
+    }
+
+    /// A stored entry decoded by `decode`; a broken one is a miss, logged.
+    fn decoded<T>(
+        &self,
+        name: &str,
+        bytes: Option<Vec<u8>>,
+        decode: impl FnOnce(&[u8]) -> Result<T, entry::Refused>,
+    ) -> Option<T> {
+        match decode(&bytes?) {
+            Ok(value) => Some(value),
+            Err(why) => {
+                tracing::warn!(key = name, "ignoring Redis cache entry: {why}");
+                None
+            }
+        }
+    }
+
+    async fn take_lock(&self, key: &TagsKey) -> Option<Option<TagsLock>> {
+        let name = format!("{PREFIX}lock:{}", key.file_stem());
+        let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let mut command = redis::cmd("SET");
+            command
+                .arg(&name)
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(self.options.lock_ttl));
+            let taken: Option<String> = self.run("cannot lock", command).await?;
+            if taken.is_some() {
+                let conn = self.connection().await?;
+                return Some(Some(Box::new(RedisLock { conn, name, token }) as TagsLock));
+            }
+            let waited = started.elapsed();
+            if waited >= self.options.lock_wait {
+                tracing::warn!(
+                    repository = %key,
+                    waited = ?waited,
+                    "another render is still fetching these tags; fetching them too"
+                );
+                return Some(None);
+            }
+            tokio::time::sleep(pause.min(self.options.lock_wait - waited)).await;
+            pause = (pause * 2).min(MAX_LOCK_PAUSE);
+        }
+    }
+}
+
+/// A held tag-list lock; dropping it releases it (compare-and-delete, in the background: a process that exits
+/// first leaves it to expire).
+struct RedisLock {
+    conn: MultiplexedConnection,
+    name: String,
+    token: String,
+}
+
+impl Drop for RedisLock {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut conn = self.conn.clone();
+        let name = std::mem::take(&mut self.name);
+        let token = std::mem::take(&mut self.token);
+        runtime.spawn(async move {
+            let released = redis::Script::new(RELEASE)
+                .key(&name)
+                .arg(&token)
+                .invoke_async::<i64>(&mut conn)
+                .await;
+            if let Err(e) = released {
+                tracing::debug!(key = name, "cannot release the lock (it expires): {e}");
+            }
+        });
+    }
+}
+
+impl Cache for RedisCache {
+    fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
+    }
+
+    fn last_known_good<'a>(&'a self, key: &'a ResolutionKey) -> BoxFuture<'a, Option<Resolved>> {
+        Box::pin(async move {
+            let name = format!("{PREFIX}resolved:{}", key.file_stem());
+            // Redis first; the local copy when Redis is down or lacks it (written before Redis was configured,
+            // or while it was down).
+            let shared = match self.get(&name).await {
+                Some(bytes) => self.decoded(&name, bytes, |b| entry::decode_resolved(b, key)),
+                None => None,
+            };
+            shared.or_else(|| self.local.last_known_good(key))
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        key: &'a ResolutionKey,
+        resolved: &'a Resolved,
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        Box::pin(async move {
+            let local = self.local.record(key, resolved);
+            let name = format!("{PREFIX}resolved:{}", key.file_stem());
+            let stored = match self.get(&name).await {
+                Some(bytes) => bytes.and_then(|b| entry::decode_resolved(&b, key).ok()),
+                None => return local,
+            };
+            if !stored.is_some_and(|stored| resolved.is_recorded_by(&stored)) {
+                self.set(&name, entry::encode_resolved(key, resolved), LONG_TTL)
+                    .await;
+            }
+            local
+        })
+    }
+
+    fn tags<'a>(
+        &'a self,
+        key: &'a TagsKey,
+        max_age: Duration,
+    ) -> BoxFuture<'a, Option<CachedTags>> {
+        Box::pin(async move {
+            let name = format!("{PREFIX}tags:{}", key.file_stem());
+            match self.get(&name).await {
+                Some(bytes) => self
+                    .decoded(&name, bytes, |b| entry::decode_tags(b, key))
+                    .filter(|tags| tags.is_fresh(self.now(), max_age)),
+                None => self.local.tags(key, max_age),
+            }
+        })
+    }
+
+    fn store_tags<'a>(
+        &'a self,
+        key: &'a TagsKey,
+        tags: &'a CachedTags,
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        Box::pin(async move {
+            let name = format!("{PREFIX}tags:{}", key.file_stem());
+            if self
+                .set(&name, entry::encode_tags(key, tags), TAGS_TTL)
+                .await
+            {
+                Ok(())
+            } else {
+                self.local.store_tags(key, tags)
+            }
+        })
+    }
+
+    fn image_metadata<'a>(&'a self, key: &'a MetadataKey) -> BoxFuture<'a, KnownImages> {
+        Box::pin(async move {
+            let name = format!("{PREFIX}metadata:{}", key.file_stem());
+            match self.get(&name).await {
+                Some(bytes) => self
+                    .decoded(&name, bytes, |b| entry::decode_metadata(b, key))
+                    .unwrap_or_default(),
+                None => self.local.image_metadata(key),
+            }
+        })
+    }
+
+    fn store_image_metadata<'a>(
+        &'a self,
+        key: &'a MetadataKey,
+        known: &'a KnownImages,
+    ) -> BoxFuture<'a, Result<(), CacheError>> {
+        Box::pin(async move {
+            let name = format!("{PREFIX}metadata:{}", key.file_stem());
+            if self
+                .set(&name, entry::encode_metadata(key, known), LONG_TTL)
+                .await
+            {
+                Ok(())
+            } else {
+                self.local.store_image_metadata(key, known)
+            }
+        })
+    }
+
+    /// `SET <lock> <token> NX PX <lock_ttl>`, tried again (with growing pauses up to 100 ms) for at most
+    /// [`RedisOptions::lock_wait`]; with Redis down, the local directory's lock.
+    fn lock_tags<'a>(&'a self, key: &'a TagsKey) -> BoxFuture<'a, Option<TagsLock>> {
+        Box::pin(async move {
+            match self.take_lock(key).await {
+                Some(lock) => lock,
+                None => Cache::lock_tags(self.local.as_ref(), key).await,
+            }
+        })
+    }
+
+    fn flights(&self) -> &Flights {
+        &self.flights
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
