@@ -311,66 +311,73 @@ fn sidecar_render(operator: &Operator, origin: &Origin) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A render-time Application found in the cluster (the Kubernetes API is an in-test fake, see
-/// `support::kubeapi`: no kube-apiserver runs here): when its registry gets a newer tag its policy allows, the daemon
-/// asks Argo CD for a hard refresh of exactly that Application, with the merge patch `argocd app get
-/// --hard-refresh` sends; nothing is committed to its repository. The render that refresh brings shows the new
-/// tag at once, although the sidecar's cache held the old tag list well within its TTL: the daemon stored the
-/// list it fetched there.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refresh() {
-    use support::kubeapi::{Fake, serve};
+/// The render-time Application `web` (`shop/web:~1` from `origin`, in `argocd`) that the fake API server holds,
+/// with another plugin's beside it, and a kubeconfig naming that server.
+struct Cluster {
+    fake: support::kubeapi::Shared,
+    api: support::kubeapi::Server,
+    kubeconfig: std::path::PathBuf,
+}
 
-    let registry = registry_with(&["1.0.0"]).await;
-    let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
-    let fake = Fake::new();
-    fake.put(
-        "argocd",
-        "web",
-        serde_json::json!({}),
-        serde_json::json!({
-            "destination": {"namespace": "shop"},
-            "source": {"repoURL": origin.url(), "path": "apps/web", "targetRevision": "main",
-                       "plugin": {"name": "argocd-image-resolver-v1",
-                                  "parameters": [{"name": "image-list", "string": "web=apps.test/shop/web:~1"}]}},
-        }),
-    );
-    // Another plugin's Application: left alone.
-    fake.put(
-        "argocd",
-        "other",
-        serde_json::json!({}),
-        serde_json::json!({"source": {"repoURL": origin.url(), "path": "apps/web", "plugin": {"name": "other-v1"}}}),
-    );
-    let api = serve(&fake, 0).await;
-    let kubeconfig = operator.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{}\n\
-             contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\n\
-             users:\n- name: fake\n  user: {{}}\n",
-            api.port
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let (mut daemon, log) = start_daemon(
-        &operator,
-        port,
-        &["--application-namespaces", "argocd", "--interval", "1s"],
-        &[("KUBECONFIG", kubeconfig.as_path())],
-    );
+impl Cluster {
+    async fn with_web(
+        operator: &Operator,
+        origin: &Origin,
+        annotations: serde_json::Value,
+    ) -> Cluster {
+        use support::kubeapi::{Fake, serve};
+        let fake = Fake::new();
+        fake.put("argocd", "web", annotations, web_spec(origin));
+        // Another plugin's Application: left alone.
+        fake.put(
+            "argocd",
+            "other",
+            serde_json::json!({}),
+            serde_json::json!({"source": {"repoURL": origin.url(), "path": "apps/web", "plugin": {"name": "other-v1"}}}),
+        );
+        let api = serve(&fake, 0).await;
+        let kubeconfig = operator.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{}\n\
+                 contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\n\
+                 users:\n- name: fake\n  user: {{}}\n",
+                api.port
+            ),
+        )
+        .unwrap();
+        Cluster {
+            fake,
+            api,
+            kubeconfig,
+        }
+    }
+
+    fn patches(&self) -> usize {
+        self.fake.store().patches.len()
+    }
+}
+
+fn web_spec(origin: &Origin) -> serde_json::Value {
+    serde_json::json!({
+        "destination": {"namespace": "shop"},
+        "source": {"repoURL": origin.url(), "path": "apps/web", "targetRevision": "main",
+                   "plugin": {"name": "argocd-image-resolver-v1",
+                              "parameters": [{"name": "image-list", "string": "web=apps.test/shop/web:~1"}]}},
+    })
+}
+
+/// Waits until the daemon has probed the discovered application and polled its repository once.
+fn wait_first_poll(
+    log: &std::sync::mpsc::Receiver<String>,
+    daemon: &mut std::process::Child,
+) -> Vec<String> {
     let mut seen = Vec::new();
     let until = Instant::now() + Duration::from_secs(120);
-    // The first probe has seen 1.0.0 once a poll follows it.
     loop {
         match log.recv_timeout(Duration::from_secs(1)) {
-            Ok(line) if line.contains("polled") && line.contains("repositories=1") => break,
+            Ok(line) if line.contains("polled") && line.contains("repositories=1") => return seen,
             Ok(line) => seen.push(line),
             Err(_) => {}
         }
@@ -379,11 +386,51 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
             "no poll of the discovered application: {seen:#?}"
         );
     }
-    assert!(fake.store().patches.is_empty(), "nothing changed yet");
+}
+
+/// A render-time Application found in the cluster (the Kubernetes API is an in-test fake, see
+/// `support::kubeapi`: no kube-apiserver runs here): when its registry notifies a newer tag its policy allows (a
+/// polling interval far longer than the test: only the webhook can explain it), the daemon asks Argo CD for a
+/// hard refresh of exactly that Application, with the merge patch `argocd app get --hard-refresh` sends; nothing
+/// is committed to its repository. The render that refresh brings shows the new tag at once, although the
+/// sidecar's cache held the old tag list well within its TTL: the daemon stored the list it fetched there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refresh() {
+    let port = free_port();
+    let secret = "notification-secret-0123456789";
+    let registry = support::TestRegistry::plain_notifying(
+        &format!("http://127.0.0.1:{port}/webhook/distribution"),
+        secret,
+    )
+    .await;
+    push_tags(&registry, "2024-01-01T00:00:00Z", &["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let cluster = Cluster::with_web(&operator, &origin, serde_json::json!({})).await;
+    let secret_file = operator.path().join("webhook-secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        port,
+        &[
+            "--application-namespaces",
+            "argocd",
+            "--interval",
+            "1h",
+            &format!("--webhook-secret=distribution={}", secret_file.display()),
+        ],
+        &[("KUBECONFIG", cluster.kubeconfig.as_path())],
+    );
+    wait_first_poll(&log, &mut daemon);
+    assert_eq!(cluster.patches(), 0, "nothing changed yet");
     // Argo CD's render before the push: the sidecar's cache now holds the list of 1.0.0, fresh for 30 s.
     assert!(sidecar_render(&operator, &origin).contains("image: apps.test/shop/web:1.0.0"));
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
-    while fake.store().patches.is_empty() {
+    let until = Instant::now() + Duration::from_secs(60);
+    while cluster.patches() == 0 {
         assert!(
             Instant::now() < until,
             "no refresh: {:#?}",
@@ -391,7 +438,7 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let patches = fake.store().patches.clone();
+    let patches = cluster.fake.store().patches.clone();
     assert_eq!(patches.len(), 1, "{patches:?}");
     let (path, content_type, body) = &patches[0];
     assert_eq!(
@@ -420,7 +467,79 @@ async fn a_newer_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refr
     )
     .unwrap();
     assert!(daemon.wait().unwrap().success());
-    api.stop(&fake).await;
+    cluster.api.stop(&cluster.fake).await;
+}
+
+/// A hard refresh still pending when the new tag arrives (Argo CD may be rendering it already, with the old list)
+/// is not patched over — the patch would change nothing — but asked for again once Argo CD has taken the
+/// annotation off, at the next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_pending_when_the_tag_arrives_is_asked_again_once_done() {
+    let registry = registry_with(&["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let pending = serde_json::json!({"argocd.argoproj.io/refresh": "hard"});
+    let cluster = Cluster::with_web(&operator, &origin, pending).await;
+    let port = free_port();
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        port,
+        &["--application-namespaces", "argocd", "--interval", "1s"],
+        &[("KUBECONFIG", cluster.kubeconfig.as_path())],
+    );
+    let mut seen = wait_first_poll(&log, &mut daemon);
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
+    let skipped = r#"argocd_image_resolver_refreshes_total{result="skipped"}"#;
+    let client = reqwest::Client::new();
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = client
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics
+            .lines()
+            .any(|l| l.starts_with(skipped) && !l.ends_with(" 0"))
+        {
+            break;
+        }
+        seen.extend(log.try_iter());
+        assert!(Instant::now() < until, "never found pending: {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        cluster.patches(),
+        0,
+        "nothing patched over a pending refresh"
+    );
+    // Argo CD's controller finishes the refresh it was doing and takes the annotation off.
+    cluster
+        .fake
+        .put("argocd", "web", serde_json::json!({}), web_spec(&origin));
+    while cluster.patches() == 0 {
+        seen.extend(log.try_iter());
+        assert!(Instant::now() < until, "not asked again: {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let patches = cluster.fake.store().patches.clone();
+    assert_eq!(
+        patches[0].2,
+        serde_json::json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
+    cluster.api.stop(&cluster.fake).await;
 }
 
 /// The config file is read again when it changes, as a mounted ConfigMap does: a version with an unknown key is
@@ -530,4 +649,162 @@ async fn a_changed_config_file_is_read_again_and_a_bad_one_changes_nothing() {
     )
     .unwrap();
     assert!(daemon.wait().unwrap().success());
+}
+
+/// In the repo-server pod a daemon that exits takes repo-server out of service with it, so a config file that
+/// does not read and a webhook secret that is missing at start are reported, not fatal: the daemon serves, and
+/// picks up the config file once it is fixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_started_with_a_bad_config_or_secret_keeps_running() {
+    let registry = registry_with(&["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let entry = format!(
+        "- name: web\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
+         image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
+        origin.url()
+    );
+    let file = operator.path().join("committer.yaml");
+    std::fs::write(
+        &file,
+        format!("interval: 1s\napplications:\n{entry}  tpyo: 1\n"),
+    )
+    .unwrap();
+    let port = free_port();
+    let missing = operator.path().join("no-such-secret");
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        port,
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            &format!("--webhook-secret=github={}", missing.display()),
+            "--interval",
+            "1s",
+        ],
+        &[],
+    );
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(120);
+    while seen
+        .iter()
+        .filter(|l: &&String| l.contains("ERROR"))
+        .count()
+        < 2
+    {
+        match log.recv_timeout(Duration::from_secs(1)) {
+            Ok(line) => seen.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(e) => panic!("the daemon stopped: {e}: {seen:#?}"),
+        }
+        assert!(Instant::now() < until, "{seen:#?}");
+    }
+    let errors: Vec<&String> = seen.iter().filter(|l| l.contains("ERROR")).collect();
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("committer.yaml") && l.contains("tpyo")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|l| l.contains("--webhook-secret github") && l.contains("no-such-secret")),
+        "{errors:#?}"
+    );
+    let client = reqwest::Client::new();
+    let status = client
+        .post(format!("http://127.0.0.1:{port}/webhook/github"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404, "a source without its secret is refused");
+    assert!(daemon.try_wait().unwrap().is_none(), "still running");
+
+    std::fs::write(&file, format!("interval: 1s\napplications:\n{entry}")).unwrap();
+    while origin.commits("main") < 2 {
+        seen.extend(log.try_iter());
+        assert!(
+            Instant::now() < until && daemon.try_wait().unwrap().is_none(),
+            "the fixed config was not picked up: {seen:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(daemon.wait().unwrap().success());
+}
+
+/// SIGTERM during a push: the daemon finishes it (the commit lands), then exits 0. The remote's pre-receive hook
+/// holds the push until the test has sent the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_push_in_flight_finish() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let registry = registry_with(&["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let gate = operator.path().join("gate");
+    std::fs::create_dir(&gate).unwrap();
+    let hook = origin.bare().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ntouch '{0}/entered'\nwhile [ ! -e '{0}/release' ]; do sleep 0.05; done\n",
+            gate.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = operator.path().join("committer.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "interval: 1h\napplications:\n- name: web\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  \
+             parameters:\n    image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
+            origin.url()
+        ),
+    )
+    .unwrap();
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        free_port(),
+        &["--config", file.to_str().unwrap()],
+        &[],
+    );
+    let until = Instant::now() + Duration::from_secs(120);
+    while !gate.join("entered").exists() {
+        assert!(
+            Instant::now() < until && daemon.try_wait().unwrap().is_none(),
+            "the push never reached the remote: {:#?}",
+            log.try_iter().collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    std::fs::write(gate.join("release"), "").unwrap();
+    let status = daemon.wait().unwrap();
+    let seen: Vec<String> = log.try_iter().collect();
+    assert!(status.success(), "{status}: {seen:#?}");
+    assert!(
+        origin
+            .file("main", "apps/web/image-resolver.lock.yaml")
+            .contains("tag: 1.0.0"),
+        "the lock file was pushed: {seen:#?}"
+    );
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::commit::{CommitArgs, config_apps, read_config, setup, text};
-use super::{Failure, GlobalArgs};
+use super::{Failure, GlobalArgs, OutputFormat};
 use crate::argo_api::{self, Discovery, DiscoveryOptions, Matching};
-use crate::metrics::{self, Metrics};
+use crate::metrics::{self, ConfigResult, Metrics};
 use crate::server::{self, ServerState};
 use crate::watch::cluster::Cluster;
 use crate::watch::{Action, ConfigFile, Daemon, Inputs, Tracked, action_of};
@@ -67,41 +67,77 @@ pub struct WatchArgs {
     pub plugin_name: String,
 }
 
-/// The webhook secrets of `--webhook-secret`, read from their files.
-fn webhook_secrets(values: &[String]) -> Result<HashMap<Source, WebhookSecret>, Failure> {
-    let invalid = |m: String| Failure::Invalid(m);
+/// The webhook secrets of `--webhook-secret`, read from their files, and what is wrong with the others. A bad
+/// entry disables its source (404) rather than stop the daemon: in the repo-server pod, a daemon that exits takes
+/// repo-server out of service with it.
+fn webhook_secrets(values: &[String]) -> (HashMap<Source, WebhookSecret>, Vec<String>) {
     let mut secrets = HashMap::new();
+    let mut problems = Vec::new();
     for value in values.iter().filter(|v| !v.trim().is_empty()) {
-        let (source, file) = value
-            .split_once('=')
-            .ok_or_else(|| invalid(format!("--webhook-secret '{value}' is not SOURCE=FILE")))?;
-        let source: Source = source
-            .trim()
-            .parse()
-            .map_err(|e| invalid(format!("--webhook-secret '{value}': {e}")))?;
-        let contents = std::fs::read(file.trim()).map_err(|e| {
-            invalid(format!(
-                "--webhook-secret {source}: cannot read {}: {e}",
-                file.trim()
-            ))
-        })?;
-        let secret = WebhookSecret::from_file_contents(&contents)
-            .map_err(|e| invalid(format!("--webhook-secret {source}: {}: {e}", file.trim())))?;
-        if secrets.insert(source, secret).is_some() {
-            return Err(invalid(format!(
-                "--webhook-secret: {source} is given twice"
-            )));
+        let Some((source, file)) = value.split_once('=') else {
+            problems.push(format!("--webhook-secret '{value}' is not SOURCE=FILE"));
+            continue;
+        };
+        let source: Source = match source.trim().parse() {
+            Ok(source) => source,
+            Err(e) => {
+                problems.push(format!("--webhook-secret '{value}': {e}"));
+                continue;
+            }
+        };
+        let secret = std::fs::read(file.trim())
+            .map_err(|e| format!("cannot read {}: {e}", file.trim()))
+            .and_then(|contents| {
+                WebhookSecret::from_file_contents(&contents)
+                    .map_err(|e| format!("{}: {e}", file.trim()))
+            });
+        match secret {
+            Ok(secret) => {
+                if secrets.insert(source, secret).is_some() {
+                    problems.push(format!(
+                        "--webhook-secret: {source} is given twice; the last one counts"
+                    ));
+                }
+            }
+            Err(e) => problems.push(format!(
+                "--webhook-secret {source}: {e}; its webhooks are refused (404) until the daemon restarts with \
+                 a secret"
+            )),
         }
     }
-    Ok(secrets)
+    (secrets, problems)
 }
 
 /// Runs until stopped; each round's report goes to stdout as it ends. Returns once stopped.
-pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
+pub fn run(global: &GlobalArgs, mut args: WatchArgs) -> Result<String, Failure> {
+    let cache_dir = args
+        .commit
+        .render
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
+    // The sidecar's renders, when this daemon shares its cache volume, are counted from their log.
+    let metrics = Arc::new(Metrics::new().with_render_log(&cache_dir));
+    metrics::install(Arc::clone(&metrics));
+    // A config file that does not read is reported and watched for a fix, not fatal: in the repo-server pod a
+    // daemon that exits takes repo-server out of service with it.
+    let config_path = args.commit.config.clone();
+    let mut config_broken = false;
+    if let Some(path) = &config_path
+        && let Err(e) = read_config(path)
+    {
+        tracing::error!(
+            "{}; watching no application of the config file until it is fixed",
+            e.message()
+        );
+        metrics.config_reload(ConfigResult::Invalid);
+        args.commit.config = None;
+        config_broken = true;
+    }
     let (committer, apps, config) = setup(
         global,
         &args.commit,
-        !args.application_namespaces.is_empty(),
+        !args.application_namespaces.is_empty() || config_broken,
     )?;
     let interval = args
         .interval
@@ -112,24 +148,19 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
             "--interval and --resync must be more than 0".to_owned(),
         ));
     }
-    let webhooks = webhook_secrets(&args.webhook_secrets)?;
-    let cache_dir = args
-        .commit
-        .render
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
-    // The sidecar's renders, when this daemon shares its cache volume, are counted from their log.
-    let metrics = Arc::new(Metrics::new().with_render_log(&cache_dir));
-    metrics::install(Arc::clone(&metrics));
+    let (webhooks, problems) = webhook_secrets(&args.webhook_secrets);
+    for problem in problems {
+        tracing::error!("{problem}");
+    }
     let apps: Vec<Tracked> = apps.into_iter().map(configured).collect();
-    let config = args.commit.config.clone().map(|path| ConfigFile {
+    let config = config_path.map(|path| ConfigFile {
         path,
         read: Box::new(|path| {
             let config = read_config(path).map_err(|e| e.message().to_owned())?;
             Ok(config_apps(&config).into_iter().map(configured).collect())
         }),
     });
+    let output = args.commit.output;
     let mut daemon = Daemon {
         committer,
         apps,
@@ -141,12 +172,20 @@ pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
         refresher: None,
         metrics: Arc::clone(&metrics),
         ready: Arc::new(AtomicBool::new(false)),
-        on_report: Box::new(|report| {
+        on_report: Box::new(move |report| {
             use std::io::Write as _;
+            // A stream of rounds: one JSON object per line, or the text blocks of `commit`.
+            let line = match output {
+                OutputFormat::Json => {
+                    let mut line = serde_json::to_string(report)
+                        .expect("reports of strings and numbers serialise");
+                    line.push('\n');
+                    line
+                }
+                OutputFormat::Text => text(report),
+            };
             let mut out = std::io::stdout().lock();
-            let _ = out
-                .write_all(text(report).as_bytes())
-                .and_then(|()| out.flush());
+            let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
         }),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -94,6 +94,13 @@ pub struct Daemon {
     pub on_report: Box<dyn Fn(&Report) + Send + Sync>,
 }
 
+/// What woke the loop.
+enum Wake {
+    Poll,
+    Event(ImageEvent),
+    Applications,
+}
+
 /// What the loop remembers between passes.
 #[derive(Default)]
 struct State {
@@ -107,6 +114,8 @@ struct State {
     configured: Vec<Tracked>,
     /// The fingerprint of the config file's contents last read (or refused).
     config_contents: Option<u64>,
+    /// Render-time applications whose refresh is to be asked again, by [`app_id`].
+    refresh_again: HashMap<String, AppSpec>,
 }
 
 /// Where the applications come from besides the config file: Argo CD's Applications naming the plugin.
@@ -117,13 +126,18 @@ pub trait Applications: Send + Sync {
     fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
-/// An application's identity across passes: its name, repository and path.
+/// An application's identity across passes: its name, repository and path, and a fingerprint of the rest of its
+/// settings — an application whose policy, parameters or branch change is a new one, which acts at once rather
+/// than at the next resync. (Its `Debug` form holds only vectors, ordered maps and options: stable.)
 fn app_id(app: &AppSpec) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!("{app:?}").hash(&mut hasher);
     format!(
-        "{}\u{0}{}\u{0}{}",
+        "{}\u{0}{}\u{0}{}\u{0}{:016x}",
         app.request.app_name.as_deref().unwrap_or_default(),
         app.request.repo_url.as_deref().unwrap_or_default(),
-        app.request.source_path.as_deref().unwrap_or_default()
+        app.request.source_path.as_deref().unwrap_or_default(),
+        hasher.finish()
     )
 }
 
@@ -163,46 +177,53 @@ impl Daemon {
         // Service for the whole first pass.
         self.ready.store(true, Ordering::Relaxed);
         self.act(apps.clone(), &apps, &mut state, &mut inputs).await;
-        self.poll(&apps, &mut state, None).await;
-        let mut next_poll = Instant::now() + self.interval;
+        let mut next_poll = Instant::now();
+        let (dirty, _) = self
+            .periodic_poll(&apps, &mut state, &mut inputs, &mut next_poll)
+            .await;
+        self.act(dirty, &apps, &mut state, &mut inputs).await;
         loop {
             if *inputs.stop.borrow() {
                 break;
             }
-            let dirty: Vec<Tracked> = tokio::select! {
-                () = tokio::time::sleep_until(next_poll) => {
-                    next_poll = Instant::now() + self.interval;
-                    let mut added = Vec::new();
-                    if self.reload_config(&mut state) {
-                        added = self.update_apps(&mut apps, &mut state);
-                    }
-                    if last_resync.elapsed() >= self.resync {
-                        last_resync = Instant::now();
-                        // Fingerprints first, so that the resync's rounds are not followed by a needless pass.
-                        self.poll(&apps, &mut state, None).await;
-                        apps.clone()
-                    } else {
-                        let mut dirty = self.poll(&apps, &mut state, None).await;
-                        dirty.extend(added);
-                        dirty
-                    }
-                }
+            let wake = tokio::select! {
+                () = tokio::time::sleep_until(next_poll) => Wake::Poll,
                 // A closed channel (the server stopped, as it does on SIGTERM) disables this branch rather than
                 // ending the loop here: the stop branch does that.
-                Some(event) = inputs.events.recv() => {
-                    log_event(&event);
-                    self.poll(&apps, &mut state, Some(&event)).await
-                }
+                Some(event) = inputs.events.recv() => Wake::Event(event),
                 Some(()) = async {
                     match changes.as_mut() {
                         Some(changes) => changes.changed().await.ok(),
                         None => std::future::pending().await,
                     }
-                } => {
-                    // Applications found or gone: the new ones act now, to learn their repositories.
-                    self.update_apps(&mut apps, &mut state)
-                }
+                } => Wake::Applications,
                 _ = inputs.stop.wait_for(|stop| *stop) => break,
+            };
+            let dirty: Vec<Tracked> = match wake {
+                Wake::Poll => {
+                    let mut added = Vec::new();
+                    if self.reload_config(&mut state) {
+                        added = self.update_apps(&mut apps, &mut state);
+                    }
+                    let (mut dirty, complete) = self
+                        .periodic_poll(&apps, &mut state, &mut inputs, &mut next_poll)
+                        .await;
+                    self.retry_refreshes(&mut state).await;
+                    if complete && last_resync.elapsed() >= self.resync {
+                        // After the poll, so that the resync's rounds are not followed by a needless pass.
+                        last_resync = Instant::now();
+                        apps.clone()
+                    } else {
+                        dirty.extend(added);
+                        dirty
+                    }
+                }
+                Wake::Event(event) => {
+                    self.poll_events(vec![event], &apps, &mut state, &mut inputs)
+                        .await
+                }
+                // Applications found or gone: the new ones act now, to learn their repositories.
+                Wake::Applications => self.update_apps(&mut apps, &mut state),
             };
             self.act(dirty, &apps, &mut state, &mut inputs).await;
         }
@@ -216,6 +237,11 @@ impl Daemon {
         let ids: HashSet<String> = apps.iter().map(|a| app_id(&a.spec)).collect();
         state.watched.retain(|id, _| ids.contains(id));
         state.probed.retain(|id, _| ids.contains(id));
+        state.refresh_again.retain(|id, _| ids.contains(id));
+        let watched: HashSet<&Watched> = state.watched.values().flatten().collect();
+        state
+            .lists
+            .retain(|repository, _| watched.contains(repository));
         self.metrics.set_applications(apps.len());
         apps.iter()
             .filter(|a| !known.contains(&app_id(&a.spec)))
@@ -272,39 +298,104 @@ impl Daemon {
         apps
     }
 
-    /// Fetches each watched repository's tag list (only those `event` names, fetched afresh, when given) and
-    /// returns the applications of those whose list changed since last time.
+    /// The interval's poll of every watched repository, which a webhook event interrupts: the event's
+    /// repositories are fetched at once, and the poll starts again right after (the lists it fetched before are
+    /// still fresh in the cache, so it asks only for the others). Returns the applications to act on, and whether
+    /// the poll went through every repository.
+    async fn periodic_poll(
+        &self,
+        apps: &[Tracked],
+        state: &mut State,
+        inputs: &mut Inputs,
+        next_poll: &mut Instant,
+    ) -> (Vec<Tracked>, bool) {
+        let (mut dirty, arrived) = self.poll(apps, state, &[], Some(&mut inputs.events)).await;
+        if arrived.is_empty() {
+            *next_poll = Instant::now() + self.interval;
+            return (dirty, true);
+        }
+        dirty.extend(self.poll_events(arrived, apps, state, inputs).await);
+        *next_poll = Instant::now();
+        (dirty, false)
+    }
+
+    /// Fetches afresh the repositories `events` name, with those of the events queued behind them (a multi-arch
+    /// push sends one per manifest), each repository once; returns the applications of those that changed.
+    async fn poll_events(
+        &self,
+        mut events: Vec<ImageEvent>,
+        apps: &[Tracked],
+        state: &mut State,
+        inputs: &mut Inputs,
+    ) -> Vec<Tracked> {
+        while let Ok(event) = inputs.events.try_recv() {
+            events.push(event);
+        }
+        for event in &events {
+            log_event(event);
+        }
+        self.poll(apps, state, &events, None).await.0
+    }
+
+    /// Fetches the tag list of each watched repository — those `events` name, afresh, when there are some — and
+    /// returns the applications of those whose list changed since last time. `interrupt`: a webhook event
+    /// arriving there stops the poll (fetches in flight are dropped) and is returned.
     async fn poll(
         &self,
         apps: &[Tracked],
         state: &mut State,
-        event: Option<&ImageEvent>,
-    ) -> Vec<Tracked> {
+        events: &[ImageEvent],
+        interrupt: Option<&mut mpsc::Receiver<ImageEvent>>,
+    ) -> (Vec<Tracked>, Vec<ImageEvent>) {
         let mut repositories: Vec<Watched> = Vec::new();
         for watched in state.watched.values().flatten() {
             if !repositories.contains(watched)
-                && event.is_none_or(|e| names(e, &watched.image, self.api_host(watched).as_deref()))
+                && (events.is_empty()
+                    || events
+                        .iter()
+                        .any(|e| names(e, &watched.image, self.api_host(watched).as_deref())))
             {
                 repositories.push(watched.clone());
             }
         }
-        let max_age = if event.is_some() {
-            Duration::ZERO
-        } else {
+        let max_age = if events.is_empty() {
             // A list fetched within this interval (by a render, or the last poll) is this interval's.
             self.interval.saturating_sub(Duration::from_millis(500))
+        } else {
+            Duration::ZERO
         };
         // Several at once (each registry's own concurrency and rate limits still apply in its client): one after
         // another, 200 repositories took two 5 s intervals (benches/watch-load).
         use futures::StreamExt as _;
-        let fetched: Vec<(Watched, Option<u64>)> = futures::stream::iter(repositories)
+        let mut stream = futures::stream::iter(repositories)
             .map(|watched| async move {
                 let fingerprint = self.fingerprint(&watched, max_age).await;
                 (watched, fingerprint)
             })
-            .buffer_unordered(POLL_CONCURRENCY)
-            .collect()
-            .await;
+            .buffer_unordered(POLL_CONCURRENCY);
+        let mut fetched: Vec<(Watched, Option<u64>)> = Vec::new();
+        let mut arrived = Vec::new();
+        match interrupt {
+            Some(events) => loop {
+                tokio::select! {
+                    biased;
+                    Some(event) = events.recv() => {
+                        arrived.push(event);
+                        break;
+                    }
+                    next = stream.next() => match next {
+                        Some(done) => fetched.push(done),
+                        None => break,
+                    },
+                }
+            },
+            None => {
+                while let Some(done) = stream.next().await {
+                    fetched.push(done);
+                }
+            }
+        }
+        drop(stream);
         let mut changed = HashSet::new();
         for (watched, fingerprint) in fetched {
             let Some(fingerprint) = fingerprint else {
@@ -313,7 +404,7 @@ impl Daemon {
             match state.lists.insert(watched.clone(), fingerprint) {
                 Some(before) if before == fingerprint => {}
                 // First sight: the applications acted when they learnt the repository.
-                None if event.is_none() => {}
+                None if events.is_empty() => {}
                 _ => {
                     changed.insert(watched);
                 }
@@ -333,9 +424,10 @@ impl Daemon {
             repositories = state.lists.len(),
             changed = changed.len(),
             applications = dirty.len(),
+            interrupted = !arrived.is_empty(),
             "polled"
         );
-        dirty
+        (dirty, arrived)
     }
 
     /// The registries `watched` is asked through: those of its application's destination namespace.
@@ -413,9 +505,8 @@ impl Daemon {
             if *inputs.stop.borrow() {
                 return;
             }
-            while let Ok(event) = inputs.events.try_recv() {
-                log_event(&event);
-                let urgent = self.poll(apps, state, Some(&event)).await;
+            if let Ok(event) = inputs.events.try_recv() {
+                let urgent = self.poll_events(vec![event], apps, state, inputs).await;
                 put_first(&mut queue, urgent);
             }
             let Some(app) = queue.pop_front() else {
@@ -442,9 +533,13 @@ impl Daemon {
                 Action::Refresh => match self.committer.probe(&app.spec, deadline).await {
                     Ok(probe) => {
                         state.watched.insert(id.clone(), probe.watched);
-                        let before = state.probed.insert(id, probe.images.clone());
+                        let before = state.probed.insert(id.clone(), probe.images.clone());
                         if before.is_some_and(|before| before != probe.images) {
-                            self.refresh(&app.spec).await;
+                            if self.refresh(&app.spec).await {
+                                state.refresh_again.remove(&id);
+                            } else {
+                                state.refresh_again.insert(id, app.spec.clone());
+                            }
                         }
                     }
                     Err(error) => tracing::error!("{}{error}", app.spec.request.prefix()),
@@ -453,24 +548,45 @@ impl Daemon {
         }
     }
 
-    async fn refresh(&self, app: &AppSpec) {
+    /// Asks for the refreshes that failed or found one pending at the last try: a refresh Argo CD was already
+    /// running may have rendered before the new list was stored.
+    async fn retry_refreshes(&self, state: &mut State) {
+        let waiting: Vec<(String, AppSpec)> = state.refresh_again.drain().collect();
+        for (id, app) in waiting {
+            if !self.refresh(&app).await {
+                state.refresh_again.insert(id, app);
+            }
+        }
+    }
+
+    /// Asks Argo CD for a hard refresh of `app`; whether that is done (asked, or there is no way to ask). Not done:
+    /// the request failed, or one was pending already — ask again at the next poll.
+    async fn refresh(&self, app: &AppSpec) -> bool {
         let Some(refresher) = &self.refresher else {
             tracing::warn!(
                 app = app.name(),
                 "a newer image is allowed, but there is no Kubernetes access to refresh the Application; it moves at \
                  Argo CD's next hard reconciliation"
             );
-            return;
+            return true;
         };
         match refresher.hard_refresh(app).await {
             Ok(true) => {
                 self.metrics.refresh(RefreshResult::Requested);
                 tracing::info!(app = app.name(), "hard refresh asked");
+                true
             }
-            Ok(false) => self.metrics.refresh(RefreshResult::Skipped),
+            Ok(false) => {
+                self.metrics.refresh(RefreshResult::Skipped);
+                false
+            }
             Err(e) => {
                 self.metrics.refresh(RefreshResult::Failed);
-                tracing::error!("{}cannot refresh: {e}", app.request.prefix());
+                tracing::error!(
+                    "{}cannot refresh: {e}; trying again at the next poll",
+                    app.request.prefix()
+                );
+                false
             }
         }
     }
@@ -549,6 +665,26 @@ mod tests {
             },
             action: Action::Commit,
         }
+    }
+
+    #[test]
+    fn an_application_whose_settings_change_is_a_new_one() {
+        let web = tracked("web").spec;
+        let mut changed = web.clone();
+        changed
+            .request
+            .parameters
+            .push(crate::policy::source::Parameter {
+                name: "image-list".to_owned(),
+                string: Some("web=ghcr.io/acme/web:~2".to_owned()),
+                ..Default::default()
+            });
+        let mut branch = web.clone();
+        branch.branch = "release".to_owned();
+        assert_eq!(app_id(&web), app_id(&web.clone()), "stable");
+        assert_ne!(app_id(&web), app_id(&changed), "parameters");
+        assert_ne!(app_id(&web), app_id(&branch), "branch");
+        assert_ne!(app_id(&web), app_id(&tracked("api").spec), "name");
     }
 
     #[test]
