@@ -753,6 +753,39 @@ fn the_watch_component_runs_the_daemon_in_the_repo_server_pod() {
         );
         let (_, tmp) = mount_at(pod, daemon, "/tmp", case);
         assert!(tmp["emptyDir"].is_mapping(), "{case}: /tmp is an emptyDir");
+        // The daemon's clones (pushed from with the git credentials): a volume the sidecar does not mount.
+        let git_dir = one(&daemon["env"], "IMAGE_RESOLVER_GIT_DIR", case)["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            !git_dir.starts_with(&cache_dir(daemon)),
+            "{case}: {git_dir} is outside the shared cache"
+        );
+        let git_mount = daemon["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| git_dir.starts_with(m["mountPath"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{case}: no mount holds {git_dir}"));
+        assert!(
+            one(&pod["volumes"], git_mount["name"].as_str().unwrap(), case)["emptyDir"]
+                .is_mapping(),
+            "{case}: the clones' volume"
+        );
+        for container in pod["containers"].as_sequence().unwrap() {
+            if container["name"].as_str() != Some(WATCH) {
+                let mounts = container["volumeMounts"]
+                    .as_sequence()
+                    .unwrap_or(&Vec::new())
+                    .clone();
+                assert!(
+                    mounts.iter().all(|m| m["name"] != git_mount["name"]),
+                    "{case}: the clones are the daemon's only, not {:?}'s",
+                    container["name"]
+                );
+            }
+        }
 
         // Argo CD gives the pod no token; the daemon alone gets one, for the pod's service account.
         assert_eq!(

@@ -77,6 +77,11 @@ pub struct CommitArgs {
 /// Git credentials, identity and signing.
 #[derive(Debug, Args)]
 pub struct GitArgs {
+    /// Where the clones of the applications' repositories are kept (default: <cache-dir>/git). In the repo-server
+    /// pod, give `watch` a volume of its own: the sidecar, which shares the cache volume, must not reach the
+    /// clones the daemon pushes from.
+    #[arg(long, env = "IMAGE_RESOLVER_GIT_DIR", value_name = "DIR")]
+    pub git_dir: Option<PathBuf>,
     /// The user name for the password or token file (https remotes).
     #[arg(long, env = "IMAGE_RESOLVER_GIT_USERNAME", value_name = "NAME")]
     pub git_username: Option<String>,
@@ -243,7 +248,11 @@ pub(super) fn setup(
         .clone()
         .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
     let git = Git::new(GitOptions {
-        dir: cache_dir.join("git"),
+        dir: args
+            .git
+            .git_dir
+            .clone()
+            .unwrap_or_else(|| cache_dir.join("git")),
         env: crate::process::Env::current(),
         askpass: std::env::current_exe()
             .map_err(|e| Failure::NoResult(format!("cannot find this program's path: {e}")))?,
