@@ -418,6 +418,24 @@ impl Cache for FileCache {
     fn flights(&self) -> &Flights {
         &self.flights
     }
+
+    fn reserve_request<'a>(
+        &'a self,
+        registry: &'a str,
+        per_second: u32,
+    ) -> BoxFuture<'a, Option<Duration>> {
+        Box::pin(std::future::ready(super::rates::file_reserve(
+            &self.dir,
+            registry,
+            per_second,
+            self.clock.now(),
+        )))
+    }
+
+    fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()> {
+        super::rates::file_back_off(&self.dir, registry, delay, self.clock.now());
+        Box::pin(std::future::ready(()))
+    }
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> Option<T> {

@@ -184,7 +184,7 @@ impl MetadataKey {
 
 /// The lower-case hex SHA-256 of `parts` joined by NUL bytes (NUL occurs in none of them, so no two lists of parts
 /// share a hash by moving text from one part to the next).
-fn sha256_hex(parts: &[&str]) -> String {
+pub(super) fn sha256_hex(parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {

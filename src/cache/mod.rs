@@ -22,6 +22,7 @@ mod file;
 pub mod flight;
 pub mod key;
 pub mod location;
+pub mod rates;
 mod redis;
 
 use std::any::Any;
@@ -41,6 +42,7 @@ pub use file::{CacheOptions, FileCache};
 pub use flight::{Flights, tags_or_fetch};
 pub use key::{MetadataKey, RESOLUTION_KEY_VERSION, ResolutionKey, TagsKey};
 pub use location::{RedisPassword, RedisTarget, RedisUrlError};
+pub use rates::CacheRates;
 
 /// A boxed future that can move between threads, as the [`Cache`] methods return (trait objects cannot return
 /// `impl Future`).
@@ -101,6 +103,18 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     /// The fetches in progress in this process, which [`tags_or_fetch`] lets concurrent calls on this instance
     /// share: one per instance, so share the instance (behind an `Arc`) between a process's tasks.
     fn flights(&self) -> &Flights;
+
+    /// Books the next request to `registry` (its API origin) at `per_second` among every process using the
+    /// cache ([`rates`]), and says how long to wait before sending it; `None` when the cache cannot book (the
+    /// caller then books in its own process).
+    fn reserve_request<'a>(
+        &'a self,
+        registry: &'a str,
+        per_second: u32,
+    ) -> BoxFuture<'a, Option<Duration>>;
+
+    /// Has every process using the cache wait `delay` before its next request to `registry`.
+    fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()>;
 }
 
 /// The environment variable behind `--cache-dir`.

@@ -12,6 +12,7 @@
 //! argocd-image-resolver:v1:tags:<sha256>       tag list and fetch time      1 day (freshness is the reader's TTL)
 //! argocd-image-resolver:v1:metadata:<sha256>   build times, tag digests     30 days, renewed when rewritten
 //! argocd-image-resolver:v1:lock:<sha256>       one fetch of a tag list      `SET NX PX`, 30 s unless released
+//! argocd-image-resolver:v1:rate:<sha256>       a registry's request slots   a minute past the last (see `rates`)
 //! ```
 //!
 //! The lock is released by a compare-and-delete script, so a holder whose lock expired never releases another's;
@@ -48,6 +49,31 @@ const TAGS_TTL: Duration = Duration::from_secs(24 * 3600);
 const MAX_LOCK_PAUSE: Duration = Duration::from_millis(100);
 /// After Redis failed, how long the local cache answers before Redis is tried again (the daemon lives long).
 const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Books the next request slot of a registry (`ARGV[1]`: the interval in microseconds) by Redis's clock, shared
+/// by every replica: see [`super::rates::book`], which this mirrors. The key expires a minute after its last slot.
+const RESERVE: &str = r#"
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local next_free = tonumber(redis.call("HGET", KEYS[1], "next") or "0") or 0
+local blocked = tonumber(redis.call("HGET", KEYS[1], "blocked") or "0") or 0
+local slot = math.max(now, next_free, blocked)
+local after = slot + tonumber(ARGV[1])
+redis.call("HSET", KEYS[1], "next", string.format("%.0f", after))
+redis.call("PEXPIRE", KEYS[1], math.floor((math.max(after, blocked) - now) / 1000) + 60000)
+return math.floor(slot - now)
+"#;
+
+/// A back-off of `ARGV[1]` microseconds from now, by Redis's clock, never shortening a longer one.
+const BACK_OFF: &str = r#"
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local next_free = tonumber(redis.call("HGET", KEYS[1], "next") or "0") or 0
+local blocked = math.max(tonumber(redis.call("HGET", KEYS[1], "blocked") or "0") or 0, now + tonumber(ARGV[1]))
+redis.call("HSET", KEYS[1], "blocked", string.format("%.0f", blocked))
+redis.call("PEXPIRE", KEYS[1], math.floor((math.max(next_free, blocked) - now) / 1000) + 60000)
+return 0
+"#;
 
 /// Deletes the lock only while it still holds this holder's token.
 const RELEASE: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
@@ -232,6 +258,24 @@ impl RedisCache {
         }
     }
 
+    /// Runs `script` on the rate key of `registry` with `arg`; `None` when Redis is down or it failed.
+    async fn script(&self, what: &str, script: &str, registry: &str, arg: u64) -> Option<i64> {
+        let mut conn = self.connection().await?;
+        let key = format!("{PREFIX}rate:{}", super::key::sha256_hex(&[registry]));
+        match redis::Script::new(script)
+            .key(key)
+            .arg(arg)
+            .invoke_async::<i64>(&mut conn)
+            .await
+        {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.failed(what, &e).await;
+                None
+            }
+        }
+    }
+
     async fn take_lock(&self, key: &TagsKey) -> Option<Option<TagsLock>> {
         let name = format!("{PREFIX}lock:{}", key.file_stem());
         let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
@@ -409,6 +453,30 @@ impl Cache for RedisCache {
 
     fn flights(&self) -> &Flights {
         &self.flights
+    }
+
+    /// One script ([`RESERVE`]) on Redis's clock; with Redis down, `None`: the process books.
+    fn reserve_request<'a>(
+        &'a self,
+        registry: &'a str,
+        per_second: u32,
+    ) -> BoxFuture<'a, Option<Duration>> {
+        Box::pin(async move {
+            let interval = 1_000_000 / u64::from(per_second.max(1));
+            let wait: i64 = self
+                .script("cannot book a request", RESERVE, registry, interval)
+                .await?;
+            Some(Duration::from_micros(u64::try_from(wait).unwrap_or(0)))
+        })
+    }
+
+    fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+            let _: Option<i64> = self
+                .script("cannot record a back-off", BACK_OFF, registry, micros)
+                .await;
+        })
     }
 }
 

@@ -306,6 +306,9 @@ pub(super) fn setup(
         tags_ttl: args.tags_ttl,
     };
     let registry_args = args.render.registry.clone();
+    // One booking of each registry's `limit` for every namespace's clients, in the cache the renders share.
+    let rates: Arc<dyn crate::registry::SharedRate> =
+        crate::cache::CacheRates::new(Arc::clone(&cache.cache));
     let budget = global.budget;
     let shared = settings.shared_secret_namespaces.clone();
     // One set of clients per destination namespace (its pull-secret scope), kept across rounds: connections,
@@ -323,7 +326,7 @@ pub(super) fn setup(
             shared.clone(),
         );
         let registries = super::registries_within(budget, &registry_args, Some(scope))
-            .map(Arc::new)
+            .map(|r| Arc::new(r.with_rates(Arc::clone(&rates))))
             .map_err(|e| e.message().to_owned())?;
         built.insert(request.namespace.clone(), Arc::clone(&registries));
         Ok(registries)

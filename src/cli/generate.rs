@@ -12,7 +12,9 @@ use tokio::time::Instant;
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::argo::ArgoRequest;
-use crate::cache::{self, Cache, FileCache, RedisCache, RedisOptions, RedisPassword, RedisTarget};
+use crate::cache::{
+    self, Cache, CacheRates, FileCache, RedisCache, RedisOptions, RedisPassword, RedisTarget,
+};
 use crate::generate::{self, Decision, GenerateError, Resolutions};
 use crate::manifest::ImagePath;
 use crate::metrics::{self, Metrics, RenderLine, RenderOutcome, ResolutionOutcome};
@@ -280,8 +282,11 @@ async fn render_and_resolve(
     let deadline = resolve_deadline(budget);
     let settings = settings(&args.app)?;
     let dir = app_dir(&args.app.source)?;
-    let registries = Arc::new(app_registries(global, &args.app, request, &settings)?);
     let cache = registry_cache(args)?;
+    let registries = Arc::new(
+        app_registries(global, &args.app, request, &settings)?
+            .with_rates(CacheRates::new(Arc::clone(&cache.cache))),
+    );
     pipeline::render_and_resolve(
         request,
         &settings,
@@ -363,8 +368,12 @@ fn render(
         let deadline = resolve_deadline(budget);
         let settings = settings(&args.app)?;
         let dir = app_dir(&args.app.source)?;
-        let registries = Arc::new(app_registries(global, &args.app, &request, &settings)?);
         let cache = registry_cache(&args)?;
+        // Each registry's `limit` is booked in the cache: it holds for all the renders sharing it.
+        let registries = Arc::new(
+            app_registries(global, &args.app, &request, &settings)?
+                .with_rates(CacheRates::new(Arc::clone(&cache.cache))),
+        );
         let generated = pipeline::generate(
             &request,
             &settings,

@@ -17,7 +17,7 @@ use super::auth::{self, Auth};
 use super::config::Endpoint;
 use super::credentials::{CredentialSource, ResolvedCredential};
 use super::error::{RegistryError, RegistryErrorKind, Target};
-use super::limit::{DEFAULT_MAX_CONCURRENCY, Limits, RetryPolicy};
+use super::limit::{DEFAULT_MAX_CONCURRENCY, Limits, ProcessRates, RetryPolicy, SharedRate};
 use super::response::{FailureKind, Response};
 use super::tls;
 use super::transport::{Counters, Op, Purpose, SendError, Spec, Transport, error_chain};
@@ -109,9 +109,20 @@ impl RegistryClient {
         credential: Option<ResolvedCredential>,
         options: ClientOptions,
     ) -> Result<Self, RegistryError> {
+        Self::with_rates(endpoint, credential, options, ProcessRates::global())
+    }
+
+    /// [`RegistryClient::new`], booking the registry's `limit` in `rates`.
+    pub fn with_rates(
+        endpoint: Endpoint,
+        credential: Option<ResolvedCredential>,
+        options: ClientOptions,
+        rates: Arc<dyn SharedRate>,
+    ) -> Result<Self, RegistryError> {
+        let origin = endpoint.api_url.origin().ascii_serialization();
         let transport = Transport {
             http: build_http(&endpoint, &options)?,
-            limits: Limits::new(options.max_concurrency, endpoint.limit),
+            limits: Limits::new(options.max_concurrency, endpoint.limit, origin, rates),
             retry: options.retry.clone(),
             deadline: options.deadline,
             max_response_size: options.max_response_size,

@@ -2,10 +2,17 @@
 //!
 //! The arithmetic ([`TokenBucket::reserve`], [`RetryPolicy::delay`]) is pure and takes the clock and the jitter as
 //! arguments; only [`Limits::acquire`] waits.
+//!
+//! A registry's `limit` is booked where every client of that registry books it ([`SharedRate`]): this process's
+//! buckets by default ([`ProcessRates`], one per registry however many clients — credentials, namespaces — the
+//! process has), or the cache, so that it holds for all of a sidecar's renders (its directory) or of all replicas
+//! (Redis). A 429 makes every one of them wait, not only the request that got it.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// argocd-image-updater's default `limit`: requests per second to one registry.
@@ -76,19 +83,121 @@ impl RetryPolicy {
     }
 }
 
-/// The concurrency cap and rate limit shared by every request a client sends.
+/// Where the request slots of a registry's `limit` are booked, by every client that talks to it.
+pub trait SharedRate: Send + Sync + std::fmt::Debug {
+    /// Books the next request to `registry` (its API origin) at `per_second`, and returns how long to wait before
+    /// sending it.
+    fn reserve<'a>(&'a self, registry: &'a str, per_second: u32) -> BoxFuture<'a, Duration>;
+
+    /// Has every request to `registry` wait `delay` from now (a 429's `Retry-After`, or the backoff).
+    fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()>;
+}
+
+/// The buckets of this process, one per registry.
+#[derive(Debug, Default)]
+pub struct ProcessRates {
+    registries: Mutex<HashMap<String, RegistryRate>>,
+}
+
+#[derive(Debug)]
+struct RegistryRate {
+    per_second: u32,
+    bucket: TokenBucket,
+    /// No request before it (a back-off).
+    blocked_until: Instant,
+}
+
+impl ProcessRates {
+    /// The process's own: what every client uses unless given the cache's.
+    pub fn global() -> Arc<ProcessRates> {
+        static GLOBAL: OnceLock<Arc<ProcessRates>> = OnceLock::new();
+        Arc::clone(GLOBAL.get_or_init(Arc::default))
+    }
+
+    /// [`SharedRate::reserve`] at `now`.
+    pub fn reserve_at(&self, registry: &str, per_second: u32, now: Instant) -> Duration {
+        let mut registries = self.lock();
+        let rate = registries
+            .entry(registry.to_owned())
+            .or_insert_with(|| RegistryRate {
+                per_second,
+                bucket: TokenBucket::new(per_second, now),
+                blocked_until: now,
+            });
+        if rate.per_second != per_second {
+            // Another configuration of the same registry: the newest one's rate, from now.
+            rate.per_second = per_second;
+            rate.bucket = TokenBucket::new(per_second, now);
+        }
+        let from = now.max(rate.blocked_until);
+        rate.bucket.reserve(from) + (from - now)
+    }
+
+    /// [`SharedRate::back_off`] at `now`.
+    pub fn back_off_at(&self, registry: &str, delay: Duration, now: Instant) {
+        let mut registries = self.lock();
+        let until = now + delay;
+        match registries.get_mut(registry) {
+            Some(rate) => rate.blocked_until = rate.blocked_until.max(until),
+            None => {
+                registries.insert(
+                    registry.to_owned(),
+                    RegistryRate {
+                        per_second: 0,
+                        bucket: TokenBucket::new(1, now),
+                        blocked_until: until,
+                    },
+                );
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RegistryRate>> {
+        self.registries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl SharedRate for ProcessRates {
+    fn reserve<'a>(&'a self, registry: &'a str, per_second: u32) -> BoxFuture<'a, Duration> {
+        Box::pin(std::future::ready(self.reserve_at(
+            registry,
+            per_second,
+            Instant::now(),
+        )))
+    }
+
+    fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()> {
+        self.back_off_at(registry, delay, Instant::now());
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The concurrency cap of one client, and the rate limit of its registry.
 #[derive(Debug)]
 pub struct Limits {
     concurrency: Semaphore,
-    bucket: Option<Mutex<TokenBucket>>,
+    /// Requests per second, and where they are booked.
+    rate: Option<u32>,
+    registry: String,
+    rates: Arc<dyn SharedRate>,
 }
 
 impl Limits {
-    /// `per_second: None` means no rate limit; `max_concurrency` is at least one.
-    pub fn new(max_concurrency: usize, per_second: Option<u32>) -> Self {
+    /// `per_second: None` means no rate limit; `max_concurrency` is at least one. `registry` names the registry
+    /// in `rates` (its API origin).
+    pub fn new(
+        max_concurrency: usize,
+        per_second: Option<u32>,
+        registry: impl Into<String>,
+        rates: Arc<dyn SharedRate>,
+    ) -> Self {
         Self {
             concurrency: Semaphore::new(max_concurrency.max(1)),
-            bucket: per_second.map(|rate| Mutex::new(TokenBucket::new(rate, Instant::now()))),
+            rate: per_second,
+            registry: registry.into(),
+            rates,
         }
     }
 
@@ -100,16 +209,24 @@ impl Limits {
             .acquire()
             .await
             .expect("registry semaphore is never closed");
-        if let Some(bucket) = &self.bucket {
-            let wait = bucket
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .reserve(Instant::now());
+        if let Some(per_second) = self.rate {
+            let wait = self.rates.reserve(&self.registry, per_second).await;
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
         }
         permit
+    }
+
+    /// The registry said "too many requests": every request to it waits `delay`, in every process sharing the
+    /// rates. Whether [`Limits::acquire`] makes the next request wait it out (the registry has a rate limit);
+    /// otherwise the caller waits itself.
+    pub async fn back_off(&self, delay: Duration) -> bool {
+        if self.rate.is_none() {
+            return false;
+        }
+        self.rates.back_off(&self.registry, delay).await;
+        true
     }
 }
 
@@ -147,6 +264,45 @@ mod tests {
     }
 
     #[test]
+    fn one_registry_s_rate_is_shared_and_a_back_off_delays_everyone() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let rates = ProcessRates::default();
+        for (name, registry, per_second, at, want) in [
+            ("first is free", "a", 10, t0, ms(0)),
+            ("the next waits, whoever asks", "a", 10, t0, ms(100)),
+            ("another registry has its own", "b", 10, t0, ms(0)),
+            ("a third on a", "a", 10, t0, ms(200)),
+            ("a new rate starts afresh", "a", 20, t0 + ms(10), ms(0)),
+        ] {
+            assert_eq!(rates.reserve_at(registry, per_second, at), want, "{name}");
+        }
+        rates.back_off_at("b", Duration::from_secs(2), t0);
+        assert_eq!(
+            rates.reserve_at("b", 10, t0 + ms(500)),
+            ms(1500),
+            "b waits out the back-off"
+        );
+        assert_eq!(
+            rates.reserve_at("b", 10, t0 + ms(500)),
+            ms(1600),
+            "and then its rate"
+        );
+        rates.back_off_at("c", ms(300), t0);
+        assert_eq!(
+            rates.reserve_at("c", 5, t0),
+            ms(300),
+            "backed off before any request"
+        );
+        rates.back_off_at("a", ms(1), t0);
+        assert_eq!(
+            rates.reserve_at("a", 20, t0 + ms(10)),
+            ms(50),
+            "a shorter back-off does not shorten the queue"
+        );
+    }
+
+    #[test]
     fn backoff_delays() {
         let policy = RetryPolicy {
             max_retries: 5,
@@ -176,7 +332,7 @@ mod tests {
 
     #[tokio::test]
     async fn limits_cap_concurrency() {
-        let limits = Limits::new(2, None);
+        let limits = Limits::new(2, None, "http://registry.test", ProcessRates::global());
         let a = limits.acquire().await;
         let _b = limits.acquire().await;
         assert_eq!(limits.concurrency.available_permits(), 0, "two permits out");

@@ -42,7 +42,7 @@ pub use client::{ClientOptions, RegistryClient, Stats};
 pub use config::{Endpoint, RegistriesConf, TagSortMode};
 pub use credentials::{Credential, CredentialSource, ResolvedCredential, Secret};
 pub use error::{RegistryError, RegistryErrorKind, Target};
-pub use limit::RetryPolicy;
+pub use limit::{ProcessRates, RetryPolicy, SharedRate};
 pub use manifest::{Descriptor, ImageConfig, Manifest, ManifestKind};
 pub use registries::{AccessError, Overrides, Registries};
 pub use tags::TagList;

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use super::config::{ConfigError, RegistriesConf};
 use super::credentials::{CredentialError, CredentialSpec, CredentialStore, SecretScope};
+use super::limit::{ProcessRates, SharedRate};
 use super::{ClientOptions, RegistryClient, RegistryError};
 use crate::image::{ImageDefaults, ImageRef};
 
@@ -58,6 +59,8 @@ pub struct Registries {
     credentials: CredentialStore,
     options: ClientOptions,
     overrides: Overrides,
+    /// Where each registry's `limit` is booked.
+    rates: Arc<dyn SharedRate>,
     clients: Mutex<HashMap<ClientKey, ClientSlot>>,
 }
 
@@ -73,8 +76,16 @@ impl Registries {
             credentials,
             options,
             overrides: Overrides::default(),
+            rates: ProcessRates::global(),
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Books each registry's `limit` in `rates` (the cache's, shared by other processes) rather than in this
+    /// process's own.
+    pub fn with_rates(mut self, rates: Arc<dyn SharedRate>) -> Self {
+        self.rates = rates;
+        self
     }
 
     /// Settings from the command line that apply to every registry, over what `registries.conf` says.
@@ -169,10 +180,11 @@ impl Registries {
                         registry: registry.to_string(),
                         source,
                     })?;
-                Ok::<_, AccessError>(RegistryClient::new(
+                Ok::<_, AccessError>(RegistryClient::with_rates(
                     endpoint,
                     credential,
                     self.options.clone(),
+                    Arc::clone(&self.rates),
                 )?)
             })
             .await?;

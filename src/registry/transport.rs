@@ -149,12 +149,16 @@ impl Transport {
                 Err(_) => return Err(SendError::Deadline { last }),
             };
             let attempts = attempt + 1;
+            let mut throttled = false;
             let (retry_after, described, error) = match outcome {
                 Ok(response) => match response::check(response, SystemTime::now()) {
                     Ok(response) => return Ok(response),
                     Err(failure) if failure.retryable() => (
                         failure.retry_after,
-                        failure.to_string(),
+                        {
+                            throttled = failure.kind == FailureKind::RateLimited;
+                            failure.to_string()
+                        },
                         SendError::Failure { failure, attempts },
                     ),
                     Err(failure) => return Err(SendError::Failure { failure, attempts }),
@@ -206,7 +210,11 @@ impl Transport {
             }
             tracing::debug!(url = %redact(&spec.url), attempt = attempts, ?delay, failure = %described, "retrying");
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(delay).await;
+            // Throttled: every request to this registry waits too (in every process sharing the rates), and this
+            // one with them, when it books its next slot.
+            if !(throttled && self.limits.back_off(delay).await) {
+                tokio::time::sleep(delay).await;
+            }
             attempt += 1;
             last = Some(described);
         }

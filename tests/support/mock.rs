@@ -20,6 +20,8 @@ pub struct Seen {
     /// Path and query.
     pub uri: String,
     pub authorization: Option<String>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 type Log = Arc<Mutex<Vec<Seen>>>;
@@ -44,6 +46,7 @@ async fn record(State(log): State<Log>, request: Request, next: Next) -> Respons
         method: request.method().to_string(),
         uri,
         authorization,
+        at: std::time::Instant::now(),
     });
     next.run(request).await
 }

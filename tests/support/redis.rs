@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! A real `redis-server` (Debian's package, `scripts/install-test-deps`) on a random loopback port, in a temp dir,
 //! with no persistence; killed when dropped.
 

@@ -1,0 +1,236 @@
+//! A registry's `limit` booked in the cache, so that it holds for every process using it: the renders of one
+//! sidecar (the cache directory) or of every replica (Redis), rather than for each render alone. The bucket is the
+//! registry module's ([`crate::registry::limit::TokenBucket`]'s arithmetic: requests spaced evenly at the rate,
+//! no burst after idle time), kept as two times: when the next request may go, and the end of a back-off.
+//!
+//! Directory: `<cache-dir>/rates/<sha256 of the registry's origin>`, the two times in microseconds since the epoch
+//! by the cache's clock, read and rewritten under `flock(2)` (held for the read and write, microseconds). Redis: a
+//! hash under `argocd-image-resolver:v1:rate:<sha256>`, updated by one script with Redis's own clock, so that the
+//! replicas' clocks need not agree; it expires a minute after its last booking.
+//!
+//! When the cache cannot book (an unwritable directory, Redis down), the process's own bucket does.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use nix::fcntl::{Flock, FlockArg};
+
+use super::Cache;
+use crate::registry::{ProcessRates, SharedRate};
+
+/// The directory the file backend keeps its buckets in, under the cache directory (outside `v1/`, whose entries
+/// are evicted by age and size; a bucket is a few bytes per registry).
+pub const RATES_DIR: &str = "rates";
+
+/// The rates of every process using `cache`, falling back to this process's own.
+#[derive(Debug)]
+pub struct CacheRates {
+    cache: Arc<dyn Cache>,
+}
+
+impl CacheRates {
+    pub fn new(cache: Arc<dyn Cache>) -> Arc<Self> {
+        Arc::new(CacheRates { cache })
+    }
+}
+
+impl SharedRate for CacheRates {
+    fn reserve<'a>(&'a self, registry: &'a str, per_second: u32) -> BoxFuture<'a, Duration> {
+        Box::pin(async move {
+            match self.cache.reserve_request(registry, per_second).await {
+                Some(wait) => wait,
+                None => ProcessRates::global().reserve(registry, per_second).await,
+            }
+        })
+    }
+
+    fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            // Both: should the cache fail at the next booking, this process still waits.
+            ProcessRates::global().back_off(registry, delay).await;
+            self.cache.back_off(registry, delay).await;
+        })
+    }
+}
+
+/// The interval between two requests at `per_second`, in microseconds.
+fn interval_micros(per_second: u32) -> i64 {
+    1_000_000 / i64::from(per_second.max(1))
+}
+
+/// Books the next slot in the bucket `(next_free, blocked_until)` at `now` (microseconds): the new bucket and the
+/// wait.
+pub fn book(bucket: (i64, i64), now: i64, per_second: u32) -> ((i64, i64), i64) {
+    let (next_free, blocked_until) = bucket;
+    let slot = now.max(next_free).max(blocked_until);
+    (
+        (slot + interval_micros(per_second), blocked_until),
+        slot - now,
+    )
+}
+
+/// The bucket after a back-off of `delay` at `now`: never shortened by a shorter one.
+pub fn block(bucket: (i64, i64), now: i64, delay: Duration) -> (i64, i64) {
+    let until = now.saturating_add(i64::try_from(delay.as_micros()).unwrap_or(i64::MAX));
+    (bucket.0, bucket.1.max(until))
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// [`Cache::reserve_request`] of the file backend: the bucket of `registry` under `dir`, at `now`.
+pub fn file_reserve(
+    dir: &Path,
+    registry: &str,
+    per_second: u32,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let now = micros(now);
+    let wait = update(dir, registry, |bucket| {
+        let (next, wait) = book(bucket, now, per_second);
+        (next, wait)
+    })?;
+    Some(Duration::from_micros(u64::try_from(wait).unwrap_or(0)))
+}
+
+/// [`Cache::back_off`] of the file backend.
+pub fn file_back_off(dir: &Path, registry: &str, delay: Duration, now: DateTime<Utc>) {
+    let now = micros(now);
+    update(dir, registry, |bucket| (block(bucket, now, delay), 0));
+}
+
+/// Reads the bucket of `registry`, replaces it with `change`'s, under an exclusive lock; `None` (logged at debug)
+/// when the file cannot be used.
+fn update(
+    dir: &Path,
+    registry: &str,
+    change: impl FnOnce((i64, i64)) -> ((i64, i64), i64),
+) -> Option<i64> {
+    let dir = dir.join(RATES_DIR);
+    let path = dir.join(super::key::sha256_hex(&[registry]));
+    let used = (|| -> std::io::Result<i64> {
+        std::fs::create_dir_all(&dir)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)?;
+        // Held for a read and a write of a few bytes: others wait microseconds.
+        let mut file: Flock<File> = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| std::io::Error::from(errno))?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        // A missing or garbled bucket is an empty one: at worst one request goes early.
+        let mut numbers = text.split_whitespace().map(|n| n.parse::<i64>().ok());
+        let bucket = match (numbers.next().flatten(), numbers.next().flatten()) {
+            (Some(next), Some(blocked)) => (next, blocked),
+            _ => (0, 0),
+        };
+        let (bucket, result) = change(bucket);
+        file.seek(SeekFrom::Start(0))?;
+        file.set_len(0)?;
+        file.write_all(format!("{} {}\n", bucket.0, bucket.1).as_bytes())?;
+        Ok(result)
+    })();
+    match used {
+        Ok(result) => Some(result),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "cannot book in the cache; booking in this process");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booking_spaces_requests_and_honours_back_offs() {
+        let ms = |n: i64| n * 1000;
+        let mut bucket = (0, 0);
+        for (name, now, per_second, back_off, want) in [
+            ("first is free", ms(1000), 10, None, ms(0)),
+            ("next waits one interval", ms(1000), 10, None, ms(100)),
+            ("a later arrival waits less", ms(1150), 10, None, ms(50)),
+            ("after idle time, no burst", ms(9000), 10, None, ms(0)),
+            ("then it waits again", ms(9000), 10, None, ms(100)),
+            (
+                "a back-off holds everyone",
+                ms(9000),
+                10,
+                Some(Duration::from_secs(2)),
+                ms(2000),
+            ),
+            ("and queues behind it", ms(9000), 10, None, ms(2100)),
+            (
+                "a shorter back-off changes nothing",
+                ms(9000),
+                10,
+                Some(Duration::from_millis(1)),
+                ms(2200),
+            ),
+            ("a rate of 0 is one per second", ms(20_000), 0, None, ms(0)),
+            ("…indeed", ms(20_000), 0, None, ms(1000)),
+        ] {
+            if let Some(delay) = back_off {
+                bucket = block(bucket, now, delay);
+            }
+            let (next, wait) = book(bucket, now, per_second);
+            bucket = next;
+            assert_eq!(wait, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_file_bucket_is_shared_and_survives_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap();
+        let ms = Duration::from_millis;
+        let registry = "https://registry.test";
+        assert_eq!(
+            file_reserve(dir.path(), registry, 10, at(1000)),
+            Some(ms(0))
+        );
+        assert_eq!(
+            file_reserve(dir.path(), registry, 10, at(1000)),
+            Some(ms(100))
+        );
+        assert_eq!(
+            file_reserve(dir.path(), "https://other.test", 10, at(1000)),
+            Some(ms(0)),
+            "another registry"
+        );
+        file_back_off(dir.path(), registry, Duration::from_secs(1), at(1000));
+        assert_eq!(
+            file_reserve(dir.path(), registry, 10, at(1000)),
+            Some(ms(1000))
+        );
+        let path = dir
+            .path()
+            .join(RATES_DIR)
+            .join(super::super::key::sha256_hex(&[registry]));
+        std::fs::write(&path, "garbage").unwrap();
+        assert_eq!(
+            file_reserve(dir.path(), registry, 10, at(5000)),
+            Some(ms(0)),
+            "a garbled bucket is an empty one"
+        );
+        let unwritable = dir.path().join("file");
+        std::fs::write(&unwritable, "").unwrap();
+        assert_eq!(
+            file_reserve(&unwritable, registry, 10, at(0)),
+            None,
+            "no directory: the process books"
+        );
+    }
+}
