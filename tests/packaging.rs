@@ -1322,3 +1322,70 @@ fn the_readme_demo_resolves_the_example() {
         assert!(stdout.contains(image), "{image} in\n{stdout}");
     }
 }
+
+/// With the redis-cache component, the sidecar and the daemon read the Redis URL from its ConfigMap (a URL the
+/// binary accepts) and the password from the plugin's own Secret, both optional; without it, neither exists and
+/// the references are optional, so the pod starts on the cache directory alone.
+#[test]
+fn the_redis_cache_component_points_sidecar_and_daemon_at_argo_cds_redis() {
+    for install in fixtures::install_manifests() {
+        for with_redis in [false, true] {
+            let case = format!("{} + watch, redis-cache: {with_redis}", install.name);
+            let case = case.as_str();
+            let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+            std::fs::write(dir.path().join("install.yaml"), &install.text).unwrap();
+            let relative = |path: &str| {
+                relative_path(dir.path(), &project().join(path))
+                    .display()
+                    .to_string()
+            };
+            let mut components = vec![
+                relative("manifests/base"),
+                relative("manifests/components/watch"),
+            ];
+            if with_redis {
+                components.push(relative("manifests/components/redis-cache"));
+            }
+            std::fs::write(
+                dir.path().join("kustomization.yaml"),
+                format!(
+                    "namespace: argocd\nresources: [install.yaml]\ncomponents: [{}]\n",
+                    components.join(", ")
+                ),
+            )
+            .unwrap();
+            let objects = kustomize(dir.path());
+            let deployment = find(&objects, "Deployment", "argocd-repo-server").unwrap();
+            let pod = &deployment["spec"]["template"]["spec"];
+            for name in [SIDECAR, WATCH] {
+                let container = one(&pod["containers"], name, case);
+                let url = &one(&container["env"], "IMAGE_RESOLVER_CACHE", case)["valueFrom"]["configMapKeyRef"];
+                assert_eq!(url["optional"].as_bool(), Some(true), "{case}: {name}");
+                let password = &one(&container["env"], "IMAGE_RESOLVER_CACHE_PASSWORD", case)["valueFrom"]
+                    ["secretKeyRef"];
+                assert_eq!(password["optional"].as_bool(), Some(true), "{case}: {name}");
+                assert_eq!(
+                    password["name"].as_str(),
+                    Some("argocd-image-resolver-redis")
+                );
+                let config_map = find(&objects, "ConfigMap", url["name"].as_str().unwrap());
+                assert_eq!(config_map.is_some(), with_redis, "{case}: {name}");
+                if let Some(config_map) = config_map {
+                    let value = config_map["data"][url["key"].as_str().unwrap()]
+                        .as_str()
+                        .unwrap();
+                    let target = argocd_image_resolver::cache::RedisTarget::parse(value)
+                        .unwrap_or_else(|e| panic!("{case}: {value}: {e}"));
+                    assert_eq!(target.host, "argocd-redis", "{case}");
+                    // Argo CD's own install has it (the generated stand-in for a fresh clone does not).
+                    if install.text.contains("argocd-redis-network-policy") {
+                        assert!(
+                            find(&objects, "Service", "argocd-redis").is_some(),
+                            "{case}: the Service it names is Argo CD's"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
