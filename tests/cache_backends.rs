@@ -479,3 +479,86 @@ async fn without_redis_the_local_directory_answers() {
         "in Redis, not the directory"
     );
 }
+
+/// Redis killed while an instance is connected (a render in progress): the next operations fail over to the
+/// local directory, and nothing hangs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_mid_render_leaves_the_local_directory_answering() {
+    let mut server = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = RedisCache::new(
+        &RedisTarget::parse(&server.url()).unwrap(),
+        Arc::new(FileCache::open(dir.path()).unwrap()),
+        RedisOptions {
+            timeout: Duration::from_millis(500),
+            ..RedisOptions::default()
+        },
+    );
+    let key = TagsKey::new("ghcr.io/acme/web");
+    let list = CachedTags {
+        tags: tags(&["1.0.0"]),
+        fetched_at: cache.now(),
+    };
+    cache.store_tags(&key, &list).await.unwrap();
+    assert_eq!(
+        cache.tags(&key, TTL).await.as_ref(),
+        Some(&list),
+        "through Redis"
+    );
+    assert!(cache.local().tags(&key, TTL).is_none());
+    server.kill();
+    assert_eq!(
+        cache.tags(&key, TTL).await,
+        None,
+        "Redis's copy is gone with it"
+    );
+    let outcome = tags_or_fetch(&cache, &key, TTL, async {
+        Ok::<_, std::io::Error>(tags(&["1.0.0", "1.1.0"]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(names(&outcome.tags.tags), ["1.0.0", "1.1.0"]);
+    assert!(cache.local().tags(&key, TTL).is_some(), "stored locally");
+    assert!(
+        cache
+            .reserve_request("https://registry.test", 10)
+            .await
+            .is_none(),
+        "the process books the limit"
+    );
+}
+
+/// A registry's request slots are booked where every instance sees them: three requests at 10 per second from
+/// two instances queue behind each other (by the cache's clock for files, Redis's own for Redis).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_slots_are_shared_between_instances() {
+    for store in both() {
+        let clock = ManualClock::new();
+        let (a, b) = (
+            store.open(0, clock.clone(), TTL),
+            store.open(1, clock.clone(), TTL),
+        );
+        let registry = "https://registry.test";
+        let mut waits = Vec::new();
+        for cache in [&a, &b, &a] {
+            waits.push(cache.reserve_request(registry, 10).await.expect("booked"));
+        }
+        let name = store.name();
+        assert!(
+            waits[0] < waits[1] && waits[1] < waits[2],
+            "{name}: {waits:?}"
+        );
+        assert!(waits[2] > Duration::from_millis(150), "{name}: {waits:?}");
+        b.back_off(registry, Duration::from_secs(5)).await;
+        let after = a.reserve_request(registry, 10).await.expect("booked");
+        assert!(
+            after > Duration::from_secs(4),
+            "{name}: a back-off holds the others: {after:?}"
+        );
+        assert_eq!(
+            a.reserve_request("https://other.test", 10).await,
+            Some(Duration::ZERO),
+            "{name}: another registry"
+        );
+    }
+}

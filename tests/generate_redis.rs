@@ -1,0 +1,225 @@
+//! `generate --cache redis://…` through the real CLI, against a real `docker-registry` behind a recording proxy and
+//! a real `redis-server` (`scripts/install-test-deps`): renders of three "replicas" (three cache directories) at
+//! once ask the registry for a tag list once; a URL that is not one is refused at once without repeating its
+//! password; a Redis that refuses the password leaves the render working on its cache directory, with a warning
+//! that names the server and never the password.
+
+mod support;
+
+#[path = "support/redis.rs"]
+mod redis_support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use redis_support::TestRedis;
+use support::{MockServer, TestRegistry};
+
+const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: web=redis.test/shop/web:~1
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: redis.test/shop/web:1.0.0
+";
+
+struct Setup {
+    _registry: TestRegistry,
+    proxy: MockServer,
+    dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let registry = TestRegistry::plain().await;
+    registry
+        .pusher()
+        .image_tagged("shop/web", "2024-05-01T10:00:00Z", &["1.0.0", "1.1.0"])
+        .await;
+    let proxy = MockServer::proxy(registry.base.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/deployment.yaml"), DEPLOYMENT).unwrap();
+    std::fs::write(
+        dir.path().join("registries.conf"),
+        format!(
+            "registries:\n- name: local\n  prefix: redis.test\n  api_url: {}\n",
+            proxy.url().as_str().trim_end_matches('/')
+        ),
+    )
+    .unwrap();
+    Setup {
+        _registry: registry,
+        proxy,
+        dir,
+    }
+}
+
+fn generate(dir: &Path, replica: usize, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
+        .arg("generate")
+        .arg("--app-dir")
+        .arg(dir.join("app"))
+        .arg("--cache-dir")
+        .arg(dir.join(format!("replica-{replica}")))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .env(
+            "IMAGE_RESOLVER_REGISTRIES_CONF",
+            dir.join("registries.conf"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn tag_lists(proxy: &MockServer) -> usize {
+    proxy
+        .seen()
+        .iter()
+        .filter(|s| s.uri.starts_with("/v2/shop/web/tags/list"))
+        .count()
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sharing_redis_ask_the_registry_once() {
+    let setup = setup().await;
+    let redis = TestRedis::start();
+    let dir = setup.dir.path().to_owned();
+    let url = redis.url();
+    let outputs: Vec<Output> = tokio::task::spawn_blocking(move || {
+        let children: Vec<_> = (0..12)
+            .map(|n| generate(&dir, n % 3, &["--cache", &url]))
+            .collect();
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect()
+    })
+    .await
+    .unwrap();
+    for output in &outputs {
+        let (stdout, stderr) = text(output);
+        assert!(output.status.success(), "{stderr}");
+        assert!(
+            stdout.contains("image: redis.test/shop/web:1.1.0"),
+            "{stdout}"
+        );
+    }
+    assert_eq!(tag_lists(&setup.proxy), 1, "{:?}", setup.proxy.seen());
+
+    // A later render in a new replica (an empty directory) is answered by Redis.
+    let later = tokio::task::spawn_blocking({
+        let dir = setup.dir.path().to_owned();
+        let url = redis.url();
+        move || {
+            generate(&dir, 7, &["--cache", &url])
+                .wait_with_output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(later.status.success());
+    assert_eq!(tag_lists(&setup.proxy), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_url_is_refused_and_a_wrong_password_falls_back() {
+    let setup = setup().await;
+    let dir = setup.dir.path().to_owned();
+    let refused = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || {
+            generate(&dir, 0, &["--cache", "redis://:hunter2-secret@cache/zero"])
+                .wait_with_output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty(), "nothing partial on stdout: {stdout}");
+    assert!(
+        stderr.contains("--cache: the path 'zero' is not a database number"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    let redis = TestRedis::with_password("the-right-password");
+    let url = format!("redis://:not-the-password@127.0.0.1:{}/0", redis.port);
+    let fallback = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || {
+            generate(&dir, 0, &["--cache", &url])
+                .wait_with_output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&fallback);
+    assert!(fallback.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("image: redis.test/shop/web:1.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("redis://127.0.0.1:{}/0", redis.port))
+            && stderr.contains("using the local cache directory"),
+        "the warning names the server: {stderr}"
+    );
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+
+    // The right password, from a file as a mounted Secret gives it.
+    let password = dir.join("redis-password");
+    std::fs::write(&password, "the-right-password\n").unwrap();
+    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let with_file = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || {
+            generate(
+                &dir,
+                1,
+                &[
+                    "--cache",
+                    &url,
+                    "--cache-password-file",
+                    password.to_str().unwrap(),
+                ],
+            )
+            .wait_with_output()
+            .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (_, stderr) = text(&with_file);
+    assert!(with_file.status.success(), "{stderr}");
+    assert!(!stderr.contains("Redis cache:"), "no fallback: {stderr}");
+    assert!(
+        redis
+            .keys_with_ttl()
+            .iter()
+            .any(|(key, _)| key.starts_with("argocd-image-resolver:v1:tags:")),
+        "the list is in Redis"
+    );
+}
