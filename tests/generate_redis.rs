@@ -13,53 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use redis_support::TestRedis;
-use support::{MockServer, TestRegistry};
-
-const DEPLOYMENT: &str = "\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations:
-    argocd-image-updater.argoproj.io/image-list: web=redis.test/shop/web:~1
-spec:
-  template:
-    spec:
-      containers:
-      - name: web
-        image: redis.test/shop/web:1.0.0
-";
-
-struct Setup {
-    _registry: TestRegistry,
-    proxy: MockServer,
-    dir: tempfile::TempDir,
-}
-
-async fn setup() -> Setup {
-    let registry = TestRegistry::plain().await;
-    registry
-        .pusher()
-        .image_tagged("shop/web", "2024-05-01T10:00:00Z", &["1.0.0", "1.1.0"])
-        .await;
-    let proxy = MockServer::proxy(registry.base.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("app")).unwrap();
-    std::fs::write(dir.path().join("app/deployment.yaml"), DEPLOYMENT).unwrap();
-    std::fs::write(
-        dir.path().join("registries.conf"),
-        format!(
-            "registries:\n- name: local\n  prefix: redis.test\n  api_url: {}\n",
-            proxy.url().as_str().trim_end_matches('/')
-        ),
-    )
-    .unwrap();
-    Setup {
-        _registry: registry,
-        proxy,
-        dir,
-    }
-}
+use support::proxied::ProxiedApp;
 
 fn generate(dir: &Path, replica: usize, args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
@@ -83,14 +37,6 @@ fn generate(dir: &Path, replica: usize, args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
-fn tag_lists(proxy: &MockServer) -> usize {
-    proxy
-        .seen()
-        .iter()
-        .filter(|s| s.uri.starts_with("/v2/shop/web/tags/list"))
-        .count()
-}
-
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -100,7 +46,7 @@ fn text(output: &Output) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_sharing_redis_ask_the_registry_once() {
-    let setup = setup().await;
+    let setup = ProxiedApp::new("redis.test", None).await;
     let redis = TestRedis::start();
     let dir = setup.dir.path().to_owned();
     let url = redis.url();
@@ -123,7 +69,7 @@ async fn replicas_sharing_redis_ask_the_registry_once() {
             "{stdout}"
         );
     }
-    assert_eq!(tag_lists(&setup.proxy), 1, "{:?}", setup.proxy.seen());
+    assert_eq!(setup.tag_lists(), 1, "{:?}", setup.proxy.seen());
 
     // A later render in a new replica (an empty directory) is answered by Redis.
     let later = tokio::task::spawn_blocking({
@@ -138,12 +84,12 @@ async fn replicas_sharing_redis_ask_the_registry_once() {
     .await
     .unwrap();
     assert!(later.status.success());
-    assert_eq!(tag_lists(&setup.proxy), 1);
+    assert_eq!(setup.tag_lists(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_url_is_refused_and_a_wrong_password_falls_back() {
-    let setup = setup().await;
+    let setup = ProxiedApp::new("redis.test", None).await;
     let dir = setup.dir.path().to_owned();
     let refused = tokio::task::spawn_blocking({
         let dir = dir.clone();

@@ -636,20 +636,27 @@ const KUBE_API_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// The kustomization docs/install.md tells users to write for the daemon: Argo CD's install manifest, the base and
 /// the watch component, the image they built.
 fn render_with_watch(install: &Fixture) -> Vec<Value> {
+    render_components(install, &["manifests/base", "manifests/components/watch"])
+}
+
+/// Argo CD's install manifest with `components` of this repository (paths from its root), the image they built.
+fn render_components(install: &Fixture, components: &[&str]) -> Vec<Value> {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     std::fs::write(dir.path().join("install.yaml"), &install.text).unwrap();
-    let relative = |path: &str| {
-        relative_path(dir.path(), &project().join(path))
-            .display()
-            .to_string()
-    };
+    let components: Vec<String> = components
+        .iter()
+        .map(|path| {
+            relative_path(dir.path(), &project().join(path))
+                .display()
+                .to_string()
+        })
+        .collect();
     std::fs::write(
         dir.path().join("kustomization.yaml"),
         format!(
-            "namespace: argocd\nresources: [install.yaml]\ncomponents: [{}, {}]\nimages:\n  - name: {SIDECAR}\n    \
+            "namespace: argocd\nresources: [install.yaml]\ncomponents: [{}]\nimages:\n  - name: {SIDECAR}\n    \
              newName: registry.test/team/argocd-image-resolver\n    newTag: v9.9.9\n",
-            relative("manifests/base"),
-            relative("manifests/components/watch"),
+            components.join(", "),
         ),
     )
     .unwrap();
@@ -1332,29 +1339,11 @@ fn the_redis_cache_component_points_sidecar_and_daemon_at_argo_cds_redis() {
         for with_redis in [false, true] {
             let case = format!("{} + watch, redis-cache: {with_redis}", install.name);
             let case = case.as_str();
-            let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-            std::fs::write(dir.path().join("install.yaml"), &install.text).unwrap();
-            let relative = |path: &str| {
-                relative_path(dir.path(), &project().join(path))
-                    .display()
-                    .to_string()
-            };
-            let mut components = vec![
-                relative("manifests/base"),
-                relative("manifests/components/watch"),
-            ];
+            let mut components = vec!["manifests/base", "manifests/components/watch"];
             if with_redis {
-                components.push(relative("manifests/components/redis-cache"));
+                components.push("manifests/components/redis-cache");
             }
-            std::fs::write(
-                dir.path().join("kustomization.yaml"),
-                format!(
-                    "namespace: argocd\nresources: [install.yaml]\ncomponents: [{}]\n",
-                    components.join(", ")
-                ),
-            )
-            .unwrap();
-            let objects = kustomize(dir.path());
+            let objects = render_components(&install, &components);
             let deployment = find(&objects, "Deployment", "argocd-repo-server").unwrap();
             let pod = &deployment["spec"]["template"]["spec"];
             for name in [SIDECAR, WATCH] {

@@ -16,25 +16,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use redis_support::TestRedis;
-use support::{MockServer, TestRegistry};
+use support::MockServer;
+use support::proxied::ProxiedApp;
 
 const LIMIT: usize = 10;
 const PROCESSES: usize = 20;
-
-const DEPLOYMENT: &str = "\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations:
-    argocd-image-updater.argoproj.io/image-list: web=limit.test/shop/web:~1
-spec:
-  template:
-    spec:
-      containers:
-      - name: web
-        image: limit.test/shop/web:1.0.0
-";
 
 /// Starts `PROCESSES` `generate`s at once, process `n` with cache directory `cache_dir(n)` and `extra` args, and
 /// waits for them all.
@@ -85,27 +71,6 @@ fn busiest_second(proxy: &MockServer) -> usize {
         .unwrap_or(0)
 }
 
-async fn setup() -> (TestRegistry, MockServer, tempfile::TempDir) {
-    let registry = TestRegistry::plain().await;
-    registry
-        .pusher()
-        .image_tagged("shop/web", "2024-05-01T10:00:00Z", &["1.0.0", "1.1.0"])
-        .await;
-    let proxy = MockServer::proxy(registry.base.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("app")).unwrap();
-    std::fs::write(dir.path().join("app/deployment.yaml"), DEPLOYMENT).unwrap();
-    std::fs::write(
-        dir.path().join("registries.conf"),
-        format!(
-            "registries:\n- name: local\n  prefix: limit.test\n  api_url: {}\n  limit: {LIMIT}\n",
-            proxy.url().as_str().trim_end_matches('/')
-        ),
-    )
-    .unwrap();
-    (registry, proxy, dir)
-}
-
 fn check(outputs: &[Output], proxy: &MockServer, what: &str) {
     for output in outputs {
         assert!(
@@ -132,7 +97,8 @@ fn check(outputs: &[Output], proxy: &MockServer, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_sidecar_s_renders_share_the_limit_through_the_cache_directory() {
-    let (_registry, proxy, dir) = setup().await;
+    let app = ProxiedApp::new("limit.test", Some(LIMIT as u32)).await;
+    let (proxy, dir) = (&app.proxy, &app.dir);
     let shared = dir.path().join("cache").display().to_string();
     let outputs = tokio::task::spawn_blocking({
         let dir = dir.path().to_owned();
@@ -140,12 +106,13 @@ async fn one_sidecar_s_renders_share_the_limit_through_the_cache_directory() {
     })
     .await
     .unwrap();
-    check(&outputs, &proxy, "one cache directory");
+    check(&outputs, proxy, "one cache directory");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_the_limit_through_redis() {
-    let (_registry, proxy, dir) = setup().await;
+    let app = ProxiedApp::new("limit.test", Some(LIMIT as u32)).await;
+    let (proxy, dir) = (&app.proxy, &app.dir);
     let redis = TestRedis::start();
     let outputs = tokio::task::spawn_blocking({
         let dir = dir.path().to_owned();
@@ -157,7 +124,7 @@ async fn replicas_share_the_limit_through_redis() {
     })
     .await
     .unwrap();
-    check(&outputs, &proxy, "three directories, one Redis");
+    check(&outputs, proxy, "three directories, one Redis");
     let keys = redis.keys_with_ttl();
     assert!(
         keys.iter().any(|(k, ttl)| k.contains(":rate:") && *ttl > 0),
@@ -204,8 +171,7 @@ async fn a_429_holds_back_every_render_sharing_the_cache() {
         );
     let registry = MockServer::start(router).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("app")).unwrap();
-    std::fs::write(dir.path().join("app/deployment.yaml"), DEPLOYMENT).unwrap();
+    support::proxied::write_app(dir.path(), "limit.test");
     std::fs::write(
         dir.path().join("registries.conf"),
         format!(

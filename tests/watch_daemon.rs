@@ -68,6 +68,44 @@ fn start_daemon(
     (daemon, log)
 }
 
+/// Reads the daemon's log into `seen` until a line satisfies `what`, and returns that line; fails the test if
+/// the daemon stops or two minutes pass.
+fn wait_for_line(
+    log: &std::sync::mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    what: &dyn Fn(&str) -> bool,
+) -> String {
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        match log.recv_timeout(Duration::from_secs(1)) {
+            Ok(line) => {
+                let hit = what(&line);
+                seen.push(line);
+                if hit {
+                    return seen.last().unwrap().clone();
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(e) => panic!("the daemon stopped: {e}: {seen:#?}"),
+        }
+        assert!(Instant::now() < until, "timed out: {seen:#?}");
+    }
+}
+
+/// Sends SIGTERM, as the kubelet does, and checks the daemon stops cleanly (exit 0).
+fn stop(daemon: &mut std::process::Child) {
+    send_sigterm(daemon);
+    assert!(daemon.wait().unwrap().success());
+}
+
+fn send_sigterm(daemon: &std::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+}
+
 /// Three applications (three repositories) tracking the same image: each interval the daemon asks the registry
 /// for its tag list once, not once per application; a pushed tag becomes one commit in each repository.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,21 +139,7 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
         &[],
     );
     let wait_for = |what: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| {
-        let until = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < until {
-            match log.recv_timeout(Duration::from_secs(1)) {
-                Ok(line) => {
-                    let hit = what(&line);
-                    seen.push(line);
-                    if hit {
-                        return;
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(e) => panic!("the daemon stopped: {e}: {seen:#?}"),
-            }
-        }
-        panic!("timed out: {seen:#?}");
+        wait_for_line(&log, seen, what);
     };
     let mut seen = Vec::new();
     // The first pass writes each lock file, then the polls begin.
@@ -135,12 +159,7 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
     for _ in 0..2 {
         wait_for(&|l| l.contains("polled"), &mut seen);
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(daemon.wait().unwrap().success());
+    stop(&mut daemon);
     for line in log.try_iter() {
         seen.push(line);
     }
@@ -266,12 +285,7 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
         ),
         "{metrics}"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(daemon.wait().unwrap().success());
+    stop(&mut daemon);
 }
 
 /// The sidecar's `generate` of the render-time Application `web` (`shop/web:~1`) in a checkout of `origin`, as
@@ -461,12 +475,7 @@ async fn a_pushed_image_of_a_render_time_application_asks_argo_cd_for_a_hard_ref
         rendered.contains("image: apps.test/shop/web:1.1.0"),
         "{rendered}"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(daemon.wait().unwrap().success());
+    stop(&mut daemon);
     cluster.api.stop(&cluster.fake).await;
 }
 
@@ -533,12 +542,7 @@ async fn a_refresh_pending_when_the_tag_arrives_is_asked_again_once_done() {
         patches[0].2,
         serde_json::json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}})
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(daemon.wait().unwrap().success());
+    stop(&mut daemon);
     cluster.api.stop(&cluster.fake).await;
 }
 
@@ -576,23 +580,7 @@ async fn a_changed_config_file_is_read_again_and_a_bad_one_changes_nothing() {
     let (mut daemon, log) =
         start_daemon(&operator, port, &["--config", file.to_str().unwrap()], &[]);
     let mut seen = Vec::new();
-    let mut wait_for = |what: &dyn Fn(&str) -> bool| {
-        let until = Instant::now() + Duration::from_secs(120);
-        loop {
-            match log.recv_timeout(Duration::from_secs(1)) {
-                Ok(line) => {
-                    let hit = what(&line);
-                    seen.push(line);
-                    if hit {
-                        return seen.last().unwrap().clone();
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                Err(e) => panic!("the daemon stopped: {e}: {seen:#?}"),
-            }
-            assert!(Instant::now() < until, "timed out: {seen:#?}");
-        }
-    };
+    let mut wait_for = |what: &dyn Fn(&str) -> bool| wait_for_line(&log, &mut seen, what);
     wait_for(&|l| l.contains("polled"));
     assert_eq!(origins[0].commits("main"), 2, "web-0's lock file");
 
@@ -643,12 +631,7 @@ async fn a_changed_config_file_is_read_again_and_a_bad_one_changes_nothing() {
             .contains("tag: 1.0.0")
     );
     assert_eq!(origins[0].commits("main"), 2, "web-0 had nothing new");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(daemon.wait().unwrap().success());
+    stop(&mut daemon);
 }
 
 /// In the repo-server pod a daemon that exits takes repo-server out of service with it, so a config file that
@@ -735,12 +718,7 @@ async fn a_daemon_started_with_a_bad_config_or_secret_keeps_running() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(daemon.wait().unwrap().success());
+    stop(&mut daemon);
 }
 
 /// SIGTERM during a push: the daemon finishes it (the commit lands), then exits 0. The remote's pre-receive hook
@@ -792,11 +770,7 @@ async fn sigterm_lets_the_push_in_flight_finish() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    send_sigterm(&daemon);
     std::fs::write(gate.join("release"), "").unwrap();
     let status = daemon.wait().unwrap();
     let seen: Vec<String> = log.try_iter().collect();

@@ -29,6 +29,7 @@ pub mod gitcli;
 pub mod kubeapi;
 pub mod mock;
 pub mod pki;
+pub mod proxied;
 pub mod push;
 pub mod registry;
 pub mod token;

@@ -1,0 +1,63 @@
+//! A plain app (one Deployment tracking `<prefix>/shop/web:~1`) whose registry is a real `docker-registry` holding
+//! `shop/web` 1.0.0 and 1.1.0, reached through a recording proxy that notes each request and when it arrived.
+
+use std::path::Path;
+
+use super::{MockServer, TestRegistry};
+
+pub struct ProxiedApp {
+    pub registry: TestRegistry,
+    pub proxy: MockServer,
+    /// `app/deployment.yaml` and `registries.conf` (`prefix` → the proxy, with `limit` when given).
+    pub dir: tempfile::TempDir,
+}
+
+impl ProxiedApp {
+    pub async fn new(prefix: &str, limit: Option<u32>) -> ProxiedApp {
+        let registry = TestRegistry::plain().await;
+        registry
+            .pusher()
+            .image_tagged("shop/web", "2024-05-01T10:00:00Z", &["1.0.0", "1.1.0"])
+            .await;
+        let proxy = MockServer::proxy(registry.base.clone()).await;
+        let dir = tempfile::tempdir().unwrap();
+        write_app(dir.path(), prefix);
+        let limit = limit.map(|l| format!("  limit: {l}\n")).unwrap_or_default();
+        std::fs::write(
+            dir.path().join("registries.conf"),
+            format!(
+                "registries:\n- name: local\n  prefix: {prefix}\n  api_url: {}\n{limit}",
+                proxy.url().as_str().trim_end_matches('/')
+            ),
+        )
+        .unwrap();
+        ProxiedApp {
+            registry,
+            proxy,
+            dir,
+        }
+    }
+
+    /// Tag-list requests of `shop/web` the proxy saw.
+    pub fn tag_lists(&self) -> usize {
+        self.proxy
+            .seen()
+            .iter()
+            .filter(|s| s.uri.starts_with("/v2/shop/web/tags/list"))
+            .count()
+    }
+}
+
+/// `dir/app/deployment.yaml`: a Deployment of `<prefix>/shop/web:1.0.0` tracking `~1`.
+pub fn write_app(dir: &Path, prefix: &str) {
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    std::fs::write(
+        dir.join("app/deployment.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    \
+             argocd-image-updater.argoproj.io/image-list: web={prefix}/shop/web:~1\nspec:\n  template:\n    spec:\n      \
+             containers:\n      - name: web\n        image: {prefix}/shop/web:1.0.0\n"
+        ),
+    )
+    .unwrap();
+}
