@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::argo::ArgoRequest;
-use crate::cache::{self, Cache, FileCache};
+use crate::cache::{self, Cache, CacheOptions, FileCache};
 use crate::generate::{self, Decision, GenerateError, Resolutions};
 use crate::manifest::ImagePath;
 use crate::metrics::{self, Metrics, RenderLine, RenderOutcome, ResolutionOutcome};
@@ -60,6 +60,26 @@ pub struct RenderArgs {
     /// volume at /var/cache/argocd-image-resolver).
     #[arg(long, env = cache::CACHE_DIR_ENV, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The most the cache's entries may take on disk, such as 256Mi or 1Gi: beyond it, the least recently used
+    /// go (one process sweeps every 5 minutes at most, so keep the cache volume's limit well above it). 0: no
+    /// bound.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_CACHE_MAX_SIZE",
+        default_value_t = CacheOptions::DEFAULT_MAX_SIZE,
+        value_name = "SIZE"
+    )]
+    pub cache_max_size: ByteSize,
+    /// How long a cache entry nobody reads or writes is kept, such as 720h (30 days; Argo CD renders every
+    /// application at least daily). 0: however long.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_CACHE_MAX_AGE",
+        default_value = "720h",
+        value_parser = super::parse_cache_age,
+        value_name = "DURATION"
+    )]
+    pub cache_max_age: Duration,
     /// Extra places images live in custom resources, comma-separated `[Kind:]path`, such as
     /// `MyApp:spec.image,spec.workers[*].image`.
     #[arg(
@@ -170,8 +190,18 @@ pub(super) fn app_registries(
 
 /// The cache the command's options name: the one place a backend is chosen.
 pub(super) fn open_cache(args: &RenderArgs) -> Result<Arc<dyn Cache>, Failure> {
-    let cache = FileCache::open(cache_dir(args)).map_err(|e| Failure::NoResult(e.to_string()))?;
+    let cache = FileCache::open_with(cache_dir(args), cache_options(args))
+        .map_err(|e| Failure::NoResult(e.to_string()))?;
     Ok(Arc::new(cache))
+}
+
+/// The file cache's bounds the options set; 0 is no bound.
+pub(super) fn cache_options(args: &RenderArgs) -> CacheOptions {
+    CacheOptions {
+        max_size: Some(args.cache_max_size).filter(|size| size.bytes() > 0),
+        max_age: Some(args.cache_max_age).filter(|age| !age.is_zero()),
+        ..CacheOptions::default()
+    }
 }
 
 /// The cache directory the options name, else the user's.
