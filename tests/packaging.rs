@@ -13,8 +13,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_norway::Value;
 
-use argocd_image_resolver::cache::CACHE_DIR_ENV;
+use argocd_image_resolver::cache::{CACHE_DIR_ENV, CacheOptions};
 use argocd_image_resolver::commit::CommitConfig;
+use argocd_image_resolver::metrics::renders::MAX_UNREAD;
+use argocd_image_resolver::size::ByteSize;
 use argocd_image_resolver::writeback::{Method, Target};
 use argocd_image_resolver_core::commit::{SecretFile, Username};
 use fixtures::Fixture;
@@ -168,6 +170,34 @@ fn assert_locked_down(container: &Value, case: &str) {
     }
 }
 
+/// The bound a container's sweeps keep the cache's files within: its `IMAGE_RESOLVER_CACHE_MAX_SIZE`, else the
+/// flag's default.
+fn cache_bound(container: &Value, case: &str) -> ByteSize {
+    named(&container["env"], "IMAGE_RESOLVER_CACHE_MAX_SIZE")
+        .first()
+        .map_or(CacheOptions::DEFAULT_MAX_SIZE, |var| {
+            let value = var["value"].as_str().unwrap_or_default();
+            value
+                .parse()
+                .unwrap_or_else(|e| panic!("{case}: IMAGE_RESOLVER_CACHE_MAX_SIZE: {e}"))
+        })
+}
+
+/// A cache volume's `sizeLimit`, which the kubelet evicts the whole pod past: at least twice `bound` (room for
+/// what renders write between two sweeps) plus the render log and its rotated copy.
+fn assert_cache_limit(volume: &Value, bound: ByteSize, case: &str) -> ByteSize {
+    let limit: ByteSize = volume["emptyDir"]["sizeLimit"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{case}: the cache volume has no sizeLimit: {volume:?}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{case}: the cache volume's sizeLimit: {e}"));
+    assert!(
+        limit.bytes() >= 2 * bound.bytes() + 2 * MAX_UNREAD,
+        "{case}: a sizeLimit of {limit} leaves too little room above --cache-max-size {bound}"
+    );
+    limit
+}
+
 /// What Argo CD's sidecar contract requires of the rendered repo-server, whatever else the install holds.
 fn assert_sidecar(objects: &[Value], case: &str) {
     let deployment = find(objects, "Deployment", "argocd-repo-server")
@@ -241,6 +271,7 @@ fn assert_sidecar(objects: &[Value], case: &str) {
         cache["emptyDir"].is_mapping(),
         "{case}: the cache is an emptyDir by default"
     );
+    assert_cache_limit(cache, cache_bound(sidecar, case), case);
 
     for object in [deployment, config_map] {
         assert_eq!(
@@ -734,6 +765,22 @@ fn the_watch_component_runs_the_daemon_in_the_repo_server_pod() {
         assert_eq!(
             daemon_cache["name"], sidecar_cache["name"],
             "{case}: one cache volume"
+        );
+        // Both sweep it: to one bound, or the smaller would win. Its limit leaves room for the daemon's clones too.
+        let bound = cache_bound(sidecar, case);
+        assert_eq!(cache_bound(daemon, case), bound, "{case}: one cache bound");
+        let base = yaml(&read(
+            &project().join("manifests/base/repo-server-sidecar.yaml"),
+        ));
+        let base_cache = one(
+            &base["spec"]["template"]["spec"]["volumes"],
+            daemon_cache["name"].as_str().unwrap(),
+            case,
+        );
+        assert!(
+            assert_cache_limit(daemon_cache, bound, case)
+                > assert_cache_limit(base_cache, bound, "manifests/base"),
+            "{case}: more room than the sidecar's alone"
         );
 
         // Probes and the webhook port: 8080, where --listen says.
