@@ -438,7 +438,7 @@ impl FileCache {
             return;
         };
         let now = self.clock.now();
-        if super::is_fresh(modified.into(), now, self.touch_interval) {
+        if super::is_fresh(sweep::file_time(modified), now, self.touch_interval) {
             return;
         }
         // Only the time: no data is written or synced. Failing, the entry ages as if unread.

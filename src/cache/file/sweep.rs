@@ -25,7 +25,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use nix::errno::Errno;
@@ -152,7 +152,7 @@ pub(super) fn plan(found: &[Found], now: DateTime<Utc>, bounds: Bounds) -> Vec<(
             if total <= max {
                 break;
             }
-            total -= found[i].usage;
+            total = total.saturating_sub(found[i].usage);
             remove.push((i, Why::Size));
             evicted += 1;
         }
@@ -294,6 +294,20 @@ pub(super) fn sweep(root: &Path, now: DateTime<Utc>, bounds: Bounds) -> Swept {
     swept
 }
 
+/// A file's time as a `DateTime`, clamped to chrono's range: its `From` panics past it, and any file can be
+/// given any time (`touch -d`). Before 1970, whole seconds.
+pub(super) fn file_time(time: SystemTime) -> DateTime<Utc> {
+    let seconds = |d: Duration| i64::try_from(d.as_secs()).ok();
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => seconds(after)
+            .and_then(|s| DateTime::from_timestamp(s, after.subsec_nanos()))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        Err(before) => seconds(before.duration())
+            .and_then(|s| DateTime::from_timestamp(-s, 0))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+    }
+}
+
 /// A file as listed: its inode and modification time, to tell whether it changed before it is removed.
 pub(super) type Identity = (u64, SystemTime);
 
@@ -336,7 +350,7 @@ fn list(root: &Path) -> Vec<(PathBuf, Found, Identity)> {
                     dir,
                     name: name.to_owned(),
                     kind,
-                    modified: modified.into(),
+                    modified: file_time(modified),
                     usage: meta.len().max(meta.blocks().saturating_mul(512)),
                 },
                 (meta.ino(), modified),

@@ -4,7 +4,7 @@
 //! the cache stamps what it writes and reads by it.
 
 use std::os::unix::fs::MetadataExt;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
@@ -292,6 +292,36 @@ fn a_sweep_is_due_once_per_interval() {
         ("no interval", Some(now), Duration::ZERO, true),
     ] {
         assert_eq!(sweep::is_due(last, now, interval), want, "{name}");
+    }
+}
+
+#[test]
+fn file_times_of_any_value_convert() {
+    let far = Duration::from_secs(1 << 62);
+    for (name, file_time, want) in [
+        ("now-ish", SystemTime::from(time(T0)), time(T0)),
+        (
+            "with nanoseconds",
+            SystemTime::from(time("2026-01-01T00:00:00.123456789Z")),
+            time("2026-01-01T00:00:00.123456789Z"),
+        ),
+        (
+            "before 1970",
+            UNIX_EPOCH - Duration::from_secs(60),
+            time("1969-12-31T23:59:00Z"),
+        ),
+        (
+            "past chrono's range",
+            UNIX_EPOCH + far,
+            DateTime::<Utc>::MAX_UTC,
+        ),
+        (
+            "before chrono's range",
+            UNIX_EPOCH - far,
+            DateTime::<Utc>::MIN_UTC,
+        ),
+    ] {
+        assert_eq!(sweep::file_time(file_time), want, "{name}");
     }
 }
 
