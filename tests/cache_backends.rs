@@ -82,7 +82,15 @@ impl Store {
     fn open(&self, n: usize, clock: Arc<dyn Clock>, lock_wait: Duration) -> Arc<dyn Cache> {
         match self {
             Store::Files(dir) => Arc::new(
-                FileCache::open_with(dir.path(), CacheOptions { clock, lock_wait }).unwrap(),
+                FileCache::open_with(
+                    dir.path(),
+                    CacheOptions {
+                        clock,
+                        lock_wait,
+                        ..CacheOptions::default()
+                    },
+                )
+                .unwrap(),
             ),
             Store::Redis { server, locals } => {
                 let local = FileCache::open_with(

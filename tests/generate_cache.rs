@@ -1,7 +1,8 @@
 //! `generate` and its cache directory, through the real CLI against a real registry (Debian's docker-registry)
 //! on a plain app: a warm render (tag lists, build times and answers all in the cache) leaves every file and
-//! directory of the cache as it was, and a changed answer is still recorded (issue 11: every warm render
-//! rewrote and synced its last-known-good answers, and created and removed a probe file in each directory).
+//! directory of the cache as it was, but for marking entries it reads used once an hour, and a changed answer is
+//! still recorded (issue 11: every warm render rewrote and synced its last-known-good answers, and created and
+//! removed a probe file in each directory).
 
 mod support;
 
@@ -143,10 +144,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, i64, i64, u64)> {
     entries
 }
 
-/// Sets every entry under `dir` to an old modification time, so that any write shows, however coarse the file
-/// system's timestamps.
-fn age(dir: &Path) {
-    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+/// Sets every entry under `dir` to a modification time `ago` before now, so that any write shows, however coarse
+/// the file system's timestamps.
+fn age(dir: &Path, ago: Duration) {
+    let old = SystemTime::now() - ago;
     for path in snapshot(dir).keys() {
         std::fs::File::open(path)
             .unwrap()
@@ -180,7 +181,8 @@ async fn a_warm_render_leaves_the_cache_untouched() {
     let want = ["shop/web:1.1.0", "shop/builds:b2"];
     rendered(&app, registry.base.as_str(), "10m", &want).await;
     let cache = app.cache();
-    age(&cache);
+    // Younger than the hour after which a read marks an entry used again.
+    age(&cache, Duration::from_secs(10 * 60));
     let cold = snapshot(&cache);
     assert_eq!(
         kinds(&cold, &cache),
@@ -194,6 +196,33 @@ async fn a_warm_render_leaves_the_cache_untouched() {
 
     rendered(&app, registry.base.as_str(), "10m", &want).await;
     assert_eq!(snapshot(&cache), cold, "the warm render wrote to the cache");
+
+    // Older than that, the entries it reads get a new time, and nothing else changes: no file is written,
+    // replaced, created or removed.
+    age(&cache, Duration::from_secs(2 * 60 * 60));
+    let old = snapshot(&cache);
+    rendered(&app, registry.base.as_str(), "10m", &want).await;
+    let marked = snapshot(&cache);
+    let files = |snapshot: &BTreeMap<PathBuf, (u64, i64, i64, u64)>| {
+        snapshot
+            .iter()
+            .map(|(path, &(inode, _, _, size))| (path.clone(), (inode, size)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        files(&marked),
+        files(&old),
+        "the warm render wrote to the cache"
+    );
+    let used: BTreeMap<_, _> = marked
+        .into_iter()
+        .filter(|(path, entry)| old[path] != *entry)
+        .collect();
+    assert_eq!(
+        kinds(&used, &cache),
+        BTreeMap::from([("metadata".to_owned(), 1), ("tags".to_owned(), 2)]),
+        "the tag lists and build times read are marked used (the registry answered: no fallback read): {used:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

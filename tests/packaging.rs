@@ -13,8 +13,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_norway::Value;
 
-use argocd_image_resolver::cache::CACHE_DIR_ENV;
+use argocd_image_resolver::cache::{CACHE_DIR_ENV, CacheOptions};
 use argocd_image_resolver::commit::CommitConfig;
+use argocd_image_resolver::metrics::renders::MAX_UNREAD;
+use argocd_image_resolver::size::ByteSize;
 use argocd_image_resolver::writeback::{Method, Target};
 use argocd_image_resolver_core::commit::{SecretFile, Username};
 use fixtures::Fixture;
@@ -168,6 +170,34 @@ fn assert_locked_down(container: &Value, case: &str) {
     }
 }
 
+/// The bound a container's sweeps keep the cache's files within: its `IMAGE_RESOLVER_CACHE_MAX_SIZE`, else the
+/// flag's default.
+fn cache_bound(container: &Value, case: &str) -> ByteSize {
+    named(&container["env"], "IMAGE_RESOLVER_CACHE_MAX_SIZE")
+        .first()
+        .map_or(CacheOptions::DEFAULT_MAX_SIZE, |var| {
+            let value = var["value"].as_str().unwrap_or_default();
+            value
+                .parse()
+                .unwrap_or_else(|e| panic!("{case}: IMAGE_RESOLVER_CACHE_MAX_SIZE: {e}"))
+        })
+}
+
+/// A cache volume's `sizeLimit`, which the kubelet evicts the whole pod past: at least twice `bound` (room for
+/// what renders write between two sweeps) plus the render log and its rotated copy.
+fn assert_cache_limit(volume: &Value, bound: ByteSize, case: &str) -> ByteSize {
+    let limit: ByteSize = volume["emptyDir"]["sizeLimit"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{case}: the cache volume has no sizeLimit: {volume:?}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{case}: the cache volume's sizeLimit: {e}"));
+    assert!(
+        limit.bytes() >= 2 * bound.bytes() + 2 * MAX_UNREAD,
+        "{case}: a sizeLimit of {limit} leaves too little room above --cache-max-size {bound}"
+    );
+    limit
+}
+
 /// What Argo CD's sidecar contract requires of the rendered repo-server, whatever else the install holds.
 fn assert_sidecar(objects: &[Value], case: &str) {
     let deployment = find(objects, "Deployment", "argocd-repo-server")
@@ -241,6 +271,7 @@ fn assert_sidecar(objects: &[Value], case: &str) {
         cache["emptyDir"].is_mapping(),
         "{case}: the cache is an emptyDir by default"
     );
+    assert_cache_limit(cache, cache_bound(sidecar, case), case);
 
     for object in [deployment, config_map] {
         assert_eq!(
@@ -742,6 +773,11 @@ fn the_watch_component_runs_the_daemon_in_the_repo_server_pod() {
             daemon_cache["name"], sidecar_cache["name"],
             "{case}: one cache volume"
         );
+        // Both sweep it: to one bound, or the smaller would win. The daemon's clones are elsewhere (below), so the
+        // volume is the base's, with the base's limit.
+        let bound = cache_bound(sidecar, case);
+        assert_eq!(cache_bound(daemon, case), bound, "{case}: one cache bound");
+        assert_cache_limit(daemon_cache, bound, case);
 
         // Probes and the webhook port: 8080, where --listen says.
         for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
@@ -775,10 +811,10 @@ fn the_watch_component_runs_the_daemon_in_the_repo_server_pod() {
             .iter()
             .find(|m| git_dir.starts_with(m["mountPath"].as_str().unwrap()))
             .unwrap_or_else(|| panic!("{case}: no mount holds {git_dir}"));
+        let clones = one(&pod["volumes"], git_mount["name"].as_str().unwrap(), case);
         assert!(
-            one(&pod["volumes"], git_mount["name"].as_str().unwrap(), case)["emptyDir"]
-                .is_mapping(),
-            "{case}: the clones' volume"
+            clones["emptyDir"]["sizeLimit"].is_string(),
+            "{case}: the clones' volume is an emptyDir with a limit: {clones:?}"
         );
         for container in pod["containers"].as_sequence().unwrap() {
             if container["name"].as_str() != Some(WATCH) {

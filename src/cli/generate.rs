@@ -13,7 +13,8 @@ use super::budget::{self, Budget};
 use super::{Failure, GlobalArgs, RegistryArgs};
 use crate::argo::ArgoRequest;
 use crate::cache::{
-    self, Cache, CacheRates, FileCache, RedisCache, RedisOptions, RedisPassword, RedisTarget,
+    self, Cache, CacheOptions, CacheRates, FileCache, RedisCache, RedisOptions, RedisPassword,
+    RedisTarget,
 };
 use crate::generate::{self, Decision, GenerateError, Resolutions};
 use crate::manifest::ImagePath;
@@ -71,6 +72,26 @@ pub struct RenderArgs {
     /// A file holding the Redis password (a mounted Secret, such as Argo CD's argocd-redis, key auth).
     #[arg(long, env = "IMAGE_RESOLVER_CACHE_PASSWORD_FILE", value_name = "FILE")]
     pub cache_password_file: Option<PathBuf>,
+    /// The most the cache's entries may take on disk, such as 256Mi or 1Gi: beyond it, the least recently used
+    /// go (one process sweeps every 5 minutes at most, so keep the cache volume's limit well above it). 0: no
+    /// bound.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_CACHE_MAX_SIZE",
+        default_value_t = CacheOptions::DEFAULT_MAX_SIZE,
+        value_name = "SIZE"
+    )]
+    pub cache_max_size: ByteSize,
+    /// How long a cache entry nobody reads or writes is kept, such as 720h (30 days; Argo CD renders every
+    /// application at least daily). 0: however long.
+    #[arg(
+        long,
+        env = "IMAGE_RESOLVER_CACHE_MAX_AGE",
+        default_value = "720h",
+        value_parser = super::parse_cache_age,
+        value_name = "DURATION"
+    )]
+    pub cache_max_age: Duration,
     /// Extra places images live in custom resources, comma-separated `[Kind:]path`, such as
     /// `MyApp:spec.image,spec.workers[*].image`.
     #[arg(
@@ -184,7 +205,8 @@ pub const CACHE_PASSWORD_ENV: &str = "IMAGE_RESOLVER_CACHE_PASSWORD";
 
 /// The cache the command's options name: the one place a backend is chosen.
 pub(super) fn open_cache(args: &RenderArgs) -> Result<Arc<dyn Cache>, Failure> {
-    let local = FileCache::open(cache_dir(args)).map_err(|e| Failure::NoResult(e.to_string()))?;
+    let local = FileCache::open_with(cache_dir(args), cache_options(args))
+        .map_err(|e| Failure::NoResult(e.to_string()))?;
     let Some(url) = args.cache.as_deref().filter(|u| !u.trim().is_empty()) else {
         return Ok(Arc::new(local));
     };
@@ -213,6 +235,15 @@ pub(super) fn open_cache(args: &RenderArgs) -> Result<Arc<dyn Cache>, Failure> {
         Arc::new(local),
         RedisOptions::default(),
     )))
+}
+
+/// The file cache's bounds the options set; 0 is no bound.
+pub(super) fn cache_options(args: &RenderArgs) -> CacheOptions {
+    CacheOptions {
+        max_size: Some(args.cache_max_size).filter(|size| size.bytes() > 0),
+        max_age: Some(args.cache_max_age).filter(|age| !age.is_zero()),
+        ..CacheOptions::default()
+    }
 }
 
 /// The cache directory the options name, else the user's.

@@ -142,6 +142,12 @@ fn parse_ttl(value: &str) -> Result<Duration, String> {
         .map_err(|_| format!("'{value}' is not a duration such as 30s, 2m or 0"))
 }
 
+/// `--cache-max-age`: a Go duration as for [`parse_ttl`], whose example is in hours (Go durations have no days).
+fn parse_cache_age(value: &str) -> Result<Duration, String> {
+    crate::registry::credentials::parse_go_duration(value)
+        .map_err(|_| format!("'{value}' is not a duration such as 720h (30 days), 24h or 0"))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogLevel {
     Error,

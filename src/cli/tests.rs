@@ -1,6 +1,8 @@
 use std::time::Duration;
 
 use super::*;
+use crate::cache::CacheOptions;
+use crate::size::ByteSize;
 
 #[test]
 fn repeated_warnings_are_counted() {
@@ -118,9 +120,87 @@ fn commands_take_only_the_options_they_use() {
             &["explain", "--cache-dir", "/tmp"],
             true,
         ),
+        (
+            "explain bounds the cache it opens",
+            &[
+                "explain",
+                "--cache-max-size",
+                "1Gi",
+                "--cache-max-age",
+                "24h",
+            ],
+            true,
+        ),
+        (
+            "init keeps nothing to bound",
+            &["init", "--cache-max-size", "1Gi"],
+            false,
+        ),
     ];
     for (name, args, want) in cases {
         assert_eq!(parses(args), *want, "{name}");
+    }
+}
+
+/// The cache's bounds: by default the file cache's own, 0 lifts a bound, and a bad value names its flag.
+#[test]
+fn cache_bounds() {
+    let bounds = |args: &[&str]| {
+        let argv = ["argocd-image-resolver", "generate"]
+            .into_iter()
+            .chain(args.iter().copied());
+        match <Cli as clap::Parser>::try_parse_from(argv) {
+            Ok(Cli {
+                command: Command::Generate(args),
+                ..
+            }) => {
+                let options = generate::cache_options(&args.app);
+                Ok((options.max_size, options.max_age))
+            }
+            Ok(_) => unreachable!("generate parses as generate"),
+            Err(e) => Err(e.to_string().lines().next().unwrap_or_default().to_owned()),
+        }
+    };
+    let day = Duration::from_secs(24 * 60 * 60);
+    type Bounds = (Option<ByteSize>, Option<Duration>);
+    let cases: &[(&str, &[&str], Result<Bounds, &str>)] = &[
+        (
+            "defaults",
+            &[],
+            Ok((
+                Some(CacheOptions::DEFAULT_MAX_SIZE),
+                Some(CacheOptions::DEFAULT_MAX_AGE),
+            )),
+        ),
+        (
+            "both set",
+            &["--cache-max-size", "1Gi", "--cache-max-age", "24h"],
+            Ok((Some(ByteSize(1 << 30)), Some(day))),
+        ),
+        (
+            "0 lifts both bounds",
+            &["--cache-max-size", "0", "--cache-max-age", "0"],
+            Ok((None, None)),
+        ),
+        (
+            "a fraction",
+            &["--cache-max-size", "1.5Gi"],
+            Err(
+                "error: invalid value '1.5Gi' for '--cache-max-size <SIZE>': '1.5Gi' is not a size such as 64Mi, \
+                 512Ki, 10MB or 1048576",
+            ),
+        ),
+        (
+            "days are not a Go duration",
+            &["--cache-max-age", "30d"],
+            Err(
+                "error: invalid value '30d' for '--cache-max-age <DURATION>': '30d' is not a duration such as 720h \
+                 (30 days), 24h or 0",
+            ),
+        ),
+    ];
+    for (name, args, want) in cases {
+        assert_eq!(bounds(args), want.map_err(String::from), "{name}");
     }
 }
 

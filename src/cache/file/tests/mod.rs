@@ -1,10 +1,11 @@
 //! Tests of the file backend, and of single flight across its instances (as across processes): `entries` what is
 //! stored and read back (keys, round trips, broken files, directories), `flight` freshness and concurrent fetches
 //! (within an instance, among instances, torn writes), `writes` what is left alone (answers already recorded,
-//! directories that exist). Here the fixtures they share.
+//! directories that exist), `sweep` the bounds and what the sweep removes and leaves. Here the fixtures they share.
 
 mod entries;
 mod flight;
+mod sweep;
 mod writes;
 
 use std::future::{Future, poll_fn};
