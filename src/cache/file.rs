@@ -32,8 +32,6 @@
 //! A last-known-good file's name hashes [`ResolutionKey::encode`], which carries the key's version: a new key
 //! scheme names new files and never reads an old one (unused, it goes with the age bound).
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -45,16 +43,12 @@ use chrono::{DateTime, Utc};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{AccessFlags, access};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use super::{
-    BoxFuture, Cache, CacheError, CachedTags, Clock, Flights, ImageMetadata, KnownImages,
-    MetadataKey, ResolutionKey, Resolved, SystemClock, TagsKey, TagsLock,
+    BoxFuture, Cache, CacheError, CachedTags, Clock, Flights, KnownImages, MetadataKey,
+    ResolutionKey, Resolved, SystemClock, TagsKey, TagsLock, entry,
 };
-use crate::image::is_valid_digest;
 use crate::size::ByteSize;
-use crate::tag::{Tag, escape, is_valid_tag};
 
 mod sweep;
 
@@ -149,38 +143,6 @@ impl std::fmt::Debug for FileCache {
     }
 }
 
-/// On-disk form of a [`Resolved`], with its key in clear.
-#[derive(Serialize, Deserialize)]
-struct ResolvedFile<'a> {
-    key: Cow<'a, ResolutionKey>,
-    tag: Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    digest: Option<Cow<'a, str>>,
-    resolved_at: DateTime<Utc>,
-}
-
-/// On-disk form of [`KnownImages`], with its key in clear.
-#[derive(Serialize, Deserialize)]
-struct MetadataFile<'a> {
-    repository: Cow<'a, str>,
-    platforms: Cow<'a, str>,
-    images: Cow<'a, BTreeMap<String, ImageMetadata>>,
-    #[serde(default)]
-    tags: Cow<'a, BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags_checked_at: Option<DateTime<Utc>>,
-}
-
-/// On-disk form of a [`CachedTags`], with its key in clear.
-#[derive(Serialize, Deserialize)]
-struct TagsFile<'a> {
-    repository: Cow<'a, str>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    credentials: Option<Cow<'a, str>>,
-    fetched_at: DateTime<Utc>,
-    tags: Cow<'a, [Tag]>,
-}
-
 impl FileCache {
     /// [`FileCache::open_with`] the default options.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, CacheError> {
@@ -256,22 +218,9 @@ impl FileCache {
     /// whose tag or digest is malformed is a miss (with a warning): a broken cache must never break a render.
     pub fn last_known_good(&self, key: &ResolutionKey) -> Option<Resolved> {
         let path = self.resolved_path(key);
-        let (file, opened): (ResolvedFile, _) = read_json(&path)?;
-        if *file.key != *key {
-            return ignore(&path, "it holds another key");
-        }
-        if !is_valid_tag(&file.tag) {
-            return ignore(&path, "its tag is malformed");
-        }
-        if file.digest.as_deref().is_some_and(|d| !is_valid_digest(d)) {
-            return ignore(&path, "its digest is malformed");
-        }
+        let (resolved, opened) = read_decoded(&path, |b| entry::decode_resolved(b, key))?;
         self.used(opened);
-        Some(Resolved {
-            tag: file.tag.into_owned(),
-            digest: file.digest.map(Cow::into_owned),
-            resolved_at: file.resolved_at,
-        })
+        Some(resolved)
     }
 
     /// [`Cache::record`], at once: replaces the previous one atomically (concurrent writers: the
@@ -283,80 +232,32 @@ impl FileCache {
         if stored_resolution(&path, key).is_some_and(|stored| resolved.is_recorded_by(&stored)) {
             return Ok(());
         }
-        let file = ResolvedFile {
-            key: Cow::Borrowed(key),
-            tag: Cow::Borrowed(&resolved.tag),
-            digest: resolved.digest.as_deref().map(Cow::Borrowed),
-            resolved_at: resolved.resolved_at,
-        };
-        self.write(&path, &file)
+        self.write(&path, &entry::encode_resolved(key, resolved))
     }
 
     /// [`Cache::tags`], at once: the cached tag list of `key` when it is younger than `max_age` (pass
     /// `Duration::MAX` for any age). Broken files are a miss with a warning, as for [`FileCache::last_known_good`].
     pub fn tags(&self, key: &TagsKey, max_age: Duration) -> Option<CachedTags> {
         let path = self.tags_path(key);
-        let (file, opened): (TagsFile, _) = read_json(&path)?;
-        if file.repository != key.repository
-            || file.credentials.as_deref() != key.credentials.as_deref()
-        {
-            return ignore(&path, "it holds another key");
-        }
-        // Tag names were checked as they were read (`TagName`); a bad one made the whole file unreadable.
-        if let Some(bad) = file
-            .tags
-            .iter()
-            .find(|t| t.digest.as_deref().is_some_and(|d| !is_valid_digest(d)))
-        {
-            return ignore(
-                &path,
-                &format!("the digest of its tag '{}' is malformed", bad.name),
-            );
-        }
+        let (cached, opened) = read_decoded(&path, |b| entry::decode_tags(b, key))?;
         // Used even when stale: it is about to be fetched again, or to answer for a registry that did not.
         self.used(opened);
-        let cached = CachedTags {
-            tags: file.tags.into_owned(),
-            fetched_at: file.fetched_at,
-        };
         cached.is_fresh(self.clock.now(), max_age).then_some(cached)
     }
 
     /// [`Cache::store_tags`], at once: stores `tags` as the tag list of `key`, replacing the previous one atomically.
     pub fn store_tags(&self, key: &TagsKey, tags: &CachedTags) -> Result<(), CacheError> {
-        let file = TagsFile {
-            repository: Cow::Borrowed(&key.repository),
-            credentials: key.credentials.as_deref().map(Cow::Borrowed),
-            fetched_at: tags.fetched_at,
-            tags: Cow::Borrowed(&tags.tags),
-        };
-        self.write(&self.tags_path(key), &file)
+        self.write(&self.tags_path(key), &entry::encode_tags(key, tags))
     }
 
     /// [`Cache::image_metadata`], at once: what is known of the images of `key`; nothing when the file is missing or broken (with a warning).
     pub fn image_metadata(&self, key: &MetadataKey) -> KnownImages {
         let path = self.metadata_path(key);
-        let Some((file, opened)) = read_json::<MetadataFile>(&path) else {
+        let Some((known, opened)) = read_decoded(&path, |b| entry::decode_metadata(b, key)) else {
             return KnownImages::default();
         };
-        if file.repository != key.repository || file.platforms != key.platforms {
-            return ignore(&path, "it holds another key").unwrap_or_default();
-        }
-        let digests = file.images.keys().chain(file.tags.values());
-        if let Some(bad) = digests.into_iter().find(|d| !is_valid_digest(d)) {
-            return ignore(&path, &format!("its digest '{}' is malformed", escape(bad)))
-                .unwrap_or_default();
-        }
-        if let Some(bad) = file.tags.keys().find(|t| !is_valid_tag(t)) {
-            return ignore(&path, &format!("its tag '{}' is malformed", escape(bad)))
-                .unwrap_or_default();
-        }
         self.used(opened);
-        KnownImages {
-            images: file.images.into_owned(),
-            tags: file.tags.into_owned(),
-            tags_checked_at: file.tags_checked_at,
-        }
+        known
     }
 
     /// [`Cache::store_image_metadata`], at once: stores `known` as all that is known of the images of `key`,
@@ -366,14 +267,10 @@ impl FileCache {
         key: &MetadataKey,
         known: &KnownImages,
     ) -> Result<(), CacheError> {
-        let file = MetadataFile {
-            repository: Cow::Borrowed(&key.repository),
-            platforms: Cow::Borrowed(&key.platforms),
-            images: Cow::Borrowed(&known.images),
-            tags: Cow::Borrowed(&known.tags),
-            tags_checked_at: known.tags_checked_at,
-        };
-        self.write(&self.metadata_path(key), &file)
+        self.write(
+            &self.metadata_path(key),
+            &entry::encode_metadata(key, known),
+        )
     }
 
     /// Takes the exclusive lock of `key`'s tag list, waiting at most `lock_wait`; `None` (with a warning) when
@@ -426,8 +323,8 @@ impl FileCache {
     }
 
     /// Writes an entry, stamped with the cache's clock as just used, then sweeps if a sweep is due.
-    fn write<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), CacheError> {
-        write_json(path, value, self.clock.now().into())?;
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+        write_file(path, bytes, self.clock.now().into())?;
         self.sweep_if_due();
         Ok(())
     }
@@ -590,14 +487,19 @@ fn read_entry(path: &Path) -> Result<Option<(Vec<u8>, Opened)>, String> {
     Ok(Some((bytes, Opened { file, modified })))
 }
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> Option<(T, Opened)> {
+/// The entry at `path` as `decode` reads it (with its open file); a miss, with a warning, when it cannot be read
+/// or `decode` refuses it.
+fn read_decoded<T>(
+    path: &Path,
+    decode: impl FnOnce(&[u8]) -> Result<T, entry::Refused>,
+) -> Option<(T, Opened)> {
     let (bytes, opened) = match read_entry(path) {
         Ok(read) => read?,
         Err(why) => return ignore(path, &why),
     };
-    match serde_json::from_slice(&bytes) {
+    match decode(&bytes) {
         Ok(value) => Some((value, opened)),
-        Err(e) => ignore(path, &format!("it is not a valid cache file: {e}")),
+        Err(why) => ignore(path, &why),
     }
 }
 
@@ -606,12 +508,7 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Option<(T, Opened)> {
 /// broken file is reported where it matters, when [`FileCache::last_known_good`] reads it for a fallback.
 fn stored_resolution(path: &Path, key: &ResolutionKey) -> Option<Resolved> {
     let (bytes, _) = read_entry(path).ok()??;
-    let file: ResolvedFile = serde_json::from_slice(&bytes).ok()?;
-    (*file.key == *key).then(|| Resolved {
-        tag: file.tag.into_owned(),
-        digest: file.digest.map(Cow::into_owned),
-        resolved_at: file.resolved_at,
-    })
+    entry::decode_resolved(&bytes, key).ok()
 }
 
 fn ignore<T>(path: &Path, why: &str) -> Option<T> {
@@ -619,13 +516,12 @@ fn ignore<T>(path: &Path, why: &str) -> Option<T> {
     None
 }
 
-/// Writes `value` to `path` atomically, modified at `now` (the cache's clock, which the sweep ages entries by).
-fn write_json<T: Serialize>(path: &Path, value: &T, now: SystemTime) -> Result<(), CacheError> {
+/// Writes `bytes` to `path` atomically, modified at `now` (the cache's clock, which the sweep ages entries by).
+fn write_file(path: &Path, bytes: &[u8], now: SystemTime) -> Result<(), CacheError> {
     let write_error = |source| CacheError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| write_error(io::Error::other(e)))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temp = dir.join(temp_name(&name));
@@ -635,7 +531,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T, now: SystemTime) -> Result<(
             .create_new(true)
             .mode(0o600)
             .open(&temp)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         // Failing, the file keeps the kernel's time, which is the clock's outside tests.
         let _ = file.set_modified(now);
         // Without it, a crash soon after the rename can leave an empty file under the final name.

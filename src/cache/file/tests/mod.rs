@@ -18,11 +18,14 @@ use chrono::TimeDelta;
 use tokio::sync::Notify;
 
 use super::*;
+use crate::cache::ImageMetadata;
 use crate::cache::{TagsOutcome, TagsSource, tags_or_fetch};
 use crate::image::ImageRef;
 use crate::platform::Platform;
 use crate::policy::filter::{AllowTags, IgnoreTags};
 use crate::policy::{Order, Policy, Strategy};
+use crate::tag::Tag;
+use std::collections::BTreeMap;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const TTL: Duration = Duration::from_secs(60);
