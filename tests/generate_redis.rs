@@ -10,29 +10,14 @@ mod support;
 mod redis_support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use redis_support::TestRedis;
 use support::proxied::ProxiedApp;
 
 fn generate(dir: &Path, replica: usize, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
-        .arg("generate")
-        .arg("--app-dir")
-        .arg(dir.join("app"))
-        .arg("--cache-dir")
-        .arg(dir.join(format!("replica-{replica}")))
+    support::proxied::generate(dir, &dir.join(format!("replica-{replica}")))
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .env(
-            "IMAGE_RESOLVER_REGISTRIES_CONF",
-            dir.join("registries.conf"),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }

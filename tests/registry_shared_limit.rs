@@ -12,7 +12,7 @@ mod support;
 mod redis_support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use redis_support::TestRedis;
@@ -25,27 +25,12 @@ const PROCESSES: usize = 20;
 /// Starts `PROCESSES` `generate`s at once, process `n` with cache directory `cache_dir(n)` and `extra` args, and
 /// waits for them all.
 fn render_all(dir: &Path, cache_dir: impl Fn(usize) -> String, extra: &[&str]) -> Vec<Output> {
-    let app = dir.join("app");
     let children: Vec<_> = (0..PROCESSES)
         .map(|n| {
-            Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
-                .arg("generate")
-                .arg("--app-dir")
-                .arg(&app)
-                .args(["--cache-dir", &cache_dir(n)])
+            support::proxied::generate(dir, Path::new(&cache_dir(n)))
                 .args(extra)
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("HOME", dir)
-                .env("DOCKER_CONFIG", "/nonexistent")
-                .env(
-                    "IMAGE_RESOLVER_REGISTRIES_CONF",
-                    dir.join("registries.conf"),
-                )
                 .env("IMAGE_RESOLVER_TAGS_TTL", "0")
                 .env("IMAGE_RESOLVER_BUDGET", "40s")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
         })
@@ -182,23 +167,8 @@ async fn a_429_holds_back_every_render_sharing_the_cache() {
     .unwrap();
     let cache = dir.path().join("cache");
     let start = |dir: &Path, cache: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
-            .arg("generate")
-            .arg("--app-dir")
-            .arg(dir.join("app"))
-            .arg("--cache-dir")
-            .arg(cache)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .env("DOCKER_CONFIG", "/nonexistent")
-            .env(
-                "IMAGE_RESOLVER_REGISTRIES_CONF",
-                dir.join("registries.conf"),
-            )
+        support::proxied::generate(dir, cache)
             .env("IMAGE_RESOLVER_TAGS_TTL", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };

@@ -68,6 +68,23 @@ fn start_daemon(
     (daemon, log)
 }
 
+/// A repository holding `apps/web`: one Deployment of `apps.test/shop/web:1.0.0`.
+fn web_origin() -> Origin {
+    Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )])
+}
+
+/// A config file's entry for `apps/web` of `origin` on `main`, in lock-file mode (semver `~1`).
+fn lock_entry(name: &str, origin: &Origin) -> String {
+    format!(
+        "- name: {name}\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
+         image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
+        origin.url()
+    )
+}
+
 /// Reads the daemon's log into `seen` until a line satisfies `what`, and returns that line; fails the test if
 /// the daemon stops or two minutes pass.
 fn wait_for_line(
@@ -114,21 +131,10 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
     // The registry's requests, counted by a recording proxy in front of it (its own access log is off).
     let proxy = support::MockServer::proxy(registry.base.clone()).await;
     let operator = Operator::with_url(proxy.url().as_str());
-    let origins: Vec<Origin> = (0..3)
-        .map(|_| {
-            Origin::new(&[(
-                "apps/web/deployment.yaml",
-                &deployment("web", "apps.test/shop/web:1.0.0"),
-            )])
-        })
-        .collect();
+    let origins: Vec<Origin> = (0..3).map(|_| web_origin()).collect();
     let mut config = String::from("interval: 1s\napplications:\n");
     for (n, origin) in origins.iter().enumerate() {
-        config.push_str(&format!(
-            "- name: web-{n}\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
-             image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
-            origin.url()
-        ));
+        config.push_str(&lock_entry(&format!("web-{n}"), origin));
     }
     let file = operator.path().join("committer.yaml");
     std::fs::write(&file, config).unwrap();
@@ -204,14 +210,10 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
         .image_tagged("shop/web", "2024-01-01T00:00:00Z", &["1.0.0"])
         .await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let config = format!(
-        "interval: 1h\napplications:\n- name: web\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  \
-         parameters:\n    image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
-        origin.url()
+        "interval: 1h\napplications:\n{}",
+        lock_entry("web", &origin)
     );
     let file = operator.path().join("committer.yaml");
     std::fs::write(&file, config).unwrap();
@@ -419,10 +421,7 @@ async fn a_pushed_image_of_a_render_time_application_asks_argo_cd_for_a_hard_ref
     .await;
     push_tags(&registry, "2024-01-01T00:00:00Z", &["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let cluster = Cluster::with_web(&operator, &origin, serde_json::json!({})).await;
     let secret_file = operator.path().join("webhook-secret");
     std::fs::write(&secret_file, secret).unwrap();
@@ -486,10 +485,7 @@ async fn a_pushed_image_of_a_render_time_application_asks_argo_cd_for_a_hard_ref
 async fn a_refresh_pending_when_the_tag_arrives_is_asked_again_once_done() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let pending = serde_json::json!({"argocd.argoproj.io/refresh": "hard"});
     let cluster = Cluster::with_web(&operator, &origin, pending).await;
     let port = free_port();
@@ -553,21 +549,8 @@ async fn a_refresh_pending_when_the_tag_arrives_is_asked_again_once_done() {
 async fn a_changed_config_file_is_read_again_and_a_bad_one_changes_nothing() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origins: Vec<Origin> = (0..2)
-        .map(|_| {
-            Origin::new(&[(
-                "apps/web/deployment.yaml",
-                &deployment("web", "apps.test/shop/web:1.0.0"),
-            )])
-        })
-        .collect();
-    let entry = |n: usize| {
-        format!(
-            "- name: web-{n}\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
-             image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
-            origins[n].url()
-        )
-    };
+    let origins: Vec<Origin> = (0..2).map(|_| web_origin()).collect();
+    let entry = |n: usize| lock_entry(&format!("web-{n}"), &origins[n]);
     let file = operator.path().join("committer.yaml");
     // Replaced whole, as the kubelet swaps a ConfigMap's files.
     let write = |text: String| {
@@ -641,15 +624,8 @@ async fn a_changed_config_file_is_read_again_and_a_bad_one_changes_nothing() {
 async fn a_daemon_started_with_a_bad_config_or_secret_keeps_running() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
-    let entry = format!(
-        "- name: web\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
-         image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
-        origin.url()
-    );
+    let origin = web_origin();
+    let entry = lock_entry("web", &origin);
     let file = operator.path().join("committer.yaml");
     std::fs::write(
         &file,
@@ -729,10 +705,7 @@ async fn sigterm_lets_the_push_in_flight_finish() {
 
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let gate = operator.path().join("gate");
     std::fs::create_dir(&gate).unwrap();
     let hook = origin.bare().join("hooks/pre-receive");
@@ -749,9 +722,8 @@ async fn sigterm_lets_the_push_in_flight_finish() {
     std::fs::write(
         &file,
         format!(
-            "interval: 1h\napplications:\n- name: web\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  \
-             parameters:\n    image-list: web=apps.test/shop/web:~1\n    write-back-method: git\n",
-            origin.url()
+            "interval: 1h\napplications:\n{}",
+            lock_entry("web", &origin)
         ),
     )
     .unwrap();

@@ -61,3 +61,26 @@ pub fn write_app(dir: &Path, prefix: &str) {
     )
     .unwrap();
 }
+
+/// `generate` of `dir/app` with `cache_dir`, `dir/registries.conf` and nothing else from the environment (no
+/// docker config), its output piped; the caller adds its own arguments and variables, then spawns it.
+pub fn generate(dir: &Path, cache_dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"));
+    command
+        .arg("generate")
+        .arg("--app-dir")
+        .arg(dir.join("app"))
+        .arg("--cache-dir")
+        .arg(cache_dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("DOCKER_CONFIG", "/nonexistent")
+        .env(
+            "IMAGE_RESOLVER_REGISTRIES_CONF",
+            dir.join("registries.conf"),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
