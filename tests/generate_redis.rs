@@ -154,3 +154,51 @@ async fn a_bad_url_is_refused_and_a_wrong_password_falls_back() {
         "the list is in Redis"
     );
 }
+
+/// `rediss://`: the server's certificate is checked against the system's roots (here the test CA, given as
+/// `SSL_CERT_FILE` as a pod would mount a CA bundle); a certificate not trusted is a fallback, not a render error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_checks_the_server_s_certificate() {
+    let setup = ProxiedApp::new("redis.test", None).await;
+    let pki = tempfile::tempdir().unwrap();
+    let ca = support::pki::TestCa::create(pki.path());
+    let redis = TestRedis::with_tls(&ca.server_cert, &ca.server_key);
+    let dir = setup.dir.path().to_owned();
+    let url = redis.url();
+    assert!(url.starts_with("rediss://"), "{url}");
+    let render = |replica: usize, trust: Option<std::path::PathBuf>| {
+        let (dir, url) = (dir.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut command =
+                support::proxied::generate(&dir, &dir.join(format!("replica-{replica}")));
+            command.args(["--cache", &url]);
+            if let Some(ca) = trust {
+                command.env("SSL_CERT_FILE", ca);
+            }
+            command.spawn().unwrap().wait_with_output().unwrap()
+        })
+    };
+    let trusted = render(0, Some(ca.ca_cert.clone())).await.unwrap();
+    let (_, stderr) = text(&trusted);
+    assert!(trusted.status.success(), "{stderr}");
+    assert!(!stderr.contains("Redis cache:"), "no fallback: {stderr}");
+    let shared = render(1, Some(ca.ca_cert.clone())).await.unwrap();
+    assert!(shared.status.success());
+    assert_eq!(
+        setup.tag_lists(),
+        1,
+        "the second replica read Redis over TLS"
+    );
+
+    let untrusted = render(2, None).await.unwrap();
+    let (stdout, stderr) = text(&untrusted);
+    assert!(untrusted.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("image: redis.test/shop/web:1.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Redis cache: cannot connect"),
+        "an untrusted certificate is a fallback: {stderr}"
+    );
+}

@@ -12,6 +12,8 @@ use tempfile::TempDir;
 pub struct TestRedis {
     pub port: u16,
     pub password: Option<String>,
+    /// Serving TLS only, with this certificate and key (PEM).
+    tls: bool,
     child: Child,
     // Last: the directory outlives the process working in it.
     _dir: TempDir,
@@ -27,23 +29,45 @@ fn free_port() -> u16 {
 impl TestRedis {
     /// No password.
     pub fn start() -> TestRedis {
-        Self::start_with(None)
+        Self::start_with(None, None)
     }
 
     /// Clients must `AUTH` with `password` (the `default` user's `requirepass`).
     pub fn with_password(password: &str) -> TestRedis {
-        Self::start_with(Some(password))
+        Self::start_with(Some(password), None)
     }
 
-    fn start_with(password: Option<&str>) -> TestRedis {
+    /// TLS only (no plain port), with `cert` and `key` (PEM); clients need no certificate of their own.
+    pub fn with_tls(cert: &std::path::Path, key: &std::path::Path) -> TestRedis {
+        Self::start_with(None, Some((cert, key)))
+    }
+
+    fn start_with(
+        password: Option<&str>,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> TestRedis {
         // Another process may take the port between the probe and the bind: try again with a new one.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir");
             let port = free_port();
             let mut command = Command::new("redis-server");
+            match tls {
+                None => {
+                    command.args(["--port", &port.to_string()]);
+                }
+                Some((cert, key)) => {
+                    command
+                        .args(["--port", "0", "--tls-port", &port.to_string()])
+                        .arg("--tls-cert-file")
+                        .arg(cert)
+                        .arg("--tls-key-file")
+                        .arg(key)
+                        .args(["--tls-auth-clients", "no"]);
+                }
+            }
             command
                 .current_dir(dir.path())
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
                 .args(["--dir", dir.path().to_str().unwrap()]);
             if let Some(password) = password {
@@ -59,10 +83,16 @@ impl TestRedis {
                 if child.try_wait().expect("redis-server status").is_some() {
                     break;
                 }
-                if answers(port) {
+                // A TLS port cannot be pinged in plain text: accepting connections is enough there.
+                let ready = match tls {
+                    None => answers(port),
+                    Some(_) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                };
+                if ready {
                     return TestRedis {
                         port,
                         password: password.map(str::to_owned),
+                        tls: tls.is_some(),
                         child,
                         _dir: dir,
                     };
@@ -75,9 +105,14 @@ impl TestRedis {
         panic!("redis-server did not start");
     }
 
-    /// `redis://127.0.0.1:<port>/0`, without the password.
+    /// `redis://127.0.0.1:<port>/0` (`rediss://localhost:…` with TLS, the name its certificate holds), without
+    /// the password.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        if self.tls {
+            format!("rediss://localhost:{}/0", self.port)
+        } else {
+            format!("redis://127.0.0.1:{}/0", self.port)
+        }
     }
 
     /// Sends one command in Redis's inline form and returns the first line of the answer (`+OK`, `$5`, …).
