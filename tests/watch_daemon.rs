@@ -754,3 +754,69 @@ async fn sigterm_lets_the_push_in_flight_finish() {
         "the lock file was pushed: {seen:#?}"
     );
 }
+
+/// An application added while the daemon runs (here by its config file) resolves a repository no poll has seen
+/// yet. A tag pushed right after that first action, before the next poll, is still a change: the list the action
+/// used is the repository's baseline, not whatever the next poll finds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_pushed_between_an_added_application_s_first_action_and_the_next_poll_is_noticed() {
+    let registry = registry_with(&["1.0.0"]).await;
+    registry
+        .pusher()
+        .image_tagged("shop/api", "2024-01-01T00:00:00Z", &["1.0.0"])
+        .await;
+    let operator = Operator::new(&registry);
+    let web = web_origin();
+    let api = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("api", "apps.test/shop/api:1.0.0"),
+    )]);
+    let file = operator.path().join("committer.yaml");
+    std::fs::write(
+        &file,
+        format!("interval: 1s\napplications:\n{}", lock_entry("web", &web)),
+    )
+    .unwrap();
+    let (mut daemon, log) = start_daemon(
+        &operator,
+        free_port(),
+        &["--config", file.to_str().unwrap()],
+        &[],
+    );
+    let mut seen = Vec::new();
+    wait_for_line(&log, &mut seen, &|l| l.contains("polled"));
+    let api_entry = format!(
+        "- name: api\n  repository: {}\n  targetRevision: main\n  path: apps/web\n  parameters:\n    \
+         image-list: api=apps.test/shop/api:~1\n    write-back-method: git\n",
+        api.url()
+    );
+    let next = operator.path().join("committer.yaml.next");
+    std::fs::write(
+        &next,
+        format!(
+            "interval: 1s\napplications:\n{}{api_entry}",
+            lock_entry("web", &web)
+        ),
+    )
+    .unwrap();
+    std::fs::rename(&next, &file).unwrap();
+    let until = Instant::now() + Duration::from_secs(120);
+    while api.commits("main") < 2 {
+        seen.extend(log.try_iter());
+        assert!(Instant::now() < until, "api never committed: {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    registry
+        .pusher()
+        .image_tagged("shop/api", "2024-02-01T00:00:00Z", &["1.1.0"])
+        .await;
+    while !api
+        .file("main", "apps/web/image-resolver.lock.yaml")
+        .contains("tag: 1.1.0")
+    {
+        seen.extend(log.try_iter());
+        assert!(Instant::now() < until, "1.1.0 never committed: {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(&mut daemon);
+}

@@ -521,7 +521,7 @@ impl Daemon {
                     self.metrics.round(&round);
                     match round {
                         Ok(report) => {
-                            state.watched.insert(id, report.watched.clone());
+                            self.learn(state, id, report.watched.clone()).await;
                             if let Outcome::Committed { commit } = &report.outcome {
                                 tracing::info!(app = app.spec.name(), %commit, "committed");
                             }
@@ -532,7 +532,7 @@ impl Daemon {
                 }
                 Action::Refresh => match self.committer.probe(&app.spec, deadline).await {
                     Ok(probe) => {
-                        state.watched.insert(id.clone(), probe.watched);
+                        self.learn(state, id.clone(), probe.watched).await;
                         let before = state.probed.insert(id.clone(), probe.images.clone());
                         if before.is_some_and(|before| before != probe.images) {
                             if self.refresh(&app.spec).await {
@@ -546,6 +546,20 @@ impl Daemon {
                 },
             }
         }
+    }
+
+    /// Records the repositories an application's action resolved. A repository seen for the first time gets the
+    /// list that action used (from the cache, where it just put it) as its baseline, so that a tag pushed between
+    /// the action and the first poll counts as a change.
+    async fn learn(&self, state: &mut State, id: String, watched: Vec<Watched>) {
+        for repository in &watched {
+            if !state.lists.contains_key(repository)
+                && let Some(fingerprint) = self.fingerprint(repository, Duration::MAX).await
+            {
+                state.lists.insert(repository.clone(), fingerprint);
+            }
+        }
+        state.watched.insert(id, watched);
     }
 
     /// Asks for the refreshes that failed or found one pending at the last try: a refresh Argo CD was already
