@@ -23,23 +23,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `watch` with `args`, the operator's registries.conf and cache, serving on loopback `port`, and a
-/// channel of its log lines (read on a thread: the tests wait for what it says).
-fn start_daemon(
-    operator: &Operator,
-    port: u16,
-    args: &[&str],
-    env: &[(&str, &std::path::Path)],
-) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let mut daemon = Command::new(BIN)
-        .arg("watch")
-        .args(args)
-        .args([
-            "--log-level",
-            "info",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+/// `command` with the operator's registries.conf and cache, and nothing else from the environment but `PATH` and
+/// a `HOME` of its own.
+fn operator_command(operator: &Operator, command: &str) -> Command {
+    let mut built = Command::new(BIN);
+    built
+        .arg(command)
         .args([
             "--registries-conf",
             operator.path().join("registries.conf").to_str().unwrap(),
@@ -50,7 +39,26 @@ fn start_daemon(
         ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", operator.path().join("home"))
+        .env("HOME", operator.path().join("home"));
+    built
+}
+
+/// Starts `watch` with `args`, the operator's registries.conf and cache, serving on loopback `port`, and a
+/// channel of its log lines (read on a thread: the tests wait for what it says).
+fn start_daemon(
+    operator: &Operator,
+    port: u16,
+    args: &[&str],
+    env: &[(&str, &std::path::Path)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut daemon = operator_command(operator, "watch")
+        .args(args)
+        .args([
+            "--log-level",
+            "info",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -301,20 +309,8 @@ fn sidecar_render(operator: &Operator, origin: &Origin) -> String {
         .output()
         .unwrap();
     assert!(cloned.status.success(), "{cloned:?}");
-    let out = Command::new(BIN)
+    let out = operator_command(operator, "generate")
         .current_dir(checkout.join("apps/web"))
-        .arg("generate")
-        .args([
-            "--registries-conf",
-            operator.path().join("registries.conf").to_str().unwrap(),
-        ])
-        .args([
-            "--cache-dir",
-            operator.path().join("cache").to_str().unwrap(),
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", operator.path().join("home"))
         .env("ARGOCD_APP_NAME", "web")
         .env("ARGOCD_APP_NAMESPACE", "shop")
         .env(
