@@ -55,6 +55,12 @@ async fn replicas_sharing_redis_ask_the_registry_once() {
         );
     }
     assert_eq!(setup.tag_lists(), 1, "{:?}", setup.proxy.seen());
+    // Each fetch's lock was let go before its process went on: none is left to hold up the next renders.
+    let keys = redis.keys_with_ttl();
+    assert!(
+        !keys.iter().any(|(key, _)| key.contains(":lock:")),
+        "{keys:?}"
+    );
 
     // A later render in a new replica (an empty directory) is answered by Redis.
     let later = tokio::task::spawn_blocking({

@@ -141,7 +141,9 @@ where
     if let Err(e) = cache.store_tags(key, &tags).await {
         tracing::warn!(repository = %key, error = %e, "cannot cache the tag list; using it uncached");
     }
-    drop(lock);
+    if let Some(lock) = lock {
+        cache.release_tags(lock).await;
+    }
     Ok(TagsOutcome {
         tags,
         source: TagsSource::Fetched,

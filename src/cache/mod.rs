@@ -100,6 +100,13 @@ pub trait Cache: Send + Sync + std::fmt::Debug {
     /// caller then fetches without it, since a render must not wait for ever on another.
     fn lock_tags<'a>(&'a self, key: &'a TagsKey) -> BoxFuture<'a, Option<TagsLock>>;
 
+    /// Lets go of a claim [`Cache::lock_tags`] gave (dropping it does too, but a backend whose release needs I/O
+    /// can only start it then): what [`tags_or_fetch`] does once the list is stored.
+    fn release_tags<'a>(&'a self, lock: TagsLock) -> BoxFuture<'a, ()> {
+        drop(lock);
+        Box::pin(std::future::ready(()))
+    }
+
     /// The fetches in progress in this process, which [`tags_or_fetch`] lets concurrent calls on this instance
     /// share: one per instance, so share the instance (behind an `Arc`) between a process's tasks.
     fn flights(&self) -> &Flights;

@@ -309,32 +309,42 @@ impl RedisCache {
     }
 }
 
-/// A held tag-list lock; dropping it releases it (compare-and-delete, in the background: a process that exits
-/// first leaves it to expire).
+/// A held tag-list lock. [`Cache::release_tags`] releases it, awaited; dropped otherwise (a fetch cancelled), the
+/// release runs in the background, and a process that exits first leaves it to expire.
 struct RedisLock {
     conn: MultiplexedConnection,
+    /// Empty once released.
     name: String,
     token: String,
 }
 
+impl RedisLock {
+    /// Compare-and-delete: only while the lock still holds this holder's token.
+    async fn release(mut conn: MultiplexedConnection, name: String, token: String) {
+        let released = redis::Script::new(RELEASE)
+            .key(&name)
+            .arg(&token)
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        if let Err(e) = released {
+            tracing::debug!(key = name, "cannot release the lock (it expires): {e}");
+        }
+    }
+}
+
 impl Drop for RedisLock {
     fn drop(&mut self) {
+        if self.name.is_empty() {
+            return;
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut conn = self.conn.clone();
-        let name = std::mem::take(&mut self.name);
-        let token = std::mem::take(&mut self.token);
-        runtime.spawn(async move {
-            let released = redis::Script::new(RELEASE)
-                .key(&name)
-                .arg(&token)
-                .invoke_async::<i64>(&mut conn)
-                .await;
-            if let Err(e) = released {
-                tracing::debug!(key = name, "cannot release the lock (it expires): {e}");
-            }
-        });
+        let (name, token) = (
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.token),
+        );
+        runtime.spawn(RedisLock::release(self.conn.clone(), name, token));
     }
 }
 
@@ -453,6 +463,24 @@ impl Cache for RedisCache {
 
     fn flights(&self) -> &Flights {
         &self.flights
+    }
+
+    /// The compare-and-delete, awaited, so that the renders waiting for the lock go on at once rather than when a
+    /// background release gets to run (or the lock expires, if the process exits first).
+    fn release_tags<'a>(&'a self, lock: TagsLock) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            match lock.downcast::<RedisLock>() {
+                Ok(mut lock) => {
+                    let (name, token) = (
+                        std::mem::take(&mut lock.name),
+                        std::mem::take(&mut lock.token),
+                    );
+                    RedisLock::release(lock.conn.clone(), name, token).await;
+                }
+                // The local directory's lock, taken while Redis was down.
+                Err(other) => self.local.release_tags(other).await,
+            }
+        })
     }
 
     /// One script ([`RESERVE`]) on Redis's clock; with Redis down, `None`: the process books.
