@@ -208,3 +208,75 @@ async fn rediss_checks_the_server_s_certificate() {
         "an untrusted certificate is a fallback: {stderr}"
     );
 }
+
+/// Redis that stops answering mid-render (`CLIENT PAUSE`, as an overloaded or failing-over server) while the
+/// registry never answers either: the render still ends within its budget with the last tag it resolved, from
+/// the pod's own directory, rather than waiting on Redis past its deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_redis_never_takes_a_render_past_its_budget() {
+    let setup = ProxiedApp::new("redis.test", None).await;
+    let redis = TestRedis::start();
+    let dir = setup.dir.path().to_owned();
+    let url = redis.url();
+    // The second asks the registry (no tag list kept), so that it books its requests in Redis first.
+    let render = |budget: &'static str, tags_ttl: &'static str| {
+        let (dir, url) = (dir.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            support::proxied::generate(&dir, &dir.join("replica-0"))
+                .args(["--cache", &url, "--budget", budget, "--tags-ttl", tags_ttl])
+                .spawn()
+                .unwrap()
+                .wait_with_output()
+                .unwrap()
+        })
+    };
+    let first = render("30s", "30s").await.unwrap();
+    assert!(first.status.success(), "{}", text(&first).1);
+
+    // A registry that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let _held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in silent.incoming().take(16).flatten() {
+            open.push(stream);
+        }
+    });
+    std::fs::write(
+        dir.join("registries.conf"),
+        format!("registries:\n- name: local\n  prefix: redis.test\n  api_url: http://127.0.0.1:{silent_port}\n"),
+    )
+    .unwrap();
+    // The second render books its registry requests in Redis, then waits on the silent registry: once its booking
+    // is there (its connection is up), Redis stops answering, before the render falls back after its deadline.
+    let rate_keys = || {
+        redis
+            .keys_with_ttl()
+            .into_iter()
+            .filter(|(key, _)| key.contains(":rate:"))
+            .count()
+    };
+    for (key, _) in redis.keys_with_ttl() {
+        if key.contains(":rate:") {
+            redis.command(&["DEL", &key]);
+        }
+    }
+    let second = render("5s", "0");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while rate_keys() == 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the render never booked in Redis"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(redis.command(&["CLIENT", "PAUSE", "30000", "ALL"]), "+OK");
+    let second = second.await.unwrap();
+    let (stdout, stderr) = text(&second);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("image: redis.test/shop/web:1.1.0"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("Redis cache:"), "{stderr}");
+}

@@ -18,7 +18,8 @@
 //! The lock is released by a compare-and-delete script, so a holder whose lock expired never releases another's;
 //! a holder that dies (a killed `generate`) leaves it to expire.
 //!
-//! Redis is never what makes a render fail. Every operation is bounded by a timeout; when Redis cannot be
+//! Redis is never what makes a render fail. Every operation is bounded by a timeout (connecting and a tag list 2 s,
+//! any other command 250 ms: some run in the half second a render keeps after its deadline); when Redis cannot be
 //! reached, refuses the password, or answers garbage, the process says so once (a warning naming the server,
 //! never the password) and uses the local cache directory instead ([`FileCache`]) until a retry a little later
 //! succeeds. Last-known-good answers are also written to the local directory, so that a pod still has them when
@@ -81,8 +82,11 @@ const RELEASE: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return re
 /// How a [`RedisCache`] connects, measures ages and waits.
 pub struct RedisOptions {
     pub clock: Arc<dyn Clock>,
-    /// Bound on connecting and on each command's answer.
+    /// Bound on connecting (handshake included) and on reading or writing a tag list, which may be megabytes.
     pub timeout: Duration,
+    /// Bound on every other command's answer: small values, and some run in the little time a render has left
+    /// after its deadline (a last-known-good answer), where a stalled Redis must not take it past its budget.
+    pub command_timeout: Duration,
     /// How long a render waits for another fetching the same tag list (as [`super::CacheOptions::lock_wait`]).
     pub lock_wait: Duration,
     /// How long a lock outlives a holder that never releases it (killed mid-fetch).
@@ -94,6 +98,7 @@ impl Default for RedisOptions {
         RedisOptions {
             clock: Arc::new(SystemClock),
             timeout: Duration::from_secs(2),
+            command_timeout: Duration::from_millis(250),
             lock_wait: Duration::from_secs(15),
             lock_ttl: Duration::from_secs(30),
         }
@@ -182,7 +187,7 @@ impl RedisCache {
             .client
             .get_multiplexed_async_connection_with_config(&config);
         // The connection timeout bounds the TCP connect; this bounds the handshake (AUTH, SELECT) too.
-        match tokio::time::timeout(self.options.timeout * 2, connecting).await {
+        match tokio::time::timeout(self.options.timeout, connecting).await {
             Ok(Ok(conn)) => {
                 if self.warned.swap(false, Ordering::Relaxed) {
                     tracing::info!(redis = %self.target, "the Redis cache answers again");
@@ -203,22 +208,43 @@ impl RedisCache {
         }
     }
 
-    /// Runs `command` on Redis; `None` when Redis is down or the command failed (then it is down).
-    async fn run<T: redis::FromRedisValue>(&self, what: &str, command: redis::Cmd) -> Option<T> {
+    /// Runs `command` on Redis within `limit`; `None` when Redis is down, or the command failed or got no answer
+    /// in time (then it is down).
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        command: redis::Cmd,
+        limit: Duration,
+    ) -> Option<T> {
         let mut conn = self.connection().await?;
-        match command.query_async::<T>(&mut conn).await {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.failed(what, &e).await;
+        self.answer(what, limit, command.query_async::<T>(&mut conn))
+            .await
+    }
+
+    /// The answer of `request` within `limit`, or `None` with Redis marked down.
+    async fn answer<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        request: impl std::future::Future<Output = Result<T, RedisError>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(limit, request).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                self.failed(what, &e.to_string()).await;
+                None
+            }
+            Err(_) => {
+                self.failed(what, "no answer in time").await;
                 None
             }
         }
     }
 
     /// Marks Redis down after a failed command.
-    async fn failed(&self, what: &str, error: &RedisError) {
+    async fn failed(&self, what: &str, why: &str) {
         *self.connection.lock().await = Connection::Down(Instant::now());
-        self.report(what, &error.to_string());
+        self.report(what, why);
     }
 
     fn report(&self, what: &str, why: &str) {
@@ -231,15 +257,17 @@ impl RedisCache {
         }
     }
 
-    async fn get(&self, name: &str) -> Option<Option<Vec<u8>>> {
-        self.run("cannot read", redis::cmd("GET").arg(name).clone())
+    async fn get(&self, name: &str, limit: Duration) -> Option<Option<Vec<u8>>> {
+        self.run("cannot read", redis::cmd("GET").arg(name).clone(), limit)
             .await
     }
 
-    async fn set(&self, name: &str, value: Vec<u8>, ttl: Duration) -> bool {
+    async fn set(&self, name: &str, value: Vec<u8>, ttl: Duration, limit: Duration) -> bool {
         let mut command = redis::cmd("SET");
         command.arg(name).arg(value).arg("PX").arg(millis(ttl));
-        self.run::<()>("cannot write", command).await.is_some()
+        self.run::<()>("cannot write", command, limit)
+            .await
+            .is_some()
     }
 
     /// A stored entry decoded by `decode`; a broken one is a miss, logged.
@@ -262,18 +290,15 @@ impl RedisCache {
     async fn script(&self, what: &str, script: &str, registry: &str, arg: u64) -> Option<i64> {
         let mut conn = self.connection().await?;
         let key = format!("{PREFIX}rate:{}", super::key::sha256_hex(&[registry]));
-        match redis::Script::new(script)
-            .key(key)
-            .arg(arg)
-            .invoke_async::<i64>(&mut conn)
-            .await
-        {
-            Ok(value) => Some(value),
-            Err(e) => {
-                self.failed(what, &e).await;
-                None
-            }
-        }
+        let script = redis::Script::new(script);
+        let mut invocation = script.key(key);
+        invocation.arg(arg);
+        self.answer(
+            what,
+            self.options.command_timeout,
+            invocation.invoke_async::<i64>(&mut conn),
+        )
+        .await
     }
 
     async fn take_lock(&self, key: &TagsKey) -> Option<Option<TagsLock>> {
@@ -289,10 +314,18 @@ impl RedisCache {
                 .arg("NX")
                 .arg("PX")
                 .arg(millis(self.options.lock_ttl));
-            let taken: Option<String> = self.run("cannot lock", command).await?;
+            let taken: Option<String> = self
+                .run("cannot lock", command, self.options.command_timeout)
+                .await?;
             if taken.is_some() {
                 let conn = self.connection().await?;
-                return Some(Some(Box::new(RedisLock { conn, name, token }) as TagsLock));
+                let limit = self.options.command_timeout;
+                return Some(Some(Box::new(RedisLock {
+                    conn,
+                    name,
+                    token,
+                    limit,
+                }) as TagsLock));
             }
             let waited = started.elapsed();
             if waited >= self.options.lock_wait {
@@ -316,18 +349,25 @@ struct RedisLock {
     /// Empty once released.
     name: String,
     token: String,
+    /// How long the release may take.
+    limit: Duration,
 }
 
 impl RedisLock {
-    /// Compare-and-delete: only while the lock still holds this holder's token.
-    async fn release(mut conn: MultiplexedConnection, name: String, token: String) {
-        let released = redis::Script::new(RELEASE)
-            .key(&name)
-            .arg(&token)
-            .invoke_async::<i64>(&mut conn)
-            .await;
-        if let Err(e) = released {
-            tracing::debug!(key = name, "cannot release the lock (it expires): {e}");
+    /// Compare-and-delete: only while the lock still holds this holder's token. Not released in time, it expires.
+    async fn release(
+        mut conn: MultiplexedConnection,
+        name: String,
+        token: String,
+        limit: Duration,
+    ) {
+        let script = redis::Script::new(RELEASE);
+        let mut invocation = script.key(&name);
+        invocation.arg(&token);
+        match tokio::time::timeout(limit, invocation.invoke_async::<i64>(&mut conn)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::debug!(key = name, "cannot release the lock (it expires): {e}"),
+            Err(_) => tracing::debug!(key = name, "no answer to the lock's release (it expires)"),
         }
     }
 }
@@ -344,7 +384,12 @@ impl Drop for RedisLock {
             std::mem::take(&mut self.name),
             std::mem::take(&mut self.token),
         );
-        runtime.spawn(RedisLock::release(self.conn.clone(), name, token));
+        runtime.spawn(RedisLock::release(
+            self.conn.clone(),
+            name,
+            token,
+            self.limit,
+        ));
     }
 }
 
@@ -358,7 +403,7 @@ impl Cache for RedisCache {
             let name = format!("{PREFIX}resolved:{}", key.file_stem());
             // Redis first; the local copy when Redis is down or lacks it (written before Redis was configured,
             // or while it was down).
-            let shared = match self.get(&name).await {
+            let shared = match self.get(&name, self.options.command_timeout).await {
                 Some(bytes) => self.decoded(&name, bytes, |b| entry::decode_resolved(b, key)),
                 None => None,
             };
@@ -374,13 +419,18 @@ impl Cache for RedisCache {
         Box::pin(async move {
             let local = self.local.record(key, resolved);
             let name = format!("{PREFIX}resolved:{}", key.file_stem());
-            let stored = match self.get(&name).await {
+            let stored = match self.get(&name, self.options.command_timeout).await {
                 Some(bytes) => bytes.and_then(|b| entry::decode_resolved(&b, key).ok()),
                 None => return local,
             };
             if !stored.is_some_and(|stored| resolved.is_recorded_by(&stored)) {
-                self.set(&name, entry::encode_resolved(key, resolved), LONG_TTL)
-                    .await;
+                self.set(
+                    &name,
+                    entry::encode_resolved(key, resolved),
+                    LONG_TTL,
+                    self.options.command_timeout,
+                )
+                .await;
             }
             local
         })
@@ -393,7 +443,7 @@ impl Cache for RedisCache {
     ) -> BoxFuture<'a, Option<CachedTags>> {
         Box::pin(async move {
             let name = format!("{PREFIX}tags:{}", key.file_stem());
-            match self.get(&name).await {
+            match self.get(&name, self.options.timeout).await {
                 Some(bytes) => self
                     .decoded(&name, bytes, |b| entry::decode_tags(b, key))
                     .filter(|tags| tags.is_fresh(self.now(), max_age)),
@@ -410,7 +460,12 @@ impl Cache for RedisCache {
         Box::pin(async move {
             let name = format!("{PREFIX}tags:{}", key.file_stem());
             if self
-                .set(&name, entry::encode_tags(key, tags), TAGS_TTL)
+                .set(
+                    &name,
+                    entry::encode_tags(key, tags),
+                    TAGS_TTL,
+                    self.options.timeout,
+                )
                 .await
             {
                 Ok(())
@@ -423,7 +478,7 @@ impl Cache for RedisCache {
     fn image_metadata<'a>(&'a self, key: &'a MetadataKey) -> BoxFuture<'a, KnownImages> {
         Box::pin(async move {
             let name = format!("{PREFIX}metadata:{}", key.file_stem());
-            match self.get(&name).await {
+            match self.get(&name, self.options.timeout).await {
                 Some(bytes) => self
                     .decoded(&name, bytes, |b| entry::decode_metadata(b, key))
                     .unwrap_or_default(),
@@ -440,7 +495,12 @@ impl Cache for RedisCache {
         Box::pin(async move {
             let name = format!("{PREFIX}metadata:{}", key.file_stem());
             if self
-                .set(&name, entry::encode_metadata(key, known), LONG_TTL)
+                .set(
+                    &name,
+                    entry::encode_metadata(key, known),
+                    LONG_TTL,
+                    self.options.timeout,
+                )
                 .await
             {
                 Ok(())
@@ -475,7 +535,7 @@ impl Cache for RedisCache {
                         std::mem::take(&mut lock.name),
                         std::mem::take(&mut lock.token),
                     );
-                    RedisLock::release(lock.conn.clone(), name, token).await;
+                    RedisLock::release(lock.conn.clone(), name, token, lock.limit).await;
                 }
                 // The local directory's lock, taken while Redis was down.
                 Err(other) => self.local.release_tags(other).await,
