@@ -96,10 +96,21 @@ async fn a_bad_url_is_refused_and_a_wrong_password_falls_back() {
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(stdout.is_empty(), "nothing partial on stdout: {stdout}");
     assert!(
-        stderr.contains("--cache: the path 'zero' is not a database number"),
+        stderr.contains("--cache: what follows the host is not a database number"),
         "{stderr}"
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_argocd-image-resolver"))
+        .args(["generate", "--help"])
+        .env(
+            "IMAGE_RESOLVER_CACHE",
+            "redis://:hunter2-secret@cache:6379/0",
+        )
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--cache <URL>"), "{help}");
+    assert!(!help.contains("hunter2"), "--help shows no URL: {help}");
 
     let redis = TestRedis::with_password("the-right-password");
     let url = format!("redis://:not-the-password@127.0.0.1:{}/0", redis.port);

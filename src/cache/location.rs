@@ -64,8 +64,8 @@ pub enum RedisUrlError {
     Scheme(String),
     #[error("--cache: the URL names no host")]
     NoHost,
-    #[error("--cache: the path '{0}' is not a database number (redis://host:port/0)")]
-    Database(String),
+    #[error("--cache: what follows the host is not a database number (redis://host:port/0)")]
+    Database,
     #[error("--cache: query parameters and fragments are not read; remove them")]
     Extra,
     #[error("--cache: the user name or password is not valid percent-encoding")]
@@ -100,7 +100,7 @@ impl RedisTarget {
         } else {
             path.parse::<u32>()
                 .map(i64::from)
-                .map_err(|_| RedisUrlError::Database(path.to_owned()))?
+                .map_err(|_| RedisUrlError::Database)?
         };
         let decode = |part: &str| percent_decode(part).ok_or(RedisUrlError::Encoding);
         let username = Some(decode(url.username())?).filter(|u| !u.is_empty());
@@ -129,15 +129,12 @@ impl RedisTarget {
     }
 }
 
-/// The URL without its password.
+/// The URL without its user or password: `redis://PASSWORD@host`, a password written where the user goes, is a
+/// common slip, and the server is named well enough without either.
 impl fmt::Display for RedisTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.tls { "rediss" } else { "redis" };
-        write!(f, "{scheme}://")?;
-        if let Some(user) = &self.username {
-            write!(f, "{user}@")?;
-        }
-        write!(f, "{}/{}", self.address(), self.db)
+        write!(f, "{scheme}://{}/{}", self.address(), self.db)
     }
 }
 
@@ -201,14 +198,8 @@ mod tests {
             ),
             ("not a url", Err(RedisUrlError::NotAUrl)),
             ("redis://", Err(RedisUrlError::NoHost)),
-            (
-                "redis://h/db1",
-                Err(RedisUrlError::Database("db1".to_owned())),
-            ),
-            (
-                "redis://h/-1",
-                Err(RedisUrlError::Database("-1".to_owned())),
-            ),
+            ("redis://h/db1", Err(RedisUrlError::Database)),
+            ("redis://h/-1", Err(RedisUrlError::Database)),
             ("redis://h/0?password=x", Err(RedisUrlError::Extra)),
             ("redis://:%ff@h", Err(RedisUrlError::Encoding)),
         ] {
@@ -219,9 +210,19 @@ mod tests {
     #[test]
     fn a_password_never_shows() {
         let target = RedisTarget::parse("redis://bot:hunter2-secret@h:1/4").unwrap();
-        assert_eq!(target.to_string(), "redis://bot@h:1/4");
+        assert_eq!(target.to_string(), "redis://h:1/4");
         assert!(!format!("{target:?}").contains("hunter2"));
-        for bad in ["redis://:hunter2-secret@h/x", "ftp://:hunter2-secret@h"] {
+        let slip = RedisTarget::parse("redis://hunter2-secret@h").unwrap();
+        assert_eq!(
+            slip.to_string(),
+            "redis://h:6379/0",
+            "a password where the user goes"
+        );
+        for bad in [
+            "redis://:hunter2-secret@h/x",
+            "ftp://:hunter2-secret@h",
+            "redis://default:4711/hunter2-secret@h:6379",
+        ] {
             let error = RedisTarget::parse(bad).unwrap_err().to_string();
             assert!(!error.contains("hunter2"), "{error}");
         }

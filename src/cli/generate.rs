@@ -67,7 +67,13 @@ pub struct RenderArgs {
     /// rediss://… for TLS (Argo CD's own: redis://argocd-redis:6379). The cache directory then answers while
     /// Redis cannot, and keeps a copy of the last-known-good answers. The password: --cache-password-file, or the
     /// variable IMAGE_RESOLVER_CACHE_PASSWORD, or the URL.
-    #[arg(long = "cache", env = "IMAGE_RESOLVER_CACHE", value_name = "URL")]
+    // The URL may hold a password: `--help` must not print the variable's value.
+    #[arg(
+        long = "cache",
+        env = "IMAGE_RESOLVER_CACHE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub cache: Option<String>,
     /// A file holding the Redis password (a mounted Secret, such as Argo CD's argocd-redis, key auth).
     #[arg(long, env = "IMAGE_RESOLVER_CACHE_PASSWORD_FILE", value_name = "FILE")]
