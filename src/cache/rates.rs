@@ -150,6 +150,44 @@ fn update(
     }
 }
 
+/// A bucket not booked for this long is deleted by the cache's sweep (its slots and back-offs are long past).
+pub const BUCKET_IDLE: Duration = Duration::from_secs(3600);
+
+/// The most buckets kept: an Application may name any registry host, and each gets a bucket.
+pub const MAX_BUCKETS: usize = 4096;
+
+/// Deletes the buckets under `dir` not booked for [`BUCKET_IDLE`] at `now`, then the least recently booked beyond
+/// [`MAX_BUCKETS`]. Only names a bucket has (64 hex digits) are touched. Called by the file cache's sweep.
+pub fn prune(dir: &Path, now: std::time::SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir.join(RATES_DIR)) else {
+        return;
+    };
+    let mut kept: Vec<(std::time::SystemTime, std::path::PathBuf)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_bucket = name
+            .to_str()
+            .is_some_and(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+        let Ok(meta) = entry.metadata() else { continue };
+        if !is_bucket || !meta.is_file() {
+            continue;
+        }
+        let booked = meta.modified().unwrap_or(now);
+        let idle = now.duration_since(booked).unwrap_or_default();
+        if idle >= BUCKET_IDLE {
+            let _ = std::fs::remove_file(entry.path());
+        } else {
+            kept.push((booked, entry.path()));
+        }
+    }
+    if kept.len() > MAX_BUCKETS {
+        kept.sort();
+        for (_, path) in &kept[..kept.len() - MAX_BUCKETS] {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +227,53 @@ mod tests {
             bucket = next;
             assert_eq!(wait, want, "{name}");
         }
+    }
+
+    #[test]
+    fn idle_buckets_are_pruned_and_their_number_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now();
+        let rates = dir.path().join(RATES_DIR);
+        std::fs::create_dir(&rates).unwrap();
+        let bucket = |n: usize, idle: Duration| {
+            let path = rates.join(format!("{n:064x}"));
+            std::fs::write(&path, "0 0\n").unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(now - idle)
+                .unwrap();
+            path
+        };
+        let idle = bucket(1, BUCKET_IDLE + Duration::from_secs(1));
+        let busy = bucket(2, Duration::from_secs(5));
+        let foreign = rates.join("not-a-bucket");
+        std::fs::write(&foreign, "").unwrap();
+        prune(dir.path(), now);
+        assert!(!idle.exists(), "idle for an hour");
+        assert!(busy.exists(), "booked seconds ago");
+        assert!(foreign.exists(), "not a name of ours");
+
+        for n in 0..MAX_BUCKETS + 3 {
+            bucket(
+                10 + n,
+                Duration::from_millis(u64::try_from(n).unwrap() + 10),
+            );
+        }
+        prune(dir.path(), now);
+        let left = std::fs::read_dir(&rates).unwrap().count();
+        assert_eq!(left, MAX_BUCKETS + 1, "the bound, and the foreign file");
+        assert!(
+            rates.join(format!("{:064x}", 10)).exists(),
+            "the most recently booked stay"
+        );
+        assert!(
+            !rates
+                .join(format!("{:064x}", 10 + MAX_BUCKETS + 2))
+                .exists(),
+            "the oldest went"
+        );
     }
 
     #[test]

@@ -229,6 +229,10 @@ pub(super) fn sweep_if_due(
         return;
     }
     sweep(root, now(), bounds);
+    // The registries' request buckets live beside `v1/` (see `rates`): idle ones go with the same sweep.
+    if let Some(dir) = root.parent() {
+        crate::cache::rates::prune(dir, std::time::SystemTime::now());
+    }
     let text = format!("{}\n", now().to_rfc3339_opts(SecondsFormat::Nanos, true));
     let written = locked
         .write_all_at(text.as_bytes(), 0)
