@@ -218,3 +218,65 @@ async fn a_429_holds_back_every_render_sharing_the_cache() {
         .count();
     assert_eq!(during, 0, "nothing during the back-off: {seen:?}");
 }
+
+/// A 429 asking for more time than the render has: that render gives up, but the registry's wait still holds
+/// for the renders after it (recorded in the shared bucket, capped at 5 minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_past_the_deadline_still_holds_back_the_others() {
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    let router = Router::new().route(
+        "/v2/shop/web/tags/list",
+        get(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "3600")],
+                "later",
+            )
+        }),
+    );
+    let registry = MockServer::start(router).await;
+    let dir = tempfile::tempdir().unwrap();
+    support::proxied::write_app(dir.path(), "limit.test");
+    std::fs::write(
+        dir.path().join("registries.conf"),
+        format!(
+            "registries:\n- name: local\n  prefix: limit.test\n  api_url: {}\n",
+            registry.url().as_str().trim_end_matches('/')
+        ),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let output = tokio::task::spawn_blocking({
+        let (dir, cache) = (dir.path().to_owned(), cache.clone());
+        move || {
+            support::proxied::generate(&dir, &cache)
+                .env("IMAGE_RESOLVER_BUDGET", "5s")
+                .spawn()
+                .unwrap()
+                .wait_with_output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!output.status.success(), "no answer, no last tag: it fails");
+    let now_micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let blocked: Vec<i64> = std::fs::read_dir(cache.join("rates"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|text| text.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    assert_eq!(blocked.len(), 1, "one bucket: {blocked:?}");
+    let ahead = Duration::from_micros((blocked[0] - now_micros).max(0) as u64);
+    assert!(
+        ahead > Duration::from_secs(240) && ahead <= Duration::from_secs(300),
+        "the back-off, capped at 5 minutes: {ahead:?}"
+    );
+}

@@ -12,6 +12,9 @@ use url::Url;
 
 use super::error::{RegistryError, RegistryErrorKind, Target};
 use super::limit::{Limits, RetryPolicy};
+
+/// The longest back-off a 429 imposes on the other renders when the one that got it gives up.
+const MAX_SHARED_BACK_OFF: std::time::Duration = std::time::Duration::from_secs(300);
 use super::response::{self, Failure, FailureKind, Response};
 use super::urls::redact;
 use crate::size::ByteSize;
@@ -189,15 +192,21 @@ impl Transport {
                     });
                 }
             };
+            let delay = self.retry.delay(attempt, retry_after, fastrand::f64());
+            let past_deadline = attempt >= self.retry.max_retries
+                // A Retry-After past the clock's range is past any deadline too.
+                || Instant::now()
+                    .checked_add(delay)
+                    .is_none_or(|at| at >= op.deadline);
+            if throttled && past_deadline {
+                // This render gives up, but the registry's "wait" still holds for every other one (within reason:
+                // a registry asking for hours is not taken at its word for longer than the cap).
+                self.limits.back_off(delay.min(MAX_SHARED_BACK_OFF)).await;
+            }
             if attempt >= self.retry.max_retries {
                 return Err(error);
             }
-            let delay = self.retry.delay(attempt, retry_after, fastrand::f64());
-            // A Retry-After past the clock's range is past any deadline too.
-            if Instant::now()
-                .checked_add(delay)
-                .is_none_or(|at| at >= op.deadline)
-            {
+            if past_deadline {
                 return Err(match retry_after {
                     Some(retry_after) => SendError::RetryAfterPastDeadline {
                         retry_after,
