@@ -111,6 +111,24 @@ impl Store {
         }
     }
 
+    /// Copies the stored tag list of `from` to where `to`'s belongs, as a misplaced entry.
+    fn misplace_tags(&self, from: &TagsKey, to: &TagsKey) {
+        match self {
+            Store::Files(dir) => {
+                let path = |key: &TagsKey| {
+                    dir.path()
+                        .join("v1/tags")
+                        .join(format!("{}.json", key.file_stem()))
+                };
+                std::fs::copy(path(from), path(to)).unwrap();
+            }
+            Store::Redis { server, .. } => {
+                let name = |key: &TagsKey| format!("{REDIS_PREFIX}tags:{}", key.file_stem());
+                assert_eq!(server.command(&["COPY", &name(from), &name(to)]), ":1");
+            }
+        }
+    }
+
     /// Overwrites the stored tag list of `key` with bytes that are no cache entry.
     fn break_tags(&self, key: &TagsKey) {
         match self {
@@ -215,8 +233,22 @@ async fn tag_lists_are_fresh_for_the_reader_s_ttl_and_broken_ones_are_misses() {
             Some(&list),
             "{name}: any age"
         );
+        let other = TagsKey::new("ghcr.io/acme/api");
+        store.misplace_tags(&key, &other);
+        assert_eq!(
+            b.tags(&other, Duration::MAX).await,
+            None,
+            "{name}: an entry holding another key"
+        );
         store.break_tags(&key);
         assert_eq!(b.tags(&key, Duration::MAX).await, None, "{name}: broken");
+        // A list fetched "in the future" (the clock was set back) is stale: its age cannot be known.
+        let future = CachedTags {
+            tags: tags(&["9.9.9"]),
+            fetched_at: clock.now() + TimeDelta::seconds(30),
+        };
+        a.store_tags(&key, &future).await.unwrap();
+        assert_eq!(b.tags(&key, TTL).await, None, "{name}: from the future");
     }
 }
 
@@ -412,8 +444,7 @@ fn broken_redis(garbage: bool) -> (u16, std::thread::JoinHandle<()>) {
     (port, thread)
 }
 
-/// Redis unreachable in four ways: the cache still answers, from and into the local directory, and says why
-/// once. Nothing waits past the timeouts.
+/// Redis unreachable in four ways: the cache still answers, from and into the local directory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_the_local_directory_answers() {
     let protected = TestRedis::with_password("right-password");
