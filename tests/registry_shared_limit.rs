@@ -155,16 +155,7 @@ async fn a_429_holds_back_every_render_sharing_the_cache() {
             }),
         );
     let registry = MockServer::start(router).await;
-    let dir = tempfile::tempdir().unwrap();
-    support::proxied::write_app(dir.path(), "limit.test");
-    std::fs::write(
-        dir.path().join("registries.conf"),
-        format!(
-            "registries:\n- name: local\n  prefix: limit.test\n  api_url: {}\n  limit: 100\n",
-            registry.url().as_str().trim_end_matches('/')
-        ),
-    )
-    .unwrap();
+    let dir = support::proxied::app_dir("limit.test", registry.url().as_str(), Some(100));
     let cache = dir.path().join("cache");
     let start = |dir: &Path, cache: &Path| {
         support::proxied::generate(dir, cache)
@@ -238,16 +229,7 @@ async fn a_429_past_the_deadline_still_holds_back_the_others() {
         }),
     );
     let registry = MockServer::start(router).await;
-    let dir = tempfile::tempdir().unwrap();
-    support::proxied::write_app(dir.path(), "limit.test");
-    std::fs::write(
-        dir.path().join("registries.conf"),
-        format!(
-            "registries:\n- name: local\n  prefix: limit.test\n  api_url: {}\n",
-            registry.url().as_str().trim_end_matches('/')
-        ),
-    )
-    .unwrap();
+    let dir = support::proxied::app_dir("limit.test", registry.url().as_str(), None);
     let cache = dir.path().join("cache");
     let output = tokio::task::spawn_blocking({
         let (dir, cache) = (dir.path().to_owned(), cache.clone());

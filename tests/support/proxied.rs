@@ -20,17 +20,7 @@ impl ProxiedApp {
             .image_tagged("shop/web", "2024-05-01T10:00:00Z", &["1.0.0", "1.1.0"])
             .await;
         let proxy = MockServer::proxy(registry.base.clone()).await;
-        let dir = tempfile::tempdir().unwrap();
-        write_app(dir.path(), prefix);
-        let limit = limit.map(|l| format!("  limit: {l}\n")).unwrap_or_default();
-        std::fs::write(
-            dir.path().join("registries.conf"),
-            format!(
-                "registries:\n- name: local\n  prefix: {prefix}\n  api_url: {}\n{limit}",
-                proxy.url().as_str().trim_end_matches('/')
-            ),
-        )
-        .unwrap();
+        let dir = app_dir(prefix, proxy.url().as_str(), limit);
         ProxiedApp {
             registry,
             proxy,
@@ -46,6 +36,23 @@ impl ProxiedApp {
             .filter(|s| s.uri.starts_with("/v2/shop/web/tags/list"))
             .count()
     }
+}
+
+/// A temp dir with the app (`write_app`) and a registries.conf sending `prefix` to `api_url`, with `limit` when
+/// given.
+pub fn app_dir(prefix: &str, api_url: &str, limit: Option<u32>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_app(dir.path(), prefix);
+    let limit = limit.map(|l| format!("  limit: {l}\n")).unwrap_or_default();
+    std::fs::write(
+        dir.path().join("registries.conf"),
+        format!(
+            "registries:\n- name: local\n  prefix: {prefix}\n  api_url: {}\n{limit}",
+            api_url.trim_end_matches('/')
+        ),
+    )
+    .unwrap();
+    dir
 }
 
 /// `dir/app/deployment.yaml`: a Deployment of `<prefix>/shop/web:1.0.0` tracking `~1`.
