@@ -291,3 +291,40 @@ async fn a_stalled_redis_never_takes_a_render_past_its_budget() {
     );
     assert!(stderr.contains("Redis cache:"), "{stderr}");
 }
+
+/// The cache is the operator's: an Application's plugin env (`ARGOCD_ENV_…`) cannot point the sidecar at a Redis
+/// of its choosing, nor name a file to be read and sent as the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_cannot_choose_the_cache() {
+    let setup = ProxiedApp::new("redis.test", None).await;
+    let redis = TestRedis::start();
+    let output = tokio::task::spawn_blocking({
+        let dir = setup.dir.path().to_owned();
+        let url = redis.url();
+        move || {
+            support::proxied::generate(&dir, &dir.join("replica-0"))
+                .env("ARGOCD_ENV_IMAGE_RESOLVER_CACHE", &url)
+                .env(
+                    "ARGOCD_ENV_IMAGE_RESOLVER_CACHE_PASSWORD_FILE",
+                    "/etc/hostname",
+                )
+                .env("ARGOCD_ENV_IMAGE_RESOLVER_CACHE_MAX_SIZE", "1")
+                .spawn()
+                .unwrap()
+                .wait_with_output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("image: redis.test/shop/web:1.1.0"),
+        "{stdout}"
+    );
+    assert!(
+        redis.keys_with_ttl().is_empty(),
+        "the Application's Redis was not used"
+    );
+}
