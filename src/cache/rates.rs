@@ -59,8 +59,8 @@ impl SharedRate for CacheRates {
     }
 }
 
-/// The interval between two requests at `per_second`, in microseconds.
-fn interval_micros(per_second: u32) -> i64 {
+/// The interval between two requests at `per_second`, in microseconds (a rate of 0 counts as 1).
+pub(super) fn interval_micros(per_second: u32) -> i64 {
     1_000_000 / i64::from(per_second.max(1))
 }
 
@@ -93,10 +93,7 @@ pub fn file_reserve(
     now: DateTime<Utc>,
 ) -> Option<Duration> {
     let now = micros(now);
-    let wait = update(dir, registry, |bucket| {
-        let (next, wait) = book(bucket, now, per_second);
-        (next, wait)
-    })?;
+    let wait = update(dir, registry, |bucket| book(bucket, now, per_second))?;
     Some(Duration::from_micros(u64::try_from(wait).unwrap_or(0)))
 }
 

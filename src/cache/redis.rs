@@ -550,7 +550,7 @@ impl Cache for RedisCache {
         per_second: u32,
     ) -> BoxFuture<'a, Option<Duration>> {
         Box::pin(async move {
-            let interval = 1_000_000 / u64::from(per_second.max(1));
+            let interval = super::rates::interval_micros(per_second).unsigned_abs();
             let wait: i64 = self
                 .script("cannot book a request", RESERVE, registry, interval)
                 .await?;

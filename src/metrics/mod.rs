@@ -457,10 +457,11 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// One cache lookup of `kind`.
-    pub fn cache_lookup(&self, kind: CacheKind, hit: bool) {
-        let family = if hit { &self.cache } else { &self.cache_misses };
-        family.get_or_create(&CacheLabels { kind }).inc();
+    /// `hits` and `misses` cache lookups of `kind`.
+    pub fn cache_lookups(&self, kind: CacheKind, hits: u64, misses: u64) {
+        let labels = CacheLabels { kind };
+        self.cache.get_or_create(&labels).inc_by(hits);
+        self.cache_misses.get_or_create(&labels).inc_by(misses);
     }
 
     /// One committer round's result.
@@ -616,9 +617,7 @@ pub fn global() -> Option<&'static Arc<Metrics>> {
 /// Counts `count` cache lookups of `kind` in the process's metrics, when it keeps some (the daemon).
 pub fn count_cache_lookups(kind: CacheKind, hits: u64, misses: u64) {
     if let Some(metrics) = global() {
-        let labels = CacheLabels { kind };
-        metrics.cache.get_or_create(&labels).inc_by(hits);
-        metrics.cache_misses.get_or_create(&labels).inc_by(misses);
+        metrics.cache_lookups(kind, hits, misses);
     }
 }
 

@@ -66,8 +66,8 @@ fn events_are_counted() {
     metrics.resolution(ResolutionOutcome::Registry);
     metrics.registry_request("ghcr.io", Some(200), Duration::from_millis(30));
     metrics.registry_request("ghcr.io", None, Duration::from_millis(3));
-    metrics.cache_lookup(CacheKind::Tags, true);
-    metrics.cache_lookup(CacheKind::Digests, false);
+    metrics.cache_lookups(CacheKind::Tags, 1, 0);
+    metrics.cache_lookups(CacheKind::Digests, 0, 1);
     metrics.config_reload(ConfigResult::Invalid);
     metrics.webhook("github", WebhookResult::Unauthenticated);
     metrics.refresh(RefreshResult::Requested);

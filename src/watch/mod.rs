@@ -130,15 +130,20 @@ pub trait Applications: Send + Sync {
 /// settings — an application whose policy, parameters or branch change is a new one, which acts at once rather
 /// than at the next resync. (Its `Debug` form holds only vectors, ordered maps and options: stable.)
 fn app_id(app: &AppSpec) -> String {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    format!("{app:?}").hash(&mut hasher);
     format!(
         "{}\u{0}{}\u{0}{}\u{0}{:016x}",
         app.request.app_name.as_deref().unwrap_or_default(),
         app.request.repo_url.as_deref().unwrap_or_default(),
         app.request.source_path.as_deref().unwrap_or_default(),
-        hasher.finish()
+        fingerprint_of(&format!("{app:?}"))
     )
+}
+
+/// A 64-bit fingerprint of `value`, to tell within one process whether something changed.
+fn fingerprint_of(value: &impl Hash) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// What an application does: the committer's round when its `write-back-method` is `git`, or when it sets none
@@ -476,9 +481,7 @@ impl Daemon {
         match tokio::time::timeout(self.round_timeout, listed).await {
             Ok(Ok(mut tags)) => {
                 tags.sort();
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                tags.hash(&mut hasher);
-                Some(hasher.finish())
+                Some(fingerprint_of(&tags))
             }
             Ok(Err(e)) => {
                 tracing::warn!(repository = %watched.image, "cannot poll: {e}");
@@ -626,10 +629,9 @@ fn log_event(event: &ImageEvent) {
 
 /// A fingerprint of the file's contents, `None` when it cannot be read.
 fn contents_of(path: &std::path::Path) -> Option<u64> {
-    let contents = std::fs::read(path).ok()?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    contents.hash(&mut hasher);
-    Some(hasher.finish())
+    std::fs::read(path)
+        .ok()
+        .map(|contents| fingerprint_of(&contents))
 }
 
 /// Whether webhook `event` is about `image`'s repository: its path, and its registry (or `api_host`, where
