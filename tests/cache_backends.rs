@@ -7,8 +7,6 @@
 #[path = "support/redis.rs"]
 mod redis_support;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -424,26 +422,6 @@ async fn a_dead_holder_s_lock_expires() {
     );
 }
 
-/// A TCP server standing for a broken Redis: `garbage` answers every connection with bytes that are not RESP;
-/// otherwise it accepts and never answers.
-fn broken_redis(garbage: bool) -> (u16, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let thread = std::thread::spawn(move || {
-        let mut open = Vec::new();
-        for stream in listener.incoming().take(8) {
-            let Ok(mut stream) = stream else { continue };
-            if garbage {
-                let mut buf = [0u8; 256];
-                let _ = stream.read(&mut buf);
-                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff");
-            }
-            open.push(stream);
-        }
-    });
-    (port, thread)
-}
-
 /// Redis unreachable in four ways: the cache still answers, from and into the local directory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_the_local_directory_answers() {
@@ -451,8 +429,8 @@ async fn without_redis_the_local_directory_answers() {
     let mut killed = TestRedis::start();
     let killed_url = killed.url();
     killed.kill();
-    let (silent, _silent) = broken_redis(false);
-    let (garbage, _garbage) = broken_redis(true);
+    let (silent, _silent) = redis_support::broken_server(false);
+    let (garbage, _garbage) = redis_support::broken_server(true);
     for (what, url) in [
         ("gone", killed_url),
         (

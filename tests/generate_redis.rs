@@ -245,14 +245,7 @@ async fn a_stalled_redis_never_takes_a_render_past_its_budget() {
     assert!(first.status.success(), "{}", text(&first).1);
 
     // A registry that accepts connections and never answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let silent_port = silent.local_addr().unwrap().port();
-    let _held = std::thread::spawn(move || {
-        let mut open = Vec::new();
-        for stream in silent.incoming().take(16).flatten() {
-            open.push(stream);
-        }
-    });
+    let (silent_port, _held) = redis_support::broken_server(false);
     std::fs::write(
         dir.join("registries.conf"),
         format!("registries:\n- name: local\n  prefix: redis.test\n  api_url: http://127.0.0.1:{silent_port}\n"),

@@ -76,6 +76,29 @@ fn start_daemon(
     (daemon, log)
 }
 
+/// The shared secret of the registry's notifications to the daemon.
+const NOTIFICATION_SECRET: &str = "notification-secret-0123456789";
+
+/// A docker-registry holding `shop/web` 1.0.0 that notifies the daemon's webhook on loopback `port` of every push
+/// (distribution's own envelope, [`NOTIFICATION_SECRET`] in `Authorization`).
+async fn notifying_registry(port: u16) -> support::TestRegistry {
+    let registry = support::TestRegistry::plain_notifying(
+        &format!("http://127.0.0.1:{port}/webhook/distribution"),
+        NOTIFICATION_SECRET,
+    )
+    .await;
+    push_tags(&registry, "2024-01-01T00:00:00Z", &["1.0.0"]).await;
+    registry
+}
+
+/// `--webhook-secret` for the registry's notifications, the secret in a file as a mounted Secret has it (with the
+/// newline an editor adds).
+fn webhook_secret_arg(operator: &Operator) -> String {
+    let file = operator.path().join("webhook-secret");
+    std::fs::write(&file, format!("{NOTIFICATION_SECRET}\n")).unwrap();
+    format!("--webhook-secret=distribution={}", file.display())
+}
+
 /// A repository holding `apps/web`: one Deployment of `apps.test/shop/web:1.0.0`.
 fn web_origin() -> Origin {
     Origin::new(&[(
@@ -207,16 +230,7 @@ async fn applications_sharing_an_image_cost_one_tag_list_request_per_interval() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll() {
     let port = free_port();
-    let secret = "notification-secret-0123456789";
-    let registry = support::TestRegistry::plain_notifying(
-        &format!("http://127.0.0.1:{port}/webhook/distribution"),
-        secret,
-    )
-    .await;
-    registry
-        .pusher()
-        .image_tagged("shop/web", "2024-01-01T00:00:00Z", &["1.0.0"])
-        .await;
+    let registry = notifying_registry(port).await;
     let operator = Operator::new(&registry);
     let origin = web_origin();
     let config = format!(
@@ -225,15 +239,13 @@ async fn a_registry_notification_becomes_a_commit_without_waiting_for_the_poll()
     );
     let file = operator.path().join("committer.yaml");
     std::fs::write(&file, config).unwrap();
-    let secret_file = operator.path().join("webhook-secret");
-    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
     let (mut daemon, log) = start_daemon(
         &operator,
         port,
         &[
             "--config",
             file.to_str().unwrap(),
-            &format!("--webhook-secret=distribution={}", secret_file.display()),
+            &webhook_secret_arg(&operator),
         ],
         &[],
     );
@@ -380,24 +392,13 @@ fn web_spec(origin: &Origin) -> serde_json::Value {
     })
 }
 
-/// Waits until the daemon has probed the discovered application and polled its repository once.
-fn wait_first_poll(
-    log: &std::sync::mpsc::Receiver<String>,
-    daemon: &mut std::process::Child,
-) -> Vec<String> {
+/// Waits until the daemon has probed the discovered application and polled its repository once; the log so far.
+fn wait_first_poll(log: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
     let mut seen = Vec::new();
-    let until = Instant::now() + Duration::from_secs(120);
-    loop {
-        match log.recv_timeout(Duration::from_secs(1)) {
-            Ok(line) if line.contains("polled") && line.contains("repositories=1") => return seen,
-            Ok(line) => seen.push(line),
-            Err(_) => {}
-        }
-        assert!(
-            Instant::now() < until && daemon.try_wait().unwrap().is_none(),
-            "no poll of the discovered application: {seen:#?}"
-        );
-    }
+    wait_for_line(log, &mut seen, &|l| {
+        l.contains("polled") && l.contains("repositories=1")
+    });
+    seen
 }
 
 /// A render-time Application found in the cluster (the Kubernetes API is an in-test fake, see
@@ -409,18 +410,10 @@ fn wait_first_poll(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_image_of_a_render_time_application_asks_argo_cd_for_a_hard_refresh() {
     let port = free_port();
-    let secret = "notification-secret-0123456789";
-    let registry = support::TestRegistry::plain_notifying(
-        &format!("http://127.0.0.1:{port}/webhook/distribution"),
-        secret,
-    )
-    .await;
-    push_tags(&registry, "2024-01-01T00:00:00Z", &["1.0.0"]).await;
+    let registry = notifying_registry(port).await;
     let operator = Operator::new(&registry);
     let origin = web_origin();
     let cluster = Cluster::with_web(&operator, &origin, serde_json::json!({})).await;
-    let secret_file = operator.path().join("webhook-secret");
-    std::fs::write(&secret_file, secret).unwrap();
     let (mut daemon, log) = start_daemon(
         &operator,
         port,
@@ -429,11 +422,11 @@ async fn a_pushed_image_of_a_render_time_application_asks_argo_cd_for_a_hard_ref
             "argocd",
             "--interval",
             "1h",
-            &format!("--webhook-secret=distribution={}", secret_file.display()),
+            &webhook_secret_arg(&operator),
         ],
         &[("KUBECONFIG", cluster.kubeconfig.as_path())],
     );
-    wait_first_poll(&log, &mut daemon);
+    wait_first_poll(&log);
     assert_eq!(cluster.patches(), 0, "nothing changed yet");
     // Argo CD's render before the push: the sidecar's cache now holds the list of 1.0.0, fresh for 30 s.
     assert!(sidecar_render(&operator, &origin).contains("image: apps.test/shop/web:1.0.0"));
@@ -491,7 +484,7 @@ async fn a_refresh_pending_when_the_tag_arrives_is_asked_again_once_done() {
         &["--application-namespaces", "argocd", "--interval", "1s"],
         &[("KUBECONFIG", cluster.kubeconfig.as_path())],
     );
-    let mut seen = wait_first_poll(&log, &mut daemon);
+    let mut seen = wait_first_poll(&log);
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
     let skipped = r#"argocd_image_resolver_refreshes_total{result="skipped"}"#;
     let client = reqwest::Client::new();

@@ -205,3 +205,25 @@ fn answers(port: u16) -> bool {
     BufReader::new(stream).read_line(&mut line).is_ok()
         && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
 }
+
+/// A TCP server on a loopback port standing for a broken server (a Redis, or a registry): it accepts
+/// connections and never answers, or with `garbage`, answers each with bytes no protocol expects. Connections
+/// stay open until the test ends.
+pub fn broken_server(garbage: bool) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::Read;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { continue };
+            if garbage {
+                let mut buf = [0u8; 256];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff");
+            }
+            open.push(stream);
+        }
+    });
+    (port, thread)
+}
