@@ -1,7 +1,7 @@
 //! A registry's `limit` booked in the cache, so that it holds for every process using it: the renders of one
 //! sidecar (the cache directory) or of every replica (Redis), rather than for each render alone. The bucket is the
-//! registry module's ([`crate::registry::limit::TokenBucket`]'s arithmetic: requests spaced evenly at the rate,
-//! no burst after idle time), kept as two times: when the next request may go, and the end of a back-off.
+//! registry module's ([`Bucket`]: requests spaced evenly at the rate, no burst after idle time), kept as two
+//! times: when the next request may go, and the end of a back-off.
 //!
 //! Directory: `<cache-dir>/rates/<sha256 of the registry's origin>`, the two times in microseconds since the epoch
 //! by the cache's clock, read and rewritten under `flock(2)` (held for the read and write, microseconds). Redis: a
@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::Cache;
+use crate::registry::limit::Bucket;
 use crate::registry::{ProcessRates, SharedRate};
 
 /// The directory the file backend keeps its buckets in, under the cache directory (outside `v1/`, whose entries
@@ -59,28 +60,6 @@ impl SharedRate for CacheRates {
     }
 }
 
-/// The interval between two requests at `per_second`, in microseconds (a rate of 0 counts as 1).
-pub(super) fn interval_micros(per_second: u32) -> i64 {
-    1_000_000 / i64::from(per_second.max(1))
-}
-
-/// Books the next slot in the bucket `(next_free, blocked_until)` at `now` (microseconds): the new bucket and the
-/// wait.
-pub fn book(bucket: (i64, i64), now: i64, per_second: u32) -> ((i64, i64), i64) {
-    let (next_free, blocked_until) = bucket;
-    let slot = now.max(next_free).max(blocked_until);
-    (
-        (slot + interval_micros(per_second), blocked_until),
-        slot - now,
-    )
-}
-
-/// The bucket after a back-off of `delay` at `now`: never shortened by a shorter one.
-pub fn block(bucket: (i64, i64), now: i64, delay: Duration) -> (i64, i64) {
-    let until = now.saturating_add(i64::try_from(delay.as_micros()).unwrap_or(i64::MAX));
-    (bucket.0, bucket.1.max(until))
-}
-
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
@@ -93,23 +72,22 @@ pub fn file_reserve(
     now: DateTime<Utc>,
 ) -> Option<Duration> {
     let now = micros(now);
-    let wait = update(dir, registry, |bucket| book(bucket, now, per_second))?;
+    let wait = update(dir, registry, |bucket| bucket.book(now, per_second))?;
     Some(Duration::from_micros(u64::try_from(wait).unwrap_or(0)))
 }
 
 /// [`Cache::back_off`] of the file backend.
 pub fn file_back_off(dir: &Path, registry: &str, delay: Duration, now: DateTime<Utc>) {
     let now = micros(now);
-    update(dir, registry, |bucket| (block(bucket, now, delay), 0));
+    update(dir, registry, |bucket| {
+        bucket.block(now, delay);
+        0
+    });
 }
 
-/// Reads the bucket of `registry`, replaces it with `change`'s, under an exclusive lock; `None` (logged at debug)
-/// when the file cannot be used.
-fn update(
-    dir: &Path,
-    registry: &str,
-    change: impl FnOnce((i64, i64)) -> ((i64, i64), i64),
-) -> Option<i64> {
+/// Reads the bucket of `registry`, lets `change` change it, and writes it back, under an exclusive lock; what
+/// `change` returns, or `None` (logged at debug) when the file cannot be used.
+fn update(dir: &Path, registry: &str, change: impl FnOnce(&mut Bucket) -> i64) -> Option<i64> {
     let dir = dir.join(RATES_DIR);
     let path = dir.join(super::key::sha256_hex(&[registry]));
     let used = (|| -> std::io::Result<i64> {
@@ -128,14 +106,17 @@ fn update(
         file.read_to_string(&mut text)?;
         // A missing or garbled bucket is an empty one: at worst one request goes early.
         let mut numbers = text.split_whitespace().map(|n| n.parse::<i64>().ok());
-        let bucket = match (numbers.next().flatten(), numbers.next().flatten()) {
-            (Some(next), Some(blocked)) => (next, blocked),
-            _ => (0, 0),
+        let mut bucket = match (numbers.next().flatten(), numbers.next().flatten()) {
+            (Some(next_free), Some(blocked_until)) => Bucket {
+                next_free,
+                blocked_until,
+            },
+            _ => Bucket::default(),
         };
-        let (bucket, result) = change(bucket);
+        let result = change(&mut bucket);
         file.seek(SeekFrom::Start(0))?;
         file.set_len(0)?;
-        file.write_all(format!("{} {}\n", bucket.0, bucket.1).as_bytes())?;
+        file.write_all(format!("{} {}\n", bucket.next_free, bucket.blocked_until).as_bytes())?;
         Ok(result)
     })();
     match used {
@@ -188,43 +169,6 @@ pub fn prune(dir: &Path, now: std::time::SystemTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn booking_spaces_requests_and_honours_back_offs() {
-        let ms = |n: i64| n * 1000;
-        let mut bucket = (0, 0);
-        for (name, now, per_second, back_off, want) in [
-            ("first is free", ms(1000), 10, None, ms(0)),
-            ("next waits one interval", ms(1000), 10, None, ms(100)),
-            ("a later arrival waits less", ms(1150), 10, None, ms(50)),
-            ("after idle time, no burst", ms(9000), 10, None, ms(0)),
-            ("then it waits again", ms(9000), 10, None, ms(100)),
-            (
-                "a back-off holds everyone",
-                ms(9000),
-                10,
-                Some(Duration::from_secs(2)),
-                ms(2000),
-            ),
-            ("and queues behind it", ms(9000), 10, None, ms(2100)),
-            (
-                "a shorter back-off changes nothing",
-                ms(9000),
-                10,
-                Some(Duration::from_millis(1)),
-                ms(2200),
-            ),
-            ("a rate of 0 is one per second", ms(20_000), 0, None, ms(0)),
-            ("…indeed", ms(20_000), 0, None, ms(1000)),
-        ] {
-            if let Some(delay) = back_off {
-                bucket = block(bucket, now, delay);
-            }
-            let (next, wait) = book(bucket, now, per_second);
-            bucket = next;
-            assert_eq!(wait, want, "{name}");
-        }
-    }
 
     #[test]
     fn idle_buckets_are_pruned_and_their_number_bounded() {

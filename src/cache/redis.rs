@@ -52,7 +52,7 @@ const MAX_LOCK_PAUSE: Duration = Duration::from_millis(100);
 const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Books the next request slot of a registry (`ARGV[1]`: the interval in microseconds) by Redis's clock, shared
-/// by every replica: see [`super::rates::book`], which this mirrors. The key expires a minute after its last slot.
+/// by every replica: [`crate::registry::limit::Bucket::book`] in Lua. The key expires a minute after its last slot.
 const RESERVE: &str = r#"
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -550,7 +550,7 @@ impl Cache for RedisCache {
         per_second: u32,
     ) -> BoxFuture<'a, Option<Duration>> {
         Box::pin(async move {
-            let interval = super::rates::interval_micros(per_second).unsigned_abs();
+            let interval = crate::registry::limit::interval_micros(per_second).unsigned_abs();
             let wait: i64 = self
                 .script("cannot book a request", RESERVE, registry, interval)
                 .await?;

@@ -1,6 +1,6 @@
 //! Load control for one registry: a concurrency cap, a requests-per-second token bucket and the retry backoff.
 //!
-//! The arithmetic ([`TokenBucket::reserve`], [`RetryPolicy::delay`]) is pure and takes the clock and the jitter as
+//! The arithmetic ([`Bucket::book`], [`RetryPolicy::delay`]) is pure and takes the clock and the jitter as
 //! arguments; only [`Limits::acquire`] waits.
 //!
 //! A registry's `limit` is booked where every client of that registry books it ([`SharedRate`]): this process's
@@ -21,29 +21,36 @@ pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 20;
 /// Requests to one registry in flight at once, unless configured.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 8;
 
-/// A token bucket holding one token: requests are spaced evenly at `per_second`, like the leaky-bucket limiter
-/// argocd-image-updater uses, so no one-second window sees much more than the limit.
-#[derive(Debug, Clone)]
-pub struct TokenBucket {
-    interval: Duration,
+/// One registry's request slots, as times in microseconds on some clock: a token bucket holding one token, so
+/// requests are spaced evenly at the rate, like the leaky-bucket limiter argocd-image-updater uses (no one-second
+/// window sees much more than the limit), and the end of a back-off. The one arithmetic of every place a `limit` is
+/// booked: this process ([`ProcessRates`]), the cache directory and Redis (`cache::rates`, whose script mirrors it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bucket {
     /// When the next request may go out.
-    next_free: Instant,
+    pub next_free: i64,
+    /// No request before it.
+    pub blocked_until: i64,
 }
 
-impl TokenBucket {
-    /// A bucket for `per_second` requests per second (at least one); the first request may go at `now`.
-    pub fn new(per_second: u32, now: Instant) -> Self {
-        Self {
-            interval: Duration::from_secs(1) / per_second.max(1),
-            next_free: now,
-        }
+/// The interval between two requests at `per_second`, in microseconds (a rate of 0 counts as 1).
+pub fn interval_micros(per_second: u32) -> i64 {
+    1_000_000 / i64::from(per_second.max(1))
+}
+
+impl Bucket {
+    /// Books the next slot at `now` for `per_second` and returns the wait before sending (zero when the slot is
+    /// now). Idle time builds no burst.
+    pub fn book(&mut self, now: i64, per_second: u32) -> i64 {
+        let slot = now.max(self.next_free).max(self.blocked_until);
+        self.next_free = slot + interval_micros(per_second);
+        slot - now
     }
 
-    /// Books the next slot and returns how long to wait before sending (zero when the slot is now).
-    pub fn reserve(&mut self, now: Instant) -> Duration {
-        let slot = self.next_free.max(now);
-        self.next_free = slot + self.interval;
-        slot - now
+    /// No request before `delay` from `now`; a shorter back-off never shortens a longer one.
+    pub fn block(&mut self, now: i64, delay: Duration) {
+        let until = now.saturating_add(i64::try_from(delay.as_micros()).unwrap_or(i64::MAX));
+        self.blocked_until = self.blocked_until.max(until);
     }
 }
 
@@ -93,18 +100,20 @@ pub trait SharedRate: Send + Sync + std::fmt::Debug {
     fn back_off<'a>(&'a self, registry: &'a str, delay: Duration) -> BoxFuture<'a, ()>;
 }
 
-/// The buckets of this process, one per registry.
-#[derive(Debug, Default)]
+/// The buckets of this process, one per registry, with their rate; times are microseconds since `epoch`.
+#[derive(Debug)]
 pub struct ProcessRates {
-    registries: Mutex<HashMap<String, RegistryRate>>,
+    epoch: Instant,
+    registries: Mutex<HashMap<String, (u32, Bucket)>>,
 }
 
-#[derive(Debug)]
-struct RegistryRate {
-    per_second: u32,
-    bucket: TokenBucket,
-    /// No request before it (a back-off).
-    blocked_until: Instant,
+impl Default for ProcessRates {
+    fn default() -> Self {
+        ProcessRates {
+            epoch: Instant::now(),
+            registries: Mutex::default(),
+        }
+    }
 }
 
 impl ProcessRates {
@@ -116,43 +125,35 @@ impl ProcessRates {
 
     /// [`SharedRate::reserve`] at `now`.
     pub fn reserve_at(&self, registry: &str, per_second: u32, now: Instant) -> Duration {
+        let now = self.micros(now);
         let mut registries = self.lock();
-        let rate = registries
+        let (rate, bucket) = registries
             .entry(registry.to_owned())
-            .or_insert_with(|| RegistryRate {
-                per_second,
-                bucket: TokenBucket::new(per_second, now),
-                blocked_until: now,
-            });
-        if rate.per_second != per_second {
+            .or_insert((per_second, Bucket::default()));
+        if *rate != per_second {
             // Another configuration of the same registry: the newest one's rate, from now.
-            rate.per_second = per_second;
-            rate.bucket = TokenBucket::new(per_second, now);
+            *rate = per_second;
+            bucket.next_free = now;
         }
-        let from = now.max(rate.blocked_until);
-        rate.bucket.reserve(from) + (from - now)
+        Duration::from_micros(bucket.book(now, per_second).unsigned_abs())
     }
 
     /// [`SharedRate::back_off`] at `now`.
     pub fn back_off_at(&self, registry: &str, delay: Duration, now: Instant) {
-        let mut registries = self.lock();
-        let until = now + delay;
-        match registries.get_mut(registry) {
-            Some(rate) => rate.blocked_until = rate.blocked_until.max(until),
-            None => {
-                registries.insert(
-                    registry.to_owned(),
-                    RegistryRate {
-                        per_second: 0,
-                        bucket: TokenBucket::new(1, now),
-                        blocked_until: until,
-                    },
-                );
-            }
-        }
+        let now = self.micros(now);
+        // A registry backed off before any request has no rate yet: its first booking sets one.
+        self.lock()
+            .entry(registry.to_owned())
+            .or_insert((0, Bucket::default()))
+            .1
+            .block(now, delay);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, RegistryRate>> {
+    fn micros(&self, at: Instant) -> i64 {
+        i64::try_from(at.saturating_duration_since(self.epoch).as_micros()).unwrap_or(i64::MAX)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Bucket)>> {
         self.registries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -236,38 +237,72 @@ mod tests {
 
     #[test]
     fn bucket_spaces_requests() {
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
-        let mut bucket = TokenBucket::new(20, t0);
+        let ms = |n: i64| n * 1000;
+        let mut bucket = Bucket::default();
         for (name, at, want) in [
-            ("first is free", t0, ms(0)),
-            ("second waits one interval", t0, ms(50)),
-            ("third waits two", t0, ms(100)),
-            ("later arrival waits less", t0 + ms(120), ms(30)),
-            ("after a pause no debt", t0 + ms(1000), ms(0)),
-            ("idle time does not build a burst", t0 + ms(5000), ms(0)),
-            ("but the next one waits", t0 + ms(5000), ms(50)),
+            ("first is free", ms(0), ms(0)),
+            ("second waits one interval", ms(0), ms(50)),
+            ("third waits two", ms(0), ms(100)),
+            ("later arrival waits less", ms(120), ms(30)),
+            ("after a pause no debt", ms(1000), ms(0)),
+            ("idle time does not build a burst", ms(5000), ms(0)),
+            ("but the next one waits", ms(5000), ms(50)),
         ] {
-            assert_eq!(bucket.reserve(at), want, "{name}");
+            assert_eq!(bucket.book(at, 20), want, "{name}");
         }
-        let mut zero = TokenBucket::new(0, t0);
+        let mut zero = Bucket::default();
         assert_eq!(
-            zero.reserve(t0),
+            zero.book(0, 0),
             ms(0),
             "zero rate is treated as one per second"
         );
         assert_eq!(
-            zero.reserve(t0),
-            Duration::from_secs(1),
+            zero.book(0, 0),
+            ms(1000),
             "zero rate is treated as one per second"
         );
     }
 
     #[test]
+    fn booking_spaces_requests_and_honours_back_offs() {
+        let ms = |n: i64| n * 1000;
+        let mut bucket = Bucket::default();
+        for (name, now, per_second, back_off, want) in [
+            ("first is free", ms(1000), 10, None, ms(0)),
+            ("next waits one interval", ms(1000), 10, None, ms(100)),
+            ("a later arrival waits less", ms(1150), 10, None, ms(50)),
+            ("after idle time, no burst", ms(9000), 10, None, ms(0)),
+            ("then it waits again", ms(9000), 10, None, ms(100)),
+            (
+                "a back-off holds everyone",
+                ms(9000),
+                10,
+                Some(Duration::from_secs(2)),
+                ms(2000),
+            ),
+            ("and queues behind it", ms(9000), 10, None, ms(2100)),
+            (
+                "a shorter back-off changes nothing",
+                ms(9000),
+                10,
+                Some(Duration::from_millis(1)),
+                ms(2200),
+            ),
+            ("a rate of 0 is one per second", ms(20_000), 0, None, ms(0)),
+            ("…indeed", ms(20_000), 0, None, ms(1000)),
+        ] {
+            if let Some(delay) = back_off {
+                bucket.block(now, delay);
+            }
+            assert_eq!(bucket.book(now, per_second), want, "{name}");
+        }
+    }
+
+    #[test]
     fn one_registry_s_rate_is_shared_and_a_back_off_delays_everyone() {
+        let rates = ProcessRates::default();
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        let rates = ProcessRates::default();
         for (name, registry, per_second, at, want) in [
             ("first is free", "a", 10, t0, ms(0)),
             ("the next waits, whoever asks", "a", 10, t0, ms(100)),
