@@ -132,7 +132,8 @@ pub struct GitArgs {
 /// `commit`: one round per application; the report on stdout. Fails (after every application had its round)
 /// when one failed: exit 2 when its settings are at fault, else 1.
 pub fn run(global: &GlobalArgs, args: CommitArgs) -> Result<String, Failure> {
-    let (committer, apps, _) = setup(global, &args, false)?;
+    let config = args.config.as_deref().map(read_config).transpose()?;
+    let (committer, apps, _) = setup(global, &args, config, false)?;
     let whole = args.round_timeout * u32::try_from(apps.len()).unwrap_or(u32::MAX).max(1);
     super::within(super::budget::Budget::whole(whole), "commit", async {
         let mut reports = Vec::new();
@@ -226,14 +227,14 @@ pub fn text(report: &Report) -> String {
     out
 }
 
-/// The committer and the applications `args` describe.
+/// The committer and the applications `args` and its config file (already read, or `None`) describe.
 pub(super) fn setup(
     global: &GlobalArgs,
     args: &CommitArgs,
+    config: Option<CommitConfig>,
     discovering: bool,
 ) -> Result<(Committer, Vec<AppSpec>, Option<CommitConfig>), Failure> {
     let invalid = |m: String| Failure::Invalid(m);
-    let config = args.config.as_deref().map(read_config).transpose()?;
     let apps = match &config {
         Some(config) => config_apps(config),
         // `watch` with Application discovery needs no application named here.
@@ -242,11 +243,7 @@ pub(super) fn setup(
     };
     let git_settings = config.as_ref().map(|c| &c.git);
     let settings = settings(&args.render)?;
-    let cache_dir = args
-        .render
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
+    let cache_dir = super::generate::cache_dir(&args.render);
     let git = Git::new(GitOptions {
         dir: args
             .git

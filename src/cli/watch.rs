@@ -109,13 +109,8 @@ fn webhook_secrets(values: &[String]) -> (HashMap<Source, WebhookSecret>, Vec<St
 }
 
 /// Runs until stopped; each round's report goes to stdout as it ends. Returns once stopped.
-pub fn run(global: &GlobalArgs, mut args: WatchArgs) -> Result<String, Failure> {
-    let cache_dir = args
-        .commit
-        .render
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
+pub fn run(global: &GlobalArgs, args: WatchArgs) -> Result<String, Failure> {
+    let cache_dir = super::generate::cache_dir(&args.commit.render);
     // The sidecar's renders, when this daemon shares its cache volume, are counted from their log.
     let metrics = Arc::new(Metrics::new().with_render_log(&cache_dir));
     metrics::install(Arc::clone(&metrics));
@@ -123,20 +118,22 @@ pub fn run(global: &GlobalArgs, mut args: WatchArgs) -> Result<String, Failure> 
     // daemon that exits takes repo-server out of service with it.
     let config_path = args.commit.config.clone();
     let mut config_broken = false;
-    if let Some(path) = &config_path
-        && let Err(e) = read_config(path)
-    {
-        tracing::error!(
-            "{}; watching no application of the config file until it is fixed",
-            e.message()
-        );
-        metrics.config_reload(ConfigResult::Invalid);
-        args.commit.config = None;
-        config_broken = true;
-    }
+    let config = match config_path.as_deref().map(read_config) {
+        Some(Err(e)) => {
+            tracing::error!(
+                "{}; watching no application of the config file until it is fixed",
+                e.message()
+            );
+            metrics.config_reload(ConfigResult::Invalid);
+            config_broken = true;
+            None
+        }
+        read => read.transpose()?,
+    };
     let (committer, apps, config) = setup(
         global,
         &args.commit,
+        config,
         !args.application_namespaces.is_empty() || config_broken,
     )?;
     let interval = args

@@ -23,10 +23,7 @@ pub(super) async fn taken_back(
     let Some(target) = planned.plan.write_back.source_target() else {
         return Vec::new();
     };
-    let cache_dir = args
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| crate::cache::default_dir(|name| std::env::var_os(name)));
+    let cache_dir = crate::cli::generate::cache_dir(args);
     let Ok(askpass) = std::env::current_exe() else {
         return Vec::new();
     };
