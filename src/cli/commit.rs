@@ -360,9 +360,6 @@ pub(super) fn read_config(path: &std::path::Path) -> Result<CommitConfig, Failur
             .unwrap_or_default();
         Failure::Invalid(format!("{app}config file {}: {e}", path.display()))
     })?;
-    for warning in &config.warnings {
-        tracing::warn!("config file {}: {warning}", path.display());
-    }
     Ok(config)
 }
 

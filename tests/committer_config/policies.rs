@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::support::TestRegistry;
 use crate::{
-    API_KUSTOMIZATION, App, BIN, Operator, Origin, WEB_LOCK, api_kustomization, config, git_block,
-    push, shop_origin, wait_until, write_config,
+    API_KUSTOMIZATION, App, BIN, Operator, Origin, Run, WEB_LOCK, api_kustomization, config,
+    git_block, push, shop_origin, wait_until, write_config,
 };
 
 /// A registry holding the first builds of both images.
@@ -39,7 +39,12 @@ async fn both_policies_from_one_config(strategy: &str) {
         &operator,
         &config(
             &git_block(),
-            &[App::web(&origin.url(), strategy), App::api(&origin.url())],
+            &[
+                App::web(&origin.url(), strategy)
+                    .with("web.allow-tags", "regexp:^[0-9a-f]{7}$")
+                    .with("git-branch", "main"),
+                App::api(&origin.url()).with("git-branch", "main"),
+            ],
         ),
     );
     let args = ["--config", file.to_str().unwrap()];
@@ -56,7 +61,9 @@ async fn both_policies_from_one_config(strategy: &str) {
     let lock = origin.file("main", WEB_LOCK);
     assert_eq!(crate::web_tag(&lock), "0a1b2c3", "{lock}");
     assert!(
-        lock.contains("policy: \"strategy newest-build, ignore-tags 'latest'\""),
+        lock.contains(
+            "policy: \"strategy newest-build, allow-tags 'regexp:^[0-9a-f]{7}$', ignore-tags 'latest'\""
+        ),
         "{lock}"
     );
     assert_eq!(
@@ -92,12 +99,20 @@ async fn both_policies_from_one_config(strategy: &str) {
     operator.commit(&args).success();
     assert_eq!(origin.commits("main"), 3);
 
-    // Newer builds in the registry (each with `latest` moved along, which is ignored): two commits.
+    // Newer builds in the registry (each with `latest` moved along, which is ignored; a newer web build tagged
+    // other than a commit SHA, which allow-tags leaves out): two commits.
     push(
         &registry,
         "shop/web",
         "2024-05-01T00:00:00Z",
         &["9f8e7d6", "latest"],
+    )
+    .await;
+    push(
+        &registry,
+        "shop/web",
+        "2024-06-01T00:00:00Z",
+        &["nightly-42"],
     )
     .await;
     push(
@@ -133,6 +148,46 @@ async fn both_policies_from_one_config(strategy: &str) {
         origin.git(&["rev-list", "--min-parents=2", "--count", "main"]),
         "0"
     );
+
+    // What Argo CD deploys: each application rendered by the plugin from the pushed revision, which sees none of
+    // the Application's annotations — with the registry gone, so only git can have said it.
+    drop(registry);
+    let web = render_as_argo_cd(&operator, &origin, "apps/web", "web");
+    assert!(
+        has_line(&web.stdout, "image: apps.test/shop/web:9f8e7d6"),
+        "{}{}",
+        web.stdout,
+        web.stderr
+    );
+    assert!(
+        web.stdout.contains(r#"\"decision\":\"lock\""#),
+        "{}",
+        web.stdout
+    );
+    assert_eq!(web.stderr, "", "the lock file renders without a warning");
+    let api = render_as_argo_cd(&operator, &origin, "apps/api", "api");
+    assert!(
+        has_line(&api.stdout, "- image: apps.test/shop/api:1.3.0"),
+        "{}{}",
+        api.stdout,
+        api.stderr
+    );
+}
+
+fn has_line(text: &str, line: &str) -> bool {
+    text.lines().any(|l| l.trim() == line)
+}
+
+/// `generate` in `app` of a fresh clone of `origin`'s `main`, as the sidecar runs it for the Application `name`:
+/// no parameters (the policy is in the Application's annotations, which the plugin never sees).
+fn render_as_argo_cd(operator: &Operator, origin: &Origin, app: &str, name: &str) -> Run {
+    let checkout = tempfile::tempdir().unwrap();
+    crate::git(
+        checkout.path(),
+        &["clone", "--quiet", "--branch", "main", &origin.url(), "w"],
+    );
+    let dir = checkout.path().join("w").join(app);
+    operator.run_with_env_in(&dir, "generate", &[], &[("ARGOCD_APP_NAME", name)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

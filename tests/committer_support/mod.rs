@@ -180,6 +180,17 @@ impl Operator {
         self.run_full(cwd, command, args, &[])
     }
 
+    /// `command` in `cwd` with extra variables (`ARGOCD_APP_NAME` as Argo CD sets it).
+    pub fn run_with_env_in(
+        &self,
+        cwd: &Path,
+        command: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        self.run_full(cwd, command, args, env)
+    }
+
     fn run_full(&self, cwd: &Path, command: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = Command::new(BIN)
             .current_dir(cwd)

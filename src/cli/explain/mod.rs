@@ -214,13 +214,20 @@ fn build_report(
                 status: Status::NotTracked,
                 new_image: None,
                 tracked: None,
+                lock_entry: None,
             };
+            let outcome = resolved.resolutions.outcomes[index].clone();
             let Some(tracked) = &planned.tracked else {
+                // An image no policy the plugin reads tracks, decided by its lock file entry alone.
+                if let (Some(entry), Some(o)) = (&planned.lock, &outcome) {
+                    report.status = Status::Lock;
+                    report.new_image = generate::image_value(&field.value, planned, o);
+                    report.lock_entry = Some(entry.key.to_string());
+                }
                 return report;
             };
             let request = resolved.request_of[index];
             let resolution = request.map(|i| resolved.requests[i].clone());
-            let outcome = resolved.resolutions.outcomes[index].clone();
             report.status = match &outcome {
                 Some(o) => match o.decision {
                     Decision::Registry => Status::Registry,
@@ -232,13 +239,8 @@ fn build_report(
                 },
                 None => Status::Failed,
             };
-            report.new_image = outcome.map(|o| {
-                if o.decision.keeps_rendered() {
-                    field.value.clone()
-                } else {
-                    generate::new_image_value(&field.value, tracked, &o)
-                }
-            });
+            report.new_image =
+                outcome.and_then(|o| generate::image_value(&field.value, planned, &o));
             report.tracked = Some(TrackedReport {
                 alias: tracked.alias.clone(),
                 repository: tracked.image.name(),
@@ -339,6 +341,10 @@ struct ImageReport {
     status: Status,
     new_image: Option<String>,
     tracked: Option<TrackedReport>,
+    /// The lock file entry that decides an image no policy the plugin reads tracks (the committer's policy may
+    /// be in the Application's annotations, which the plugin never sees).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_entry: Option<String>,
 }
 
 #[derive(Serialize)]

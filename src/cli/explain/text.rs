@@ -26,11 +26,15 @@ pub(super) fn text(report: &Report) -> String {
         }
         out.push('\n');
         let Some(tracked) = &image.tracked else {
-            row(
-                &mut out,
-                "image",
-                &format!("{} (not tracked: no image-list entry matches)", image.image),
-            );
+            let text = match (&image.lock_entry, &image.new_image) {
+                (Some(entry), Some(new)) => format!(
+                    "{} → {new} (from {FILE_NAME} entry '{entry}', no registry asked: no image-list the plugin \
+                     reads tracks it)",
+                    image.image
+                ),
+                _ => format!("{} (not tracked: no image-list entry matches)", image.image),
+            };
+            row(&mut out, "image", &text);
             out.push('\n');
             continue;
         };

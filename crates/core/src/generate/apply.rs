@@ -1,4 +1,4 @@
-//! The half after the registries: each tracked image's new value, the edits that keep anchors' meaning, one
+//! The half after the registries: each tracked (or lock-file-decided) image's new value, the edits that keep anchors' meaning, one
 //! annotation per object with tracked images, all spliced into the rendered text front to back.
 
 use serde::Serialize;
@@ -21,10 +21,40 @@ pub fn new_image_value(written: &str, tracked: &TrackedImage, outcome: &Outcome)
     } else {
         tracked.image.familiar_name()
     };
+    with_tag(&repository, outcome, tracked.policy.renders_digest())
+}
+
+/// What `planned`, written `written`, is written as for `outcome`: as rendered when the decision keeps it, the
+/// tracked image's new value ([`new_image_value`]), or for an image only its lock file entry decides, the
+/// rendered repository with the entry's tag (and digest, where the entry's policy renders one). `None` for an
+/// image nothing decides.
+pub fn image_value(written: &str, planned: &PlannedImage, outcome: &Outcome) -> Option<String> {
+    if outcome.decision.keeps_rendered() {
+        return Some(written.to_owned());
+    }
+    match (&planned.tracked, &planned.lock) {
+        (Some(tracked), _) => Some(new_image_value(written, tracked, outcome)),
+        (None, Some(entry)) => Some(with_tag(
+            repository_as_written(written),
+            outcome,
+            entry.policy_renders_digest(),
+        )),
+        (None, None) => None,
+    }
+}
+
+/// The policy an image is written under, for its annotation: the tracked image's, else its lock entry's.
+fn policy_text(planned: &PlannedImage) -> String {
+    match (&planned.tracked, &planned.lock) {
+        (Some(tracked), _) => tracked.policy.to_string(),
+        (None, Some(entry)) => entry.policy.clone().unwrap_or_default(),
+        (None, None) => String::new(),
+    }
+}
+
+fn with_tag(repository: &str, outcome: &Outcome, renders_digest: bool) -> String {
     let mut value = format!("{repository}:{}", outcome.tag);
-    if tracked.policy.renders_digest()
-        && let Some(digest) = &outcome.digest
-    {
+    if renders_digest && let Some(digest) = &outcome.digest {
         value.push('@');
         value.push_str(digest);
     }
@@ -108,15 +138,14 @@ fn edits_of(
     // The tracked images (indices into `images`) by object, each object's in text order.
     let mut annotated: Vec<(usize, usize)> = Vec::new();
     for (index, (planned, outcome)) in images.iter().zip(outcomes).enumerate() {
-        let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
+        let Some(outcome) = outcome else {
             continue;
         };
         let field = &scan.images[planned.field];
-        values[planned.field] = Some(if outcome.decision.keeps_rendered() {
-            field.value.clone()
-        } else {
-            new_image_value(&field.value, tracked, outcome)
-        });
+        let Some(value) = image_value(&field.value, planned, outcome) else {
+            continue;
+        };
+        values[planned.field] = Some(value);
         annotated.push((field.object, index));
     }
     annotated.sort_by_key(|&(object, _)| object);
@@ -126,14 +155,14 @@ fn edits_of(
         for (n, &(_, index)) in chunk.iter().enumerate() {
             let planned = &images[index];
             let field = &scan.images[planned.field];
-            let (Some(tracked), Some(outcome)) = (&planned.tracked, &outcomes[index]) else {
+            let Some(outcome) = &outcomes[index] else {
                 continue;
             };
             let entry = AnnotationEntry {
                 container: field.container.as_deref(),
                 from: &field.value,
                 image: values[planned.field].as_deref().unwrap_or(&field.value),
-                policy: tracked.policy.to_string(),
+                policy: policy_text(planned),
                 decision: &outcome.decision,
             };
             if n > 0 {

@@ -25,7 +25,7 @@ use crate::writeback::WriteBack;
 use serde::Serialize;
 use thiserror::Error;
 
-pub use apply::{apply, apply_each, new_image_value};
+pub use apply::{apply, apply_each, image_value, new_image_value};
 pub use plan::{Planner, object_label, plan, plan_each, plan_until};
 
 /// The annotation each object whose images are tracked gets: a JSON list saying, per container, what the image

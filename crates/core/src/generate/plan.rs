@@ -242,7 +242,7 @@ impl<'a> Planner<'a> {
             }
             let lock = match &tracked {
                 Some(t) => self.lock_of(t)?,
-                None => None,
+                None => self.lock_of_untracked(&image, object)?,
             };
             let source = match &tracked {
                 Some(t) if t.action() == Action::Resolve => self.source.clone(),
@@ -307,6 +307,54 @@ impl<'a> Planner<'a> {
             ));
         }
         Ok(Some(entry))
+    }
+
+    /// The lock file's entry that decides an image no policy visible here tracks: the entry of its repository.
+    /// The committer may know the policy from the Application's annotations, which Argo CD never passes to the
+    /// plugin; the entry then says all there is to render. Entries of the repository under several aliases that
+    /// would render differently leave the image as rendered, with a warning.
+    ///
+    /// # Errors
+    ///
+    /// The entry lacks the digest its policy renders.
+    fn lock_of_untracked(
+        &mut self,
+        image: &ImageRef,
+        object: &manifest::Object,
+    ) -> Result<Option<Arc<LockEntry>>, GenerateError> {
+        let app = self.app;
+        let Some(lock) = &app.lock else {
+            return Ok(None);
+        };
+        let repository = image.name();
+        let entries: Vec<&Arc<LockEntry>> = lock.entries_of(&repository).collect();
+        let Some(&first) = entries.first() else {
+            return Ok(None);
+        };
+        for entry in &entries {
+            self.locked.insert(entry.key.clone());
+        }
+        let renders = |e: &LockEntry| {
+            let digest = e.rendered_digest().filter(|_| e.policy_renders_digest());
+            (e.rendered_tag().clone(), digest.map(str::to_owned))
+        };
+        if let Some(other) = entries.iter().find(|e| renders(e) != renders(first)) {
+            self.warn(format!(
+                "{FILE_NAME} entries '{}' and '{}' both name {repository} but render it differently, and no \
+                 image-list the plugin reads tracks the image in {object}: it is left as rendered; track it with \
+                 image-list in the plugin's parameters",
+                first.key, other.key
+            ));
+            return Ok(None);
+        }
+        if first.policy_renders_digest() && first.rendered_digest().is_none() && first.pin.is_none()
+        {
+            return Err(GenerateError::LockDigestMissing {
+                entry: first.key.to_string(),
+                policy: first.policy.clone().unwrap_or_default(),
+            });
+        }
+        Ok(Some(Arc::clone(first)))
     }
 
     /// Warns about the entries of a document's annotations no image matched.

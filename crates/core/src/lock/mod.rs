@@ -195,6 +195,15 @@ impl LockEntry {
         self.pin.as_ref().unwrap_or(&self.tag)
     }
 
+    /// Whether the policy the entry was resolved under renders the digest with the tag (the `digest` strategy,
+    /// `pin-digest`): what `generate` writes for an image it sees no policy for. An entry without `policy`
+    /// (written by hand) renders the tag alone.
+    pub fn policy_renders_digest(&self) -> bool {
+        self.policy
+            .as_deref()
+            .is_some_and(crate::policy::Policy::summary_renders_digest)
+    }
+
     /// The digest of [`LockEntry::rendered_tag`], when the entry records it: a pin to another tag has none.
     pub fn rendered_digest(&self) -> Option<&str> {
         match &self.pin {
@@ -248,6 +257,16 @@ impl LockFile {
 
     pub fn get(&self, key: &LockKey) -> Option<&Arc<LockEntry>> {
         self.entries.iter().find(|e| e.key == *key)
+    }
+
+    /// The entries of `repository` (canonical), whatever their alias, in the order written.
+    pub fn entries_of<'a>(
+        &'a self,
+        repository: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<LockEntry>> {
+        self.entries
+            .iter()
+            .filter(move |e| e.key.repository() == repository)
     }
 
     pub fn is_empty(&self) -> bool {

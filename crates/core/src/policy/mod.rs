@@ -59,6 +59,15 @@ impl Policy {
         self.strategy.needs_digest() || self.pin_digest
     }
 
+    /// [`Policy::renders_digest`] of the policy whose summary (its `Display`, as a lock file entry records it)
+    /// is `summary`: for an image whose policy `generate` cannot see, only its lock file entry. Every quoted
+    /// value of a summary ends in `'`, so a trailing `, pin-digest` is the flag's own.
+    pub fn summary_renders_digest(summary: &str) -> bool {
+        summary == "strategy digest"
+            || summary.starts_with("strategy digest,")
+            || summary.ends_with(", pin-digest")
+    }
+
     /// Picks the tag this policy allows, from tags in any order. Pure: the input is not changed.
     pub fn select<'a>(&self, tags: &'a [Tag]) -> Selection<'a> {
         self.select_except(tags, &HashSet::new())

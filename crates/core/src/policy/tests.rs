@@ -428,3 +428,25 @@ fn selection_over_many_tags_stops_when_out_of_time() {
         );
     }
 }
+
+/// A lock file entry records its policy's summary; `generate` reads from it whether the digest is rendered when
+/// no policy it can see tracks the image. The reading agrees with the policy itself, whatever quoted text the
+/// summary holds.
+#[test]
+fn a_summary_says_whether_its_policy_renders_digests() {
+    let digest = Policy::new(Strategy::parse("digest", Some("latest"), Order::Asc).unwrap());
+    let mut pin_digest = semver("^1");
+    pin_digest.pin_digest = true;
+    let mut regexp_mentioning_it = semver("^1");
+    regexp_mentioning_it.allow = AllowTags::parse("regexp:^x, pin-digest$").unwrap();
+    let newest = Policy::new(Strategy::parse("newest-build", None, Order::Asc).unwrap());
+    for policy in [digest, pin_digest, regexp_mentioning_it, newest, semver("")] {
+        let summary = policy.to_string();
+        assert_eq!(
+            Policy::summary_renders_digest(&summary),
+            policy.renders_digest(),
+            "{summary}"
+        );
+    }
+    assert!(!Policy::summary_renders_digest("strategy digestive"));
+}

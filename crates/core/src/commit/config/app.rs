@@ -8,8 +8,7 @@ use super::{
 use crate::credential_spec::{is_dns_label, is_secret_name};
 use crate::policy::source::{Located, Origin, PREFIX, Settings};
 use crate::writeback::{
-    BranchTemplate, GitRepository, Method, Target, TargetPath, WriteBack, WriteBackSpec,
-    check_branch_name,
+    BranchTemplate, GitRepository, TargetPath, WriteBack, WriteBackSpec, check_branch_name,
 };
 
 /// A repository URL read as `git-repository` is: the write-back key's rules, its words.
@@ -186,33 +185,4 @@ pub(in crate::commit) fn app_path(at: &str, path: &str) -> Result<String, Config
     } else {
         normal
     })
-}
-
-impl AppConfig {
-    /// What is questionable about the application, worded to follow its key path.
-    pub(super) fn warnings(&self) -> Vec<String> {
-        let policy_annotations: Vec<&str> = self
-            .annotations
-            .iter()
-            .filter_map(|(name, _)| name.strip_prefix(PREFIX))
-            .filter(|key| {
-                !crate::policy::source::WriteBackKey::ALL
-                    .iter()
-                    .any(|w| w.name() == *key)
-            })
-            .collect();
-        let lock_target = matches!(
-            &self.write_back.method,
-            Method::Git(git) if git.target == Target::LockFile
-        );
-        if lock_target && !policy_annotations.is_empty() {
-            return vec![format!(
-                "the policy keys {} are Application annotations, which Argo CD never passes to the plugin: \
-                 generate will not read the lock file's entries for their images, so what the committer records \
-                 there will not be deployed; move them into parameters, or set write-back-target",
-                policy_annotations.join(", ")
-            )];
-        }
-        Vec::new()
-    }
 }

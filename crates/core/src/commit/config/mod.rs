@@ -93,8 +93,6 @@ pub struct CommitConfig {
     pub git: GitSettings,
     /// In the order written; names unique.
     pub applications: Vec<AppConfig>,
-    /// What is questionable but not wrong, each naming its key path.
-    pub warnings: Vec<String>,
 }
 
 /// How the committer talks to git: `git`.
@@ -373,7 +371,6 @@ impl CommitConfig {
             return Err(error("applications", ConfigProblem::NoApplications));
         };
         let mut applications: Vec<AppConfig> = Vec::with_capacity(raw_apps.len());
-        let mut warnings = Vec::new();
         for (i, raw) in raw_apps.into_iter().enumerate() {
             let at = format!("applications[{i}]");
             if let Some(first) = applications.iter().position(|a| a.name == raw.name) {
@@ -385,15 +382,12 @@ impl CommitConfig {
                     },
                 ));
             }
-            let app = app_config(&at, raw)?;
-            warnings.extend(app.warnings().into_iter().map(|w| format!("{at}: {w}")));
-            applications.push(app);
+            applications.push(app_config(&at, raw)?);
         }
         Ok(CommitConfig {
             interval,
             git,
             applications,
-            warnings,
         })
     }
 }

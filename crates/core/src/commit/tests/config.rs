@@ -97,7 +97,6 @@ applications:
         ("HEAD", ".")
     );
     assert!(api.review_branch.is_none() && api.write_back.git().is_none());
-    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 
     let defaults = CommitConfig::parse(&with_app("")).unwrap();
     assert_eq!(defaults.interval, Duration::from_secs(120));
@@ -107,23 +106,6 @@ applications:
             defaults.git.author.email.as_str()
         ),
         ("argocd-image-resolver", "noreply@argocd-image-resolver")
-    );
-}
-
-#[test]
-fn warns_when_the_lock_file_would_not_be_rendered() {
-    let config = CommitConfig::parse(&with_app(
-        "  annotations:\n    argocd-image-updater.argoproj.io/image-list: web=ghcr.io/org/web\n    \
-         argocd-image-updater.argoproj.io/write-back-method: git\n",
-    ))
-    .unwrap();
-    assert_eq!(
-        config.warnings,
-        [
-            "applications[0]: the policy keys image-list are Application annotations, which Argo CD never passes \
-          to the plugin: generate will not read the lock file's entries for their images, so what the committer \
-          records there will not be deployed; move them into parameters, or set write-back-target"
-        ]
     );
 }
 
@@ -382,6 +364,5 @@ fn an_empty_application_list_written_out_is_accepted() {
     )
     .unwrap();
     assert!(config.applications.is_empty());
-    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     assert_eq!(config.git.author.name, "bot");
 }

@@ -481,6 +481,97 @@ fn lock_entries_decide_their_images() {
     }
 }
 
+/// Lock mode with the policy out of the plugin's sight (argocd-image-updater's annotations on the Application, read
+/// by the committer only): each image whose repository has an entry renders as the entry says — with the digest
+/// where the entry's policy renders one, the pin when it has one — and entries of one repository that disagree
+/// leave its image as rendered, with a warning.
+#[test]
+fn lock_entries_decide_images_no_policy_tracks() {
+    let pod = |name: &str, image: &str| {
+        format!(
+            "---\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: {image}\n"
+        )
+    };
+    let rendered = [
+        pod("web", "apps.test/team/web:0.1"),
+        pod("api", "apps.test/team/api:latest"),
+        pod("cron", "apps.test/team/cron"),
+        pod("db", "apps.test/team/db:1"),
+        pod("proxy", "docker.io/library/nginx:1.27"),
+        pod("both", "apps.test/team/both:1"),
+    ]
+    .concat();
+    let digest = "sha256:0f3a5e8b7c2d4f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a";
+    let lock_text = format!(
+        "version: 1\nimages:\n  web=apps.test/team/web:\n    tag: 0a1b2c3\n    digest: {digest}\n    policy: \
+         \"strategy newest-build, allow-tags 'regexp:^[0-9a-f]{{7}}$'\"\n  api=apps.test/team/api:\n    tag: latest\n    \
+         digest: {digest}\n    policy: \"strategy digest, tracking 'latest'\"\n  apps.test/team/cron:\n    tag: 2.0.0\n    \
+         digest: {digest}\n    policy: \"strategy semver, pin-digest\"\n    pin: 1.9.0\n  apps.test/team/db:\n    \
+         tag: 2.1.0\n    hold: true\n  a=apps.test/team/both: {{tag: 1.0.0}}\n  b=apps.test/team/both: {{tag: 2.0.0}}\n"
+    );
+    let app = AppContext {
+        lock: Some(Arc::new(crate::lock::LockFile::parse(&lock_text).unwrap())),
+        ..AppContext::default()
+    };
+    let plan = plan(&rendered, &app).unwrap();
+    let ambiguous = "image-resolver.lock.yaml entries 'a=apps.test/team/both' and 'b=apps.test/team/both' both name \
+                     apps.test/team/both but render it differently, and no image-list the plugin reads tracks the \
+                     image in Pod 'both' (document 6): it is left as rendered; track it with image-list in the \
+                     plugin's parameters";
+    assert_eq!(plan.warnings, [ambiguous]);
+    let resolutions = Resolutions {
+        outcomes: plan.images.iter().map(fake_outcome).collect(),
+        ..Resolutions::default()
+    };
+    let out = apply(&rendered, &plan, &resolutions).unwrap();
+    let scan = manifest::scan(&out, &[]).unwrap();
+    let images: Vec<&str> = scan.images.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(
+        images,
+        [
+            "apps.test/team/web:0a1b2c3",
+            &format!("apps.test/team/api:latest@{digest}"),
+            // A pin to another tag has no digest recorded: the tag alone.
+            "apps.test/team/cron:1.9.0",
+            // `hold` stops the committer, not the render.
+            "apps.test/team/db:2.1.0",
+            "docker.io/library/nginx:1.27",
+            "apps.test/team/both:1",
+        ]
+    );
+    let annotation = |name: &str| {
+        let object = scan
+            .objects
+            .iter()
+            .find(|o| o.name.as_deref() == Some(name))
+            .unwrap();
+        object
+            .annotations
+            .iter()
+            .find(|(k, _)| k == RESOLVED_ANNOTATION)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        annotation("web").unwrap(),
+        r#"[{"container":"c","from":"apps.test/team/web:0.1","image":"apps.test/team/web:0a1b2c3","policy":"strategy newest-build, allow-tags 'regexp:^[0-9a-f]{7}$'","decision":"lock"}]"#
+    );
+    assert_eq!(annotation("proxy"), None);
+    assert_eq!(annotation("both"), None);
+    // A generate's stream, a document at a time: the same warnings and bytes.
+    let each = plan_each(&rendered, &app, &mut || false, &mut |_| {}).unwrap();
+    assert_eq!(each, [ambiguous]);
+    let mut streamed = String::new();
+    apply_each(
+        &rendered,
+        &app,
+        &mut || false,
+        &mut fake_outcome,
+        &mut |piece| streamed.push_str(piece),
+    )
+    .unwrap();
+    assert_eq!(streamed, out);
+}
+
 #[test]
 fn a_lock_entry_without_the_digest_its_policy_renders_fails_the_plan() {
     let rendered = "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: apps.test/api:latest\n";
