@@ -262,7 +262,7 @@ fn plan_source(
                     planned.skipped.push((image.key.clone(), Skip::NoAlias));
                     continue;
                 }
-                set_helm_values(file, &out, &image.write_back.helm_values(new))?
+                set_helm_values(file, &out, &image.write_back.helm_values_in(&out, new))?
             }
         };
         if edited == out {

@@ -251,6 +251,111 @@ fn helm_values_take_the_aliased_images_paths() {
     assert_eq!(planned.skipped, [(unaliased.key, Skip::NoAlias)]);
 }
 
+/// argocd-image-updater's vectors ("Original data with short form image name and long form in new", "… with long
+/// form image name", "… short form in original and short form in new"): a name the values file writes without
+/// its registry stays without (a chart with `image.registry` of its own).
+#[test]
+fn a_name_written_without_registry_stays_without() {
+    let bitnami =
+        "\nimage:\n  registry: docker.io\n  name: bitnami/nginx\n  tag: v0.0.0\nreplicas: 1\n";
+    let long = "\nimage:\n  name: docker.io/bitnami/nginx\n  tag: v0.0.0\nreplicas: 1\n";
+    for (name, written, spec, src, want) in [
+        (
+            "long in the image-list, short in the file",
+            "docker.io/bitnami/nginx",
+            false,
+            bitnami.to_string(),
+            bitnami.replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "long in both",
+            "docker.io/bitnami/nginx",
+            false,
+            long.to_string(),
+            long.replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "short in both",
+            "bitnami/nginx",
+            false,
+            bitnami.to_string(),
+            bitnami.replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "short in the image-list, long in the file: the image-list's",
+            "bitnami/nginx",
+            false,
+            long.to_string(),
+            long.replace("docker.io/bitnami/nginx", "bitnami/nginx")
+                .replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "Docker Hub's library/ goes with the registry",
+            "docker.io/library/nginx",
+            false,
+            "image:\n  name: nginx\n  tag: v0.0.0\n".into(),
+            "image:\n  name: nginx\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "unless the file writes it",
+            "docker.io/library/nginx",
+            false,
+            "image:\n  name: library/nginx\n  tag: v0.0.0\n".into(),
+            "image:\n  name: library/nginx\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a registry with a port",
+            "localhost:5000/team/web",
+            false,
+            "image:\n  name: team/web\n  tag: v0.0.0\n".into(),
+            "image:\n  name: team/web\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a name created: as the image-list writes it",
+            "docker.io/bitnami/nginx",
+            false,
+            "replicas: 1\n".into(),
+            "replicas: 1\nimage:\n  name: docker.io/bitnami/nginx\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a null name: as the image-list writes it",
+            "ghcr.io/org/web",
+            false,
+            "image:\n  name:\n  tag: v0.0.0\n".into(),
+            "image:\n  name: ghcr.io/org/web\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a spec",
+            "ghcr.io/org/web",
+            true,
+            "image: org/web:v0.0.0\n".into(),
+            "image: org/web:v1.0.0\n".into(),
+        ),
+        (
+            "a spec with its registry",
+            "ghcr.io/org/web",
+            true,
+            "image: ghcr.io/org/web:v0.0.0\n".into(),
+            "image: ghcr.io/org/web:v1.0.0\n".into(),
+        ),
+    ] {
+        let mut nginx = image("nginx", "docker.io/bitnami/nginx", "v0.0.0", "v1.0.0");
+        nginx.write_back.written = written.to_owned();
+        if spec {
+            nginx.write_back.helm_spec = Some(ValuePath::parse("image").unwrap());
+        }
+        let planned = plan(
+            TargetKind::HelmValues,
+            "values.yaml",
+            Some(&src),
+            &[nginx],
+            &none(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(planned.text.as_deref(), Some(want.as_str()), "{name}");
+    }
+}
+
 #[test]
 fn a_file_the_editors_cannot_read_is_an_error_naming_it() {
     let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
