@@ -5,9 +5,8 @@
 //! in the manifests), with the image-list image as its `newName`; otherwise by the image-list image itself, with no
 //! `newName`. Helm values: `helm.image-spec` takes the whole `name:tag` and wins over the other two;
 //! otherwise `helm.image-name` (default `image.name`) takes the name and `helm.image-tag` (default `image.tag`)
-//! the tag (`tag@digest` when pinned to a digest). Upstream writes values only for images with an alias, and so
-//! does [`ImageWriteBack::helm_values`] when asked for an image without one. A name the values file writes without
-//! registry stays without ([`ImageWriteBack::helm_values_in`]).
+//! the tag (`tag@digest` when pinned to a digest), for an image without alias too (its keys can only be the
+//! defaults). A name the values file writes without registry stays without ([`ImageWriteBack::helm_values_in`]).
 
 use std::fmt;
 

@@ -214,7 +214,7 @@ fn a_kustomization_moves_only_the_tags_bytes() {
 }
 
 #[test]
-fn helm_values_take_the_aliased_images_paths() {
+fn helm_values_take_each_images_paths() {
     let src = "image:\n  repository: apps.test/shop/web   # ÿ multi-byte ✓\n  tag: 1.0.0\nworker:\n  image: {repository: apps.test/shop/job, tag: '1.0.0'}\n";
     let mut web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
     web.write_back.helm_name = Some(ValuePath::parse("image.repository").unwrap());
@@ -222,14 +222,11 @@ fn helm_values_take_the_aliased_images_paths() {
     job.write_back.helm_name = Some(ValuePath::parse("worker.image.repository").unwrap());
     job.write_back.helm_tag = Some(ValuePath::parse("worker.image.tag").unwrap());
     job.digest = Some(format!("sha256:{}", "a".repeat(64)));
-    let mut unaliased = image("x", "apps.test/shop/x", "1", "2");
-    unaliased.alias = None;
-    unaliased.key = LockKey::parse("apps.test/shop/x").unwrap();
     let planned = plan(
         TargetKind::HelmValues,
         "values.yaml",
         Some(src),
-        &[web, job, unaliased.clone()],
+        &[web, job],
         &none(),
     )
     .unwrap();
@@ -248,7 +245,68 @@ fn helm_values_take_the_aliased_images_paths() {
         planned.changes[1].new,
         format!("1.2.0@sha256:{}", "a".repeat(64))
     );
-    assert_eq!(planned.skipped, [(unaliased.key, Skip::NoAlias)]);
+    assert!(planned.skipped.is_empty());
+}
+
+/// Regression: an image without alias was skipped (`Skip::NoAlias`) on the belief that argocd-image-updater skips
+/// it; since 1.0 upstream writes it at the default paths (its "Valid Helm source with Helm values file" vector,
+/// whose image `nginx` has no alias).
+#[test]
+fn an_image_without_alias_takes_the_default_paths() {
+    let src = "\nimage.name: nginx\nimage.tag: v0.0.0\nreplicas: 1\n";
+    let mut nginx = image("nginx", "docker.io/library/nginx", "v0.0.0", "v1.0.0");
+    nginx.alias = None;
+    nginx.key = LockKey::parse("docker.io/library/nginx").unwrap();
+    nginx.write_back.written = "nginx".to_owned();
+    let planned = plan(
+        TargetKind::HelmValues,
+        "values.yaml",
+        Some(src),
+        &[nginx],
+        &none(),
+    )
+    .unwrap();
+    assert_eq!(
+        planned.text.as_deref(),
+        Some("\nimage.name: nginx\nimage.tag: v1.0.0\nreplicas: 1\n")
+    );
+    assert!(planned.skipped.is_empty());
+}
+
+#[test]
+fn two_images_writing_one_value_are_refused() {
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let mut job = image("job", "apps.test/shop/job", "1.0.0", "1.2.0");
+    job.alias = None;
+    job.key = LockKey::parse("apps.test/shop/job").unwrap();
+    let mut named = job.clone();
+    named.write_back.helm_name = Some(ValuePath::parse("job.repository").unwrap());
+    for (name, images, want) in [
+        (
+            "both on the defaults",
+            [web.clone(), job],
+            "apps/web/values.yaml: images web and apps.test/shop/job both write the value image.name; give each \
+             image an alias in image-list and its own <alias>.helm.image-name and <alias>.helm.image-tag (or \
+             <alias>.helm.image-spec)",
+        ),
+        (
+            "the tag's default shared",
+            [web, named],
+            "apps/web/values.yaml: images web and apps.test/shop/job both write the value image.tag; give each \
+             image an alias in image-list and its own <alias>.helm.image-name and <alias>.helm.image-tag (or \
+             <alias>.helm.image-spec)",
+        ),
+    ] {
+        let error = plan(
+            TargetKind::HelmValues,
+            "apps/web/values.yaml",
+            Some("image: {}\n"),
+            &images,
+            &none(),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), want, "{name}");
+    }
 }
 
 /// argocd-image-updater's vectors ("Original data with short form image name and long form in new", "… with long
