@@ -12,7 +12,10 @@
 //! recorded), `{{ .NewTag }}`, `{{ .Policy }}` (the policy, as `explain` shows it), and the outer fields as
 //! `{{ $.AppName }}` etc.; `{{/* comments */}}`; `{{-` and `-}}`, which trim white space (newlines included) as Go
 //! trims it. Anything else is refused when the template is parsed, naming the action and its line and column.
-//! Upstream's default template renders here as there.
+//! Upstream's default template reads here as there; three fields print more than upstream's: `.Image` keeps the
+//! registry (upstream prints the repository path alone, `org/web`), `.OldTag`/`.NewTag` are `tag@digest` where
+//! upstream prints the digest alone, and `.OldTag` is `(none)` where upstream has no tag. Upstream's `.Labels` (the
+//! new image's labels, read with `index`) is not offered: a template using it is refused.
 //!
 //! # The message
 //!

@@ -7,7 +7,7 @@
 //! rejected tag is recorded in the lock file (`rejected:`) and is never written; in a source file it is only left
 //! out, the history being where the revert stays visible.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use thiserror::Error;
 
@@ -74,8 +74,8 @@ pub enum Skip {
     Pinned(TagName),
     /// Its newest tag was taken back by a person (in the lock entry's `rejected:`, or found in the history now).
     Rejected(TagName),
-    /// A Helm values target, and the image has no alias: argocd-image-updater writes values only for aliased
-    /// images, as the default paths `image.name`/`image.tag` would otherwise be shared by every image.
+    /// No longer given: an image without alias is written at the default paths `image.name` and `image.tag`, as
+    /// argocd-image-updater (since 1.0) writes it. Kept until the committer's report stops naming it.
     NoAlias,
 }
 
@@ -107,6 +107,16 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Source(#[from] FileEditError),
+    #[error(
+        "{file}: images {first} and {second} both write the value {path}; give each image an alias in image-list \
+         and its own <alias>.helm.image-name and <alias>.helm.image-tag (or <alias>.helm.image-spec)"
+    )]
+    SharedValue {
+        file: String,
+        path: String,
+        first: String,
+        second: String,
+    },
 }
 
 /// A lock file's error, named by its path in the repository rather than its bare name.
@@ -246,6 +256,9 @@ fn plan_source(
     images: &[&ResolvedImage],
     rejections: &HashSet<(LockKey, TagName)>,
 ) -> Result<Planned, ApplyError> {
+    if kind == TargetKind::HelmValues {
+        check_paths(file, images)?;
+    }
     let mut planned = Planned::default();
     let mut out = src.to_owned();
     for image in images {
@@ -257,13 +270,7 @@ fn plan_source(
             TargetKind::Kustomization => {
                 set_kustomize_image(file, &out, &image.write_back.kustomize_image(new))?
             }
-            _ => {
-                if image.alias.is_none() {
-                    planned.skipped.push((image.key.clone(), Skip::NoAlias));
-                    continue;
-                }
-                set_helm_values(file, &out, &image.write_back.helm_values(new))?
-            }
+            _ => set_helm_values(file, &out, &image.write_back.helm_values_in(&out, new))?,
         };
         if edited == out {
             continue;
@@ -279,6 +286,29 @@ fn plan_source(
     }
     planned.text = Some(out);
     Ok(planned)
+}
+
+/// Refuses two images writing one values path (the default `image.name` and `image.tag` of two images without
+/// `helm.image-*` keys): each would undo the other, every round. Upstream lets the last one win.
+fn check_paths(file: &str, images: &[&ResolvedImage]) -> Result<(), ApplyError> {
+    let mut seen: HashMap<String, &ResolvedImage> = HashMap::new();
+    for image in images {
+        let new = NewImage {
+            tag: image.tag.as_str(),
+            digest: None,
+        };
+        for (path, _) in image.write_back.helm_values(new) {
+            if let Some(first) = seen.insert(path.to_string(), image) {
+                return Err(ApplyError::SharedValue {
+                    file: file.to_owned(),
+                    path: path.to_string(),
+                    first: first.name().to_owned(),
+                    second: image.name().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn resolved(image: &ResolvedImage) -> lock::edit::Resolved<'_> {

@@ -94,14 +94,20 @@ pub struct BranchContext {
 }
 
 impl BranchChange {
-    /// A change of `image` (the image-list entry's repository) from `old` to `new`, each a tag or, when the image
-    /// carries one, a digest.
+    /// A change of `image` (the image-list entry's repository) from `old` to `new`, each a tag or `tag@digest`;
+    /// the latter is taken as its digest alone, as upstream shows an image that has one (and hashes it for
+    /// `.SHA256`).
     pub fn new(image: &ImageRef, alias: Option<&str>, old: &str, new: &str) -> BranchChange {
+        let shown = |tag: &str| {
+            tag.split_once('@')
+                .map_or(tag, |(_, digest)| digest)
+                .to_string()
+        };
         BranchChange {
             name: upstream_name(image),
             alias: alias.unwrap_or_default().to_string(),
-            old_tag: old.to_string(),
-            new_tag: new.to_string(),
+            old_tag: shown(old),
+            new_tag: shown(new),
         }
     }
 }

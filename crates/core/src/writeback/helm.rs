@@ -66,6 +66,23 @@ pub fn set_helm_values(
     Ok(text)
 }
 
+/// The string `path` holds in the values file `src` now, found as [`set_helm_value`] finds it (the nested path,
+/// else a literal key holding the whole path); `None` when it holds none (missing, null, not a plain or quoted
+/// scalar) or the file cannot be read, which setting it then reports.
+pub(crate) fn current_value(src: &str, path: &ValuePath) -> Option<String> {
+    let doc = yaml::parse(src).ok()?;
+    let root = doc.root.as_ref().filter(|root| !root.is_empty())?;
+    if !matches!(root.kind, Kind::Map { .. }) {
+        return None;
+    }
+    let node = match locate(&doc, root, path).ok()? {
+        Place::Scalar(node, _) => node,
+        _ if path.steps().len() > 1 => scalar_at_node(&root.entry(path.as_str())?.1, "").ok()?,
+        _ => return None,
+    };
+    (!node.is_null()).then(|| node.text().map(String::from))?
+}
+
 /// Where the value goes.
 enum Place<'d, 'a> {
     /// Replace this scalar; `flow`: it is inside a flow collection.

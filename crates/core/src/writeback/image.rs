@@ -5,12 +5,14 @@
 //! in the manifests), with the image-list image as its `newName`; otherwise by the image-list image itself, with no
 //! `newName`. Helm values: `helm.image-spec` takes the whole `name:tag` and wins over the other two;
 //! otherwise `helm.image-name` (default `image.name`) takes the name and `helm.image-tag` (default `image.tag`)
-//! the tag (`tag@digest` when pinned to a digest). Upstream writes values only for images with an alias, and so
-//! does [`ImageWriteBack::helm_values`] when asked for an image without one.
+//! the tag (`tag@digest` when pinned to a digest), for an image without alias too (its keys can only be the
+//! defaults). A name the values file writes without registry stays without ([`ImageWriteBack::helm_values_in`]).
 
 use std::fmt;
 
 use thiserror::Error;
+
+use crate::image::{is_registry_host, normalise_registry};
 
 /// argocd-image-updater's default values path of an image's name.
 pub const DEFAULT_HELM_NAME: &str = "image.name";
@@ -210,6 +212,60 @@ impl ImageWriteBack {
             ),
         ]
     }
+
+    /// [`ImageWriteBack::helm_values`] for the values file `src`: where the file now writes the image's name (or
+    /// its `name:tag` spec) without a registry, the name is written without its registry too — as
+    /// argocd-image-updater keeps this short form, for charts that take the registry in a value of their own
+    /// (Bitnami's `image.registry`), which a registry in the name would then repeat. Docker Hub's implicit
+    /// `library/` goes with it unless the file writes it. A registry is a first component holding a `.` or a
+    /// `:port`, or `localhost` (upstream looks for a `.` alone).
+    ///
+    /// ```
+    /// use argocd_image_resolver_core::writeback::{ImageWriteBack, NewImage, ValuePath};
+    ///
+    /// let nginx = ImageWriteBack {
+    ///     written: "docker.io/bitnami/nginx".into(),
+    ///     helm_name: Some(ValuePath::parse("image.repository").unwrap()),
+    ///     ..Default::default()
+    /// };
+    /// let values = "image:\n  registry: docker.io\n  repository: bitnami/nginx\n  tag: 1.27.0\n";
+    /// let new = NewImage { tag: "1.27.1", digest: None };
+    /// assert_eq!(nginx.helm_values_in(values, new)[0].1, "bitnami/nginx");
+    /// assert_eq!(nginx.helm_values_in("image: {}\n", new)[0].1, "docker.io/bitnami/nginx");
+    /// ```
+    pub fn helm_values_in(&self, src: &str, new: NewImage<'_>) -> Vec<(ValuePath, String)> {
+        let mut values = self.helm_values(new);
+        if let Some((path, name)) = values.first_mut()
+            && let Some(current) = super::helm::current_value(src, path)
+            && let Some(short) = without_registry(name, &current)
+        {
+            *name = short;
+        }
+        values
+    }
+}
+
+/// `value` (a name, or a `name:tag` spec) without its registry, when it has one and `current` has none.
+fn without_registry(value: &str, current: &str) -> Option<String> {
+    let has_registry = |text: &str| {
+        text.split_once('/')
+            .is_some_and(|(first, _)| is_registry_host(first))
+    };
+    if !has_registry(value) || has_registry(current) {
+        return None;
+    }
+    let (registry, rest) = value.split_once('/')?;
+    let rest = match rest.strip_prefix("library/") {
+        Some(name)
+            if normalise_registry(registry) == "docker.io"
+                && !name.contains('/')
+                && !current.starts_with("library/") =>
+        {
+            name
+        }
+        _ => rest,
+    };
+    Some(rest.to_string())
 }
 
 /// The image of an image-list reference (`[alias=]` already removed) as written, without the constraint or digest

@@ -214,7 +214,7 @@ fn a_kustomization_moves_only_the_tags_bytes() {
 }
 
 #[test]
-fn helm_values_take_the_aliased_images_paths() {
+fn helm_values_take_each_images_paths() {
     let src = "image:\n  repository: apps.test/shop/web   # ÿ multi-byte ✓\n  tag: 1.0.0\nworker:\n  image: {repository: apps.test/shop/job, tag: '1.0.0'}\n";
     let mut web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
     web.write_back.helm_name = Some(ValuePath::parse("image.repository").unwrap());
@@ -222,14 +222,11 @@ fn helm_values_take_the_aliased_images_paths() {
     job.write_back.helm_name = Some(ValuePath::parse("worker.image.repository").unwrap());
     job.write_back.helm_tag = Some(ValuePath::parse("worker.image.tag").unwrap());
     job.digest = Some(format!("sha256:{}", "a".repeat(64)));
-    let mut unaliased = image("x", "apps.test/shop/x", "1", "2");
-    unaliased.alias = None;
-    unaliased.key = LockKey::parse("apps.test/shop/x").unwrap();
     let planned = plan(
         TargetKind::HelmValues,
         "values.yaml",
         Some(src),
-        &[web, job, unaliased.clone()],
+        &[web, job],
         &none(),
     )
     .unwrap();
@@ -248,7 +245,173 @@ fn helm_values_take_the_aliased_images_paths() {
         planned.changes[1].new,
         format!("1.2.0@sha256:{}", "a".repeat(64))
     );
-    assert_eq!(planned.skipped, [(unaliased.key, Skip::NoAlias)]);
+    assert!(planned.skipped.is_empty());
+}
+
+/// Regression: an image without alias was skipped (`Skip::NoAlias`) on the belief that argocd-image-updater skips
+/// it; since 1.0 upstream writes it at the default paths (its "Valid Helm source with Helm values file" vector,
+/// whose image `nginx` has no alias).
+#[test]
+fn an_image_without_alias_takes_the_default_paths() {
+    let src = "\nimage.name: nginx\nimage.tag: v0.0.0\nreplicas: 1\n";
+    let mut nginx = image("nginx", "docker.io/library/nginx", "v0.0.0", "v1.0.0");
+    nginx.alias = None;
+    nginx.key = LockKey::parse("docker.io/library/nginx").unwrap();
+    nginx.write_back.written = "nginx".to_owned();
+    let planned = plan(
+        TargetKind::HelmValues,
+        "values.yaml",
+        Some(src),
+        &[nginx],
+        &none(),
+    )
+    .unwrap();
+    assert_eq!(
+        planned.text.as_deref(),
+        Some("\nimage.name: nginx\nimage.tag: v1.0.0\nreplicas: 1\n")
+    );
+    assert!(planned.skipped.is_empty());
+}
+
+#[test]
+fn two_images_writing_one_value_are_refused() {
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let mut job = image("job", "apps.test/shop/job", "1.0.0", "1.2.0");
+    job.alias = None;
+    job.key = LockKey::parse("apps.test/shop/job").unwrap();
+    let mut named = job.clone();
+    named.write_back.helm_name = Some(ValuePath::parse("job.repository").unwrap());
+    for (name, images, want) in [
+        (
+            "both on the defaults",
+            [web.clone(), job],
+            "apps/web/values.yaml: images web and apps.test/shop/job both write the value image.name; give each \
+             image an alias in image-list and its own <alias>.helm.image-name and <alias>.helm.image-tag (or \
+             <alias>.helm.image-spec)",
+        ),
+        (
+            "the tag's default shared",
+            [web, named],
+            "apps/web/values.yaml: images web and apps.test/shop/job both write the value image.tag; give each \
+             image an alias in image-list and its own <alias>.helm.image-name and <alias>.helm.image-tag (or \
+             <alias>.helm.image-spec)",
+        ),
+    ] {
+        let error = plan(
+            TargetKind::HelmValues,
+            "apps/web/values.yaml",
+            Some("image: {}\n"),
+            &images,
+            &none(),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), want, "{name}");
+    }
+}
+
+/// argocd-image-updater's vectors ("Original data with short form image name and long form in new", "… with long
+/// form image name", "… short form in original and short form in new"): a name the values file writes without
+/// its registry stays without (a chart with `image.registry` of its own).
+#[test]
+fn a_name_written_without_registry_stays_without() {
+    let bitnami =
+        "\nimage:\n  registry: docker.io\n  name: bitnami/nginx\n  tag: v0.0.0\nreplicas: 1\n";
+    let long = "\nimage:\n  name: docker.io/bitnami/nginx\n  tag: v0.0.0\nreplicas: 1\n";
+    for (name, written, spec, src, want) in [
+        (
+            "long in the image-list, short in the file",
+            "docker.io/bitnami/nginx",
+            false,
+            bitnami.to_string(),
+            bitnami.replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "long in both",
+            "docker.io/bitnami/nginx",
+            false,
+            long.to_string(),
+            long.replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "short in both",
+            "bitnami/nginx",
+            false,
+            bitnami.to_string(),
+            bitnami.replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "short in the image-list, long in the file: the image-list's",
+            "bitnami/nginx",
+            false,
+            long.to_string(),
+            long.replace("docker.io/bitnami/nginx", "bitnami/nginx")
+                .replace("v0.0.0", "v1.0.0"),
+        ),
+        (
+            "Docker Hub's library/ goes with the registry",
+            "docker.io/library/nginx",
+            false,
+            "image:\n  name: nginx\n  tag: v0.0.0\n".into(),
+            "image:\n  name: nginx\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "unless the file writes it",
+            "docker.io/library/nginx",
+            false,
+            "image:\n  name: library/nginx\n  tag: v0.0.0\n".into(),
+            "image:\n  name: library/nginx\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a registry with a port",
+            "localhost:5000/team/web",
+            false,
+            "image:\n  name: team/web\n  tag: v0.0.0\n".into(),
+            "image:\n  name: team/web\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a name created: as the image-list writes it",
+            "docker.io/bitnami/nginx",
+            false,
+            "replicas: 1\n".into(),
+            "replicas: 1\nimage:\n  name: docker.io/bitnami/nginx\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a null name: as the image-list writes it",
+            "ghcr.io/org/web",
+            false,
+            "image:\n  name:\n  tag: v0.0.0\n".into(),
+            "image:\n  name: ghcr.io/org/web\n  tag: v1.0.0\n".into(),
+        ),
+        (
+            "a spec",
+            "ghcr.io/org/web",
+            true,
+            "image: org/web:v0.0.0\n".into(),
+            "image: org/web:v1.0.0\n".into(),
+        ),
+        (
+            "a spec with its registry",
+            "ghcr.io/org/web",
+            true,
+            "image: ghcr.io/org/web:v0.0.0\n".into(),
+            "image: ghcr.io/org/web:v1.0.0\n".into(),
+        ),
+    ] {
+        let mut nginx = image("nginx", "docker.io/bitnami/nginx", "v0.0.0", "v1.0.0");
+        nginx.write_back.written = written.to_owned();
+        if spec {
+            nginx.write_back.helm_spec = Some(ValuePath::parse("image").unwrap());
+        }
+        let planned = plan(
+            TargetKind::HelmValues,
+            "values.yaml",
+            Some(&src),
+            &[nginx],
+            &none(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(planned.text.as_deref(), Some(want.as_str()), "{name}");
+    }
 }
 
 #[test]

@@ -75,6 +75,33 @@ fn sha256_is_upstreams() {
     );
 }
 
+/// argocd-image-updater's vector ("Template branch name with hash": `foo/bar` from 1.0 to 1.1), and an image with
+/// a digest, which upstream shows (and hashes) as its digest alone.
+#[test]
+fn sha256_of_upstreams_vectors() {
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    for (name, change, want) in [
+        (
+            "a tag",
+            BranchChange::new(&ImageRef::parse("foo/bar").unwrap(), None, "1.0", "1.1"),
+            "0fcc2782543e4bb067c174c21bf44eb947f3e55c0d62c403e359c1c209cbd041",
+        ),
+        (
+            // Regression: the committer passes `tag@digest`, which was hashed as it is.
+            "a digest: sha256(\"nginx-sha256:a…-sha256:b…,\")",
+            BranchChange::new(
+                &ImageRef::parse("nginx").unwrap(),
+                None,
+                &format!("stable@sha256:{a}"),
+                &format!("stable@sha256:{b}"),
+            ),
+            "528670c3e6d3ff9988237112f594c273fd06226ba2e916d7d394a95623b60281",
+        ),
+    ] {
+        assert_eq!(changes_sha256(&[change]), want, "{name}");
+    }
+}
+
 #[test]
 fn refuses_what_it_does_not_support() {
     for (template, want) in [
