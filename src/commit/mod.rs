@@ -896,8 +896,5 @@ fn skip_text(skip: &Skip) -> String {
         Skip::Held => "held (hold: true in the lock file)".to_owned(),
         Skip::Pinned(tag) => format!("pinned to {tag} in the lock file"),
         Skip::Rejected(tag) => format!("{tag} was taken back by a revert; waiting for a newer tag"),
-        Skip::NoAlias => {
-            "no alias in image-list: Helm values are written only for aliased images".to_owned()
-        }
     }
 }

@@ -74,9 +74,6 @@ pub enum Skip {
     Pinned(TagName),
     /// Its newest tag was taken back by a person (in the lock entry's `rejected:`, or found in the history now).
     Rejected(TagName),
-    /// No longer given: an image without alias is written at the default paths `image.name` and `image.tag`, as
-    /// argocd-image-updater (since 1.0) writes it. Kept until the committer's report stops naming it.
-    NoAlias,
 }
 
 /// The new text of the target file and what changed in it.
