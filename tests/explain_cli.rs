@@ -625,7 +625,8 @@ async fn the_lock_file_entry_that_decided_an_image_is_shown() {
     std::fs::write(
         Path::new(&app.app_dir()).join("image-resolver.lock.yaml"),
         "version: 1\nimages:\n  web=explain.test/shop/web:\n    tag: 1.1.0\n    policy: \"strategy semver, \
-         constraint '~1'\"\n    rejected: [1.2.0]\n  worker=explain.test/shop/worker: {tag: 2024.01.01}\n",
+         constraint '~1'\"\n    rejected: [1.2.0]\n  worker=explain.test/shop/worker: {tag: 2024.01.01}\n  \
+         docker.io/library/nginx: {tag: 1.27.3}\n",
     )
     .unwrap();
     let mut env = app.env();
@@ -675,6 +676,23 @@ async fn the_lock_file_entry_that_decided_an_image_is_shown() {
         "the Application's pin wins over the lock file"
     );
     assert_eq!(worker["tracked"]["lock"]["decided"], json!(false));
+    // An image no policy the plugin reads tracks (its policy may be in the Application's annotations, read by the
+    // committer only): its repository's entry decides it.
+    let proxy = container("proxy");
+    assert_eq!(
+        (
+            &proxy["status"],
+            &proxy["new_image"],
+            &proxy["lock_entry"],
+            &proxy["tracked"]
+        ),
+        (
+            &json!("lock"),
+            &json!("nginx:1.27.3"),
+            &json!("docker.io/library/nginx"),
+            &Value::Null
+        )
+    );
     assert_eq!(
         report["warnings"],
         json!([
@@ -692,7 +710,9 @@ async fn the_lock_file_entry_that_decided_an_image_is_shown() {
          constraint '~1') than the image's now; rejected 1.2.0\n",
         "  lock       entry 'worker=explain.test/shop/worker': tag 2024.01.01 (not used: the Application pins or \
          holds the image)\n",
-        "2 from the lock file, 1 pinned, 1 not tracked\n",
+        "  image      nginx:1.27 → nginx:1.27.3 (from image-resolver.lock.yaml entry 'docker.io/library/nginx', no \
+         registry asked: no image-list the plugin reads tracks it)\n",
+        "3 from the lock file, 1 pinned\n",
     ] {
         assert!(text.contains(want), "missing:\n{want}\nin:\n{text}");
     }

@@ -116,6 +116,40 @@ async fn the_lock_file_renders_as_it_says_asking_no_registry_and_alike_when_it_i
     );
 }
 
+/// argocd-image-updater's users keep the policy in the Application's annotations, which Argo CD never passes to a
+/// plugin: the lock file the committer writes is then all `generate` knows, and it renders each image whose
+/// repository has an entry as the entry says (the digest where the entry's policy renders one), asking no registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_file_decides_images_whose_policy_the_plugin_never_sees() {
+    let registry = shop_registry().await;
+    let proxy = MockServer::proxy(registry.base.clone()).await;
+    let sidecar = Sidecar::with_urls(&[("apps.test", proxy.url().to_string())]);
+    let lock = lock_file();
+    let without_policy: String = DEPLOYMENT
+        .lines()
+        .filter(|l| !l.contains("argocd-image-updater.argoproj.io/") && *l != "  annotations:")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let repo = Repo::new(&[
+        ("apps/web/deployment.yaml", &without_policy),
+        ("apps/web/image-resolver.lock.yaml", &lock),
+    ]);
+    let out = sidecar
+        .generate(&repo, &Application::new("web", "apps/web"))
+        .await;
+    let manifests = out.success();
+    assert_eq!(
+        images(manifests),
+        [
+            "apps.test/team/web:1.0.0".to_string(),
+            format!("apps.test/team/worker:latest@{LOCKED_DIGEST}"),
+        ]
+    );
+    assert_eq!(decisions(manifests), ["lock", "lock"]);
+    assert_eq!(out.stderr, "", "nothing to warn about");
+    assert_eq!(proxy.seen(), [], "no registry request at all");
+}
+
 /// An image the lock file has no entry for is resolved from its registry as without a lock file, and the warning
 /// names the entry the committer will add; an entry no image uses is warned about. A pin set on the Application
 /// wins over the lock file, as it wins over the registry.
