@@ -134,47 +134,96 @@ pub struct GitArgs {
 pub fn run(global: &GlobalArgs, args: CommitArgs) -> Result<String, Failure> {
     let config = args.config.as_deref().map(read_config).transpose()?;
     let (committer, apps, _) = setup(global, &args, config, false)?;
-    let whole = args.round_timeout * u32::try_from(apps.len()).unwrap_or(u32::MAX).max(1);
+    // Each round has its own deadline; the whole command's is a little later, so that a round running out of
+    // time is reported as that application's, naming it.
+    let per_round = args.round_timeout + ROUND_MARGIN;
+    let whole = per_round * u32::try_from(apps.len()).unwrap_or(u32::MAX).max(1);
     super::within(super::budget::Budget::whole(whole), "commit", async {
-        let mut reports = Vec::new();
-        let mut failures = Vec::new();
+        let mut rounds = Vec::new();
         for app in &apps {
             let deadline = Instant::now() + args.round_timeout;
-            match committer.round(app, deadline).await {
-                Ok(report) => reports.push(report),
-                Err(error) => failures.push((app.request.prefix(), error)),
-            }
+            let round = committer.round(app, deadline).await;
+            rounds.push((app.name().to_owned(), round));
         }
-        finish(&reports, failures, args.output)
+        finish(rounds, args.output)
     })
 }
 
-/// The report, or the first failure after the others were logged.
+/// How much later than the rounds' deadlines `commit` as a whole gives up.
+const ROUND_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// One failed round in `-o json`: the application and the message its failure prints.
+#[derive(serde::Serialize)]
+struct FailedRound<'a> {
+    app: &'a str,
+    outcome: FailedOutcome,
+}
+
+#[derive(serde::Serialize)]
+#[serde(tag = "kind", rename = "failed")]
+struct FailedOutcome {
+    error: String,
+}
+
+/// The reports (each failed round among them in `-o json`), then the first failure after the others were
+/// logged. A round that left images unresolved (their registry did not answer) is a failure too, after its
+/// report: it did not do all it should.
 fn finish(
-    reports: &[Report],
-    failures: Vec<(String, CommitError)>,
+    rounds: Vec<(String, Result<Report, CommitError>)>,
     format: OutputFormat,
 ) -> Result<String, Failure> {
-    let out = match format {
-        OutputFormat::Json => super::json(&reports),
-        OutputFormat::Text => reports.iter().map(text).collect(),
-    };
-    let Some(((first_prefix, first), rest)) = failures.split_first() else {
+    let mut failures: Vec<(String, bool)> = Vec::new();
+    let mut entries: Vec<serde_json::Value> = Vec::new();
+    let mut out = String::new();
+    for (app, round) in &rounds {
+        match round {
+            Ok(report) => {
+                match format {
+                    OutputFormat::Json => {
+                        entries.push(serde_json::to_value(report).expect("a report serialises"))
+                    }
+                    OutputFormat::Text => out.push_str(&text(report)),
+                }
+                if !report.unresolved.is_empty() {
+                    failures.push((
+                        format!("application {app}: {}", report.unresolved.join("; ")),
+                        false,
+                    ));
+                }
+            }
+            Err(error) => {
+                let message = format!("application {app}: {error}");
+                if format == OutputFormat::Json {
+                    let failed = FailedRound {
+                        app,
+                        outcome: FailedOutcome {
+                            error: message.clone(),
+                        },
+                    };
+                    entries.push(serde_json::to_value(failed).expect("a failure serialises"));
+                }
+                failures.push((message, error.is_invalid_input()));
+            }
+        }
+    }
+    if format == OutputFormat::Json {
+        out = super::json(&entries);
+    }
+    let Some(((first, _), rest)) = failures.split_first() else {
         return Ok(out);
     };
-    for (prefix, error) in rest {
-        tracing::error!("{prefix}{error}");
+    for (message, _) in rest {
+        tracing::error!("{message}");
     }
-    let message = format!("{first_prefix}{first}");
     // What did work is still reported.
     if !out.is_empty() {
         use std::io::Write as _;
         let _ = std::io::stdout().lock().write_all(out.as_bytes());
     }
-    if failures.iter().any(|(_, e)| e.is_invalid_input()) {
-        Err(Failure::Invalid(message))
+    if failures.iter().any(|(_, invalid)| *invalid) {
+        Err(Failure::Invalid(first.clone()))
     } else {
-        Err(Failure::NoResult(message))
+        Err(Failure::NoResult(first.clone()))
     }
 }
 
@@ -188,7 +237,10 @@ pub fn text(report: &Report) -> String {
             report.branch,
             report.file
         ),
-        Outcome::Unchanged => format!("{}: up to date ({})\n", report.app, report.file),
+        Outcome::Unchanged if report.unresolved.is_empty() => {
+            format!("{}: up to date ({})\n", report.app, report.file)
+        }
+        Outcome::Unchanged => format!("{}: nothing committed ({})\n", report.app, report.file),
         Outcome::UpToDate { commit } => format!(
             "{}: review branch {} already at {}\n",
             report.app,
@@ -223,6 +275,9 @@ pub fn text(report: &Report) -> String {
     }
     for warning in &report.warnings {
         out.push_str(&format!("  warning: {warning}\n"));
+    }
+    for unresolved in &report.unresolved {
+        out.push_str(&format!("  not resolved: {unresolved}\n"));
     }
     out
 }

@@ -109,8 +109,11 @@ pub struct Report {
     pub rejected: Vec<Rejection>,
     /// Images left as they are, and why.
     pub skipped: Vec<SkipReport>,
-    /// Images no registry answered for (left as they are), and other warnings of the render.
+    /// Warnings of the render and of the digests recorded.
     pub warnings: Vec<String>,
+    /// The images whose registry gave no answer now (left as they are: a last-known-good answer, fine for a
+    /// render, is never committed), one message each: the round did not do all it should.
+    pub unresolved: Vec<String>,
     /// How many times the round ran (more than one when a push was refused).
     pub attempts: u32,
     /// The repositories the round resolved: what the daemon polls for this application.
@@ -375,31 +378,45 @@ impl Committer {
             deadline,
         )
         .await?;
-        let resolutions =
-            pipeline::resolve_plan(&planned.plan, registries, self.cache.as_ref(), deadline).await;
-        let mut warnings = planned.plan.warnings.clone();
-        warnings.extend(
-            resolutions
-                .failures
-                .iter()
-                .map(|f| format!("{f}; the image is left as it is")),
-        );
-        warnings.extend(resolutions.warnings.iter().cloned());
-        let mut images = resolved_images(&planned.plan, &resolutions);
-        record_digests(&mut images, registries, deadline, &mut warnings).await;
-        let images: Vec<ResolvedImage> = images.into_iter().map(|(image, _)| image).collect();
-
         let file = target_file(checkout.dir(), path, &destination.target)?;
         let repo_path = RepoPath::new(&file)?;
         let text = read_target(checkout.dir(), &file, destination.kind)?;
-        let first = writeback::plan_target(
-            destination.kind,
-            &file,
-            text.as_deref(),
-            &images,
-            &HashSet::new(),
-        )
-        .map_err(|e| CommitError::Edit(e.to_string()))?;
+        let mut fresh = false;
+        let (images, first, warnings, unresolved) = loop {
+            let cache = self.cache.as_ref().map(|c| RegistryCache {
+                cache: Arc::clone(&c.cache),
+                tags_ttl: if fresh { Duration::ZERO } else { c.tags_ttl },
+            });
+            // Never a last-known-good answer: fine for a render, it would commit what the registry said once.
+            let options = pipeline::resolve::ResolveOptions {
+                tags: cache.as_ref(),
+                ..pipeline::resolve::ResolveOptions::default()
+            };
+            let resolutions =
+                pipeline::resolve::resolve_traced(&planned.plan, registries, options, deadline)
+                    .await
+                    .resolutions;
+            let mut warnings = planned.plan.warnings.clone();
+            warnings.extend(resolutions.warnings.iter().cloned());
+            let (mut images, unresolved) = resolved_images(&planned.plan, &resolutions);
+            record_digests(&mut images, registries, deadline, &mut warnings).await;
+            let images: Vec<ResolvedImage> = images.into_iter().map(|(image, _)| image).collect();
+            let first = writeback::plan_target(
+                destination.kind,
+                &file,
+                text.as_deref(),
+                &images,
+                &HashSet::new(),
+            )
+            .map_err(|e| CommitError::Edit(e.to_string()))?;
+            // A change is committed on the registry's word of now: a tag list kept in the cache may predate a
+            // tag another committer (another replica, another cache) already wrote, and would move it back.
+            let confirmed = fresh || self.cache.as_ref().is_none_or(|c| c.tags_ttl.is_zero());
+            if first.changes.is_empty() || confirmed {
+                break (images, first, warnings, unresolved);
+            }
+            fresh = true;
+        };
         // A tag about to be written again that a person took back since the committer wrote it: rejected.
         let mut rejections = HashSet::new();
         let mut rejected = Vec::new();
@@ -446,6 +463,7 @@ impl Committer {
                 })
                 .collect(),
             warnings,
+            unresolved,
             attempts: 0,
             watched: watched_of(&planned.plan, app),
         };
@@ -684,11 +702,25 @@ async fn record_digests(
     }
 }
 
-/// Each tracked image the registries resolved, once per lock key, in text order.
+/// Each tracked image the registries resolved, once per lock key, in text order; and a message for each image
+/// whose registry did not answer, left as it is.
 fn resolved_images(
     plan: &crate::generate::Plan,
     resolutions: &crate::generate::Resolutions,
-) -> Vec<(ResolvedImage, Arc<TrackedImage>)> {
+) -> (Vec<(ResolvedImage, Arc<TrackedImage>)>, Vec<String>) {
+    let unresolved: Vec<String> = resolutions
+        .failures
+        .iter()
+        .map(|failure| match failure {
+            // The committer never falls back: what a render's message adds about that does not apply.
+            crate::generate::GenerateError::Resolve {
+                image,
+                policy,
+                reason,
+            } => format!("image {image} ({policy}): {reason}; the image is left as it is"),
+            other => format!("{other}; the image is left as it is"),
+        })
+        .collect();
     let mut seen = HashSet::new();
     let mut images = Vec::new();
     for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
@@ -729,7 +761,7 @@ fn resolved_images(
             Arc::clone(tracked),
         ));
     }
-    images
+    (images, unresolved)
 }
 
 /// The target file's path from the repository's root.

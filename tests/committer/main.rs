@@ -9,8 +9,12 @@
 #[path = "../committer_support/mod.rs"]
 mod committer_support;
 mod lock;
+#[path = "../support/redis.rs"]
+mod redis_support;
+mod report;
 mod revert;
 mod source;
+mod stale;
 #[path = "../support/mod.rs"]
 mod support;
 

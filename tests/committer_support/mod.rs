@@ -173,11 +173,16 @@ impl Operator {
 
     /// `commit` with extra variables (the operator's `IMAGE_RESOLVER_*`).
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        self.run_full(self.dir.path(), "commit", args, env)
+        self.run_full(self.dir.path(), "commit", args, env, "0")
+    }
+
+    /// `commit` keeping tag lists in the operator's cache for `ttl` (`1h`): what a busy committer does.
+    pub fn commit_keeping_lists(&self, args: &[&str], ttl: &str) -> Run {
+        self.run_full(self.dir.path(), "commit", args, &[], ttl)
     }
 
     pub fn run_in(&self, cwd: &Path, command: &str, args: &[&str]) -> Run {
-        self.run_full(cwd, command, args, &[])
+        self.run_full(cwd, command, args, &[], "0")
     }
 
     /// `command` in `cwd` with extra variables (`ARGOCD_APP_NAME` as Argo CD sets it).
@@ -188,10 +193,17 @@ impl Operator {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Run {
-        self.run_full(cwd, command, args, env)
+        self.run_full(cwd, command, args, env, "0")
     }
 
-    fn run_full(&self, cwd: &Path, command: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    fn run_full(
+        &self,
+        cwd: &Path,
+        command: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        tags_ttl: &str,
+    ) -> Run {
         let out = Command::new(BIN)
             .current_dir(cwd)
             .arg(command)
@@ -204,7 +216,7 @@ impl Operator {
                 "--cache-dir",
                 self.dir.path().join("cache").to_str().unwrap(),
             ])
-            .args(["--tags-ttl", "0"])
+            .args(["--tags-ttl", tags_ttl])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path().join("home"))
