@@ -247,6 +247,19 @@ pub fn text(report: &Report) -> String {
             report.branch,
             &commit[..commit.len().min(12)]
         ),
+        Outcome::ReviewEdited { commit } => format!(
+            "{}: review branch {} has a commit of someone else on top ({}): left as it is; delete the branch \
+             to let the committer propose again\n",
+            report.app,
+            report.branch,
+            &commit[..commit.len().min(12)]
+        ),
+        Outcome::ReviewClosed { commit } => format!(
+            "{}: nothing left to propose: review branch {} (at {}) deleted\n",
+            report.app,
+            report.branch,
+            &commit[..commit.len().min(12)]
+        ),
     };
     if matches!(
         report.outcome,

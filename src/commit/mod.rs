@@ -149,6 +149,10 @@ pub enum Outcome {
     Unchanged,
     /// The review branch already holds this change on the current tip.
     UpToDate { commit: String },
+    /// The review branch has a person's commit on top of the committer's proposal: left as it is.
+    ReviewEdited { commit: String },
+    /// Nothing left to propose: the review branch, at this commit, was deleted.
+    ReviewClosed { commit: String },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -469,6 +473,8 @@ impl Committer {
         };
         // A rejection that only leaves a source file as it is changes nothing to commit.
         if !planned_file.changes_file() {
+            self.close_review(app, destination, checkout, &file, &mut report, deadline)
+                .await?;
             return Ok(Attempt::Done(Box::new(report)));
         }
         let new_text = planned_file.text.unwrap_or_default();
@@ -511,7 +517,11 @@ impl Committer {
             .await?
         {
             CommitOutcome::Committed(oid) => oid,
-            CommitOutcome::NothingChanged => return Ok(Attempt::Done(Box::new(report))),
+            CommitOutcome::NothingChanged => {
+                self.close_review(app, destination, checkout, &file, &mut report, deadline)
+                    .await?;
+                return Ok(Attempt::Done(Box::new(report)));
+            }
         };
         match &destination.review {
             None => match checkout.push(deadline.into_std()).await {
@@ -526,15 +536,22 @@ impl Committer {
                     review_branch(template, app, destination, &planned_file.changes, &file)?;
                 report.branch = branch.to_string();
                 let tip = checkout.remote_tip(&branch, deadline.into_std()).await?;
-                if let Some(tip) = &tip
-                    && checkout
+                if let Some(tip) = &tip {
+                    if checkout
                         .same_change(&branch, tip, deadline.into_std())
                         .await?
-                {
-                    report.outcome = Outcome::UpToDate {
-                        commit: tip.to_string(),
-                    };
-                    return Ok(Attempt::Done(Box::new(report)));
+                    {
+                        report.outcome = Outcome::UpToDate {
+                            commit: tip.to_string(),
+                        };
+                        return Ok(Attempt::Done(Box::new(report)));
+                    }
+                    if !own_proposal(checkout, &branch, tip, deadline).await? {
+                        report.outcome = Outcome::ReviewEdited {
+                            commit: tip.to_string(),
+                        };
+                        return Ok(Attempt::Done(Box::new(report)));
+                    }
                 }
                 let lease = tip.map_or(Lease::Absent, Lease::At);
                 match checkout
@@ -555,6 +572,75 @@ impl Committer {
         tracing::info!(app = app.name(), branch = %report.branch, %commit, changes = report.changes.len(), "committed");
         Ok(Attempt::Done(Box::new(report)))
     }
+}
+
+impl Committer {
+    /// In review-branch mode with nothing to propose (the target branch has the change — the proposal was merged
+    /// — or a person took it back): the application's review branch, when it holds the committer's own proposal,
+    /// is deleted with a lease, so that nobody merges a stale one. Not when an image went unresolved (the
+    /// proposal may still stand), nor for a branch whose name depends on the changes (it cannot be named now).
+    async fn close_review(
+        &self,
+        app: &AppSpec,
+        destination: &Destination,
+        checkout: &Checkout,
+        file: &str,
+        report: &mut Report,
+        deadline: Instant,
+    ) -> Result<(), CommitError> {
+        let Some(template) = &destination.review else {
+            return Ok(());
+        };
+        if !report.unresolved.is_empty() {
+            return Ok(());
+        }
+        let Ok(branch) = review_branch(template, app, destination, &[], file) else {
+            return Ok(());
+        };
+        let Some(tip) = checkout.remote_tip(&branch, deadline.into_std()).await? else {
+            return Ok(());
+        };
+        if !own_proposal(checkout, &branch, &tip, deadline).await? {
+            return Ok(());
+        }
+        match checkout
+            .delete_review(&branch, &tip, deadline.into_std())
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(app = app.name(), %branch, "review branch deleted: nothing left to propose");
+                report.branch = branch.to_string();
+                report.outcome = Outcome::ReviewClosed {
+                    commit: tip.to_string(),
+                };
+                Ok(())
+            }
+            // Someone moved it meanwhile: theirs now; the next round looks again.
+            Err(GitError::LeaseBroken { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Whether `tip` of the review branch `branch` is the committer's own proposal (its message carries the
+/// committer's trailers), which the committer may replace or delete. A person's commit on top of it is theirs
+/// to keep. A branch that moved since `tip` was read counts as the committer's: the lease refuses the push then.
+async fn own_proposal(
+    checkout: &Checkout,
+    branch: &BranchName,
+    tip: &crate::git::Oid,
+    deadline: Instant,
+) -> Result<bool, CommitError> {
+    if checkout
+        .fetch_branch(branch, deadline.into_std())
+        .await?
+        .as_ref()
+        != Some(tip)
+    {
+        return Ok(true);
+    }
+    let message = checkout.message_of(tip, deadline.into_std()).await?;
+    Ok(!argocd_image_resolver_core::commit::parse_trailers(&message).is_empty())
 }
 
 impl Committer {
@@ -837,10 +923,10 @@ async fn taken_back(
     tag: &TagName,
     deadline: Instant,
 ) -> Result<Option<String>, CommitError> {
-    let Some(old) = &change.old else {
-        return Ok(None);
-    };
-    if old.split('@').next() == Some(tag.as_str()) {
+    // A change without `old` adds an entry: the committer may have added it before, and a person reverted that.
+    if let Some(old) = &change.old
+        && old.split('@').next() == Some(tag.as_str())
+    {
         return Ok(None);
     }
     let needle = format!("{UPDATE_TRAILER}: {} ", change.key);

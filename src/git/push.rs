@@ -66,7 +66,7 @@ enum Pushed {
 fn judge(status: &RefStatus) -> Pushed {
     let summary = status.summary.as_str();
     match status.flag {
-        ' ' | '*' | '+' | '=' => Pushed::Done,
+        ' ' | '*' | '+' | '=' | '-' => Pushed::Done,
         _ if summary.contains("(stale info)") => Pushed::Stale,
         _ if summary.contains("(non-fast-forward)") || summary.contains("(fetch first)") => {
             Pushed::Behind
@@ -124,8 +124,52 @@ impl Checkout {
         self.push_to(review, Some(lease), deadline).await
     }
 
+    /// Deletes `review`, a branch the caller owns, when the remote still has it at `at` (else
+    /// [`GitError::LeaseBroken`]): a proposal with nothing left to propose. Never the checked-out branch.
+    pub async fn delete_review(
+        &self,
+        review: &BranchName,
+        at: &Oid,
+        deadline: Instant,
+    ) -> Result<(), GitError> {
+        if review == &self.branch {
+            return Err(GitError::InvalidBranch {
+                branch: review.to_string(),
+                reason: "a review branch must not be the target branch, which is never deleted"
+                    .to_owned(),
+            });
+        }
+        self.push_ref("", review, Some(&Lease::At(at.clone())), deadline)
+            .await
+    }
+
+    /// The message of `commit`, which the clone has (a tip [`Checkout::fetch_branch`] fetched).
+    pub async fn message_of(&self, commit: &Oid, deadline: Instant) -> Result<String, GitError> {
+        let show = self
+            .command(None)?
+            .args(["cat-file", "commit", commit.as_str()]);
+        let out = self.run("cat-file").success(&show, deadline, false).await?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text
+            .split_once("\n\n")
+            .map_or("", |(_, message)| message)
+            .to_owned())
+    }
+
     async fn push_to(
         &self,
+        branch: &BranchName,
+        lease: Option<&Lease>,
+        deadline: Instant,
+    ) -> Result<(), GitError> {
+        self.push_ref(self.head.as_str(), branch, lease, deadline)
+            .await
+    }
+
+    /// Pushes `source` (a commit; empty: delete) to `branch`.
+    async fn push_ref(
+        &self,
+        source: &str,
         branch: &BranchName,
         lease: Option<&Lease>,
         deadline: Instant,
@@ -144,11 +188,7 @@ impl Checkout {
             };
             push = push.arg(format!("--force-with-lease={dst}:{expected}"));
         }
-        let push = push.args([
-            "--",
-            self.remote.url().as_str(),
-            &format!("{}:{dst}", self.head),
-        ]);
+        let push = push.args(["--", self.remote.url().as_str(), &format!("{source}:{dst}")]);
         let run = Run {
             remote: &self.remote,
             branch,

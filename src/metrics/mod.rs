@@ -481,9 +481,10 @@ impl Metrics {
             Ok(report) => {
                 self.commit(match report.outcome {
                     crate::commit::Outcome::Committed { .. } => CommitResult::Committed,
-                    crate::commit::Outcome::Unchanged | crate::commit::Outcome::UpToDate { .. } => {
-                        CommitResult::Unchanged
-                    }
+                    crate::commit::Outcome::Unchanged
+                    | crate::commit::Outcome::UpToDate { .. }
+                    | crate::commit::Outcome::ReviewEdited { .. }
+                    | crate::commit::Outcome::ReviewClosed { .. } => CommitResult::Unchanged,
                 });
                 self.push_retries(u64::from(report.attempts.saturating_sub(1)));
             }

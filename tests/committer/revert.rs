@@ -104,3 +104,42 @@ async fn hold_and_pin_in_the_lock_file_are_obeyed() {
     operator.commit(&strs(&pinned)).success();
     assert_eq!(origin.commits("main"), commits);
 }
+
+/// The first bump reverted: the commit that wrote the lock file (its entry) is taken back. Left without an entry,
+/// the image would follow its policy at render time, to the very tag taken back; the committer writes the entry
+/// at the tag the manifest names, with the taken-back tag rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reverted_first_bump_is_recorded_at_the_manifests_tag() {
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let args = args(&origin);
+    operator.commit(&strs(&args)).success();
+    assert!(origin.file("main", LOCK).contains("tag: 1.1.0"));
+
+    let revert = origin.revert_tip();
+    let out = operator.commit(&strs(&args));
+    assert!(
+        out.success().contains(&format!(
+            "  web: 1.1.0 rejected, taken back in {}\n",
+            &revert[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    let lock = origin.file("main", LOCK);
+    assert!(
+        lock.contains("tag: 1.0.0") && lock.contains("rejected: [1.1.0]"),
+        "{lock}"
+    );
+    let commits = origin.commits("main");
+    operator.commit(&strs(&args)).success();
+    assert_eq!(origin.commits("main"), commits, "later rounds leave it");
+
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.2.0"]).await;
+    operator.commit(&strs(&args)).success();
+    assert!(origin.file("main", LOCK).contains("tag: 1.2.0"));
+}

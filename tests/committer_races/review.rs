@@ -117,29 +117,21 @@ echo 'a note on the review' > review-note.txt
         .unwrap_or_else(|_| panic!("the person's push failed: {hook}"));
     let report: serde_json::Value = serde_json::from_str(run.success()).expect("json report");
     let report = &report[0];
-    assert_eq!(report["outcome"]["kind"], "committed", "{report}");
+    // The round started again on the broken lease, found the person's commit on top of the proposal, and left it.
+    assert_eq!(report["outcome"]["kind"], "review-edited", "{report}");
     assert_eq!(report["branch"], REVIEW, "{report}");
-    assert_eq!(
-        report["attempts"], 2,
-        "the broken lease starts the round again: {report}"
-    );
+    assert_eq!(report["attempts"], 2, "{report}");
+    assert_eq!(origin.git(&["rev-parse", REVIEW]), persons.trim());
     let calls = wrapper.calls();
     let leases: Vec<&str> = calls
         .lines()
         .filter(|l| l.contains("--force-with-lease="))
         .map(|l| l.split_once(' ').unwrap().1)
         .collect::<Vec<_>>();
-    assert_eq!(leases.len(), 2, "{leases:?}");
+    assert_eq!(leases.len(), 1, "{leases:?}");
     assert!(
         leases[0].contains(&format!("--force-with-lease=refs/heads/{REVIEW}:{second}")),
         "{leases:?}"
-    );
-    assert!(
-        leases[1].contains(&format!(
-            "--force-with-lease=refs/heads/{REVIEW}:{}",
-            persons.trim()
-        )),
-        "the second lease is on the person's commit: {leases:?}"
     );
     // Every push of the round went to the review branch, with a lease.
     for push in calls.lines().filter(|l| l.contains(" push ")) {
@@ -150,11 +142,66 @@ echo 'a note on the review' > review-note.txt
             "{push}"
         );
     }
-    one_ahead_of_main(&origin, REVIEW);
-    assert_eq!(
-        report["outcome"]["commit"].as_str(),
-        Some(origin.git(&["rev-parse", REVIEW]).as_str())
+    let report = operator.commit(&strs(&args)).success().to_owned();
+    assert!(
+        report.starts_with(&format!(
+            "web: review branch {REVIEW} has a commit of someone else on top"
+        )),
+        "{report}"
     );
+    assert_eq!(origin.git(&["rev-parse", REVIEW]), persons.trim());
+
+    // The person deletes the branch: the committer proposes again, on main's tip.
+    origin.git(&["branch", "-D", REVIEW]);
+    operator.commit(&strs(&args)).success();
+    one_ahead_of_main(&origin, REVIEW);
+    assert_eq!(locked_tag(&origin.file(REVIEW, LOCK)), "1.2.0");
+}
+
+/// A proposal merged into `main` leaves nothing to propose: the review branch is deleted (with a lease), so that
+/// nobody merges a stale one. A revert of the merged change on `main` is seen as a person taking the tag back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_proposal_closes_the_review_branch() {
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let origin = seeded_origin();
+    let operator = Operator::new(&registry);
+    let args = app_args(&origin.url(), &["--review-branch"]);
+    operator.commit(&strs(&args)).success();
+    let proposal = origin.git(&["rev-parse", REVIEW]);
+
+    // Merged (fast-forward), as a forge's "rebase and merge" does.
+    origin.git(&["update-ref", "refs/heads/main", &proposal]);
+    let report = operator.commit(&strs(&args)).success().to_owned();
+    assert_eq!(
+        report,
+        format!(
+            "web: nothing left to propose: review branch {REVIEW} (at {}) deleted\n",
+            short(&proposal)
+        )
+    );
+    assert_eq!(
+        origin.git(&["for-each-ref", "--format=%(refname:short)", "refs/heads/"]),
+        "main"
+    );
+    assert_eq!(locked_tag(&origin.file("main", LOCK)), "1.1.0");
+
+    // Reverted on main (the commit that added the lock file): the committer proposes to record 1.1.0 as rejected,
+    // holding the image at the tag its manifest names, and moves it only when a newer tag appears.
+    let revert = origin.revert_tip();
+    let report = operator.commit(&strs(&args)).success().to_owned();
+    assert!(
+        report.contains(&format!(
+            "  web: 1.1.0 rejected, taken back in {}\n",
+            short(&revert)
+        )),
+        "{report}"
+    );
+    let proposed = origin.file(REVIEW, LOCK);
+    assert_eq!(locked_tag(&proposed), "1.0.0", "{proposed}");
+    assert!(proposed.contains("rejected: [1.1.0]"), "{proposed}");
+    one_ahead_of_main(&origin, REVIEW);
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.2.0"]).await;
+    operator.commit(&strs(&args)).success();
     assert_eq!(locked_tag(&origin.file(REVIEW, LOCK)), "1.2.0");
 }
 

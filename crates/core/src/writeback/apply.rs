@@ -168,9 +168,17 @@ fn plan_lock(
         let mut entries = Vec::new();
         for image in images {
             if rejections.contains(&(image.key.clone(), image.tag.clone())) {
-                planned
-                    .skipped
-                    .push((image.key.clone(), Skip::Rejected(image.tag.clone())));
+                match rejected_entry(image) {
+                    Some(entry) => {
+                        entries.push(entry);
+                        planned
+                            .rejected
+                            .push((image.key.clone(), image.tag.clone()));
+                    }
+                    None => planned
+                        .skipped
+                        .push((image.key.clone(), Skip::Rejected(image.tag.clone()))),
+                }
                 continue;
             }
             entries.push(LockEntry::new(image.key.clone(), &resolved(image)));
@@ -186,9 +194,17 @@ fn plan_lock(
     for image in images {
         let Some(entry) = lock.get(&image.key) else {
             if rejections.contains(&(image.key.clone(), image.tag.clone())) {
-                planned
-                    .skipped
-                    .push((image.key.clone(), Skip::Rejected(image.tag.clone())));
+                match rejected_entry(image) {
+                    Some(entry) => {
+                        out = lock::edit::add_entry(&out, &entry).map_err(lock_error)?;
+                        planned
+                            .rejected
+                            .push((image.key.clone(), image.tag.clone()));
+                    }
+                    None => planned
+                        .skipped
+                        .push((image.key.clone(), Skip::Rejected(image.tag.clone()))),
+                }
                 continue;
             }
             out = lock::edit::add_entry(&out, &LockEntry::new(image.key.clone(), &resolved(image)))
@@ -306,6 +322,31 @@ fn check_paths(file: &str, images: &[&ResolvedImage]) -> Result<(), ApplyError> 
         }
     }
     Ok(())
+}
+
+/// The entry recording that a person took back the tag the committer first wrote for `image` (they reverted the
+/// commit that added its entry, or the file): the image held at the tag it renders now, that tag rejected — left
+/// out instead, an image without an entry would follow its policy at render time, to the very tag taken back.
+/// `None` when the render names no tag to hold it at (or not the digest its policy renders).
+fn rejected_entry(image: &ResolvedImage) -> Option<LockEntry> {
+    let rendered = image.rendered.as_deref()?;
+    let (tag, digest) = match rendered.split_once('@') {
+        Some((tag, digest)) => (tag, Some(digest)),
+        None => (rendered, None),
+    };
+    let tag = TagName::new(tag).ok()?;
+    if tag == image.tag || (image.digest.is_some() && digest.is_none()) {
+        return None;
+    }
+    Some(LockEntry {
+        key: image.key.clone(),
+        tag,
+        digest: digest.map(str::to_owned),
+        policy: Some(image.policy.clone()),
+        pin: None,
+        hold: false,
+        rejected: vec![image.tag.clone()],
+    })
 }
 
 fn resolved(image: &ResolvedImage) -> lock::edit::Resolved<'_> {

@@ -489,3 +489,51 @@ fn a_digest_not_learnt_this_time_keeps_the_entrys() {
         .unwrap();
     assert!(!text.contains("digest"), "{text}");
 }
+
+/// A person reverted the commit that added an image's entry (or the whole file): the entry comes back at the tag
+/// the manifest names, the taken-back tag rejected — without an entry the image would follow its policy at render
+/// time, to that very tag. Without a tag in the manifest there is nothing to hold it at: it is left out.
+#[test]
+fn a_reverted_new_entry_is_held_at_the_manifests_tag() {
+    let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+    let mut untagged = image("job", "apps.test/shop/job", "", "1.1.0");
+    untagged.rendered = None;
+    let file = "apps/web/image-resolver.lock.yaml";
+    for (name, text) in [
+        ("no lock file", None),
+        (
+            "a lock file without the entry",
+            Some("version: 1\nimages: {}\n"),
+        ),
+    ] {
+        let mut rejections = rejecting(&web);
+        rejections.extend(rejecting(&untagged));
+        let planned = plan(
+            TargetKind::LockFile,
+            file,
+            text,
+            &[web.clone(), untagged.clone()],
+            &rejections,
+        )
+        .unwrap();
+        let lock = LockFile::parse(planned.text.as_deref().unwrap()).unwrap();
+        let entry = lock.get(&web.key).unwrap();
+        assert_eq!(
+            (entry.tag.as_str(), entry.rejected.clone()),
+            ("1.0.0", vec![TagName::new("1.1.0").unwrap()]),
+            "{name}"
+        );
+        assert!(lock.get(&untagged.key).is_none(), "{name}");
+        assert_eq!(
+            planned.rejected,
+            [(web.key.clone(), web.tag.clone())],
+            "{name}"
+        );
+        assert_eq!(
+            planned.skipped,
+            [(untagged.key.clone(), Skip::Rejected(untagged.tag.clone()))],
+            "{name}"
+        );
+        assert!(planned.changes.is_empty(), "{name}");
+    }
+}
