@@ -281,10 +281,16 @@ pub(super) fn cause_text(stderr: &str) -> String {
         .filter(|l| !l.trim_start().starts_with("hint:"))
         // ssh's banner around "REMOTE HOST IDENTIFICATION HAS CHANGED!".
         .filter(|l| !l.trim().chars().all(|c| c == '@'))
-        .map(str::trim_end)
+        .map(str::trim)
         .filter(|l| !l.is_empty())
+        // git's advice after "Could not read from remote repository.", which says nothing of the cause.
+        .filter(|l| {
+            !l.starts_with("Please make sure you have the correct access rights")
+                && *l != "and the repository exists."
+        })
         .collect();
-    let text = redact_url(&kept.join("\n"));
+    // One paragraph: the message is shown in Argo CD's UI and in one log line.
+    let text = redact_url(&kept.join("; "));
     if text.is_empty() {
         "git printed nothing on stderr".to_owned()
     } else {
@@ -404,7 +410,15 @@ mod tests {
             cause_text(
                 "@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@\nHost key verification failed.\n"
             ),
-            "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\nHost key verification failed."
+            "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @; Host key verification failed."
+        );
+        // One paragraph, without git's advice that names no cause.
+        assert_eq!(
+            cause_text(
+                "fatal: '/r.git' does not appear to be a git repository\nfatal: Could not read from remote \
+                 repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n"
+            ),
+            "fatal: '/r.git' does not appear to be a git repository; fatal: Could not read from remote repository."
         );
     }
 }
