@@ -2,9 +2,7 @@
 //! `write-back-target: kustomization` or `helmvalues:<file>`): the committer edits the tag where the source
 //! declares it, keeping every other byte, and a revert there sticks too (the history says so).
 
-use std::path::PathBuf;
-
-use crate::{Operator, Origin, deployment, push_tags, registry_with};
+use crate::{Operator, Origin, deployment, helm, push_tags, registry_with};
 
 /// The seed's first policy: commit-SHA tags, newest build, `latest` ignored.
 const KUSTOMIZATION: &str = "# prod overlay — owned by the shop team\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml   # the app\n\nimages:\n  - name: apps.test/shop/web\n    newTag: \"0a1b2c3\"   # set by the committer\n";
@@ -203,12 +201,6 @@ async fn hold_and_pin_parameters_leave_the_kustomization_alone() {
 const VALUES: &str = "# Default values for web.\nimage:\n  repository: apps.test/shop/web\n  tag: \"1.0.0\"   # semver, set by the committer\n\nreplicas: 2\n";
 
 const TEMPLATE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n";
-
-fn helm() -> PathBuf {
-    std::env::var_os("IMAGE_RESOLVER_HELM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/helm"))
-}
 
 /// The chart of `charts/web`, its values at `values`.
 fn chart(values: &str) -> Origin {
