@@ -6,7 +6,6 @@
 mod support;
 
 use std::process::Output;
-use std::time::Duration;
 
 use support::{ImageSpec, MockServer, TestRegistry};
 
@@ -29,11 +28,15 @@ spec:
         image: pin.test/shop/web:1.0.0
 ";
 
-/// The tag-list TTL of these renders: long enough for two renders, short enough to wait out.
-const TTL: &str = "3s";
+/// The tag-list TTL of the renders that must be answered from the cache: far longer than the test.
+const LONG_TTL: &str = "1h";
 
-/// `generate` of a plain app with `pin.test` at `api_url`, its cache in `dir`.
-async fn generate(dir: &std::path::Path, api_url: &str) -> Output {
+/// A TTL the cached answers are past without waiting for it (two renders never share a nanosecond). Not 0, which
+/// would leave the cache out rather than find its entries stale.
+const PASSED_TTL: &str = "1ns";
+
+/// `generate` of a plain app with `pin.test` at `api_url`, its cache in `dir`, tag lists kept for `ttl`.
+async fn generate(dir: &std::path::Path, api_url: &str, ttl: &'static str) -> Output {
     let app = dir.join("app");
     std::fs::create_dir_all(&app).unwrap();
     std::fs::write(app.join("deployment.yaml"), DEPLOYMENT).unwrap();
@@ -55,7 +58,7 @@ async fn generate(dir: &std::path::Path, api_url: &str) -> Output {
             .env_remove("ARGOCD_APP_PARAMETERS")
             .env("IMAGE_RESOLVER_REGISTRIES_CONF", &conf)
             .env("IMAGE_RESOLVER_CACHE_DIR", &cache)
-            .env("IMAGE_RESOLVER_TAGS_TTL", TTL)
+            .env("IMAGE_RESOLVER_TAGS_TTL", ttl)
             .env("IMAGE_RESOLVER_BUDGET", "30s")
             .output()
             .unwrap()
@@ -114,7 +117,7 @@ async fn pin_digest_renders_the_index_digest_of_the_winner_and_follows_a_re_push
     let api_url = proxy.url().to_string();
     let dir = tempfile::tempdir().unwrap();
 
-    let image = rendered_image(&generate(dir.path(), &api_url).await);
+    let image = rendered_image(&generate(dir.path(), &api_url, LONG_TTL).await);
     assert_eq!(image, format!("{PREFIX}/shop/web:1.2.0@{}", first.digest));
     assert_eq!(heads_of(&proxy, "1.2.0"), 1, "one HEAD names the digest");
 
@@ -129,12 +132,12 @@ async fn pin_digest_renders_the_index_digest_of_the_winner_and_follows_a_re_push
     assert_ne!(moved.digest, first.digest);
 
     // Within the TTL the digest comes from the cache, as the tag list does: no HEAD, the same bytes.
-    let again = rendered_image(&generate(dir.path(), &api_url).await);
+    let again = rendered_image(&generate(dir.path(), &api_url, LONG_TTL).await);
     assert_eq!(again, image, "within the TTL");
     assert_eq!(heads_of(&proxy, "1.2.0"), 1, "no HEAD within the TTL");
 
-    tokio::time::sleep(Duration::from_millis(3200)).await;
-    let after = rendered_image(&generate(dir.path(), &api_url).await);
+    // The same cache, its answers now past the TTL.
+    let after = rendered_image(&generate(dir.path(), &api_url, PASSED_TTL).await);
     assert_eq!(after, format!("{PREFIX}/shop/web:1.2.0@{}", moved.digest));
     assert_eq!(heads_of(&proxy, "1.2.0"), 2, "one HEAD once the TTL passed");
 }

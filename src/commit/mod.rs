@@ -219,6 +219,8 @@ impl CommitError {
                     | GitError::CredentialFile { .. }
                     | GitError::CredentialsMismatch { .. }
                     | GitError::InvalidCredentials { .. }
+                    // Refused or missing credentials: the operator's to fix (docs/committer.md, exit status).
+                    | GitError::AuthFailed { .. }
             ),
             CommitError::Registries(_) | CommitError::GaveUp { .. } => false,
         }

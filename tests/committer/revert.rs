@@ -143,3 +143,40 @@ async fn a_reverted_first_bump_is_recorded_at_the_manifests_tag() {
     operator.commit(&strs(&args)).success();
     assert!(origin.file("main", LOCK).contains("tag: 1.2.0"));
 }
+
+/// `<alias>.hold` and `<alias>.pin` set on the Application (parameters) win over the lock file when rendering, so
+/// the committer records nothing for such an image: the lock file stays as it is while a newer tag waits, and the
+/// image moves once the parameter is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_pin_given_as_parameters_are_obeyed() {
+    let registry = registry_with(&["1.0.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let args = args(&origin);
+    operator.commit(&strs(&args)).success();
+    let lock = origin.file("main", LOCK);
+    let commits = origin.commits("main");
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
+    for param in ["web.hold=true", "web.pin=1.0.0"] {
+        let mut given = args.clone();
+        given.extend(["--param".to_owned(), param.to_owned()]);
+        let out = operator.commit(&strs(&given));
+        assert_eq!(
+            out.success(),
+            format!("web: up to date ({LOCK})\n"),
+            "{param}"
+        );
+        assert_eq!(origin.commits("main"), commits, "{param}");
+        assert_eq!(origin.file("main", LOCK), lock, "{param}");
+    }
+    // Without them, the newer tag is committed: the rounds above had something to hold back.
+    let out = operator.commit(&strs(&args));
+    assert!(
+        out.success().contains("  web: 1.0.0 → 1.1.0"),
+        "{}",
+        out.stdout
+    );
+}

@@ -2,9 +2,7 @@
 //! `write-back-target: kustomization` or `helmvalues:<file>`): the committer edits the tag where the source
 //! declares it, keeping every other byte, and a revert there sticks too (the history says so).
 
-use std::path::PathBuf;
-
-use crate::{Operator, Origin, deployment, push_tags, registry_with};
+use crate::{Operator, Origin, deployment, helm, push_tags, registry_with};
 
 /// The seed's first policy: commit-SHA tags, newest build, `latest` ignored.
 const KUSTOMIZATION: &str = "# prod overlay — owned by the shop team\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml   # the app\n\nimages:\n  - name: apps.test/shop/web\n    newTag: \"0a1b2c3\"   # set by the committer\n";
@@ -77,11 +75,24 @@ async fn a_kustomization_is_edited_in_place_with_the_newest_build() {
         out.stdout
     );
     assert_eq!(origin.commits("main"), commits);
-    assert!(
-        origin
-            .file("main", "apps/web/kustomization.yaml")
-            .contains("0a1b2c3")
-    );
+    let reverted = origin.file("main", "apps/web/kustomization.yaml");
+    assert_eq!(reverted, KUSTOMIZATION.trim_end());
+
+    // Later rounds leave it too: a source file records no rejection, so each round finds the revert again.
+    for round in 1..=2 {
+        let out = operator.commit(&args);
+        assert!(
+            out.success().contains("9f8e7d6 rejected, taken back in"),
+            "round {round} after the revert: {}",
+            out.stdout
+        );
+        assert_eq!(origin.commits("main"), commits, "round {round}");
+        assert_eq!(
+            origin.file("main", "apps/web/kustomization.yaml"),
+            reverted,
+            "round {round}"
+        );
+    }
 
     // explain, run in a checkout, shows the tag taken back.
     let checkout = tempfile::tempdir().unwrap();
@@ -109,6 +120,81 @@ async fn a_kustomization_is_edited_in_place_with_the_newest_build() {
     let taken_back = &report["write_back"]["taken_back"];
     assert_eq!(taken_back[0]["tag"], "9f8e7d6", "{report:#}");
     assert_eq!(taken_back[0]["now"], "0a1b2c3");
+
+    // A newer build moves it again, from the tag the revert restored.
+    push_tags(&registry, "2024-06-01T00:00:00Z", &["1c2d3e4", "latest"]).await;
+    let out = operator.commit(&args);
+    assert!(
+        out.success().contains("  web: 0a1b2c3 → 1c2d3e4"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(origin.commits("main"), commits + 1);
+    assert_eq!(
+        origin.file("main", "apps/web/kustomization.yaml"),
+        KUSTOMIZATION.replace("0a1b2c3", "1c2d3e4").trim_end()
+    );
+}
+
+/// `<alias>.hold` and `<alias>.pin` parameters win over the source when rendering: the committer leaves the
+/// kustomization as it is while a newer build waits, and moves it once the parameter is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_pin_parameters_leave_the_kustomization_alone() {
+    let registry = registry_with(&["0a1b2c3", "latest"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[
+        (
+            "apps/web/deployment.yaml",
+            &deployment("web", "apps.test/shop/web:0a1b2c3"),
+        ),
+        ("apps/web/kustomization.yaml", KUSTOMIZATION),
+    ]);
+    push_tags(&registry, "2024-05-01T00:00:00Z", &["9f8e7d6", "latest"]).await;
+    let url = origin.url();
+    let args = |extra: Option<&str>| {
+        let mut args = vec![
+            "--repo",
+            &url,
+            "--branch",
+            "main",
+            "--path",
+            "apps/web",
+            "--param",
+            "image-list=web=apps.test/shop/web",
+            "--param",
+            "web.update-strategy=newest-build",
+            "--param",
+            "web.ignore-tags=latest",
+            "--param",
+            "write-back-method=git",
+            "--param",
+            "write-back-target=kustomization",
+        ];
+        if let Some(extra) = extra {
+            args.extend(["--param", extra]);
+        }
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    for param in ["web.hold=true", "web.pin=0a1b2c3", "web.pin=9f8e7d6"] {
+        let out = operator.commit(&crate::strs(&args(Some(param))));
+        assert_eq!(
+            out.success(),
+            "web: up to date (apps/web/kustomization.yaml)\n",
+            "{param}"
+        );
+        assert_eq!(origin.commits("main"), 1, "{param}");
+        assert_eq!(
+            origin.file("main", "apps/web/kustomization.yaml"),
+            KUSTOMIZATION.trim_end(),
+            "{param}"
+        );
+    }
+    let out = operator.commit(&crate::strs(&args(None)));
+    assert!(
+        out.success().contains("  web: 0a1b2c3 → 9f8e7d6"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// A chart whose values file declares the image as argocd-image-updater's `helm.image-name`/`image-tag` name it.
@@ -116,26 +202,20 @@ const VALUES: &str = "# Default values for web.\nimage:\n  repository: apps.test
 
 const TEMPLATE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n";
 
-fn helm() -> PathBuf {
-    std::env::var_os("IMAGE_RESOLVER_HELM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/helm"))
-}
-
-/// The seed's second policy (semver, `latest` ignored) with a Helm values file as the target.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_helm_values_file_gets_the_new_tag_at_its_path() {
-    let registry = registry_with(&["1.0.0", "latest", "1.4.0"]).await;
-    let operator = Operator::new(&registry);
-    let origin = Origin::new(&[
+/// The chart of `charts/web`, its values at `values`.
+fn chart(values: &str) -> Origin {
+    Origin::new(&[
         (
             "charts/web/Chart.yaml",
             "apiVersion: v2\nname: web\nversion: 0.1.0\n",
         ),
-        ("charts/web/values.yaml", VALUES),
+        ("charts/web/values.yaml", values),
         ("charts/web/templates/deployment.yaml", TEMPLATE),
-    ]);
-    let helm = helm();
+    ])
+}
+
+/// `commit` for `charts/web` with the seed's second policy, then `params`.
+fn chart_args(origin: &Origin, params: &[&str]) -> Vec<String> {
     let mut args = vec![
         "--repo".to_owned(),
         origin.url(),
@@ -148,15 +228,40 @@ async fn a_helm_values_file_gets_the_new_tag_at_its_path() {
         "image-list=web=apps.test/shop/web",
         "web.update-strategy=semver",
         "web.ignore-tags=latest",
-        "web.helm.image-name=image.repository",
-        "web.helm.image-tag=image.tag",
         "write-back-method=git",
         "write-back-target=helmvalues:values.yaml",
-    ] {
-        args.extend(["--param".to_owned(), param.to_owned()]);
+    ]
+    .iter()
+    .chain(params)
+    {
+        args.extend(["--param".to_owned(), (*param).to_owned()]);
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = operator.run_with_env(&args, &[("IMAGE_RESOLVER_HELM", helm.to_str().unwrap())]);
+    args
+}
+
+/// `commit` with the test's helm.
+fn commit_chart(operator: &Operator, args: &[String]) -> crate::Run {
+    let helm = helm();
+    operator.run_with_env(
+        &crate::strs(args),
+        &[("IMAGE_RESOLVER_HELM", helm.to_str().unwrap())],
+    )
+}
+
+/// argocd-image-updater's `helm.image-name`/`helm.image-tag` keys.
+const NAME_AND_TAG: [&str; 2] = [
+    "web.helm.image-name=image.repository",
+    "web.helm.image-tag=image.tag",
+];
+
+/// The seed's second policy (semver, `latest` ignored) with a Helm values file as the target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_values_file_gets_the_new_tag_at_its_path() {
+    let registry = registry_with(&["1.0.0", "latest", "1.4.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = chart(VALUES);
+    let args = chart_args(&origin, &NAME_AND_TAG);
+    let out = commit_chart(&operator, &args);
     assert!(
         out.success().contains("  web: 1.0.0 → 1.4.0"),
         "{}",
@@ -166,14 +271,102 @@ async fn a_helm_values_file_gets_the_new_tag_at_its_path() {
         origin.file("main", "charts/web/values.yaml"),
         VALUES.replace("\"1.0.0\"", "\"1.4.0\"").trim_end()
     );
+    assert!(
+        origin
+            .message("main")
+            .contains("web: 1.0.0 → 1.4.0 (strategy semver"),
+        "{}",
+        origin.message("main")
+    );
     push_tags(&registry, "2024-06-01T00:00:00Z", &["1.5.0"]).await;
-    let out = operator.run_with_env(&args, &[("IMAGE_RESOLVER_HELM", helm.to_str().unwrap())]);
+    let out = commit_chart(&operator, &args);
     assert!(
         out.success().contains("  web: 1.4.0 → 1.5.0"),
         "{}",
         out.stdout
     );
     assert_eq!(origin.commits("main"), 3);
+}
+
+/// Rollback in a values file: a person's revert of the bump stands round after round (the history says why), and
+/// a newer tag moves the image again from the tag the revert restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reverted_helm_values_bump_sticks_until_a_newer_tag_appears() {
+    let registry = registry_with(&["1.0.0", "latest", "1.4.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = chart(VALUES);
+    let args = chart_args(&origin, &NAME_AND_TAG);
+    commit_chart(&operator, &args).success();
+    assert!(
+        origin
+            .file("main", "charts/web/values.yaml")
+            .contains("\"1.4.0\"")
+    );
+
+    let revert = origin.revert_tip();
+    let commits = origin.commits("main");
+    for round in 1..=3 {
+        let out = commit_chart(&operator, &args);
+        assert!(
+            out.success()
+                .contains(&format!("1.4.0 rejected, taken back in {}", &revert[..12])),
+            "round {round} after the revert: {}",
+            out.stdout
+        );
+        assert_eq!(origin.commits("main"), commits, "round {round}");
+        assert_eq!(
+            origin.file("main", "charts/web/values.yaml"),
+            VALUES.trim_end(),
+            "round {round}"
+        );
+    }
+
+    push_tags(&registry, "2024-06-01T00:00:00Z", &["1.5.0"]).await;
+    let out = commit_chart(&operator, &args);
+    assert!(
+        out.success().contains("  web: 1.0.0 → 1.5.0"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(origin.commits("main"), commits + 1);
+    assert_eq!(
+        origin.file("main", "charts/web/values.yaml"),
+        VALUES.replace("\"1.0.0\"", "\"1.5.0\"").trim_end()
+    );
+}
+
+/// `helm.image-spec`: one value holding `repository:tag`, which argocd-image-updater writes whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_image_spec_gets_the_whole_image() {
+    const SPEC_VALUES: &str = "# one value for the whole image\nweb:\n  image: apps.test/shop/web:1.0.0   # set by the committer\nreplicas: 2\n";
+    const SPEC_TEMPLATE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n      - name: web\n        image: {{ .Values.web.image | quote }}\n";
+    let registry = registry_with(&["1.0.0", "latest", "1.4.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[
+        (
+            "charts/web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        ),
+        ("charts/web/values.yaml", SPEC_VALUES),
+        ("charts/web/templates/deployment.yaml", SPEC_TEMPLATE),
+    ]);
+    let args = chart_args(&origin, &["web.helm.image-spec=web.image"]);
+    let out = commit_chart(&operator, &args);
+    assert!(
+        out.success().contains("  web: 1.0.0 → 1.4.0"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        origin.file("main", "charts/web/values.yaml"),
+        SPEC_VALUES
+            .replace("shop/web:1.0.0", "shop/web:1.4.0")
+            .trim_end()
+    );
+    // Written: nothing more to do.
+    let out = commit_chart(&operator, &args);
+    assert!(out.success().contains("up to date"), "{}", out.stdout);
+    assert_eq!(origin.commits("main"), 2);
 }
 
 /// `git-repository`: the committer writes to that repository instead of the Application's source repository
@@ -223,4 +416,63 @@ async fn git_repository_sends_the_commit_elsewhere() {
             .file("main", "apps/web/kustomization.yaml")
             .contains("\"9f8e7d6\"")
     );
+}
+
+/// `<alias>.kustomize.image-name`: the manifests name the image by another name (`example/web`), and the
+/// kustomization's entry of that name gets the image-list image as `newName` and the tag as `newTag`, as
+/// argocd-image-updater's `kustomize edit set image example/web=apps.test/shop/web:<tag>` writes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_image_name_names_the_entry_to_edit() {
+    const RENAMED: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml\n\nimages:\n# the base's name for the shop's front end\n- name: example/web\n  newTag: 1.0.0   # set by the committer\n";
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[
+        (
+            "apps/web/deployment.yaml",
+            &deployment("web", "example/web:placeholder"),
+        ),
+        ("apps/web/kustomization.yaml", RENAMED),
+    ]);
+    let args = [
+        "--repo",
+        &origin.url(),
+        "--branch",
+        "main",
+        "--path",
+        "apps/web",
+        "--param",
+        "image-list=web=apps.test/shop/web",
+        "--param",
+        "web.update-strategy=semver",
+        "--param",
+        "web.kustomize.image-name=example/web",
+        "--param",
+        "write-back-method=git",
+        "--param",
+        "write-back-target=kustomization",
+    ];
+    let out = operator.commit(&args);
+    assert!(
+        out.success().contains("  web: 1.0.0 → 1.1.0"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    let written = origin.file("main", "apps/web/kustomization.yaml");
+    let entry = written.split_once("- name: example/web\n").unwrap().1;
+    let mut fields: Vec<&str> = entry.lines().map(str::trim).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "newName: apps.test/shop/web",
+            "newTag: 1.1.0   # set by the committer"
+        ],
+        "{written}"
+    );
+    assert!(
+        written.starts_with(RENAMED.split_once("- name").unwrap().0),
+        "{written}"
+    );
+    assert_eq!(origin.commits("main"), 2);
 }

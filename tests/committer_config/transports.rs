@@ -38,6 +38,7 @@ async fn lock_round(
         "{}",
         origin.file("main", WEB_LOCK)
     );
+    assert_message(origin, "(none)", "0a1b2c3");
     push(
         registry,
         "shop/web",
@@ -53,11 +54,31 @@ async fn lock_round(
         second.stderr
     );
     assert!(crate::web_tag(&origin.file("main", WEB_LOCK)) == "9f8e7d6");
+    assert_message(origin, "0a1b2c3", "9f8e7d6");
     assert_eq!(origin.commits("main"), 3);
     format!(
         "{}{}{}{}",
         first.stdout, first.stderr, second.stdout, second.stderr
     )
+}
+
+/// The message of `main`'s tip lists the change of `web` from `old` to `new` (the default template), and its
+/// trailer records it.
+fn assert_message(origin: &Origin, old: &str, new: &str) {
+    let message = origin.message("main");
+    assert!(
+        message.starts_with(&format!(
+            "image-resolver: update web\n\nweb: {old} → {new} (strategy newest-build"
+        )),
+        "{message}"
+    );
+    let trailer_old = if old == "(none)" { "-" } else { old };
+    assert!(
+        message.contains(&format!(
+            "Image-Resolver-Update: web=apps.test/shop/web {trailer_old} {new}"
+        )),
+        "{message}"
+    );
 }
 
 /// What the servers export: the bare repository's parent.

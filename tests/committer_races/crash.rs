@@ -7,6 +7,10 @@ use crate::{
     seeded_origin, strs,
 };
 
+/// The fewest git commands a round of the committer makes (12 today: clone or fetch, reset, rev-parse, add, commit,
+/// push, update-ref, …): each one is a place to be killed.
+const MIN_COMMANDS: usize = 6;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committer_killed_at_any_git_command_leaves_main_whole() {
     let registry = registry_with(&["1.0.0"]).await;
@@ -24,6 +28,9 @@ async fn a_committer_killed_at_any_git_command_leaves_main_whole() {
     let mut figures = Vec::new();
     for mode in [Kill::Before, Kill::After] {
         let mut at = 1;
+        // The commands the wrapper interrupted, and how many kills left a whole commit on main.
+        let mut killed_at: Vec<String> = Vec::new();
+        let mut landed = 0;
         loop {
             minor += 1;
             let tag = format!("1.{minor}.0");
@@ -39,11 +46,13 @@ async fn a_committer_killed_at_any_git_command_leaves_main_whole() {
                 break;
             };
             assert_ne!(run.code, 0, "killed at {killed} yet it succeeded: {run:?}");
+            killed_at.push(killed.clone());
 
             // Either nothing reached main, or one whole commit on the old tip.
             let tip = origin.git(&["rev-parse", "main"]);
             let where_ = format!("killed at {killed}calls:\n{}", wrapper.calls());
             if tip != before {
+                landed += 1;
                 assert_eq!(
                     origin.git(&["rev-parse", "main^"]),
                     before,
@@ -75,6 +84,26 @@ async fn a_committer_killed_at_any_git_command_leaves_main_whole() {
             );
             assert_eq!(locked_tag(&origin.file("main", LOCK)), tag, "{where_}");
             at += 1;
+        }
+        // Not vacuous: the wrapper interrupted every command of a round, the push among them (a round that ignored
+        // the wrapper would have run to the end at the first call).
+        assert!(
+            killed_at.len() >= MIN_COMMANDS,
+            "{mode:?}: only {} git commands interrupted: {killed_at:?}",
+            killed_at.len()
+        );
+        for command in [" commit ", " push "] {
+            assert!(
+                killed_at.iter().any(|k| k.contains(command)),
+                "{mode:?}: no{command}interrupted: {killed_at:?}"
+            );
+        }
+        // Killed after its push, the committer left its commit on main: the "one complete commit" case happened.
+        if mode == Kill::After {
+            assert!(
+                landed >= 1,
+                "no kill after a push that landed: {killed_at:?}"
+            );
         }
     }
     // One bump per tag, each once, in order.

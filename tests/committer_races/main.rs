@@ -11,6 +11,7 @@
 mod committer_support;
 mod crash;
 mod races;
+mod retry;
 mod review;
 #[allow(dead_code)]
 #[path = "../git_remotes/servers.rs"]
@@ -74,9 +75,45 @@ pub fn locked_tag(lock: &str) -> String {
     parsed.get(&key).expect("web in the lock").tag.to_string()
 }
 
-/// A shell script standing in for git (`IMAGE_RESOLVER_GIT`): it numbers each call and logs its arguments, may
-/// SIGKILL the committer (its parent) before or after the real git runs at call N, and may run a person's script
-/// once just before the first push `--force-with-lease`. Its settings are files in its directory, read at each
+/// A person's edit for [`GitWrapper::before_push`]: in a clone of `url` of their own (under `dir`), a note line
+/// put before the lock file's first line, committed and pushed to `main`; each pushed commit's id is appended to
+/// `dir/pushed`.
+pub fn person_edit_script(url: &str, dir: &std::path::Path) -> String {
+    format!(
+        r##"set -e
+export HOME='{d}' GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+g='{git}'
+cd '{d}'
+[ -d clone ] || "$g" -c protocol.file.allow=always clone -q '{url}' clone
+cd clone
+"$g" -c protocol.file.allow=always fetch -q origin
+"$g" reset -q --hard origin/main
+n=$(( $(cat ../edits 2>/dev/null || echo 0) + 1 ))
+echo "$n" > ../edits
+{{ echo "# a person's note $n"; cat '{LOCK}'; }} > ../lock.tmp
+mv ../lock.tmp '{LOCK}'
+"$g" -c user.name=Human -c user.email=human@example.com commit -q -am "a person's note $n"
+"$g" -c protocol.file.allow=always push -q origin HEAD:refs/heads/main
+"$g" rev-parse HEAD >> ../pushed
+"##,
+        d = dir.display(),
+        git = real_git().display(),
+    )
+}
+
+/// The commits [`person_edit_script`] pushed, in order.
+pub fn persons_pushes(dir: &std::path::Path) -> Vec<String> {
+    fs::read_to_string(dir.join("pushed"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A shell script standing in for git (`IMAGE_RESOLVER_GIT`): it numbers each call and logs its arguments (as a
+/// line, and as an exact argument vector), may SIGKILL the committer (its parent) before or after the real git
+/// runs at call N, and may run a person's script just before the first push `--force-with-lease`, or before
+/// plain pushes to `refs/heads/main` (once, or every time). Its settings are files in its directory, read at each
 /// call (the committer runs git with a sanitised environment, so nothing can come through variables).
 pub struct GitWrapper {
     dir: TempDir,
@@ -108,6 +145,7 @@ d='{d}'
 n=$(( $(cat "$d/count" 2>/dev/null || echo 0) + 1 ))
 echo "$n" > "$d/count"
 echo "$n $*" >> "$d/calls"
+{{ for a in "$@"; do printf '%s\037' "$a"; done; printf '\036'; }} >> "$d/argv"
 at=$(cat "$d/kill-at" 2>/dev/null || echo 0)
 mode=$(cat "$d/kill-mode" 2>/dev/null || echo none)
 if [ "$n" = "$at" ] && [ "$mode" = before ]; then
@@ -120,6 +158,13 @@ case " $* " in
     if [ -f "$d/before-lease.sh" ]; then
       mv "$d/before-lease.sh" "$d/before-lease.ran"
       sh "$d/before-lease.ran" >> "$d/hook.log" 2>&1 || echo failed >> "$d/hook.log"
+    fi ;;
+  *" push "*":refs/heads/main "*)
+    if [ -f "$d/before-push.sh" ]; then
+      [ -f "$d/before-push.every" ] || mv "$d/before-push.sh" "$d/before-push.ran"
+      script="$d/before-push.sh"; [ -f "$script" ] || script="$d/before-push.ran"
+      echo "$n" >> "$d/before-push.runs"
+      sh "$script" >> "$d/hook.log" 2>&1 || echo failed >> "$d/hook.log"
     fi ;;
 esac
 '{git}' "$@"
@@ -146,7 +191,7 @@ exit $status
     /// Counts calls from zero again; at call `at` kill the committer (`None`: never).
     pub fn arm(&self, kill: Option<(u32, Kill)>) {
         let d = self.dir.path();
-        for file in ["count", "calls", "killed"] {
+        for file in ["count", "calls", "argv", "killed"] {
             let _ = fs::remove_file(d.join(file));
         }
         let (at, mode) = match kill {
@@ -166,6 +211,33 @@ exit $status
     /// Each call's number and arguments since [`GitWrapper::arm`].
     pub fn calls(&self) -> String {
         fs::read_to_string(self.dir.path().join("calls")).unwrap_or_default()
+    }
+
+    /// Each call's exact argument vector since [`GitWrapper::arm`].
+    pub fn argvs(&self) -> Vec<Vec<String>> {
+        let log = fs::read_to_string(self.dir.path().join("argv")).unwrap_or_default();
+        log.split_terminator('\x1e')
+            .map(|call| call.split_terminator('\x1f').map(str::to_owned).collect())
+            .collect()
+    }
+
+    /// Runs `script` (sh) just before a plain push to `refs/heads/main`: the next one only, or every one.
+    pub fn before_push(&self, script: &str, every: bool) {
+        let d = self.dir.path();
+        fs::write(d.join("before-push.sh"), script).unwrap();
+        if every {
+            fs::write(d.join("before-push.every"), "").unwrap();
+        }
+    }
+
+    /// How many times the script of [`GitWrapper::before_push`] ran, and its output.
+    pub fn push_hook(&self) -> (usize, String) {
+        let d = self.dir.path();
+        let runs = fs::read_to_string(d.join("before-push.runs")).unwrap_or_default();
+        (
+            runs.lines().count(),
+            fs::read_to_string(d.join("hook.log")).unwrap_or_default(),
+        )
     }
 
     /// Runs `script` (sh) once, just before the next push with a lease.

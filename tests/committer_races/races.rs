@@ -1,6 +1,7 @@
 //! Two committers (separate caches, so separate clones; one over `file://`, one over `git daemon`) and a person
 //! pushing to `main` as fast as they can, for 100 rounds with a new tag each round: no lost update, no duplicate
-//! commit, no force push to `main` (the remote refuses one), linear history, and the newest tag in the end.
+//! commit, no force push to `main` (none asked for, as the committers' git calls show; the remote would refuse
+//! one), linear history, and the newest tag in the end; and the pushes did race.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -12,11 +13,29 @@ use std::time::Instant;
 
 use crate::servers::GitDaemon;
 use crate::{
-    LOCK, Operator, Run, app_args, bumps, git, locked_tag, push_tags, registry_with, seeded_origin,
-    strs, try_git,
+    GitWrapper, LOCK, Operator, Run, app_args, bumps, git, locked_tag, push_tags, registry_with,
+    seeded_origin, strs, try_git,
 };
 
 const ROUNDS: u32 = 100;
+
+/// `push_argv` (one git call's arguments) forces nothing: no `--force`, `-f`, `--force-with-lease`,
+/// `--force-if-includes`, `--mirror`, `--delete`, and no `+` refspec.
+pub fn assert_not_forced(push_argv: &[String]) {
+    for arg in push_argv.iter().skip_while(|a| *a != "push") {
+        let short_force = arg.starts_with('-')
+            && !arg.starts_with("--")
+            && (arg.contains('f') || arg.contains('d'));
+        assert!(
+            !(arg.starts_with("--force")
+                || arg == "--mirror"
+                || arg == "--delete"
+                || short_force
+                || arg.starts_with('+')),
+            "a forced push: {arg} in {push_argv:?}"
+        );
+    }
+}
 
 /// The most pushes of the person a round: enough to race the committers' pushes, few enough that they win some.
 const PUSHES_PER_ROUND: u32 = 4;
@@ -161,6 +180,13 @@ async fn two_committers_and_a_person_race_for_100_rounds() {
     let over_file = app_args(&origin.url(), &json);
     let over_daemon = app_args(&format!("git://127.0.0.1:{}/repo.git", daemon.port), &json);
     let committers = [Operator::new(&registry), Operator::new(&registry)];
+    // Each committer's git through a wrapper of its own that logs every argument vector: what proves no push
+    // was forced (the remote's denyNonFastForwards alone would turn a force push into an ordinary refusal).
+    let wrappers = [GitWrapper::new(), GitWrapper::new()];
+    for wrapper in &wrappers {
+        wrapper.arm(None);
+    }
+    let programs = wrappers.each_ref().map(GitWrapper::program);
 
     let stop = Arc::new(AtomicBool::new(false));
     let (start_round, rounds) = mpsc::channel();
@@ -184,7 +210,12 @@ async fn two_committers_and_a_person_race_for_100_rounds() {
             let handles = [&over_file, &over_daemon]
                 .into_iter()
                 .zip(&committers)
-                .map(|(args, operator)| s.spawn(move || operator.commit(&strs(args))))
+                .zip(&programs)
+                .map(|((args, operator), git)| {
+                    s.spawn(move || {
+                        operator.run_with_env(&strs(args), &[("IMAGE_RESOLVER_GIT", git)])
+                    })
+                })
                 .collect::<Vec<_>>();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
@@ -238,6 +269,30 @@ async fn two_committers_and_a_person_race_for_100_rounds() {
             "the person's commit {commit} was lost from main"
         );
     }
+    // No force push, as the committers ran it: every push of theirs a plain one, to main.
+    let pushes: Vec<Vec<String>> = wrappers
+        .iter()
+        .flat_map(GitWrapper::argvs)
+        .filter(|argv| argv.iter().any(|a| a == "push"))
+        .collect();
+    for push in &pushes {
+        assert_not_forced(push);
+        assert!(
+            push.last().is_some_and(|r| r.ends_with(":refs/heads/main")),
+            "a push elsewhere than main: {push:?}"
+        );
+    }
+    assert!(
+        pushes.len() as u32 >= ROUNDS,
+        "{} pushes in {ROUNDS} rounds",
+        pushes.len()
+    );
+    // It raced: pushes were refused, the committers' or the person's.
+    assert!(
+        retries > 0 || pushed.refused > 0,
+        "no contention: {retries} rounds run again, {} of the person's pushes refused",
+        pushed.refused
+    );
     // Linear history.
     assert_eq!(origin.git(&["rev-list", "--min-parents=2", "main"]), "");
     // No duplicate: each bump once, each starting where the one before ended, the tags only rising.
@@ -274,10 +329,11 @@ async fn two_committers_and_a_person_race_for_100_rounds() {
     eprintln!(
         "races: {ROUNDS} rounds in {elapsed:.1?}; {} bump commits on a main of {} commits; person: {} commits \
          pushed, {} refused; runs: {endings:?}; rounds with no commit: {behind_rounds}; rounds run again after a refused push: {retries}; rounds where both pushed the same commit: {same_commit_rounds}; catch-up round committed: \
-         {caught_up}",
+         {caught_up}; pushes of the committers, none forced: {}",
         bumps.len(),
         origin.commits("main"),
         pushed.commits.len(),
         pushed.refused,
+        pushes.len(),
     );
 }

@@ -231,6 +231,13 @@ impl Operator {
     }
 }
 
+/// The helm the tests render charts with: `IMAGE_RESOLVER_HELM`, else the one `scripts/install-helm` puts in `.tools`.
+pub fn helm() -> PathBuf {
+    std::env::var_os("IMAGE_RESOLVER_HELM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/helm"))
+}
+
 /// A registry holding `shop/web` with `tags`.
 pub async fn registry_with(tags: &[&str]) -> TestRegistry {
     let registry = TestRegistry::plain().await;
@@ -274,4 +281,42 @@ pub fn app_args(url: &str, extra: &[&str]) -> Vec<String> {
 
 pub fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
+}
+
+/// What every error paragraph starts with.
+pub const ERROR_PREFIX: &str = "argocd-image-resolver: ";
+
+/// Whether `line` is a log record's (the `tracing` text format: an RFC 3339 time first).
+fn is_log_record(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() > 20
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+}
+
+/// The failure's paragraph of `stderr`, failing the test unless stderr is log records, then exactly one paragraph
+/// (its first line starting [`ERROR_PREFIX`], no blank or log line inside), ending with a newline.
+pub fn error_paragraph(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with(ERROR_PREFIX))
+        .collect();
+    assert_eq!(starts.len(), 1, "one error paragraph on stderr:\n{stderr}");
+    let (logs, paragraph) = lines.split_at(starts[0]);
+    for line in logs {
+        assert!(
+            is_log_record(line),
+            "a line before the error is not a log record: {line:?}\n{stderr}"
+        );
+    }
+    for line in paragraph {
+        assert!(
+            !line.trim().is_empty() && !is_log_record(line),
+            "the error is not one paragraph at the end:\n{stderr}"
+        );
+    }
+    assert!(stderr.ends_with('\n'), "{stderr:?}");
+    paragraph.join("\n")
 }

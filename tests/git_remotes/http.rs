@@ -123,31 +123,10 @@ async fn credentials_do_not_follow_a_redirect_to_another_origin() {
     }
 }
 
-/// A server that accepts and never answers: the deadline stops git and its helpers. While git waits, no process
-/// on the machine has the password in its argument vector or environment (what `ps` and `/proc` show).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_server_times_out_and_no_process_shows_the_secret() {
-    let silent = Silent::start();
-    let dir = tempfile::tempdir().unwrap();
-    let file = password_file(dir.path(), "password", PASSWORD);
-    let creds = GitCredentials::Http(HttpCredentials::new("alice", &file).unwrap());
-    let url = format!("http://127.0.0.1:{}/repo.git", silent.port);
-    let git = test_git();
-    let started = Instant::now();
-    let clone = {
-        let (git, remote) = (git.git.clone(), remote(&url, creds));
-        tokio::spawn(async move {
-            git.checkout(
-                &remote,
-                &main_branch(),
-                Instant::now() + Duration::from_secs(3),
-            )
-            .await
-            .map(drop)
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let mut seen_git = 0;
+/// The processes whose argument vector names `port`, after checking that no process on the machine has the
+/// password in its argument vector or environment (what `ps` and `/proc` show).
+fn processes_naming(port: u16) -> usize {
+    let mut naming = 0;
     for entry in fs::read_dir("/proc").unwrap().flatten() {
         let proc_dir = entry.path();
         let Ok(cmdline) = fs::read(proc_dir.join("cmdline")) else {
@@ -157,13 +136,46 @@ async fn a_hanging_server_times_out_and_no_process_shows_the_secret() {
         let environ =
             String::from_utf8_lossy(&fs::read(proc_dir.join("environ")).unwrap_or_default())
                 .into_owned();
-        if cmdline.contains(&silent.port.to_string()) {
-            seen_git += 1;
+        if cmdline.contains(&format!("127.0.0.1:{port}")) {
+            naming += 1;
         }
         assert_no_secret(&cmdline, &[PASSWORD]);
         assert_no_secret(&environ, &[PASSWORD]);
     }
-    assert!(seen_git > 0, "git was running against the silent server");
+    naming
+}
+
+/// A server that accepts and never answers: the deadline stops git and its helpers. While git waits, no process
+/// on the machine has the password in its argument vector or environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_server_times_out_and_no_process_shows_the_secret() {
+    let silent = Silent::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = password_file(dir.path(), "password", PASSWORD);
+    let creds = GitCredentials::Http(HttpCredentials::new("alice", &file).unwrap());
+    let url = format!("http://127.0.0.1:{}/repo.git", silent.port);
+    let git = test_git();
+    let clone = {
+        let (git, remote) = (git.git.clone(), remote(&url, creds));
+        tokio::spawn(async move {
+            // Long enough for the look at /proc below, which starts as soon as git has connected.
+            git.checkout(
+                &remote,
+                &main_branch(),
+                Instant::now() + Duration::from_secs(5),
+            )
+            .await
+            .map(drop)
+        })
+    };
+    // Git has connected and waits for an answer: it is running now.
+    let mut connection = tokio::time::timeout(Duration::from_secs(60), silent.accept())
+        .await
+        .expect("git connects to the server");
+    assert!(
+        processes_naming(silent.port) > 0,
+        "git was running against the silent server"
+    );
     let err = clone.await.unwrap().expect_err("hangs");
     assert!(
         matches!(
@@ -175,12 +187,22 @@ async fn a_hanging_server_times_out_and_no_process_shows_the_secret() {
         ),
         "{err:?}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "stopped promptly: {:?}",
-        started.elapsed()
-    );
     assert!(err.to_string().contains(&url), "{err}");
+    // Stopped, helpers included: the connection git held is closed (a helper left running would hold it open),
+    // and no process names the server any more.
+    let mut request = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::io::AsyncReadExt::read_to_end(&mut connection, &mut request),
+    )
+    .await
+    .expect("the connection is closed once the checkout returned")
+    .ok();
+    assert_eq!(
+        processes_naming(silent.port),
+        0,
+        "a git process outlived the deadline"
+    );
 }
 
 /// HTTPS: the server's certificate from a private CA, trusted through the remote's CA file; without it the

@@ -256,6 +256,15 @@ impl Silent {
             _listener: listener,
         }
     }
+
+    /// The next connection, once a client has made it (left unanswered): when it returns, the client is running
+    /// and waiting for an answer.
+    pub async fn accept(&self) -> tokio::net::TcpStream {
+        let listener = self._listener.try_clone().expect("the listener");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("the listener");
+        listener.accept().await.expect("a connection").0
+    }
 }
 
 /// Debian's `sshd` (openssh-server) on a loopback port: a generated host key, one authorized client key, no

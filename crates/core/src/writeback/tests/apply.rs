@@ -414,6 +414,63 @@ fn a_name_written_without_registry_stays_without() {
     }
 }
 
+/// `helm.image-spec`: one value takes `repository:tag` (with `@digest` when the policy pins one), and wins over
+/// `helm.image-name`/`helm.image-tag`, which are left as they are.
+#[test]
+fn helm_image_spec_takes_the_whole_image() {
+    let digest = format!("sha256:{}", "d".repeat(64));
+    for (name, src, digest, with_name_and_tag, want) in [
+        (
+            "plain, comment kept",
+            "web:\n  image: apps.test/shop/web:1.0.0   # ✓ set by the bot\n",
+            None,
+            false,
+            "web:\n  image: apps.test/shop/web:1.1.0   # ✓ set by the bot\n".to_owned(),
+        ),
+        (
+            "double-quoted in a flow mapping",
+            "web: {image: \"apps.test/shop/web:1.0.0\", replicas: 2}\n",
+            None,
+            false,
+            "web: {image: \"apps.test/shop/web:1.1.0\", replicas: 2}\n".to_owned(),
+        ),
+        (
+            "with the digest the policy pins",
+            "web:\n  image: 'apps.test/shop/web:1.0.0'\n",
+            Some(digest.clone()),
+            false,
+            format!("web:\n  image: 'apps.test/shop/web:1.1.0@{digest}'\n"),
+        ),
+        (
+            "wins over image-name and image-tag",
+            "web:\n  image: apps.test/shop/web:1.0.0\n  repository: apps.test/shop/web\n  tag: 1.0.0\n",
+            None,
+            true,
+            "web:\n  image: apps.test/shop/web:1.1.0\n  repository: apps.test/shop/web\n  tag: 1.0.0\n"
+                .to_owned(),
+        ),
+    ] {
+        let mut web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
+        web.write_back.helm_spec = Some(ValuePath::parse("web.image").unwrap());
+        web.digest = digest;
+        if with_name_and_tag {
+            web.write_back.helm_name = Some(ValuePath::parse("web.repository").unwrap());
+            web.write_back.helm_tag = Some(ValuePath::parse("web.tag").unwrap());
+        }
+        let planned = plan(
+            TargetKind::HelmValues,
+            "values.yaml",
+            Some(src),
+            std::slice::from_ref(&web),
+            &none(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(planned.text.as_deref(), Some(want.as_str()), "{name}");
+        assert_eq!(planned.changes.len(), 1, "{name}");
+        assert_eq!(planned.changes[0].new, web.written(), "{name}");
+    }
+}
+
 #[test]
 fn a_file_the_editors_cannot_read_is_an_error_naming_it() {
     let web = image("web", "apps.test/shop/web", "1.0.0", "1.1.0");
