@@ -708,8 +708,8 @@ async fn the_lock_file_entry_that_decided_an_image_is_shown() {
          no registry asked)\n",
         "  lock       entry 'web=explain.test/shop/web': tag 1.1.0, resolved under another policy (strategy semver, \
          constraint '~1') than the image's now; rejected 1.2.0\n",
-        "  lock       entry 'worker=explain.test/shop/worker': tag 2024.01.01 (not used: the Application pins or \
-         holds the image)\n",
+        "  lock       entry 'worker=explain.test/shop/worker': tag 2024.01.01 (not used: the Application pins the \
+         image)\n",
         "  image      nginx:1.27 → nginx:1.27.3 (from image-resolver.lock.yaml entry 'docker.io/library/nginx', no \
          registry asked: no image-list the plugin reads tracks it)\n",
         "3 from the lock file, 1 pinned\n",

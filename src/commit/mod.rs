@@ -388,7 +388,7 @@ impl Committer {
         let repo_path = RepoPath::new(&file)?;
         let text = read_target(checkout.dir(), &file, destination.kind)?;
         let mut fresh = false;
-        let (images, first, warnings, unresolved) = loop {
+        let (images, first, warnings, unresolved, held) = loop {
             let cache = self.cache.as_ref().map(|c| RegistryCache {
                 cache: Arc::clone(&c.cache),
                 tags_ttl: if fresh { Duration::ZERO } else { c.tags_ttl },
@@ -404,7 +404,11 @@ impl Committer {
                     .resolutions;
             let mut warnings = planned.plan.warnings.clone();
             warnings.extend(resolutions.warnings.iter().cloned());
-            let (mut images, unresolved) = resolved_images(&planned.plan, &resolutions);
+            let ResolvedImages {
+                mut images,
+                unresolved,
+                held,
+            } = resolved_images(&planned.plan, &resolutions);
             record_digests(&mut images, registries, deadline, &mut warnings).await;
             let images: Vec<ResolvedImage> = images.into_iter().map(|(image, _)| image).collect();
             let first = writeback::plan_target(
@@ -419,7 +423,7 @@ impl Committer {
             // tag another committer (another replica, another cache) already wrote, and would move it back.
             let confirmed = fresh || self.cache.as_ref().is_none_or(|c| c.tags_ttl.is_zero());
             if first.changes.is_empty() || confirmed {
-                break (images, first, warnings, unresolved);
+                break (images, first, warnings, unresolved, held);
             }
             fresh = true;
         };
@@ -460,13 +464,12 @@ impl Committer {
             outcome: Outcome::Unchanged,
             changes: planned_file.changes.iter().map(change_report).collect(),
             rejected,
-            skipped: planned_file
-                .skipped
-                .iter()
-                .map(|(key, skip)| SkipReport {
+            skipped: held
+                .into_iter()
+                .chain(planned_file.skipped.iter().map(|(key, skip)| SkipReport {
                     key: key.to_string(),
                     why: skip_text(skip),
-                })
+                }))
                 .collect(),
             warnings,
             unresolved,
@@ -791,11 +794,11 @@ async fn record_digests(
 }
 
 /// Each tracked image the registries resolved, once per lock key, in text order; and a message for each image
-/// whose registry did not answer, left as it is.
+/// whose registry did not answer, left as it is; and the images the Application pins or holds.
 fn resolved_images(
     plan: &crate::generate::Plan,
     resolutions: &crate::generate::Resolutions,
-) -> (Vec<(ResolvedImage, Arc<TrackedImage>)>, Vec<String>) {
+) -> ResolvedImages {
     let unresolved: Vec<String> = resolutions
         .failures
         .iter()
@@ -811,23 +814,35 @@ fn resolved_images(
         .collect();
     let mut seen = HashSet::new();
     let mut images = Vec::new();
+    let mut held = Vec::new();
     for (planned, outcome) in plan.images.iter().zip(&resolutions.outcomes) {
         let (Some(tracked), Some(outcome)) = (&planned.tracked, outcome) else {
             continue;
         };
-        // A pin or a hold set on the Application is what renders; nothing to record for it.
-        if matches!(
-            outcome.decision,
-            crate::generate::Decision::Pin | crate::generate::Decision::Hold
-        ) {
-            continue;
-        }
-        // As `generate` writes it: with the digest only where the policy pins one.
-        let renders_digest = tracked.policy.renders_digest();
         let key = LockKey::of(tracked);
         if !seen.insert(key.clone()) {
             continue;
         }
+        // A pin or a hold set on the Application is what renders; nothing to record for it.
+        let why = match outcome.decision {
+            crate::generate::Decision::Pin => Some(format!(
+                "pinned to {} by the Application's pin: nothing recorded",
+                outcome.tag
+            )),
+            crate::generate::Decision::Hold => {
+                Some("held by the Application's hold: nothing recorded".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            held.push(SkipReport {
+                key: key.to_string(),
+                why,
+            });
+            continue;
+        }
+        // As `generate` writes it: with the digest only where the policy pins one.
+        let renders_digest = tracked.policy.renders_digest();
         let Ok(tag) = TagName::new(&outcome.tag) else {
             continue;
         };
@@ -849,7 +864,20 @@ fn resolved_images(
             Arc::clone(tracked),
         ));
     }
-    (images, unresolved)
+    ResolvedImages {
+        images,
+        unresolved,
+        held,
+    }
+}
+
+/// What [`resolved_images`] found.
+struct ResolvedImages {
+    images: Vec<(ResolvedImage, Arc<TrackedImage>)>,
+    /// A message per image whose registry did not answer.
+    unresolved: Vec<String>,
+    /// The images the Application pins or holds.
+    held: Vec<SkipReport>,
 }
 
 /// The target file's path from the repository's root.

@@ -192,7 +192,7 @@ pub struct LockTrace {
     pub pin: Option<String>,
     pub hold: bool,
     pub rejected: Vec<String>,
-    /// Whether the entry decided the image; not when the Application pins or holds it.
+    /// Whether the entry decided the image; not when the Application pins it.
     pub decided: bool,
 }
 

@@ -160,13 +160,18 @@ async fn hold_and_pin_given_as_parameters_are_obeyed() {
     let lock = origin.file("main", LOCK);
     let commits = origin.commits("main");
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
-    for param in ["web.hold=true", "web.pin=1.0.0"] {
+    for (param, why) in [
+        ("web.hold=true", "held by the Application's hold"),
+        ("web.pin=1.0.0", "pinned to 1.0.0 by the Application's pin"),
+    ] {
         let mut given = args.clone();
         given.extend(["--param".to_owned(), param.to_owned()]);
         let out = operator.commit(&strs(&given));
         assert_eq!(
             out.success(),
-            format!("web: up to date ({LOCK})\n"),
+            format!(
+                "web: up to date ({LOCK})\n  web=apps.test/shop/web: {why}: nothing recorded\n"
+            ),
             "{param}"
         );
         assert_eq!(origin.commits("main"), commits, "{param}");

@@ -175,11 +175,24 @@ async fn hold_and_pin_parameters_leave_the_kustomization_alone() {
         }
         args.into_iter().map(str::to_owned).collect::<Vec<_>>()
     };
-    for param in ["web.hold=true", "web.pin=0a1b2c3", "web.pin=9f8e7d6"] {
+    for (param, why) in [
+        ("web.hold=true", "held by the Application's hold"),
+        (
+            "web.pin=0a1b2c3",
+            "pinned to 0a1b2c3 by the Application's pin",
+        ),
+        (
+            "web.pin=9f8e7d6",
+            "pinned to 9f8e7d6 by the Application's pin",
+        ),
+    ] {
         let out = operator.commit(&crate::strs(&args(Some(param))));
         assert_eq!(
             out.success(),
-            "web: up to date (apps/web/kustomization.yaml)\n",
+            format!(
+                "web: up to date (apps/web/kustomization.yaml)\n  web=apps.test/shop/web: {why}: nothing \
+                 recorded\n"
+            ),
             "{param}"
         );
         assert_eq!(origin.commits("main"), 1, "{param}");

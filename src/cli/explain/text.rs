@@ -229,7 +229,7 @@ fn lock_text(lock: &LockTrace) -> String {
         let _ = write!(text, "; rejected {}", truncated(&lock.rejected));
     }
     if !lock.decided {
-        text.push_str(" (not used: the Application pins or holds the image)");
+        text.push_str(" (not used: the Application pins the image)");
     }
     text
 }

@@ -48,7 +48,7 @@ pub struct AppContext {
     /// Which namespaces' pull secrets the application may name; `None`: any (not an Application's request).
     pub secret_scope: Option<SecretScope>,
     /// The application's lock file (`image-resolver.lock.yaml`), when it has one: each tracked image with an
-    /// entry renders as the entry says, unless the Application pins or holds it (see [`PlannedImage::lock`]).
+    /// entry renders as the entry says, unless the Application pins it (see [`PlannedImage::lock`]).
     pub lock: Option<Arc<LockFile>>,
     /// The committer's plan: every tracked image is resolved from its registry, whatever the application's
     /// write-back target says `generate` renders (the committer compares the two itself).
@@ -183,8 +183,9 @@ pub struct PlannedImage {
     /// Shared by every image the same policy governs (objects without policy annotations share them all).
     pub tracked: Option<Arc<TrackedImage>>,
     /// The lock file's entry that decides this image: the entry of its alias and repository, when the
-    /// application has a lock file holding one and neither pins nor holds the image (a pin or a hold set on the
-    /// Application wins over the lock file, as over the registry). No registry is asked about such an image.
+    /// application has a lock file holding one and does not pin the image (a pin set on the Application wins over
+    /// the lock file, as over the registry; a hold keeps the entry's tag, what runs). No registry is asked about
+    /// such an image.
     pub lock: Option<Arc<LockEntry>>,
     /// The application's `write-back-target` (`kustomization[:path]`, `helmvalues[:path]`) when the committer
     /// writes this image's tag into the source: the image renders as the source writes it ([`Decision::Source`]),

@@ -260,10 +260,10 @@ impl<'a> Planner<'a> {
         Ok(planned)
     }
 
-    /// The lock file's entry that decides `tracked`, when there is one and the Application neither pins nor holds
-    /// the image; warns about an image the lock file lacks (resolved from the registry until the committer adds
-    /// it) and about an entry resolved under another policy (rendered all the same: the committer resolves it
-    /// again).
+    /// The lock file's entry that decides `tracked`, when there is one and the Application does not pin the image
+    /// (a hold keeps what runs, which is the entry's tag: the committer leaves the entry as it is); warns about an
+    /// image the lock file lacks (resolved from the registry until the committer adds it) and about an entry
+    /// resolved under another policy (rendered all the same: the committer resolves it again).
     ///
     /// # Errors
     ///
@@ -278,10 +278,15 @@ impl<'a> Planner<'a> {
         if entry.is_some() {
             self.locked.insert(key.clone());
         }
-        if tracked.action() != Action::Resolve {
-            return Ok(None);
-        }
+        let held = match tracked.action() {
+            Action::Pin(_) => return Ok(None),
+            Action::Hold => true,
+            Action::Resolve => false,
+        };
         let Some(entry) = entry else {
+            if held {
+                return Ok(None);
+            }
             self.warn(format!(
                 "{FILE_NAME} has no entry '{key}': image {} is resolved from its registry at each render until \
                  the committer adds it",

@@ -384,8 +384,9 @@ fn a_missing_pin_names_its_key_the_image_and_what_to_pin_instead() {
     }
 }
 
-/// Lock mode (issue 12): an image whose lock entry exists renders as the entry says, asking nothing; a pin or a
-/// hold of the Application wins over the entry; an image without an entry is resolved (with a warning naming the
+/// Lock mode (issue 12): an image whose lock entry exists renders as the entry says, asking nothing; a pin of the
+/// Application wins over the entry, a hold keeps it (a hold left the image as the manifest writes it, rolling it
+/// back); an image without an entry is resolved (with a warning naming the
 /// entry to add), an entry nothing uses and one resolved under another policy are warned about.
 #[test]
 fn lock_entries_decide_their_images() {
@@ -426,14 +427,14 @@ fn lock_entries_decide_their_images() {
             vec![no_entry.to_string(), unused.to_string()],
         ),
         (
-            "a pin and a hold of the Application win over the lock; their entries are in use",
+            "a pin of the Application wins over the lock; a hold keeps what runs, the entry's tag",
             r#", {"name": "web.pin", "string": "1.0.5"}, {"name": "api.hold", "string": "true"}"#,
             [
                 "apps.test/team/web:1.0.5",
                 "apps.test/team/worker:team-worker-new",
-                "apps.test/team/api:latest",
+                &format!("apps.test/team/api:latest@{digest}"),
             ],
-            ["pin", "registry", "hold"],
+            ["pin", "registry", "lock"],
             vec![no_entry.to_string(), unused.to_string()],
         ),
         (
