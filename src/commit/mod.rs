@@ -385,6 +385,7 @@ impl Committer {
         )
         .await?;
         let file = target_file(checkout.dir(), path, &destination.target)?;
+        let unread = unread_values_file(&request, &app_dir, path, destination.kind, &file);
         let repo_path = RepoPath::new(&file)?;
         let text = read_target(checkout.dir(), &file, destination.kind)?;
         let mut fresh = false;
@@ -403,6 +404,7 @@ impl Committer {
                     .await
                     .resolutions;
             let mut warnings = planned.plan.warnings.clone();
+            warnings.extend(unread.clone());
             warnings.extend(resolutions.warnings.iter().cloned());
             let ResolvedImages {
                 mut images,
@@ -625,6 +627,32 @@ impl Committer {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A warning when the committer writes to a Helm values file the chart's render does not read (neither the
+/// chart's `values.yaml` nor one of its `values-files`): the tags written there would never be deployed.
+fn unread_values_file(
+    request: &ArgoRequest,
+    app_dir: &Path,
+    app_path: &str,
+    kind: TargetKind,
+    file: &str,
+) -> Option<String> {
+    if kind != TargetKind::HelmValues || !app_dir.join("Chart.yaml").is_file() {
+        return None;
+    }
+    let options = pipeline::source_options(request, app_dir).ok()?;
+    let read: Vec<String> = std::iter::once("values.yaml".to_owned())
+        .chain(options.helm.values_files)
+        .filter_map(|values| writeback::TargetPath::App(values).in_repo(app_path).ok())
+        .collect();
+    (!read.iter().any(|r| r == file)).then(|| {
+        format!(
+            "the committer writes tags to {file}, which the chart's render does not read (it reads {}): they are \
+             not deployed; add the file to the values-files parameter, or point write-back-target at one of those",
+            read.join(", ")
+        )
+    })
 }
 
 /// Whether `tip` of the review branch `branch` is the committer's own proposal (its message carries the

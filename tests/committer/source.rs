@@ -489,3 +489,45 @@ async fn kustomize_image_name_names_the_entry_to_edit() {
     );
     assert_eq!(origin.commits("main"), 2);
 }
+
+/// A values file the chart's render does not read (argocd-image-updater writes it all the same): the report warns
+/// that what is written there is not deployed, until the file is among the `values-files`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_values_file_the_render_does_not_read_is_warned_about() {
+    let registry = registry_with(&["1.0.0", "1.4.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[
+        (
+            "charts/web/Chart.yaml",
+            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        ),
+        ("charts/web/values.yaml", VALUES),
+        ("charts/web/values-prod.yaml", VALUES),
+        ("charts/web/templates/deployment.yaml", TEMPLATE),
+    ]);
+    let args: Vec<String> = chart_args(&origin, &NAME_AND_TAG)
+        .into_iter()
+        .map(|a| a.replace("helmvalues:values.yaml", "helmvalues:values-prod.yaml"))
+        .collect();
+    let out = commit_chart(&operator, &args);
+    assert!(
+        out.success().contains(
+            "  warning: the committer writes tags to charts/web/values-prod.yaml, which the chart's render does \
+             not read (it reads charts/web/values.yaml): they are not deployed;"
+        ),
+        "{}",
+        out.stdout
+    );
+    push_tags(&registry, "2024-06-01T00:00:00Z", &["1.5.0"]).await;
+    let mut read = args.clone();
+    read.extend([
+        "--param".to_owned(),
+        "values-files=values-prod.yaml".to_owned(),
+    ]);
+    let out = commit_chart(&operator, &read);
+    assert!(
+        out.success().contains("  web: 1.4.0 → 1.5.0") && !out.stdout.contains("warning"),
+        "{}",
+        out.stdout
+    );
+}
