@@ -397,12 +397,13 @@ impl Committer {
             // Never a last-known-good answer: fine for a render, it would commit what the registry said once.
             let options = pipeline::resolve::ResolveOptions {
                 tags: cache.as_ref(),
+                listed: true,
                 ..pipeline::resolve::ResolveOptions::default()
             };
-            let resolutions =
+            let resolved =
                 pipeline::resolve::resolve_traced(&planned.plan, registries, options, deadline)
-                    .await
-                    .resolutions;
+                    .await;
+            let resolutions = &resolved.resolutions;
             let mut warnings = planned.plan.warnings.clone();
             warnings.extend(unread.clone());
             warnings.extend(resolutions.warnings.iter().cloned());
@@ -410,7 +411,7 @@ impl Committer {
                 mut images,
                 unresolved,
                 held,
-            } = resolved_images(&planned.plan, &resolutions);
+            } = resolved_images(&planned.plan, resolutions);
             record_digests(&mut images, registries, deadline, &mut warnings).await;
             let images: Vec<ResolvedImage> = images.into_iter().map(|(image, _)| image).collect();
             let first = writeback::plan_target(
@@ -421,9 +422,15 @@ impl Committer {
                 &HashSet::new(),
             )
             .map_err(|e| CommitError::Edit(e.to_string()))?;
-            // A change is committed on the registry's word of now: a tag list kept in the cache may predate a
-            // tag another committer (another replica, another cache) already wrote, and would move it back.
-            let confirmed = fresh || self.cache.as_ref().is_none_or(|c| c.tags_ttl.is_zero());
+            // A tag list kept in the cache that lacks the tag the file has now may predate a tag another committer
+            // (another replica, another cache) already wrote, and would move the image back: such a change, and a
+            // change of digest alone (which digest is newer, the list cannot say), is made on a fresh list.
+            let confirmed = fresh
+                || self.cache.as_ref().is_none_or(|c| c.tags_ttl.is_zero())
+                || first
+                    .changes
+                    .iter()
+                    .all(|change| listed_current(&planned.plan, &resolved, change));
             if first.changes.is_empty() || confirmed {
                 break (images, first, warnings, unresolved, held);
             }
@@ -627,6 +634,34 @@ impl Committer {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Whether the tag `change` moves from (the file's now) is in the tag list its image was resolved from, and differs
+/// from the tag it moves to: then the list is at least as new as what the file says, and the policy's choice from
+/// it cannot move the image back. A new entry (nothing to move from) is.
+fn listed_current(
+    plan: &crate::generate::Plan,
+    resolved: &pipeline::resolve::ResolvedPlan,
+    change: &Change,
+) -> bool {
+    let Some(old) = change.old.as_deref() else {
+        return true;
+    };
+    let old = old.split('@').next().unwrap_or(old);
+    if change.new.split('@').next() == Some(old) {
+        return false;
+    }
+    plan.images
+        .iter()
+        .zip(&resolved.request_of)
+        .filter(|(planned, _)| {
+            planned
+                .tracked
+                .as_ref()
+                .is_some_and(|t| LockKey::of(t) == change.key)
+        })
+        .filter_map(|(_, request)| resolved.requests[(*request)?].tags.as_ref())
+        .any(|tags| tags.listed_names.iter().any(|name| name == old))
 }
 
 /// A warning when the committer writes to a Helm values file the chart's render does not read (neither the

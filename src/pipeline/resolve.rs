@@ -44,6 +44,9 @@ pub struct ResolveOptions<'a> {
     /// Keep the name of every dropped tag in the traces, and ask one request at a time, so that each trace's
     /// count of registry requests is its own (`explain`).
     pub detail: bool,
+    /// Keep every listed tag's name in the traces ([`TagsTrace::listed_names`]): the committer checks the tags its
+    /// target file names against the lists it resolved from.
+    pub listed: bool,
 }
 
 impl<'a> ResolveOptions<'a> {
@@ -54,6 +57,7 @@ impl<'a> ResolveOptions<'a> {
             answers: cache.map(|c| &*c.cache),
             record: true,
             detail: false,
+            listed: false,
         }
     }
 }
@@ -284,7 +288,11 @@ pub async fn ask_all(
                     (trace.await, None)
                 }
                 Action::Resolve | Action::Hold => {
-                    ask(&registries, tracked, tags_cache.as_ref(), detail, deadline).await
+                    let keep = Keep {
+                        detail,
+                        listed: options.listed,
+                    };
+                    ask(&registries, tracked, tags_cache.as_ref(), keep, deadline).await
                 }
             };
             (index, trace, answer)
@@ -480,15 +488,23 @@ async fn counted<T>(
     }
 }
 
+/// What a request's trace keeps of the tags listed.
+#[derive(Clone, Copy)]
+struct Keep {
+    detail: Detail,
+    listed: bool,
+}
+
 /// Asks `tracked`'s registry for its tags and the policy's choice among them, recording the exchange: the trace,
 /// and the answer when there is one. A pull secret the application may not use fails the request unasked.
 async fn ask(
     registries: &Registries,
     tracked: TrackedImage,
     tags_cache: Option<&RegistryCache>,
-    detail: Detail,
+    keep: Keep,
     deadline: Instant,
 ) -> (RequestTrace, Option<Resolved>) {
+    let detail = keep.detail;
     let mut trace = new_trace(registries, &tracked);
     if let Some(refusal) = scope_refusal(registries, &tracked) {
         trace.error = Some(refusal);
@@ -511,7 +527,10 @@ async fn ask(
             None
         }
         Ok(resolution) => {
-            let tags = TagsTrace::of(&tracked.policy, &resolution);
+            let mut tags = TagsTrace::of(&tracked.policy, &resolution);
+            if keep.listed {
+                tags.listed_names = resolution.tags.iter().map(|t| t.name.to_string()).collect();
+            }
             trace.error = tags.no_winner();
             trace.tags = Some(tags);
             resolution.winner().map(|winner| Resolved {

@@ -142,6 +142,9 @@ pub struct TagsTrace {
     /// How many tags the steps dropped (also when their names were not kept).
     #[serde(skip)]
     pub dropped_count: usize,
+    /// Every tag listed, by name, when asked for (`ResolveOptions::listed`); else empty.
+    #[serde(skip)]
+    pub listed_names: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -315,6 +318,7 @@ impl TagsTrace {
             }),
             dropped,
             dropped_count: choice.dropped,
+            listed_names: Vec::new(),
         }
     }
 

@@ -145,6 +145,7 @@ pub fn run(global: &GlobalArgs, mut args: ExplainArgs) -> Result<String, Failure
             answers: cache.as_deref(),
             record: false,
             detail: true,
+            listed: false,
         };
         let resolved =
             pipeline::resolve_traced(&planned.plan, &Arc::new(registries), options, deadline).await;
