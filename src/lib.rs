@@ -8,8 +8,8 @@
 //! `src/main.rs` only parses the command line and dispatches to [`cli`].
 
 pub use argocd_image_resolver_core::{
-    argo, constraint, duration, escape, gocompat, image, lock, manifest, platform, policy, size,
-    tag, version, webhook, writeback,
+    argo, constraint, duration, escape, gocompat, image, lock, manifest, platform, policy, redact,
+    size, tag, version, webhook, writeback,
 };
 
 pub mod argo_api;

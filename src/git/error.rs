@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::remote::redact_url;
 use super::{BranchName, RemoteUrl};
 use crate::process::ProcessError;
+use crate::redact::redact_url;
 
 /// Errors of the git wrapper. Messages name the repository (its URL holds no secret: [`RemoteUrl`]) and the
 /// branch; git's stderr, with any URL userinfo redacted, ends them as the cause.

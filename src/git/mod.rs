@@ -35,6 +35,7 @@ use std::time::Instant;
 use crate::process::{Completed, Env, ProcessError, Tool, ToolCommand};
 use crate::size::ByteSize;
 
+pub use crate::redact::redact_url;
 pub use checkout::Checkout;
 pub use credentials::{
     GitCredentials, HttpCredentials, SigningKey, SshCredentials, TOKEN_USERNAME,
@@ -43,7 +44,7 @@ pub use edit::CommitOutcome;
 pub use error::GitError;
 pub use history::CommitInfo;
 pub use push::Lease;
-pub use remote::{BranchName, Oid, RemoteUrl, RepoPath, Transport, redact_url};
+pub use remote::{BranchName, Oid, RemoteUrl, RepoPath, Transport};
 pub use worktree::WorkTree;
 
 use error::{Cause, cause_text, classify};

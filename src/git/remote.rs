@@ -244,43 +244,10 @@ pub(super) fn prompt_origin(description: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| origin_of(&url))
 }
 
-/// `text` with any userinfo of a URL in it replaced by `<redacted>`: for showing a URL that was refused, or a
-/// tool's output that might quote one.
-pub fn redact_url(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (before, after) = rest.split_at(at + 3);
-        out.push_str(before);
-        let end = after
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        match authority.rfind('@') {
-            Some(i) => {
-                out.push_str("<redacted>@");
-                out.push_str(&authority[i + 1..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A remote URL that was refused, for its message: userinfo redacted in either form (`scheme://…@`, scp-like
-/// `…@host:path`), control characters escaped.
+/// A remote URL that was refused, for its message: credentials redacted in either form (`scheme://…@`, a query,
+/// scp-like `…@host:path`), control characters escaped.
 fn redact_remote(text: &str) -> String {
-    let text = if text.contains("://") {
-        redact_url(text)
-    } else {
-        match text.rsplit_once('@') {
-            Some((_, rest)) => format!("<redacted>@{rest}"),
-            None => text.to_owned(),
-        }
-    };
-    crate::escape::shown(&text, 200)
+    crate::escape::shown(&crate::redact::redact_remote(text), 200)
 }
 
 /// A branch name (`main`, `image-resolver/shop`) that git accepts (`git check-ref-format --branch`'s rules),
@@ -548,7 +515,7 @@ mod tests {
                 "u:hunter2@example.com:r.git",
                 "carries a password",
             ),
-            ("query", "https://example.com/r.git?token=x", "query"),
+            ("query", "https://example.com/r.git?token=hunter2", "query"),
             ("file with host", "file://host/srv/r.git", "names no host"),
             ("no path", "https://example.com/", "no repository path"),
             ("newline", "https://example.com/r\n.git", "control"),
@@ -561,32 +528,6 @@ mod tests {
                 !err.contains("hunter2"),
                 "case {name} shows the password: {err}"
             );
-        }
-    }
-
-    #[test]
-    fn redacts_userinfo_in_text() {
-        let cases = [
-            (
-                "none",
-                "fatal: unable to access 'https://h/r.git/'",
-                "fatal: unable to access 'https://h/r.git/'",
-            ),
-            (
-                "user and password",
-                "x https://u:p@h:1/r y",
-                "x https://<redacted>@h:1/r y",
-            ),
-            (
-                "two urls",
-                "http://a@h/ and ssh://b:c@i/",
-                "http://<redacted>@h/ and ssh://<redacted>@i/",
-            ),
-            ("quoted", "'http://u:p@h'", "'http://<redacted>@h'"),
-            ("no scheme", "user@host:path", "user@host:path"),
-        ];
-        for (name, text, want) in cases {
-            assert_eq!(redact_url(text), want, "case {name}");
         }
     }
 

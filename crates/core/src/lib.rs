@@ -3,8 +3,8 @@
 //! and where they come from ([`policy`]), exact ports of Go's regexp, globs and expand templates ([`gocompat`]), the
 //! rendered stream's scan and splice ([`manifest`]), credential spec syntax ([`credential_spec`]), Go durations,
 //! the lock file's format and its edits ([`lock`]), the planning and applying halves of `generate`, and the
-//! committer's messages and configuration ([`commit`]), and
-//! registry webhooks: who sent them and which repositories they name ([`webhook`]).
+//! committer's messages and configuration ([`commit`]), credentials taken out of URLs before they are shown
+//! ([`redact`]), and registry webhooks: who sent them and which repositories they name ([`webhook`]).
 //!
 //! No tokio, no HTTP client, no process spawning, no file or network access: the main crate's `tests/core_purity.rs`
 //! fails if any enters this crate's dependency tree or sources. Everything here is tested with tables in
@@ -23,6 +23,7 @@ pub mod lock;
 pub mod manifest;
 pub mod platform;
 pub mod policy;
+pub mod redact;
 pub mod size;
 pub mod tag;
 pub mod version;

@@ -235,7 +235,7 @@ impl<'a> Planner<'a> {
             }
             let tracked = per_object[&field.object]
                 .iter()
-                .find(|candidate| candidate.match_name.same_repository(&image))
+                .find(|candidate| candidate.governs(&image))
                 .cloned();
             if let Some(t) = &tracked {
                 self.matched.insert(entry_id(t));

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use super::edit::FileEditError;
 use super::image::{ImageWriteBack, NewImage};
-use super::{set_helm_values, set_kustomize_image};
+use super::{kustomize, set_helm_values, set_kustomize_image};
 use crate::commit::Change;
 use crate::lock::{self, LockEntry, LockFile, LockKey};
 use crate::tag::TagName;
@@ -279,11 +279,24 @@ fn plan_source(
             tag: image.tag.as_str(),
             digest: image.digest.as_deref(),
         };
-        let edited = match kind {
+        let (edited, old) = match kind {
             TargetKind::Kustomization => {
-                set_kustomize_image(file, &out, &image.write_back.kustomize_image(new))?
+                let entry = image.write_back.kustomize_image(new);
+                // The change moves from what the entry says; without a tag there, from the render's (the
+                // resources'), which a revert's detection needs, unless that is already the new tag: then only
+                // the entry is new (`(none)`, not `0a1b2c3 → 0a1b2c3`).
+                let old = kustomize::entry_tag(&out, &entry.name).or_else(|| {
+                    image
+                        .rendered
+                        .clone()
+                        .filter(|rendered| *rendered != image.written())
+                });
+                (set_kustomize_image(file, &out, &entry)?, old)
             }
-            _ => set_helm_values(file, &out, &image.write_back.helm_values_in(&out, new))?,
+            _ => (
+                set_helm_values(file, &out, &image.write_back.helm_values_in(&out, new))?,
+                image.rendered.clone(),
+            ),
         };
         if edited == out {
             continue;
@@ -295,7 +308,7 @@ fn plan_source(
             continue;
         }
         out = edited;
-        planned.changes.push(change(image, image.rendered.clone()));
+        planned.changes.push(change(image, old));
     }
     planned.text = Some(out);
     Ok(planned)

@@ -508,8 +508,12 @@ fn normalise(base: &[&str], path: &str) -> Option<Vec<String>> {
 impl GitRepository {
     /// Reads a repository URL as git does: `https://`, `http://`, `ssh://`, `git://`, `file://`, or scp-like
     /// `user@host:path`. Refused: credentials in the URL (it is shown in logs and messages; they belong in a
-    /// secret), git's remote helpers (`ext::…` runs a command), options (`-…`), local paths and white space.
+    /// secret), a query or fragment (`?access_token=…`, a credential too), git's remote helpers (`ext::…` runs a
+    /// command), options (`-…`), local paths and white space. Messages show the value through [`Located`], which
+    /// redacts all of these.
     fn parse(value: &str) -> Result<GitRepository, Problem> {
+        const CREDENTIALS: &str = "credentials do not belong in the repository URL, which logs and messages show; \
+                                   remove them and name a secret: write-back-method: git:secret:[<namespace>/]<name>";
         let refuse = |why: &str| Err(Problem::Repository(why.to_string()));
         if value.starts_with('-') {
             return refuse("a repository URL cannot start with '-'");
@@ -541,11 +545,15 @@ impl GitRepository {
                     _ => userinfo.contains(':'),
                 };
                 if secret {
-                    return refuse(
-                        "credentials do not belong in the repository URL, which logs and messages show; remove \
-                         them and name a secret: write-back-method: git:secret:[<namespace>/]<name>",
-                    );
+                    return refuse(CREDENTIALS);
                 }
+            }
+            if rest.contains(['?', '#']) {
+                return refuse(
+                    "a query or fragment does not belong in the repository URL: a token there is a credential, \
+                     which logs and messages show; remove it and name a secret: write-back-method: \
+                     git:secret:[<namespace>/]<name>",
+                );
             }
             return Ok(GitRepository {
                 url: value.to_string(),
@@ -555,7 +563,14 @@ impl GitRepository {
         if value.contains("::") {
             return refuse("git's remote helpers (<transport>::<address>) are not accepted");
         }
-        // scp-like: `[user@]host:path`, with no `/` before the `:`.
+        // scp-like: `[user@]host:path`, with no `/` before the `:`. git reads `user:password@host:path` as host
+        // `user`, path `password@host:path`: refused as the credentials it was meant to hold.
+        if value
+            .split_once(':')
+            .is_some_and(|(host, path)| !host.contains('/') && path.contains('@'))
+        {
+            return refuse(CREDENTIALS);
+        }
         match value.split_once(':') {
             Some((host, path)) if !host.is_empty() && !host.contains('/') && !path.is_empty() => {
                 Ok(GitRepository {

@@ -160,8 +160,9 @@ pub(crate) fn key_text(key: &str, flow: bool, json: bool) -> String {
 }
 
 /// Whether `value` written plain reads back as this same string to YAML 1.2 readers (kustomize) and to YAML 1.1
-/// ones (Helm's, through go-yaml v2): not null, a boolean (`yes`, `on` too), a number (`1.20`, `0x1f`, `1_000`,
-/// `1:20`), a date, and nothing YAML gives a meaning (indicators, `: `, ` #`, flow characters in flow context).
+/// ones (Helm's, through go-yaml v2): not null, a boolean (`yes`, `on` too), a number (`1.20`, `0x1f`, `0X1F`,
+/// `1_000`, `1:20`, `.inf`), a date, go-yaml's merge key `<<` and YAML 1.1's value key `=`, and nothing YAML gives
+/// a meaning (indicators, `: `, ` #`, flow characters in flow context).
 /// `1.2.3`, `v1.2`, `main-4f2a` stay plain.
 pub(crate) fn plain_reads_back(value: &str, flow: bool) -> bool {
     let Some(first) = value.chars().next() else {
@@ -187,28 +188,28 @@ pub(crate) fn plain_reads_back(value: &str, flow: bool) -> bool {
     let lower = value.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~"
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~" | "<<" | "="
     ) {
         return false;
     }
     !(go_yaml_v2_number(value) || looks_like_date(value))
 }
 
-/// go-yaml v2's numbers: integers in any base with `_`, floats of its float pattern, YAML 1.1 sexagesimal.
+/// go-yaml v2's (and v3's) numbers: integers as Go's `ParseInt(s, 0, 64)` reads them once every `_` is dropped
+/// (base prefixes in either case: `0X1F`, `+0o17`, `0B1_0`), floats of its float pattern, YAML 1.1 sexagesimal.
 fn go_yaml_v2_number(value: &str) -> bool {
     let plain: String = value.chars().filter(|&c| c != '_').collect();
     let unsigned = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
     let all = |s: &str, f: fn(char) -> bool| !s.is_empty() && s.chars().all(f);
+    let base = |prefix: char| {
+        unsigned
+            .strip_prefix('0')
+            .and_then(|rest| rest.strip_prefix([prefix, prefix.to_ascii_uppercase()]))
+    };
     let integer = all(unsigned, |c| c.is_ascii_digit())
-        || unsigned
-            .strip_prefix("0x")
-            .is_some_and(|h| all(h, |c| c.is_ascii_hexdigit()))
-        || unsigned
-            .strip_prefix("0o")
-            .is_some_and(|o| all(o, |c| ('0'..='7').contains(&c)))
-        || unsigned
-            .strip_prefix("0b")
-            .is_some_and(|b| all(b, |c| c == '0' || c == '1'));
+        || base('x').is_some_and(|h| all(h, |c| c.is_ascii_hexdigit()))
+        || base('o').is_some_and(|o| all(o, |c| ('0'..='7').contains(&c)))
+        || base('b').is_some_and(|b| all(b, |c| c == '0' || c == '1'));
     // `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`, and `.inf`/`.nan` (already not strings in 1.2).
     let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
         Some(e) => (&unsigned[..e], Some(&unsigned[e + 1..])),

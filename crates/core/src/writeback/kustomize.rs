@@ -54,6 +54,30 @@ pub fn set_kustomize_image(
     set(src, image).map_err(|e| e.in_file(file))
 }
 
+/// What the `images:` entry named `name` in the kustomization `src` sets the tag to: `newTag`, with `@digest`
+/// when it has one (the digest alone without a tag); `None` when there is no such entry, it sets neither, or the
+/// file cannot be read (the edit itself reports that).
+pub(crate) fn entry_tag(src: &str, name: &str) -> Option<String> {
+    let doc = yaml::parse(src).ok()?;
+    let (_, images) = doc.root.as_ref()?.entry("images")?;
+    let Kind::Seq { items, .. } = &images.kind else {
+        return None;
+    };
+    let entry = items
+        .iter()
+        .find(|item| item.entry("name").and_then(|(_, v)| v.text()) == Some(name))?;
+    let field = |key: &str| {
+        entry
+            .entry(key)
+            .and_then(|(_, v)| v.text())
+            .filter(|text| !text.is_empty())
+    };
+    match (field("newTag"), field("digest")) {
+        (Some(tag), Some(digest)) => Some(format!("{tag}@{digest}")),
+        (tag, digest) => tag.or(digest).map(String::from),
+    }
+}
+
 /// The field values `image` asks for, in [`FIELDS`] order.
 fn wanted(image: &KustomizeImage) -> [Option<&str>; 3] {
     [

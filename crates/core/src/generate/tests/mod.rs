@@ -34,6 +34,52 @@ fn written_image_names_the_tracked_repository() {
     assert_eq!(written.canonical(), "docker.io/my.org/app:1.1.0", "{out}");
 }
 
+/// Bug (the tester's repro 1): with `kustomize.image-name`, the policy stopped governing the image once the
+/// committer's kustomization entry (`name: placeholder`, `newName: apps.test/shop/web`) was in place, since
+/// kustomize then renders the image-list's repository; the image-list matched no image and the app was stuck.
+#[test]
+fn a_kustomize_name_governs_both_rendered_names() {
+    let parameters = r#"[{"name":"image-list","string":"web=apps.test/shop/web"},
+            {"name":"web.kustomize.image-name","string":"placeholder"}]"#;
+    let app = AppContext {
+        parameters: source::parse_parameters(parameters).unwrap(),
+        ..AppContext::default()
+    };
+    let outcome = Outcome {
+        tag: "9f8e7d6".to_owned(),
+        digest: None,
+        decision: Decision::Registry,
+        fallback_reason: None,
+    };
+    for (name, rendered_image) in [
+        (
+            "the kustomize name, before the entry",
+            "placeholder:0a1b2c3",
+        ),
+        (
+            "the image-list's repository, after it",
+            "apps.test/shop/web:0a1b2c3",
+        ),
+    ] {
+        let rendered = format!(
+            "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: {rendered_image}\n"
+        );
+        let plan = plan(&rendered, &app).unwrap();
+        let tracked = plan.images[0]
+            .tracked
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: not governed; warnings {:?}", plan.warnings));
+        assert_eq!(tracked.alias.as_deref(), Some("web"), "{name}");
+        assert!(plan.warnings.is_empty(), "{name}: {:?}", plan.warnings);
+        // Written as the image-list's repository, whichever name was rendered.
+        assert_eq!(
+            new_image_value(rendered_image, tracked, &outcome),
+            "apps.test/shop/web:9f8e7d6",
+            "{name}"
+        );
+    }
+}
+
 fn pinned(rendered: &str, pin: &str) -> Result<String, GenerateError> {
     let parameters = format!(
         r#"[{{"name":"image-list","string":"a=reg.example/a"}},{{"name":"a.pin","string":"{pin}"}}]"#

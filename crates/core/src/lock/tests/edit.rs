@@ -81,6 +81,13 @@ fn set_resolved_changes_only_the_values() {
             "version: 1\nimages:\n  worker=ghcr.io/shop/worker:\n    tag: \"1.10\"\n    policy: x\n".into(),
         ),
         (
+            // The writers' rule for upper-case base prefixes (`0X1F` is 31 to go-yaml): quoted here too.
+            "a plain tag with an upper-case base prefix is quoted",
+            "version: 1\nimages:\n  worker=ghcr.io/shop/worker:\n    tag: 1.9.0\n    policy: x\n".into(),
+            Op::Set("worker=ghcr.io/shop/worker", "0X1F", None, "x"),
+            "version: 1\nimages:\n  worker=ghcr.io/shop/worker:\n    tag: \"0X1F\"\n    policy: x\n".into(),
+        ),
+        (
             "a missing digest and policy go after the tag, in that order",
             format!("version: 1\nimages:\n  {WEB}:\n    tag: 1.4.2  # by hand\n    pin: 1.4.0\n"),
             Op::Set(WEB, "1.5.0", Some(DIGEST), "strategy semver"),
@@ -314,6 +321,12 @@ fn add_rejected_appends_in_the_list_style_there_is() {
             web(
                 "    rejected:\n      - 1.4.3   # broke checkout\n      - \"1.10\"\n    policy: p\n",
             ),
+        ),
+        (
+            "a flow list: a tag with an upper-case base prefix quoted",
+            web("    rejected: [1.4.3]\n"),
+            "0O17",
+            web("    rejected: [1.4.3, \"0O17\"]\n"),
         ),
         (
             "a null list",

@@ -143,15 +143,22 @@ impl fmt::Display for Located {
         // Everything here is written by whoever edits the Application: escaped and cut, so that no value can forge
         // a line of the message or fill it.
         let shown = |text: &str| crate::escape::shown(text, SHOWN_MAX_CHARS);
+        // Credentials in a URL never reach a message, even the one refusing them: a git-repository value in either
+        // of git's forms (scp-like `user:password@host:path` too), any other value's `scheme://` URLs.
+        let value = if self.key.strip_prefix(PREFIX) == Some(WriteBackKey::Repository.name()) {
+            crate::redact::redact_remote(&self.value)
+        } else {
+            crate::redact::redact_url(&self.value)
+        };
         match &self.origin {
             Origin::Annotation { .. } => write!(f, "annotation {}", shown(&self.key))?,
             Origin::Parameter { name } => write!(f, "parameter {}", shown(name))?,
             Origin::Env { var } => write!(f, "env {}", shown(var))?,
         }
         if self.entry {
-            write!(f, " entry '{}'", shown(&self.value))?;
+            write!(f, " entry '{}'", shown(&value))?;
         } else {
-            write!(f, " = '{}'", shown(&self.value))?;
+            write!(f, " = '{}'", shown(&value))?;
         }
         if let Origin::Annotation { object } = &self.origin {
             write!(f, " (on {})", shown(object))?;

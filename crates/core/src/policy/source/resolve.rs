@@ -527,15 +527,18 @@ fn overlap_warnings(images: &[TrackedImage], warnings: &mut Vec<String>) {
         None => format!("entry '{}'", image.image.familiar_name()),
     };
     for (i, later) in images.iter().enumerate() {
-        if let Some(first) = images[..i]
-            .iter()
-            .find(|first| first.match_name.same_repository(&later.match_name))
-        {
+        // Each repository the later image governs (two with kustomize.image-name), checked against the earlier ones.
+        let names = [&later.match_name, &later.image];
+        let overlap = images[..i].iter().find_map(|first| {
+            let name = names.into_iter().find(|name| first.governs(name))?;
+            Some((first, name))
+        });
+        if let Some((first, name)) = overlap {
             warnings.push(format!(
                 "{} and {} both match the images of {}; {} governs them",
                 label(first),
                 label(later),
-                later.match_name.name(),
+                name.name(),
                 label(first)
             ));
         }

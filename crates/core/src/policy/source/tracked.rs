@@ -16,7 +16,8 @@ pub struct TrackedImage {
     /// The repository to resolve tags from (no tag, no digest).
     pub image: ImageRef,
     /// The repository whose images in the rendered output this policy governs: `kustomize.image-name` when set,
-    /// else `image` (no tag, no digest).
+    /// else `image` (no tag, no digest). With `kustomize.image-name`, images of `image` are governed too: see
+    /// [`TrackedImage::governs`].
     pub match_name: ImageRef,
     pub policy: Policy,
     /// Use exactly this tag (the rollback from the UI); wins over everything else.
@@ -71,6 +72,14 @@ impl TrackedImage {
         }
     }
 
+    /// Whether this policy governs a rendered `image` (whatever its tag or digest): one of [`Self::match_name`],
+    /// or one of [`Self::image`]. With `kustomize.image-name`, the first is the name before the kustomization's
+    /// `newName` is in place, the second the name kustomize renders after the committer wrote it (as
+    /// argocd-image-updater matches the image-list's image against the running ones).
+    pub fn governs(&self, image: &ImageRef) -> bool {
+        self.match_name.same_repository(image) || self.image.same_repository(image)
+    }
+
     /// The key that pinned the image, with where it was written: what a message about the pin names.
     pub fn pin_origin(&self) -> Option<&KeyOrigin> {
         self.pin.as_ref()?;
@@ -89,10 +98,8 @@ pub struct Tracked {
     pub warnings: Vec<String>,
 }
 
-/// The tracked image that governs `image` (whatever tag or digest it carries), by normalised repository of
-/// [`TrackedImage::match_name`]; the first one when several match.
+/// The tracked image that governs `image` (whatever tag or digest it carries), by normalised repository
+/// ([`TrackedImage::governs`]); the first one when several match.
 pub fn find<'a>(tracked: &'a [TrackedImage], image: &ImageRef) -> Option<&'a TrackedImage> {
-    tracked
-        .iter()
-        .find(|candidate| candidate.match_name.same_repository(image))
+    tracked.iter().find(|candidate| candidate.governs(image))
 }

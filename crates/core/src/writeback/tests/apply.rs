@@ -213,6 +213,68 @@ fn a_kustomization_moves_only_the_tags_bytes() {
     );
 }
 
+/// Bug (the tester's repro 1): the first commit adding a kustomize.image-name entry reported `0a1b2c3 → 0a1b2c3`:
+/// the change moved from the rendered tag, though the kustomization had no entry. It moves from the entry's tag.
+#[test]
+fn a_kustomization_change_moves_from_what_the_entry_said() {
+    let placeholder = |rendered: &str, tag: &str| {
+        let mut web = image("web", "apps.test/shop/web", rendered, tag);
+        web.write_back.kustomize_name = Some("placeholder".to_owned());
+        web
+    };
+    let with_entry = |fields: &str| {
+        format!(
+            "resources:\n- deployment.yaml\nimages:\n- name: placeholder\n  newName: apps.test/shop/web\n{fields}"
+        )
+    };
+    for (name, src, web, want) in [
+        (
+            "no entry, the render already at the new tag: only the entry is new",
+            "resources:\n- deployment.yaml\n".to_owned(),
+            placeholder("0a1b2c3", "0a1b2c3"),
+            None,
+        ),
+        (
+            "no entry, the render at another tag (the resources'): from that one",
+            "resources:\n- deployment.yaml\n".to_owned(),
+            placeholder("0a1b2c3", "9f8e7d6"),
+            Some("0a1b2c3".to_owned()),
+        ),
+        (
+            "an entry with a tag: from the entry's, whatever rendered",
+            with_entry("  newTag: 0a1b2c3\n"),
+            placeholder("other", "9f8e7d6"),
+            Some("0a1b2c3".to_owned()),
+        ),
+        (
+            "an entry with a tag and a digest",
+            with_entry(&format!(
+                "  newTag: 0a1b2c3\n  digest: sha256:{}\n",
+                "b".repeat(64)
+            )),
+            placeholder("0a1b2c3", "9f8e7d6"),
+            Some(format!("0a1b2c3@sha256:{}", "b".repeat(64))),
+        ),
+        (
+            "an entry without a tag, the render already at the new tag",
+            with_entry(""),
+            placeholder("0a1b2c3", "0a1b2c3"),
+            None,
+        ),
+    ] {
+        let planned = plan(
+            TargetKind::Kustomization,
+            "apps/web/kustomization.yaml",
+            Some(&src),
+            std::slice::from_ref(&web),
+            &none(),
+        )
+        .unwrap();
+        assert_eq!(planned.changes.len(), 1, "{name}");
+        assert_eq!(planned.changes[0].old, want, "{name}");
+    }
+}
+
 #[test]
 fn helm_values_take_each_images_paths() {
     let src = "image:\n  repository: apps.test/shop/web   # ÿ multi-byte ✓\n  tag: 1.0.0\nworker:\n  image: {repository: apps.test/shop/job, tag: '1.0.0'}\n";

@@ -277,18 +277,6 @@ fn refusals_name_key_value_and_source() {
         ),
         (
             "git-repository",
-            "https://user:token@github.com/org/repo",
-            "credentials do not belong in the repository URL, which logs and messages show; remove them and name a \
-             secret: write-back-method: git:secret:[<namespace>/]<name>",
-        ),
-        (
-            "git-repository",
-            "https://ghp_token@github.com/org/repo",
-            "credentials do not belong in the repository URL, which logs and messages show; remove them and name a \
-             secret: write-back-method: git:secret:[<namespace>/]<name>",
-        ),
-        (
-            "git-repository",
             "ext::sh -c touch% /tmp/x",
             "a repository URL holds no white space or control characters",
         ),
@@ -318,6 +306,78 @@ fn refusals_name_key_value_and_source() {
             got,
             format!("parameter {key} = '{value}': {want}"),
             "{key}={value}"
+        );
+    }
+}
+
+/// Bug (the tester's repro 5): the refusal of a URL with credentials quoted them. Every message shows the URL
+/// with `<redacted>` in place of userinfo, query and fragment, whatever the refusal.
+#[test]
+fn repository_credentials_are_never_shown() {
+    let credentials = "credentials do not belong in the repository URL, which logs and messages show; remove them \
+                       and name a secret: write-back-method: git:secret:[<namespace>/]<name>";
+    let query = "a query or fragment does not belong in the repository URL: a token there is a credential, which \
+                 logs and messages show; remove it and name a secret: write-back-method: \
+                 git:secret:[<namespace>/]<name>";
+    for (name, value, shown, want) in [
+        (
+            "https user and password",
+            "https://bob:hunter2SECRET@git.example.org/org/deploy.git",
+            "https://<redacted>@git.example.org/org/deploy.git",
+            credentials,
+        ),
+        (
+            "https token as user name",
+            "https://hunter2@github.com/org/repo",
+            "https://<redacted>@github.com/org/repo",
+            credentials,
+        ),
+        (
+            "ssh user and password",
+            "ssh://git:hunter2@h/r.git",
+            "ssh://<redacted>@h/r.git",
+            credentials,
+        ),
+        (
+            "scp-like user and password",
+            "git:hunter2@h:org/r.git",
+            "<redacted>@h:org/r.git",
+            credentials,
+        ),
+        (
+            "token in the query",
+            "https://h/r.git?access_token=hunter2",
+            "https://h/r.git?<redacted>",
+            query,
+        ),
+        (
+            "token in the fragment",
+            "https://h/r.git#hunter2",
+            "https://h/r.git#<redacted>",
+            query,
+        ),
+        (
+            "credentials, refused for white space",
+            "https://bob:hunter2@h/r x",
+            "https://<redacted>@h/r x",
+            "a repository URL holds no white space or control characters",
+        ),
+        (
+            "credentials, refused for the transport",
+            "ftp://bob:hunter2@h/r",
+            "ftp://<redacted>@h/r",
+            "unknown transport; use https://, http://, ssh://, git://, file:// or user@host:path",
+        ),
+    ] {
+        let got = spec(&[("git-repository", value)])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(!got.contains("hunter2"), "{name}: a secret shown: {got}");
+        assert_eq!(
+            got,
+            format!("parameter git-repository = '{shown}': {want}"),
+            "{name}"
         );
     }
 }

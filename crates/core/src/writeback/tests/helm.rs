@@ -46,6 +46,14 @@ fn replaces_only_the_value() {
             "image:\n  tag: \"1.20\"\n",
         ),
         (
+            // Bug: go-yaml (Helm) read `0X1F` as 31.
+            "plain that would read as a number through an upper-case base prefix is quoted",
+            "image:\n  tag: v1\n",
+            "image.tag",
+            "0X1F",
+            "image:\n  tag: \"0X1F\"\n",
+        ),
+        (
             "plain that would read as a bool",
             "tag: v1\n",
             "tag",

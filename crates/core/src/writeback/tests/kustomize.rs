@@ -82,6 +82,13 @@ fn edits_the_matching_entry() {
             "images:\n- name: web\n  newTag: \"1.20\"\n".into(),
         ),
         (
+            // Bug: kustomize failed "cannot unmarshal number into … newTag" on a plain `0X1F`.
+            "plain tags with an upper-case base prefix are quoted",
+            "images:\n- name: web\n  newTag: v1\n- name: api\n  newTag: v1\n".into(),
+            tag("web", "0B1_0"),
+            "images:\n- name: web\n  newTag: \"0B1_0\"\n- name: api\n  newTag: v1\n".into(),
+        ),
+        (
             "indented list",
             "images:\n    - name: web\n      newTag: v1   # x\n".into(),
             tag("web", "v2"),

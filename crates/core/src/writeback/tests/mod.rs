@@ -4,6 +4,7 @@
 mod apply;
 mod branch;
 mod config;
+mod edit;
 mod helm;
 mod kustomize;
 mod proptests;

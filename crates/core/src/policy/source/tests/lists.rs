@@ -266,10 +266,11 @@ fn find_matches_by_repository_and_kustomize_name() {
         ("familiar name", "nginx:1.27", Some("nginx")),
         ("canonical name", "docker.io/library/nginx", Some("nginx")),
         ("kustomize name matches", "example/api:dev", Some("api")),
+        // Bug (the tester's repro 1): kustomize renders this once the committer's `newName` is in place.
         (
-            "image name itself does not when a kustomize name is set",
+            "the image-list's repository too, when a kustomize name is set",
             "org/api:1",
-            None,
+            Some("api"),
         ),
         ("other registry", "quay.io/org/web:1", None),
     ] {

@@ -309,6 +309,18 @@ fn error_messages() {
             ),
         ),
         (
+            // Credentials in a URL never reach a message (the tester's repro 5).
+            "git-repository twice, with credentials in both of git's forms",
+            Given::Parameters(
+                r#"[{"name": "git-repository", "string": "https://bob:hunter2@h/r.git?access_token=hunter2"},
+                    {"name": "policy", "map": {"git-repository": "bob:hunter2@h:r.git"}}]"#,
+            ),
+            format!(
+                "parameter git-repository = 'https://<redacted>@h/r.git?<redacted>' and parameter \
+                 policy[git-repository] = '<redacted>@h:r.git' both set {PREFIX}git-repository; remove one"
+            ),
+        ),
+        (
             "upper snake reading as two aliases",
             Given::AnnotationsAndEnv(
                 vec![("image-list", "my-app=org/a, my_app=org/b")],
@@ -319,7 +331,9 @@ fn error_messages() {
                 .to_string(),
         ),
     ] {
-        assert_eq!(error_of(given), want, "{name}");
+        let got = error_of(given);
+        assert!(!got.contains("hunter2"), "{name}: a secret shown: {got}");
+        assert_eq!(got, want, "{name}");
     }
 }
 
@@ -423,6 +437,14 @@ fn warnings() {
             "two entries match one repository",
             vec![("image-list", "a=org/app, b=org/other"), ("b.kustomize.image-name", "org/app")],
             vec!["alias 'a' and alias 'b' both match the images of docker.io/org/app; alias 'a' governs them".to_string()],
+        ),
+        (
+            "git-repository with credentials on an object",
+            vec![("image-list", "web=org/web"), ("git-repository", "https://hunter2@h/r.git")],
+            vec![format!(
+                "annotation {PREFIX}git-repository = 'https://<redacted>@h/r.git' {on}: ignored: git-repository \
+                 applies to the whole application, not to one object; set it as a plugin parameter or plugin env"
+            )],
         ),
         (
             "nothing to say",
