@@ -66,14 +66,23 @@ pub fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> String {
 }
 
 /// `text` [`escape`]d and cut after `max_chars` characters (an ellipsis and the full count then follow), for
-/// quoting a value in a one-paragraph message however long or hostile it is.
+/// quoting a value in a one-paragraph message however long or hostile it is. A URL in it loses its credentials
+/// ([`crate::redact::redact_url`]): whatever a value was meant to be, a password pasted into it is not repeated.
 ///
 /// ```
 /// use argocd_image_resolver_core::escape::shown;
 /// assert_eq!(shown("a\u{202e}b", 10), r"a\u{202e}b");
 /// assert_eq!(shown("abcdef", 3), "abc… (6 characters)");
+/// assert_eq!(shown("web=https://bob:pw@h/web", 64), "web=https://<redacted>@h/web");
 /// ```
 pub fn shown(text: &str, max_chars: usize) -> String {
+    let redacted;
+    let text = if text.contains("://") {
+        redacted = crate::redact::redact_url(text);
+        redacted.as_str()
+    } else {
+        text
+    };
     match text.char_indices().nth(max_chars) {
         None => escape(text),
         Some((cut, _)) => format!(

@@ -29,7 +29,8 @@ pub use defaults::ImageDefaults;
 pub use familiar::{is_registry_host, normalise_registry};
 pub use parse::{is_valid_digest, is_valid_tag};
 
-/// Why a string is not an image reference. Every message quotes the input and says how to fix it.
+/// Why a string is not an image reference. Every message quotes the input (a URL in it without its credentials)
+/// and says how to fix it.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum ImageRefError {
     #[error(
@@ -254,7 +255,7 @@ pub fn split_constraint_with(
     let constraint = &base[colon + 1..];
     if constraint.trim().is_empty() {
         return Err(ImageRefError::EmptyConstraint {
-            input: s.to_string(),
+            input: crate::redact::redact_url(s),
         });
     }
     let image = parse_reference(&format!("{}{digest}", &base[..colon]), s, defaults)?;

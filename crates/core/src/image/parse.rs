@@ -34,7 +34,7 @@ pub(super) fn parse_reference(
     shown: &str,
     defaults: &ImageDefaults,
 ) -> Result<ImageRef, ImageRefError> {
-    let input = || shown.to_string();
+    let input = || crate::redact::redact_url(shown);
     if s.is_empty() {
         // `:1.0` splits into an empty image and a constraint: the repository is what is missing.
         return Err(if shown.is_empty() {
@@ -197,7 +197,7 @@ fn is_valid_path_component(component: &str) -> bool {
 
 /// The reference grammar's digest (`algorithm ':' hex{32,}`), then go-digest's check of the algorithm and encoding.
 fn check_digest(digest: &str, shown: &str) -> Result<(), ImageRefError> {
-    let input = || shown.to_string();
+    let input = || crate::redact::redact_url(shown);
     let format_error = || ImageRefError::DigestFormat {
         input: input(),
         digest: digest.to_string(),

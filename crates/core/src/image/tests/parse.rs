@@ -475,3 +475,17 @@ fn validates_tags_and_digests() {
         assert_eq!(is_valid_digest(digest), want, "digest {name}");
     }
 }
+
+/// A password pasted into an image reference (a URL where a reference belongs) is not repeated by the error that
+/// refuses it: Argo CD shows that message in its UI.
+#[test]
+fn a_refused_url_is_quoted_without_its_credentials() {
+    for input in [
+        "https://bob:hunter2SECRET@h/web",
+        "https://h/web?access_token=hunter2SECRET:",
+    ] {
+        let error = ImageRef::parse(input).unwrap_err().to_string();
+        assert!(!error.contains("hunter2SECRET"), "{error}");
+        assert!(error.contains("<redacted>"), "{error}");
+    }
+}
