@@ -388,7 +388,9 @@ impl Committer {
         let unread = unread_values_file(&request, &app_dir, path, destination.kind, &file);
         let repo_path = RepoPath::new(&file)?;
         let text = read_target(checkout.dir(), &file, destination.kind)?;
-        let mut fresh = false;
+        // A review branch may hold another committer's newer proposal, which a list kept in the cache cannot
+        // see: in review mode every decision, nothing to propose included, is made on fresh lists.
+        let mut fresh = destination.review.is_some();
         let (images, first, warnings, unresolved, held) = loop {
             let cache = self.cache.as_ref().map(|c| RegistryCache {
                 cache: Arc::clone(&c.cache),
@@ -560,10 +562,13 @@ impl Committer {
                         };
                         return Ok(Attempt::Done(Box::new(report)));
                     }
-                    if !own_proposal(checkout, &branch, tip, deadline).await? {
+                    if !own_proposal(checkout, &self.author, &branch, tip, deadline).await? {
                         report.outcome = Outcome::ReviewEdited {
                             commit: tip.to_string(),
                         };
+                        // Nothing of this round's was pushed.
+                        report.changes.clear();
+                        report.rejected.clear();
                         return Ok(Attempt::Done(Box::new(report)));
                     }
                 }
@@ -611,10 +616,24 @@ impl Committer {
         let Ok(branch) = review_branch(template, app, destination, &[], file) else {
             return Ok(());
         };
+        // A name made of the changes (`{{.SHA256}}`, `range .Images`) names another branch for each proposal.
+        let some_change = Change {
+            key: LockKey::parse("docker.io/library/x").expect("a canonical key"),
+            alias: None,
+            image: "x".to_owned(),
+            old: None,
+            new: "1".to_owned(),
+            policy: String::new(),
+        };
+        if review_branch(template, app, destination, &[some_change], file).ok()
+            != Some(branch.clone())
+        {
+            return Ok(());
+        }
         let Some(tip) = checkout.remote_tip(&branch, deadline.into_std()).await? else {
             return Ok(());
         };
-        if !own_proposal(checkout, &branch, &tip, deadline).await? {
+        if !own_proposal(checkout, &self.author, &branch, &tip, deadline).await? {
             return Ok(());
         }
         match checkout
@@ -630,7 +649,7 @@ impl Committer {
                 Ok(())
             }
             // Someone moved it meanwhile: theirs now; the next round looks again.
-            Err(GitError::LeaseBroken { .. }) => Ok(()),
+            Err(GitError::LeaseBroken { .. } | GitError::PushRejected { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -647,8 +666,8 @@ fn listed_current(
     let Some(old) = change.old.as_deref() else {
         return true;
     };
-    let old = old.split('@').next().unwrap_or(old);
-    if change.new.split('@').next() == Some(old) {
+    let old = bare_tag(old);
+    if bare_tag(&change.new) == old {
         return false;
     }
     plan.images
@@ -690,11 +709,12 @@ fn unread_values_file(
     })
 }
 
-/// Whether `tip` of the review branch `branch` is the committer's own proposal (its message carries the
-/// committer's trailers), which the committer may replace or delete. A person's commit on top of it is theirs
+/// Whether `tip` of the review branch `branch` is the committer's own proposal (written by its author, its message
+/// carrying the committer's trailers), which the committer may replace or delete. A person's commit on top of it is theirs
 /// to keep. A branch that moved since `tip` was read counts as the committer's: the lease refuses the push then.
 async fn own_proposal(
     checkout: &Checkout,
+    author: &Author,
     branch: &BranchName,
     tip: &crate::git::Oid,
     deadline: Instant,
@@ -707,8 +727,11 @@ async fn own_proposal(
     {
         return Ok(true);
     }
-    let message = checkout.message_of(tip, deadline.into_std()).await?;
-    Ok(!argocd_image_resolver_core::commit::parse_trailers(&message).is_empty())
+    let (email, message) = checkout
+        .author_and_message(tip, deadline.into_std())
+        .await?;
+    Ok(email == author.email()
+        && !argocd_image_resolver_core::commit::parse_trailers(&message).is_empty())
 }
 
 impl Committer {
@@ -883,10 +906,8 @@ fn resolved_images(
             continue;
         };
         let key = LockKey::of(tracked);
-        if !seen.insert(key.clone()) {
-            continue;
-        }
-        // A pin or a hold set on the Application is what renders; nothing to record for it.
+        // A pin or a hold set on the Application is what renders; nothing to record for it (another object's
+        // image of the same key, neither pinned nor held, still is).
         let why = match outcome.decision {
             crate::generate::Decision::Pin => Some(format!(
                 "pinned to {} by the Application's pin: nothing recorded",
@@ -898,10 +919,13 @@ fn resolved_images(
             _ => None,
         };
         if let Some(why) = why {
-            held.push(SkipReport {
-                key: key.to_string(),
-                why,
-            });
+            let key = key.to_string();
+            if !held.iter().any(|h: &SkipReport| h.key == key) {
+                held.push(SkipReport { key, why });
+            }
+            continue;
+        }
+        if !seen.insert(key.clone()) {
             continue;
         }
         // As `generate` writes it: with the digest only where the policy pins one.
@@ -1016,12 +1040,22 @@ async fn taken_back(
     tag: &TagName,
     deadline: Instant,
 ) -> Result<Option<String>, CommitError> {
-    // A change without `old` adds an entry: the committer may have added it before, and a person reverted that.
-    if let Some(old) = &change.old
-        && old.split('@').next() == Some(tag.as_str())
-    {
-        return Ok(None);
-    }
+    // A change without `old` adds an entry, which the committer may have added before and a person reverted. Only
+    // an explicit revert counts then (an entry deleted by hand may simply be re-added), and the history is searched
+    // only when a revert touched the file: an image the committer never wrote costs no deepening.
+    let reverts: Vec<String> = match &change.old {
+        Some(old) if bare_tag(old) == tag.as_str() => return Ok(None),
+        Some(_) => Vec::new(),
+        None => {
+            let reverts = checkout
+                .commits_mentioning_here(file, REVERT_MARK, 16, deadline.into_std())
+                .await?;
+            if reverts.is_empty() {
+                return Ok(None);
+            }
+            reverts.into_iter().map(|c| c.message).collect()
+        }
+    };
     let needle = format!("{UPDATE_TRAILER}: {} ", change.key);
     let found = checkout
         .commits_mentioning(file, &needle, 1, deadline.into_std())
@@ -1035,10 +1069,24 @@ async fn taken_back(
     if !wrote {
         return Ok(None);
     }
+    if change.old.is_none() {
+        let reverted = format!("{REVERT_MARK}{}", last.oid);
+        if !reverts.iter().any(|message| message.contains(&reverted)) {
+            return Ok(None);
+        }
+    }
     let since = checkout
         .commits_touching(file, &last.oid, deadline.into_std())
         .await?;
     Ok(since.last().map(|c| c.oid.to_string()))
+}
+
+/// What `git revert` (and a forge's revert button) writes before the reverted commit's id.
+const REVERT_MARK: &str = "This reverts commit ";
+
+/// `tag@digest` without its digest.
+fn bare_tag(written: &str) -> &str {
+    written.split('@').next().unwrap_or(written)
 }
 
 /// A branch the remote does not have, with the settings that named it (the git error alone names the repository
@@ -1055,7 +1103,7 @@ fn name_the_branch_key(error: GitError) -> CommitError {
 
 /// The bare tag a change writes (`tag@digest` without the digest).
 fn new_tag(change: &Change) -> Option<TagName> {
-    TagName::new(change.new.split('@').next()?).ok()
+    TagName::new(bare_tag(&change.new)).ok()
 }
 
 fn review_branch(

@@ -65,19 +65,9 @@ impl Checkout {
     ) -> Result<Vec<CommitInfo>, GitError> {
         let mut steps = DEEPEN_STEPS.iter();
         loop {
-            let log = self.command(None)?.args([
-                "log",
-                "-z",
-                FORMAT,
-                "--fixed-strings",
-                &format!("--grep={needle}"),
-                &format!("--max-count={limit}"),
-                self.head.as_str(),
-                "--",
-                path.as_str(),
-            ]);
-            let out = self.run("log").success(&log, deadline, false).await?;
-            let found = parse_log(&String::from_utf8_lossy(&out))?;
+            let found = self
+                .commits_mentioning_here(path, needle, limit, deadline)
+                .await?;
             // Bounded: past the last step the search gives up rather than fetch the whole history of a large
             // repository (an image the committer never wrote would otherwise cost that, once per clone).
             let Some(&step) = steps.next() else {
@@ -87,6 +77,29 @@ impl Checkout {
                 return Ok(found);
             }
         }
+    }
+
+    /// [`Checkout::commits_mentioning`] in the history the clone has, fetching nothing.
+    pub async fn commits_mentioning_here(
+        &self,
+        path: &RepoPath,
+        needle: &str,
+        limit: usize,
+        deadline: Instant,
+    ) -> Result<Vec<CommitInfo>, GitError> {
+        let log = self.command(None)?.args([
+            "log",
+            "-z",
+            FORMAT,
+            "--fixed-strings",
+            &format!("--grep={needle}"),
+            &format!("--max-count={limit}"),
+            self.head.as_str(),
+            "--",
+            path.as_str(),
+        ]);
+        let out = self.run("log").success(&log, deadline, false).await?;
+        parse_log(&String::from_utf8_lossy(&out))
     }
 
     /// Fetches `step` more commits of history (all of it when `None`); `false` when the history was complete

@@ -143,17 +143,27 @@ impl Checkout {
             .await
     }
 
-    /// The message of `commit`, which the clone has (a tip [`Checkout::fetch_branch`] fetched).
-    pub async fn message_of(&self, commit: &Oid, deadline: Instant) -> Result<String, GitError> {
+    /// The author's email and the message of `commit`, which the clone has (a tip [`Checkout::fetch_branch`]
+    /// fetched).
+    pub async fn author_and_message(
+        &self,
+        commit: &Oid,
+        deadline: Instant,
+    ) -> Result<(String, String), GitError> {
         let show = self
             .command(None)?
             .args(["cat-file", "commit", commit.as_str()]);
         let out = self.run("cat-file").success(&show, deadline, false).await?;
         let text = String::from_utf8_lossy(&out);
-        Ok(text
-            .split_once("\n\n")
-            .map_or("", |(_, message)| message)
-            .to_owned())
+        let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
+        // `author Name <email> 1700000000 +0000`
+        let email = header
+            .lines()
+            .find_map(|line| line.strip_prefix("author "))
+            .and_then(|author| author.split_once('<'))
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .map_or("", |(email, _)| email);
+        Ok((email.to_owned(), message.to_owned()))
     }
 
     async fn push_to(

@@ -478,6 +478,8 @@ impl Metrics {
     /// pushes (a round's attempts past the first).
     pub fn round<E>(&self, round: &Result<crate::commit::Report, E>) {
         match round {
+            // Images left unresolved: the round did not do all it should.
+            Ok(report) if !report.unresolved.is_empty() => self.commit(CommitResult::Failed),
             Ok(report) => {
                 self.commit(match report.outcome {
                     crate::commit::Outcome::Committed { .. } => CommitResult::Committed,

@@ -185,3 +185,32 @@ async fn hold_and_pin_given_as_parameters_are_obeyed() {
         out.stdout
     );
 }
+
+/// An entry a person deletes by hand (the lock file warns about entries no image uses, which invites it) is not a
+/// revert: when the image comes back, its entry is written again, nothing rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_deleted_by_hand_is_written_again_not_rejected() {
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let args = args(&origin);
+    operator.commit(&strs(&args)).success();
+    let lock = origin.file("main", LOCK);
+    let without = format!("{}images: {{}}\n", lock.split("images:").next().unwrap());
+    origin.push(&[(LOCK, &without)], "drop the web entry");
+    let out = operator.commit(&strs(&args));
+    assert!(
+        out.success().contains("  web: (none) → 1.1.0") && !out.stdout.contains("rejected"),
+        "{}",
+        out.stdout
+    );
+    let lock = origin.file("main", LOCK);
+    assert!(
+        lock.contains("tag: 1.1.0")
+            && !lock.lines().any(|l| l.trim_start().starts_with("rejected")),
+        "{lock}"
+    );
+}

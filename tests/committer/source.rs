@@ -488,6 +488,23 @@ async fn kustomize_image_name_names_the_entry_to_edit() {
         "{written}"
     );
     assert_eq!(origin.commits("main"), 2);
+
+    // Rendered under the image-list's name now, the image is still the policy's: a newer tag moves it again.
+    push_tags(&registry, "2024-06-01T00:00:00Z", &["1.2.0"]).await;
+    let out = operator.commit(&args);
+    assert!(
+        out.success().contains("  web: 1.1.0 → 1.2.0"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        origin
+            .file("main", "apps/web/kustomization.yaml")
+            .contains("newTag: 1.2.0   # set by the committer"),
+        "{}",
+        origin.file("main", "apps/web/kustomization.yaml")
+    );
 }
 
 /// A values file the chart's render does not read (argocd-image-updater writes it all the same): the report warns

@@ -235,3 +235,34 @@ async fn git_branch_base_colon_target_pushes_to_the_named_branch() {
     one_ahead_of_main(&origin, &branch);
     assert_eq!(locked_tag(&origin.file(&branch, LOCK)), "1.1.0");
 }
+
+/// A branch of the review branch's name that a person made (their commit, without the committer's trailers) is
+/// theirs: with nothing to propose, the committer does not delete it, nor replace it when it has a proposal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_branch_of_that_name_is_never_deleted_or_replaced() {
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let origin = seeded_origin();
+    let operator = Operator::new(&registry);
+    let args = app_args(&origin.url(), &["--review-branch"]);
+    // Nothing to propose: main already names 1.1.0 (a person wrote the lock file).
+    operator
+        .commit(&strs(&app_args(&origin.url(), &[])))
+        .success();
+    let theirs = origin.push(&[("notes.txt", "their own work\n")], "their own work");
+    origin.git(&["update-ref", &format!("refs/heads/{REVIEW}"), &theirs]);
+    origin.git(&["update-ref", "refs/heads/main", &format!("{theirs}^")]);
+    let report = operator.commit(&strs(&args)).success().to_owned();
+    assert!(report.starts_with("web: up to date"), "{report}");
+    assert_eq!(origin.git(&["rev-parse", REVIEW]), theirs);
+
+    // Something to propose: their branch is left as it is.
+    push_tags(&registry, "2024-02-01T00:00:00Z", &["1.2.0"]).await;
+    let report = operator.commit(&strs(&args)).success().to_owned();
+    assert!(
+        report.starts_with(&format!(
+            "web: review branch {REVIEW} has a commit of someone else on top"
+        )),
+        "{report}"
+    );
+    assert_eq!(origin.git(&["rev-parse", REVIEW]), theirs);
+}

@@ -29,6 +29,7 @@
 //!     "image": "…",                       as rendered
 //!     "status": "registry" | "last-known-good" | "pin" | "hold" | "lock" | "source" | "failed" | "not-tracked",
 //!     "new_image": "…" | null,            what generate writes; null when failed or not tracked
+//!     "lock_entry": "…",                  (only) the lock file entry deciding an image no policy tracks
 //!     "tracked": null | {
 //!       "alias": "web" | null, "repository": "demo.local/shop/web",
 //!       "policy": {"summary", "strategy", "constraint" | null, "pin" | null, "hold", "pin_digest",
@@ -38,7 +39,7 @@
 //!       "request": 0 | null,              index of the distinct request; images sharing it were resolved once
 //!       "lock": null | {"entry": "web=demo.local/shop/web", "tag", "digest" | null, "policy" | null,
 //!                "policy_changed", "pin" | null, "hold", "rejected": ["…"],
-//!                "decided"},              the image's lock file entry; decided false when pinned or held
+//!                "decided"},              the image's lock file entry; decided false when pinned
 //!       "resolution": null | {            null for holds and images the lock file or the source decides
 //!         "registry": {"registry", "entry" | null, "api_url" | null, "credential": {"kind", "name"} | null,
 //!                      "requests", "elapsed_ms"},

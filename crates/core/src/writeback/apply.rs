@@ -168,16 +168,8 @@ fn plan_lock(
         let mut entries = Vec::new();
         for image in images {
             if rejections.contains(&(image.key.clone(), image.tag.clone())) {
-                match rejected_entry(image) {
-                    Some(entry) => {
-                        entries.push(entry);
-                        planned
-                            .rejected
-                            .push((image.key.clone(), image.tag.clone()));
-                    }
-                    None => planned
-                        .skipped
-                        .push((image.key.clone(), Skip::Rejected(image.tag.clone()))),
+                if let Some(entry) = reject_new(image, &mut planned) {
+                    entries.push(entry);
                 }
                 continue;
             }
@@ -194,16 +186,8 @@ fn plan_lock(
     for image in images {
         let Some(entry) = lock.get(&image.key) else {
             if rejections.contains(&(image.key.clone(), image.tag.clone())) {
-                match rejected_entry(image) {
-                    Some(entry) => {
-                        out = lock::edit::add_entry(&out, &entry).map_err(lock_error)?;
-                        planned
-                            .rejected
-                            .push((image.key.clone(), image.tag.clone()));
-                    }
-                    None => planned
-                        .skipped
-                        .push((image.key.clone(), Skip::Rejected(image.tag.clone()))),
+                if let Some(entry) = reject_new(image, &mut planned) {
+                    out = lock::edit::add_entry(&out, &entry).map_err(lock_error)?;
                 }
                 continue;
             }
@@ -360,6 +344,21 @@ fn rejected_entry(image: &ResolvedImage) -> Option<LockEntry> {
         hold: false,
         rejected: vec![image.tag.clone()],
     })
+}
+
+/// A new entry's tag taken back: the entry to add ([`rejected_entry`], the rejection then recorded in `planned`),
+/// or `None` with the image skipped.
+fn reject_new(image: &ResolvedImage, planned: &mut Planned) -> Option<LockEntry> {
+    let entry = rejected_entry(image);
+    match &entry {
+        Some(_) => planned
+            .rejected
+            .push((image.key.clone(), image.tag.clone())),
+        None => planned
+            .skipped
+            .push((image.key.clone(), Skip::Rejected(image.tag.clone()))),
+    }
+    entry
 }
 
 fn resolved(image: &ResolvedImage) -> lock::edit::Resolved<'_> {
