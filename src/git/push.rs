@@ -113,14 +113,7 @@ impl Checkout {
         lease: &Lease,
         deadline: Instant,
     ) -> Result<(), GitError> {
-        if review == &self.branch {
-            return Err(GitError::InvalidBranch {
-                branch: review.to_string(),
-                reason:
-                    "a review branch must not be the target branch, which is never force-pushed"
-                        .to_owned(),
-            });
-        }
+        self.not_the_target(review)?;
         self.push_to(review, Some(lease), deadline).await
     }
 
@@ -132,15 +125,22 @@ impl Checkout {
         at: &Oid,
         deadline: Instant,
     ) -> Result<(), GitError> {
+        self.not_the_target(review)?;
+        self.push_ref("", review, Some(&Lease::At(at.clone())), deadline)
+            .await
+    }
+
+    /// Refuses the checked-out (target) branch as a review branch: it is never force-pushed nor deleted.
+    fn not_the_target(&self, review: &BranchName) -> Result<(), GitError> {
         if review == &self.branch {
             return Err(GitError::InvalidBranch {
                 branch: review.to_string(),
-                reason: "a review branch must not be the target branch, which is never deleted"
+                reason: "a review branch must not be the target branch, which is never force-pushed nor \
+                         deleted"
                     .to_owned(),
             });
         }
-        self.push_ref("", review, Some(&Lease::At(at.clone())), deadline)
-            .await
+        Ok(())
     }
 
     /// The author's email and the message of `commit`, which the clone has (a tip [`Checkout::fetch_branch`]

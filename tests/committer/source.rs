@@ -7,6 +7,27 @@ use crate::{Operator, Origin, deployment, helm, push_tags, registry_with};
 /// The seed's first policy: commit-SHA tags, newest build, `latest` ignored.
 const KUSTOMIZATION: &str = "# prod overlay — owned by the shop team\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- deployment.yaml   # the app\n\nimages:\n  - name: apps.test/shop/web\n    newTag: \"0a1b2c3\"   # set by the committer\n";
 
+/// `commit` for `apps/web` of `origin` on `main`, tracking `web` and writing to its kustomization, with `params`
+/// (the policy's keys).
+fn kustomization_args(origin: &Origin, params: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--repo",
+        &origin.url(),
+        "--branch",
+        "main",
+        "--path",
+        "apps/web",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let tracked = ["image-list=web=apps.test/shop/web"];
+    let write_back = ["write-back-method=git", "write-back-target=kustomization"];
+    for param in tracked.iter().chain(params).chain(&write_back) {
+        args.extend(["--param".to_owned(), (*param).to_owned()]);
+    }
+    args
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kustomization_is_edited_in_place_with_the_newest_build() {
     let registry = registry_with(&["0a1b2c3", "latest"]).await;
@@ -18,24 +39,11 @@ async fn a_kustomization_is_edited_in_place_with_the_newest_build() {
         ),
         ("apps/web/kustomization.yaml", KUSTOMIZATION),
     ]);
-    let args = [
-        "--repo",
-        &origin.url(),
-        "--branch",
-        "main",
-        "--path",
-        "apps/web",
-        "--param",
-        "image-list=web=apps.test/shop/web",
-        "--param",
-        "web.update-strategy=newest-build",
-        "--param",
-        "web.ignore-tags=latest",
-        "--param",
-        "write-back-method=git",
-        "--param",
-        "write-back-target=kustomization",
-    ];
+    let args = kustomization_args(
+        &origin,
+        &["web.update-strategy=newest-build", "web.ignore-tags=latest"],
+    );
+    let args = crate::strs(&args);
     // Nothing newer than what runs.
     let out = operator.commit(&args);
     assert_eq!(
@@ -150,30 +158,10 @@ async fn hold_and_pin_parameters_leave_the_kustomization_alone() {
         ("apps/web/kustomization.yaml", KUSTOMIZATION),
     ]);
     push_tags(&registry, "2024-05-01T00:00:00Z", &["9f8e7d6", "latest"]).await;
-    let url = origin.url();
     let args = |extra: Option<&str>| {
-        let mut args = vec![
-            "--repo",
-            &url,
-            "--branch",
-            "main",
-            "--path",
-            "apps/web",
-            "--param",
-            "image-list=web=apps.test/shop/web",
-            "--param",
-            "web.update-strategy=newest-build",
-            "--param",
-            "web.ignore-tags=latest",
-            "--param",
-            "write-back-method=git",
-            "--param",
-            "write-back-target=kustomization",
-        ];
-        if let Some(extra) = extra {
-            args.extend(["--param", extra]);
-        }
-        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+        let mut params = vec!["web.update-strategy=newest-build", "web.ignore-tags=latest"];
+        params.extend(extra);
+        kustomization_args(&origin, &params)
     };
     for (param, why) in [
         ("web.hold=true", "held by the Application's hold"),
@@ -446,24 +434,14 @@ async fn kustomize_image_name_names_the_entry_to_edit() {
         ),
         ("apps/web/kustomization.yaml", RENAMED),
     ]);
-    let args = [
-        "--repo",
-        &origin.url(),
-        "--branch",
-        "main",
-        "--path",
-        "apps/web",
-        "--param",
-        "image-list=web=apps.test/shop/web",
-        "--param",
-        "web.update-strategy=semver",
-        "--param",
-        "web.kustomize.image-name=example/web",
-        "--param",
-        "write-back-method=git",
-        "--param",
-        "write-back-target=kustomization",
-    ];
+    let args = kustomization_args(
+        &origin,
+        &[
+            "web.update-strategy=semver",
+            "web.kustomize.image-name=example/web",
+        ],
+    );
+    let args = crate::strs(&args);
     let out = operator.commit(&args);
     assert!(
         out.success().contains("  web: 1.0.0 → 1.1.0"),

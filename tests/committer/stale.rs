@@ -12,10 +12,16 @@ fn web_tag(origin: &Origin) -> String {
         .to_owned()
 }
 
-/// Two committers with caches of their own (two replicas, or a `commit` job beside `watch`), each keeping tag
-/// lists for an hour: the one that saw the older list does not take back what the other committed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_committer_with_an_older_tag_list_does_not_move_the_image_back() {
+/// A registry with `web` 1.0.0, an application's repository, and two committers with caches of their own.
+struct Two {
+    registry: crate::support::TestRegistry,
+    first: Operator,
+    second: Operator,
+    origin: Origin,
+    args: Vec<String>,
+}
+
+async fn two_committers() -> Two {
     let registry = registry_with(&["1.0.0"]).await;
     let first = Operator::new(&registry);
     let second = Operator::new(&registry);
@@ -24,6 +30,26 @@ async fn a_committer_with_an_older_tag_list_does_not_move_the_image_back() {
         &deployment("web", "apps.test/shop/web:1.0.0"),
     )]);
     let args = crate::app_args(&origin.url(), &[]);
+    Two {
+        registry,
+        first,
+        second,
+        origin,
+        args,
+    }
+}
+
+/// Two committers with caches of their own (two replicas, or a `commit` job beside `watch`), each keeping tag
+/// lists for an hour: the one that saw the older list does not take back what the other committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committer_with_an_older_tag_list_does_not_move_the_image_back() {
+    let Two {
+        registry,
+        first,
+        second,
+        origin,
+        args,
+    } = two_committers().await;
 
     first.commit_keeping_lists(&strs(&args), "1h").success();
     assert_eq!(web_tag(&origin), "1.0.0");
@@ -53,14 +79,13 @@ async fn a_committer_with_an_older_tag_list_does_not_move_the_image_back() {
 /// reports it as well. (The first committer's last-known-good answer would be 1.0.0.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registry_that_does_not_answer_commits_nothing_and_fails_the_round() {
-    let registry = registry_with(&["1.0.0"]).await;
-    let first = Operator::new(&registry);
-    let second = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
-    let args = crate::app_args(&origin.url(), &[]);
+    let Two {
+        registry,
+        first,
+        second,
+        origin,
+        args,
+    } = two_committers().await;
     first.commit(&strs(&args)).success();
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
     second.commit(&strs(&args)).success();
