@@ -687,20 +687,26 @@ impl<'a> Doc<'a> {
     ) -> Result<Edit, EditError> {
         self.not_after_block_scalar(after, what)?;
         let (_, mut next) = text::line_end(self.src, after.end());
+        // The new lines go after the comments that belong above them: deeper ones, and those behind a tab (or a
+        // tabbed blank line), which are fine where they are and not inside the new lines' block — also past plain
+        // blank lines before such a comment. Plain blank lines and comments after the last of those stay below.
+        let mut at = next;
         while next < self.src.len() {
             let (line_end, after) = text::line_end(self.src, next);
             let line = &self.src[next..line_end];
             let body = line.trim_start_matches([' ', '\t']);
             let lead = line.len() - body.len();
-            // A tab before a comment (or on a blank line) is fine where it is, and not inside the new lines' block.
             let tabbed = line[..lead].contains('\t');
             if (body.starts_with('#') && (lead > indent || tabbed)) || (body.is_empty() && tabbed) {
+                next = after;
+                at = after;
+            } else if body.is_empty() {
                 next = after;
             } else {
                 break;
             }
         }
-        Ok(self.lines_at(next, lines))
+        Ok(self.lines_at(at, lines))
     }
 
     /// `lines` inserted after the line `after` ends on.

@@ -275,6 +275,15 @@ fn add_entry_follows_the_layout_around_it() {
             "version: 1\n \t# tabbed\nimages:\n  worker=ghcr.io/shop/worker:\n    tag: build-10\n# end\n".into(),
         ),
         (
+            // Found by the lock_file fuzz target: a blank line before such a comment stopped the search for it.
+            "before a blank line and a comment indented with a tab",
+            "version: 1\r\n\n \t\t# tabbed\n\n# end\n".into(),
+            entry("worker=ghcr.io/shop/worker", "build-10"),
+            "version: 1\r\n\n \t\t# tabbed\nimages:\r\n  worker=ghcr.io/shop/worker:\r\n    tag: build-10\r\n\n# \
+             end\n"
+                .into(),
+        ),
+        (
             "every key, block style",
             "version: 1\nimages: {}\n".into(),
             LockEntry {
