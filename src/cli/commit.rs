@@ -187,7 +187,7 @@ fn finish(
                 if !report.unresolved.is_empty() {
                     failures.push((
                         format!("application {app}: {}", report.unresolved.join("; ")),
-                        false,
+                        report.unresolved_by_settings,
                     ));
                 }
             }

@@ -114,6 +114,10 @@ pub struct Report {
     /// The images whose registry gave no answer now (left as they are: a last-known-good answer, fine for a
     /// render, is never committed), one message each: the round did not do all it should.
     pub unresolved: Vec<String>,
+    /// Whether the Application's settings are why some image is unresolved (a pin to a tag the registry does not
+    /// have): editing them, not retrying, is the fix.
+    #[serde(skip)]
+    pub unresolved_by_settings: bool,
     /// How many times the round ran (more than one when a push was refused).
     pub attempts: u32,
     /// The repositories the round resolved: what the daemon polls for this application.
@@ -483,7 +487,8 @@ impl Committer {
                 }))
                 .collect(),
             warnings,
-            unresolved,
+            unresolved_by_settings: unresolved.by_settings,
+            unresolved: unresolved.messages,
             attempts: 0,
             watched: watched_of(&planned.plan, app),
         };
@@ -879,13 +884,21 @@ async fn record_digests(
     }
 }
 
+/// The images the registries gave no answer for.
+struct Unresolved {
+    /// One per image.
+    messages: Vec<String>,
+    /// Whether the Application's settings are why (see [`Report::unresolved_by_settings`]).
+    by_settings: bool,
+}
+
 /// Each tracked image the registries resolved, once per lock key, in text order; and a message for each image
 /// whose registry did not answer, left as it is; and the images the Application pins or holds.
 fn resolved_images(
     plan: &crate::generate::Plan,
     resolutions: &crate::generate::Resolutions,
 ) -> ResolvedImages {
-    let unresolved: Vec<String> = resolutions
+    let messages: Vec<String> = resolutions
         .failures
         .iter()
         .map(|failure| match failure {
@@ -898,6 +911,14 @@ fn resolved_images(
             other => format!("{other}; the image is left as it is"),
         })
         .collect();
+    let unresolved = Unresolved {
+        messages,
+        // As `generate` judges it: the registry answered that the pinned tag does not exist.
+        by_settings: resolutions
+            .failures
+            .iter()
+            .any(|f| matches!(f, crate::generate::GenerateError::PinNotFound { .. })),
+    };
     let mut seen = HashSet::new();
     let mut images = Vec::new();
     let mut held = Vec::new();
@@ -961,8 +982,7 @@ fn resolved_images(
 /// What [`resolved_images`] found.
 struct ResolvedImages {
     images: Vec<(ResolvedImage, Arc<TrackedImage>)>,
-    /// A message per image whose registry did not answer.
-    unresolved: Vec<String>,
+    unresolved: Unresolved,
     /// The images the Application pins or holds.
     held: Vec<SkipReport>,
 }

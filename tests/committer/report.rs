@@ -49,3 +49,25 @@ async fn a_round_out_of_time_names_its_application() {
     );
     assert!(!error.contains("--budget"), "{}", out.stderr);
 }
+
+/// A pin to a tag the registry does not have is the Application's to fix, as `generate` judges it: the round
+/// records nothing for the image and `commit` exits 2, naming the pin and the nearest tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_to_a_missing_tag_is_the_applications_fault() {
+    let registry = registry_with(&["1.0.0", "1.1.0"]).await;
+    let operator = Operator::new(&registry);
+    let origin = Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )]);
+    let args = crate::app_args(&origin.url(), &["--param", "web.pin=1.9.0"]);
+    let out = operator.commit(&strs(&args));
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let error = out.stderr.lines().last().unwrap_or_default();
+    assert!(
+        error.contains("application web: ") && error.contains("1.9.0") && error.contains("1.1.0"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(origin.commits("main"), 1, "nothing committed");
+}
