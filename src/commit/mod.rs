@@ -557,17 +557,17 @@ impl Committer {
                     review_branch(template, app, destination, &planned_file.changes, &file)?;
                 report.branch = branch.to_string();
                 let tip = checkout.remote_tip(&branch, deadline.into_std()).await?;
-                if let Some(tip) = &tip {
-                    if checkout
-                        .same_change(&branch, tip, deadline.into_std())
-                        .await?
-                    {
+                // A branch that moved since `tip` was read is not looked at: the lease refuses the push.
+                if let Some(tip) = &tip
+                    && fetched_at(checkout, &branch, tip, deadline).await?
+                {
+                    if checkout.same_change(tip, deadline.into_std()).await? {
                         report.outcome = Outcome::UpToDate {
                             commit: tip.to_string(),
                         };
                         return Ok(Attempt::Done(Box::new(report)));
                     }
-                    if !own_proposal(checkout, &self.author, &branch, tip, deadline).await? {
+                    if !own_proposal(checkout, &self.author, tip, deadline).await? {
                         report.outcome = Outcome::ReviewEdited {
                             commit: tip.to_string(),
                         };
@@ -615,30 +615,20 @@ impl Committer {
         let Some(template) = &destination.review else {
             return Ok(());
         };
-        if !report.unresolved.is_empty() {
+        // A name made of the changes (`{{.SHA256}}`, `range .Images`) names another branch for each proposal.
+        if !report.unresolved.is_empty() || template.names_changes() {
             return Ok(());
         }
         let Ok(branch) = review_branch(template, app, destination, &[], file) else {
             return Ok(());
         };
-        // A name made of the changes (`{{.SHA256}}`, `range .Images`) names another branch for each proposal.
-        let some_change = Change {
-            key: LockKey::parse("docker.io/library/x").expect("a canonical key"),
-            alias: None,
-            image: "x".to_owned(),
-            old: None,
-            new: "1".to_owned(),
-            policy: String::new(),
-        };
-        if review_branch(template, app, destination, &[some_change], file).ok()
-            != Some(branch.clone())
-        {
-            return Ok(());
-        }
         let Some(tip) = checkout.remote_tip(&branch, deadline.into_std()).await? else {
             return Ok(());
         };
-        if !own_proposal(checkout, &self.author, &branch, &tip, deadline).await? {
+        // Moved since `tip` was read: someone else's now; the next round looks again.
+        if !fetched_at(checkout, &branch, &tip, deadline).await?
+            || !own_proposal(checkout, &self.author, &tip, deadline).await?
+        {
             return Ok(());
         }
         match checkout
@@ -714,24 +704,26 @@ fn unread_values_file(
     })
 }
 
-/// Whether `tip` of the review branch `branch` is the committer's own proposal (written by its author, its message
-/// carrying the committer's trailers), which the committer may replace or delete. A person's commit on top of it is theirs
-/// to keep. A branch that moved since `tip` was read counts as the committer's: the lease refuses the push then.
-async fn own_proposal(
+/// Whether the clone, fetching `branch`, finds it at `tip` (as `ls-remote` saw it).
+async fn fetched_at(
     checkout: &Checkout,
-    author: &Author,
     branch: &BranchName,
     tip: &crate::git::Oid,
     deadline: Instant,
 ) -> Result<bool, CommitError> {
-    if checkout
-        .fetch_branch(branch, deadline.into_std())
-        .await?
-        .as_ref()
-        != Some(tip)
-    {
-        return Ok(true);
-    }
+    let fetched = checkout.fetch_branch(branch, deadline.into_std()).await?;
+    Ok(fetched.as_ref() == Some(tip))
+}
+
+/// Whether `tip`, a review branch's tip the clone has fetched, is the committer's own proposal (written by its
+/// author, its message carrying the committer's trailers), which the committer may replace or delete. A person's
+/// commit on top of it is theirs to keep.
+async fn own_proposal(
+    checkout: &Checkout,
+    author: &Author,
+    tip: &crate::git::Oid,
+    deadline: Instant,
+) -> Result<bool, CommitError> {
     let (email, message) = checkout
         .author_and_message(tip, deadline.into_std())
         .await?;

@@ -269,17 +269,10 @@ impl Checkout {
             .transpose()
     }
 
-    /// Whether the remote's `branch`, at `tip`, already holds what the head holds: the same tree on the same
-    /// parents (a review branch rebuilt from the same target tip with the same change). Fetches `branch` to see.
-    pub async fn same_change(
-        &self,
-        branch: &BranchName,
-        tip: &Oid,
-        deadline: Instant,
-    ) -> Result<bool, GitError> {
-        if self.fetch_branch(branch, deadline).await?.as_ref() != Some(tip) {
-            return Ok(false);
-        }
+    /// Whether `tip`, a branch's tip the clone has ([`Checkout::fetch_branch`]), already holds what the head
+    /// holds: the same tree on the same parents (a review branch rebuilt from the same target tip with the same
+    /// change).
+    pub async fn same_change(&self, tip: &Oid, deadline: Instant) -> Result<bool, GitError> {
         let mut shapes = Vec::new();
         for commit in [self.head.as_str(), tip.as_str()] {
             let show = self.command(None)?.args(["cat-file", "commit", commit]);

@@ -243,6 +243,14 @@ impl BranchTemplate {
         self.parts.iter().all(|part| matches!(part, Node::Text(_)))
     }
 
+    /// Whether the name depends on the changes (`.SHA256`, `range .Images`): each proposal gets a branch of its
+    /// own, which cannot be named without its changes.
+    pub fn names_changes(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|part| matches!(part, Node::Field(0) | Node::ItemField(_) | Node::Range(_)))
+    }
+
     /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.text

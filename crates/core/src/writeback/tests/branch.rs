@@ -196,3 +196,25 @@ fn branch_names() {
         assert_eq!(check_branch_name(name).is_ok(), ok, "{name:?}");
     }
 }
+
+/// A review branch named from its changes cannot be named when there are none: the committer then leaves such
+/// branches alone rather than close one it cannot tell is its own.
+#[test]
+fn says_whether_the_name_depends_on_the_changes() {
+    for (template, depends) in [
+        ("image-resolver/{{.AppName}}", false),
+        ("updates-{{.AppNamespace}}-{{.TargetKey}}", false),
+        ("fixed", false),
+        ("image-resolver-{{.SHA256}}", true),
+        (
+            "image-updater{{range .Images}}-{{.Name}}-{{.NewTag}}{{end}}",
+            true,
+        ),
+    ] {
+        assert_eq!(
+            BranchTemplate::parse(template).unwrap().names_changes(),
+            depends,
+            "{template}"
+        );
+    }
+}
