@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use committer_support::{BIN, Operator, Origin, deployment, push_tags, registry_with};
+use committer_support::{BIN, Operator, Origin, deployment, push_tags, registry_with, web_origin};
 
 /// A free loopback port for the daemon's HTTP server.
 fn free_port() -> u16 {
@@ -97,14 +97,6 @@ fn webhook_secret_arg(operator: &Operator) -> String {
     let file = operator.path().join("webhook-secret");
     std::fs::write(&file, format!("{NOTIFICATION_SECRET}\n")).unwrap();
     format!("--webhook-secret=distribution={}", file.display())
-}
-
-/// A repository holding `apps/web`: one Deployment of `apps.test/shop/web:1.0.0`.
-fn web_origin() -> Origin {
-    Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )])
 }
 
 /// A config file's entry for `apps/web` of `origin` on `main`, in lock-file mode (semver `~1`).

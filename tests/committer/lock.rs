@@ -1,7 +1,7 @@
 //! Lock-file mode: the committer writes `image-resolver.lock.yaml`, advances it when the registry has a newer
 //! tag, keeps every other byte, and commits nothing when nothing changed.
 
-use crate::{Operator, Origin, deployment, push_tags, registry_with};
+use crate::{Operator, Origin, push_tags, registry_with, web_origin};
 
 pub use crate::{LOCK, strs};
 
@@ -13,10 +13,7 @@ pub fn args(origin: &Origin) -> Vec<String> {
 async fn a_pushed_tag_becomes_a_commit_of_the_lock_file() {
     let registry = registry_with(&["1.0.0", "1.1.0", "latest", "2.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = args(&origin);
 
     // First round: the lock file is written with the newest tag the policy allows.
@@ -88,10 +85,7 @@ async fn a_pushed_tag_becomes_a_commit_of_the_lock_file() {
 async fn commits_carry_the_configured_author_message_and_signature() {
     let registry = registry_with(&["1.0.0", "1.1.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let key = operator.path().join("signing");
     let keygen = std::process::Command::new("ssh-keygen")
         .args([
@@ -164,10 +158,7 @@ async fn the_history_search_never_fetches_a_large_repository_whole() {
     const COMMITS: usize = 6000;
     let registry = registry_with(&["1.0.0", "1.1.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     // A person's lock file at 1.0.0, then thousands of commits of theirs elsewhere (git fast-import: fast).
     let lock = "version: 1\nimages:\n  web=apps.test/shop/web:\n    tag: 1.0.0\n    policy: \"strategy semver, constraint '~1'\"\n";
     origin.push(&[(LOCK, lock)], "lock web by hand");

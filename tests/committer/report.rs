@@ -2,16 +2,13 @@
 //! and a round out of time is that application's failure, naming it.
 
 use crate::redis_support::broken_server;
-use crate::{Operator, Origin, deployment, registry_with, strs};
+use crate::{Operator, registry_with, strs, web_origin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_output_lists_a_failed_round_beside_the_others() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let mut args = crate::app_args(&origin.url(), &["-o", "json"]);
     // A branch the repository does not have.
     let branch = args.iter().position(|a| a == "main").unwrap();
@@ -56,10 +53,7 @@ async fn a_round_out_of_time_names_its_application() {
 async fn a_pin_to_a_missing_tag_is_the_applications_fault() {
     let registry = registry_with(&["1.0.0", "1.1.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = crate::app_args(&origin.url(), &["--param", "web.pin=1.9.0"]);
     let out = operator.commit(&strs(&args));
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);

@@ -2,16 +2,13 @@
 //! recorded as rejected (in the lock file, visibly) and only a newer tag moves the image again.
 
 use crate::lock::{LOCK, args, strs};
-use crate::{Operator, Origin, deployment, push_tags, registry_with};
+use crate::{Operator, push_tags, registry_with, web_origin};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reverted_bump_is_rejected_until_a_newer_tag_appears() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = args(&origin);
     operator.commit(&strs(&args)).success();
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
@@ -76,10 +73,7 @@ async fn a_reverted_bump_is_rejected_until_a_newer_tag_appears() {
 async fn hold_and_pin_in_the_lock_file_are_obeyed() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = args(&origin);
     operator.commit(&strs(&args)).success();
     let lock = origin.file("main", LOCK);
@@ -112,10 +106,7 @@ async fn hold_and_pin_in_the_lock_file_are_obeyed() {
 async fn a_reverted_first_bump_is_recorded_at_the_manifests_tag() {
     let registry = registry_with(&["1.0.0", "1.1.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = args(&origin);
     operator.commit(&strs(&args)).success();
     assert!(origin.file("main", LOCK).contains("tag: 1.1.0"));
@@ -151,10 +142,7 @@ async fn a_reverted_first_bump_is_recorded_at_the_manifests_tag() {
 async fn hold_and_pin_given_as_parameters_are_obeyed() {
     let registry = registry_with(&["1.0.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = args(&origin);
     operator.commit(&strs(&args)).success();
     let lock = origin.file("main", LOCK);
@@ -192,10 +180,7 @@ async fn hold_and_pin_given_as_parameters_are_obeyed() {
 async fn an_entry_deleted_by_hand_is_written_again_not_rejected() {
     let registry = registry_with(&["1.0.0", "1.1.0"]).await;
     let operator = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = args(&origin);
     operator.commit(&strs(&args)).success();
     let lock = origin.file("main", LOCK);

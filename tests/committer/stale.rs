@@ -2,7 +2,7 @@
 //! from when the registry was up, may predate a tag another committer already wrote, and must never move an
 //! image back.
 
-use crate::{LOCK, Operator, Origin, deployment, push_tags, registry_with, strs};
+use crate::{LOCK, Operator, Origin, push_tags, registry_with, strs, web_origin};
 
 fn web_tag(origin: &Origin) -> String {
     let lock = origin.file("main", LOCK);
@@ -25,10 +25,7 @@ async fn two_committers() -> Two {
     let registry = registry_with(&["1.0.0"]).await;
     let first = Operator::new(&registry);
     let second = Operator::new(&registry);
-    let origin = Origin::new(&[(
-        "apps/web/deployment.yaml",
-        &deployment("web", "apps.test/shop/web:1.0.0"),
-    )]);
+    let origin = web_origin();
     let args = crate::app_args(&origin.url(), &[]);
     Two {
         registry,

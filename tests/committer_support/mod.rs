@@ -256,6 +256,14 @@ pub async fn push_tags(registry: &TestRegistry, created: &str, tags: &[&str]) {
         .await;
 }
 
+/// A repository holding the application `apps/web`: a Deployment running `apps.test/shop/web:1.0.0`.
+pub fn web_origin() -> Origin {
+    Origin::new(&[(
+        "apps/web/deployment.yaml",
+        &deployment("web", "apps.test/shop/web:1.0.0"),
+    )])
+}
+
 /// The lock file of the application `apps/web`.
 pub const LOCK: &str = "apps/web/image-resolver.lock.yaml";
 
