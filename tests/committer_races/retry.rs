@@ -4,13 +4,48 @@
 //! pushes from inside the committer's git wrapper, just before the committer's push: deterministic, no sleep.
 
 use crate::{
-    GitWrapper, LOCK, Operator, Origin, app_args, bumps, locked_tag, person_edit_script,
+    GitWrapper, LOCK, Operator, Origin, Run, app_args, bumps, locked_tag, person_edit_script,
     persons_pushes, push_tags, registry_with, seeded_origin, strs,
 };
 
 /// Every ref of the remote with its commit.
 fn refs(origin: &Origin) -> String {
     origin.git(&["for-each-ref", "--format=%(objectname) %(refname)"])
+}
+
+/// How a committer's run raced a person.
+struct Raced {
+    run: Run,
+    /// How many times the person's script ran, and the wrapper's log of it.
+    hooks: usize,
+    log: String,
+    /// The commits the person pushed, in order.
+    pushed: Vec<String>,
+    /// The argument vector of each of the committer's pushes.
+    pushes: Vec<Vec<String>>,
+}
+
+/// `commit` with `args`, a person pushing an edit of the lock file just before the committer's first push (`every`:
+/// before each of its pushes).
+fn race_a_person(operator: &Operator, origin: &Origin, args: &[String], every: bool) -> Raced {
+    let person = tempfile::tempdir().unwrap();
+    let wrapper = GitWrapper::new();
+    wrapper.arm(None);
+    wrapper.before_push(&person_edit_script(&origin.url(), person.path()), every);
+    let program = wrapper.program();
+    let run = operator.run_with_env(&strs(args), &[("IMAGE_RESOLVER_GIT", &program)]);
+    let (hooks, log) = wrapper.push_hook();
+    Raced {
+        run,
+        hooks,
+        log,
+        pushed: persons_pushes(person.path()),
+        pushes: wrapper
+            .argvs()
+            .into_iter()
+            .filter(|argv| argv.iter().any(|a| a == "push"))
+            .collect(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,14 +58,13 @@ async fn a_push_refused_once_is_re_applied_on_the_persons_tip() {
     operator.commit(&strs(&args)).success();
     push_tags(&registry, "2024-02-01T00:00:00Z", &["1.1.0"]).await;
 
-    let person = tempfile::tempdir().unwrap();
-    let wrapper = GitWrapper::new();
-    wrapper.arm(None);
-    wrapper.before_push(&person_edit_script(&origin.url(), person.path()), false);
-    let program = wrapper.program();
-    let run = operator.run_with_env(&strs(&args), &[("IMAGE_RESOLVER_GIT", &program)]);
-    let (hooks, log) = wrapper.push_hook();
-    let pushed = persons_pushes(person.path());
+    let Raced {
+        run,
+        hooks,
+        log,
+        pushed,
+        pushes,
+    } = race_a_person(&operator, &origin, &args, false);
     assert_eq!((hooks, pushed.len()), (1, 1), "the person's push: {log}");
     let report: serde_json::Value = serde_json::from_str(run.success()).expect("json report");
     let report = &report[0];
@@ -69,11 +103,6 @@ async fn a_push_refused_once_is_re_applied_on_the_persons_tip() {
     assert_eq!(news, ["1.0.0", "1.1.0"], "one bump per tag");
     assert_eq!(origin.git(&["rev-list", "--min-parents=2", "main"]), "");
     // Both pushes were plain fast-forwards to main.
-    let pushes: Vec<Vec<String>> = wrapper
-        .argvs()
-        .into_iter()
-        .filter(|argv| argv.iter().any(|a| a == "push"))
-        .collect();
     assert_eq!(pushes.len(), 2, "{pushes:?}");
     for push in &pushes {
         crate::races::assert_not_forced(push);
@@ -91,14 +120,13 @@ async fn a_push_refused_every_time_gives_up_naming_the_app_and_branch() {
     let before = refs(&origin);
     let main_before = origin.git(&["rev-parse", "main"]);
 
-    let person = tempfile::tempdir().unwrap();
-    let wrapper = GitWrapper::new();
-    wrapper.arm(None);
-    wrapper.before_push(&person_edit_script(&origin.url(), person.path()), true);
-    let program = wrapper.program();
-    let run = operator.run_with_env(&strs(&args), &[("IMAGE_RESOLVER_GIT", &program)]);
-    let (hooks, log) = wrapper.push_hook();
-    let pushed = persons_pushes(person.path());
+    let Raced {
+        run,
+        hooks,
+        log,
+        pushed,
+        ..
+    } = race_a_person(&operator, &origin, &args, true);
     assert_eq!(
         (hooks, pushed.len()),
         (6, 6),
